@@ -1,0 +1,87 @@
+# Sandpit: one command per task. `make run` serves at http://localhost:3001;
+# `make test` runs the whole test pass. Both install what is missing first,
+# and do nothing again when nothing changed (file stamps in .stamps/).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := backend/.venv
+PY := $(VENV)/bin/python
+STAMPS := .stamps
+FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
+	frontend/package.json frontend/next.config.ts frontend/tsconfig.json frontend/postcss.config.mjs
+BACKEND_SOURCES := $(shell find backend/src -name '*.py' 2>/dev/null)
+
+.PHONY: help run test lint format bench setup setup-test frontend api-types clean
+
+help:
+	@echo "make run    install what is missing, build, serve at http://localhost:3001"
+	@echo "make test   install what is missing and run every test"
+	@echo "make lint   ruff, mypy --strict and the TypeScript compiler"
+	@echo "make bench  run the benchmarks in bench/"
+
+run: setup
+	@echo "==> Serving Sandpit at http://localhost:$${PORT:-3001} (Ctrl+C to stop)"
+	$(VENV)/bin/sandpit serve
+
+test: setup-test
+	@echo "==> Running the test pass"
+	cd backend && .venv/bin/pytest
+
+lint: setup backend/openapi.json
+	@echo "==> ruff"
+	cd backend && .venv/bin/ruff check src tests ../bench && .venv/bin/ruff format --check src tests ../bench
+	@echo "==> mypy --strict"
+	cd backend && .venv/bin/mypy
+	@echo "==> TypeScript"
+	cd frontend && npm run --silent typecheck
+	@echo "==> Generated API types match the backend's OpenAPI document"
+	cd frontend && SANDPIT_OPENAPI=../backend/openapi.json npm run --silent gen:api:check
+
+format:
+	cd backend && .venv/bin/ruff format src tests ../bench && .venv/bin/ruff check --fix src tests ../bench
+
+bench: setup
+	@echo "==> Benchmarks"
+	$(PY) bench/run.py
+
+setup: $(STAMPS)/system-run $(STAMPS)/venv frontend
+
+setup-test: $(STAMPS)/system-test $(STAMPS)/venv frontend
+
+$(STAMPS)/system-run: scripts/setup-system.sh
+	@scripts/setup-system.sh run
+	@mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/system-test: scripts/setup-system.sh $(STAMPS)/system-run
+	@scripts/setup-system.sh test
+	@mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/venv: backend/requirements.lock backend/pyproject.toml scripts/setup-python.sh
+	@scripts/setup-python.sh
+	@mkdir -p $(STAMPS) && touch $@
+
+frontend: frontend/out/index.html
+
+$(STAMPS)/npm: frontend/package.json frontend/package-lock.json
+	@echo "==> Installing frontend packages (npm ci)"
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+	@mkdir -p $(STAMPS) && touch $@
+
+# The API types (frontend/src/api/schema.d.ts) are generated from this
+# document and committed; `make api-types` regenerates them after a backend
+# change, and `make lint` fails when they are out of date.
+backend/openapi.json: $(STAMPS)/venv $(BACKEND_SOURCES)
+	@echo "==> Writing the OpenAPI document (backend/openapi.json)"
+	tmp=$$(mktemp -d) && PYTHON_SANDBOX_PATH=$$tmp $(VENV)/bin/sandpit openapi $@; rm -rf "$$tmp"
+
+api-types: backend/openapi.json $(STAMPS)/npm
+	cd frontend && SANDPIT_OPENAPI=../backend/openapi.json npm run --silent gen:api
+
+frontend/out/index.html: $(STAMPS)/npm $(FRONTEND_SOURCES)
+	@echo "==> Building the web app (Next.js static export)"
+	cd frontend && NEXT_TELEMETRY_DISABLED=1 npm run --silent build
+
+clean:
+	rm -rf $(STAMPS) frontend/out frontend/.next backend/openapi.json

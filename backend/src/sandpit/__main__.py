@@ -1,0 +1,3 @@
+from sandpit.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""HTTP API: thin routers, one per resource, under `/api`."""

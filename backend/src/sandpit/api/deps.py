@@ -1,0 +1,101 @@
+"""Dependencies shared by the routers: the database session and the signed-in user.
+
+A request is authenticated by `Authorization: Bearer <token>` (scripts and
+other API clients) or by the session cookie (the browser). For cookie
+authentication of state-changing requests, the `Origin` header must be ours:
+the cookie is SameSite=Strict already, and this closes the remaining gaps
+(older browsers, sibling subdomains).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sandpit.context import AppContext
+from sandpit.db.models import Role, User
+from sandpit.errors import Forbidden, Unauthorized
+from sandpit.services import users
+
+SESSION_COOKIE = "sandpit_session"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def app_context(request: Request) -> AppContext:
+    context: AppContext = request.app.state.context
+    return context
+
+
+Context = Annotated[AppContext, Depends(app_context)]
+
+
+async def db_session(context: Context) -> AsyncIterator[AsyncSession]:
+    async with context.sessions() as session:
+        yield session
+
+
+DbSession = Annotated[AsyncSession, Depends(db_session)]
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer` header, or None if absent."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("The Authorization header must be 'Bearer <token>'.")
+    return token.strip()
+
+
+def origin_allowed(origin: str | None, host: str | None, allowed: list[str]) -> bool:
+    """True if a cookie-authenticated request from `origin` may act on this server.
+
+    A missing Origin (same-origin GETs, non-browser clients) is allowed; the
+    cookie's SameSite=Strict already keeps cross-site browsers from sending it.
+    """
+    if origin is None:
+        return True
+    if origin in allowed:
+        return True
+    _, _, origin_host = origin.partition("://")
+    return host is not None and origin_host == host
+
+
+def token_from_request(
+    headers: Any, cookies: dict[str, str], method: str, context: AppContext
+) -> str:
+    """Find the request's token (header first, then cookie) or raise `Unauthorized`/`Forbidden`."""
+    token = bearer_token(headers.get("authorization"))
+    if token is not None:
+        return token
+    token = cookies.get(SESSION_COOKIE)
+    if not token:
+        raise Unauthorized("Please sign in first.")
+    if method not in _SAFE_METHODS and not origin_allowed(
+        headers.get("origin"), headers.get("host"), context.settings.allowed_origins
+    ):
+        raise Forbidden("This request came from another site and was refused.")
+    return token
+
+
+async def current_user(request: Request, context: Context, db: DbSession) -> User:
+    token = token_from_request(request.headers, request.cookies, request.method, context)
+    user = await users.get_user(db, context.tokens.user_id(token))
+    if user is None:
+        raise Unauthorized("Your account no longer exists; please sign in again.")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+async def current_admin(user: CurrentUser) -> User:
+    if user.role != Role.ADMIN.value:
+        raise Forbidden("Only an administrator may do this.")
+    return user
+
+
+CurrentAdmin = Annotated[User, Depends(current_admin)]

@@ -1,0 +1,183 @@
+"""Files of a workspace: list, read, write, delete, move, create folders.
+
+Every operation goes through `WorkspaceFS`, which resolves paths beneath the
+workspace root without following symlinks (user code in the sandbox can
+plant them). Filesystem calls block, so they run in a worker thread.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from anyio import to_thread
+from fastapi import APIRouter, Query, Request, Response, status
+
+from sandpit.api.deps import Context, CurrentUser, DbSession
+from sandpit.api.schemas import FileEntry, FolderCreate, MoveRequest, Usage
+from sandpit.errors import PayloadTooLarge
+from sandpit.services import workspaces
+from sandpit.workspaces.fs import WorkspaceFS
+
+router = APIRouter(prefix="/workspaces/{workspace_id}", tags=["files"])
+
+# Raw file content is user-controlled: never let a browser render it as a page.
+_RAW_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+    "Cache-Control": "no-store",
+}
+
+
+async def _fs(workspace_id: str, user: CurrentUser, db: DbSession, context: Context) -> WorkspaceFS:
+    workspace = await workspaces.get_owned(db, user, workspace_id)
+    return workspaces.workspace_fs(context.settings, workspace)
+
+
+@router.get("/files", response_model=list[FileEntry])
+async def list_files(
+    workspace_id: str,
+    user: CurrentUser,
+    db: DbSession,
+    context: Context,
+    include_dirs: Annotated[bool, Query(description="Also list folders and links.")] = False,
+) -> list[FileEntry]:
+    """Every file, recursively, with paths relative to the workspace and `/` separators."""
+    fs = await _fs(workspace_id, user, db, context)
+    entries = await to_thread.run_sync(fs.list, include_dirs)
+    return [
+        FileEntry(path=e.path, size=e.size, kind=e.kind, mtime=e.mtime)
+        for e in entries
+        if include_dirs or e.kind == "file"
+    ]
+
+
+@router.get("/usage", response_model=Usage)
+async def usage(workspace_id: str, user: CurrentUser, db: DbSession, context: Context) -> Usage:
+    fs = await _fs(workspace_id, user, db, context)
+    used = await to_thread.run_sync(fs.usage)
+    return Usage(
+        bytes=used.bytes,
+        files=used.files,
+        quota_bytes=context.settings.workspace_quota_bytes,
+        quota_files=context.settings.workspace_quota_files,
+    )
+
+
+@router.get(
+    "/files/{path:path}",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "The file's content."}},
+)
+async def read_file(
+    workspace_id: str,
+    path: str,
+    user: CurrentUser,
+    db: DbSession,
+    context: Context,
+    download: bool = False,
+) -> Response:
+    fs = await _fs(workspace_id, user, db, context)
+    data = await to_thread.run_sync(fs.read, path)
+    headers = dict(_RAW_HEADERS)
+    if download:
+        name = path.rsplit("/", 1)[-1]
+        headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+    return Response(data, media_type="text/plain; charset=utf-8", headers=headers)
+
+
+@router.put(
+    "/files/{path:path}",
+    response_model=FileEntry,
+    responses={201: {"model": FileEntry, "description": "The file was created."}},
+    openapi_extra={
+        "requestBody": {"content": {"text/plain": {"schema": {"type": "string"}}}, "required": True}
+    },
+)
+async def write_file(
+    workspace_id: str,
+    path: str,
+    request: Request,
+    response: Response,
+    user: CurrentUser,
+    db: DbSession,
+    context: Context,
+) -> FileEntry:
+    """Create or replace a file with the raw request body (UTF-8 text, at most 1 MiB).
+
+    Answers 201 when the file was created and 200 when it was replaced.
+    """
+    fs = await _fs(workspace_id, user, db, context)
+    data = await _read_body(request, context.settings.max_file_bytes)
+    created = await to_thread.run_sync(fs.write, path, data)
+    entry = await to_thread.run_sync(fs.stat, path)
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    return FileEntry(path=entry.path, size=entry.size, kind=entry.kind, mtime=entry.mtime)
+
+
+@router.delete("/files/{path:path}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_file(
+    workspace_id: str,
+    path: str,
+    user: CurrentUser,
+    db: DbSession,
+    context: Context,
+    recursive: bool = False,
+) -> Response:
+    """Delete a file, a link (never its target) or a folder (non-empty needs `recursive`)."""
+    fs = await _fs(workspace_id, user, db, context)
+    await to_thread.run_sync(lambda: fs.delete(path, recursive=recursive))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/folders", status_code=status.HTTP_201_CREATED, response_model=FileEntry)
+async def create_folder(
+    workspace_id: str,
+    body: FolderCreate,
+    response: Response,
+    user: CurrentUser,
+    db: DbSession,
+    context: Context,
+) -> FileEntry:
+    fs = await _fs(workspace_id, user, db, context)
+    created = await to_thread.run_sync(fs.mkdir, body.path)
+    entry = await to_thread.run_sync(fs.stat, body.path)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return FileEntry(path=entry.path, size=entry.size, kind=entry.kind, mtime=entry.mtime)
+
+
+@router.post("/move", response_model=FileEntry)
+async def move(
+    workspace_id: str, body: MoveRequest, user: CurrentUser, db: DbSession, context: Context
+) -> FileEntry:
+    """Rename or move a file or folder within the workspace."""
+    fs = await _fs(workspace_id, user, db, context)
+    await to_thread.run_sync(
+        lambda: fs.move(body.source, body.destination, overwrite=body.overwrite)
+    )
+    entry = await to_thread.run_sync(fs.stat, body.destination)
+    return FileEntry(path=entry.path, size=entry.size, kind=entry.kind, mtime=entry.mtime)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it passes `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"The file is larger than the {_human(limit)} limit.")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"The file is larger than the {_human(limit)} limit.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _human(size: int) -> str:
+    if size % (1024 * 1024) == 0:
+        return f"{size // (1024 * 1024)} MiB"
+    if size % 1024 == 0:
+        return f"{size // 1024} KiB"
+    return f"{size} bytes"

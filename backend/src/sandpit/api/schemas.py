@@ -1,0 +1,112 @@
+"""Request and response bodies. Field names are the public contract (CONTRACT.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from sandpit.errors import BadRequest
+from sandpit.services.users import PASSWORD_MAX, PASSWORD_MIN, USERNAME_RE
+from sandpit.services.workspaces import clean_name
+
+
+class Credentials(BaseModel):
+    username: str = Field(examples=["ada"])
+    password: str = Field(examples=["correct horse battery"])
+
+    @field_validator("username")
+    @classmethod
+    def _username(cls, value: str) -> str:
+        if not USERNAME_RE.fullmatch(value):
+            raise ValueError(
+                "A username is 3 to 32 characters of lower-case letters, digits, '_' and '-'."
+            )
+        return value
+
+    @field_validator("password")
+    @classmethod
+    def _password(cls, value: str) -> str:
+        if not PASSWORD_MIN <= len(value) <= PASSWORD_MAX:
+            raise ValueError(f"A password is {PASSWORD_MIN} to {PASSWORD_MAX} characters long.")
+        return value
+
+
+class LoginRequest(BaseModel):
+    # Not validated beyond length: a wrong shape is simply wrong credentials.
+    username: str = Field(max_length=64)
+    password: str = Field(max_length=PASSWORD_MAX)
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    username: str
+    role: str
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - a scheme name, not a secret
+    expires_in: int
+
+
+def _workspace_name(value: str) -> str:
+    try:
+        return clean_name(value)
+    except BadRequest as exc:
+        raise ValueError(exc.detail) from exc
+
+
+WorkspaceName = Annotated[str, AfterValidator(_workspace_name)]
+
+
+class WorkspaceCreate(BaseModel):
+    name: WorkspaceName = Field(examples=["homework-1"])
+
+
+class WorkspaceUpdate(BaseModel):
+    name: WorkspaceName | None = None
+    ui_state: dict[str, Any] | None = None
+
+
+class WorkspaceOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    name: str
+    created_at: datetime
+    updated_at: datetime
+    last_opened_at: datetime | None
+
+
+class WorkspaceDetail(WorkspaceOut):
+    ui_state: dict[str, Any]
+
+
+class FileEntry(BaseModel):
+    path: str
+    size: int
+    kind: Literal["file", "dir", "link", "other"]
+    mtime: float
+
+
+class FolderCreate(BaseModel):
+    path: str = Field(max_length=4096)
+
+
+class MoveRequest(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    source: str = Field(alias="from", max_length=4096)
+    destination: str = Field(alias="to", max_length=4096)
+    overwrite: bool = False
+
+
+class Usage(BaseModel):
+    bytes: int
+    files: int
+    quota_bytes: int
+    quota_files: int

@@ -1,0 +1,55 @@
+"""Workspaces: the user's saved coding sessions."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+
+from sandpit.api.deps import Context, CurrentUser, DbSession
+from sandpit.api.schemas import WorkspaceCreate, WorkspaceDetail, WorkspaceOut, WorkspaceUpdate
+from sandpit.services import workspaces
+
+router = APIRouter(prefix="/workspaces", tags=["workspaces"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=WorkspaceDetail)
+async def create_workspace(
+    body: WorkspaceCreate, user: CurrentUser, db: DbSession, context: Context
+) -> WorkspaceDetail:
+    workspace = await workspaces.create(db, context.settings, user, body.name)
+    return WorkspaceDetail.model_validate(workspace)
+
+
+@router.get("", response_model=list[WorkspaceOut])
+async def list_workspaces(user: CurrentUser, db: DbSession) -> list[WorkspaceOut]:
+    return [WorkspaceOut.model_validate(w) for w in await workspaces.list_owned(db, user)]
+
+
+@router.get("/{workspace_id}", response_model=WorkspaceDetail)
+async def get_workspace(workspace_id: str, user: CurrentUser, db: DbSession) -> WorkspaceDetail:
+    return WorkspaceDetail.model_validate(await workspaces.get_owned(db, user, workspace_id))
+
+
+@router.patch("/{workspace_id}", response_model=WorkspaceDetail)
+async def update_workspace(
+    workspace_id: str, body: WorkspaceUpdate, user: CurrentUser, db: DbSession
+) -> WorkspaceDetail:
+    """Rename the workspace and/or save the IDE's state (open tabs, layout)."""
+    workspace = await workspaces.get_owned(db, user, workspace_id)
+    workspace = await workspaces.update(db, workspace, name=body.name, ui_state=body.ui_state)
+    return WorkspaceDetail.model_validate(workspace)
+
+
+@router.post("/{workspace_id}/open", response_model=WorkspaceDetail)
+async def open_workspace(workspace_id: str, user: CurrentUser, db: DbSession) -> WorkspaceDetail:
+    """Record that the workspace was opened and return what the IDE restores."""
+    workspace = await workspaces.get_owned(db, user, workspace_id)
+    return WorkspaceDetail.model_validate(await workspaces.mark_opened(db, workspace))
+
+
+@router.delete("/{workspace_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_workspace(
+    workspace_id: str, user: CurrentUser, db: DbSession, context: Context
+) -> Response:
+    workspace = await workspaces.get_owned(db, user, workspace_id)
+    await workspaces.delete(db, context.settings, workspace)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

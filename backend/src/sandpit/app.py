@@ -1,0 +1,83 @@
+"""The application factory: `create_app(settings)` builds a complete server.
+
+Start-up (the lifespan) resolves the signing secret, opens the database and
+applies migrations, so a server that is accepting requests is fully ready;
+shut-down disposes of the engine.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from sandpit import __version__
+from sandpit.api import auth, files, health, workspaces
+from sandpit.api.errors import install_error_handlers
+from sandpit.api.limits import BodySizeLimit
+from sandpit.config import Settings
+from sandpit.context import AppContext
+from sandpit.db import migrate
+from sandpit.db.engine import create_engine, session_factory
+from sandpit.errors import NotFound
+from sandpit.frontend import mount_frontend
+from sandpit.security.ratelimit import MemoryRateLimiter
+from sandpit.security.tokens import TokenCodec
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app. `settings` defaults to the environment and `backend/.env`."""
+    settings = settings or Settings()
+    # Fail before serving anything if the secret is unusable (production).
+    secret = settings.resolve_jwt_secret()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.workspaces_dir.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(settings.effective_database_url())
+        await migrate.upgrade(engine)
+        app.state.context = AppContext(
+            settings=settings,
+            engine=engine,
+            sessions=session_factory(engine),
+            tokens=TokenCodec(secret, settings.jwt_ttl_s),
+            limiter=MemoryRateLimiter(),
+        )
+        log.info("sandpit ready on port %s (data in %s)", settings.port, settings.data_dir)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Sandpit",
+        version=__version__,
+        description="A web-based Python development environment with sandboxed execution.",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+
+    api = APIRouter(prefix="/api")
+    for module in (health, auth, workspaces, files):
+        api.include_router(module.router)
+    app.include_router(api)
+
+    @app.api_route(
+        "/api/{rest:path}",
+        methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        include_in_schema=False,
+    )
+    async def unknown_endpoint(rest: str) -> None:
+        # Without this, unknown API paths would fall through to the web app.
+        raise NotFound("There is no API endpoint at this address.")
+
+    mount_frontend(app, settings.frontend_dir)
+    return app

@@ -1,0 +1,150 @@
+"""The `sandpit` command line: serve, migrate, manage users, dump the OpenAPI document."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from sandpit.config import Settings
+from sandpit.db import migrate
+from sandpit.db.engine import create_engine, session_factory
+from sandpit.db.models import Role
+from sandpit.errors import SandpitError
+from sandpit.services import users
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        result: int = args.handler(args)
+    except SandpitError as exc:
+        print(f"sandpit: {exc.detail}", file=sys.stderr)
+        return 1
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sandpit", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the server (settings from the environment)")
+    serve.add_argument("--host", help="address to listen on (default: HOST setting)")
+    serve.add_argument("--port", type=int, help="port to listen on (default: PORT setting)")
+    serve.set_defaults(handler=_serve)
+
+    migrate_cmd = commands.add_parser("migrate", help="upgrade the database to the newest schema")
+    migrate_cmd.set_defaults(handler=_migrate)
+
+    openapi = commands.add_parser("openapi", help="write the OpenAPI document")
+    openapi.add_argument("output", type=Path, help="file to write ('-' for standard output)")
+    openapi.set_defaults(handler=_openapi)
+
+    user = commands.add_parser("user", help="manage accounts").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    create = user.add_parser("create", help="create an account")
+    create.add_argument("username")
+    create.add_argument("--role", choices=[r.value for r in Role], default=Role.USER.value)
+    create.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    create.set_defaults(handler=_user_create)
+    role = user.add_parser("set-role", help="change an account's role")
+    role.add_argument("username")
+    role.add_argument("role", choices=[r.value for r in Role])
+    role.set_defaults(handler=_user_set_role)
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from sandpit.app import create_app
+    from sandpit.logs import configure_logging
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    app = create_app(settings)
+    uvicorn.run(
+        app,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        log_config=None,
+        proxy_headers=True,
+        ws_max_size=1024 * 1024,
+    )
+    return 0
+
+
+def _migrate(_args: argparse.Namespace) -> int:
+    async def run() -> str | None:
+        engine = create_engine(Settings().effective_database_url())
+        try:
+            await migrate.upgrade(engine)
+            return await migrate.current_revision(engine)
+        finally:
+            await engine.dispose()
+
+    print(f"database at revision {asyncio.run(run())}")
+    return 0
+
+
+def _openapi(args: argparse.Namespace) -> int:
+    from sandpit.app import create_app
+
+    document = json.dumps(create_app(Settings()).openapi(), indent=2, sort_keys=True) + "\n"
+    if str(args.output) == "-":
+        sys.stdout.write(document)
+    else:
+        args.output.write_text(document)
+    return 0
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin or not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Repeat it: "):
+        raise SandpitError("The two passwords differ.")
+    return first
+
+
+def _user_create(args: argparse.Namespace) -> int:
+    password = _read_password(args.password_stdin)
+
+    async def run() -> None:
+        engine = create_engine(Settings().effective_database_url())
+        try:
+            await migrate.upgrade(engine)
+            async with session_factory(engine)() as db:
+                await users.create_user(db, args.username, password, Role(args.role))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+    print(f"created {args.role} {args.username!r}")
+    return 0
+
+
+def _user_set_role(args: argparse.Namespace) -> int:
+    async def run() -> None:
+        engine = create_engine(Settings().effective_database_url())
+        try:
+            async with session_factory(engine)() as db:
+                await users.set_role(db, args.username, Role(args.role))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+    print(f"{args.username!r} is now {args.role}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

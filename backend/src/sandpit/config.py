@@ -1,0 +1,131 @@
+"""Typed settings, read from the environment and `backend/.env`.
+
+One `Settings` object is built by the app factory (never at import time) and
+passed to whatever needs it. Every field is documented in `.env.example`;
+names are the environment variables, case-insensitive.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from sandpit.errors import SandpitError
+
+BACKEND_DIR = Path(__file__).resolve().parents[2]
+REPO_DIR = BACKEND_DIR.parent
+MiB = 1024 * 1024
+
+# Secrets that ship in examples and docs; production refuses to run with them.
+PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "CHANGE_ME_IN_PRODUCTION"})
+
+
+class ConfigError(SandpitError):
+    """The settings cannot work; raised at start-up, never per request."""
+
+
+class Settings(BaseSettings):
+    """Everything the server can be configured with. Defaults suit development."""
+
+    model_config = SettingsConfigDict(
+        env_file=BACKEND_DIR / ".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    # --- Server -------------------------------------------------------------
+    sandpit_env: Literal["development", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = Field(default=3001, ge=1, le=65535)
+    # Where workspaces, sandbox state and the SQLite file live.
+    python_sandbox_path: Path = REPO_DIR / "data"
+    database_url: str = ""
+    jwt_secret: SecretStr = SecretStr("")
+    jwt_ttl_s: int = Field(default=12 * 3600, ge=60)
+    # Origins allowed to use the session cookie for WebSockets; empty means
+    # "the server's own origin only".
+    allowed_origins: list[str] = []
+    # Set when the server sits behind HTTPS so the cookie is marked Secure.
+    cookie_secure: bool = False
+    frontend_dir: Path = REPO_DIR / "frontend" / "out"
+    log_level: str = "info"
+
+    # --- Request limits -----------------------------------------------------
+    max_request_bytes: int = Field(default=2 * MiB, ge=1024)
+    login_attempts_per_account: int = Field(default=10, ge=1)
+    login_attempts_per_address: int = Field(default=30, ge=1)
+    login_window_s: int = Field(default=300, ge=1)
+
+    # --- Workspaces ---------------------------------------------------------
+    max_file_bytes: int = Field(default=1 * MiB, ge=1)
+    workspace_quota_bytes: int = Field(default=100 * MiB, ge=1)
+    workspace_quota_files: int = Field(default=2000, ge=1)
+    max_workspaces_per_user: int = Field(default=50, ge=1)
+
+    @field_validator("python_sandbox_path", "frontend_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def data_dir(self) -> Path:
+        """The data directory (`PYTHON_SANDBOX_PATH`)."""
+        return self.python_sandbox_path
+
+    @property
+    def workspaces_dir(self) -> Path:
+        return self.data_dir / "workspaces"
+
+    @property
+    def is_production(self) -> bool:
+        return self.sandpit_env == "production"
+
+    def effective_database_url(self) -> str:
+        """`DATABASE_URL`, or the SQLite file in the data directory when unset."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir / 'sandpit.db'}"
+
+    def resolve_jwt_secret(self) -> str:
+        """Return the signing secret, generating a development one on first run.
+
+        In development a missing secret is generated once and kept in
+        `DATA_DIR/jwt_secret` (mode 0600), so tokens survive restarts. In
+        production a missing or placeholder secret raises `ConfigError`: a
+        guessable secret would let anyone mint tokens.
+        """
+        secret = self.jwt_secret.get_secret_value()
+        if secret not in PLACEHOLDER_SECRETS:
+            if self.is_production and len(secret) < 32:
+                raise ConfigError("JWT_SECRET must be at least 32 characters in production.")
+            return secret
+        if self.is_production:
+            raise ConfigError(
+                "JWT_SECRET is missing or a placeholder; set a long random value "
+                "(for example `openssl rand -hex 32`) before starting in production."
+            )
+        path = self.data_dir / "jwt_secret"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            return path.read_text().strip()
+        except FileNotFoundError:
+            pass
+        generated = secrets.token_hex(32)
+        # O_EXCL: two processes starting at once must agree on one secret.
+        try:
+            fd = _create_private(path)
+        except FileExistsError:
+            return path.read_text().strip()
+        with open(fd, "w") as handle:
+            handle.write(generated + "\n")
+        return generated
+
+
+def _create_private(path: Path) -> int:
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)

@@ -1,0 +1,23 @@
+"""The objects one running server shares across requests, built by the app factory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from sandpit.config import Settings
+from sandpit.security.ratelimit import RateLimiter
+from sandpit.security.tokens import TokenCodec
+
+
+@dataclass
+class AppContext:
+    """Everything a request handler may need beyond the request itself."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[Any]
+    tokens: TokenCodec
+    limiter: RateLimiter

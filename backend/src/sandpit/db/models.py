@@ -1,0 +1,66 @@
+"""The tables. Ids are random UUIDs (hex), so they can't be guessed or enumerated."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, DateTime, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: DateTime(timezone=True)}
+
+
+class Role(enum.StrEnum):
+    """What a user may do beyond their own workspaces."""
+
+    USER = "user"
+    REVIEWER = "reviewer"  # reads submitted work of others and comments on it
+    ADMIN = "admin"  # manages users, sees logs and metrics
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    username: Mapped[str] = mapped_column(String(32), unique=True, index=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default=Role.USER.value)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    workspaces: Mapped[list[Workspace]] = relationship(
+        back_populates="owner", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Workspace(Base):
+    """A saved coding session: its files live in `DATA_DIR/workspaces/<id>`."""
+
+    __tablename__ = "workspaces"
+    __table_args__ = (UniqueConstraint("owner_id", "name", name="uq_workspace_owner_name"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    owner_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    last_opened_at: Mapped[datetime | None] = mapped_column(default=None)
+    # What the IDE restores when the workspace is opened again: open tabs,
+    # the active file, panel sizes. Opaque to the server beyond a size cap.
+    ui_state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    owner: Mapped[User] = relationship(back_populates="workspaces")

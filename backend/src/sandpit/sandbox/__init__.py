@@ -1,0 +1,1 @@
+"""Sandboxes: where user code runs. One interface, interchangeable backends."""

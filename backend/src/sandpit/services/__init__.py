@@ -1,0 +1,1 @@
+"""Business logic, independent of HTTP: each function takes a database session."""

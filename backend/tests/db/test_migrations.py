@@ -1,0 +1,73 @@
+"""An old database upgrades to head with its data intact, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from sandpit.db import migrate
+from sandpit.db.engine import async_url, create_engine
+from tests.servers import PostgresServer
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "postgres":
+        server: PostgresServer = request.getfixturevalue("postgres")
+        return server.create_database()
+    return f"sqlite:///{tmp_path / 'old.db'}"
+
+
+async def test_upgrade_from_first_revision_keeps_data(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        await migrate.upgrade(engine, "0001")
+        assert await migrate.current_revision(engine) == "0001"
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO users (id, username, password_hash, role, created_at) "
+                    "VALUES ('u1', 'olduser', 'hash', 'user', CURRENT_TIMESTAMP)"
+                )
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO workspaces (id, owner_id, name, created_at, updated_at) "
+                    "VALUES ('w1', 'u1', 'old work', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+
+        await migrate.upgrade(engine)
+        assert await migrate.current_revision(engine) == "0002"
+        async with engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    text("SELECT name, last_opened_at, ui_state FROM workspaces WHERE id = 'w1'")
+                )
+            ).one()
+        assert row.name == "old work"
+        assert row.last_opened_at is None
+        assert row.ui_state in ({}, "{}")
+    finally:
+        await engine.dispose()
+
+
+async def test_upgrade_is_idempotent(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        await migrate.upgrade(engine)
+        await migrate.upgrade(engine)
+        assert await migrate.current_revision(engine) == "0002"
+    finally:
+        await engine.dispose()
+
+
+def test_async_url_maps_plain_urls() -> None:
+    assert async_url("postgresql://u:p@h/db") == "postgresql+asyncpg://u:p@h/db"
+    assert async_url("postgres://u@h/db") == "postgresql+asyncpg://u@h/db"
+    assert async_url("sqlite:////tmp/x.db") == "sqlite+aiosqlite:////tmp/x.db"
+    assert async_url("postgresql+asyncpg://h/db") == "postgresql+asyncpg://h/db"
+    with pytest.raises(Exception, match="SQLite or PostgreSQL"):
+        async_url("mysql://h/db")

@@ -1,0 +1,29 @@
+"""Run every benchmark in this folder and print their tables.
+
+Usage: backend/.venv/bin/python bench/run.py [NAME ...]
+Benchmarks are never part of the test pass: the machines are noisy, so
+speed is measured here and reported, not asserted.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BENCHMARKS = ["api_files"]
+
+
+def main(argv: list[str]) -> int:
+    sys.path.insert(0, str(HERE))
+    sys.path.insert(0, str(HERE.parent / "backend"))
+    for name in argv or BENCHMARKS:
+        module = importlib.import_module(f"bench_{name}")
+        print(f"\n## {name}\n")
+        module.main()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

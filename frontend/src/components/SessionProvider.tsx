@@ -1,0 +1,79 @@
+"use client";
+
+import { createContext, use, useCallback, useEffect, useState, type ReactNode } from "react";
+import { useRouter } from "next/navigation";
+import type { Middleware } from "openapi-fetch";
+import { api, errorMessage, NETWORK_ERROR, type Me } from "@/api/client";
+import { currentLocation, loginUrl } from "@/lib/navigation";
+import { ErrorMessage } from "./ErrorMessage";
+import { LoadingState } from "./LoadingState";
+
+const SessionContext = createContext<Me | null>(null);
+
+/** The signed-in user; only valid below a <SessionProvider>. */
+export function useSession(): Me {
+  const me = use(SessionContext);
+  if (me === null) {
+    throw new Error("useSession() used outside <SessionProvider>");
+  }
+  return me;
+}
+
+type State = { kind: "loading" } | { kind: "ready"; me: Me } | { kind: "failed"; message: string };
+
+/**
+ * Gate for the signed-in pages: asks `GET /api/auth/me`, sends a visitor
+ * without a session to /login/ (remembering the page), and while mounted turns
+ * any later 401 from the API into the same redirect.
+ */
+export function SessionProvider({ children }: { children: ReactNode }) {
+  const router = useRouter();
+  const [state, setState] = useState<State>({ kind: "loading" });
+
+  const toLogin = useCallback(() => router.replace(loginUrl(currentLocation())), [router]);
+
+  const load = useCallback(async () => {
+    setState({ kind: "loading" });
+    try {
+      const { data, error, response } = await api.GET("/api/auth/me");
+      if (data !== undefined) {
+        setState({ kind: "ready", me: data });
+      } else if (response.status === 401) {
+        toLogin();
+      } else {
+        setState({ kind: "failed", message: errorMessage(error, response) });
+      }
+    } catch {
+      setState({ kind: "failed", message: NETWORK_ERROR });
+    }
+  }, [toLogin]);
+
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  // A session can end while a page is open (expiry, sign-out in another tab).
+  useEffect(() => {
+    const expired: Middleware = {
+      onResponse({ request, response }) {
+        if (response.status === 401 && !new URL(request.url).pathname.startsWith("/api/auth/")) {
+          toLogin();
+        }
+      },
+    };
+    api.use(expired);
+    return () => api.eject(expired);
+  }, [toLogin]);
+
+  if (state.kind === "ready") {
+    return <SessionContext value={state.me}>{children}</SessionContext>;
+  }
+  if (state.kind === "failed") {
+    return (
+      <main className="mx-auto w-full max-w-md px-4 py-16">
+        <ErrorMessage message={state.message} onRetry={() => void load()} />
+      </main>
+    );
+  }
+  return <LoadingState label="Checking your session…" className="py-24" />;
+}

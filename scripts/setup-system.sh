@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Install the system packages Sandpit needs. Usage: setup-system.sh [run|test]
+#   run:  what `make run` needs (Python venv support, Node.js, bubblewrap)
+#   test: also what the test pass needs (PostgreSQL server)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+
+mode=${1:-run}
+packages=(python3 python3-venv python3-dev gcc make git ca-certificates bubblewrap mmdebstrap)
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
+fi
+if [ "$mode" = test ]; then
+  packages+=(postgresql)
+fi
+apt_ensure "${packages[@]}"
+
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+[ "$node_major" -ge 18 ] || die "Node.js 18 or newer is needed (found $(node --version))"
