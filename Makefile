@@ -13,7 +13,7 @@ FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/nul
 	frontend/package.json frontend/next.config.ts frontend/tsconfig.json frontend/postcss.config.mjs
 BACKEND_SOURCES := $(shell find backend/src -name '*.py' 2>/dev/null)
 
-.PHONY: help run test lint format bench setup setup-test frontend api-types clean
+.PHONY: help run test lint format bench setup setup-test frontend image api-types clean
 
 help:
 	@echo "make run    install what is missing, build, serve at http://localhost:3001"
@@ -46,9 +46,9 @@ bench: setup
 	@echo "==> Benchmarks"
 	$(PY) bench/run.py
 
-setup: $(STAMPS)/system-run $(STAMPS)/venv frontend
+setup: $(STAMPS)/system-run $(STAMPS)/venv frontend image
 
-setup-test: $(STAMPS)/system-test $(STAMPS)/venv frontend
+setup-test: $(STAMPS)/system-test $(STAMPS)/venv frontend image
 
 $(STAMPS)/system-run: scripts/setup-system.sh
 	@scripts/setup-system.sh run
@@ -75,6 +75,11 @@ $(STAMPS)/npm: frontend/package.json frontend/package-lock.json
 backend/openapi.json: $(STAMPS)/venv $(BACKEND_SOURCES)
 	@echo "==> Writing the OpenAPI document (backend/openapi.json)"
 	tmp=$$(mktemp -d) && PYTHON_SANDBOX_PATH=$$tmp $(VENV)/bin/sandpit openapi $@; rm -rf "$$tmp"
+
+# The sandbox's root filesystem, built once per definition (cached by its hash
+# under the data directory; a no-op when it is already there).
+image: $(STAMPS)/venv
+	@$(VENV)/bin/python -m sandpit.runtime.image build --data-dir "$${PYTHON_SANDBOX_PATH:-data}" >/dev/null
 
 api-types: backend/openapi.json $(STAMPS)/npm
 	cd frontend && SANDPIT_OPENAPI=../backend/openapi.json npm run --silent gen:api

@@ -26,17 +26,15 @@ def postgres() -> Iterator[PostgresServer]:
 @pytest.fixture(
     scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
-def server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[SandpitServer]:
+def server(request: pytest.FixtureRequest) -> Iterator[SandpitServer]:
     """A running server, once with SQLite and once with PostgreSQL."""
     database_url = ""
     if request.param == "postgres":
         database_url = request.getfixturevalue("postgres").create_database()
-    instance = SandpitServer(tmp_path_factory.mktemp(f"sandpit-{request.param}"), database_url)
+    instance = SandpitServer(database_url)
     instance.start()
     yield instance
-    instance.stop()
+    instance.close()
 
 
 @pytest.fixture

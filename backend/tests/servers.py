@@ -7,6 +7,7 @@ a free port, exactly as `make run` does.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
@@ -15,11 +16,26 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
 
 import httpx
+
+from sandpit.config import REPO_DIR
+from sandpit.sandbox import cgroups
+
+
+def public_tmp(prefix: str) -> Path:
+    """A fresh directory the sandboxes' unprivileged host uids can traverse.
+
+    pytest's tmp_path lives under a root-only (0700) directory; a sandbox
+    started as an unprivileged uid could not reach a workspace there.
+    """
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    path.chmod(0o711)
+    return path
 
 
 def free_port() -> int:
@@ -140,21 +156,28 @@ class PostgresServer:
 class SandpitServer:
     """`python -m sandpit serve` on a free port with its own data directory."""
 
-    def __init__(self, data_dir: Path, database_url: str = "", **settings: str) -> None:
-        self.data_dir = data_dir
+    def __init__(self, database_url: str = "", **settings: str) -> None:
+        self.data_dir = public_tmp("sandpit-test-") / "data"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
             # A clean environment: only what the server needs, nothing of ours.
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "PYTHON_SANDBOX_PATH": str(data_dir),
+            "PYTHON_SANDBOX_PATH": str(self.data_dir),
+            # The runtime image `make test` built in the repository's data dir.
+            "IMAGE_DATA_DIR": str(Path(os.environ.get("PYTHON_SANDBOX_PATH", REPO_DIR / "data"))),
             "DATABASE_URL": database_url,
             "PORT": str(self.port),
             "LOG_LEVEL": "warning",
+            # Servers run side by side in tests: each reaps "orphans" under
+            # its own cgroup root at start, and needs host uids of its own.
+            "CGROUP_ROOT": f"sandpit-test-{self.port}",
+            "SANDBOX_UID_BASE": str(400_000 + (self.port % 500) * 1000),
+            "SANDBOX_UID_COUNT": "1000",
             **{key.upper(): value for key, value in settings.items()},
         }
         self.process: subprocess.Popen[bytes] | None = None
-        self.log = data_dir / "server.log"
+        self.log = self.data_dir / "server.log"
 
     def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -189,3 +212,15 @@ class SandpitServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        remove_cgroup_root(self.env["CGROUP_ROOT"])
+
+    def close(self) -> None:
+        """Stop the server and delete its data directory."""
+        self.stop()
+        shutil.rmtree(self.data_dir.parent, ignore_errors=True)
+
+
+def remove_cgroup_root(name: str) -> None:
+    """Remove a test server's cgroup root (every sandbox in it is killed first)."""
+    with contextlib.suppress(cgroups.CgroupUnavailable, OSError, cgroups.CgroupError):
+        cgroups.detect(name).remove_root()

@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from sandpit import __version__
-from sandpit.api import auth, files, health, workspaces
+from sandpit.api import auth, files, health, runs, sandboxes, workspaces
 from sandpit.api.errors import install_error_handlers
 from sandpit.api.limits import BodySizeLimit
 from sandpit.config import Settings
@@ -23,6 +23,8 @@ from sandpit.db import migrate
 from sandpit.db.engine import create_engine, session_factory
 from sandpit.errors import NotFound
 from sandpit.frontend import mount_frontend
+from sandpit.runs.service import RunService
+from sandpit.sandbox.setup import SandboxSetupError, build_manager
 from sandpit.security.ratelimit import MemoryRateLimiter
 from sandpit.security.tokens import TokenCodec
 
@@ -40,17 +42,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.workspaces_dir.mkdir(parents=True, exist_ok=True)
         engine = create_engine(settings.effective_database_url())
         await migrate.upgrade(engine)
-        app.state.context = AppContext(
+        context = AppContext(
             settings=settings,
             engine=engine,
             sessions=session_factory(engine),
             tokens=TokenCodec(secret, settings.jwt_ttl_s),
             limiter=MemoryRateLimiter(),
         )
+        try:
+            context.sandboxes = await build_manager(settings)
+        except SandboxSetupError as exc:
+            # The rest of the API (accounts, files) still works; runs and
+            # terminals answer 503 with this sentence.
+            context.sandbox_unavailable = exc.detail
+            log.error("sandboxes are unavailable: %s", exc.detail)
+        if context.sandboxes is not None:
+            context.runs = RunService(
+                settings, context.sandboxes, context.sessions, context.limiter
+            )
+        app.state.context = context
         log.info("sandpit ready on port %s (data in %s)", settings.port, settings.data_dir)
         try:
             yield
         finally:
+            if context.runs is not None:
+                await context.runs.close()
+            if context.sandboxes is not None:
+                await context.sandboxes.close()
             await engine.dispose()
 
     app = FastAPI(
@@ -66,7 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
 
     api = APIRouter(prefix="/api")
-    for module in (health, auth, workspaces, files):
+    for module in (health, auth, workspaces, files, runs, sandboxes):
         api.include_router(module.router)
     app.include_router(api)
 

@@ -16,6 +16,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sandpit.errors import SandpitError
+from sandpit.sandbox.limits import Limits
 
 BACKEND_DIR = Path(__file__).resolve().parents[2]
 REPO_DIR = BACKEND_DIR.parent
@@ -46,6 +47,9 @@ class Settings(BaseSettings):
     # Where workspaces, sandbox state and the SQLite file live.
     python_sandbox_path: Path = REPO_DIR / "data"
     database_url: str = ""
+    # The data directory whose images/ holds the sandbox runtime image
+    # (default: the data directory itself). Lets several servers share one image.
+    image_data_dir: Path | None = None
     jwt_secret: SecretStr = SecretStr("")
     jwt_ttl_s: int = Field(default=12 * 3600, ge=60)
     # Origins allowed to use the session cookie for WebSockets; empty means
@@ -68,6 +72,31 @@ class Settings(BaseSettings):
     workspace_quota_files: int = Field(default=2000, ge=1)
     max_workspaces_per_user: int = Field(default=50, ge=1)
 
+    # --- Sandboxes (defaults from the seed's container configuration) ----------
+    sandbox_backend: Literal["bubblewrap"] = "bubblewrap"
+    sandbox_memory_mb: int = Field(default=512, ge=32)
+    # Memory plus swap; equal to the memory limit means no swap.
+    sandbox_memory_swap_mb: int = Field(default=512, ge=32)
+    sandbox_cpus: float = Field(default=1.0, gt=0, le=64)
+    sandbox_pids: int = Field(default=50, ge=8)
+    sandbox_open_files: int = Field(default=100, ge=32)
+    sandbox_file_size_mb: int = Field(default=100, ge=1)
+    sandbox_tmp_mb: int = Field(default=64, ge=1)
+    sandbox_lifetime_s: int = Field(default=30 * 60, ge=10)
+    sandbox_idle_s: int = Field(default=10 * 60, ge=10)
+    # Host uids handed to sandboxes, one per live sandbox; must be unused on the host.
+    sandbox_uid_base: int = Field(default=200_000, ge=1000)
+    sandbox_uid_count: int = Field(default=10_000, ge=1)
+    # Name of the cgroup (under each controller) that holds every sandbox.
+    cgroup_root: str = "sandpit"
+    # Start even where cgroups cannot enforce every limit (never in production).
+    accept_weaker_limits: bool = False
+    run_timeout_s: int = Field(default=30, ge=1)
+    run_timeout_max_s: int = Field(default=300, ge=1)
+    run_output_bytes: int = Field(default=1 * MiB, ge=1024)
+    runs_per_minute: int = Field(default=60, ge=1)
+    concurrent_runs_per_workspace: int = Field(default=4, ge=1)
+
     @field_validator("python_sandbox_path", "frontend_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
@@ -79,8 +108,27 @@ class Settings(BaseSettings):
         return self.python_sandbox_path
 
     @property
+    def images_data_dir(self) -> Path:
+        return self.image_data_dir or self.data_dir
+
+    @property
     def workspaces_dir(self) -> Path:
         return self.data_dir / "workspaces"
+
+    @property
+    def limits(self) -> Limits:
+        """The sandbox limits these settings describe."""
+        return Limits(
+            memory_bytes=self.sandbox_memory_mb * MiB,
+            memory_swap_bytes=max(self.sandbox_memory_swap_mb, self.sandbox_memory_mb) * MiB,
+            cpus=self.sandbox_cpus,
+            pids=self.sandbox_pids,
+            open_files=self.sandbox_open_files,
+            file_size_bytes=self.sandbox_file_size_mb * MiB,
+            tmp_bytes=self.sandbox_tmp_mb * MiB,
+            lifetime_s=self.sandbox_lifetime_s,
+            idle_s=self.sandbox_idle_s,
+        )
 
     @property
     def is_production(self) -> bool:

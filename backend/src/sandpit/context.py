@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from sandpit.config import Settings
+from sandpit.runs.service import RunService
+from sandpit.sandbox.manager import SandboxManager
 from sandpit.security.ratelimit import RateLimiter
 from sandpit.security.tokens import TokenCodec
 
@@ -21,3 +23,7 @@ class AppContext:
     sessions: async_sessionmaker[Any]
     tokens: TokenCodec
     limiter: RateLimiter
+    # None where sandboxes cannot run here; `sandbox_unavailable` says why.
+    sandboxes: SandboxManager | None = None
+    runs: RunService | None = None
+    sandbox_unavailable: str | None = None

@@ -19,6 +19,7 @@ BODIES: dict[tuple[str, str], dict[str, Any] | bytes] = {
     ("patch", "/api/workspaces/{workspace_id}"): {"name": "stolen"},
     ("post", "/api/workspaces/{workspace_id}/folders"): {"path": "d"},
     ("post", "/api/workspaces/{workspace_id}/move"): {"from": "main.py", "to": "x.py"},
+    ("post", "/api/workspaces/{workspace_id}/runs"): {"code": "print(1)"},
 }
 
 

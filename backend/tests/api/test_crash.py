@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import httpx
 
@@ -23,8 +22,8 @@ def version(name: int, n: int) -> bytes:
     return line * (SIZE // len(line))
 
 
-def test_sigkill_during_writes(tmp_path: Path, make_user: Callable[[SandpitServer], User]) -> None:
-    server = SandpitServer(tmp_path / "data")
+def test_sigkill_during_writes(make_user: Callable[[SandpitServer], User]) -> None:
+    server = SandpitServer()
     server.start()
     user = make_user(server)
     ws = user.workspace()
@@ -66,4 +65,4 @@ def test_sigkill_during_writes(tmp_path: Path, make_user: Callable[[SandpitServe
         listed = {e["path"] for e in user.client.get(url).json()}
         assert listed == {f"f{name}.txt" for name in range(FILES)}
     finally:
-        server.stop()
+        server.close()

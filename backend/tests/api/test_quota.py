@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
@@ -14,16 +13,15 @@ MakeUser = Callable[[SandpitServer], User]
 
 
 @pytest.fixture(scope="module")
-def small_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandpitServer]:
+def small_server() -> Iterator[SandpitServer]:
     server = SandpitServer(
-        tmp_path_factory.mktemp("quota"),
         workspace_quota_bytes="1000",
         workspace_quota_files="3",
         max_workspaces_per_user="2",
     )
     server.start()
     yield server
-    server.stop()
+    server.close()
 
 
 def test_byte_quota(small_server: SandpitServer, make_user: MakeUser) -> None:
@@ -61,8 +59,8 @@ def test_workspace_count_limit(small_server: SandpitServer, make_user: MakeUser)
     assert "limit of 2 workspaces" in third.json()["detail"]
 
 
-def test_files_survive_restart(tmp_path: Path, make_user: MakeUser) -> None:
-    server = SandpitServer(tmp_path / "data")
+def test_files_survive_restart(make_user: MakeUser) -> None:
+    server = SandpitServer()
     server.start()
     user = make_user(server)
     ws = user.workspace("persistent")
@@ -75,4 +73,4 @@ def test_files_survive_restart(tmp_path: Path, make_user: MakeUser) -> None:
     assert login.status_code == 200
     # The old token is still valid too: the secret is kept in the data directory.
     assert user.client.get(f"/api/workspaces/{ws}/files/keep.py").content == b"print('kept')\n"
-    server.stop()
+    server.close()

@@ -110,3 +110,49 @@ class Usage(BaseModel):
     files: int
     quota_bytes: int
     quota_files: int
+
+
+class RunCreate(BaseModel):
+    path: str | None = Field(default=None, max_length=4096, examples=["main.py"])
+    code: str | None = Field(default=None, examples=["print('hello')"])
+    stdin: str = ""
+    timeout_s: float | None = Field(default=None, gt=0)
+
+
+class RunStarted(BaseModel):
+    id: str
+    status: Literal["running"]
+
+
+RunStatus = Literal["running", "ok", "error", "timeout", "oom", "killed"]
+
+
+class RunOut(BaseModel):
+    id: str
+    workspace_id: str
+    path: str | None
+    status: RunStatus
+    exit_code: int | None
+    stdout: str
+    stderr: str
+    truncated: bool
+    duration_ms: int | None
+    images: list[str]
+    message: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class SandboxOut(BaseModel):
+    running: bool
+    memory_bytes: int | None = None
+    memory_limit_bytes: int | None = None
+    cpu_seconds: float | None = None
+    cpus: float | None = None
+    pids: int | None = None
+    pids_limit: int | None = None
+    oom_kills: int | None = None
+    started_at: float | None = None
+    expires_at: float | None = None
+    last_end: str | None = None
+    last_end_message: str | None = None

@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, DateTime, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -64,3 +64,28 @@ class Workspace(Base):
     ui_state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     owner: Mapped[User] = relationship(back_populates="workspaces")
+
+
+class Run(Base):
+    """One execution of a file or a code string in a workspace's sandbox."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    workspace_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[str] = mapped_column(String(32), ForeignKey("users.id", ondelete="CASCADE"))
+    # What ran: a workspace path, or None for a code string.
+    path: Mapped[str | None] = mapped_column(String(1024), default=None)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    exit_code: Mapped[int | None] = mapped_column(default=None)
+    stdout: Mapped[str] = mapped_column(Text, default="")
+    stderr: Mapped[str] = mapped_column(Text, default="")
+    truncated: Mapped[bool] = mapped_column(default=False)
+    duration_ms: Mapped[int | None] = mapped_column(default=None)
+    images: Mapped[int] = mapped_column(default=0)
+    # Why it ended, when a limit or the user ended it.
+    message: Mapped[str | None] = mapped_column(String(500), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -1,0 +1,58 @@
+"""The workspace's sandbox: its state and use against its limits, and stopping it."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+
+from sandpit.api.deps import Context, CurrentUser, DbSession
+from sandpit.api.schemas import SandboxOut
+from sandpit.errors import ServiceUnavailable
+from sandpit.services import workspaces
+
+router = APIRouter(prefix="/workspaces/{workspace_id}/sandbox", tags=["sandbox"])
+
+
+@router.get("", response_model=SandboxOut)
+async def get_sandbox(
+    workspace_id: str, user: CurrentUser, db: DbSession, context: Context
+) -> SandboxOut:
+    """Whether a sandbox runs for the workspace, its use against its limits, and
+    why the last one ended (`lifetime`, `idle`, `stopped`, `crashed`)."""
+    workspace = await workspaces.get_owned(db, user, workspace_id)
+    manager = context.sandboxes
+    if manager is None:
+        raise ServiceUnavailable(context.sandbox_unavailable or "Sandboxes are not available.")
+    sandbox = manager.current(workspace.id)
+    last_end = manager.last_end(workspace.id)
+    if sandbox is None:
+        return SandboxOut(
+            running=False,
+            last_end=last_end.value if last_end else None,
+            last_end_message=last_end.sentence() if last_end else None,
+        )
+    stats = await sandbox.stats()
+    return SandboxOut(
+        running=True,
+        memory_bytes=stats.memory_bytes,
+        memory_limit_bytes=stats.memory_limit_bytes,
+        cpu_seconds=stats.cpu_seconds,
+        cpus=stats.cpus,
+        pids=stats.pids,
+        pids_limit=stats.pids_limit,
+        oom_kills=stats.oom_kills,
+        started_at=stats.started_at,
+        expires_at=stats.expires_at,
+        last_end=last_end.value if last_end else None,
+        last_end_message=last_end.sentence() if last_end else None,
+    )
+
+
+@router.delete("", status_code=status.HTTP_204_NO_CONTENT)
+async def stop_sandbox(
+    workspace_id: str, user: CurrentUser, db: DbSession, context: Context
+) -> Response:
+    """End the workspace's sandbox and everything in it; the next run starts a fresh one."""
+    workspace = await workspaces.get_owned(db, user, workspace_id)
+    if context.sandboxes is not None:
+        await context.sandboxes.stop(workspace.id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,1 @@
+"""Runs: executing a file or a code string in the workspace sandbox."""

@@ -1,0 +1,174 @@
+"""The sandbox interface every backend implements (bubblewrap, Docker, later Kubernetes).
+
+A *sandbox* is one isolated machine-like environment per active workspace
+session: its own user, PID, network, mount, IPC and UTS namespaces, the
+runtime image as a read-only root, the workspace at `/app`, and limits for
+everything in it together. Runs and terminals are *processes* started inside
+it on request, with or without a PTY, so they share `/tmp`, loopback and the
+process table as on a real machine.
+
+Legal states of a sandbox: running → ended. `ended_reason` says why it ended
+(`stopped`, `lifetime`, `idle`, `crashed`, `oom`, `shutdown`); once ended it
+never runs again — the manager starts a new one.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from sandpit.errors import SandpitError
+from sandpit.sandbox.limits import Limits
+
+
+class SandboxError(SandpitError):
+    """The sandbox could not do what was asked (not started, ended, broken)."""
+
+    status_code = 503
+
+
+class EndReason(enum.StrEnum):
+    STOPPED = "stopped"  # on request
+    LIFETIME = "lifetime"  # the sandbox lifetime limit
+    IDLE = "idle"  # nothing ran for the idle timeout
+    CRASHED = "crashed"  # its init process died unexpectedly
+    SHUTDOWN = "shutdown"  # the server is stopping
+
+    def sentence(self) -> str:
+        return {
+            EndReason.STOPPED: "The sandbox was stopped.",
+            EndReason.LIFETIME: "The sandbox reached its lifetime limit and was ended.",
+            EndReason.IDLE: "The sandbox was idle for too long and was ended.",
+            EndReason.CRASHED: "The sandbox ended unexpectedly.",
+            EndReason.SHUTDOWN: "The server is restarting; the sandbox was ended.",
+        }[self]
+
+
+@dataclass(frozen=True)
+class ExecRequest:
+    """A process to start in a sandbox.
+
+    `group` names the cgroup leaf it runs in (`run-<id>`, `term-<id>`): all
+    processes it starts stay in that group, so they can be killed together.
+    """
+
+    argv: list[str]
+    env: dict[str, str]
+    group: str
+    cwd: str = "/app"
+    pty: bool = False
+    rows: int = 24
+    cols: int = 80
+    # Host descriptors that become 3, 4, ... in the process (the caller
+    # keeps and closes its own copies).
+    extra_fds: tuple[int, ...] | list[int] = ()
+
+
+@dataclass(frozen=True)
+class ExitStatus:
+    """How a process ended: an exit code, or the signal that killed it."""
+
+    code: int | None
+    signal: int | None
+    error: str | None = None  # set when the program could not be started at all
+
+
+@dataclass(frozen=True)
+class SandboxStats:
+    memory_bytes: int
+    memory_limit_bytes: int
+    cpu_seconds: float
+    cpus: float
+    pids: int
+    pids_limit: int
+    oom_kills: int
+    started_at: float
+    expires_at: float
+
+
+class Process(Protocol):
+    """A process started in a sandbox. File descriptors are the host's ends.
+
+    With a PTY, `pty_fd` is the master (read output, write input, resize);
+    without, `stdin_fd`, `stdout_fd` and `stderr_fd` are pipes.
+    """
+
+    pty_fd: int | None
+    stdin_fd: int | None
+    stdout_fd: int | None
+    stderr_fd: int | None
+
+    async def wait(self) -> ExitStatus:
+        """Wait for the process itself (not its children) to end."""
+        ...
+
+    async def signal(self, signum: int) -> None:
+        """Send `signum` to the process's group (its session leader's group)."""
+        ...
+
+    async def kill_group(self) -> None:
+        """Kill every process in its cgroup leaf, daemons and orphans included."""
+        ...
+
+    def oom_kills(self) -> int:
+        """OOM kills in its leaf so far (a host-side fact, not the sandbox's word)."""
+        ...
+
+    def resize(self, rows: int, cols: int) -> None: ...
+
+    def close(self) -> None:
+        """Release host resources (fds, the cgroup leaf). Idempotent."""
+        ...
+
+
+class Sandbox(Protocol):
+    id: str
+    workspace_id: str
+    limits: Limits
+    started_at: float
+
+    @property
+    def ended_reason(self) -> EndReason | None: ...
+
+    async def exec(self, request: ExecRequest) -> Process:
+        """Start a process. Raises `SandboxError` if the sandbox has ended."""
+        ...
+
+    async def stats(self) -> SandboxStats: ...
+
+    async def stop(self, reason: EndReason = EndReason.STOPPED) -> None:
+        """End the sandbox and everything in it. Idempotent."""
+        ...
+
+    async def wait_ended(self) -> EndReason:
+        """Wait until the sandbox has ended, for whatever reason."""
+        ...
+
+
+@dataclass(frozen=True)
+class SandboxSpec:
+    """What a backend needs to start a sandbox for one workspace."""
+
+    sandbox_id: str
+    workspace_id: str
+    workspace_dir: Path
+    limits: Limits
+    env: dict[str, str] = field(default_factory=dict)
+
+
+class SandboxBackend(Protocol):
+    name: str
+
+    async def start(self, spec: SandboxSpec) -> Sandbox:
+        """Start a sandbox. Raises `SandboxError` with a sentence if it cannot."""
+        ...
+
+    async def reap_orphans(self) -> list[str]:
+        """Kill and remove every sandbox a previous server process left; return their ids."""
+        ...
+
+    async def close(self) -> None:
+        """Stop every sandbox this backend started (server shutdown)."""
+        ...

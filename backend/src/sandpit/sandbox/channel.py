@@ -1,0 +1,238 @@
+"""The host end of the channel to a sandbox's agent (see `sandpit.sandbox.agent`).
+
+A SOCK_SEQPACKET socket pair made before the sandbox starts: one packet is
+one JSON message, file descriptors travel as SCM_RIGHTS. Everything that
+arrives is untrusted (user code runs as the same user as the agent and could
+take its place), so messages are size-capped, type-checked, and a received
+"PTY" must really be a terminal; a lying agent can only confuse its own
+sandbox's bookkeeping, never the server.
+"""
+
+from __future__ import annotations
+
+import array
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+from dataclasses import dataclass, field
+
+from sandpit.sandbox.base import ExitStatus, SandboxError
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE = 64 * 1024
+MAX_FDS = 4
+
+
+@dataclass
+class _Pending:
+    spawned: asyncio.Future[tuple[int, int | None]]
+    exited: asyncio.Future[ExitStatus]
+    error: str | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def socket_pair() -> tuple[socket.socket, socket.socket]:
+    """(host end, sandbox end). The sandbox end must be inherited by the agent."""
+    host, sandbox = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    host.setblocking(False)
+    sandbox.set_inheritable(True)
+    return host, sandbox
+
+
+class AgentChannel:
+    """Requests to one agent and the answers and exit reports that come back."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._pending: dict[str, _Pending] = {}
+        self._pong: asyncio.Future[None] | None = None
+        self.closed = asyncio.Event()
+        asyncio.get_running_loop().add_reader(sock.fileno(), self._on_readable)
+
+    async def ping(self, timeout: float) -> None:
+        """Wait until the agent answers; raises `SandboxError` if it does not in time."""
+        self._pong = asyncio.get_running_loop().create_future()
+        self._send({"op": "ping"})
+        try:
+            await asyncio.wait_for(asyncio.shield(self._pong), timeout)
+        except TimeoutError as exc:
+            raise SandboxError("The sandbox did not start in time.") from exc
+
+    async def spawn(
+        self,
+        spawn_id: str,
+        *,
+        argv: list[str],
+        env: dict[str, str],
+        cwd: str,
+        pty: bool,
+        rows: int,
+        cols: int,
+        fds: list[int],
+        timeout: float = 10.0,
+    ) -> tuple[int, int | None]:
+        """Fork a held child; return (its pid inside the sandbox, PTY master fd or None)."""
+        loop = asyncio.get_running_loop()
+        pending = _Pending(loop.create_future(), loop.create_future())
+        self._pending[spawn_id] = pending
+        message = {
+            "op": "spawn",
+            "id": spawn_id,
+            "argv": argv,
+            "env": env,
+            "cwd": cwd,
+            "pty": pty,
+            "rows": rows,
+            "cols": cols,
+        }
+        self._send(message, fds)
+        try:
+            return await asyncio.wait_for(asyncio.shield(pending.spawned), timeout)
+        except TimeoutError as exc:
+            self._pending.pop(spawn_id, None)
+            raise SandboxError("The sandbox did not start the process in time.") from exc
+
+    def go(self, spawn_id: str) -> None:
+        self._send({"op": "go", "id": spawn_id})
+
+    def signal(self, spawn_id: str, signum: int, group: bool = True) -> None:
+        self._send({"op": "signal", "id": spawn_id, "signal": signum, "group": group})
+
+    async def exited(self, spawn_id: str) -> ExitStatus:
+        pending = self._pending.get(spawn_id)
+        if pending is None:
+            raise SandboxError("No such process in this sandbox.")
+        try:
+            return await asyncio.shield(pending.exited)
+        finally:
+            if pending.exited.done():
+                self._pending.pop(spawn_id, None)
+
+    def close(self) -> None:
+        if self._sock.fileno() >= 0:
+            with contextlib.suppress(ValueError, OSError):
+                asyncio.get_running_loop().remove_reader(self._sock.fileno())
+            self._sock.close()
+        self._fail_all()
+
+    # --- receiving -------------------------------------------------------------
+
+    def _send(self, message: dict[str, object], fds: list[int] | None = None) -> None:
+        if self.closed.is_set():
+            raise SandboxError("The sandbox has ended.")
+        data = json.dumps(message).encode()
+        ancillary = []
+        if fds:
+            ancillary = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds).tobytes())]
+        try:
+            # Small control messages into a socket nobody else writes: the
+            # kernel buffer takes them at once unless the agent is stuck, in
+            # which case failing is right.
+            self._sock.sendmsg([data], ancillary)
+        except (BlockingIOError, OSError) as exc:
+            self._on_closed()
+            raise SandboxError("The sandbox is not responding.") from exc
+
+    def _on_readable(self) -> None:
+        for _ in range(64):  # bounded work per wake-up; the loop comes back
+            try:
+                data, fds = self._receive()
+            except BlockingIOError:
+                return
+            except OSError:
+                self._on_closed()
+                return
+            if not data:
+                self._close_fds(fds)
+                self._on_closed()
+                return
+            try:
+                self._dispatch(data, fds)
+            except (ValueError, KeyError, TypeError):
+                self._close_fds(fds)
+                log.warning("dropped a malformed message from a sandbox agent")
+
+    def _receive(self) -> tuple[bytes, list[int]]:
+        fds = array.array("i")
+        data, ancillary, flags, _ = self._sock.recvmsg(
+            MAX_MESSAGE, socket.CMSG_SPACE(MAX_FDS * fds.itemsize), socket.MSG_CMSG_CLOEXEC
+        )
+        for level, kind, payload in ancillary:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds.frombytes(payload[: len(payload) - (len(payload) % fds.itemsize)])
+        if flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC):
+            self._close_fds(list(fds))
+            raise ValueError("truncated message")
+        return data, list(fds)
+
+    def _dispatch(self, data: bytes, fds: list[int]) -> None:
+        message = json.loads(data)
+        if not isinstance(message, dict):
+            raise ValueError("not an object")
+        op = message.get("op")
+        if op == "pong":
+            self._close_fds(fds)
+            if self._pong is not None and not self._pong.done():
+                self._pong.set_result(None)
+            return
+        pending = self._pending.get(str(message.get("id")))
+        if pending is None:
+            self._close_fds(fds)
+            return
+        if op == "spawned" and not pending.spawned.done():
+            pid = message["pid"]
+            if not isinstance(pid, int) or pid <= 0:
+                raise ValueError("bad pid")
+            master = fds.pop(0) if fds else None
+            self._close_fds(fds)
+            if master is not None and not os.isatty(master):
+                os.close(master)
+                raise ValueError("the PTY is not a terminal")
+            pending.spawned.set_result((pid, master))
+        elif op == "failed" and not pending.spawned.done():
+            self._close_fds(fds)
+            error = str(message.get("error", "unknown error"))[:200]
+            pending.spawned.set_exception(SandboxError(f"The process could not start: {error}."))
+        elif op == "exec_failed":
+            self._close_fds(fds)
+            pending.error = str(message.get("error", ""))[:300]
+        elif op == "exited" and not pending.exited.done():
+            self._close_fds(fds)
+            code, sig = message.get("code"), message.get("signal")
+            pending.exited.set_result(
+                ExitStatus(
+                    code=code if isinstance(code, int) else None,
+                    signal=sig if isinstance(sig, int) else None,
+                    error=pending.error,
+                )
+            )
+        else:
+            self._close_fds(fds)
+
+    def _on_closed(self) -> None:
+        if not self.closed.is_set():
+            self.closed.set()
+            with contextlib.suppress(ValueError, OSError):
+                asyncio.get_running_loop().remove_reader(self._sock.fileno())
+        self._fail_all()
+
+    def _fail_all(self) -> None:
+        for pending in self._pending.values():
+            if not pending.spawned.done():
+                pending.spawned.set_exception(SandboxError("The sandbox has ended."))
+            if not pending.exited.done():
+                # The agent is gone, so nobody can report the exit: the
+                # sandbox (and its processes) ended with it.
+                pending.exited.set_result(ExitStatus(code=None, signal=9))
+        if self._pong is not None and not self._pong.done():
+            self._pong.set_exception(SandboxError("The sandbox ended while starting."))
+
+    @staticmethod
+    def _close_fds(fds: list[int]) -> None:
+        for fd in fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)

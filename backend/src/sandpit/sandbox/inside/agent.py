@@ -1,0 +1,250 @@
+"""The sandbox agent: the one long-lived process inside a sandbox that starts the others.
+
+THIS FILE RUNS INSIDE THE SANDBOX, with the runtime image's Python, as the
+sandbox user, under the sandbox's seccomp filter and limits. It must use the
+standard library only and import nothing from `sandpit`.
+
+It talks to the server over an inherited SOCK_SEQPACKET socket (fd given by
+`SANDPIT_AGENT_FD`; no filesystem path, so nothing in the sandbox can swap
+it): one JSON message per packet, file descriptors alongside as SCM_RIGHTS.
+
+Protocol (server → agent):
+  {"op": "spawn", "id", "argv", "env", "cwd", "pty": bool, "rows", "cols"}
+      with fds [stdin, stdout, stderr, extra...] when pty is false and
+      [extra...] when it is true; extra fds become 3, 4, ... in the child
+      (a run's code and its plot channel travel that way). The child is forked
+      and held at a gate before exec; the reply is
+      {"op": "spawned", "id", "pid"} with the PTY master fd when pty is true,
+      or {"op": "failed", "id", "error"}.
+  {"op": "go", "id"}            release the held child: it calls execve.
+  {"op": "signal", "id", "signal", "group": bool}
+  {"op": "ping"}                answered by {"op": "pong"}.
+Agent → server, unprompted: {"op": "exited", "id", "code", "signal"} when a
+child it spawned ends, and {"op": "exec_failed", "id", "error"} when execve
+fails (then "exited" with code 127 follows).
+
+Nothing the server learns from here is trusted beyond this sandbox: user code
+runs as the same user and could replace this process. Facts that matter
+(OOM kills, timeouts, resource use) come from the host's cgroups and timers.
+"""
+
+from __future__ import annotations
+
+import array
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import pty
+import select
+import signal
+import socket
+import struct
+import sys
+import termios
+
+MAX_MESSAGE = 256 * 1024
+MAX_FDS = 6
+
+
+class Agent:
+    def __init__(self, channel: socket.socket) -> None:
+        self.channel = channel
+        self.children: dict[int, str] = {}  # pid -> spawn id
+        self.gates: dict[str, tuple[int, int]] = {}  # spawn id -> (pid, gate write fd)
+        self.pids: dict[str, int] = {}  # spawn id -> pid
+        self.exec_errors: dict[str, int] = {}  # spawn id -> read end of its exec-error pipe
+        wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self.wake_r = wake_r
+        signal.set_wakeup_fd(wake_w)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+
+    def send(self, message: dict[str, object], fds: list[int] | None = None) -> None:
+        data = json.dumps(message).encode()
+        ancillary = []
+        if fds:
+            ancillary = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds).tobytes())]
+        self.channel.sendmsg([data], ancillary)
+
+    def run(self) -> None:
+        while True:
+            ready, _, _ = select.select([self.channel.fileno(), self.wake_r], [], [])
+            if self.wake_r in ready:
+                with contextlib.suppress(BlockingIOError):
+                    os.read(self.wake_r, 4096)
+                self.reap()
+            if self.channel.fileno() in ready:
+                message, fds = self.receive()
+                if message is None:
+                    return  # the server went away: the sandbox ends with us
+                try:
+                    self.handle(message, fds)
+                finally:
+                    for fd in fds:
+                        os.close(fd)
+
+    def receive(self) -> tuple[dict[str, object] | None, list[int]]:
+        fds = array.array("i")
+        data, ancillary, _flags, _addr = self.channel.recvmsg(
+            MAX_MESSAGE, socket.CMSG_SPACE(MAX_FDS * fds.itemsize)
+        )
+        for level, kind, payload in ancillary:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds.frombytes(payload[: len(payload) - (len(payload) % fds.itemsize)])
+        if not data:
+            return None, list(fds)
+        return json.loads(data), list(fds)
+
+    def handle(self, message: dict[str, object], fds: list[int]) -> None:
+        op = message.get("op")
+        if op == "spawn":
+            self.spawn(message, fds)
+        elif op == "go":
+            gate = self.gates.pop(str(message["id"]), None)
+            if gate is not None:
+                os.write(gate[1], b"g")
+                os.close(gate[1])
+        elif op == "signal":
+            pid = self.pids.get(str(message["id"]))
+            if pid is not None:
+                sig = int(str(message["signal"]))
+                try:
+                    if message.get("group"):
+                        os.killpg(pid, sig)
+                    else:
+                        os.kill(pid, sig)
+                except ProcessLookupError:
+                    pass
+        elif op == "ping":
+            self.send({"op": "pong"})
+
+    def spawn(self, message: dict[str, object], fds: list[int]) -> None:
+        spawn_id = str(message["id"])
+        argv = [str(a) for a in message["argv"]]  # type: ignore[attr-defined]
+        env = {str(k): str(v) for k, v in message["env"].items()}  # type: ignore[attr-defined]
+        cwd = str(message.get("cwd", "/app"))
+        use_pty = bool(message.get("pty"))
+        gate_r, gate_w = os.pipe2(os.O_CLOEXEC)
+        # execve errors travel back through this pipe; a successful exec
+        # closes it (O_CLOEXEC), which is how we tell the two apart.
+        err_r, err_w = os.pipe2(os.O_CLOEXEC)
+        master = -1
+        try:
+            if use_pty:
+                master, slave = pty.openpty()
+                os.set_inheritable(master, False)
+                rows, cols = int(str(message.get("rows", 24))), int(str(message.get("cols", 80)))
+                fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+                stdio = [slave, slave, slave, *fds]
+            else:
+                if len(fds) < 3:
+                    raise OSError(errno.EINVAL, "spawn without a PTY needs three fds")
+                stdio = fds
+            pid = os.fork()
+        except OSError as exc:
+            for fd in (gate_r, gate_w, err_r, err_w):
+                os.close(fd)
+            if master >= 0:
+                os.close(master)
+            self.send({"op": "failed", "id": spawn_id, "error": os.strerror(exc.errno or 0)})
+            return
+        if pid == 0:  # child
+            self.child(argv, env, cwd, stdio, use_pty, gate_r, err_w)
+        os.close(gate_r)
+        os.close(err_w)
+        if use_pty:
+            os.close(stdio[0])
+        self.children[pid] = spawn_id
+        self.pids[spawn_id] = pid
+        self.gates[spawn_id] = (pid, gate_w)
+        # Read when the child exits: by then the pipe holds the execve
+        # error, or nothing if exec succeeded.
+        self.exec_errors[spawn_id] = err_r
+        self.send({"op": "spawned", "id": spawn_id, "pid": pid}, [master] if use_pty else None)
+        if master >= 0:
+            os.close(master)
+
+    @staticmethod
+    def child(
+        argv: list[str],
+        env: dict[str, str],
+        cwd: str,
+        stdio: list[int],
+        use_pty: bool,
+        gate_r: int,
+        err_w: int,
+    ) -> None:
+        try:
+            signal.set_wakeup_fd(-1)
+            for sig in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
+                signal.signal(sig, signal.SIG_DFL)
+            os.setsid()
+            if use_pty:
+                fcntl.ioctl(stdio[0], termios.TIOCSCTTY, 0)
+            # Move the gate and error pipes out of the way of the target
+            # numbers first, then place stdio and extras at 0, 1, 2, 3, ...
+            gate_r = fcntl.fcntl(gate_r, fcntl.F_DUPFD_CLOEXEC, 64)
+            err_w = fcntl.fcntl(err_w, fcntl.F_DUPFD_CLOEXEC, 64)
+            moved = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 64) for fd in stdio]
+            for target, fd in enumerate(moved):
+                os.dup2(fd, target)  # dup2 clears O_CLOEXEC on the target
+            low, high = sorted((gate_r, err_w))
+            os.closerange(len(moved), low)
+            os.closerange(low + 1, high)
+            os.closerange(high + 1, 4096)
+            os.read(gate_r, 1)  # held here until the server says "go"
+            os.close(gate_r)
+            os.chdir(cwd)
+            if "/" in argv[0]:
+                os.execve(argv[0], argv, env)  # noqa: S606 - argument lists, never a shell
+            os.execvpe(argv[0], argv, env)  # noqa: S606
+        except OSError as exc:
+            os.write(err_w, f"{argv[0]}: {os.strerror(exc.errno or 0)}".encode()[:512])
+        except BaseException:
+            os.write(err_w, b"the process could not be started")
+        os._exit(127)
+
+    def reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            spawn_id = self.children.pop(pid, None)
+            if spawn_id is None:
+                continue  # an orphan re-parented to us; nothing to report
+            self.pids.pop(spawn_id, None)
+            gate = self.gates.pop(spawn_id, None)
+            if gate is not None:
+                os.close(gate[1])
+            err_r = self.exec_errors.pop(spawn_id, None)
+            if err_r is not None:
+                error = os.read(err_r, 512)
+                os.close(err_r)
+                if error:
+                    text = error.decode("utf-8", "replace")
+                    self.send({"op": "exec_failed", "id": spawn_id, "error": text})
+            code = os.waitstatus_to_exitcode(status)
+            message: dict[str, object] = {"op": "exited", "id": spawn_id}
+            if code < 0:
+                message.update(code=None, signal=-code)
+            else:
+                message.update(code=code, signal=None)
+            self.send(message)
+
+
+def main() -> None:
+    fd = int(os.environ.get("SANDPIT_AGENT_FD", "3"))
+    channel = socket.socket(fileno=fd)
+    # The agent's own environment is not passed on: each spawn names its own.
+    os.environ.clear()
+    with contextlib.suppress(ConnectionError, BrokenPipeError):
+        Agent(channel).run()
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

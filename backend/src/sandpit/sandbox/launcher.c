@@ -1,0 +1,143 @@
+/* sandpit-launch: start a program inside cgroups, as an unprivileged user.
+ *
+ * sandpit-launch --cgroup-procs FILE... --uid N --gid N [--rlimit NAME=SOFT:HARD]...
+ *                [--keep-fd N]... [--env K=V]... -- PROGRAM ARGS...
+ *
+ * The server (root) starts bubblewrap through this, so that bwrap and all it
+ * starts are in the sandbox's cgroups from their first instruction and run as
+ * a host uid of their own, never as root. In order: join each cgroup, set the
+ * rlimits (core is always 0), drop to uid/gid with no supplementary groups,
+ * check root cannot be regained, set no_new_privs and a parent-death SIGKILL,
+ * reset signals, close every fd but 0-2 and --keep-fd, and execve PROGRAM (an
+ * absolute path) with only the --env variables. Any failure prints
+ * "sandpit-launch: <what>: <reason>" and exits 127; nothing runs half set up.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+__attribute__((noreturn)) static void fail(const char *what, const char *arg, int err) {
+	fprintf(stderr, "sandpit-launch: %s%s%s: %s\n", what, arg ? " " : "", arg ? arg : "", strerror(err));
+	exit(127);
+}
+
+/* A decimal number in [min, max], or "unlimited" where allow_inf. */
+static unsigned long long number(const char *s, unsigned long long min, unsigned long long max, int allow_inf) {
+	char *end;
+	if (allow_inf && strcmp(s, "unlimited") == 0) return RLIM_INFINITY;
+	errno = 0;
+	unsigned long long n = strtoull(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || n < min || n > max) fail("bad number", s, EINVAL);
+	return n;
+}
+
+static const struct { const char *name; int resource; } limits[] = {
+	{"nofile", RLIMIT_NOFILE}, {"nproc", RLIMIT_NPROC}, {"fsize", RLIMIT_FSIZE},
+	{"cpu", RLIMIT_CPU}, {"as", RLIMIT_AS}, {"stack", RLIMIT_STACK}, {"memlock", RLIMIT_MEMLOCK},
+};
+
+static void set_rlimit(char *spec) {
+	char *eq = strchr(spec, '='), *colon = eq ? strchr(eq, ':') : NULL;
+	if (!colon) fail("--rlimit wants NAME=SOFT:HARD, not", spec, EINVAL);
+	*eq = *colon = '\0';
+	for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
+		if (strcmp(limits[i].name, spec) != 0) continue;
+		struct rlimit rl = {number(eq + 1, 0, RLIM_INFINITY, 1), number(colon + 1, 0, RLIM_INFINITY, 1)};
+		if (setrlimit(limits[i].resource, &rl) != 0) fail("setrlimit", spec, errno);
+		return;
+	}
+	fail("unknown rlimit", spec, EINVAL);
+}
+
+static void join_cgroup(const char *procs) {
+	int fd = open(procs, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) fail("open", procs, errno);
+	/* "0" is the writing process, in cgroup v1 and v2 alike. */
+	if (write(fd, "0\n", 2) != 2) fail("join cgroup", procs, errno);
+	if (close(fd) != 0) fail("close", procs, errno);
+}
+
+/* close_range(2) by number: glibc has a wrapper only since 2.34. */
+static void close_between(unsigned int first, unsigned int last) {
+	if (syscall(SYS_close_range, first, last, 0) != 0) fail("close_range", NULL, errno);
+}
+
+/* Close every fd from 3 up except those in keep (sorted ascending). */
+static void close_fds(const int *keep, int nkeep) {
+	unsigned int next = 3;
+	for (int i = 0; i < nkeep; i++) {
+		unsigned int fd = (unsigned int)keep[i];
+		if (fd > next) close_between(next, fd - 1);
+		if (fd >= next) next = fd + 1;
+	}
+	close_between(next, ~0U);
+}
+
+static int by_value(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
+
+/* A uid or gid: never 0, never -1 (which means "unchanged" to setresuid). */
+static unsigned int id(const char *opt, const char *val) {
+	if (strcmp(val, "0") == 0) fail("refusing to run as root:", opt, EPERM);
+	return (unsigned int)number(val, 1, 0xfffffffe, 0);
+}
+
+int main(int argc, char **argv) {
+	pid_t parent = getppid();
+	unsigned int uid = 0, gid = 0; /* 0: not given */
+	int i, ncgroups = 0, nrlimits = 0, nkeep = 0, nenv = 0;
+	char **cgroups = calloc((size_t)argc, sizeof *cgroups), **rlimits = calloc((size_t)argc, sizeof *rlimits);
+	char **env = calloc((size_t)argc, sizeof *env);
+	int *keep = calloc((size_t)argc, sizeof *keep);
+	if (!cgroups || !rlimits || !env || !keep) fail("calloc", NULL, ENOMEM);
+
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i += 2) {
+		char *opt = argv[i], *val = argv[i + 1], *eq = val ? strchr(val, '=') : NULL;
+		if (!val) fail("missing value after", opt, EINVAL);
+		if (strcmp(opt, "--cgroup-procs") == 0) cgroups[ncgroups++] = val;
+		else if (strcmp(opt, "--uid") == 0) uid = id(opt, val);
+		else if (strcmp(opt, "--gid") == 0) gid = id(opt, val);
+		else if (strcmp(opt, "--rlimit") == 0) rlimits[nrlimits++] = val;
+		else if (strcmp(opt, "--env") == 0 && eq && eq != val) env[nenv++] = val;
+		else if (strcmp(opt, "--keep-fd") == 0) {
+			keep[nkeep] = (int)number(val, 3, 1 << 20, 0);
+			if (fcntl(keep[nkeep++], F_GETFD) < 0) fail("--keep-fd", val, errno);
+		} else fail("bad option", opt, EINVAL);
+	}
+	if (!uid || !gid) fail("--uid and --gid are required", NULL, EINVAL);
+	if (i + 1 >= argc || argv[i + 1][0] != '/') fail("want -- and an absolute program path", NULL, EINVAL);
+	char **program = argv + i + 1;
+
+	for (int k = 0; k < ncgroups; k++) join_cgroup(cgroups[k]);
+	for (int k = 0; k < nrlimits; k++) set_rlimit(rlimits[k]);
+	struct rlimit no_core = {0, 0};
+	if (setrlimit(RLIMIT_CORE, &no_core) != 0) fail("setrlimit", "core", errno);
+
+	if (setgroups(0, NULL) != 0) fail("setgroups", NULL, errno);
+	if (setresgid(gid, gid, gid) != 0) fail("setresgid", NULL, errno);
+	if (setresuid(uid, uid, uid) != 0) fail("setresuid", NULL, errno);
+	if (setuid(0) == 0 || setgid(0) == 0) fail("dropping root:", "root could be regained", EPERM);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail("prctl", "PR_SET_NO_NEW_PRIVS", errno);
+	/* After setresuid, which clears it. If the parent died before this, stop. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) fail("prctl", "PR_SET_PDEATHSIG", errno);
+	if (getppid() != parent) fail("parent exited", NULL, ESRCH);
+
+	/* Signals the server ignores or blocks must not stay so in the sandbox. */
+	sigset_t none;
+	sigemptyset(&none);
+	if (sigprocmask(SIG_SETMASK, &none, NULL) != 0) fail("sigprocmask", NULL, errno);
+	for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL); /* fails, harmlessly, for KILL and STOP */
+
+	qsort(keep, (size_t)nkeep, sizeof *keep, by_value);
+	close_fds(keep, nkeep);
+	execve(program[0], program, env);
+	fail("execve", program[0], errno);
+}

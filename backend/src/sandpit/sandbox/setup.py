@@ -1,0 +1,59 @@
+"""Building the sandbox subsystem from the settings, or saying why it cannot run here."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from sandpit.config import Settings
+from sandpit.errors import SandpitError
+from sandpit.runtime.image import find_image
+from sandpit.sandbox import cgroups
+from sandpit.sandbox.bubblewrap import BubblewrapBackend, UidPool, font_cache_of
+from sandpit.sandbox.manager import SandboxManager
+from sandpit.services.workspaces import workspace_dir
+
+log = logging.getLogger(__name__)
+
+
+class SandboxSetupError(SandpitError):
+    """Sandboxes cannot run on this host as configured; the sentence says why."""
+
+    status_code = 503
+
+
+async def build_manager(settings: Settings) -> SandboxManager:
+    """The sandbox manager for the configured backend, opened (orphans reaped).
+
+    Raises `SandboxSetupError` naming what is missing: the runtime image, a
+    cgroup controller, the launcher's compiler.
+    """
+    image = find_image(settings.images_data_dir)
+    if image is None:
+        raise SandboxSetupError(
+            "The runtime image is not built; run `make run` (or `make image`) to build it."
+        )
+    try:
+        driver = await asyncio.to_thread(
+            cgroups.detect, settings.cgroup_root, accept_weaker=settings.accept_weaker_limits
+        )
+    except cgroups.CgroupUnavailable as exc:
+        raise SandboxSetupError(
+            f"{exc.detail} Set ACCEPT_WEAKER_LIMITS=true to run anyway with weaker limits."
+        ) from exc
+    for gap in getattr(driver, "missing", ()):
+        log.warning("cgroups will not enforce: %s", gap)
+    backend = await asyncio.to_thread(
+        lambda: BubblewrapBackend(
+            rootfs=image.rootfs,
+            state_dir=settings.data_dir / "sandboxes",
+            driver=driver,
+            uids=UidPool(settings.sandbox_uid_base, settings.sandbox_uid_count),
+            font_cache=font_cache_of(image.metadata(), image.rootfs),
+        )
+    )
+    manager = SandboxManager(
+        backend, settings.limits, lambda workspace_id: workspace_dir(settings, workspace_id)
+    )
+    await manager.open()
+    return manager
