@@ -215,9 +215,21 @@ class SandpitServer:
         remove_cgroup_root(self.env["CGROUP_ROOT"])
 
     def close(self) -> None:
-        """Stop the server and delete its data directory."""
+        """Stop the server and delete its data directory (and unmount what a crash left)."""
         self.stop()
+        for mount_point in mounts_under(self.data_dir):
+            subprocess.run(["umount", "--lazy", str(mount_point)], check=False)
         shutil.rmtree(self.data_dir.parent, ignore_errors=True)
+
+
+def mounts_under(directory: Path) -> list[Path]:
+    """Mount points at or below `directory`, deepest first."""
+    found = []
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        mount_point = Path(line.split()[4])
+        if mount_point == directory or directory in mount_point.parents:
+            found.append(mount_point)
+    return sorted(found, key=lambda p: len(p.parts), reverse=True)
 
 
 def remove_cgroup_root(name: str) -> None:

@@ -7,6 +7,7 @@ shut-down disposes of the engine.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,6 +28,7 @@ from sandpit.runs.service import RunService
 from sandpit.sandbox.setup import SandboxSetupError, build_manager
 from sandpit.security.ratelimit import MemoryRateLimiter
 from sandpit.security.tokens import TokenCodec
+from sandpit.services.workspaces import volumes
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await context.runs.close()
             if context.sandboxes is not None:
                 await context.sandboxes.close()
+            if settings.workspace_volumes:
+                await asyncio.to_thread(volumes(settings).unmount_all)
             await engine.dispose()
 
     app = FastAPI(

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     workspace_quota_bytes: int = Field(default=100 * MiB, ge=1)
     workspace_quota_files: int = Field(default=2000, ge=1)
     max_workspaces_per_user: int = Field(default=50, ge=1)
+    # Put each workspace on a loop-mounted filesystem of its quota's size, so
+    # files written by user code stop at the quota too (needs root).
+    workspace_volumes: bool = True
 
     # --- Sandboxes (defaults from the seed's container configuration) ----------
     sandbox_backend: Literal["bubblewrap"] = "bubblewrap"

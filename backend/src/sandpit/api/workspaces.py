@@ -51,5 +51,8 @@ async def delete_workspace(
     workspace_id: str, user: CurrentUser, db: DbSession, context: Context
 ) -> Response:
     workspace = await workspaces.get_owned(db, user, workspace_id)
+    if context.sandboxes is not None:
+        # Nothing may keep running on files that are about to go.
+        await context.sandboxes.stop(workspace.id)
     await workspaces.delete(db, context.settings, workspace)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

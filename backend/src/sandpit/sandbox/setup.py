@@ -11,7 +11,7 @@ from sandpit.runtime.image import find_image
 from sandpit.sandbox import cgroups
 from sandpit.sandbox.bubblewrap import BubblewrapBackend, UidPool, font_cache_of
 from sandpit.sandbox.manager import SandboxManager
-from sandpit.services.workspaces import workspace_dir
+from sandpit.services.workspaces import mounted_workspace_dir
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ async def build_manager(settings: Settings) -> SandboxManager:
         )
     )
     manager = SandboxManager(
-        backend, settings.limits, lambda workspace_id: workspace_dir(settings, workspace_id)
+        backend, settings.limits, lambda workspace_id: mounted_workspace_dir(settings, workspace_id)
     )
     await manager.open()
     return manager

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from anyio import to_thread
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +26,7 @@ from sandpit.config import Settings
 from sandpit.db.models import User, Workspace
 from sandpit.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
 from sandpit.workspaces.fs import WorkspaceFS
+from sandpit.workspaces.volume import Volumes
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +54,23 @@ def workspace_dir(settings: Settings, workspace_id: str) -> Path:
     return settings.workspaces_dir / workspace_id
 
 
+def volumes(settings: Settings) -> Volumes:
+    return Volumes(
+        settings.workspaces_dir, settings.workspace_quota_bytes, settings.workspace_quota_files
+    )
+
+
+def mounted_workspace_dir(settings: Settings, workspace_id: str) -> Path:
+    """The workspace's directory, its volume mounted first if it has one."""
+    directory = workspace_dir(settings, workspace_id)
+    if settings.workspace_volumes:
+        volumes(settings).ensure_mounted(directory)
+    return directory
+
+
 def workspace_fs(settings: Settings, workspace: Workspace) -> WorkspaceFS:
     return WorkspaceFS(
-        workspace_dir(settings, workspace.id),
+        mounted_workspace_dir(settings, workspace.id),
         max_file_bytes=settings.max_file_bytes,
         max_total_bytes=settings.workspace_quota_bytes,
         max_files=settings.workspace_quota_files,
@@ -98,7 +114,11 @@ async def create(db: AsyncSession, settings: Settings, user: User, name: str) ->
     except IntegrityError as exc:
         await db.rollback()
         raise Conflict(f"You already have a workspace named {name!r}.") from exc
-    workspace_fs(settings, workspace).ensure_root()
+    directory = workspace_dir(settings, workspace.id)
+    if settings.workspace_volumes:
+        await to_thread.run_sync(volumes(settings).create, directory)
+    else:
+        workspace_fs(settings, workspace).ensure_root()
     await db.commit()
     return workspace
 
@@ -141,7 +161,9 @@ async def delete(db: AsyncSession, settings: Settings, workspace: Workspace) -> 
     directory = workspace_dir(settings, workspace.id)
     await db.delete(workspace)
     await db.commit()
-    remove_tree(directory, settings.data_dir / "trash")
+    if settings.workspace_volumes:
+        await to_thread.run_sync(volumes(settings).remove, directory)
+    await to_thread.run_sync(remove_tree, directory, settings.data_dir / "trash")
 
 
 def remove_tree(directory: Path, trash: Path) -> None:
