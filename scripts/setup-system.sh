@@ -8,7 +8,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
 mode=${1:-run}
-packages=(python3 python3-venv python3-dev gcc make git ca-certificates bubblewrap mmdebstrap)
+# bubblewrap, libseccomp2, gcc + libc6-dev (the static sandbox launcher), e2fsprogs +
+# mount (workspace volumes), mmdebstrap (the runtime image).
+packages=(python3 python3-venv python3-dev gcc libc6-dev make git ca-certificates
+  bubblewrap libseccomp2 e2fsprogs mount mmdebstrap)
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   packages+=(nodejs npm)
 fi
