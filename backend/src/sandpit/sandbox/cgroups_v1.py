@@ -29,18 +29,21 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from sandpit.sandbox.cgroups import (
+from sandpit.sandbox.cgroups_base import (
     CPU_PERIOD_US,
     V1_CONTROLLERS,
     CgroupDriver,
-    CgroupError,
     CgroupStats,
-    CgroupUnavailable,
     Leaf,
     SandboxCgroup,
     check_limits,
-    controller_of,
     cpu_quota_us,
+    validate_leaf_name,
+    validate_sandbox_id,
+)
+from sandpit.sandbox.cgroups_errors import CgroupError, CgroupUnavailable
+from sandpit.sandbox.cgroups_fs import (
+    controller_of,
     kill_until_empty,
     make_dir,
     parse_keyed,
@@ -49,8 +52,6 @@ from sandpit.sandbox.cgroups import (
     read_file,
     try_read,
     unique_paths,
-    validate_leaf_name,
-    validate_sandbox_id,
     wait_until,
     write_file,
 )

@@ -30,28 +30,28 @@ from collections.abc import Callable, Set
 from dataclasses import dataclass
 from pathlib import Path
 
-from sandpit.sandbox.cgroups import (
+from sandpit.sandbox.cgroups_base import (
     CPU_PERIOD_US,
-    KILL_TIMEOUT_S,
     V2_CONTROLLERS,
     CgroupDriver,
-    CgroupError,
     CgroupStats,
-    CgroupUnavailable,
     Leaf,
     SandboxCgroup,
     check_limits,
-    controller_of,
     cpu_quota_us,
+    validate_leaf_name,
+    validate_sandbox_id,
+)
+from sandpit.sandbox.cgroups_errors import CgroupError, CgroupUnavailable, unavailable
+from sandpit.sandbox.cgroups_fs import (
+    KILL_TIMEOUT_S,
+    controller_of,
     kill_until_empty,
     make_dir,
     parse_keyed,
     parse_limit,
     prepare_dir,
     try_read,
-    unavailable,
-    validate_leaf_name,
-    validate_sandbox_id,
     wait_until,
     write_file,
 )
