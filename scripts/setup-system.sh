@@ -16,7 +16,7 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   packages+=(nodejs npm)
 fi
 if [ "$mode" = test ]; then
-  packages+=(postgresql)
+  packages+=(postgresql chromium)
 fi
 apt_ensure "${packages[@]}"
 

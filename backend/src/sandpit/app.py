@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from sandpit import __version__
-from sandpit.api import auth, files, health, runs, sandboxes, workspaces
+from sandpit.api import auth, files, health, runs, sandboxes, terminals, workspaces
 from sandpit.api.errors import install_error_handlers
 from sandpit.api.limits import BodySizeLimit
 from sandpit.config import Settings
@@ -29,6 +29,8 @@ from sandpit.sandbox.setup import SandboxSetupError, build_manager
 from sandpit.security.ratelimit import MemoryRateLimiter
 from sandpit.security.tokens import TokenCodec
 from sandpit.services.workspaces import volumes
+from sandpit.terminals.commandlog import CommandLog
+from sandpit.terminals.manager import TerminalManager
 
 log = logging.getLogger(__name__)
 
@@ -62,11 +64,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             context.runs = RunService(
                 settings, context.sandboxes, context.sessions, context.limiter
             )
+            # --- Terminals
+            context.terminals = TerminalManager(
+                settings,
+                context.sandboxes,
+                context.limiter,
+                CommandLog(
+                    context.sessions,
+                    context.limiter,
+                    per_minute=settings.command_log_per_minute,
+                    max_rows=settings.command_log_max_rows,
+                ),
+            )
+            context.terminals.open()
         app.state.context = context
         log.info("sandpit ready on port %s (data in %s)", settings.port, settings.data_dir)
         try:
             yield
         finally:
+            if context.terminals is not None:  # --- Terminals
+                await context.terminals.close()
             if context.runs is not None:
                 await context.runs.close()
             if context.sandboxes is not None:
@@ -88,8 +105,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
 
     api = APIRouter(prefix="/api")
-    for module in (health, auth, workspaces, files, runs, sandboxes):
+    for module in (health, auth, workspaces, files, runs, sandboxes, terminals):
         api.include_router(module.router)
+    api.include_router(terminals.admin_router)  # --- Terminals
     app.include_router(api)
 
     @app.api_route(

@@ -16,6 +16,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sandpit.errors import SandpitError
+from sandpit.proxy.policy import Allowlist
 from sandpit.sandbox.limits import Limits
 
 BACKEND_DIR = Path(__file__).resolve().parents[2]
@@ -99,6 +100,45 @@ class Settings(BaseSettings):
     run_output_bytes: int = Field(default=1 * MiB, ge=1024)
     runs_per_minute: int = Field(default=60, ge=1)
     concurrent_runs_per_workspace: int = Field(default=4, ge=1)
+
+    # --- Terminals (see sandpit.terminals) ---------------------------------------
+    terminals_per_workspace: int = Field(default=8, ge=1, le=64)
+    # Windows (WebSocket clients) attached to one terminal at once.
+    terminal_clients: int = Field(default=8, ge=1, le=64)
+    # How long a terminal nobody is attached to lives on (never beyond its sandbox).
+    terminal_grace_s: int = Field(default=3600, ge=1)
+    # Recent output kept per terminal and replayed when a client (re)attaches.
+    terminal_ring_bytes: int = Field(default=1 * MiB, ge=1024, le=64 * MiB)
+    # An input line longer than this is refused (the seed's limit on a single input).
+    terminal_input_line_bytes: int = Field(default=64 * 1024, ge=256)
+    # Command lines recorded per user per minute; older rows beyond the cap are pruned.
+    command_log_per_minute: int = Field(default=120, ge=1)
+    command_log_max_rows: int = Field(default=100_000, ge=100)
+
+    # --- Package proxy (the only way out of a sandbox; see sandpit.proxy) --------
+    package_proxy_enabled: bool = True
+    # host:port pairs the proxy tunnels to (HTTPS CONNECT); everything else is refused.
+    package_proxy_allowed_hosts: list[str] = ["pypi.org:443", "files.pythonhosted.org:443"]
+    # The CA bundle pip trusts inside sandboxes (mounted read-only); empty: the image's own.
+    package_proxy_ca_bundle: Path | None = Path("/etc/ssl/certs/ca-certificates.crt")
+    # Tunnels at once per sandbox; bytes per workspace per window; tunnel idle and lifetime.
+    package_proxy_connections: int = Field(default=16, ge=1, le=64)
+    package_proxy_window_mb: int = Field(default=500, ge=1)
+    package_proxy_window_s: int = Field(default=3600, ge=1)
+    package_proxy_idle_s: int = Field(default=60, ge=1)
+    package_proxy_connection_s: int = Field(default=600, ge=1)
+    package_proxy_header_bytes: int = Field(default=8192, ge=256, le=65536)
+
+    @field_validator("package_proxy_allowed_hosts")
+    @classmethod
+    def _host_ports(cls, value: list[str]) -> list[str]:
+        Allowlist.parse(value)  # raises ValueError naming the bad entry
+        return value
+
+    @field_validator("package_proxy_ca_bundle", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
 
     @field_validator("python_sandbox_path", "frontend_dir")
     @classmethod

@@ -12,6 +12,7 @@ from sandpit.runs.service import RunService
 from sandpit.sandbox.manager import SandboxManager
 from sandpit.security.ratelimit import RateLimiter
 from sandpit.security.tokens import TokenCodec
+from sandpit.terminals.manager import TerminalManager
 
 
 @dataclass
@@ -26,4 +27,5 @@ class AppContext:
     # None where sandboxes cannot run here; `sandbox_unavailable` says why.
     sandboxes: SandboxManager | None = None
     runs: RunService | None = None
+    terminals: TerminalManager | None = None  # --- Terminals
     sandbox_unavailable: str | None = None

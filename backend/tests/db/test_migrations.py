@@ -40,7 +40,7 @@ async def test_upgrade_from_first_revision_keeps_data(database_url: str) -> None
             )
 
         await migrate.upgrade(engine)
-        assert await migrate.current_revision(engine) == "0003"
+        assert await migrate.current_revision(engine) == "0004"
         async with engine.connect() as connection:
             row = (
                 await connection.execute(
@@ -59,7 +59,7 @@ async def test_upgrade_is_idempotent(database_url: str) -> None:
     try:
         await migrate.upgrade(engine)
         await migrate.upgrade(engine)
-        assert await migrate.current_revision(engine) == "0003"
+        assert await migrate.current_revision(engine) == "0004"
     finally:
         await engine.dispose()
 

@@ -154,3 +154,18 @@ def test_sandbox_status_and_stop(user: User, ws: str) -> None:
     after = user.client.get(f"/api/workspaces/{ws}/sandbox").json()
     assert after["last_end"] == "stopped"
     assert run(user, ws, code="print(2)")["stdout"] == "2\n"
+
+
+def test_sandboxes_still_start_after_a_stopped_run(user: User, ws: str) -> None:
+    # Regression: a stopped run's output readers stayed registered with the
+    # event loop on closed descriptors; when a later sandbox start reused the
+    # numbers, the loop refused them and the start failed.
+    for _ in range(2):
+        started = user.client.post(
+            f"/api/workspaces/{ws}/runs", json={"code": "import time\ntime.sleep(60)"}
+        )
+        time.sleep(0.5)
+        assert user.client.post(f"/api/runs/{started.json()['id']}/stop").status_code == 200
+    for name in ("a", "b", "c"):
+        other = user.workspace(name)
+        assert run(user, other, code="print('ok')")["stdout"] == "ok\n"

@@ -9,7 +9,7 @@
  * Everything else in this folder is generated; keep this file thin.
  */
 import createClient from "openapi-fetch";
-import type { paths } from "./schema";
+import type { components, paths } from "./schema";
 
 export const api = createClient<paths>({ baseUrl: "", credentials: "same-origin" });
 
@@ -21,6 +21,17 @@ export type Me = JsonOf<paths["/api/auth/me"]["get"]["responses"][200]>;
 export type Workspace = JsonOf<paths["/api/workspaces"]["get"]["responses"][200]>[number];
 /** One item of `GET /api/workspaces/{workspace_id}/files`. */
 export type FileEntry = JsonOf<paths["/api/workspaces/{workspace_id}/files"]["get"]["responses"][200]>[number];
+
+type Schemas = components["schemas"];
+/** A workspace with its saved IDE state (`GET` / `PATCH` / `POST .../open`). */
+export type WorkspaceDetail = Schemas["WorkspaceDetail"];
+/** A run, finished or not (`GET /api/runs/{run_id}`). */
+export type Run = Schemas["RunOut"];
+export type RunStatus = Run["status"];
+/** The workspace's sandbox: use against limits, and why the last one ended. */
+export type Sandbox = Schemas["SandboxOut"];
+/** Storage used by a workspace against its quota. */
+export type Usage = Schemas["Usage"];
 
 const STATUS_MESSAGES: Record<number, string> = {
   401: "You are not signed in, or your session has ended.",

@@ -3,6 +3,30 @@
  */
 
 export interface paths {
+    "/api/admin/command-log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Command Log
+         * @description Command lines submitted in terminals, newest first (administrators only).
+         *
+         *     The lines are rebuilt from keystrokes, so they are approximate: see
+         *     `sandpit.terminals.input.CommandLines`. Lines typed at a password prompt
+         *     (echo off) are not recorded.
+         */
+        get: operations["command_log_api_admin_command_log_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/login": {
         parameters: {
             query?: never;
@@ -341,6 +365,51 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/workspaces/{workspace_id}/terminals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Terminals
+         * @description The workspace's terminals, oldest first; exited ones stay listed for a while.
+         */
+        get: operations["list_terminals_api_workspaces__workspace_id__terminals_get"];
+        put?: never;
+        /**
+         * Create Terminal
+         * @description Start a login shell in the workspace's sandbox (starting the sandbox if needed).
+         */
+        post: operations["create_terminal_api_workspaces__workspace_id__terminals_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspace_id}/terminals/{terminal_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Terminal */
+        get: operations["get_terminal_api_workspaces__workspace_id__terminals__terminal_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Terminal
+         * @description Close the terminal: its shell and everything started in it are killed.
+         */
+        delete: operations["delete_terminal_api_workspaces__workspace_id__terminals__terminal_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/workspaces/{workspace_id}/usage": {
         parameters: {
             query?: never;
@@ -362,6 +431,35 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** CommandLogEntryOut */
+        CommandLogEntryOut: {
+            /** Command */
+            command: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Id */
+            id: number;
+            /** Skipped Before */
+            skipped_before: number;
+            /** Terminal Id */
+            terminal_id: string;
+            /** User Id */
+            user_id: string;
+            /** Username */
+            username: string | null;
+            /** Workspace Id */
+            workspace_id: string;
+        };
+        /** CommandLogPage */
+        CommandLogPage: {
+            /** Entries */
+            entries: components["schemas"]["CommandLogEntryOut"][];
+            /** Next Before */
+            next_before: number | null;
+        };
         /** Credentials */
         Credentials: {
             /**
@@ -510,6 +608,43 @@ export interface components {
             /** Started At */
             started_at?: number | null;
         };
+        /** TerminalCreate */
+        TerminalCreate: {
+            /**
+             * Cols
+             * @default 80
+             */
+            cols: number;
+            /**
+             * Rows
+             * @default 24
+             */
+            rows: number;
+        };
+        /** TerminalOut */
+        TerminalOut: {
+            /** Clients */
+            clients: number;
+            /** Cols */
+            cols: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Ended */
+            ended: string | null;
+            /** Exit Code */
+            exit_code: number | null;
+            /** Exited */
+            exited: boolean;
+            /** Id */
+            id: string;
+            /** Rows */
+            rows: number;
+            /** Workspace Id */
+            workspace_id: string;
+        };
         /** Token */
         Token: {
             /** Access Token */
@@ -624,6 +759,43 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    command_log_api_admin_command_log_get: {
+        parameters: {
+            query?: {
+                user_id?: string | null;
+                username?: string | null;
+                workspace_id?: string | null;
+                terminal_id?: string | null;
+                /** @description Entries older than this id. */
+                before?: number | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommandLogPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     login_api_auth_login_post: {
         parameters: {
             query?: never;
@@ -1353,6 +1525,134 @@ export interface operations {
             header?: never;
             path: {
                 workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_terminals_api_workspaces__workspace_id__terminals_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TerminalOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_terminal_api_workspaces__workspace_id__terminals_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["TerminalCreate"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TerminalOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_terminal_api_workspaces__workspace_id__terminals__terminal_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+                terminal_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TerminalOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_terminal_api_workspaces__workspace_id__terminals__terminal_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+                terminal_id: string;
             };
             cookie?: never;
         };

@@ -5,6 +5,8 @@ import { useRouter } from "next/navigation";
 import type { Middleware } from "openapi-fetch";
 import { api, errorMessage, NETWORK_ERROR, type Me } from "@/api/client";
 import { currentLocation, loginUrl } from "@/lib/navigation";
+// For its effect: a workspace page starts loading its data with the session check.
+import "@/lib/earlyWorkspace";
 import { ErrorMessage } from "./ErrorMessage";
 import { LoadingState } from "./LoadingState";
 

@@ -16,7 +16,7 @@ function byRecentUse(a: Workspace, b: Workspace): number {
   return key(b) - key(a);
 }
 
-/** The home page: list, create and delete the user's workspaces. */
+/** The home page: list, create, rename and delete the user's workspaces. */
 export function WorkspaceDashboard() {
   const [list, setList] = useState<ListState>({ kind: "loading" });
   const [announcement, setAnnouncement] = useState("");
@@ -110,7 +110,19 @@ export function WorkspaceDashboard() {
           ) : (
             <ul className="card divide-y divide-line overflow-hidden">
               {list.items.map((workspace) => (
-                <WorkspaceRow key={workspace.id} workspace={workspace} onDelete={askDelete} />
+                <WorkspaceRow
+                  key={workspace.id}
+                  workspace={workspace}
+                  onDelete={askDelete}
+                  onRenamed={(renamed) => {
+                    setList((current) =>
+                      current.kind === "ready"
+                        ? { kind: "ready", items: current.items.map((w) => (w.id === renamed.id ? renamed : w)) }
+                        : current,
+                    );
+                    setAnnouncement(`Renamed to ${renamed.name}.`);
+                  }}
+                />
               ))}
             </ul>
           ))}

@@ -1,21 +1,88 @@
+"use client";
+
+import { useState, type FormEvent } from "react";
 import Link from "next/link";
-import type { Workspace } from "@/api/client";
+import { api, errorMessage, NETWORK_ERROR, type Workspace } from "@/api/client";
 import { formatDateTime, formatRelative } from "@/lib/format";
 import { workspaceUrl } from "@/lib/navigation";
 
-/** One workspace in the list: open link, when it was last used, delete. */
-export function WorkspaceRow({ workspace, onDelete }: { workspace: Workspace; onDelete: (workspace: Workspace) => void }) {
+/** One workspace in the list: open link, when it was last used, rename in place, delete. */
+export function WorkspaceRow({
+  workspace,
+  onDelete,
+  onRenamed,
+}: {
+  workspace: Workspace;
+  onDelete: (workspace: Workspace) => void;
+  onRenamed: (workspace: Workspace) => void;
+}) {
+  const [renaming, setRenaming] = useState(false);
+  const [name, setName] = useState(workspace.name);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
   const when = workspace.last_opened_at ?? workspace.updated_at;
   const verb = workspace.last_opened_at ? "Opened" : "Updated";
+
+  async function rename(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const trimmed = name.trim();
+    if (trimmed === "" || trimmed === workspace.name) {
+      setRenaming(false);
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      const { data, error: body, response } = await api.PATCH("/api/workspaces/{workspace_id}", {
+        params: { path: { workspace_id: workspace.id } },
+        body: { name: trimmed },
+      });
+      if (data !== undefined) {
+        onRenamed(data);
+        setRenaming(false);
+      } else {
+        setError(errorMessage(body, response));
+      }
+    } catch {
+      setError(NETWORK_ERROR);
+    }
+    setBusy(false);
+  }
+
   return (
     <li className="group flex items-center gap-4 px-4 py-3 hover:bg-surface-muted">
       <div className="min-w-0 flex-1">
-        <Link
-          href={workspaceUrl(workspace.id)}
-          className="block truncate rounded font-medium text-fg hover:text-accent hover:underline"
-        >
-          {workspace.name}
-        </Link>
+        {renaming ? (
+          <form onSubmit={(event) => void rename(event)} className="space-y-1" noValidate>
+            <input
+              className="input py-1"
+              value={name}
+              onChange={(event) => setName(event.target.value)}
+              onKeyDown={(event) => {
+                if (event.key === "Escape") {
+                  setRenaming(false);
+                  setName(workspace.name);
+                }
+              }}
+              aria-label={`New name for ${workspace.name}`}
+              maxLength={100}
+              disabled={busy}
+              autoFocus
+            />
+            {error !== null && (
+              <p role="alert" className="text-xs text-danger">
+                {error}
+              </p>
+            )}
+          </form>
+        ) : (
+          <Link
+            href={workspaceUrl(workspace.id)}
+            className="block truncate rounded font-medium text-fg hover:text-accent hover:underline"
+          >
+            {workspace.name}
+          </Link>
+        )}
         <p className="text-xs text-fg-muted">
           {verb}{" "}
           <time dateTime={when} title={formatDateTime(when)}>
@@ -23,6 +90,18 @@ export function WorkspaceRow({ workspace, onDelete }: { workspace: Workspace; on
           </time>
         </p>
       </div>
+      <button
+        type="button"
+        className="btn-ghost px-2.5 py-1.5"
+        onClick={() => {
+          setName(workspace.name);
+          setError(null);
+          setRenaming((current) => !current);
+        }}
+        aria-label={`Rename ${workspace.name}`}
+      >
+        {renaming ? "Cancel" : "Rename"}
+      </button>
       <button
         type="button"
         className="btn-ghost px-2.5 py-1.5 hover:text-danger"

@@ -89,3 +89,22 @@ class Run(Base):
     message: Mapped[str | None] = mapped_column(String(500), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class CommandLogEntry(Base):
+    """A command line submitted in a terminal (see `sandpit.terminals.commandlog`).
+
+    No foreign keys: an audit trail outlives the users, workspaces and
+    terminals it names; its size is capped by pruning the oldest rows.
+    """
+
+    __tablename__ = "command_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(String(32), index=True)
+    workspace_id: Mapped[str] = mapped_column(String(32), index=True)
+    terminal_id: Mapped[str] = mapped_column(String(32))
+    command: Mapped[str] = mapped_column(String(1000))
+    # Commands of this user before this one that were not recorded (rate limit).
+    skipped_before: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -131,6 +131,31 @@ async def _supervise(
         tasks.append(asyncio.create_task(_feed(code_w, (request.code or "").encode())))
     waiter = asyncio.create_task(process.wait())
     flood_waiter = asyncio.create_task(flooded.wait())
+    try:
+        return await _await_end(
+            process, request, capture, images, flooded, tasks, waiter, flood_waiter, started
+        )
+    finally:
+        # Before the caller closes the descriptors: a reader still registered
+        # with the loop on a closed (and soon reused) descriptor breaks the
+        # loop's later registrations of that number.
+        pending = [*tasks, waiter, flood_waiter]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+
+async def _await_end(
+    process: Process,
+    request: RunRequest,
+    capture: _Capture,
+    images: list[bytes],
+    flooded: asyncio.Event,
+    tasks: list[asyncio.Task[None]],
+    waiter: asyncio.Task[ExitStatus],
+    flood_waiter: asyncio.Task[bool],
+    started: float,
+) -> RunOutcome:
     timed_out = False
     done, _ = await asyncio.wait(
         {waiter, flood_waiter}, timeout=request.timeout_s, return_when=asyncio.FIRST_COMPLETED
@@ -146,9 +171,7 @@ async def _supervise(
     flood_waiter.cancel()
     # Readers finish once every writer (including killed daemons) is gone.
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 5)
-    for task in tasks:
-        task.cancel()
+        await asyncio.wait_for(asyncio.shield(asyncio.gather(*tasks, return_exceptions=True)), 5)
     duration_ms = int((time.monotonic() - started) * 1000)
     status, message = _status(
         status_of_exit, timed_out, flooded.is_set(), process.oom_kills(), request

@@ -34,6 +34,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from sandpit.proxy import bridge
+from sandpit.proxy.server import PackageProxy
 from sandpit.sandbox import cgroups, launcher
 from sandpit.sandbox.base import (
     EndReason,
@@ -45,7 +47,7 @@ from sandpit.sandbox.base import (
 )
 from sandpit.sandbox.channel import AgentChannel, socket_pair
 from sandpit.sandbox.limits import Limits
-from sandpit.sandbox.ownership import chown_tree
+from sandpit.sandbox.ownership import chown_tree, open_workspace
 from sandpit.sandbox.seccomp import seccomp_filter
 
 log = logging.getLogger(__name__)
@@ -65,9 +67,15 @@ class BwrapLayout:
     workspace: Path
     support: Path
     font_cache: Path | None = None
+    # The package proxy: this sandbox's socket directory, and the CA bundle
+    # pip trusts (see `sandpit.proxy.bridge`).
+    proxy_dir: Path | None = None
+    ca_bundle: Path | None = None
 
 
-def bwrap_args(layout: BwrapLayout, limits: Limits, *, seccomp_fd: int, agent_fd: int) -> list[str]:
+def bwrap_args(
+    layout: BwrapLayout, limits: Limits, *, seccomp_fd: int, agent_fd: int, workspace_fd: int
+) -> list[str]:
     """bwrap's options for one sandbox (they go through `--args FD`). Pure; tested literally."""
     args = [
         "--unshare-user",
@@ -89,13 +97,23 @@ def bwrap_args(layout: BwrapLayout, limits: Limits, *, seccomp_fd: int, agent_fd
         "--perms", "1777", "--size", str(limits.tmp_bytes), "--tmpfs", "/dev/shm",
         "--tmpfs", "/run",
         "--ro-bind", str(layout.support), SUPPORT_MOUNT,
-        "--bind", str(layout.workspace), "/app",
+        # By descriptor, opened without following links: a workspace directory
+        # swapped for a link can never put another directory at /app.
+        "--bind-fd", str(workspace_fd), "/app",
     ]  # fmt: skip
     if layout.font_cache is not None:
         # matplotlib wants a writable config dir; a prebuilt font list in it
         # saves ~200 ms on the first import.
         args += ["--ro-bind", str(layout.font_cache), f"/tmp/.matplotlib/{layout.font_cache.name}"]
+    if layout.proxy_dir is not None:
+        args += ["--ro-bind", str(layout.proxy_dir), bridge.PROXY_MOUNT]
+    if layout.ca_bundle is not None:
+        args += ["--ro-bind", str(layout.ca_bundle), bridge.CA_MOUNT]
     args += [
+        # bwrap makes /dev and /run as writable tmpfs without a size limit;
+        # only /app, /tmp and /dev/shm may be written (their submounts stay).
+        "--remount-ro", "/dev",
+        "--remount-ro", "/run",
         "--chdir", "/app",
         "--clearenv",
         "--setenv", "HOME", "/app",
@@ -253,8 +271,9 @@ class BubblewrapSandbox:
                 fds=[*child_ends, *request.extra_fds],
             )
         except BaseException:
-            for fd in (*child_ends, *(host_ends or ())):
+            for fd in host_ends or ():
                 os.close(fd)
+            await self._discard(leaf)
             raise
         finally:
             for fd in child_ends:
@@ -273,9 +292,16 @@ class BubblewrapSandbox:
                 self.channel.signal(spawn_id, signal.SIGKILL, group=False)
             for fd in (*(host_ends or ()), *([master] if master is not None else [])):
                 os.close(fd)
+            await self._discard(leaf)
             raise SandboxError("The process could not be placed in its group; it was stopped.")
         self.channel.go(spawn_id)
         return BubblewrapProcess(self, spawn_id, leaf, host_pid, master, host_ends)
+
+    @staticmethod
+    async def _discard(leaf: cgroups.Leaf) -> None:
+        """Remove the leaf of a process that never started (a refused exec)."""
+        with contextlib.suppress(OSError, cgroups.CgroupError):
+            await asyncio.to_thread(leaf.remove)
 
     def _host_pid(self, ns_pid: int) -> int | None:
         """The host pid of the agent's child whose pid inside the sandbox is `ns_pid`."""
@@ -341,12 +367,18 @@ class BubblewrapBackend:
         driver: cgroups.CgroupDriver,
         uids: UidPool,
         font_cache: Path | None = None,
+        proxy: PackageProxy | None = None,
+        ca_bundle: Path | None = None,
     ) -> None:
         self.rootfs = rootfs
         self.state_dir = state_dir
         self.driver = driver
         self.uids = uids
         self.font_cache = font_cache
+        # Package proxy: each sandbox gets a socket on it and a forwarder.
+        self.proxy = proxy
+        self.ca_bundle = ca_bundle
+        self._forwarders: dict[str, asyncio.Task[None]] = {}
         self.launcher = launcher.ensure_launcher(state_dir / "bin")
         self.sandboxes: dict[str, BubblewrapSandbox] = {}
         self._seccomp = seccomp_filter()
@@ -356,16 +388,29 @@ class BubblewrapBackend:
         uid = self.uids.take()
         try:
             agent_leaf = await asyncio.to_thread(cgroup.leaf, "agent")
-            await asyncio.to_thread(chown_tree, spec.workspace_dir, uid, uid)
-            return await self._launch(spec, cgroup, agent_leaf, uid)
+            workspace_fd = await asyncio.to_thread(open_workspace, spec.workspace_dir)
+            if self.proxy is not None:
+                await self.proxy.attach(spec.sandbox_id, spec.workspace_id, owner_uid=uid)
+            try:
+                await asyncio.to_thread(chown_tree, workspace_fd, uid, uid)
+                return await self._launch(spec, cgroup, agent_leaf, uid, workspace_fd)
+            finally:
+                os.close(workspace_fd)
         except BaseException:
+            if self.proxy is not None:
+                self.proxy.detach(spec.sandbox_id)
             self.uids.give_back(uid)
             with contextlib.suppress(OSError, cgroups.CgroupError):
                 await asyncio.to_thread(cgroup.remove)
             raise
 
     async def _launch(
-        self, spec: SandboxSpec, cgroup: cgroups.SandboxCgroup, leaf: cgroups.Leaf, uid: int
+        self,
+        spec: SandboxSpec,
+        cgroup: cgroups.SandboxCgroup,
+        leaf: cgroups.Leaf,
+        uid: int,
+        workspace_fd: int,
     ) -> BubblewrapSandbox:
         host_end, sandbox_end = socket_pair()
         seccomp_fd = os.memfd_create("sandpit-seccomp", 0)
@@ -373,9 +418,21 @@ class BubblewrapBackend:
         try:
             os.write(seccomp_fd, self._seccomp)
             os.lseek(seccomp_fd, 0, os.SEEK_SET)
-            layout = BwrapLayout(self.rootfs, spec.workspace_dir, INSIDE_DIR, self.font_cache)
+            endpoint = self.proxy.endpoints.get(spec.sandbox_id) if self.proxy else None
+            layout = BwrapLayout(
+                self.rootfs,
+                spec.workspace_dir,
+                INSIDE_DIR,
+                self.font_cache,
+                proxy_dir=endpoint.directory if endpoint else None,
+                ca_bundle=self.ca_bundle,
+            )
             args = bwrap_args(
-                layout, spec.limits, seccomp_fd=seccomp_fd, agent_fd=sandbox_end.fileno()
+                layout,
+                spec.limits,
+                seccomp_fd=seccomp_fd,
+                agent_fd=sandbox_end.fileno(),
+                workspace_fd=workspace_fd,
             )
             encoded = b"".join(arg.encode() + b"\0" for arg in args)
             argv = launcher.launcher_argv(
@@ -385,7 +442,7 @@ class BubblewrapBackend:
                 gid=uid,
                 cgroup_procs=leaf.procs_files,
                 rlimits=sandbox_rlimits(spec.limits),
-                keep_fds=[seccomp_fd, sandbox_end.fileno(), args_r],
+                keep_fds=[seccomp_fd, sandbox_end.fileno(), args_r, workspace_fd],
                 env={},
             )
             process = await asyncio.create_subprocess_exec(
@@ -393,7 +450,7 @@ class BubblewrapBackend:
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
-                pass_fds=(seccomp_fd, sandbox_end.fileno(), args_r),
+                pass_fds=(seccomp_fd, sandbox_end.fileno(), args_r, workspace_fd),
                 env={},
                 start_new_session=True,
             )
@@ -416,11 +473,29 @@ class BubblewrapBackend:
                 "The sandbox could not be started; the error has been logged."
             ) from None
         self.sandboxes[sandbox.id] = sandbox
+        if self.proxy is not None:
+            await self._start_forwarder(sandbox)
         return sandbox
+
+    async def _start_forwarder(self, sandbox: BubblewrapSandbox) -> None:
+        """Start the package proxy's forwarder; without it the sandbox still works, minus pip."""
+        argv = bridge.forwarder_argv(SUPPORT_MOUNT)
+        try:
+            process = await bridge.start_forwarder(sandbox, argv)
+        except Exception:
+            log.exception("sandbox %s: the package proxy forwarder did not start", sandbox.id)
+            return
+        task = asyncio.get_running_loop().create_task(bridge.keep_forwarder(sandbox, argv, process))
+        self._forwarders[sandbox.id] = task
 
     def _ended(self, sandbox: BubblewrapSandbox) -> None:
         self.sandboxes.pop(sandbox.id, None)
         self.uids.give_back(sandbox.uid)
+        if self.proxy is not None:
+            self.proxy.detach(sandbox.id)
+        forwarder = self._forwarders.pop(sandbox.id, None)
+        if forwarder is not None:
+            forwarder.cancel()
 
     async def reap_orphans(self) -> list[str]:
         keep = set(self.sandboxes)
@@ -431,6 +506,8 @@ class BubblewrapBackend:
             *(s.stop(EndReason.SHUTDOWN) for s in list(self.sandboxes.values())),
             return_exceptions=True,
         )
+        if self.proxy is not None:
+            await self.proxy.close()
 
 
 async def _read_bounded(process: asyncio.subprocess.Process, limit: int = 4096) -> str:

@@ -16,6 +16,7 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import socket
 from dataclasses import dataclass, field
 
@@ -94,6 +95,9 @@ class AgentChannel:
             return await asyncio.wait_for(asyncio.shield(pending.spawned), timeout)
         except TimeoutError as exc:
             self._pending.pop(spawn_id, None)
+            # It may have been forked and be waiting at its gate: end it.
+            with contextlib.suppress(SandboxError):
+                self.signal(spawn_id, signal.SIGKILL, group=False)
             raise SandboxError("The sandbox did not start the process in time.") from exc
 
     def go(self, spawn_id: str) -> None:

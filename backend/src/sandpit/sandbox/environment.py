@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sandpit.proxy.bridge import proxy_env
+
 SANDBOX_PATH = "/app/.local/bin:/usr/local/bin:/usr/bin:/bin"
 
 
@@ -11,6 +13,12 @@ def base_env() -> dict[str, str]:
     `pip install` lands in the workspace (`/app/.local`, the user site), so
     packages survive the sandbox and the image stays read-only; bytecode
     caches go to /tmp so they neither fill the workspace nor its quota.
+
+    pip reaches the index through the package proxy (`proxy_env`). PIP_USER
+    is not set: pip already installs into the user site when the image's
+    site-packages is not writable (it never is), and PIP_USER would break
+    pip inside a venv. pip's download cache is off, so downloaded wheels
+    take neither the workspace's quota nor the small /tmp.
     """
     return {
         "HOME": "/app",
@@ -22,6 +30,8 @@ def base_env() -> dict[str, str]:
         "PYTHONPYCACHEPREFIX": "/tmp/.pycache",  # noqa: S108 - the sandbox's own private tmpfs
         "MPLBACKEND": "module://sandpit_plots",
         "MPLCONFIGDIR": "/tmp/.matplotlib",  # noqa: S108 - the sandbox's own private tmpfs
+        "PIP_NO_CACHE_DIR": "1",
+        **proxy_env(),
     }
 
 

@@ -90,6 +90,20 @@ static unsigned int id(const char *opt, const char *val) {
 	return (unsigned int)number(val, 1, 0xfffffffe, 0);
 }
 
+/* The raw system call: glibc's signal() refuses its two reserved real-time
+ * signals (32 and 33), which a parent may still have left ignored. */
+static void reset_signal_dispositions(void)
+{
+	struct {
+		void (*handler)(int);
+		unsigned long flags;
+		void (*restorer)(void);
+		unsigned long mask;
+	} dfl = {SIG_DFL, 0, NULL, 0};
+	for (long s = 1; s <= 64; s++)
+		(void)syscall(SYS_rt_sigaction, s, &dfl, NULL, sizeof dfl.mask); /* fails for KILL, STOP */
+}
+
 int main(int argc, char **argv) {
 	pid_t parent = getppid();
 	unsigned int uid = 0, gid = 0; /* 0: not given */
@@ -134,7 +148,7 @@ int main(int argc, char **argv) {
 	sigset_t none;
 	sigemptyset(&none);
 	if (sigprocmask(SIG_SETMASK, &none, NULL) != 0) fail("sigprocmask", NULL, errno);
-	for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL); /* fails, harmlessly, for KILL and STOP */
+	reset_signal_dispositions();
 
 	qsort(keep, (size_t)nkeep, sizeof *keep, by_value);
 	close_fds(keep, nkeep);

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 
 from sandpit.config import Settings
 from sandpit.errors import SandpitError
+from sandpit.proxy.limits import MiB, ProxyLimits
+from sandpit.proxy.policy import Allowlist
+from sandpit.proxy.server import PackageProxy
 from sandpit.runtime.image import find_image
 from sandpit.sandbox import cgroups
 from sandpit.sandbox.bubblewrap import BubblewrapBackend, UidPool, font_cache_of
@@ -50,6 +54,8 @@ async def build_manager(settings: Settings) -> SandboxManager:
             driver=driver,
             uids=UidPool(settings.sandbox_uid_base, settings.sandbox_uid_count),
             font_cache=font_cache_of(image.metadata(), image.rootfs),
+            proxy=build_proxy(settings),
+            ca_bundle=ca_bundle_for(settings, image.rootfs),
         )
     )
     manager = SandboxManager(
@@ -57,3 +63,36 @@ async def build_manager(settings: Settings) -> SandboxManager:
     )
     await manager.open()
     return manager
+
+
+def build_proxy(settings: Settings) -> PackageProxy | None:
+    """The package proxy the settings describe (None when disabled), its old sockets removed."""
+    if not settings.package_proxy_enabled:
+        log.warning("the package proxy is disabled: pip cannot install packages in sandboxes")
+        return None
+    limits = ProxyLimits(
+        connections=settings.package_proxy_connections,
+        window_bytes=settings.package_proxy_window_mb * MiB,
+        window_s=settings.package_proxy_window_s,
+        idle_s=settings.package_proxy_idle_s,
+        connection_s=settings.package_proxy_connection_s,
+        header_bytes=settings.package_proxy_header_bytes,
+    )
+    proxy = PackageProxy(
+        Allowlist.parse(settings.package_proxy_allowed_hosts),
+        limits,
+        settings.data_dir / "sandboxes" / "proxy",
+    )
+    proxy.reap()
+    return proxy
+
+
+def ca_bundle_for(settings: Settings, rootfs: Path) -> Path | None:
+    """The CA bundle to mount in sandboxes: the configured one, else the image's own."""
+    configured = settings.package_proxy_ca_bundle
+    if configured is not None:
+        if configured.is_file():
+            return configured.resolve()
+        log.error("PACKAGE_PROXY_CA_BUNDLE %s is not a file; using the image's own", configured)
+    own = rootfs / "etc/ssl/certs/ca-certificates.crt"
+    return own if own.is_file() and not own.is_symlink() else None

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import array
 import contextlib
+import ctypes
 import errno
 import fcntl
 import json
@@ -45,6 +46,7 @@ import sys
 import termios
 
 MAX_MESSAGE = 256 * 1024
+PR_SET_DUMPABLE = 4
 MAX_FDS = 6
 
 
@@ -177,8 +179,14 @@ class Agent:
     ) -> None:
         try:
             signal.set_wakeup_fd(-1)
-            for sig in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
-                signal.signal(sig, signal.SIG_DFL)
+            # Python ignores SIGPIPE and SIGXFSZ and we handle SIGCHLD: start
+            # the program as a shell would, every disposition default and
+            # nothing blocked.
+            for sig in signal.valid_signals():
+                if sig not in (signal.SIGKILL, signal.SIGSTOP):
+                    with contextlib.suppress(OSError, ValueError):
+                        signal.signal(sig, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_SETMASK, [])
             os.setsid()
             if use_pty:
                 fcntl.ioctl(stdio[0], termios.TIOCSCTTY, 0)
@@ -237,6 +245,11 @@ class Agent:
 
 
 def main() -> None:
+    # Not dumpable: other processes of the sandbox user cannot read or write
+    # the agent's memory through /proc (the kernel here may lack Yama).
+    # Children get the flag back when they exec.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     fd = int(os.environ.get("SANDPIT_AGENT_FD", "3"))
     channel = socket.socket(fileno=fd)
     # The agent's own environment is not passed on: each spawn names its own.

@@ -1,0 +1,233 @@
+"""pip through the package proxy, end to end: the real server, sandbox, forwarder and index."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from sandpit.proxy.policy import HostAddresses, forbidden_reason
+from tests.conftest import User
+from tests.servers import SandpitServer
+
+# The server's own address is allowlisted too (as a misconfiguration or a
+# rebinding name would have it): the proxy must refuse it all the same.
+REFUSED = (
+    "Sandpit's package proxy only allows pypi.org, files.pythonhosted.org, localhost and 127.0.0.1."
+)
+ONLY_HTTPS = (
+    "Sandpit's package proxy only relays HTTPS (CONNECT) to pypi.org, files.pythonhosted.org, "
+    "localhost and 127.0.0.1."
+)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[SandpitServer]:
+    """One server (SQLite: the database plays no part here), logging at INFO for the proxy."""
+    instance = SandpitServer(log_level="info")
+    instance.env["PACKAGE_PROXY_ALLOWED_HOSTS"] = json.dumps(
+        [
+            "pypi.org:443",
+            "files.pythonhosted.org:443",
+            f"localhost:{instance.port}",
+            f"127.0.0.1:{instance.port}",
+        ]
+    )
+    instance.start()
+    yield instance
+    instance.close()
+
+
+@pytest.fixture
+def ws(user: User) -> str:
+    return user.workspace()
+
+
+def run(user: User, ws: str, code: str, timeout_s: int = 30) -> dict[str, object]:
+    response = user.client.post(
+        f"/api/workspaces/{ws}/runs",
+        params={"wait": True},
+        json={"code": code, "timeout_s": timeout_s},
+        timeout=timeout_s + 60,
+    )
+    assert response.status_code == 200, response.text
+    result: dict[str, object] = response.json()
+    return result
+
+
+def last_json(result: dict[str, object]) -> object:
+    assert result["status"] == "ok", result
+    return json.loads(str(result["stdout"]).splitlines()[-1])
+
+
+def stop_sandbox(user: User, ws: str) -> None:
+    assert user.client.delete(f"/api/workspaces/{ws}/sandbox").status_code == 204
+    deadline = time.monotonic() + 15
+    while user.client.get(f"/api/workspaces/{ws}/sandbox").json()["running"]:
+        assert time.monotonic() < deadline, "the sandbox did not stop"
+        time.sleep(0.1)
+
+
+def test_pip_install_lands_in_the_workspace_and_later_runs_import_it(
+    user: User, ws: str, server: SandpitServer
+) -> None:
+    installed = run(
+        user,
+        ws,
+        "import subprocess\n"
+        "subprocess.run(['pip', 'install', '--no-cache-dir', 'six'], check=True)\n",
+        timeout_s=120,
+    )
+    assert installed["status"] == "ok", installed
+    assert "Successfully installed six" in str(installed["stdout"])
+    # A new sandbox (the old one stopped) still has it: it is in the workspace.
+    stop_sandbox(user, ws)
+    imported = run(user, ws, "import six\nprint(six.__file__)")
+    assert imported["status"] == "ok", imported
+    assert imported["stdout"] == "/app/.local/lib/python3.11/site-packages/six.py\n"
+    log = server.log.read_text()
+    assert f"workspace={ws} target=pypi.org:443" in log
+    assert f"workspace={ws} target=files.pythonhosted.org:443" in log
+
+
+def test_source_distributions_build_inside_the_sandbox(user: User, ws: str) -> None:
+    # No wheel: pip fetches the build backend (setuptools) and builds here.
+    installed = run(
+        user,
+        ws,
+        "import subprocess\n"
+        "subprocess.run(['pip', 'install', '--no-binary', 'six', 'six'], check=True)\n",
+        timeout_s=180,
+    )
+    assert installed["status"] == "ok", installed
+    assert "Successfully installed six" in str(installed["stdout"])
+    assert "Building wheel for six" in str(installed["stdout"])
+
+
+def test_other_hosts_are_refused_with_the_sentence(user: User, ws: str) -> None:
+    code = (
+        "import json, urllib.request\n"
+        "out = {}\n"
+        "for url in ('https://example.com/', 'http://example.com/', 'https://pypi.org.evil.test/'):\n"
+        "    try:\n"
+        "        urllib.request.urlopen(url, timeout=20)\n"
+        "        out[url] = 'reached'\n"
+        "    except Exception as exc:\n"
+        "        out[url] = str(exc)\n"
+        "print(json.dumps(out))\n"
+    )
+    outcome = last_json(run(user, ws, code))
+    assert outcome == {
+        "https://example.com/": f"<urlopen error Tunnel connection failed: 403 {REFUSED}>",
+        "http://example.com/": f"HTTP Error 405: {ONLY_HTTPS}",
+        "https://pypi.org.evil.test/": f"<urlopen error Tunnel connection failed: 403 {REFUSED}>",
+    }
+
+
+def test_pip_from_another_index_fails_clearly(user: User, ws: str) -> None:
+    result = run(
+        user,
+        ws,
+        "import subprocess\n"
+        "subprocess.run(['pip', 'install', '--retries', '1', '--index-url',"
+        " 'https://example.com/simple', 'six'])\n",
+        timeout_s=60,
+    )
+    assert REFUSED in str(result["stdout"]) + str(result["stderr"])
+
+
+def test_no_network_without_the_proxy(user: User, ws: str) -> None:
+    code = (
+        "import errno, json, os, socket\n"
+        "def attempt(family, address):\n"
+        "    try:\n"
+        "        with socket.socket(family) as s:\n"
+        "            s.settimeout(5)\n"
+        "            s.connect(address)\n"
+        "        return 'connected'\n"
+        "    except OSError as exc:\n"
+        "        return errno.errorcode.get(exc.errno, str(exc))\n"
+        "out = {'direct': attempt(socket.AF_INET, ('1.1.1.1', 443)),\n"
+        "       'direct v6': attempt(socket.AF_INET6, ('2606:4700:4700::1111', 443))}\n"
+        "try:\n"
+        "    socket.getaddrinfo('pypi.org', 443)\n"
+        "    out['dns'] = 'resolved'\n"
+        "except socket.gaierror:\n"
+        "    out['dns'] = 'gaierror'\n"
+        "print(json.dumps(out))\n"
+    )
+    assert last_json(run(user, ws, code)) == {
+        "direct": "ENETUNREACH",
+        "direct v6": "ENETUNREACH",
+        "dns": "gaierror",
+    }
+
+
+def test_host_services_are_not_reachable_through_the_proxy(
+    user: User, ws: str, server: SandpitServer
+) -> None:
+    port = server.port  # the API server itself listens on the host's 127.0.0.1
+    own = [str(a) for a in HostAddresses().current() if forbidden_reason(a) is None]
+    targets = [f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}", "169.254.169.254:80"]
+    targets += [f"[{a}]:{port}" if ":" in a else f"{a}:{port}" for a in own]
+    code = f"TARGETS = {targets!r}\nPORT = {port}\n" + (
+        "import json, socket\n"
+        "def ask(connect, target):\n"
+        "    with connect() as s:\n"
+        "        s.settimeout(20)\n"
+        "        s.sendall(f'CONNECT {target} HTTP/1.1\\r\\nHost: {target}\\r\\n\\r\\n'.encode())\n"
+        "        return s.recv(4096).split(b'\\r\\n')[0].decode()\n"
+        "def forwarder():\n"
+        "    return socket.create_connection(('127.0.0.1', 3128))\n"
+        "def unix():\n"
+        "    s = socket.socket(socket.AF_UNIX)\n"
+        "    s.connect('/run/sandpit-proxy/proxy.sock')\n"
+        "    return s\n"
+        "out = {target: [ask(forwarder, target), ask(unix, target)] for target in TARGETS}\n"
+        "try:\n"
+        "    socket.create_connection(('127.0.0.1', PORT), timeout=5)\n"
+        "    out['direct'] = 'connected'\n"
+        "except OSError as exc:\n"
+        "    out['direct'] = exc.__class__.__name__\n"
+        "print(json.dumps(out))\n"
+    )
+    outcome = last_json(run(user, ws, code))
+    assert isinstance(outcome, dict)
+    assert outcome.pop("direct") == "ConnectionRefusedError"  # the sandbox's own loopback
+    assert set(outcome) == set(targets)
+    never = "resolves to an address Sandpit's package proxy never connects to."
+    assert outcome.pop(f"127.0.0.1:{port}") == [f"HTTP/1.1 403 127.0.0.1 {never}"] * 2
+    assert outcome.pop(f"localhost:{port}") == [f"HTTP/1.1 403 localhost {never}"] * 2
+    for target, answers in outcome.items():
+        assert answers == [f"HTTP/1.1 403 {REFUSED}"] * 2, target
+
+
+def test_forwarder_comes_back_after_user_code_kills_it(user: User, ws: str) -> None:
+    code = (
+        "import os, signal, socket, time\n"
+        "for pid in os.listdir('/proc'):\n"
+        "    try:\n"
+        "        cmdline = open(f'/proc/{pid}/cmdline', 'rb').read()\n"
+        "    except OSError:\n"
+        "        continue\n"
+        "    if b'forwarder.py' in cmdline:\n"
+        "        os.kill(int(pid), signal.SIGKILL)\n"
+        "        print('killed')\n"
+        "time.sleep(0.2)\n"
+        "try:\n"
+        "    socket.create_connection(('127.0.0.1', 3128), timeout=2).close()\n"
+        "    print('still listening')\n"
+        "except OSError:\n"
+        "    print('down')\n"
+        "deadline = time.monotonic() + 20\n"
+        "while time.monotonic() < deadline:\n"
+        "    try:\n"
+        "        socket.create_connection(('127.0.0.1', 3128), timeout=2).close()\n"
+        "        print('back')\n"
+        "        break\n"
+        "    except OSError:\n"
+        "        time.sleep(0.2)\n"
+    )
+    assert run(user, ws, code)["stdout"] == "killed\ndown\nback\n"

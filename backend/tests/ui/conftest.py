@@ -1,0 +1,217 @@
+"""Browser tests: Playwright for Python driving Debian's Chromium against a real server.
+
+One Sandpit server (SQLite) per module serves the built web app
+(`frontend/out`, built by `make test`), and one headless Chromium per
+session. Each test gets a fresh browser context, signed in as a fresh user.
+Playwright never downloads a browser here: it launches /usr/bin/chromium.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, sync_playwright
+
+from sandpit.config import REPO_DIR
+from tests.servers import SandpitServer
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = REPO_DIR / "artifacts" / "screenshots"
+PASSWORD = "correct horse battery"
+# Makes xterm.js fall back from WebGL to its DOM renderer, whose rows the
+# tests can read (a WebGL canvas has no text). The fallback is a feature too.
+NO_WEBGL = """
+const original = HTMLCanvasElement.prototype.getContext;
+HTMLCanvasElement.prototype.getContext = function (type, ...rest) {
+  return type === "webgl2" || type === "webgl" ? null : original.call(this, type, ...rest);
+};
+"""
+
+
+@pytest.fixture(scope="module")
+def ui_server() -> Iterator[SandpitServer]:
+    """A real server with SQLite, serving the exported web app."""
+    if not (REPO_DIR / "frontend" / "out" / "index.html").is_file():
+        pytest.fail("The web app is not built: `cd frontend && npm run build` (make test does).")
+    server = SandpitServer()
+    server.start()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.is_file():
+        pytest.fail("Chromium is missing: `apt-get install chromium` (setup-system.sh test).")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+class Ide:
+    """A signed-in browser context and the helpers the tests share."""
+
+    def __init__(self, server: SandpitServer, context: BrowserContext) -> None:
+        self.server = server
+        self.context = context
+        self.page: Page = context.new_page()
+        self.page.set_default_timeout(15_000)
+        self.username = f"u{uuid.uuid4().hex[:12]}"
+        self.workspace_id = ""
+
+    # --- through the API (setup only; the behaviour under test goes through the page) ---
+
+    def api(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.context.request.fetch(f"{self.server.url}{path}", method=method, **kwargs)
+        assert response.ok, f"{method} {path}: {response.status} {response.text()}"
+        is_json = response.headers.get("content-type", "").startswith("application/json")
+        return response.json() if is_json else None
+
+    def sign_up_by_api(self) -> None:
+        credentials = {"username": self.username, "password": PASSWORD}
+        self.api("POST", "/api/auth/register", data=credentials)
+        # Sets the session cookie in this browser context.
+        self.api("POST", "/api/auth/login", data=credentials)
+
+    def create_workspace(self, name: str = "ws") -> str:
+        created = self.api("POST", "/api/workspaces", data={"name": name})
+        self.workspace_id = created["id"]
+        return self.workspace_id
+
+    def put_file(self, path: str, text: str) -> None:
+        self.api(
+            "PUT",
+            f"/api/workspaces/{self.workspace_id}/files/{path}",
+            data=text.encode(),
+            headers={"Content-Type": "text/plain"},
+        )
+
+    def read_file(self, path: str) -> str:
+        response = self.context.request.get(
+            f"{self.server.url}/api/workspaces/{self.workspace_id}/files/{path}"
+        )
+        assert response.ok, response.text()
+        return response.text()
+
+    # --- the page ---
+
+    def open_workspace(self) -> None:
+        self.page.goto(f"{self.server.url}/workspace/?id={self.workspace_id}")
+        self.page.get_by_role("tree", name="Workspace files").or_(
+            self.page.get_by_text("No files yet.")
+        ).wait_for()
+
+    def tree_item(self, path: str) -> Locator:
+        return self.page.locator(f'[role="treeitem"][data-path="{path}"]')
+
+    def open_file(self, path: str) -> Locator:
+        """Click the file in the tree; answers the editor, once it shows the file."""
+        self.tree_item(path).click()
+        editor = self.page.get_by_role("textbox", name=f"Editor: {path}")
+        editor.wait_for()
+        return editor
+
+    def run_and_wait(self, status: str, timeout_s: float = 60) -> Locator:
+        """Press Run; answers the new run's block once it has finished with `status`."""
+        before = self.page.get_by_test_id("run").count()
+        self.page.get_by_role("button", name="Run", exact=True).click()
+        block = self.page.get_by_test_id("run").nth(before)
+        block.and_(self.page.locator(f'[data-status="{status}"]')).wait_for(
+            timeout=timeout_s * 1000
+        )
+        return block
+
+    def terminal_text(self) -> str:
+        """What the visible terminal shows (xterm's DOM renderer), spaces normalised."""
+        rows = self.page.locator(".terminal-surface:not(.hidden) .xterm-rows")
+        return rows.inner_text().replace("\u00a0", " ")
+
+    def wait_for_terminal(self, pattern: str, timeout_s: float = 20) -> str:
+        deadline = time.monotonic() + timeout_s
+        text = ""
+        while time.monotonic() < deadline:
+            text = self.terminal_text()
+            if re.search(pattern, text):
+                return text
+            time.sleep(0.1)
+        raise AssertionError(f"terminal never showed {pattern!r}; it shows:\n{text}")
+
+    def screenshot(self, name: str) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        self.page.screenshot(path=str(path))
+        return path
+
+
+def _new_context(browser: Browser, **options: Any) -> BrowserContext:
+    return browser.new_context(viewport={"width": 1440, "height": 900}, **options)
+
+
+@pytest.fixture
+def ide(ui_server: SandpitServer, browser: Browser) -> Iterator[Ide]:
+    """A fresh browser context signed in as a fresh user, with an empty workspace."""
+    context = _new_context(browser)
+    session = Ide(ui_server, context)
+    session.sign_up_by_api()
+    session.create_workspace("demo")
+    yield session
+    context.close()
+
+
+@pytest.fixture
+def anonymous_page(ui_server: SandpitServer, browser: Browser) -> Iterator[Ide]:
+    """A fresh browser context with no session."""
+    context = _new_context(browser)
+    yield Ide(ui_server, context)
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def terminals_answer(ui_server: SandpitServer) -> int:
+    """The status `POST .../terminals` answers on this server (201 once terminals exist)."""
+    with httpx.Client(base_url=ui_server.url, timeout=30) as probe:
+        credentials = {"username": f"p{uuid.uuid4().hex[:12]}", "password": PASSWORD}
+        probe.post("/api/auth/register", json=credentials).raise_for_status()
+        token = probe.post("/api/auth/login", json=credentials).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        workspace = probe.post("/api/workspaces", json={"name": "probe"}, headers=headers).json()
+        terminals = f"/api/workspaces/{workspace['id']}/terminals"
+        answer = probe.post(terminals, headers=headers)
+        if answer.status_code == 201:
+            probe.delete(f"{terminals}/{answer.json()['id']}", headers=headers)
+        return answer.status_code
+
+
+@pytest.fixture
+def terminal_ide(
+    ui_server: SandpitServer, browser: Browser, terminals_answer: int
+) -> Iterator[Ide]:
+    """Like `ide`, for terminal tests: skipped while the server has no terminals."""
+    if terminals_answer in (404, 405):
+        pytest.skip(
+            f"POST /api/workspaces/{{id}}/terminals answered {terminals_answer}: the terminal "
+            "backend has not landed yet (remove this skip when it has)."
+        )
+    context = _new_context(browser)
+    context.add_init_script(NO_WEBGL)
+    session = Ide(ui_server, context)
+    session.sign_up_by_api()
+    session.create_workspace("terminal")
+    yield session
+    context.close()

@@ -1,0 +1,388 @@
+"use client";
+
+import { useMemo, useRef, useState, type DragEvent, type KeyboardEvent } from "react";
+import type { FileEntry } from "@/api/client";
+import { createFolder, deleteEntry, moveEntry, writeFile } from "@/lib/files";
+import { baseName, buildTree, parentOf, visibleRows, type TreeNode } from "@/lib/tree";
+import { saveBlob, zipWorkspace } from "@/lib/zip";
+import { ConfirmDialog } from "./ConfirmDialog";
+import { Icon, type IconName } from "./Icon";
+import { NameInput } from "./NameInput";
+import { TreeRow } from "./TreeRow";
+
+type Editing = { mode: "file" | "folder"; parent: string } | { mode: "rename"; path: string } | null;
+type Notice = { kind: "error" | "info"; text: string } | null;
+
+type Props = {
+  workspaceId: string;
+  workspaceName: string;
+  entries: FileEntry[];
+  listingError: string | null;
+  expanded: ReadonlySet<string>;
+  activePath: string | null;
+  dirtyPaths: ReadonlySet<string>;
+  onToggle: (path: string, open: boolean) => void;
+  onOpen: (path: string) => void;
+  onCreated: (path: string, kind: "file" | "folder") => void;
+  onRenamed: (from: string, to: string) => void;
+  onDeleted: (path: string) => void;
+  onRefresh: () => Promise<void>;
+};
+
+const join = (folder: string, name: string) => (folder === "" ? name : `${folder}/${name}`);
+
+/**
+ * The workspace's files as a tree (WAI-ARIA tree pattern: arrows move and
+ * open, Enter opens a file, F2 renames, Delete deletes). New file and folder
+ * go into the focused folder; files dropped from the desktop are uploaded
+ * into the folder under the pointer; "Download all" zips the workspace in
+ * the browser. What user code creates appears with the next listing poll.
+ */
+export function FileTree(props: Props) {
+  const { workspaceId, entries, expanded, activePath, dirtyPaths, onToggle, onOpen } = props;
+  const tree = useMemo(() => buildTree(entries), [entries]);
+  const rows = useMemo(() => visibleRows(tree, expanded), [tree, expanded]);
+  const known = useMemo(() => new Map(entries.map((entry) => [entry.path, entry])), [entries]);
+  const [focused, setFocused] = useState<string | null>(null);
+  const [editing, setEditing] = useState<Editing>(null);
+  const [doomed, setDoomed] = useState<TreeNode | null>(null);
+  const [deleting, setDeleting] = useState(false);
+  const [deleteError, setDeleteError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<Notice>(null);
+  const [dropTarget, setDropTarget] = useState<string | null>(null);
+  const [zipping, setZipping] = useState(false);
+  const list = useRef<HTMLUListElement>(null);
+  const picker = useRef<HTMLInputElement>(null);
+
+  const focusedRow = rows.find((row) => row.node.path === focused) ?? null;
+  const tabStop = focusedRow?.node.path ?? rows[0]?.node.path ?? null;
+
+  /** The folder that "New file", "New folder" and "Upload" use. */
+  function targetFolder(): string {
+    if (focusedRow === null) {
+      return "";
+    }
+    return focusedRow.node.kind === "dir" ? focusedRow.node.path : parentOf(focusedRow.node.path);
+  }
+
+  function focusRow(path: string) {
+    setFocused(path);
+    list.current?.querySelector<HTMLElement>(`[data-path="${CSS.escape(path)}"]`)?.focus();
+  }
+
+  function activate(node: TreeNode) {
+    setFocused(node.path);
+    if (node.kind === "dir") {
+      onToggle(node.path, !expanded.has(node.path));
+    } else {
+      onOpen(node.path);
+    }
+  }
+
+  function startCreate(mode: "file" | "folder") {
+    const parent = targetFolder();
+    if (parent !== "" && !expanded.has(parent)) {
+      onToggle(parent, true);
+    }
+    setNotice(null);
+    setEditing({ mode, parent });
+  }
+
+  async function create(mode: "file" | "folder", parent: string, name: string): Promise<string | null> {
+    const path = join(parent, name);
+    if (known.has(path)) {
+      return `'${path}' already exists.`;
+    }
+    const result = mode === "file" ? await writeFile(workspaceId, path, "") : await createFolder(workspaceId, path);
+    if (!result.ok) {
+      return result.message;
+    }
+    setEditing(null);
+    setFocused(path);
+    props.onCreated(path, mode);
+    await props.onRefresh();
+    return null;
+  }
+
+  async function rename(from: string, name: string): Promise<string | null> {
+    const to = join(parentOf(from), name);
+    if (to === from) {
+      setEditing(null);
+      return null;
+    }
+    const result = await moveEntry(workspaceId, from, to);
+    if (!result.ok) {
+      return result.message;
+    }
+    setEditing(null);
+    props.onRenamed(from, to);
+    await props.onRefresh();
+    focusRow(to);
+    return null;
+  }
+
+  async function confirmDelete() {
+    if (doomed === null) {
+      return;
+    }
+    setDeleting(true);
+    setDeleteError(null);
+    const result = await deleteEntry(workspaceId, doomed.path);
+    setDeleting(false);
+    if (!result.ok) {
+      setDeleteError(result.message);
+      return;
+    }
+    props.onDeleted(doomed.path);
+    setDoomed(null);
+    await props.onRefresh();
+  }
+
+  async function upload(files: File[], folder: string) {
+    const failures: string[] = [];
+    let done = 0;
+    for (const file of files) {
+      const path = join(folder, file.name);
+      if (known.get(path)?.kind === "file" && !window.confirm(`Replace '${path}' with the uploaded file?`)) {
+        continue;
+      }
+      const result = await writeFile(workspaceId, path, file);
+      if (result.ok) {
+        done += 1;
+      } else {
+        failures.push(`${file.name}: ${result.message}`);
+      }
+    }
+    await props.onRefresh();
+    if (done > 0 && folder !== "") {
+      onToggle(folder, true);
+    }
+    if (failures.length > 0) {
+      setNotice({ kind: "error", text: `Not uploaded: ${failures.join(" ")}` });
+    } else if (done > 0) {
+      setNotice({ kind: "info", text: `Uploaded ${done} file${done === 1 ? "" : "s"}${folder === "" ? "" : ` to ${folder}`}.` });
+    }
+  }
+
+  async function downloadAll() {
+    setZipping(true);
+    setNotice(null);
+    try {
+      const { blob, skipped } = await zipWorkspace(workspaceId, entries);
+      saveBlob(blob, `${props.workspaceName || "workspace"}.zip`);
+      if (skipped.length > 0) {
+        setNotice({ kind: "info", text: `Left out of the zip (too large or unreadable): ${skipped.join(", ")}` });
+      }
+    } catch {
+      setNotice({ kind: "error", text: "The zip could not be made. Please try again." });
+    }
+    setZipping(false);
+  }
+
+  function onKeyDown(event: KeyboardEvent<HTMLUListElement>) {
+    if (editing !== null || rows.length === 0 || event.ctrlKey || event.metaKey || event.altKey) {
+      return;
+    }
+    const index = Math.max(0, rows.findIndex((row) => row.node.path === tabStop));
+    const row = rows[index];
+    if (row === undefined) {
+      return;
+    }
+    const { node } = row;
+    const move = (to: number) => {
+      const target = rows[Math.min(rows.length - 1, Math.max(0, to))];
+      if (target !== undefined) {
+        focusRow(target.node.path);
+      }
+    };
+    const keys: Record<string, () => void> = {
+      ArrowDown: () => move(index + 1),
+      ArrowUp: () => move(index - 1),
+      Home: () => move(0),
+      End: () => move(rows.length - 1),
+      ArrowRight: () => {
+        if (node.kind === "dir" && !expanded.has(node.path)) {
+          onToggle(node.path, true);
+        } else if (node.kind === "dir") {
+          move(index + 1);
+        }
+      },
+      ArrowLeft: () => {
+        if (node.kind === "dir" && expanded.has(node.path)) {
+          onToggle(node.path, false);
+        } else if (parentOf(node.path) !== "") {
+          focusRow(parentOf(node.path));
+        }
+      },
+      Enter: () => activate(node),
+      " ": () => activate(node),
+      F2: () => setEditing({ mode: "rename", path: node.path }),
+      Delete: () => {
+        setDeleteError(null);
+        setDoomed(node);
+      },
+    };
+    const action = keys[event.key];
+    if (action !== undefined) {
+      event.preventDefault();
+      action();
+    }
+  }
+
+  function dragOver(event: DragEvent, folder: string) {
+    if (!event.dataTransfer.types.includes("Files")) {
+      return;
+    }
+    event.preventDefault();
+    event.stopPropagation();
+    event.dataTransfer.dropEffect = "copy";
+    setDropTarget(folder);
+  }
+
+  const creating = editing !== null && editing.mode !== "rename" ? editing : null;
+  const toolbar: Array<{ icon: IconName; label: string; onClick: () => void; disabled?: boolean }> = [
+    { icon: "filePlus", label: "New file", onClick: () => startCreate("file") },
+    { icon: "folderPlus", label: "New folder", onClick: () => startCreate("folder") },
+    { icon: "upload", label: "Upload files", onClick: () => picker.current?.click() },
+    { icon: "archive", label: zipping ? "Zipping…" : "Download all as zip", onClick: () => void downloadAll(), disabled: zipping },
+    { icon: "refresh", label: "Refresh", onClick: () => void props.onRefresh() },
+  ];
+
+  return (
+    <div
+      className={`flex h-full min-h-0 flex-col ${dropTarget === "" ? "bg-accent/5 ring-2 ring-accent ring-inset" : ""}`}
+      onDragOver={(event) => dragOver(event, "")}
+      onDragLeave={(event) => {
+        if (!event.currentTarget.contains(event.relatedTarget as Node | null)) {
+          setDropTarget(null);
+        }
+      }}
+      onDrop={(event) => {
+        event.preventDefault();
+        const folder = dropTarget ?? "";
+        setDropTarget(null);
+        const files = Array.from(event.dataTransfer.files);
+        if (files.length > 0) {
+          void upload(files, folder);
+        }
+      }}
+    >
+      <div className="flex items-center gap-0.5 border-b border-line px-2 py-1">
+        <h2 className="mr-auto text-xs font-semibold tracking-wide text-fg-muted uppercase">Files</h2>
+        {toolbar.map((tool) => (
+          <button
+            key={tool.icon}
+            type="button"
+            onClick={tool.onClick}
+            disabled={tool.disabled}
+            className="rounded p-1.5 text-fg-muted hover:bg-surface-muted hover:text-fg disabled:opacity-50"
+            title={tool.label}
+            aria-label={tool.label}
+          >
+            <Icon name={tool.icon} />
+          </button>
+        ))}
+        <input
+          ref={picker}
+          type="file"
+          multiple
+          hidden
+          onChange={(event) => {
+            const files = Array.from(event.target.files ?? []);
+            event.target.value = "";
+            void upload(files, targetFolder());
+          }}
+        />
+      </div>
+      {notice !== null && (
+        <div
+          role={notice.kind === "error" ? "alert" : "status"}
+          className={`flex items-start gap-2 border-b border-line px-3 py-2 text-xs ${notice.kind === "error" ? "bg-danger-soft text-danger" : "text-fg-muted"}`}
+        >
+          <p className="min-w-0 flex-1 break-words">{notice.text}</p>
+          <button type="button" onClick={() => setNotice(null)} aria-label="Dismiss" className="shrink-0">
+            <Icon name="close" className="size-3.5" />
+          </button>
+        </div>
+      )}
+      {props.listingError !== null && (
+        <p role="alert" className="border-b border-line bg-danger-soft px-3 py-2 text-xs text-danger">
+          {props.listingError}
+        </p>
+      )}
+      {creating !== null && (
+        <div className="flex items-center gap-1 border-b border-line px-2 py-1">
+          <Icon name={creating.mode === "file" ? "filePlus" : "folderPlus"} className="size-4 text-fg-muted" />
+          <NameInput
+            label={`New ${creating.mode} name${creating.parent === "" ? "" : ` in ${creating.parent}`}`}
+            initial=""
+            onSubmit={(name) => create(creating.mode, creating.parent, name)}
+            onCancel={() => setEditing(null)}
+          />
+        </div>
+      )}
+      <div className="min-h-0 flex-1 overflow-auto py-1">
+        {rows.length === 0 && creating === null ? (
+          <div className="space-y-3 px-3 py-4 text-sm text-fg-muted">
+            <p>No files yet. Create one, or drop files here to upload them.</p>
+            <button type="button" className="btn-secondary py-1.5" onClick={() => startCreate("file")}>
+              New file
+            </button>
+          </div>
+        ) : (
+          <ul ref={list} role="tree" aria-label="Workspace files" onKeyDown={onKeyDown}>
+            {rows.map(({ node, depth }) => (
+              <TreeRow
+                key={node.path}
+                workspaceId={workspaceId}
+                node={node}
+                depth={depth}
+                expanded={expanded.has(node.path)}
+                focused={node.path === tabStop}
+                open={node.path === activePath}
+                dirty={dirtyPaths.has(node.path)}
+                dropTarget={dropTarget === node.path && node.kind === "dir"}
+                editor={
+                  editing?.mode === "rename" && editing.path === node.path ? (
+                    <NameInput
+                      label={`Rename ${node.name}`}
+                      initial={baseName(node.path)}
+                      onSubmit={(name) => rename(node.path, name)}
+                      onCancel={() => {
+                        setEditing(null);
+                        focusRow(node.path);
+                      }}
+                    />
+                  ) : null
+                }
+                onActivate={() => activate(node)}
+                onFocus={() => setFocused(node.path)}
+                onRename={() => setEditing({ mode: "rename", path: node.path })}
+                onDelete={() => {
+                  setDeleteError(null);
+                  setDoomed(node);
+                }}
+                onDragOver={(event) => dragOver(event, node.kind === "dir" ? node.path : parentOf(node.path))}
+              />
+            ))}
+          </ul>
+        )}
+      </div>
+      <ConfirmDialog
+        open={doomed !== null}
+        title={doomed?.kind === "dir" ? "Delete folder?" : "Delete file?"}
+        confirmLabel="Delete"
+        busyLabel="Deleting…"
+        busy={deleting}
+        error={deleteError}
+        onConfirm={() => void confirmDelete()}
+        onCancel={() => setDoomed(null)}
+      >
+        <p>
+          <strong className="font-mono font-semibold break-all text-fg">{doomed?.path}</strong>
+          {doomed?.kind === "dir" ? " and everything in it" : ""} will be deleted. This cannot be undone.
+        </p>
+      </ConfirmDialog>
+    </div>
+  );
+}

@@ -1,0 +1,422 @@
+"use client";
+
+import { useCallback, useEffect, useEffectEvent, useMemo, useRef, useState } from "react";
+import dynamic from "next/dynamic";
+import type { FileEntry, WorkspaceDetail } from "@/api/client";
+import { useEditorTabs } from "@/hooks/useEditorTabs";
+import { useFileListing } from "@/hooks/useFileListing";
+import { useRuns } from "@/hooks/useRuns";
+import { useSandbox } from "@/hooks/useSandbox";
+import { useUiState } from "@/hooks/useUiState";
+import { loadEditorModule } from "@/lib/earlyWorkspace";
+import { isPython, type EditorDoc, type EditorHandle, type EditorProps } from "@/lib/editor";
+import { ancestors } from "@/lib/tree";
+import { clampSize, LIMITS, parseUiState, type Layout } from "@/lib/uiState";
+import { EditorTabs } from "./EditorTabs";
+import { FilePreview } from "./FilePreview";
+import { FileTree } from "./FileTree";
+import { IdeToolbar } from "./IdeToolbar";
+import { LimitBanner } from "./LimitBanner";
+import { LoadingState } from "./LoadingState";
+import { RunConsole } from "./RunConsole";
+import { SandboxStatusBar } from "./SandboxStatusBar";
+import { Splitter } from "./Splitter";
+import { TerminalPanel } from "./TerminalPanel";
+
+// CodeMirror needs the DOM: client only, in its own chunk (whose download
+// lib/earlyWorkspace.ts has usually started already).
+const CodeEditor = dynamic<EditorProps>(() => loadEditorModule().then((module) => module.CodeEditor), {
+  ssr: false,
+  loading: () => <LoadingState label="Loading editor…" className="h-full" />,
+});
+
+type Region = "tree" | "editor" | "terminal" | "console";
+const REGIONS: Region[] = ["tree", "editor", "terminal", "console"];
+/** Where F6 lands in each panel. */
+const PREFERRED_FOCUS: Record<Region, string> = {
+  tree: '[role="treeitem"][tabindex="0"]',
+  editor: ".cm-content",
+  terminal: ".terminal-surface:not(.hidden) textarea.xterm-helper-textarea",
+  console: "#run-stdin",
+};
+
+/**
+ * The IDE for one workspace: file tree, tabbed editor, terminal panel, run
+ * console and sandbox status, in resizable panels. Open tabs, the active
+ * file, expanded folders, panel sizes and the stdin box are saved to the
+ * workspace's `ui_state` and restored on the next visit.
+ *
+ * Keys: Ctrl/Cmd+S saves, Ctrl/Cmd+Enter runs the open file, Ctrl+` shows or
+ * hides the terminal, F6 / Shift+F6 move between the panels.
+ */
+export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; initialFiles: FileEntry[] }) {
+  const workspaceId = workspace.id;
+  const initial = useMemo(() => parseUiState(workspace.ui_state), [workspace.ui_state]);
+  const [ui, updateUi] = useUiState(workspaceId, initial);
+  const [sizes, setSizes] = useState<Layout>(initial.layout);
+  const files = useFileListing(workspaceId, initialFiles);
+  const sandbox = useSandbox(workspaceId);
+  const refreshFiles = files.refresh;
+  const refreshSandbox = sandbox.refresh;
+  const runs = useRuns(workspaceId, () => {
+    void refreshFiles();
+    refreshSandbox();
+  });
+  const editor = useRef<EditorHandle | null>(null);
+  const restore = useMemo(() => ({ tabs: initial.tabs, active: initial.active }), [initial]);
+  const tabs = useEditorTabs(workspaceId, editor, files.entries, restore);
+  const [terminalMounted, setTerminalMounted] = useState(initial.layout.terminalOpen);
+  const [notice, setNotice] = useState<string | null>(null);
+  const focusPending = useRef<string | null>(null);
+  const regions = useRef(new Map<Region, HTMLElement | null>());
+
+  const activeTab = tabs.tabs.find((tab) => tab.path === tabs.active) ?? null;
+  const expanded = useMemo(() => new Set(ui.expanded), [ui.expanded]);
+  const dirtyPaths = useMemo(() => new Set(tabs.tabs.filter((tab) => tab.dirty).map((tab) => tab.path)), [tabs.tabs]);
+  const docKey = tabs.tabs
+    .filter((tab) => tab.kind === "text")
+    .map((tab) => `${tab.revision}:${tab.path}`)
+    .join("\n");
+  // Only a new document or revision gives the editor a new list (not every dirty flag).
+  const docs = useMemo<EditorDoc[]>(
+    () => tabs.tabs.filter((tab) => tab.kind === "text").map(({ path, text, revision }) => ({ path, text, revision })),
+    [docKey],
+  );
+
+  // Remember open tabs and the active file.
+  const tabPaths = tabs.tabs.map((tab) => tab.path).join("\n");
+  useEffect(() => {
+    const paths = tabPaths === "" ? [] : tabPaths.split("\n");
+    updateUi((state) =>
+      state.tabs.join("\n") === tabPaths && state.active === tabs.active ? state : { ...state, tabs: paths, active: tabs.active },
+    );
+  }, [tabPaths, tabs.active, updateUi]);
+
+  // The terminal (xterm.js, a socket, maybe a new sandbox) starts once the
+  // editor is up, so it does not compete with the first file for the network.
+  const [terminalHeld, setTerminalHeld] = useState(true);
+
+  // Focus the editor once a file opened from the tree is shown, and for the
+  // first file shown (restored from the last visit), as desktop editors do.
+  const [editorReady, setEditorReady] = useState(false);
+  const focusedOnce = useRef(false);
+  useEffect(() => {
+    if (!editorReady || activeTab === null || activeTab.kind !== "text") {
+      return;
+    }
+    if (!focusedOnce.current || activeTab.path === focusPending.current) {
+      focusedOnce.current = true;
+      focusPending.current = null;
+      editor.current?.focus();
+    }
+  }, [activeTab, editorReady]);
+
+  const fileShown = editorReady || (activeTab !== null && activeTab.kind !== "loading" && activeTab.kind !== "text");
+  useEffect(() => {
+    if (fileShown || tabs.tabs.length === 0) {
+      // After the editor's first frames, so the first keystrokes stay quick.
+      const idle = window.requestIdleCallback(() => setTerminalHeld(false), { timeout: 1000 });
+      return () => window.cancelIdleCallback(idle);
+    }
+    const timer = window.setTimeout(() => setTerminalHeld(false), 1500);
+    return () => window.clearTimeout(timer);
+  }, [fileShown, tabs.tabs.length]);
+
+  const openFile = useCallback(
+    (path: string) => {
+      focusPending.current = path;
+      tabs.open(path);
+      if (tabs.tabs.some((tab) => tab.path === path && tab.kind === "text")) {
+        // Already loaded: focus once the editor shows it (next frame).
+        requestAnimationFrame(() => editor.current?.focus());
+      }
+    },
+    [tabs],
+  );
+
+  const setExpanded = useCallback(
+    (path: string, open: boolean) => {
+      updateUi((state) => {
+        const has = state.expanded.includes(path);
+        if (has === open) {
+          return state;
+        }
+        return { ...state, expanded: open ? [...state.expanded, path] : state.expanded.filter((item) => item !== path) };
+      });
+    },
+    [updateUi],
+  );
+
+  // Keep the active file's folders open in the tree.
+  useEffect(() => {
+    if (tabs.active !== null) {
+      for (const folder of ancestors(tabs.active)) {
+        setExpanded(folder, true);
+      }
+    }
+  }, [tabs.active, setExpanded]);
+
+  const canRun = activeTab !== null && activeTab.kind === "text" && isPython(activeTab.path);
+
+  const run = useCallback(async () => {
+    if (activeTab === null || activeTab.kind !== "text" || !isPython(activeTab.path)) {
+      setNotice("Open a Python file (.py) to run it.");
+      return;
+    }
+    setNotice(null);
+    const saved = await tabs.save(activeTab.path);
+    if (!saved) {
+      setNotice(`${activeTab.path} could not be saved, so it was not run.`);
+      return;
+    }
+    await runs.start(activeTab.path, ui.stdin);
+  }, [activeTab, tabs, runs, ui.stdin]);
+
+  const stopLatest = useCallback(() => {
+    const latest = runs.runs.findLast((item) => item.status === "running");
+    if (latest !== undefined) {
+      void runs.stop(latest.id);
+    }
+  }, [runs]);
+
+  const setLayout = useCallback(
+    (change: Partial<Layout>) => {
+      setSizes((current) => ({ ...current, ...change }));
+      updateUi((state) => ({ ...state, layout: { ...state.layout, ...change } }));
+    },
+    [updateUi],
+  );
+
+  const toggleTerminal = useCallback(() => {
+    setTerminalMounted(true);
+    setLayout({ terminalOpen: !sizes.terminalOpen });
+  }, [setLayout, sizes.terminalOpen]);
+
+  // A command typed in a terminal may have made files: look again soon.
+  const commandTimer = useRef(0);
+  const onTerminalCommand = useCallback(() => {
+    window.clearTimeout(commandTimer.current);
+    commandTimer.current = window.setTimeout(() => void refreshFiles(), 1200);
+  }, [refreshFiles]);
+  useEffect(() => () => window.clearTimeout(commandTimer.current), []);
+
+  const focusRegion = useCallback((region: Region) => {
+    if (region === "editor" && activeTab?.kind === "text") {
+      editor.current?.focus();
+      return;
+    }
+    const element = regions.current.get(region);
+    const target =
+      element?.querySelector<HTMLElement>(PREFERRED_FOCUS[region]) ??
+      element?.querySelector<HTMLElement>('[tabindex="0"], textarea, input, button:not([disabled])') ??
+      null;
+    target?.focus();
+  }, [activeTab]);
+
+  // Page-wide keys. Keys the editor or terminal handled arrive defaultPrevented.
+  const onKey = useEffectEvent((event: KeyboardEvent) => {
+    const mod = event.ctrlKey || event.metaKey;
+    if (mod && !event.shiftKey && !event.altKey && event.key.toLowerCase() === "s") {
+      // Also keeps the browser's "Save page" dialog away.
+      event.preventDefault();
+      if (tabs.active !== null) {
+        void tabs.save(tabs.active);
+      }
+    } else if (event.defaultPrevented) {
+      return;
+    } else if (mod && event.key === "Enter") {
+      event.preventDefault();
+      void run();
+    } else if (event.ctrlKey && event.code === "Backquote") {
+      event.preventDefault();
+      toggleTerminal();
+    } else if (event.key === "F6") {
+      event.preventDefault();
+      const visible = REGIONS.filter((region) => regions.current.get(region)?.checkVisibility() ?? false);
+      const current = visible.findIndex((region) => regions.current.get(region)?.contains(document.activeElement));
+      const next = visible[(current + (event.shiftKey ? -1 : 1) + visible.length) % visible.length];
+      if (next !== undefined) {
+        focusRegion(next);
+      }
+    }
+  });
+  useEffect(() => {
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, []);
+
+  // Warn before leaving with edits the server does not have yet.
+  const unsaved = tabs.tabs.some((tab) => tab.dirty || tab.saving);
+  useEffect(() => {
+    if (!unsaved) {
+      return;
+    }
+    const onBeforeUnload = (event: BeforeUnloadEvent) => {
+      event.preventDefault();
+      event.returnValue = "";
+    };
+    window.addEventListener("beforeunload", onBeforeUnload);
+    return () => window.removeEventListener("beforeunload", onBeforeUnload);
+  }, [unsaved]);
+
+  const saveState =
+    activeTab === null || activeTab.kind !== "text"
+      ? ""
+      : activeTab.saving
+        ? "Saving…"
+        : activeTab.saveError !== null
+          ? "Not saved"
+          : activeTab.dirty
+            ? "Unsaved changes"
+            : "Saved";
+  const region = (name: Region) => (element: HTMLElement | null) => {
+    regions.current.set(name, element);
+  };
+
+  return (
+    // The app header above is 3.5rem and a border high; the IDE takes the rest of the window.
+    <main className="flex h-[calc(100dvh-3.5rem-1px)] min-h-96 flex-col">
+      <IdeToolbar
+        name={workspace.name}
+        canRun={canRun}
+        runHint={activeTab?.path ?? ""}
+        running={runs.running}
+        treeOpen={sizes.treeOpen}
+        terminalOpen={sizes.terminalOpen}
+        onRun={() => void run()}
+        onStop={stopLatest}
+        onToggleTree={() => setLayout({ treeOpen: !sizes.treeOpen })}
+        onToggleTerminal={toggleTerminal}
+      />
+      <LimitBanner sandbox={sandbox.sandbox} lastRun={runs.runs.at(-1)} />
+      <div className="flex min-h-0 flex-1">
+        {sizes.treeOpen && (
+          <>
+            <nav ref={region("tree")} aria-label="Files" className="shrink-0 bg-surface" style={{ width: sizes.tree }}>
+              <FileTree
+                workspaceId={workspaceId}
+                workspaceName={workspace.name}
+                entries={files.entries}
+                listingError={files.error}
+                expanded={expanded}
+                activePath={tabs.active}
+                dirtyPaths={dirtyPaths}
+                onToggle={setExpanded}
+                onOpen={openFile}
+                onCreated={(path, kind) => (kind === "file" ? openFile(path) : setExpanded(path, true))}
+                onRenamed={tabs.renamed}
+                onDeleted={tabs.deleted}
+                onRefresh={refreshFiles}
+              />
+            </nav>
+            <Splitter
+              orientation="vertical"
+              label="Resize files panel"
+              value={sizes.tree}
+              {...LIMITS.tree}
+              direction={1}
+              onChange={(tree) => setSizes((current) => ({ ...current, tree }))}
+              onCommit={(tree) => setLayout({ tree: clampSize(tree, "tree") })}
+            />
+          </>
+        )}
+        <div className="flex min-w-0 flex-1 flex-col">
+          <section ref={region("editor")} aria-label="Editor" className="flex min-h-0 flex-1 flex-col bg-surface">
+            <EditorTabs tabs={tabs.tabs} active={tabs.active} onSelect={tabs.setActive} onClose={tabs.close} />
+            {activeTab?.saveError != null && (
+              <div role="alert" className="flex items-center gap-3 border-b border-danger/40 bg-danger-soft px-3 py-1.5 text-sm text-danger" data-testid="save-error">
+                <p className="min-w-0 flex-1">
+                  Could not save {activeTab.path}: {activeTab.saveError}
+                </p>
+                <button type="button" className="shrink-0 font-medium underline" onClick={() => void tabs.save(activeTab.path)}>
+                  Try again
+                </button>
+              </div>
+            )}
+            {notice !== null && (
+              <p role="status" className="border-b border-line px-3 py-1.5 text-sm text-fg-muted">
+                {notice}
+              </p>
+            )}
+            <div id="editor-panel" role="tabpanel" aria-label={activeTab?.path ?? "No file open"} className="relative min-h-0 flex-1">
+              <CodeEditor
+                docs={docs}
+                active={tabs.active}
+                onChange={tabs.changed}
+                onSave={() => tabs.active !== null && void tabs.save(tabs.active)}
+                onRun={() => void run()}
+                onReady={(handle) => {
+                  editor.current = handle;
+                  setEditorReady(true);
+                }}
+              />
+              {activeTab !== null && activeTab.kind !== "text" && (
+                <FilePreview workspaceId={workspaceId} tab={activeTab} onRetry={() => tabs.reload(activeTab.path)} />
+              )}
+              {activeTab === null && (
+                <div className="grid h-full place-items-center p-6 text-center text-sm text-fg-muted">
+                  <p>
+                    Open a file from the tree, or create one with <strong className="font-semibold">New file</strong>.
+                  </p>
+                </div>
+              )}
+            </div>
+          </section>
+          {terminalMounted && (
+            <>
+              {sizes.terminalOpen && (
+                <Splitter
+                  orientation="horizontal"
+                  label="Resize terminal panel"
+                  value={sizes.terminal}
+                  {...LIMITS.terminal}
+                  direction={-1}
+                  onChange={(terminal) => setSizes((current) => ({ ...current, terminal }))}
+                  onCommit={(terminal) => setLayout({ terminal: clampSize(terminal, "terminal") })}
+                />
+              )}
+              <div
+                ref={region("terminal")}
+                className={sizes.terminalOpen ? "shrink-0" : "hidden"}
+                style={{ height: sizes.terminal }}
+              >
+                {!terminalHeld && (
+                  <TerminalPanel
+                    workspaceId={workspaceId}
+                    onCommand={onTerminalCommand}
+                    onStarted={refreshSandbox}
+                    onClose={() => setLayout({ terminalOpen: false })}
+                  />
+                )}
+              </div>
+            </>
+          )}
+        </div>
+        <Splitter
+          orientation="vertical"
+          label="Resize console panel"
+          value={sizes.console}
+          {...LIMITS.console}
+          direction={-1}
+          onChange={(width) => setSizes((current) => ({ ...current, console: width }))}
+          onCommit={(width) => setLayout({ console: clampSize(width, "console") })}
+        />
+        <aside ref={region("console")} className="shrink-0" style={{ width: sizes.console }}>
+          <RunConsole
+            runs={runs.runs}
+            stdin={ui.stdin}
+            onStdin={(stdin) => updateUi((state) => ({ ...state, stdin }))}
+            onStop={(id) => void runs.stop(id)}
+            onClear={runs.clear}
+          />
+        </aside>
+      </div>
+      <SandboxStatusBar
+        sandbox={sandbox.sandbox}
+        usage={sandbox.usage}
+        saveState={saveState}
+        onRestart={() => void sandbox.restart()}
+      />
+    </main>
+  );
+}

@@ -1,0 +1,78 @@
+"use client";
+
+import Link from "next/link";
+import { Icon } from "./Icon";
+
+type Props = {
+  name: string;
+  canRun: boolean;
+  runHint: string;
+  running: boolean;
+  treeOpen: boolean;
+  terminalOpen: boolean;
+  onRun: () => void;
+  onStop: () => void;
+  onToggleTree: () => void;
+  onToggleTerminal: () => void;
+};
+
+const isMac = () => typeof navigator !== "undefined" && /Mac|iPhone|iPad/.test(navigator.platform);
+
+/** The workspace's top bar: where you are, the panel toggles, Run and Stop. */
+export function IdeToolbar(props: Props) {
+  const runKeys = isMac() ? "⌘↵" : "Ctrl+Enter";
+  return (
+    <div className="flex items-center gap-2 border-b border-line bg-surface px-3 py-1.5">
+      <button
+        type="button"
+        onClick={props.onToggleTree}
+        aria-pressed={props.treeOpen}
+        className="rounded p-1.5 text-fg-muted hover:bg-surface-muted hover:text-fg"
+        title={props.treeOpen ? "Hide files" : "Show files"}
+        aria-label="Show files"
+      >
+        <Icon name="sidebar" />
+      </button>
+      <nav aria-label="Breadcrumb" className="flex min-w-0 items-center gap-2 text-sm">
+        <Link href="/" prefetch={false} className="text-fg-muted hover:text-fg hover:underline">
+          Workspaces
+        </Link>
+        <span aria-hidden="true" className="text-fg-muted">
+          /
+        </span>
+        <h1 className="truncate font-semibold">{props.name}</h1>
+      </nav>
+      <div className="ml-auto flex items-center gap-2">
+        <button
+          type="button"
+          onClick={props.onToggleTerminal}
+          aria-pressed={props.terminalOpen}
+          className="btn-ghost px-2 py-1 text-xs"
+          title="Show or hide the terminal (Ctrl+`)"
+        >
+          <Icon name="terminal" />
+          <span className="max-md:sr-only">Terminal</span>
+        </button>
+        {props.running && (
+          <button type="button" onClick={props.onStop} className="btn-secondary px-3 py-1 hover:text-danger">
+            <Icon name="stop" className="size-3.5" />
+            Stop
+          </button>
+        )}
+        <button
+          type="button"
+          onClick={props.onRun}
+          disabled={!props.canRun}
+          className="btn-primary px-3 py-1"
+          aria-label="Run"
+          title={props.canRun ? `Run ${props.runHint} (${runKeys})` : "Open a Python file to run it"}
+          aria-keyshortcuts="Control+Enter Meta+Enter"
+        >
+          <Icon name="play" className="size-3.5" />
+          Run
+          <kbd className="hidden font-sans text-[11px] opacity-75 lg:inline">{runKeys}</kbd>
+        </button>
+      </div>
+    </div>
+  );
+}

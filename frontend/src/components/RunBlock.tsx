@@ -1,0 +1,123 @@
+"use client";
+
+import { useEffect, useState } from "react";
+import type { ConsoleRun } from "@/hooks/useRuns";
+import { Icon } from "./Icon";
+
+const STATUS: Record<ConsoleRun["status"], { label: string; tone: string }> = {
+  running: { label: "Running", tone: "text-accent" },
+  ok: { label: "Finished", tone: "text-emerald-600 dark:text-emerald-400" },
+  error: { label: "Failed", tone: "text-danger" },
+  timeout: { label: "Timed out", tone: "text-amber-600 dark:text-amber-400" },
+  oom: { label: "Out of memory", tone: "text-amber-600 dark:text-amber-400" },
+  killed: { label: "Stopped", tone: "text-fg-muted" },
+  refused: { label: "Not started", tone: "text-danger" },
+};
+
+/** Why a limit ended the run, in words, when one did. */
+function limitText(run: ConsoleRun): string | null {
+  if (run.status === "timeout") {
+    return "The run passed its time limit and was stopped.";
+  }
+  if (run.status === "oom") {
+    return "The run used more memory than the sandbox allows and was stopped.";
+  }
+  return null;
+}
+
+function seconds(ms: number): string {
+  return ms < 10_000 ? `${(ms / 1000).toFixed(2)} s` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+function Elapsed({ since }: { since: number }) {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const timer = window.setInterval(() => setNow(Date.now()), 100);
+    return () => window.clearInterval(timer);
+  }, []);
+  return <>{seconds(Math.max(0, now - since))}</>;
+}
+
+/** One run in the console: status, duration, exit code, output, plots, and Stop while it runs. */
+export function RunBlock({ run, onStop }: { run: ConsoleRun; onStop: (id: string) => void }) {
+  const status = STATUS[run.status];
+  const limit = limitText(run);
+  const askedForInput = run.status === "error" && /EOFError: EOF when reading a line/.test(run.stderr);
+  return (
+    <article
+      className="border-b border-line px-3 py-2 text-[13px]"
+      aria-label={`Run of ${run.path ?? "code"}: ${status.label}`}
+      data-testid="run"
+      data-status={run.status}
+    >
+      <header className="flex flex-wrap items-center gap-x-3 gap-y-1">
+        <span className={`flex items-center gap-1.5 font-semibold ${status.tone}`}>
+          {run.status === "running" && (
+            <span
+              aria-hidden="true"
+              className="size-3 animate-spin rounded-full border-2 border-line border-t-accent motion-reduce:animate-none"
+            />
+          )}
+          {status.label}
+        </span>
+        <span className="min-w-0 truncate font-mono text-fg-muted">{run.path ?? "code"}</span>
+        <span className="text-xs text-fg-muted tabular-nums">
+          {run.status === "running" ? <Elapsed since={run.startedAt} /> : run.durationMs !== null ? seconds(run.durationMs) : ""}
+        </span>
+        {run.exitCode !== null && (
+          <span className="text-xs text-fg-muted" data-testid="exit-code">
+            exit code {run.exitCode}
+          </span>
+        )}
+        {run.status === "running" && (
+          <button
+            type="button"
+            onClick={() => onStop(run.id)}
+            disabled={run.stopping}
+            className="btn-secondary ml-auto px-2 py-0.5 text-xs hover:text-danger"
+          >
+            <Icon name="stop" className="size-3" />
+            {run.stopping ? "Stopping…" : "Stop"}
+          </button>
+        )}
+      </header>
+      {(limit !== null || (run.message !== null && run.status !== "ok")) && (
+        <p role="alert" className="mt-2 rounded-md border border-amber-500/40 bg-amber-500/10 px-2 py-1.5 text-xs" data-testid="run-limit">
+          {limit ?? ""} {run.message ?? ""}
+        </p>
+      )}
+      {run.stdout !== "" && (
+        <pre className="mt-2 max-h-[60vh] overflow-auto font-mono text-[12.5px] whitespace-pre-wrap break-words" data-testid="stdout">
+          {run.stdout}
+        </pre>
+      )}
+      {run.stderr !== "" && (
+        <pre className="mt-2 max-h-[40vh] overflow-auto font-mono text-[12.5px] whitespace-pre-wrap break-words text-danger" data-testid="stderr">
+          {run.stderr}
+        </pre>
+      )}
+      {askedForInput && (
+        <p className="mt-2 text-xs text-fg-muted">
+          The program asked for input that was not given. Type it in the Input box above, then run again.
+        </p>
+      )}
+      {run.truncated && <p className="mt-2 text-xs text-fg-muted">The output was too long and was cut.</p>}
+      {run.images.length > 0 && (
+        <div className="mt-2 flex flex-col gap-2">
+          {run.images.map((src, index) => (
+            <img
+              key={src}
+              src={src}
+              alt={`Figure ${index + 1} from ${run.path ?? "the run"}`}
+              className="max-w-full rounded border border-line bg-white"
+              loading="lazy"
+            />
+          ))}
+        </div>
+      )}
+      {run.status !== "running" && run.status !== "refused" && run.stdout === "" && run.stderr === "" && run.images.length === 0 && (
+        <p className="mt-1 text-xs text-fg-muted">No output.</p>
+      )}
+    </article>
+  );
+}

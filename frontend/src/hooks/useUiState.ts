@@ -1,0 +1,68 @@
+"use client";
+
+import { useCallback, useEffect, useRef, useState } from "react";
+import { api } from "@/api/client";
+import { serializeUiState, type UiState } from "@/lib/uiState";
+
+const SAVE_DELAY_MS = 800;
+
+/**
+ * The workspace's IDE state, saved to the server (`PATCH {ui_state}`) a
+ * moment after it last changed, and at once when the page is hidden or left,
+ * so a reload restores tabs and layout. Saving is best effort: a failure
+ * costs a remembered layout, nothing more, so it is not shown.
+ */
+export function useUiState(workspaceId: string, initial: UiState): [UiState, (change: (state: UiState) => UiState) => void] {
+  const [state, setState] = useState(initial);
+  const latest = useRef(state);
+  const pending = useRef(false);
+  const timer = useRef<number | undefined>(undefined);
+
+  const flush = useCallback(() => {
+    window.clearTimeout(timer.current);
+    if (!pending.current) {
+      return;
+    }
+    pending.current = false;
+    // keepalive lets the request finish while the page unloads.
+    void api
+      .PATCH("/api/workspaces/{workspace_id}", {
+        params: { path: { workspace_id: workspaceId } },
+        body: { ui_state: serializeUiState(latest.current) },
+        keepalive: true,
+      })
+      .catch(() => undefined);
+  }, [workspaceId]);
+
+  const update = useCallback(
+    (change: (state: UiState) => UiState) => {
+      const next = change(latest.current);
+      if (next === latest.current) {
+        return;
+      }
+      latest.current = next;
+      setState(next);
+      pending.current = true;
+      window.clearTimeout(timer.current);
+      timer.current = window.setTimeout(flush, SAVE_DELAY_MS);
+    },
+    [flush],
+  );
+
+  useEffect(() => {
+    const onHide = () => {
+      if (document.visibilityState === "hidden") {
+        flush();
+      }
+    };
+    document.addEventListener("visibilitychange", onHide);
+    window.addEventListener("pagehide", flush);
+    return () => {
+      document.removeEventListener("visibilitychange", onHide);
+      window.removeEventListener("pagehide", flush);
+      flush();
+    };
+  }, [flush]);
+
+  return [state, update];
+}

@@ -1,0 +1,37 @@
+/**
+ * The contract between the IDE and the CodeMirror editor, kept free of
+ * CodeMirror imports so the IDE's own chunk stays small: the editor itself
+ * is loaded on demand (`next/dynamic`, no SSR).
+ */
+
+/** A text tab's content as last read from the server; a new `revision` replaces the editor's document. */
+export type EditorDoc = { path: string; text: string; revision: number };
+
+/** What was saved: hand it back to `markSaved` once the server accepted it. */
+export type EditorSnapshot = { readonly text: string; readonly token: unknown };
+
+export type EditorHandle = {
+  /** The current text of `path`, or null when the editor does not hold it. */
+  snapshot(path: string): EditorSnapshot | null;
+  /** Record that `snapshot` is on the server; answers whether edits made since keep the tab dirty. */
+  markSaved(path: string, snapshot: EditorSnapshot): boolean;
+  /** Keep a document (and its undo history) across a rename. */
+  rename(from: string, to: string): void;
+  focus(): void;
+};
+
+export type EditorProps = {
+  docs: readonly EditorDoc[];
+  /** The document shown; null or a path not in `docs` hides the editor. */
+  active: string | null;
+  /** After every edit, with whether the document now differs from what was last saved. */
+  onChange: (path: string, dirty: boolean) => void;
+  onSave: () => void;
+  onRun: () => void;
+  onReady: (handle: EditorHandle) => void;
+};
+
+/** The language support to load for a file name. */
+export function isPython(path: string): boolean {
+  return /\.pyw?$/i.test(path);
+}

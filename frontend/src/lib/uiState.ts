@@ -1,0 +1,105 @@
+/**
+ * What the IDE remembers per workspace, stored by the server as the
+ * workspace's `ui_state` (any JSON up to 64 KiB): open tabs, the active file,
+ * expanded folders, panel sizes and the stdin box.
+ *
+ * The stored value comes back from the server as `unknown` JSON, possibly
+ * written by an older version of this app: `parseUiState` keeps what is
+ * well-formed and falls back to defaults for the rest.
+ */
+
+export type Layout = {
+  /** Width of the file tree, in CSS pixels. */
+  tree: number;
+  /** Width of the run console on the right. */
+  console: number;
+  /** Height of the terminal panel under the editor. */
+  terminal: number;
+  treeOpen: boolean;
+  terminalOpen: boolean;
+};
+
+export type UiState = {
+  tabs: string[];
+  active: string | null;
+  expanded: string[];
+  layout: Layout;
+  stdin: string;
+};
+
+export const LIMITS = {
+  tree: { min: 160, max: 600 },
+  console: { min: 240, max: 900 },
+  terminal: { min: 120, max: 900 },
+} as const;
+
+export const DEFAULT_LAYOUT: Layout = { tree: 240, console: 420, terminal: 260, treeOpen: true, terminalOpen: true };
+
+const MAX_TABS = 30;
+const MAX_EXPANDED = 200;
+/** Leaves room below the server's 64 KiB cap for the rest of the state. */
+const MAX_STDIN = 8 * 1024;
+
+export function parseUiState(raw: unknown): UiState {
+  const value = isRecord(raw) ? raw : {};
+  const layout = isRecord(value.layout) ? value.layout : {};
+  const tabs = strings(value.tabs).slice(0, MAX_TABS);
+  const active = typeof value.active === "string" && tabs.includes(value.active) ? value.active : (tabs[0] ?? null);
+  return {
+    tabs,
+    active,
+    expanded: strings(value.expanded).slice(0, MAX_EXPANDED),
+    layout: {
+      tree: size(layout.tree, "tree"),
+      console: size(layout.console, "console"),
+      terminal: size(layout.terminal, "terminal"),
+      treeOpen: typeof layout.treeOpen === "boolean" ? layout.treeOpen : DEFAULT_LAYOUT.treeOpen,
+      terminalOpen: typeof layout.terminalOpen === "boolean" ? layout.terminalOpen : DEFAULT_LAYOUT.terminalOpen,
+    },
+    stdin: typeof value.stdin === "string" ? value.stdin.slice(0, MAX_STDIN) : "",
+  };
+}
+
+/** 16,000 characters are at most 64,000 bytes of UTF-8: under the server's 64 KiB whatever they are. */
+const MAX_JSON_CHARS = 16_000;
+
+/** The JSON to store; trimmed (stdin, folders, then tabs) so it always fits the server's limit. */
+export function serializeUiState(state: UiState): Record<string, unknown> {
+  const stored = {
+    v: 1,
+    tabs: state.tabs.slice(0, MAX_TABS),
+    active: state.active,
+    expanded: state.expanded.slice(0, MAX_EXPANDED),
+    layout: state.layout,
+    stdin: state.stdin.slice(0, MAX_STDIN),
+  };
+  const fits = () => JSON.stringify(stored).length <= MAX_JSON_CHARS;
+  if (!fits()) {
+    stored.stdin = "";
+  }
+  while (!fits() && stored.expanded.length > 0) {
+    stored.expanded = stored.expanded.slice(0, Math.floor(stored.expanded.length / 2));
+  }
+  while (!fits() && stored.tabs.length > 0) {
+    stored.tabs = stored.tabs.slice(0, -1);
+    stored.active = stored.active !== null && stored.tabs.includes(stored.active) ? stored.active : null;
+  }
+  return stored;
+}
+
+export function clampSize(value: number, panel: keyof typeof LIMITS): number {
+  const { min, max } = LIMITS[panel];
+  return Math.round(Math.min(max, Math.max(min, value)));
+}
+
+function size(value: unknown, panel: keyof typeof LIMITS): number {
+  return typeof value === "number" && Number.isFinite(value) ? clampSize(value, panel) : DEFAULT_LAYOUT[panel];
+}
+
+function strings(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((item): item is string => typeof item === "string" && item !== "") : [];
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
