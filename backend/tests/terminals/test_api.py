@@ -5,8 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
-import pytest
+import httpx
 
 from tests.conftest import User
 from tests.servers import SandpitServer
@@ -173,9 +174,30 @@ def test_admins_read_the_command_log(
     assert nobody == {"entries": [], "next_before": None}
 
 
-@pytest.mark.parametrize("path", ["/api/admin/command-log"])
-def test_command_log_needs_a_signed_in_admin(anon: object, path: str) -> None:
-    import httpx
+def test_command_log_needs_a_signed_in_user(anon: httpx.Client) -> None:
+    assert anon.get("/api/admin/command-log").status_code == 401
 
-    assert isinstance(anon, httpx.Client)
-    assert anon.get(path).status_code == 401
+
+def test_a_terminal_nobody_attaches_to_is_culled_after_its_grace_period(
+    make_user: Callable[[SandpitServer], User],
+) -> None:
+    server = SandpitServer(terminal_grace_s="1")
+    server.start()
+    try:
+        owner = make_user(server)
+        workspace = owner.workspace()
+        base = f"/api/workspaces/{workspace}/terminals"
+        watched = owner.client.post(base).json()["id"]
+        never_attached = owner.client.post(base).json()["id"]
+        with TerminalClient(server, owner.token, workspace, watched) as client:
+            client.read_until(r"\$ ")
+            time.sleep(2.5)  # past the grace period, while attached
+            assert [t["id"] for t in owner.client.get(base).json()] == [watched]
+            assert client.run("echo alive") == "alive\r\n"
+        deadline = time.monotonic() + 10
+        while owner.client.get(base).json():
+            assert time.monotonic() < deadline, "a detached terminal outlived its grace period"
+            time.sleep(0.2)
+        assert owner.client.delete(f"{base}/{never_attached}").status_code == 404
+    finally:
+        server.close()

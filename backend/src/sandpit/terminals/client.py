@@ -25,6 +25,7 @@ from dataclasses import dataclass
 # Control messages beyond this many queued bytes are dropped (errors a
 # client provokes but never reads must not pile up); exit and close are not.
 CONTROL_QUEUE_CAP = 4 * 1024 * 1024
+REPLAY_FRAME = 256 * 1024
 
 _ids = itertools.count(1)
 
@@ -72,8 +73,13 @@ class Client:
         self._wake.set()
 
     def push_replay(self, data: bytes) -> None:
-        """Queue a replay (the ring's content); the client is live again after it."""
-        self.push_output(data)
+        """Queue a replay (the ring's content); the client is live again after it.
+
+        Sent in frames of at most `REPLAY_FRAME` bytes: the ring may be larger
+        than what common WebSocket clients accept in one message (1 MiB).
+        """
+        for start in range(0, len(data), REPLAY_FRAME):
+            self.push_output(data[start : start + REPLAY_FRAME])
         self.replay_end = self.sent
         self.live = True
         self.stalled_since = None

@@ -58,7 +58,6 @@ class Ring:
         """The kept output, oldest first (cached until the next append)."""
         if self._snapshot is None:
             self._snapshot = b"".join(self._chunks)
-            self._chunks = deque([self._snapshot]) if self._snapshot else deque()
         return self._snapshot
 
     def replay(self) -> bytes:

@@ -163,9 +163,7 @@ class Terminal:
         if self.exited or pty is None or not pty.open:
             return
         if not self._cap.accept(data):
-            message = (
-                f"An input line longer than {self._limits.line_bytes // 1024} KiB was refused."
-            )
+            message = f"An input line longer than {_size(self._limits.line_bytes)} was refused."
             client.push_output(f"\r\n\x1b[1;31m[{message}]\x1b[0m\r\n".encode())
             client.push_control({"type": "error", "message": message})
             return
@@ -330,6 +328,10 @@ def exit_code(status: ExitStatus) -> int:
     if status.signal is not None:
         return 128 + status.signal
     return 255
+
+
+def _size(count: int) -> str:
+    return f"{count // 1024} KiB" if count % 1024 == 0 else f"{count} bytes"
 
 
 def _span(seconds: int) -> str:
