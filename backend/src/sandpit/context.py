@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from sandpit.config import Settings
+from sandpit.errors import ServiceUnavailable
 from sandpit.runs.service import RunService
 from sandpit.sandbox.manager import SandboxManager
 from sandpit.security.ratelimit import RateLimiter
@@ -29,3 +30,7 @@ class AppContext:
     runs: RunService | None = None
     terminals: TerminalManager | None = None  # --- Terminals
     sandbox_unavailable: str | None = None
+
+    def sandboxes_unavailable(self) -> ServiceUnavailable:
+        """The 503 for sandbox features on a host where they cannot run, saying why."""
+        return ServiceUnavailable(self.sandbox_unavailable or "Sandboxes are not available.")

@@ -11,7 +11,6 @@ from sandpit.api.deps import Context, CurrentUser, DbSession
 from sandpit.api.schemas import RunCreate, RunOut, RunStarted, RunStatus
 from sandpit.context import AppContext
 from sandpit.db.models import Run
-from sandpit.errors import ServiceUnavailable
 from sandpit.runs.service import RunService
 from sandpit.services import workspaces
 
@@ -20,7 +19,7 @@ router = APIRouter(tags=["runs"])
 
 def _runs(context: AppContext) -> RunService:
     if context.runs is None:
-        raise ServiceUnavailable(context.sandbox_unavailable or "Sandboxes are not available.")
+        raise context.sandboxes_unavailable()
     return context.runs
 
 

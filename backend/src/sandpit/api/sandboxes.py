@@ -6,7 +6,6 @@ from fastapi import APIRouter, Response, status
 
 from sandpit.api.deps import Context, CurrentUser, DbSession
 from sandpit.api.schemas import SandboxOut
-from sandpit.errors import ServiceUnavailable
 from sandpit.services import workspaces
 
 router = APIRouter(prefix="/workspaces/{workspace_id}/sandbox", tags=["sandbox"])
@@ -21,7 +20,7 @@ async def get_sandbox(
     workspace = await workspaces.get_owned(db, user, workspace_id)
     manager = context.sandboxes
     if manager is None:
-        raise ServiceUnavailable(context.sandbox_unavailable or "Sandboxes are not available.")
+        raise context.sandboxes_unavailable()
     sandbox = manager.current(workspace.id)
     last_end = manager.last_end(workspace.id)
     if sandbox is None:

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 from sandpit.api.deps import Context, CurrentAdmin, CurrentUser, DbSession, token_from_request
 from sandpit.context import AppContext
 from sandpit.db.models import User
-from sandpit.errors import NotFound, SandpitError, ServiceUnavailable, Unauthorized
+from sandpit.errors import NotFound, SandpitError, Unauthorized
 from sandpit.services import users, workspaces
 from sandpit.terminals import commandlog
 from sandpit.terminals import socket as terminal_socket
@@ -69,7 +69,7 @@ class CommandLogPage(BaseModel):
 
 def _terminals(context: AppContext) -> TerminalManager:
     if context.terminals is None:
-        raise ServiceUnavailable(context.sandbox_unavailable or "Sandboxes are not available.")
+        raise context.sandboxes_unavailable()
     return context.terminals
 
 
