@@ -26,6 +26,7 @@ run: setup
 	$(VENV)/bin/sandpit serve
 
 test: setup-test
+	@scripts/start-docker.sh
 	@echo "==> Running the test pass"
 	cd backend && .venv/bin/pytest
 

@@ -77,7 +77,8 @@ class Settings(BaseSettings):
     workspace_volumes: bool = True
 
     # --- Sandboxes (defaults from the seed's container configuration) ----------
-    sandbox_backend: Literal["bubblewrap"] = "bubblewrap"
+    # bubblewrap (no daemon) or docker (containers on the local engine).
+    sandbox_backend: Literal["bubblewrap", "docker"] = "bubblewrap"
     sandbox_memory_mb: int = Field(default=512, ge=32)
     # Memory plus swap; equal to the memory limit means no swap.
     sandbox_memory_swap_mb: int = Field(default=512, ge=32)
@@ -91,8 +92,14 @@ class Settings(BaseSettings):
     # Host uids handed to sandboxes, one per live sandbox; must be unused on the host.
     sandbox_uid_base: int = Field(default=200_000, ge=1000)
     sandbox_uid_count: int = Field(default=10_000, ge=1)
-    # Name of the cgroup (under each controller) that holds every sandbox.
+    # Name of the cgroup (under each controller) that holds every sandbox; with
+    # Docker, the containers' cgroup parent and the label that marks this
+    # server's containers.
     cgroup_root: str = "sandpit"
+    # The Docker backend: the engine's address (None: DOCKER_HOST or the local
+    # socket), and how many containers this server runs at most.
+    docker_host: str | None = None
+    docker_max_sandboxes: int = Field(default=200, ge=1)
     # Start even where cgroups cannot enforce every limit (never in production).
     accept_weaker_limits: bool = False
     run_timeout_s: int = Field(default=30, ge=1)
@@ -135,7 +142,7 @@ class Settings(BaseSettings):
         Allowlist.parse(value)  # raises ValueError naming the bad entry
         return value
 
-    @field_validator("package_proxy_ca_bundle", mode="before")
+    @field_validator("package_proxy_ca_bundle", "docker_host", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value

@@ -168,14 +168,12 @@ def test_smoke_test_argv() -> None:
     ]  # fmt: skip
 
 
-def test_docker_import_argv() -> None:
+def test_docker_import_changes() -> None:
     assert plan.docker_tag("0123456789abcdef") == "sandpit-runtime:0123456789abcdef"
-    assert plan.docker_import_argv(DEF, "0123456789abcdef") == [
-        "docker", "import",
-        "--change", "ENV PATH=/usr/local/bin:/usr/bin:/bin",
-        "--change", "ENV LANG=C.UTF-8",
-        "--change", "USER 1000:1000",
-        "--change", "WORKDIR /app",
-        "--change", "LABEL org.sandpit.runtime-image=0123456789abcdef",
-        "-", "sandpit-runtime:0123456789abcdef",
-    ]  # fmt: skip
+    assert plan.docker_import_changes(DEF, "0123456789abcdef") == [
+        "ENV PATH=/usr/local/bin:/usr/bin:/bin",
+        "ENV LANG=C.UTF-8",
+        "USER 1000:1000",
+        "WORKDIR /app",
+        "LABEL org.sandpit.runtime-image=0123456789abcdef",
+    ]

@@ -45,6 +45,7 @@ import pytest
 from sandpit.config import REPO_DIR
 from sandpit.runtime.image import find_image
 from sandpit.sandbox import cgroups
+from sandpit.sandbox.agent_process import AgentProcess
 from sandpit.sandbox.base import (
     ExecRequest,
     ExitStatus,
@@ -54,12 +55,13 @@ from sandpit.sandbox.base import (
     SandboxSpec,
 )
 from sandpit.sandbox.bubblewrap import (
+    INSIDE_DIR,
     BubblewrapBackend,
-    BubblewrapProcess,
     BubblewrapSandbox,
     UidPool,
 )
 from sandpit.sandbox.limits import Limits, MiB
+from tests.sandbox.docker_harness import DockerHarness
 
 # The environment the tests give every process (the runs service passes the same kind).
 SANDBOX_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/app", "LANG": "C.UTF-8"}
@@ -177,6 +179,18 @@ class Harness(Protocol):
         """Everything of this harness's sandboxes still on the host, described."""
         ...
 
+    # Where backends differ by design (the exploit suite asks):
+    nosuid_mounts: bool
+    """Whether every mount in a sandbox is nosuid (the engine cannot do it for Docker's)."""
+
+    def expected_binds(self, sandbox: Sandbox, workspace: Path) -> dict[str, str]:
+        """Mount point -> host source of every host path the backend mounts in `sandbox`."""
+        ...
+
+    def engine_files(self, sandbox: Sandbox) -> Path | None:
+        """The host directory of files the container engine makes per sandbox (None: none)."""
+        ...
+
     def close(self) -> None:
         """Remove every host resource the harness made."""
         ...
@@ -211,7 +225,7 @@ class BubblewrapHarness:
         return sandbox.cgroup.procs()
 
     def host_pid(self, process: Process) -> int:
-        assert isinstance(process, BubblewrapProcess)
+        assert isinstance(process, AgentProcess)
         assert process.host_pid is not None
         return process.host_pid
 
@@ -232,6 +246,15 @@ class BubblewrapHarness:
 
     def sandbox_exists_on_host(self, sandbox_id: str) -> bool:
         return self.driver.open_sandbox(sandbox_id) is not None
+
+    nosuid_mounts = True
+
+    def expected_binds(self, sandbox: Sandbox, workspace: Path) -> dict[str, str]:
+        """The image, the agent's files, the workspace."""
+        return {"/": str(self.rootfs), "/run/sandpit": str(INSIDE_DIR), "/app": str(workspace)}
+
+    def engine_files(self, sandbox: Sandbox) -> Path | None:
+        return None
 
     def leftovers(self) -> list[str]:
         """Everything of this harness's sandboxes still on the host: cgroups and processes."""
@@ -281,8 +304,11 @@ asyncio.run(main())
 """
 
 
-# name -> factory(image rootfs, state directory). A "docker" entry goes here.
-HARNESSES: dict[str, Callable[[Path, Path], Harness]] = {"bubblewrap": BubblewrapHarness}
+# name -> factory(image rootfs, state directory).
+HARNESSES: dict[str, Callable[[Path, Path], Harness]] = {
+    "bubblewrap": BubblewrapHarness,
+    "docker": DockerHarness,
+}
 
 
 @pytest.fixture(params=sorted(HARNESSES))

@@ -149,8 +149,11 @@ async def test_processes_run_as_uid_1000_in_app_with_home_app(sandbox: Sandbox) 
         "os.getegid(), os.getgroups(), os.getcwd(), os.environ['HOME'], "
         "os.path.expanduser('~')]))"
     )
-    facts = json.loads(await run_ok(sandbox, code))
-    assert facts == [1000, 1000, 1000, 1000, [], "/app", "/app", "/app"]
+    uid, euid, gid, egid, groups, cwd, home, expanded = json.loads(await run_ok(sandbox, code))
+    assert [uid, euid, gid, egid, cwd, home, expanded] == [1000] * 4 + ["/app"] * 3
+    # No supplementary group but the user's own (Docker always lists the
+    # primary group there; bubblewrap lists none): `id` shows the same.
+    assert set(groups) <= {1000}, groups
 
 
 async def test_the_environment_is_exactly_what_was_passed(

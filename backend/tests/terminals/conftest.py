@@ -12,11 +12,13 @@ from tests.servers import SandpitServer
 from tests.terminals.client import TerminalClient
 
 
-@pytest.fixture(scope="session")
-def server() -> Iterator[SandpitServer]:
-    """Terminals keep no state in the database (the command log aside, whose
+@pytest.fixture(scope="session", params=["bubblewrap", "docker"])
+def server(request: pytest.FixtureRequest) -> Iterator[SandpitServer]:
+    """One server per sandbox backend: every terminal test runs on both.
+
+    Terminals keep no state in the database (the command log aside, whose
     table the migration tests cover on PostgreSQL): SQLite only, to keep time."""
-    instance = SandpitServer()
+    instance = SandpitServer(sandbox_backend=request.param)
     instance.start()
     yield instance
     instance.close()

@@ -177,25 +177,6 @@ def prune_images(data_dir: Path, keep: Collection[str], progress: Progress = pri
     return removed
 
 
-def build_docker_image(image: RuntimeImage, definition: Definition) -> str:
-    """Turn the image tree into the local Docker image `plan.docker_tag(hash)`; return it.
-
-    Plan (a later task implements it, with a real Docker engine to test on):
-    1. If `docker image inspect TAG` succeeds, return TAG: the hash names the content.
-    2. Otherwise stream a tar of `image.rootfs` (Python's tarfile, numeric owners,
-       uid/gid 0, directories, files and symlinks only, paths relative to the
-       root) into the standard input of `plan.docker_import_argv(...)`, which
-       records the definition's environment, USER 1000:1000, WORKDIR /app and a
-       label with the hash. No temporary tar file, no shell pipe.
-    3. `docker image prune --filter label=org.sandpit.runtime-image` with
-       the label's value not the current hash drops old images, as
-       `prune_images` does for trees.
-    The Docker backend then runs it with a read-only root, a tmpfs /tmp and
-    the workspace at /app, exactly as bubblewrap mounts the tree.
-    """
-    raise NotImplementedError("the Docker runtime image is built by the Docker backend's task")
-
-
 def missing_tools() -> list[str]:
     """The host commands a real build needs that are not installed."""
     return [tool for tool in REQUIRED_TOOLS if shutil.which(tool, path=plan.HOST_PATH) is None]

@@ -231,16 +231,16 @@ def docker_tag(image_hash: str) -> str:
     return f"{DOCKER_REPOSITORY}:{image_hash}"
 
 
-def docker_import_argv(definition: Definition, image_hash: str) -> list[str]:
-    """`docker import` of a rootfs tar read from standard input.
+DOCKER_IMAGE_LABEL = "org.sandpit.runtime-image"
 
-    The image records the definition's environment, the sandbox user and the
-    workspace as working directory, and a label with the hash to find it by.
+
+def docker_import_changes(definition: Definition, image_hash: str) -> list[str]:
+    """The Dockerfile instructions `docker import` records on the image tree.
+
+    The definition's environment, the sandbox user, the workspace as working
+    directory, and a label with the hash to find (and prune) it by.
     """
-    argv = ["docker", "import"]
-    for name, value in definition.env.items():
-        argv += ["--change", f"ENV {name}={value}"]
-    argv += ["--change", f"USER {SANDBOX_UID}:{SANDBOX_UID}", "--change", "WORKDIR /app"]
-    argv += ["--change", f"LABEL org.sandpit.runtime-image={image_hash}"]
-    argv += ["-", docker_tag(image_hash)]
-    return argv
+    changes = [f"ENV {name}={value}" for name, value in definition.env.items()]
+    changes += [f"USER {SANDBOX_UID}:{SANDBOX_UID}", "WORKDIR /app"]
+    changes.append(f"LABEL {DOCKER_IMAGE_LABEL}={image_hash}")
+    return changes

@@ -22,14 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import logging
 import os
-import signal
-import struct
-import termios
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,10 +32,10 @@ from pathlib import Path
 from sandpit.proxy import bridge
 from sandpit.proxy.server import PackageProxy
 from sandpit.sandbox import cgroups, launcher
+from sandpit.sandbox.agent_process import AgentProcess, exec_via_agent
 from sandpit.sandbox.base import (
     EndReason,
     ExecRequest,
-    ExitStatus,
     SandboxError,
     SandboxSpec,
     SandboxStats,
@@ -161,61 +156,6 @@ class UidPool:
             self._free.append(uid)
 
 
-class BubblewrapProcess:
-    """A process in a bubblewrap sandbox (see `sandpit.sandbox.base.Process`)."""
-
-    def __init__(
-        self,
-        sandbox: BubblewrapSandbox,
-        spawn_id: str,
-        leaf: cgroups.Leaf,
-        host_pid: int | None,
-        pty_fd: int | None,
-        pipes: tuple[int, int, int] | None,
-    ) -> None:
-        self._sandbox = sandbox
-        self.spawn_id = spawn_id
-        self._leaf = leaf
-        self.host_pid = host_pid
-        self.pty_fd = pty_fd
-        self.stdin_fd: int | None = pipes[0] if pipes else None
-        self.stdout_fd: int | None = pipes[1] if pipes else None
-        self.stderr_fd: int | None = pipes[2] if pipes else None
-        self._status: ExitStatus | None = None
-
-    async def wait(self) -> ExitStatus:
-        if self._status is None:
-            self._status = await self._sandbox.channel.exited(self.spawn_id)
-        return self._status
-
-    async def signal(self, signum: int) -> None:
-        with contextlib.suppress(SandboxError):
-            self._sandbox.channel.signal(self.spawn_id, signum, group=True)
-
-    async def kill_group(self) -> None:
-        await asyncio.to_thread(self._leaf.kill)
-
-    def oom_kills(self) -> int:
-        try:
-            return self._leaf.oom_killed()
-        except (OSError, cgroups.CgroupError):
-            return 0
-
-    def resize(self, rows: int, cols: int) -> None:
-        if self.pty_fd is not None:
-            fcntl.ioctl(self.pty_fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-
-    def close(self) -> None:
-        for name in ("pty_fd", "stdin_fd", "stdout_fd", "stderr_fd"):
-            fd = getattr(self, name)
-            if fd is not None:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-                setattr(self, name, None)
-        with contextlib.suppress(OSError, cgroups.CgroupError):
-            self._leaf.remove()
-
-
 class BubblewrapSandbox:
     """One running bwrap sandbox. Created by `BubblewrapBackend.start`."""
 
@@ -246,76 +186,10 @@ class BubblewrapSandbox:
     def ended_reason(self) -> EndReason | None:
         return self._ended.result() if self._ended.done() else None
 
-    async def exec(self, request: ExecRequest) -> BubblewrapProcess:
+    async def exec(self, request: ExecRequest) -> AgentProcess:
         if self._ended.done():
             raise SandboxError(self._ended.result().sentence())
-        spawn_id = uuid.uuid4().hex
-        leaf = await asyncio.to_thread(self.cgroup.leaf, request.group, oom_group=not request.pty)
-        host_ends: tuple[int, int, int] | None = None
-        child_ends: list[int] = []
-        if not request.pty:
-            stdin_r, stdin_w = os.pipe2(os.O_CLOEXEC)
-            stdout_r, stdout_w = os.pipe2(os.O_CLOEXEC)
-            stderr_r, stderr_w = os.pipe2(os.O_CLOEXEC)
-            host_ends = (stdin_w, stdout_r, stderr_r)
-            child_ends = [stdin_r, stdout_w, stderr_w]
-        try:
-            ns_pid, master = await self.channel.spawn(
-                spawn_id,
-                argv=request.argv,
-                env=request.env,
-                cwd=request.cwd,
-                pty=request.pty,
-                rows=request.rows,
-                cols=request.cols,
-                fds=[*child_ends, *request.extra_fds],
-            )
-        except BaseException:
-            for fd in host_ends or ():
-                os.close(fd)
-            await self._discard(leaf)
-            raise
-        finally:
-            for fd in child_ends:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-        host_pid = await asyncio.to_thread(self._host_pid, ns_pid)
-        if host_pid is not None:
-            try:
-                await asyncio.to_thread(leaf.add, host_pid)
-            except (OSError, cgroups.CgroupError):
-                host_pid = None
-        if host_pid is None:
-            # Not where the agent said it would be: an agent that lies, or a
-            # child already gone. Never release a process we could not confine.
-            with contextlib.suppress(SandboxError):
-                self.channel.signal(spawn_id, signal.SIGKILL, group=False)
-            for fd in (*(host_ends or ()), *([master] if master is not None else [])):
-                os.close(fd)
-            await self._discard(leaf)
-            raise SandboxError("The process could not be placed in its group; it was stopped.")
-        self.channel.go(spawn_id)
-        return BubblewrapProcess(self, spawn_id, leaf, host_pid, master, host_ends)
-
-    @staticmethod
-    async def _discard(leaf: cgroups.Leaf) -> None:
-        """Remove the leaf of a process that never started (a refused exec)."""
-        with contextlib.suppress(OSError, cgroups.CgroupError):
-            await asyncio.to_thread(leaf.remove)
-
-    def _host_pid(self, ns_pid: int) -> int | None:
-        """The host pid of the agent's child whose pid inside the sandbox is `ns_pid`."""
-        for pid in self._agent_pids.procs():
-            try:
-                status = Path(f"/proc/{pid}/status").read_text()
-            except OSError:
-                continue
-            for line in status.splitlines():
-                if line.startswith("NSpid:"):
-                    fields = line.split()[1:]
-                    if len(fields) >= 2 and fields[-1] == str(ns_pid):
-                        return pid
-        return None
+        return await exec_via_agent(self.channel, self.cgroup, self._agent_pids, request)
 
     async def stats(self) -> SandboxStats:
         raw = await asyncio.to_thread(self.cgroup.stats)

@@ -17,7 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sandpit.sandbox.cgroups_errors import CgroupError
-from sandpit.sandbox.cgroups_fs import child_dirs, procs_under, remove_tree, write_file
+from sandpit.sandbox.cgroups_fs import (
+    child_dirs,
+    parse_pids,
+    procs_under,
+    remove_tree,
+    try_read,
+    write_file,
+)
 from sandpit.sandbox.limits import Limits
 
 CPU_PERIOD_US = 100_000
@@ -217,6 +224,26 @@ class SandboxCgroup(CgroupNode):
     @abstractmethod
     def stats(self) -> CgroupStats:
         """Usage and limits of the whole sandbox (every leaf together)."""
+
+    def gather(self, name: str) -> Leaf:
+        """Move the processes already in this cgroup itself into a new leaf `name`; return it.
+
+        For a cgroup made by someone else with processes in it (a Docker
+        container's, with its init and agent): afterwards it holds processes
+        only in leaves, like one made by `CgroupDriver.create_sandbox`, and
+        leaves get their controllers. Raises CgroupError.
+        """
+        leaf = self.leaf(name)
+        own: set[int] = set()
+        for path in self.paths:
+            own |= set(parse_pids(try_read(path / "cgroup.procs") or ""))
+        for pid in sorted(own):
+            leaf.add(pid)
+        self._pass_controllers()
+        return leaf
+
+    def _pass_controllers(self) -> None:
+        """Give the leaves their controllers once no process is left here (v2 only)."""
 
     def kill_all(self) -> None:
         """SIGKILL every process of the sandbox, in every leaf (see `CgroupNode.kill`)."""

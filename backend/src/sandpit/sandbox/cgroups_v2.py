@@ -170,6 +170,12 @@ class V2Sandbox(SandboxCgroup):
         except OSError as error:
             raise CgroupError(f"cannot set the limits of {self.path}: {error}") from error
 
+    def _pass_controllers(self) -> None:
+        try:
+            enable_controllers(self.path, self._options.controllers & _LEAF_CONTROLLERS)
+        except OSError as error:
+            raise CgroupError(f"cannot pass controllers below {self.path}: {error}") from error
+
     def _open_leaf(self, name: str) -> V2Leaf:
         validate_leaf_name(name)
         return V2Leaf(name, self.path / name, self._options, self._count_removed)

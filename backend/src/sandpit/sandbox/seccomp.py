@@ -305,3 +305,41 @@ def seccomp_filter() -> bytes:
     if not program or len(program) % 8:
         raise SeccompError(f"libseccomp exported {len(program)} bytes, not a BPF program")
     return program
+
+
+# Docker's names for the comparison operators used by `_rules`.
+_DOCKER_OPS = {_CMP_GT: "SCMP_CMP_GT", _CMP_MASKED_EQ: "SCMP_CMP_MASKED_EQ"}
+_DOCKER_ARCHES = {"x86_64": "SCMP_ARCH_X86_64", "aarch64": "SCMP_ARCH_AARCH64"}
+
+
+def docker_profile(machine: str | None = None) -> dict[str, object]:
+    """The same rules as `seccomp_filter`, as a Docker seccomp profile (JSON-ready).
+
+    Pure: built from the one rule table, so the Docker backend refuses exactly
+    what the bubblewrap backend refuses (Docker's default profile is not
+    applied on top: a profile given replaces it). The engine compiles it with
+    its own libseccomp: a call that library does not know by name is skipped,
+    so on an old engine the newest calls (open_tree_attr, Linux 6.15) are
+    only refused by the missing capability they need. Only the native
+    architecture is listed: calls through another ABI (i386, x32) are
+    refused by the engine's bad-architecture action.
+    `machine` is `os.uname().machine` by default.
+    """
+    machine = machine or os.uname().machine
+    arch = _DOCKER_ARCHES.get(machine)
+    if arch is None:
+        raise SeccompError(f"no seccomp profile for this architecture ({machine})")
+    syscalls: list[dict[str, object]] = []
+    for rule in _rules():
+        entry: dict[str, object] = {
+            "names": [rule.syscall],
+            "action": "SCMP_ACT_ERRNO",
+            "errnoRet": rule.errno,
+        }
+        if rule.cmps:
+            entry["args"] = [
+                {"index": c.arg, "value": c.datum_a, "valueTwo": c.datum_b, "op": _DOCKER_OPS[c.op]}
+                for c in rule.cmps
+            ]
+        syscalls.append(entry)
+    return {"defaultAction": "SCMP_ACT_ALLOW", "architectures": [arch], "syscalls": syscalls}

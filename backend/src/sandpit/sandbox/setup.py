@@ -11,9 +11,12 @@ from sandpit.errors import SandpitError
 from sandpit.proxy.limits import MiB, ProxyLimits
 from sandpit.proxy.policy import Allowlist
 from sandpit.proxy.server import PackageProxy
-from sandpit.runtime.image import find_image
+from sandpit.runtime.docker_image import DockerImageError, ensure_docker_image
+from sandpit.runtime.image import RuntimeImage, find_image
 from sandpit.sandbox import cgroups
+from sandpit.sandbox.base import SandboxBackend, SandboxError
 from sandpit.sandbox.bubblewrap import BubblewrapBackend, UidPool, font_cache_of
+from sandpit.sandbox.docker import DockerBackend, connect_engine
 from sandpit.sandbox.manager import SandboxManager
 from sandpit.services.workspaces import mounted_workspace_dir
 
@@ -47,22 +50,52 @@ async def build_manager(settings: Settings) -> SandboxManager:
         ) from exc
     for gap in getattr(driver, "missing", ()):
         log.warning("cgroups will not enforce: %s", gap)
-    backend = await asyncio.to_thread(
-        lambda: BubblewrapBackend(
-            rootfs=image.rootfs,
-            state_dir=settings.data_dir / "sandboxes",
-            driver=driver,
-            uids=UidPool(settings.sandbox_uid_base, settings.sandbox_uid_count),
-            font_cache=font_cache_of(image.metadata(), image.rootfs),
-            proxy=build_proxy(settings),
-            ca_bundle=ca_bundle_for(settings, image.rootfs),
+    backend: SandboxBackend
+    if settings.sandbox_backend == "docker":
+        backend = await _docker_backend(settings, image, driver)
+    else:
+        backend = await asyncio.to_thread(
+            lambda: BubblewrapBackend(
+                rootfs=image.rootfs,
+                state_dir=settings.data_dir / "sandboxes",
+                driver=driver,
+                uids=UidPool(settings.sandbox_uid_base, settings.sandbox_uid_count),
+                font_cache=font_cache_of(image.metadata(), image.rootfs),
+                proxy=build_proxy(settings),
+                ca_bundle=ca_bundle_for(settings, image.rootfs),
+            )
         )
-    )
     manager = SandboxManager(
         backend, settings.limits, lambda workspace_id: mounted_workspace_dir(settings, workspace_id)
     )
     await manager.open()
     return manager
+
+
+async def _docker_backend(
+    settings: Settings, image: RuntimeImage, driver: cgroups.CgroupDriver
+) -> DockerBackend:
+    """The Docker backend on the local engine, the runtime image imported into it first."""
+    try:
+        client = await asyncio.to_thread(connect_engine, settings.docker_host)
+    except SandboxError as exc:
+        raise SandboxSetupError(exc.detail) from exc
+    try:
+        tag = await asyncio.to_thread(ensure_docker_image, client, image)
+    except DockerImageError as exc:
+        client.close()
+        raise SandboxSetupError(f"The runtime image could not be made for Docker: {exc}") from exc
+    return DockerBackend(
+        client=client,
+        image=tag,
+        state_dir=settings.data_dir / "sandboxes",
+        driver=driver,
+        instance=settings.cgroup_root,
+        max_sandboxes=settings.docker_max_sandboxes,
+        font_cache=font_cache_of(image.metadata(), image.rootfs),
+        proxy=build_proxy(settings),
+        ca_bundle=ca_bundle_for(settings, image.rootfs),
+    )
 
 
 def build_proxy(settings: Settings) -> PackageProxy | None:

@@ -6,7 +6,9 @@ standard library only and import nothing from `sandpit`.
 
 It talks to the server over an inherited SOCK_SEQPACKET socket (fd given by
 `SANDPIT_AGENT_FD`; no filesystem path, so nothing in the sandbox can swap
-it): one JSON message per packet, file descriptors alongside as SCM_RIGHTS.
+it), or, in a Docker container, over one it connects to at start
+(`SANDPIT_AGENT_SOCKET`; the server takes one connection and removes the
+path): one JSON message per packet, file descriptors alongside as SCM_RIGHTS.
 
 Protocol (server → agent):
   {"op": "spawn", "id", "argv", "env", "cwd", "pty": bool, "rows", "cols"}
@@ -244,14 +246,29 @@ class Agent:
             self.send(message)
 
 
+def _connect() -> socket.socket:
+    """The channel to the server: an inherited socket (bubblewrap), or one to connect to.
+
+    A Docker container cannot inherit a descriptor, so the server listens on
+    a socket in a directory mounted read-only for this container, accepts
+    exactly one connection (this one, made before any user code exists) and
+    removes the socket file.
+    """
+    path = os.environ.get("SANDPIT_AGENT_SOCKET")
+    if path:
+        channel = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        channel.connect(path)
+        return channel
+    return socket.socket(fileno=int(os.environ.get("SANDPIT_AGENT_FD", "3")))
+
+
 def main() -> None:
     # Not dumpable: other processes of the sandbox user cannot read or write
     # the agent's memory through /proc (the kernel here may lack Yama).
     # Children get the flag back when they exec.
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
-    fd = int(os.environ.get("SANDPIT_AGENT_FD", "3"))
-    channel = socket.socket(fileno=fd)
+    channel = _connect()
     # The agent's own environment is not passed on: each spawn names its own.
     os.environ.clear()
     with contextlib.suppress(ConnectionError, BrokenPipeError):

@@ -1,0 +1,131 @@
+"""The runtime image as a local Docker image, made from the same tree bubblewrap mounts.
+
+No registry is involved: the image tree (`images/<hash>/rootfs`) is streamed
+as a tar into the engine's import (`docker import`), tagged
+`sandpit-runtime:<hash>` and labelled with the hash. The hash names the
+content, so an image with that tag is reused as it is; images of older
+hashes are removed when they are no longer used.
+
+    python -m sandpit.runtime.docker_image --data-dir DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import docker
+import docker.errors
+from docker import DockerClient
+
+from sandpit.runtime import plan
+from sandpit.runtime.definition import default_definition_dir, load_definition
+from sandpit.runtime.image import RuntimeImage, find_image
+
+log = logging.getLogger(__name__)
+
+IMPORT_TIMEOUT_S = 600
+
+
+class DockerImageError(RuntimeError):
+    """The engine could not import the image; the message says why."""
+
+
+def ensure_docker_image(client: DockerClient, image: RuntimeImage) -> str:
+    """The tag of `image` in the local engine, importing the tree first if it is not there.
+
+    Takes ~10 s for the 430 MB tree the first time, nothing afterwards.
+    Raises `DockerImageError`.
+    """
+    tag = plan.docker_tag(image.image_hash)
+    with contextlib.suppress(docker.errors.ImageNotFound):
+        client.images.get(tag)
+        return tag
+    definition = load_definition(default_definition_dir())
+    changes = plan.docker_import_changes(definition, image.image_hash)
+    log.info("importing the runtime image %s into the Docker engine", tag)
+    with tempfile.TemporaryDirectory(prefix="sandpit-docker-tmp-") as staging:
+        return _import(client, image, tag, changes, Path(staging))
+
+
+def _import(
+    client: DockerClient, image: RuntimeImage, tag: str, changes: list[str], staging: Path
+) -> str:
+    repository, _, version = tag.partition(":")
+    # The engine copies the image's /tmp (mode and all) into the tmpfs mounted
+    # there, and the locked-down tree has it 0755: the tar takes /tmp from a
+    # staging directory instead, as 1777 like any /tmp. Numeric owners keep
+    # the tree exactly as built; an argument list and an empty environment,
+    # never a shell.
+    (staging / "tmp").mkdir()
+    os.chmod(staging / "tmp", 0o1777)  # noqa: S103 - /tmp, sticky, as on every system
+    tar_path = shutil.which("tar") or "/usr/bin/tar"
+    argv = [tar_path, "--numeric-owner", "--owner=0", "--group=0", "-cf", "-"]
+    argv += ["-C", str(image.rootfs), "--anchored", "--exclude=./tmp", "."]
+    argv += ["-C", str(staging), "./tmp"]
+    tar = subprocess.Popen(  # noqa: S603 - fixed arguments; the paths are the server's own
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={"PATH": "/usr/bin:/bin"}
+    )
+    assert tar.stdout is not None
+    try:
+        client.api.import_image(
+            src=tar.stdout, repository=repository, tag=version, changes=changes, stream_src=True
+        )
+    except docker.errors.APIError as exc:
+        tar.kill()
+        raise DockerImageError(f"the engine refused the runtime image: {exc}") from exc
+    finally:
+        tar.stdout.close()
+        stderr = tar.stderr.read().decode(errors="replace") if tar.stderr else ""
+        code = tar.wait(IMPORT_TIMEOUT_S)
+    if code != 0:
+        with contextlib.suppress(docker.errors.APIError):
+            client.images.remove(tag, force=True)
+        raise DockerImageError(f"tar of {image.rootfs} failed ({code}): {stderr.strip()}")
+    prune_docker_images(client, keep=image.image_hash)
+    return tag
+
+
+def prune_docker_images(client: DockerClient, keep: str) -> list[str]:
+    """Remove runtime images of other hashes that no container uses; return their tags."""
+    removed: list[str] = []
+    for old in client.images.list(filters={"label": plan.DOCKER_IMAGE_LABEL}):
+        if old.labels.get(plan.DOCKER_IMAGE_LABEL) == keep:
+            continue
+        for tag in old.tags:
+            try:
+                client.images.remove(tag)
+            except docker.errors.APIError as exc:  # in use by a running sandbox
+                log.info("keeping old runtime image %s: %s", tag, exc)
+            else:
+                removed.append(tag)
+    return removed
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", required=True, help="the data directory (images/ in it)")
+    args = parser.parse_args(argv)
+    image = find_image(Path(args.data_dir))
+    if image is None:
+        print("no runtime image is built; run `make image` first", file=sys.stderr)
+        return 1
+    try:
+        client = docker.from_env()
+        print(ensure_docker_image(client, image))
+    except (docker.errors.DockerException, DockerImageError) as exc:
+        print(f"cannot make the Docker image: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

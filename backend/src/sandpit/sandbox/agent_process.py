@@ -1,0 +1,168 @@
+"""Processes started through a sandbox's agent and confined to a cgroup leaf.
+
+Both backends start runs and terminals the same way: the agent inside the
+sandbox forks a child and holds it at a gate; the host finds the child's
+host pid among the agent's cgroup members, moves it into the leaf of its
+group (`run-<id>`, `term-<id>`), and only then lets it execute. So every
+process user code starts is confined before it runs a single instruction of
+user code, and the leaf can later be killed as a whole (forks and daemons
+included) and asked how many OOM kills it saw: facts from the host, never
+the agent's word.
+
+`exec_via_agent` does that dance for any backend that has an `AgentChannel`,
+a `SandboxCgroup` whose leaves it may create, and the cgroup node where the
+agent's own children first appear.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import os
+import signal
+import struct
+import termios
+import uuid
+from pathlib import Path
+
+from sandpit.sandbox import cgroups
+from sandpit.sandbox.base import ExecRequest, ExitStatus, SandboxError
+from sandpit.sandbox.channel import AgentChannel
+
+
+class AgentProcess:
+    """A process in a sandbox, started by its agent (see `sandpit.sandbox.base.Process`)."""
+
+    def __init__(
+        self,
+        channel: AgentChannel,
+        spawn_id: str,
+        leaf: cgroups.Leaf,
+        host_pid: int | None,
+        pty_fd: int | None,
+        pipes: tuple[int, int, int] | None,
+    ) -> None:
+        self._channel = channel
+        self.spawn_id = spawn_id
+        self._leaf = leaf
+        self.host_pid = host_pid
+        self.pty_fd = pty_fd
+        self.stdin_fd: int | None = pipes[0] if pipes else None
+        self.stdout_fd: int | None = pipes[1] if pipes else None
+        self.stderr_fd: int | None = pipes[2] if pipes else None
+        self._status: ExitStatus | None = None
+
+    async def wait(self) -> ExitStatus:
+        if self._status is None:
+            self._status = await self._channel.exited(self.spawn_id)
+        return self._status
+
+    async def signal(self, signum: int) -> None:
+        with contextlib.suppress(SandboxError):
+            self._channel.signal(self.spawn_id, signum, group=True)
+
+    async def kill_group(self) -> None:
+        await asyncio.to_thread(self._leaf.kill)
+
+    def oom_kills(self) -> int:
+        try:
+            return self._leaf.oom_killed()
+        except (OSError, cgroups.CgroupError):
+            return 0
+
+    def resize(self, rows: int, cols: int) -> None:
+        if self.pty_fd is not None:
+            fcntl.ioctl(self.pty_fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+    def close(self) -> None:
+        for name in ("pty_fd", "stdin_fd", "stdout_fd", "stderr_fd"):
+            fd = getattr(self, name)
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+                setattr(self, name, None)
+        with contextlib.suppress(OSError, cgroups.CgroupError):
+            self._leaf.remove()
+
+
+async def exec_via_agent(
+    channel: AgentChannel,
+    cgroup: cgroups.SandboxCgroup,
+    agent_node: cgroups.CgroupNode,
+    request: ExecRequest,
+) -> AgentProcess:
+    """Start `request` through the agent, confined to the leaf `request.group` of `cgroup`.
+
+    `agent_node` is the cgroup the agent lives in, where its held child
+    appears first. Raises `SandboxError` if the agent refuses or the child
+    cannot be confined (it is then killed, never released).
+    """
+    spawn_id = uuid.uuid4().hex
+    leaf = await asyncio.to_thread(cgroup.leaf, request.group, oom_group=not request.pty)
+    host_ends: tuple[int, int, int] | None = None
+    child_ends: list[int] = []
+    if not request.pty:
+        stdin_r, stdin_w = os.pipe2(os.O_CLOEXEC)
+        stdout_r, stdout_w = os.pipe2(os.O_CLOEXEC)
+        stderr_r, stderr_w = os.pipe2(os.O_CLOEXEC)
+        host_ends = (stdin_w, stdout_r, stderr_r)
+        child_ends = [stdin_r, stdout_w, stderr_w]
+    try:
+        ns_pid, master = await channel.spawn(
+            spawn_id,
+            argv=request.argv,
+            env=request.env,
+            cwd=request.cwd,
+            pty=request.pty,
+            rows=request.rows,
+            cols=request.cols,
+            fds=[*child_ends, *request.extra_fds],
+        )
+    except BaseException:
+        for fd in host_ends or ():
+            os.close(fd)
+        await _discard(leaf)
+        raise
+    finally:
+        for fd in child_ends:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+    host_pid = await asyncio.to_thread(host_pid_of, agent_node, ns_pid)
+    if host_pid is not None:
+        try:
+            await asyncio.to_thread(leaf.add, host_pid)
+        except (OSError, cgroups.CgroupError):
+            host_pid = None
+    if host_pid is None:
+        # Not where the agent said it would be: an agent that lies, or a
+        # child already gone. Never release a process we could not confine.
+        with contextlib.suppress(SandboxError):
+            channel.signal(spawn_id, signal.SIGKILL, group=False)
+        for fd in (*(host_ends or ()), *([master] if master is not None else [])):
+            os.close(fd)
+        await _discard(leaf)
+        raise SandboxError("The process could not be placed in its group; it was stopped.")
+    channel.go(spawn_id)
+    return AgentProcess(channel, spawn_id, leaf, host_pid, master, host_ends)
+
+
+async def _discard(leaf: cgroups.Leaf) -> None:
+    """Remove the leaf of a process that never started (a refused exec)."""
+    with contextlib.suppress(OSError, cgroups.CgroupError):
+        await asyncio.to_thread(leaf.remove)
+
+
+def host_pid_of(agent_node: cgroups.CgroupNode, ns_pid: int) -> int | None:
+    """The host pid of the process in `agent_node` whose pid in its own namespace is `ns_pid`."""
+    for pid in agent_node.procs():
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("NSpid:"):
+                fields = line.split()[1:]
+                if len(fields) >= 2 and fields[-1] == str(ns_pid):
+                    return pid
+    return None

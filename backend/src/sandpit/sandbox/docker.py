@@ -1,0 +1,471 @@
+"""The Docker backend: a sandbox is one container, created with the seed's configuration.
+
+Chosen with `SANDBOX_BACKEND=docker`; the same interface, agent, cgroup
+leaves and package proxy as the bubblewrap backend, so users see the same
+sandbox. How a sandbox starts (each step for a reason):
+1. The workspace is handed to uid 1000, the container's user.
+2. The server listens on a SOCK_SEQPACKET socket in a directory of its own
+   for this sandbox, mounted read-only in the container. A container cannot
+   inherit a descriptor; this is the one channel between server and agent.
+3. The container is created (options: `docker_options.container_options`,
+   the seed's `CONTAINER_CONFIG` plus dropped capabilities, our seccomp
+   profile and labels) under a cgroup parent of ours, and started: its init
+   (the engine's `docker-init`) starts the agent, which connects.
+4. The server takes exactly that one connection (checked: its peer is the
+   container's init's child), then removes the socket, so nothing in the
+   container can connect later and pose as the agent.
+5. The container's cgroup is adopted: its init and agent move into an
+   `agent` leaf, and runs and terminals get leaves beside it, exactly as in
+   a bubblewrap sandbox (`agent_process.exec_via_agent`). The engine's
+   limits on the container cgroup cover every leaf.
+Runs and terminals are processes the agent forks inside the container (the
+`docker exec` of the architecture): the engine's exec API cannot hand over
+descriptors, which a run's code and plot channel travel by, and costs a
+round of API calls per process. A run's timeout kills its leaf, everything
+it started included; the sandbox's lifetime limit or a stop kills the
+container by id. Stats come from the engine; OOM kills from the cgroup.
+
+The Docker SDK is synchronous: every call runs in a worker thread. The
+engine is the local one (`DOCKER_HOST` or its socket); its socket is never
+mounted into a container.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import shutil
+import socket
+import struct
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+from docker import DockerClient
+from docker.models.containers import Container
+
+from sandpit.proxy import bridge
+from sandpit.proxy.server import PackageProxy
+from sandpit.sandbox import cgroups
+from sandpit.sandbox.agent_process import AgentProcess, exec_via_agent
+from sandpit.sandbox.base import (
+    EndReason,
+    ExecRequest,
+    SandboxError,
+    SandboxSpec,
+    SandboxStats,
+)
+from sandpit.sandbox.channel import AgentChannel
+from sandpit.sandbox.docker_options import (
+    LABEL_INSTANCE,
+    LABEL_SANDBOX,
+    SUPPORT_MOUNT,
+    ContainerLayout,
+    ContainerSpec,
+    container_options,
+)
+from sandpit.sandbox.ownership import chown_tree, open_workspace
+from sandpit.sandbox.seccomp import docker_profile
+
+log = logging.getLogger(__name__)
+
+INSIDE_DIR = Path(__file__).with_name("inside")
+SANDBOX_UID = 1000
+START_TIMEOUT_S = 20.0
+STOP_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class _Started:
+    container: Container
+    init_pid: int
+    channel: AgentChannel
+    cgroup: cgroups.SandboxCgroup
+    agent_leaf: cgroups.Leaf
+
+
+class DockerSandbox:
+    """One running container. Created by `DockerBackend.start`."""
+
+    def __init__(
+        self,
+        spec: SandboxSpec,
+        client: DockerClient,
+        started: _Started,
+        agent_dir: Path,
+        on_end: Callable[[DockerSandbox], None],
+    ) -> None:
+        self.id = spec.sandbox_id
+        self.workspace_id = spec.workspace_id
+        self.limits = spec.limits
+        self.started_at = time.time()
+        self.container_id: str = started.container.id or ""
+        self.init_pid = started.init_pid
+        self.channel = started.channel
+        self.cgroup = started.cgroup
+        self._agent_leaf = started.agent_leaf
+        self._client = client
+        self._agent_dir = agent_dir
+        self._on_end = on_end
+        self._ended: asyncio.Future[EndReason] = asyncio.get_running_loop().create_future()
+        self._stop_reason: EndReason | None = None
+        self._watch = asyncio.get_running_loop().create_task(self._watch_exit())
+
+    @property
+    def ended_reason(self) -> EndReason | None:
+        return self._ended.result() if self._ended.done() else None
+
+    async def exec(self, request: ExecRequest) -> AgentProcess:
+        if self._ended.done():
+            raise SandboxError(self._ended.result().sentence())
+        return await exec_via_agent(self.channel, self.cgroup, self._agent_leaf, request)
+
+    async def stats(self) -> SandboxStats:
+        """Usage from the engine's stats (one sample), OOM kills from the cgroup."""
+        try:
+            raw: dict[str, Any] = await asyncio.to_thread(
+                self._client.api.stats, self.container_id, stream=False, one_shot=True
+            )
+        except docker.errors.APIError as exc:
+            raise SandboxError("The sandbox's usage could not be read.") from exc
+        memory = raw.get("memory_stats") or {}
+        cpu = (raw.get("cpu_stats") or {}).get("cpu_usage") or {}
+        pids = raw.get("pids_stats") or {}
+        oom_kills = 0
+        with contextlib.suppress(OSError, cgroups.CgroupError):
+            oom_kills = (await asyncio.to_thread(self.cgroup.stats)).oom_kills
+        return SandboxStats(
+            memory_bytes=int(memory.get("usage") or 0),
+            memory_limit_bytes=int(memory.get("limit") or self.limits.memory_bytes),
+            cpu_seconds=int(cpu.get("total_usage") or 0) / 1e9,
+            cpus=self.limits.cpus,
+            pids=int(pids.get("current") or 0),
+            pids_limit=int(pids.get("limit") or self.limits.pids),
+            oom_kills=oom_kills,
+            started_at=self.started_at,
+            expires_at=self.started_at + self.limits.lifetime_s,
+        )
+
+    async def stop(self, reason: EndReason = EndReason.STOPPED) -> None:
+        if self._stop_reason is None:
+            self._stop_reason = reason
+        # Kill by cgroup first (every leaf at once, daemons included), then
+        # the container by id: the engine removes it (auto-remove).
+        with contextlib.suppress(OSError, cgroups.CgroupError):
+            await asyncio.to_thread(self.cgroup.kill_all)
+        await asyncio.to_thread(_kill_container, self._client, self.container_id)
+        await self.wait_ended()
+
+    async def wait_ended(self) -> EndReason:
+        return await asyncio.shield(self._ended)
+
+    async def _watch_exit(self) -> None:
+        # The agent is the init's only child: when the container ends, the
+        # channel closes; when the agent dies, init exits and so does the
+        # container. Either way the channel closing is the end.
+        await self.channel.closed.wait()
+        self.channel.close()
+        await asyncio.to_thread(_kill_container, self._client, self.container_id)
+        await asyncio.to_thread(_wait_removed, self._client, self.container_id)
+        with contextlib.suppress(OSError, cgroups.CgroupError):
+            await asyncio.to_thread(self.cgroup.remove)
+        shutil.rmtree(self._agent_dir, ignore_errors=True)
+        self._on_end(self)
+        self._ended.set_result(self._stop_reason or EndReason.CRASHED)
+
+
+class DockerBackend:
+    """Starts sandboxes as Docker containers; see the module docstring."""
+
+    name = "docker"
+
+    def __init__(
+        self,
+        *,
+        client: DockerClient,
+        image: str,
+        state_dir: Path,
+        driver: cgroups.CgroupDriver,
+        instance: str,
+        max_sandboxes: int,
+        font_cache: Path | None = None,
+        proxy: PackageProxy | None = None,
+        ca_bundle: Path | None = None,
+    ) -> None:
+        self.client = client
+        self.image = image
+        self.state_dir = state_dir
+        self.driver = driver
+        # Labels every container of this server, so a restarted server reaps
+        # its own containers and never another server's.
+        self.instance = instance
+        self.max_sandboxes = max_sandboxes
+        self.font_cache = font_cache
+        self.proxy = proxy
+        self.ca_bundle = ca_bundle
+        self.sandboxes: dict[str, DockerSandbox] = {}
+        self._forwarders: dict[str, asyncio.Task[None]] = {}
+        self._profile = docker_profile()
+        self._agents_dir = state_dir / "docker-agents"
+        self._agents_dir.mkdir(parents=True, exist_ok=True, mode=0o711)
+
+    @property
+    def cgroup_parent(self) -> str:
+        """Where the engine puts container cgroups: our driver's root, so leaves are ours."""
+        return "/" + "/".join(self.driver.root_parts)
+
+    async def start(self, spec: SandboxSpec) -> DockerSandbox:
+        if len(self.sandboxes) >= self.max_sandboxes:
+            raise SandboxError("Too many sandboxes are running; try again in a minute.")
+        agent_dir = self._agents_dir / spec.sandbox_id
+        listener: socket.socket | None = None
+        try:
+            workspace_fd = await asyncio.to_thread(open_workspace, spec.workspace_dir)
+            try:
+                await asyncio.to_thread(chown_tree, workspace_fd, SANDBOX_UID, SANDBOX_UID)
+            finally:
+                os.close(workspace_fd)
+            listener = _listen(agent_dir)
+            if self.proxy is not None:
+                await self.proxy.attach(spec.sandbox_id, spec.workspace_id, owner_uid=SANDBOX_UID)
+            started = await self._launch(spec, agent_dir, listener)
+        except BaseException:
+            if self.proxy is not None:
+                self.proxy.detach(spec.sandbox_id)
+            shutil.rmtree(agent_dir, ignore_errors=True)
+            raise
+        finally:
+            if listener is not None:
+                listener.close()
+        sandbox = DockerSandbox(spec, self.client, started, agent_dir, self._ended)
+        try:
+            await started.channel.ping(START_TIMEOUT_S)
+        except SandboxError:
+            await sandbox.stop(EndReason.CRASHED)
+            raise SandboxError(
+                "The sandbox could not be started; the error has been logged."
+            ) from None
+        self.sandboxes[sandbox.id] = sandbox
+        if self.proxy is not None:
+            await self._start_forwarder(sandbox)
+        return sandbox
+
+    async def _launch(
+        self, spec: SandboxSpec, agent_dir: Path, listener: socket.socket
+    ) -> _Started:
+        endpoint = self.proxy.endpoints.get(spec.sandbox_id) if self.proxy else None
+        layout = ContainerLayout(
+            image=self.image,
+            name=f"sandpit-{secrets.token_hex(8)}",
+            instance=self.instance,
+            workspace=spec.workspace_dir,
+            support=INSIDE_DIR,
+            agent_dir=agent_dir,
+            cgroup_parent=self.cgroup_parent,
+            proxy_dir=endpoint.directory if endpoint else None,
+            ca_bundle=self.ca_bundle,
+            font_cache=self.font_cache,
+        )
+        container_spec = container_options(
+            layout,
+            spec.limits,
+            sandbox_id=spec.sandbox_id,
+            workspace_id=spec.workspace_id,
+            seccomp_profile=self._profile,
+            max_sandboxes=self.max_sandboxes,
+        )
+        try:
+            container = await asyncio.to_thread(_run_container, self.client, container_spec)
+        except docker.errors.DockerException as exc:
+            log.error("sandbox %s: the engine refused the container: %s", spec.sandbox_id, exc)
+            raise SandboxError(
+                "The sandbox could not be started; the error has been logged."
+            ) from exc
+        try:
+            return await self._connect(container, listener)
+        except BaseException:
+            await asyncio.to_thread(_kill_container, self.client, container.id or "")
+            raise
+
+    async def _connect(self, container: Container, listener: socket.socket) -> _Started:
+        loop = asyncio.get_running_loop()
+        try:
+            sock, _ = await asyncio.wait_for(loop.sock_accept(listener), START_TIMEOUT_S)
+        except TimeoutError:
+            logs = await asyncio.to_thread(_state_of, self.client, container.id or "")
+            log.error("container %s: the agent did not connect (%s)", container.id, logs)
+            raise SandboxError("The sandbox did not start in time.") from None
+        try:
+            await asyncio.to_thread(container.reload)
+            init_pid = int(container.attrs["State"]["Pid"])
+            peer_pid = _peer_pid(sock)
+            if init_pid <= 0 or _parent_of(peer_pid) != init_pid:
+                raise SandboxError("The sandbox's agent could not be verified.")
+            cgroup = self.driver.open_sandbox(container.id or "")
+            if cgroup is None:
+                raise SandboxError("The sandbox's cgroup was not where the engine should put it.")
+            agent_leaf = await asyncio.to_thread(cgroup.gather, "agent")
+        except BaseException:
+            sock.close()
+            raise
+        sock.setblocking(False)
+        return _Started(container, init_pid, AgentChannel(sock), cgroup, agent_leaf)
+
+    async def _start_forwarder(self, sandbox: DockerSandbox) -> None:
+        """Start the package proxy's forwarder; without it the sandbox still works, minus pip."""
+        argv = bridge.forwarder_argv(SUPPORT_MOUNT)
+        try:
+            process = await bridge.start_forwarder(sandbox, argv)
+        except Exception:
+            log.exception("sandbox %s: the package proxy forwarder did not start", sandbox.id)
+            return
+        task = asyncio.get_running_loop().create_task(bridge.keep_forwarder(sandbox, argv, process))
+        self._forwarders[sandbox.id] = task
+
+    def _ended(self, sandbox: DockerSandbox) -> None:
+        self.sandboxes.pop(sandbox.id, None)
+        if self.proxy is not None:
+            self.proxy.detach(sandbox.id)
+        forwarder = self._forwarders.pop(sandbox.id, None)
+        if forwarder is not None:
+            forwarder.cancel()
+
+    async def reap_orphans(self) -> list[str]:
+        """Remove this server's containers that no live sandbox owns, and their cgroups."""
+        keep = {s.container_id for s in self.sandboxes.values()}
+        containers = await asyncio.to_thread(
+            self.client.containers.list,
+            all=True,
+            filters={"label": f"{LABEL_INSTANCE}={self.instance}"},
+        )
+        reaped: list[str] = []
+        for container in containers:
+            if container.id in keep:
+                continue
+            await asyncio.to_thread(_kill_container, self.client, container.id or "")
+            await asyncio.to_thread(_wait_removed, self.client, container.id or "")
+            reaped.append(container.labels.get(LABEL_SANDBOX, container.id or ""))
+        await asyncio.to_thread(self.driver.reap, keep)
+        live = {s.id for s in self.sandboxes.values()}
+        for entry in self._agents_dir.iterdir():
+            if entry.name not in live:
+                shutil.rmtree(entry, ignore_errors=True)
+        return reaped
+
+    async def close(self) -> None:
+        await asyncio.gather(
+            *(s.stop(EndReason.SHUTDOWN) for s in list(self.sandboxes.values())),
+            return_exceptions=True,
+        )
+        if self.proxy is not None:
+            await self.proxy.close()
+        self.client.close()
+
+
+def _run_container(client: DockerClient, spec: ContainerSpec) -> Container:
+    """Create and start the container; return it once it runs."""
+    host_config = client.api.create_host_config(**spec.host)
+    host_config.update(spec.host_raw)
+    created = client.api.create_container(host_config=host_config, **spec.create)
+    container_id = str(created["Id"])
+    try:
+        client.api.start(container_id)
+        return client.containers.get(container_id)
+    except BaseException:
+        _kill_container(client, container_id)
+        raise
+
+
+def _listen(agent_dir: Path) -> socket.socket:
+    """A fresh directory with a socket the container's user may connect to, listening."""
+    shutil.rmtree(agent_dir, ignore_errors=True)
+    agent_dir.mkdir(mode=0o755)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        path = agent_dir / "agent.sock"
+        listener.bind(str(path))
+        os.chown(path, SANDBOX_UID, SANDBOX_UID)
+        os.chmod(path, 0o600)
+        listener.listen(1)
+        listener.setblocking(False)
+    except BaseException:
+        listener.close()
+        raise
+    return listener
+
+
+def _peer_pid(sock: socket.socket) -> int:
+    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    pid, _uid, _gid = struct.unpack("3i", creds)
+    return int(pid)
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("PPid:"):
+            return int(line.split()[1])
+    return None
+
+
+def _kill_container(client: DockerClient, container_id: str) -> None:
+    """Kill and remove the container by id; nothing if it is already gone."""
+    if not container_id:
+        return
+    try:
+        client.api.remove_container(container_id, force=True)
+    except docker.errors.APIError as exc:
+        # 404: already gone; 409: the engine's auto-removal is under way.
+        if exc.status_code not in (404, 409):
+            log.error("container %s could not be removed: %s", container_id, exc)
+
+
+def _wait_removed(client: DockerClient, container_id: str) -> None:
+    """Wait (bounded) until the engine has removed the container."""
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        try:
+            client.api.inspect_container(container_id)
+        except docker.errors.NotFound:
+            return
+        except docker.errors.APIError:
+            return
+        time.sleep(0.05)
+    log.error("container %s was not removed within %s s", container_id, STOP_TIMEOUT_S)
+
+
+def _state_of(client: DockerClient, container_id: str) -> str:
+    try:
+        state = client.api.inspect_container(container_id)["State"]
+    except docker.errors.APIError as exc:
+        return str(exc)
+    return f"status {state.get('Status')}, exit {state.get('ExitCode')}, {state.get('Error')}"
+
+
+def connect_engine(base_url: str | None = None, timeout_s: float = 30.0) -> DockerClient:
+    """A client for the engine at `base_url` (None: `DOCKER_HOST` or the local socket).
+
+    Raises `SandboxError` with a sentence if none answers.
+    """
+    try:
+        if base_url is None:
+            client = docker.from_env(timeout=int(timeout_s))
+        else:
+            client = DockerClient(base_url=base_url, timeout=int(timeout_s))
+        client.ping()
+    except docker.errors.DockerException as exc:
+        raise SandboxError(
+            f"The Docker engine does not answer ({exc}); start dockerd, or choose"
+            " SANDBOX_BACKEND=bubblewrap."
+        ) from exc
+    return client

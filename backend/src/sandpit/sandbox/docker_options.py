@@ -1,0 +1,211 @@
+"""The Docker container a sandbox is: its create options, built by a pure function.
+
+The seed's `CONTAINER_CONFIG` and flags, option by option (tested literally
+in tests/sandbox/test_docker_options.py):
+
+    read_only           True: the image is the read-only root
+    security_opt        no-new-privileges, plus our seccomp profile (the rules
+                        the bubblewrap backend loads; `seccomp.docker_profile`)
+    mem_limit           512m   \\  memory with no swap
+    memswap_limit       512m   /
+    nano_cpus           1 CPU  (the seed's `cpu_count`/`--cpus=1`; `cpu_count`
+                        is a Windows-only option in the Docker API)
+    pids_limit          50
+    ulimits             nofile=100; nproc, see below; fsize as bubblewrap
+    network_mode        none: loopback only; pip goes through the package
+                        proxy's socket, mounted read-only (see proxy/bridge.py)
+    user                1000:1000
+    working_dir         /app, the workspace bound there read-write
+    environment         HOME=/app, PYTHONPATH=/app (and PATH, LANG, the agent's socket)
+    auto_remove         True; random names (`sandpit-<random hex>`)
+    detach              True
+    tmpfs               /tmp sized, nosuid, nodev (exec allowed, as on a
+                        normal machine: pip builds and runs things there)
+
+and beyond the seed: every capability dropped, `init` (a reaper as PID 1,
+as bubblewrap is), a private IPC namespace, /sys masked (bubblewrap mounts
+none), IPv6 on loopback (as bubblewrap has it), no log driver (the agent says
+nothing worth keeping, and a log must not grow on the host), and labels that
+let a restarted server find and reap its containers. The Docker socket is
+never mounted, nothing runs privileged, and the environment is built here,
+never copied from the server's.
+
+nproc: the kernel counts RLIMIT_NPROC per host uid across every container
+(there is no user namespace per container), so `nproc=50` with every
+sandbox running as uid 1000 would let one sandbox's fork bomb stop all the
+others from starting a process. Each sandbox's own processes are capped at
+50 by `pids_limit` (a cgroup, per container); nproc is set to that times the
+number of sandboxes a server may run, a host-wide ceiling that no single
+sandbox can reach.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from docker.types import LogConfig, Mount, Ulimit
+
+from sandpit.proxy import bridge
+from sandpit.sandbox.limits import Limits
+
+SANDBOX_USER = "1000:1000"
+SUPPORT_MOUNT = "/run/sandpit"
+AGENT_MOUNT = "/run/sandpit-agent"
+AGENT_SOCKET = f"{AGENT_MOUNT}/agent.sock"
+MATPLOTLIB_DIR = "/tmp/.matplotlib"  # noqa: S108 - inside the container's own tmpfs
+MATPLOTLIB_DIR_BYTES = 16 * 1024 * 1024
+# `-I -S`: the agent needs only the standard library and starts faster without site.
+AGENT_COMMAND = ["/usr/bin/python3", "-I", "-S", f"{SUPPORT_MOUNT}/agent.py"]
+CONTAINER_PATH = "/usr/local/bin:/usr/bin:/bin"
+
+LABEL_SANDBOX = "org.sandpit.sandbox"
+LABEL_WORKSPACE = "org.sandpit.workspace"
+LABEL_INSTANCE = "org.sandpit.instance"
+
+
+@dataclass(frozen=True)
+class ContainerLayout:
+    """Host paths and names one container is made of."""
+
+    image: str
+    name: str
+    instance: str
+    workspace: Path
+    support: Path
+    agent_dir: Path
+    cgroup_parent: str
+    proxy_dir: Path | None = None
+    ca_bundle: Path | None = None
+    font_cache: Path | None = None
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """A container, in the three parts the Docker API takes it in.
+
+    `create`: arguments of `APIClient.create_container` (but `host_config`);
+    `host`: arguments of `APIClient.create_host_config`; `host_raw`: HostConfig
+    fields the SDK has no argument for, added to it as they are.
+    """
+
+    create: dict[str, Any]
+    host: dict[str, Any]
+    host_raw: dict[str, Any]
+
+
+# The engine's own defaults (moby oci/defaults.go), which a container's list
+# replaces; /sys joins them: bubblewrap mounts no /sys, and nothing in it
+# (the host's devices, its cgroup tree) is the sandbox's business.
+MASKED_PATHS = (
+    "/sys",
+    "/proc/asound",
+    "/proc/acpi",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+)
+READONLY_PATHS = (
+    "/proc/bus",
+    "/proc/fs",
+    "/proc/irq",
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+)
+
+
+def container_options(
+    layout: ContainerLayout,
+    limits: Limits,
+    *,
+    sandbox_id: str,
+    workspace_id: str,
+    seccomp_profile: dict[str, Any],
+    max_sandboxes: int,
+) -> ContainerSpec:
+    """The container of one sandbox (see the module docstring)."""
+    mounts = [
+        Mount("/app", str(layout.workspace), type="bind", read_only=False),
+        Mount(SUPPORT_MOUNT, str(layout.support), type="bind", read_only=True),
+        Mount(AGENT_MOUNT, str(layout.agent_dir), type="bind", read_only=True),
+    ]
+    tmpfs = {"/tmp": _tmpfs_options(limits.tmp_bytes)}  # noqa: S108 - the container's own
+    if layout.font_cache is not None:
+        # matplotlib wants a writable config dir with the prebuilt font list in
+        # it (saves ~200 ms on the first import); the engine would make the
+        # mount point root's, so the dir is a small tmpfs of the sandbox user.
+        tmpfs[MATPLOTLIB_DIR] = _tmpfs_options(MATPLOTLIB_DIR_BYTES, owner=SANDBOX_USER)
+        target = f"{MATPLOTLIB_DIR}/{layout.font_cache.name}"
+        mounts.append(Mount(target, str(layout.font_cache), type="bind", read_only=True))
+    if layout.proxy_dir is not None:
+        mounts.append(Mount(bridge.PROXY_MOUNT, str(layout.proxy_dir), type="bind", read_only=True))
+    if layout.ca_bundle is not None:
+        mounts.append(Mount(bridge.CA_MOUNT, str(layout.ca_bundle), type="bind", read_only=True))
+    nproc = limits.pids * max_sandboxes
+    create = {
+        "image": layout.image,
+        "command": AGENT_COMMAND,
+        "name": layout.name,
+        "hostname": "sandpit",
+        "detach": True,
+        "user": SANDBOX_USER,
+        "working_dir": "/app",
+        "environment": {
+            "HOME": "/app",
+            "PYTHONPATH": "/app",
+            "PATH": CONTAINER_PATH,
+            "LANG": "C.UTF-8",
+            "SANDPIT_AGENT_SOCKET": AGENT_SOCKET,
+        },
+        "labels": {
+            LABEL_SANDBOX: sandbox_id,
+            LABEL_WORKSPACE: workspace_id,
+            LABEL_INSTANCE: layout.instance,
+        },
+    }
+    host = {
+        "auto_remove": True,
+        "read_only": True,
+        "init": True,
+        "network_mode": "none",
+        # IPv6 on loopback, as on any machine and in a bubblewrap sandbox (the
+        # engine turns it off in a container without a network).
+        "sysctls": {"net.ipv6.conf.all.disable_ipv6": "0", "net.ipv6.conf.lo.disable_ipv6": "0"},
+        "ipc_mode": "private",
+        "mem_limit": limits.memory_bytes,
+        "memswap_limit": limits.memory_swap_bytes,
+        "nano_cpus": round(limits.cpus * 1e9),
+        "pids_limit": limits.pids,
+        "ulimits": [
+            Ulimit(name="nofile", soft=limits.open_files, hard=limits.open_files),
+            Ulimit(name="nproc", soft=nproc, hard=nproc),
+            Ulimit(name="fsize", soft=limits.file_size_bytes, hard=limits.file_size_bytes),
+        ],
+        "cap_drop": ["ALL"],
+        "security_opt": [
+            "no-new-privileges:true",
+            "seccomp=" + json.dumps(seccomp_profile, separators=(",", ":")),
+        ],
+        "tmpfs": tmpfs,
+        "shm_size": limits.tmp_bytes,
+        "mounts": mounts,
+        "cgroup_parent": layout.cgroup_parent,
+        "log_config": LogConfig(type="none"),
+    }
+    host_raw = {"MaskedPaths": list(MASKED_PATHS), "ReadonlyPaths": list(READONLY_PATHS)}
+    return ContainerSpec(create, host, host_raw)
+
+
+def _tmpfs_options(size_bytes: int, *, owner: str | None = None) -> str:
+    options = f"rw,exec,nosuid,nodev,size={size_bytes}"
+    if owner is None:
+        return options + ",mode=1777"
+    uid, gid = owner.split(":")
+    return options + f",mode=0700,uid={uid},gid={gid}"

@@ -1,0 +1,239 @@
+"""The contract suite's harness for the Docker backend (see `Harness` in conftest.py).
+
+Runs the real thing: the local Docker engine (`make test` starts dockerd when
+it is not running), the runtime image imported into it once per session,
+real cgroups under a random test root that is also the containers' cgroup
+parent and the label (`org.sandpit.instance`) that marks this harness's
+containers, so nothing of another test server or of a real server is touched.
+
+Every container runs as uid 1000, so "the sandbox's host processes" are
+found by the sandbox's PID namespace, not by uid as for bubblewrap.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from docker import DockerClient
+
+from sandpit.runtime.docker_image import ensure_docker_image
+from sandpit.runtime.image import find_image
+from sandpit.sandbox import cgroups
+from sandpit.sandbox.agent_process import AgentProcess
+from sandpit.sandbox.base import Process, Sandbox
+from sandpit.sandbox.docker import (
+    INSIDE_DIR,
+    SANDBOX_UID,
+    DockerBackend,
+    DockerSandbox,
+    connect_engine,
+)
+from sandpit.sandbox.docker_options import (
+    AGENT_MOUNT,
+    LABEL_INSTANCE,
+    LABEL_SANDBOX,
+    MASKED_PATHS,
+    SUPPORT_MOUNT,
+)
+
+
+@functools.cache
+def engine() -> DockerClient:
+    """One client for the session; fails (never skips) when no engine answers."""
+    return connect_engine()
+
+
+@functools.cache
+def image_tag(data_dir: Path) -> str:
+    """The runtime image in the engine (imported on first use, ~10 s)."""
+    image = find_image(data_dir)
+    assert image is not None, "the runtime image is not built (make test builds it)"
+    return ensure_docker_image(engine(), image)
+
+
+def pid_namespace(pid: int) -> int | None:
+    try:
+        return os.stat(f"/proc/{pid}/ns/pid").st_ino
+    except OSError:
+        return None
+
+
+def processes_in_namespace(namespace: int) -> dict[int, str]:
+    """Host pid -> name of every live process in PID namespace `namespace`."""
+    found: dict[int, str] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or pid_namespace(int(entry)) != namespace:
+            continue
+        try:
+            status = Path(f"/proc/{entry}/status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if not fields.get("State", "").strip().startswith("Z"):
+            found[int(entry)] = fields.get("Name", "?").strip()
+    return found
+
+
+def processes_in_cgroups_under(root_name: str) -> dict[int, str]:
+    """Host pid -> name of every process whose cgroup path runs through `root_name`."""
+    found: dict[int, str] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            groups = Path(f"/proc/{entry}/cgroup").read_text()
+            name = Path(f"/proc/{entry}/comm").read_text().strip()
+        except OSError:
+            continue
+        if f"/{root_name}/" in groups:
+            found[int(entry)] = name
+    return found
+
+
+class DockerHarness:
+    """Makes `DockerBackend`s on a test cgroup root and label, and inspects what they leave."""
+
+    name = "docker"
+
+    def __init__(self, rootfs: Path, state_dir: Path) -> None:
+        self.rootfs = rootfs
+        self.state_dir = state_dir
+        self.root_name = f"sandpit-test-{secrets.token_hex(4)}"
+        self.driver = cgroups.detect(self.root_name)
+        self.image = image_tag(rootfs.parent.parent.parent)
+        self._namespaces: dict[str, int] = {}
+
+    def make(self) -> DockerBackend:
+        """A new backend object (a new "server") on this harness's cgroup root and label."""
+        return DockerBackend(
+            client=connect_engine(),
+            image=self.image,
+            state_dir=self.state_dir,
+            driver=cgroups.detect(self.root_name),
+            instance=self.root_name,
+            max_sandboxes=32,
+        )
+
+    def host_pids(self, sandbox: Sandbox) -> list[int]:
+        """Host pids of every process of `sandbox` (from its cgroup, not its word)."""
+        assert isinstance(sandbox, DockerSandbox)
+        return sandbox.cgroup.procs()
+
+    def host_pid(self, process: Process) -> int:
+        assert isinstance(process, AgentProcess)
+        assert process.host_pid is not None
+        return process.host_pid
+
+    def host_uid(self, sandbox: Sandbox) -> int:
+        return SANDBOX_UID
+
+    def host_processes(self, sandbox: Sandbox) -> dict[int, str]:
+        """Every host process in the sandbox's PID namespace, in its cgroup or not.
+
+        The namespace is remembered from the first call, so the question can
+        still be asked once the container is gone.
+        """
+        assert isinstance(sandbox, DockerSandbox)
+        namespace = self._namespaces.get(sandbox.id)
+        if namespace is None:
+            namespace = pid_namespace(sandbox.init_pid)
+            if namespace is None:
+                return {}
+            self._namespaces[sandbox.id] = namespace
+        return processes_in_namespace(namespace)
+
+    def process_groups(self, sandbox: Sandbox) -> list[str]:
+        """Its cgroup leaves, but the agent's."""
+        assert isinstance(sandbox, DockerSandbox)
+        return [leaf.name for leaf in sandbox.cgroup.leaves() if leaf.name != "agent"]
+
+    # The engine mounts the image's root and binds without nosuid (and has no
+    # option for it); the image holds no set-id file and no_new_privs is set.
+    nosuid_mounts = False
+
+    def engine_files(self, sandbox: Sandbox) -> Path | None:
+        """The engine's directory for the container (its hosts, hostname, resolv.conf)."""
+        assert isinstance(sandbox, DockerSandbox)
+        return Path(engine().info()["DockerRootDir"]) / "containers" / sandbox.container_id
+
+    def expected_binds(self, sandbox: Sandbox, workspace: Path) -> dict[str, str]:
+        """The agent's files and socket, the workspace, the engine's init and per-container
+        files, and /dev/null over the /proc files the engine masks."""
+        assert isinstance(sandbox, DockerSandbox)
+        engine_files = self.engine_files(sandbox)
+        assert engine_files is not None
+        binds = {
+            "/app": str(workspace),
+            SUPPORT_MOUNT: str(INSIDE_DIR),
+            AGENT_MOUNT: str(self.state_dir / "docker-agents" / sandbox.id),
+            "/usr/sbin/docker-init": os.path.realpath(shutil.which("docker-init") or ""),
+        }
+        for name in ("resolv.conf", "hostname", "hosts"):
+            binds[f"/etc/{name}"] = str(engine_files / name)
+        for path in MASKED_PATHS:
+            if path.startswith("/proc/") and Path(path).is_file():
+                binds[path] = "/null"
+        return binds
+
+    def _containers(self, sandbox_id: str | None = None) -> list[str]:
+        labels = [f"{LABEL_INSTANCE}={self.root_name}"]
+        if sandbox_id is not None:
+            labels.append(f"{LABEL_SANDBOX}={sandbox_id}")
+        found = engine().containers.list(all=True, filters={"label": labels})
+        return [f"{c.name} ({c.status})" for c in found]
+
+    def sandbox_exists_on_host(self, sandbox_id: str) -> bool:
+        return bool(self._containers(sandbox_id))
+
+    def leftovers(self) -> list[str]:
+        """What this harness's sandboxes left on the host: containers, cgroups, processes."""
+        found = [f"container {name}" for name in self._containers()]
+        found += [f"cgroup {self.root_name}/{name}" for name in self.driver.list_sandboxes()]
+        found += [
+            f"process {pid} ({name})"
+            for pid, name in processes_in_cgroups_under(self.root_name).items()
+        ]
+        return found
+
+    def spawn_server(self, workspace: Path, sandbox_id: str) -> subprocess.Popen[bytes]:
+        """A separate "server" process that starts sandbox `sandbox_id` with a sleeper in it."""
+        args = [self.root_name, self.image, str(self.state_dir), str(workspace), sandbox_id]
+        return subprocess.Popen(
+            [sys.executable, "-c", _SERVER_PROGRAM, *args], stdout=subprocess.PIPE
+        )
+
+    def close(self) -> None:
+        for container in engine().containers.list(
+            all=True, filters={"label": f"{LABEL_INSTANCE}={self.root_name}"}
+        ):
+            container.remove(force=True)
+        self.driver.remove_root()
+
+
+_SERVER_PROGRAM = """
+import asyncio, sys
+from pathlib import Path
+from sandpit.sandbox import cgroups
+from sandpit.sandbox.base import ExecRequest, SandboxSpec
+from sandpit.sandbox.docker import DockerBackend, connect_engine
+from sandpit.sandbox.limits import Limits
+
+async def main():
+    root, image, state, workspace, sandbox_id = sys.argv[1:]
+    backend = DockerBackend(
+        client=connect_engine(), image=image, state_dir=Path(state),
+        driver=cgroups.detect(root), instance=root, max_sandboxes=1,
+    )
+    sandbox = await backend.start(SandboxSpec(sandbox_id, "ws", Path(workspace), Limits()))
+    await sandbox.exec(ExecRequest(["sleep", "300"], {"PATH": "/usr/bin:/bin"}, "run-left"))
+    print("ready", flush=True)
+    await asyncio.sleep(300)
+
+asyncio.run(main())
+"""

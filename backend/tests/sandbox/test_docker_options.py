@@ -1,0 +1,160 @@
+"""The Docker container's options, compared literally (a pure function), and its seccomp profile."""
+
+from __future__ import annotations
+
+import errno
+import json
+from pathlib import Path
+
+from docker.types import LogConfig, Mount, Ulimit
+
+from sandpit.sandbox import seccomp
+from sandpit.sandbox.docker_options import ContainerLayout, container_options
+from sandpit.sandbox.limits import Limits, MiB
+
+LAYOUT = ContainerLayout(
+    image="sandpit-runtime:0123456789abcdef",
+    name="sandpit-00112233aabbccdd",
+    instance="sandpit",
+    workspace=Path("/data/workspaces/w1/mnt"),
+    support=Path("/srv/sandpit/inside"),
+    agent_dir=Path("/data/sandboxes/docker-agents/s1"),
+    cgroup_parent="/sandpit",
+    proxy_dir=Path("/data/sandboxes/proxy/s1"),
+    ca_bundle=Path("/etc/ssl/certs/ca-certificates.crt"),
+    font_cache=Path("/images/h/rootfs/var/cache/fontlist-v390.json"),
+)
+
+
+def test_the_container_has_the_seeds_configuration_and_more() -> None:
+    profile = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": [], "syscalls": []}
+    spec = container_options(
+        LAYOUT,
+        Limits(),
+        sandbox_id="s1",
+        workspace_id="w1",
+        seccomp_profile=profile,
+        max_sandboxes=200,
+    )
+    assert spec.create == {
+        "image": "sandpit-runtime:0123456789abcdef",
+        "command": ["/usr/bin/python3", "-I", "-S", "/run/sandpit/agent.py"],
+        "name": "sandpit-00112233aabbccdd",
+        "hostname": "sandpit",
+        "detach": True,
+        "user": "1000:1000",
+        "working_dir": "/app",
+        "environment": {
+            "HOME": "/app",
+            "PYTHONPATH": "/app",
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+            "SANDPIT_AGENT_SOCKET": "/run/sandpit-agent/agent.sock",
+        },
+        "labels": {
+            "org.sandpit.sandbox": "s1",
+            "org.sandpit.workspace": "w1",
+            "org.sandpit.instance": "sandpit",
+        },
+    }
+    assert spec.host == {
+        "auto_remove": True,
+        "read_only": True,
+        "init": True,
+        "network_mode": "none",
+        "sysctls": {"net.ipv6.conf.all.disable_ipv6": "0", "net.ipv6.conf.lo.disable_ipv6": "0"},
+        "ipc_mode": "private",
+        "mem_limit": 512 * MiB,
+        "memswap_limit": 512 * MiB,
+        "nano_cpus": 1_000_000_000,
+        "pids_limit": 50,
+        "ulimits": [
+            Ulimit(name="nofile", soft=100, hard=100),
+            # 50 per sandbox, counted per host uid over all of them: see the module.
+            Ulimit(name="nproc", soft=50 * 200, hard=50 * 200),
+            Ulimit(name="fsize", soft=100 * MiB, hard=100 * MiB),
+        ],
+        "cap_drop": ["ALL"],
+        "security_opt": [
+            "no-new-privileges:true",
+            "seccomp=" + json.dumps(profile, separators=(",", ":")),
+        ],
+        "tmpfs": {
+            "/tmp": f"rw,exec,nosuid,nodev,size={64 * MiB},mode=1777",
+            "/tmp/.matplotlib": f"rw,exec,nosuid,nodev,size={16 * MiB},mode=0700,uid=1000,gid=1000",
+        },
+        "shm_size": 64 * MiB,
+        "mounts": [
+            Mount("/app", "/data/workspaces/w1/mnt", type="bind", read_only=False),
+            Mount("/run/sandpit", "/srv/sandpit/inside", type="bind", read_only=True),
+            Mount(
+                "/run/sandpit-agent",
+                "/data/sandboxes/docker-agents/s1",
+                type="bind",
+                read_only=True,
+            ),
+            Mount(
+                "/tmp/.matplotlib/fontlist-v390.json",
+                "/images/h/rootfs/var/cache/fontlist-v390.json",
+                type="bind",
+                read_only=True,
+            ),
+            Mount("/run/sandpit-proxy", "/data/sandboxes/proxy/s1", type="bind", read_only=True),
+            Mount(
+                "/run/sandpit-ca/ca.crt",
+                "/etc/ssl/certs/ca-certificates.crt",
+                type="bind",
+                read_only=True,
+            ),
+        ],
+        "cgroup_parent": "/sandpit",
+        "log_config": LogConfig(type="none"),
+    }
+    assert spec.host_raw["MaskedPaths"][0] == "/sys"
+    assert "/proc/kcore" in spec.host_raw["MaskedPaths"]
+    assert spec.host_raw["ReadonlyPaths"] == [
+        "/proc/bus",
+        "/proc/fs",
+        "/proc/irq",
+        "/proc/sys",
+        "/proc/sysrq-trigger",
+    ]
+    # Never the engine's socket, never privileged, nothing of the server's environment.
+    assert "privileged" not in spec.host
+    assert all("docker.sock" not in mount["Source"] for mount in spec.host["mounts"])
+
+
+def test_the_docker_profile_refuses_what_the_bubblewrap_filter_refuses() -> None:
+    profile = seccomp.docker_profile("x86_64")
+    assert profile["defaultAction"] == "SCMP_ACT_ALLOW"
+    assert profile["architectures"] == ["SCMP_ARCH_X86_64"]
+    entries = profile["syscalls"]
+    assert isinstance(entries, list)
+    by_name: dict[str, list[dict[str, object]]] = {}
+    for entry in entries:
+        by_name.setdefault(entry["names"][0], []).append(entry)
+    # One entry per rule of the shared table, with the same errno.
+    assert len(entries) == len(seccomp._rules())
+    for name in ("mount", "unshare", "setns", "ptrace", "bpf", "keyctl", "perf_event_open"):
+        assert by_name[name] == [
+            {"names": [name], "action": "SCMP_ACT_ERRNO", "errnoRet": errno.EPERM}
+        ]
+    assert by_name["clone3"] == [
+        {"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": errno.ENOSYS}
+    ]
+    # clone with a CLONE_NEWUSER flag; ioctl TIOCSTI on its low 32 bits.
+    assert {
+        "names": ["clone"],
+        "action": "SCMP_ACT_ERRNO",
+        "errnoRet": errno.EPERM,
+        "args": [
+            {"index": 0, "value": 0x10000000, "valueTwo": 0x10000000, "op": "SCMP_CMP_MASKED_EQ"}
+        ],
+    } in by_name["clone"]
+    assert {
+        "names": ["ioctl"],
+        "action": "SCMP_ACT_ERRNO",
+        "errnoRet": errno.EPERM,
+        "args": [{"index": 1, "value": 0xFFFFFFFF, "valueTwo": 0x5412, "op": "SCMP_CMP_MASKED_EQ"}],
+    } in by_name["ioctl"]
+    assert seccomp.docker_profile("aarch64")["architectures"] == ["SCMP_ARCH_AARCH64"]
