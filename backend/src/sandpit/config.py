@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     # The Docker backend: the engine's address (None: DOCKER_HOST or the local
     # socket), and how many containers this server runs at most.
     docker_host: str | None = None
+    # An image to run instead of importing the built runtime tree (e.g. one
+    # built from deploy/docker/Dockerfile and pulled from a registry).
+    docker_image: str | None = None
     docker_max_sandboxes: int = Field(default=200, ge=1)
     # Start even where cgroups cannot enforce every limit (never in production).
     accept_weaker_limits: bool = False
@@ -142,7 +145,7 @@ class Settings(BaseSettings):
         Allowlist.parse(value)  # raises ValueError naming the bad entry
         return value
 
-    @field_validator("package_proxy_ca_bundle", "docker_host", mode="before")
+    @field_validator("package_proxy_ca_bundle", "docker_host", "docker_image", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value

@@ -26,6 +26,8 @@ def test_echo_and_environment(terminals: Terminals) -> None:
     assert shell.run("echo hello-$((6*7))") == "hello-42\r\n"
     out = shell.run('id -u; pwd; echo "$TERM $LANG"; env | grep -c -E "^(COLUMNS|LINES)="')
     assert out == "1000\r\n/app\r\nxterm-256color C.UTF-8\r\n0\r\n"
+    # Console scripts that pip installs into the workspace are found.
+    assert shell.run('echo "$PATH"').startswith("/app/.local/bin:")
 
 
 def test_resize_is_seen_by_tput(terminals: Terminals) -> None:

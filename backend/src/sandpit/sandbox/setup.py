@@ -6,6 +6,8 @@ import asyncio
 import logging
 from pathlib import Path
 
+import docker.errors
+
 from sandpit.config import Settings
 from sandpit.errors import SandpitError
 from sandpit.proxy.limits import MiB, ProxyLimits
@@ -80,11 +82,17 @@ async def _docker_backend(
         client = await asyncio.to_thread(connect_engine, settings.docker_host)
     except SandboxError as exc:
         raise SandboxSetupError(exc.detail) from exc
+    font_cache = font_cache_of(image.metadata(), image.rootfs)
     try:
-        tag = await asyncio.to_thread(ensure_docker_image, client, image)
-    except DockerImageError as exc:
+        if settings.docker_image is not None:
+            tag = settings.docker_image
+            await asyncio.to_thread(client.images.get, tag)
+            font_cache = None  # the built tree's font list need not match that image
+        else:
+            tag = await asyncio.to_thread(ensure_docker_image, client, image)
+    except (DockerImageError, docker.errors.DockerException) as exc:
         client.close()
-        raise SandboxSetupError(f"The runtime image could not be made for Docker: {exc}") from exc
+        raise SandboxSetupError(f"The runtime image is not available to Docker: {exc}") from exc
     return DockerBackend(
         client=client,
         image=tag,
@@ -92,7 +100,7 @@ async def _docker_backend(
         driver=driver,
         instance=settings.cgroup_root,
         max_sandboxes=settings.docker_max_sandboxes,
-        font_cache=font_cache_of(image.metadata(), image.rootfs),
+        font_cache=font_cache,
         proxy=build_proxy(settings),
         ca_bundle=ca_bundle_for(settings, image.rootfs),
     )
