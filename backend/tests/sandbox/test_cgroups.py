@@ -44,6 +44,7 @@ from sandpit.sandbox.cgroups import (
     validate_leaf_name,
     validate_sandbox_id,
     wait_until,
+    write_file,
 )
 from sandpit.sandbox.cgroups_v1 import V1Driver, v1_limit_files
 from sandpit.sandbox.cgroups_v2 import V2Driver, v2_limit_files
@@ -627,3 +628,44 @@ def test_v2_stats_remove_and_reap(v2_driver: V2Driver, children: Children) -> No
     assert burner.wait(timeout=10) == -9
     sandbox.remove()
     assert v2_driver.list_sandboxes() == []
+
+
+def _in_cgroup_itself(sandbox: SandboxCgroup, children: Children) -> subprocess.Popen[bytes]:
+    """A sleeper placed in the sandbox cgroup itself, as an engine puts a container's init."""
+    process = children.held("import time; time.sleep(100)")
+    for path in sandbox.paths:
+        write_file(path / "cgroup.procs", str(process.pid))
+    return process
+
+
+def test_gather_moves_an_engines_processes_into_a_leaf(
+    driver: CgroupDriver, children: Children
+) -> None:
+    sandbox = driver.create_sandbox("engine", SMALL)
+    init = _in_cgroup_itself(sandbox, children)
+    agent = sandbox.gather("agent")
+    assert agent.procs() == [init.pid]
+    # Nothing is left in the cgroup itself, and new leaves work beside the agent's.
+    for path in sandbox.paths:
+        assert read_file(path / "cgroup.procs").strip() == ""
+    run = sandbox.leaf("run-1")
+    sleeper = children.in_leaf(run, "import time; time.sleep(100)")
+    assert sandbox.procs() == sorted([init.pid, sleeper.pid])
+    run.kill()
+    assert agent.procs() == [init.pid]
+
+
+def test_v2_gather_passes_controllers_down_once_the_cgroup_is_empty(
+    v2_driver: V2Driver, children: Children
+) -> None:
+    sandbox = v2_driver.create_sandbox("engine", SMALL)
+    init = _in_cgroup_itself(sandbox, children)
+    agent = sandbox.gather("agent")
+    assert agent.procs() == [init.pid]
+    assert read_file(sandbox.paths[0] / "cgroup.procs").strip() == ""
+    run = sandbox.leaf("run-1", oom_group=True)
+    children.in_leaf(run, FORK_CHURN)
+    assert wait_until(lambda: len(run.procs()) >= 5, 20)
+    run.kill()
+    assert run.procs() == []
+    assert agent.procs() == [init.pid]

@@ -9,6 +9,7 @@ from pathlib import Path
 from docker.types import LogConfig, Mount, Ulimit
 
 from sandpit.sandbox import seccomp
+from sandpit.sandbox.docker import engine_problem
 from sandpit.sandbox.docker_options import ContainerLayout, container_options
 from sandpit.sandbox.limits import Limits, MiB
 
@@ -158,3 +159,10 @@ def test_the_docker_profile_refuses_what_the_bubblewrap_filter_refuses() -> None
         "args": [{"index": 1, "value": 0xFFFFFFFF, "valueTwo": 0x5412, "op": "SCMP_CMP_MASKED_EQ"}],
     } in by_name["ioctl"]
     assert seccomp.docker_profile("aarch64")["architectures"] == ["SCMP_ARCH_AARCH64"]
+
+
+def test_an_engine_on_the_systemd_cgroup_driver_is_refused_with_a_sentence() -> None:
+    assert engine_problem({"CgroupDriver": "cgroupfs", "CgroupVersion": "2"}) is None
+    problem = engine_problem({"CgroupDriver": "systemd"})
+    assert problem is not None
+    assert "native.cgroupdriver=cgroupfs" in problem

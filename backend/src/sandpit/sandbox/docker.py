@@ -452,6 +452,21 @@ def _state_of(client: DockerClient, container_id: str) -> str:
     return f"status {state.get('Status')}, exit {state.get('ExitCode')}, {state.get('Error')}"
 
 
+def engine_problem(info: dict[str, Any]) -> str | None:
+    """What makes the engine described by `docker info` unusable here, as a sentence; or None.
+
+    Leaves are made under each container's cgroup, which must therefore lie
+    beneath our cgroup root: only the cgroupfs driver puts it there.
+    """
+    driver = info.get("CgroupDriver")
+    if driver != "cgroupfs":
+        return (
+            f"The Docker engine uses the {driver!r} cgroup driver; the Docker backend needs"
+            " 'cgroupfs' (start dockerd with --exec-opt native.cgroupdriver=cgroupfs)."
+        )
+    return None
+
+
 def connect_engine(base_url: str | None = None, timeout_s: float = 30.0) -> DockerClient:
     """A client for the engine at `base_url` (None: `DOCKER_HOST` or the local socket).
 

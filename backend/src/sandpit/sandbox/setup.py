@@ -18,7 +18,7 @@ from sandpit.runtime.image import RuntimeImage, find_image
 from sandpit.sandbox import cgroups
 from sandpit.sandbox.base import SandboxBackend, SandboxError
 from sandpit.sandbox.bubblewrap import BubblewrapBackend, UidPool, font_cache_of
-from sandpit.sandbox.docker import DockerBackend, connect_engine
+from sandpit.sandbox.docker import DockerBackend, connect_engine, engine_problem
 from sandpit.sandbox.manager import SandboxManager
 from sandpit.services.workspaces import mounted_workspace_dir
 
@@ -82,6 +82,10 @@ async def _docker_backend(
         client = await asyncio.to_thread(connect_engine, settings.docker_host)
     except SandboxError as exc:
         raise SandboxSetupError(exc.detail) from exc
+    problem = engine_problem(await asyncio.to_thread(client.info))
+    if problem is not None:
+        client.close()
+        raise SandboxSetupError(problem)
     font_cache = font_cache_of(image.metadata(), image.rootfs)
     try:
         if settings.docker_image is not None:
