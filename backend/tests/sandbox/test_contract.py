@@ -467,3 +467,22 @@ async def test_processes_start_with_default_signal_dispositions_and_no_blocked_s
     # program over the file size limit fails with EFBIG instead of being killed.
     status = await run_ok(sandbox, ["grep", "-E", "^Sig(Ign|Blk):", "/proc/self/status"])
     assert status.split() == ["SigBlk:", "0000000000000000", "SigIgn:", "0000000000000000"]
+
+
+async def test_no_process_can_reach_the_agents_channel_by_a_path(sandbox: Sandbox) -> None:
+    # bubblewrap's agent inherits its socket; Docker's connects once to a
+    # socket the server then removes. Either way user code finds nothing to
+    # connect to, so it cannot pose as the agent.
+    code = (
+        "import os, socket\n"
+        "print(sorted(os.listdir('/run/sandpit-agent')) if os.path.isdir('/run/sandpit-agent')"
+        " else 'absent')\n"
+        "s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)\n"
+        "try:\n"
+        "    s.connect('/run/sandpit-agent/agent.sock')\n"
+        "except OSError as exc:\n"
+        "    print(type(exc).__name__)\n"
+    )
+    out = await run_ok(sandbox, code)
+    assert out.splitlines()[-1] == "FileNotFoundError", out
+    assert out.splitlines()[0] in ("absent", "[]"), out

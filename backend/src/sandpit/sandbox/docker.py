@@ -296,12 +296,18 @@ class DockerBackend:
 
     async def _connect(self, container: Container, listener: socket.socket) -> _Started:
         loop = asyncio.get_running_loop()
+        listener_path = listener.getsockname()
         try:
             sock, _ = await asyncio.wait_for(loop.sock_accept(listener), START_TIMEOUT_S)
         except TimeoutError:
             logs = await asyncio.to_thread(_state_of, self.client, container.id or "")
             log.error("container %s: the agent did not connect (%s)", container.id, logs)
             raise SandboxError("The sandbox did not start in time.") from None
+        finally:
+            # One connection only: nothing in the container may connect later.
+            listener.close()
+            with contextlib.suppress(OSError):
+                os.unlink(listener_path)
         try:
             await asyncio.to_thread(container.reload)
             init_pid = int(container.attrs["State"]["Pid"])
