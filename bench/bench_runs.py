@@ -17,13 +17,16 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
+from pathlib import Path
 
+import docker
 from common import measure, print_table, row
+from tests.conftest import User
+from tests.servers import SandpitServer
+
 from sandpit.config import REPO_DIR
 from sandpit.runtime import plan
 from sandpit.runtime.image import RuntimeImage, find_image
-from tests.conftest import User
-from tests.servers import SandpitServer
 
 BACKENDS = ("bubblewrap", "docker")
 
@@ -71,17 +74,46 @@ def measure_backend(backend: str, rows: list[tuple[str, str, str, str, str]]) ->
         warm()
         time.sleep(1)
         memory: int = user.client.get(f"/api/workspaces/{ws}/sandbox").json()["memory_bytes"]
+        if backend == "docker":
+            shim = docker_shim_rss(server.env["CGROUP_ROOT"])
+            print(f"docker: the idle sandbox's shim, outside it: {shim / 2**20:.1f} MiB RSS")
         user.close()
         return float(memory)
     finally:
         server.close()
 
 
+def docker_shim_rss(instance: str) -> int:
+    """RSS of the engine's per-container shim (a host process outside the container's cgroup)."""
+    client = docker.from_env()
+    ids = {
+        c.id for c in client.containers.list(filters={"label": f"org.sandpit.instance={instance}"})
+    }
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        if b"containerd-shim" not in cmdline[0] or not ids & {a.decode() for a in cmdline}:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) * 1024
+    return total
+
+
 def baselines(image: RuntimeImage) -> list[tuple[str, str, str, str, str]]:
     rows = [
         row(
             "host: python3 -c pass",
-            measure(lambda: subprocess.run(["/usr/bin/python3", "-c", "pass"], check=True), 50),
+            measure(
+                lambda: subprocess.run(["/usr/bin/python3", "-c", "pass"], check=True),
+                50,
+            ),
         )
     ]
     bwrap = [
@@ -94,8 +126,20 @@ def baselines(image: RuntimeImage) -> list[tuple[str, str, str, str, str]]:
     docker = shutil.which("docker")
     if docker is not None:
         tag = plan.docker_tag(image.image_hash)
-        argv = [docker, "run", "--rm", "--network", "none", tag, "python3", "-c", "print('hi')"]
-        present = subprocess.run([docker, "image", "inspect", tag], check=False, capture_output=True)
+        argv = [
+            docker,
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            tag,
+            "python3",
+            "-c",
+            "print('hi')",
+        ]
+        present = subprocess.run(
+            [docker, "image", "inspect", tag], check=False, capture_output=True
+        )
         if present.returncode == 0:
             samples = measure(lambda: subprocess.run(argv, check=True, capture_output=True), 20, 2)
             rows.append(row("docker run --rm + image python", samples))
