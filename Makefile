@@ -9,7 +9,7 @@ SHELL := /bin/bash
 VENV := backend/.venv
 PY := $(VENV)/bin/python
 STAMPS := .stamps
-FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
+FRONTEND_SOURCES := $(shell find frontend/src frontend/public frontend/scripts -type f 2>/dev/null) \
 	frontend/package.json frontend/next.config.ts frontend/tsconfig.json frontend/postcss.config.mjs
 BACKEND_SOURCES := $(shell find backend/src -name '*.py' 2>/dev/null)
 

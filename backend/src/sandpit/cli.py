@@ -78,6 +78,9 @@ def _serve(args: argparse.Namespace) -> int:
         log_config=None,
         proxy_headers=True,
         ws_max_size=1024 * 1024,
+        # Open run streams (SSE) and terminal sockets would otherwise hold a
+        # stop for as long as a run may last; clients reconnect and replay.
+        timeout_graceful_shutdown=5,
     )
     return 0
 

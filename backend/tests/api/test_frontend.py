@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import gzip
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
 import httpx
+import pytest
 
 from sandpit.config import REPO_DIR
+from sandpit.frontend import MAX_ASSET_BYTES, accepted_encodings
+from tests.servers import SandpitServer, public_tmp
 
 
 def test_index_and_pages_are_served(anon: httpx.Client) -> None:
@@ -34,3 +42,110 @@ def test_static_assets_are_cached_for_ever(anon: httpx.Client) -> None:
 
 def test_unknown_page_is_404(anon: httpx.Client) -> None:
     assert anon.get("/no-such-page/").status_code == 404
+
+
+SCRIPT = b"console.log('hello, sandpit');\n" * 200
+BIG = b"x" * (MAX_ASSET_BYTES + 1)
+
+
+@pytest.fixture(scope="module")
+def export_dir() -> Iterator[Path]:
+    """A small export: a script with both compressed copies, a style sheet, a large script."""
+    root = public_tmp("sandpit-export-")
+    (root / "index.html").write_text("<!doctype html><title>Sandpit</title>")
+    chunks = root / "_next" / "static" / "chunks"
+    chunks.mkdir(parents=True)
+    (chunks / "app.js").write_bytes(SCRIPT)
+    (chunks / "app.js.gz").write_bytes(gzip.compress(SCRIPT))
+    # httpx cannot decode Brotli here, so the tests read the stored bytes as they are.
+    (chunks / "app.js.br").write_bytes(b"brotli copy")
+    (chunks / "plain.css").write_text("body { color: red }")
+    (chunks / "big.js").write_bytes(BIG)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def exported(export_dir: Path) -> Iterator[httpx.Client]:
+    """A client of a real server that serves `export_dir` as its web app."""
+    server = SandpitServer(frontend_dir=str(export_dir))
+    server.start()
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        yield client
+    server.close()
+
+
+@pytest.mark.parametrize(
+    ("accept", "encoding", "body"),
+    [
+        ("gzip, deflate, br, zstd", "br", b"brotli copy"),
+        ("gzip", "gzip", SCRIPT),  # decoded by httpx
+        ("br;q=0, gzip;q=0.5", "gzip", SCRIPT),
+        ("identity", None, SCRIPT),
+        ("", None, SCRIPT),
+    ],
+)
+def test_static_assets_are_sent_as_their_stored_compressed_copy(
+    exported: httpx.Client, accept: str, encoding: str | None, body: bytes
+) -> None:
+    response = exported.get("/_next/static/chunks/app.js", headers={"Accept-Encoding": accept})
+    assert response.status_code == 200
+    assert response.headers.get("content-encoding") == encoding
+    assert response.content == body
+    assert response.headers["content-type"].startswith("text/javascript")
+    assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert response.headers["vary"] == "Accept-Encoding"
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_stored_copy_answers_not_modified_to_its_own_etag(exported: httpx.Client) -> None:
+    first = exported.get("/_next/static/chunks/app.js", headers={"Accept-Encoding": "br"})
+    again = exported.get(
+        "/_next/static/chunks/app.js",
+        headers={"Accept-Encoding": "br", "If-None-Match": first.headers["etag"]},
+    )
+    assert again.status_code == 304
+    plain = exported.get("/_next/static/chunks/app.js", headers={"Accept-Encoding": "identity"})
+    assert plain.headers["etag"] != first.headers["etag"]
+
+
+def test_files_without_copies_and_pages_are_sent_as_they_are(exported: httpx.Client) -> None:
+    css = exported.get("/_next/static/chunks/plain.css", headers={"Accept-Encoding": "br, gzip"})
+    assert css.status_code == 200
+    assert "content-encoding" not in css.headers
+    assert css.text == "body { color: red }"
+    page = exported.get("/", headers={"Accept-Encoding": "br, gzip"})
+    assert page.status_code == 200
+    assert "content-encoding" not in page.headers
+    assert "immutable" not in page.headers.get("cache-control", "")
+    missing = exported.get("/_next/static/chunks/none.js", headers={"Accept-Encoding": "br"})
+    assert missing.status_code == 404
+
+
+def test_assets_are_kept_in_memory_once_read(exported: httpx.Client, export_dir: Path) -> None:
+    url = "/_next/static/chunks/app.js"
+    first = exported.get(url, headers={"Accept-Encoding": "gzip"})
+    (export_dir / "_next" / "static" / "chunks" / "app.js.gz").unlink()
+    again = exported.get(url, headers={"Accept-Encoding": "gzip"})
+    assert again.status_code == 200
+    assert again.headers["content-encoding"] == "gzip"
+    assert again.content == first.content == SCRIPT
+    head = exported.head(url, headers={"Accept-Encoding": "gzip"})
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-length"] == first.headers["content-length"]
+
+
+def test_an_asset_too_large_for_memory_is_sent_from_disk(exported: httpx.Client) -> None:
+    response = exported.get("/_next/static/chunks/big.js", headers={"Accept-Encoding": "br"})
+    assert response.status_code == 200
+    assert response.content == BIG
+    assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert response.headers["x-frame-options"] == "DENY"
+
+
+def test_accepted_encodings() -> None:
+    assert accepted_encodings("gzip, deflate, br, zstd") == {"gzip", "deflate", "br", "zstd"}
+    assert accepted_encodings("br;q=0, GZIP;q=0.8, identity ; q=1") == {"gzip", "identity"}
+    assert accepted_encodings("br;q=0.0, gzip;q=nonsense") == set()
+    assert accepted_encodings("") == set()

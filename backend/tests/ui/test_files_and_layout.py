@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
+from pathlib import Path
 
 from playwright.sync_api import Browser, FilePayload, expect
 
@@ -56,6 +58,105 @@ def test_folders_rename_delete_upload_and_zip(ide: Ide) -> None:
     ide.screenshot("file-tree")
 
 
+# Drops a folder on the element `target`, as the desktop would: a DataTransfer
+# whose one item is a folder entry (the File and Directory Entries API). A
+# page cannot make real entries, so the folder is built from plain objects of
+# the same shape, with `readEntries` answering in batches of two, as browsers
+# do in batches of 100.
+DROP_FOLDER = """
+async (target, [name, tree]) => {
+  const file = (path, content) =>
+    ({ isFile: true, isDirectory: false, name: path.split("/").pop(), fullPath: "/" + path,
+       file: (ok) => ok(new File([content], path.split("/").pop())) });
+  const folder = (path) => {
+    const prefix = path + "/";
+    const children = [];
+    const inside = tree.filter(([p]) => p.startsWith(prefix));
+    for (const child of new Set(inside.map(([p]) => p.slice(prefix.length).split("/")[0]))) {
+      const full = prefix + child;
+      const entry = tree.find(([p]) => p === full);
+      children.push(entry && entry[1] !== null ? file(full, entry[1]) : folder(full));
+    }
+    const createReader = () => {
+      let at = 0;
+      return { readEntries: (ok) => { ok(children.slice(at, at + 2)); at += 2; } };
+    };
+    return { isFile: false, isDirectory: true, name: path.split("/").pop(), fullPath: "/" + path,
+      createReader };
+  };
+  const root = folder(name);
+  const data = new DataTransfer();
+  data.items.add(new File([""], name));
+  DataTransferItem.prototype.webkitGetAsEntry = function () { return root; };
+  const init = { bubbles: true, cancelable: true, dataTransfer: data };
+  target.dispatchEvent(new DragEvent("dragenter", init));
+  target.dispatchEvent(new DragEvent("dragover", init));
+  // Let React render the drop target before the drop reads it.
+  await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
+  target.dispatchEvent(new DragEvent("drop", init));
+}
+"""
+SAW_PROGRESS = """
+window.sawProgress = false;
+new MutationObserver(() => {
+  window.sawProgress ||= document.querySelector('progress[aria-label="Upload progress"]') !== null;
+}).observe(document.body, { childList: true, subtree: true });
+"""
+
+
+def test_drop_a_folder_onto_a_folder(ide: Ide) -> None:
+    page = ide.page
+    ide.put_file("data/keep.txt", "kept\n")
+    ide.open_workspace()
+    page.evaluate(SAW_PROGRESS)
+    big = "x" * (1024 * 1024 + 10)
+    # [path, content], or [path, None] for an (empty) folder.
+    tree = [
+        ["project/main.py", "print('hi')\n"],
+        ["project/big.txt", big],
+        ["project/pkg/util.py", "X = 1\n"],
+        ["project/pkg/deep/more.py", "Y = 2\n"],
+        ["project/empty", None],
+    ]
+    ide.tree_item("data").evaluate(DROP_FOLDER, ["project", tree])
+
+    failures = page.get_by_test_id("upload-failures")
+    expect(failures).to_contain_text(re.compile(r"project/big\.txt: .*1 MiB"))
+    expect(failures.get_by_role("listitem")).to_have_count(1)
+    expect(page.get_by_role("navigation", name="Files").get_by_role("alert")).to_contain_text(
+        "1 item not uploaded (3 files uploaded to data)"
+    )
+    # The dropped folder is shown open, in the folder it was dropped on.
+    for path in ("data/project/main.py", "data/project/pkg", "data/project/empty"):
+        expect(ide.tree_item(path)).to_be_visible()
+    expect(ide.tree_item("data/project/big.txt")).to_have_count(0)
+    assert ide.read_file("data/project/pkg/util.py") == "X = 1\n"
+    assert ide.read_file("data/project/pkg/deep/more.py") == "Y = 2\n"
+    assert page.evaluate("window.sawProgress")
+    ide.screenshot("folder-drop")
+
+
+def test_upload_a_folder_with_the_button(ide: Ide, tmp_path: Path) -> None:
+    page = ide.page
+    project = tmp_path / "project"
+    (project / "src").mkdir(parents=True)
+    (project / "src" / "app.py").write_text("print('app')\n")
+    (project / "README.md").write_text("# project\n")
+    (project / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    ide.open_workspace()
+
+    with page.expect_file_chooser() as chooser:
+        page.get_by_role("button", name="Upload folder").click()
+    chooser.value.set_files(project)
+
+    expect(ide.tree_item("project/src")).to_be_visible()
+    expect(ide.tree_item("project/README.md")).to_be_visible()
+    expect(page.get_by_test_id("upload-failures")).to_contain_text(
+        re.compile(r"project/logo\.png: .*text", re.IGNORECASE)
+    )
+    assert ide.read_file("project/src/app.py") == "print('app')\n"
+
+
 def test_tabs_and_panel_sizes_are_restored(ide: Ide) -> None:
     page = ide.page
     ide.put_file("a.py", "print('a')\n")
@@ -98,3 +199,31 @@ def test_dark_theme_follows_the_system(ui_server: SandpitServer, browser: Browse
         ide.screenshot("ide-dark")
     finally:
         context.close()
+
+
+def test_run_time_limit_is_used_and_remembered(ide: Ide) -> None:
+    page = ide.page
+    ide.put_file("slow.py", "import time\n\nprint('start', flush=True)\ntime.sleep(60)\n")
+    ide.open_workspace()
+    ide.open_file("slow.py")
+    limit = page.get_by_label("Run time limit (seconds)")
+    expect(limit).to_have_value("")
+    limit.fill("2")
+    block = ide.run_and_wait("timeout", timeout_s=30)
+    expect(block).to_contain_text("start")
+
+    # Saved with the rest of the IDE's state (at the latest when the page is left).
+    page.reload()
+    expect(page.get_by_label("Run time limit (seconds)")).to_have_value("2")
+
+
+def test_reopening_a_workspace_from_the_list(ide: Ide) -> None:
+    # The first visit is a page load (its data asked for early); the second
+    # comes through the app's own navigation and must ask the server again.
+    page = ide.page
+    ide.put_file("main.py", "print('again')\n")
+    ide.open_workspace()
+    expect(page.get_by_role("textbox", name="Editor: main.py")).to_contain_text("again")
+    page.get_by_role("link", name="Workspaces").click()
+    page.get_by_role("link", name="demo").click()
+    expect(page.get_by_role("textbox", name="Editor: main.py")).to_contain_text("again")

@@ -114,7 +114,7 @@ def test_run_numpy_and_matplotlib_shows_output_and_plot(ide: Ide) -> None:
     ide.open_workspace()
     ide.open_file("plot.py")
     block = ide.run_and_wait("ok")
-    expect(block.get_by_test_id("stdout")).to_contain_text("sum of 0..9 = 45")
+    expect(block.get_by_test_id("output")).to_contain_text("sum of 0..9 = 45")
     expect(block.get_by_test_id("exit-code")).to_have_text("exit code 0")
     figure = block.get_by_role("img", name=re.compile("Figure 1"))
     expect(figure).to_be_visible()
@@ -124,13 +124,14 @@ def test_run_numpy_and_matplotlib_shows_output_and_plot(ide: Ide) -> None:
     ide.screenshot("run-with-plot")
 
 
-def test_input_is_answered_from_the_stdin_box(ide: Ide) -> None:
+def test_input_is_answered_from_the_pre_filled_input(ide: Ide) -> None:
     ide.put_file("ask.py", INPUT_PROGRAM)
     ide.open_workspace()
     ide.open_file("ask.py")
+    ide.page.get_by_text("Pre-filled input").click()
     ide.page.get_by_label(re.compile("Input for")).fill("Ada\n36\n")
     block = ide.run_and_wait("ok")
-    expect(block.get_by_test_id("stdout")).to_contain_text("Hello Ada, next year you will be 37.")
+    expect(block.get_by_test_id("output")).to_contain_text("Hello Ada, next year you will be 37.")
 
 
 def test_stop_an_endless_run(ide: Ide) -> None:

@@ -132,6 +132,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/runs/{run_id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Run Events
+         * @description Follow the run: server-sent events, each `data` a JSON event told apart by `type`.
+         *
+         *     `start` first (with `input_open`); then the output so far and as it
+         *     comes, in order: `output` (`stream` `stdout`, `stderr`, or `stdin` for
+         *     input sent meanwhile), `image` (a plot, at its `url`), `input` (the
+         *     input opened or closed); last `end` with the finished run, and the
+         *     stream ends. A finished run is replayed the same way at once.
+         */
+        get: operations["run_events_api_runs__run_id__events_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/runs/{run_id}/images/{index}": {
         parameters: {
             query?: never;
@@ -141,11 +167,34 @@ export interface paths {
         };
         /**
          * Run Image
-         * @description A plot the run showed (matplotlib's `show()`), as PNG.
+         * @description A plot the run showed (matplotlib's `show()`), as PNG; also while the run runs.
          */
         get: operations["run_image_api_runs__run_id__images__index__get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runs/{run_id}/stdin": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send Stdin
+         * @description Send `text` to the running program's input (then end of file with `eof`).
+         *
+         *     Answers at once; the program reads it when it reads. Only a run started
+         *     with `"interactive": true` takes input while it runs.
+         */
+        post: operations["send_stdin_api_runs__run_id__stdin_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -524,17 +573,64 @@ export interface components {
              */
             code?: string | null;
             /**
+             * Interactive
+             * @description Keep the input open after `stdin`, for `POST /api/runs/{run_id}/stdin`; otherwise the program reads end-of-file after `stdin`.
+             * @default false
+             */
+            interactive: boolean;
+            /**
              * Path
              * @example main.py
              */
             path?: string | null;
             /**
              * Stdin
+             * @description Written to the program's input first.
              * @default
              */
             stdin: string;
             /** Timeout S */
             timeout_s?: number | null;
+        };
+        /**
+         * RunEndEvent
+         * @description Last: the run as `GET /api/runs/{run_id}` returns it; the stream ends.
+         */
+        RunEndEvent: {
+            run: components["schemas"]["RunOut"];
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "end";
+        };
+        /**
+         * RunImageEvent
+         * @description The run showed a plot (matplotlib's `show()`).
+         */
+        RunImageEvent: {
+            /** Index */
+            index: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "image";
+            /** Url */
+            url: string;
+        };
+        /**
+         * RunInputEvent
+         * @description The run's input opened or closed.
+         */
+        RunInputEvent: {
+            /** Open */
+            open: boolean;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "input";
         };
         /** RunOut */
         RunOut: {
@@ -553,6 +649,12 @@ export interface components {
             id: string;
             /** Images */
             images: string[];
+            /**
+             * Input Open
+             * @description Whether `POST /api/runs/{run_id}/stdin` takes input now.
+             * @default false
+             */
+            input_open: boolean;
             /** Message */
             message: string | null;
             /** Path */
@@ -571,6 +673,37 @@ export interface components {
             /** Workspace Id */
             workspace_id: string;
         };
+        /**
+         * RunOutputEvent
+         * @description Output in the order it came; `stdin` is input sent while the run ran (an echo).
+         */
+        RunOutputEvent: {
+            /**
+             * Stream
+             * @enum {string}
+             */
+            stream: "stdout" | "stderr" | "stdin";
+            /** Text */
+            text: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "output";
+        };
+        /**
+         * RunStartEvent
+         * @description First: whether the run takes input; the output so far follows.
+         */
+        RunStartEvent: {
+            /** Input Open */
+            input_open: boolean;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "start";
+        };
         /** RunStarted */
         RunStarted: {
             /** Id */
@@ -580,6 +713,21 @@ export interface components {
              * @constant
              */
             status: "running";
+        };
+        /** RunStdin */
+        RunStdin: {
+            /**
+             * Eof
+             * @description Then close the input (end of file).
+             * @default false
+             */
+            eof: boolean;
+            /**
+             * Text
+             * @default
+             * @example Ada
+             */
+            text: string;
         };
         /** SandboxOut */
         SandboxOut: {
@@ -953,6 +1101,51 @@ export interface operations {
             };
         };
     };
+    run_events_api_runs__run_id__events_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": unknown;
+                };
+            };
+            /** @description No such run (or another user's). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too many followers of this run. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     run_image_api_runs__run_id__images__index__get: {
         parameters: {
             query?: never;
@@ -973,6 +1166,60 @@ export interface operations {
                 content: {
                     "image/png": unknown;
                 };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    send_stdin_api_runs__run_id__stdin_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunStdin"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such run (or another user's). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The run takes no input: it ended, is not interactive, or hit EOF. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Over 64 KiB at once, or over 1 MiB waiting to be read. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {

@@ -1,6 +1,6 @@
 "use client";
 
-import { useEffect, useEffectEvent, useRef } from "react";
+import { useEffectEvent, useLayoutEffect, useRef } from "react";
 import { autocompletion, closeBrackets, closeBracketsKeymap, completionKeymap } from "@codemirror/autocomplete";
 import { defaultKeymap, history, historyKeymap, indentWithTab } from "@codemirror/commands";
 import { python } from "@codemirror/lang-python";
@@ -140,7 +140,9 @@ export function CodeEditor({ docs, active, onChange, onSave, onRun, onReady }: E
 
   const extensionsFor = useRef<(path: string) => Extension>(() => []);
 
-  useEffect(() => {
+  // Layout effects, here and below: the view is made and shows its file
+  // before the browser first paints the IDE, not a frame later.
+  useLayoutEffect(() => {
     const base: Extension = [
       lineNumbers(),
       highlightActiveLineGutter(),
@@ -250,7 +252,7 @@ export function CodeEditor({ docs, active, onChange, onSave, onRun, onReady }: E
   }, []);
 
   // Bring the stored documents in line with the tabs, then show the active one.
-  useEffect(() => {
+  useLayoutEffect(() => {
     const editor = view.current;
     if (editor === null) {
       return;

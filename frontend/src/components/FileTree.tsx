@@ -4,6 +4,7 @@ import { useMemo, useRef, useState, type DragEvent, type KeyboardEvent } from "r
 import type { FileEntry } from "@/api/client";
 import { createFolder, deleteEntry, moveEntry, writeFile } from "@/lib/files";
 import { baseName, buildTree, parentOf, visibleRows, type TreeNode } from "@/lib/tree";
+import { droppedItems, joinPath as join, pickedItems, uploadBatch, type UploadBatch, type UploadProgress } from "@/lib/upload";
 import { saveBlob, zipWorkspace } from "@/lib/zip";
 import { ConfirmDialog } from "./ConfirmDialog";
 import { Icon, type IconName } from "./Icon";
@@ -11,7 +12,8 @@ import { NameInput } from "./NameInput";
 import { TreeRow } from "./TreeRow";
 
 type Editing = { mode: "file" | "folder"; parent: string } | { mode: "rename"; path: string } | null;
-type Notice = { kind: "error" | "info"; text: string } | null;
+/** `items`: one line each (a file that could not be uploaded, and why). */
+type Notice = { kind: "error" | "info"; text: string; items?: string[] } | null;
 
 type Props = {
   workspaceId: string;
@@ -29,14 +31,16 @@ type Props = {
   onRefresh: () => Promise<void>;
 };
 
-const join = (folder: string, name: string) => (folder === "" ? name : `${folder}/${name}`);
+const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? "" : "s"}`;
 
 /**
  * The workspace's files as a tree (WAI-ARIA tree pattern: arrows move and
  * open, Enter opens a file, F2 renames, Delete deletes). New file and folder
- * go into the focused folder; files dropped from the desktop are uploaded
- * into the folder under the pointer; "Download all" zips the workspace in
- * the browser. What user code creates appears with the next listing poll.
+ * go into the focused folder; files and folders dropped from the desktop are
+ * uploaded into the folder under the pointer (lib/upload.ts), as are those
+ * picked with "Upload files" or "Upload folder" into the focused folder;
+ * "Download all" zips the workspace in the browser. What user code creates
+ * appears with the next listing poll.
  */
 export function FileTree(props: Props) {
   const { workspaceId, entries, expanded, activePath, dirtyPaths, onToggle, onOpen } = props;
@@ -51,8 +55,10 @@ export function FileTree(props: Props) {
   const [notice, setNotice] = useState<Notice>(null);
   const [dropTarget, setDropTarget] = useState<string | null>(null);
   const [zipping, setZipping] = useState(false);
+  const [uploading, setUploading] = useState<UploadProgress | null>(null);
   const list = useRef<HTMLUListElement>(null);
   const picker = useRef<HTMLInputElement>(null);
+  const folderPicker = useRef<HTMLInputElement>(null);
 
   const focusedRow = rows.find((row) => row.node.path === focused) ?? null;
   const tabStop = focusedRow?.node.path ?? rows[0]?.node.path ?? null;
@@ -138,29 +144,43 @@ export function FileTree(props: Props) {
     await props.onRefresh();
   }
 
-  async function upload(files: File[], folder: string) {
-    const failures: string[] = [];
-    let done = 0;
-    for (const file of files) {
-      const path = join(folder, file.name);
-      if (known.get(path)?.kind === "file" && !window.confirm(`Replace '${path}' with the uploaded file?`)) {
-        continue;
-      }
-      const result = await writeFile(workspaceId, path, file);
-      if (result.ok) {
-        done += 1;
-      } else {
-        failures.push(`${file.name}: ${result.message}`);
+  async function upload(batch: UploadBatch, folder: string) {
+    const replacing = batch.files.filter((item) => known.get(join(folder, item.path))?.kind === "file");
+    if (replacing.length > 0) {
+      const names = replacing.map((item) => join(folder, item.path));
+      const shown = names.length > 5 ? `${names.slice(0, 5).join(", ")} and ${names.length - 5} more` : names.join(", ");
+      if (!window.confirm(`Replace ${plural(names.length, "existing file")} (${shown}) with the uploaded ${names.length === 1 ? "one" : "ones"}?`)) {
+        const kept = new Set(replacing);
+        batch = { ...batch, files: batch.files.filter((item) => !kept.has(item)) };
       }
     }
+    if (batch.files.length + batch.folders.length === 0) {
+      return;
+    }
+    setNotice(null);
+    const failures = await uploadBatch(workspaceId, folder, batch, setUploading);
+    setUploading(null);
     await props.onRefresh();
-    if (done > 0 && folder !== "") {
-      onToggle(folder, true);
+    const uploaded = batch.files.length - failures.filter((failure) => batch.files.some((item) => item.path === failure.path)).length;
+    const where = folder === "" ? "" : ` to ${folder}`;
+    // Show what came: the folder it went to, and the folders dropped into it.
+    const paths = [...batch.files.map((item) => item.path), ...batch.folders];
+    const tops = new Set(paths.filter((path) => path.includes("/")).map((path) => join(folder, path.split("/")[0] ?? "")));
+    for (const path of [folder, ...tops]) {
+      if (path !== "") {
+        onToggle(path, true);
+      }
     }
     if (failures.length > 0) {
-      setNotice({ kind: "error", text: `Not uploaded: ${failures.join(" ")}` });
-    } else if (done > 0) {
-      setNotice({ kind: "info", text: `Uploaded ${done} file${done === 1 ? "" : "s"}${folder === "" ? "" : ` to ${folder}`}.` });
+      setNotice({
+        kind: "error",
+        text: `${plural(failures.length, "item")} not uploaded${uploaded > 0 ? ` (${plural(uploaded, "file")} uploaded${where})` : ""}:`,
+        items: failures.map((failure) => `${failure.path}: ${failure.message}`),
+      });
+    } else if (uploaded > 0) {
+      setNotice({ kind: "info", text: `Uploaded ${plural(uploaded, "file")}${where}.` });
+    } else {
+      setNotice({ kind: "info", text: `Created ${plural(batch.folders.length, "folder")}${where}.` });
     }
   }
 
@@ -243,7 +263,8 @@ export function FileTree(props: Props) {
   const toolbar: Array<{ icon: IconName; label: string; onClick: () => void; disabled?: boolean }> = [
     { icon: "filePlus", label: "New file", onClick: () => startCreate("file") },
     { icon: "folderPlus", label: "New folder", onClick: () => startCreate("folder") },
-    { icon: "upload", label: "Upload files", onClick: () => picker.current?.click() },
+    { icon: "upload", label: "Upload files", onClick: () => picker.current?.click(), disabled: uploading !== null },
+    { icon: "folderUp", label: "Upload folder", onClick: () => folderPicker.current?.click(), disabled: uploading !== null },
     { icon: "archive", label: zipping ? "Zipping…" : "Download all as zip", onClick: () => void downloadAll(), disabled: zipping },
     { icon: "refresh", label: "Refresh", onClick: () => void props.onRefresh() },
   ];
@@ -261,10 +282,13 @@ export function FileTree(props: Props) {
         event.preventDefault();
         const folder = dropTarget ?? "";
         setDropTarget(null);
-        const files = Array.from(event.dataTransfer.files);
-        if (files.length > 0) {
-          void upload(files, folder);
+        if (uploading !== null || !event.dataTransfer.types.includes("Files")) {
+          return;
         }
+        void droppedItems(event.dataTransfer).then(
+          (batch) => upload(batch, folder),
+          () => setNotice({ kind: "error", text: "The dropped files could not be read." }),
+        );
       }}
     >
       <div className="flex items-center gap-0.5 border-b border-line px-2 py-1">
@@ -288,18 +312,52 @@ export function FileTree(props: Props) {
           multiple
           hidden
           onChange={(event) => {
-            const files = Array.from(event.target.files ?? []);
+            const batch = pickedItems(event.target.files);
             event.target.value = "";
-            void upload(files, targetFolder());
+            void upload(batch, targetFolder());
+          }}
+        />
+        <input
+          ref={(input) => {
+            folderPicker.current = input;
+            if (input !== null) {
+              // Not a React prop: picks a folder, each file with its path inside it.
+              input.webkitdirectory = true;
+            }
+          }}
+          type="file"
+          hidden
+          data-testid="folder-picker"
+          onChange={(event) => {
+            const batch = pickedItems(event.target.files);
+            event.target.value = "";
+            void upload(batch, targetFolder());
           }}
         />
       </div>
+      {uploading !== null && (
+        <div role="status" className="space-y-1 border-b border-line px-3 py-2 text-xs text-fg-muted">
+          <p>
+            Uploading… {uploading.done} of {uploading.total} done
+          </p>
+          <progress className="h-1 w-full accent-accent" value={uploading.done} max={uploading.total} aria-label="Upload progress" />
+        </div>
+      )}
       {notice !== null && (
         <div
           role={notice.kind === "error" ? "alert" : "status"}
           className={`flex items-start gap-2 border-b border-line px-3 py-2 text-xs ${notice.kind === "error" ? "bg-danger-soft text-danger" : "text-fg-muted"}`}
         >
-          <p className="min-w-0 flex-1 break-words">{notice.text}</p>
+          <div className="min-w-0 flex-1 break-words">
+            <p>{notice.text}</p>
+            {notice.items !== undefined && (
+              <ul className="mt-1 max-h-32 list-disc space-y-0.5 overflow-auto pl-4" data-testid="upload-failures">
+                {notice.items.map((item) => (
+                  <li key={item}>{item}</li>
+                ))}
+              </ul>
+            )}
+          </div>
           <button type="button" onClick={() => setNotice(null)} aria-label="Dismiss" className="shrink-0">
             <Icon name="close" className="size-3.5" />
           </button>

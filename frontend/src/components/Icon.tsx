@@ -6,6 +6,7 @@ const PATHS = {
   filePlus: "M14 3H7a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h10a2 2 0 0 0 2-2V8zM14 3v5h5M12 12v6M9 15h6",
   folderPlus: "M3 7a2 2 0 0 1 2-2h4l2 2h8a2 2 0 0 1 2 2v8a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2zM12 10v6M9 13h6",
   upload: "M12 16V4M7 9l5-5 5 5M4 20h16",
+  folderUp: "M3 7a2 2 0 0 1 2-2h4l2 2h8a2 2 0 0 1 2 2v8a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2zM12 16v-6M9 12.5l3-3 3 3",
   download: "M12 4v12M7 11l5 5 5-5M4 20h16",
   archive: "M4 7h16v12a1 1 0 0 1-1 1H5a1 1 0 0 1-1-1zM3 4h18v3H3zM10 11h4",
   refresh: "M20 11a8 8 0 1 0-2.3 5.7M20 4v7h-7",

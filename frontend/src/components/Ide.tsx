@@ -1,34 +1,33 @@
 "use client";
 
-import { useCallback, useEffect, useEffectEvent, useMemo, useRef, useState } from "react";
-import dynamic from "next/dynamic";
+import { startTransition, useCallback, useEffect, useEffectEvent, useMemo, useRef, useState } from "react";
 import type { FileEntry, WorkspaceDetail } from "@/api/client";
 import { useEditorTabs } from "@/hooks/useEditorTabs";
 import { useFileListing } from "@/hooks/useFileListing";
 import { useRuns } from "@/hooks/useRuns";
 import { useSandbox } from "@/hooks/useSandbox";
 import { useUiState } from "@/hooks/useUiState";
-import { loadEditorModule } from "@/lib/earlyWorkspace";
-import { isPython, type EditorDoc, type EditorHandle, type EditorProps } from "@/lib/editor";
+import { isPython, type EditorDoc, type EditorHandle } from "@/lib/editor";
 import { ancestors } from "@/lib/tree";
 import { clampSize, LIMITS, parseUiState, type Layout } from "@/lib/uiState";
+import { CodeEditor } from "./CodeEditor";
 import { EditorTabs } from "./EditorTabs";
 import { FilePreview } from "./FilePreview";
 import { FileTree } from "./FileTree";
 import { IdeToolbar } from "./IdeToolbar";
 import { LimitBanner } from "./LimitBanner";
-import { LoadingState } from "./LoadingState";
 import { RunConsole } from "./RunConsole";
 import { SandboxStatusBar } from "./SandboxStatusBar";
 import { Splitter } from "./Splitter";
 import { TerminalPanel } from "./TerminalPanel";
 
-// CodeMirror needs the DOM: client only, in its own chunk (whose download
-// lib/earlyWorkspace.ts has usually started already).
-const CodeEditor = dynamic<EditorProps>(() => loadEditorModule().then((module) => module.CodeEditor), {
-  ssr: false,
-  loading: () => <LoadingState label="Loading editor…" className="h-full" />,
-});
+// The editor (CodeMirror) is imported, not loaded with next/dynamic: its
+// code then downloads with the page's, alongside React's, instead of after
+// the session check. It still never renders on the server: the IDE renders
+// only in the browser, once the workspace's data has come.
+
+/** How long after the editor is shown the terminal starts (xterm.js, a socket, maybe a sandbox). */
+const TERMINAL_DELAY_MS = 700;
 
 type Region = "tree" | "editor" | "terminal" | "console";
 const REGIONS: Region[] = ["tree", "editor", "terminal", "console"];
@@ -37,7 +36,8 @@ const PREFERRED_FOCUS: Record<Region, string> = {
   tree: '[role="treeitem"][tabindex="0"]',
   editor: ".cm-content",
   terminal: ".terminal-surface:not(.hidden) textarea.xterm-helper-textarea",
-  console: "#run-stdin",
+  // The newest running program's input line, else the pre-filled input (RunConsole marks it).
+  console: "[data-console-focus]",
 };
 
 /**
@@ -114,9 +114,16 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
   const fileShown = editorReady || (activeTab !== null && activeTab.kind !== "loading" && activeTab.kind !== "text");
   useEffect(() => {
     if (fileShown || tabs.tabs.length === 0) {
-      // After the editor's first frames, so the first keystrokes stay quick.
-      const idle = window.requestIdleCallback(() => setTerminalHeld(false), { timeout: 1000 });
-      return () => window.cancelIdleCallback(idle);
+      // A moment after the editor is up, when the page is idle: the first
+      // keystrokes stay quick, and nobody needs the terminal in that moment.
+      let idle = 0;
+      const timer = window.setTimeout(() => {
+        idle = window.requestIdleCallback(() => setTerminalHeld(false), { timeout: 1000 });
+      }, TERMINAL_DELAY_MS);
+      return () => {
+        window.clearTimeout(timer);
+        window.cancelIdleCallback(idle);
+      };
     }
     const timer = window.setTimeout(() => setTerminalHeld(false), 1500);
     return () => window.clearTimeout(timer);
@@ -169,8 +176,8 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
       setNotice(`${activeTab.path} could not be saved, so it was not run.`);
       return;
     }
-    await runs.start(activeTab.path, ui.stdin);
-  }, [activeTab, tabs, runs, ui.stdin]);
+    await runs.start(activeTab.path, ui.stdin, ui.timeLimit);
+  }, [activeTab, tabs, runs, ui.stdin, ui.timeLimit]);
 
   const stopLatest = useCallback(() => {
     const latest = runs.runs.findLast((item) => item.status === "running");
@@ -287,6 +294,8 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
         onStop={stopLatest}
         onToggleTree={() => setLayout({ treeOpen: !sizes.treeOpen })}
         onToggleTerminal={toggleTerminal}
+        timeLimit={ui.timeLimit}
+        onTimeLimit={(timeLimit) => updateUi((state) => ({ ...state, timeLimit }))}
       />
       <LimitBanner sandbox={sandbox.sandbox} lastRun={runs.runs.at(-1)} />
       <div className="flex min-h-0 flex-1">
@@ -347,7 +356,13 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
                 onRun={() => void run()}
                 onReady={(handle) => {
                   editor.current = handle;
-                  setEditorReady(true);
+                  if (!focusedOnce.current && activeTab?.kind === "text") {
+                    // The file is there from the start (lib/earlyWorkspace.ts): type at once.
+                    focusedOnce.current = true;
+                    handle.focus();
+                  }
+                  // Not urgent: the editor paints first, then the IDE re-renders.
+                  startTransition(() => setEditorReady(true));
                 }}
               />
               {activeTab !== null && activeTab.kind !== "text" && (
@@ -407,6 +422,7 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
             stdin={ui.stdin}
             onStdin={(stdin) => updateUi((state) => ({ ...state, stdin }))}
             onStop={(id) => void runs.stop(id)}
+            onInput={runs.sendInput}
             onClear={runs.clear}
           />
         </aside>

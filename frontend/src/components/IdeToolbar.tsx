@@ -2,6 +2,7 @@
 
 import Link from "next/link";
 import { Icon } from "./Icon";
+import { RunTimeLimit } from "./RunTimeLimit";
 
 type Props = {
   name: string;
@@ -10,6 +11,8 @@ type Props = {
   running: boolean;
   treeOpen: boolean;
   terminalOpen: boolean;
+  timeLimit: number | null;
+  onTimeLimit: (seconds: number | null) => void;
   onRun: () => void;
   onStop: () => void;
   onToggleTree: () => void;
@@ -18,7 +21,7 @@ type Props = {
 
 const isMac = () => typeof navigator !== "undefined" && /Mac|iPhone|iPad/.test(navigator.platform);
 
-/** The workspace's top bar: where you are, the panel toggles, Run and Stop. */
+/** The workspace's top bar: where you are, the panel toggles, Run (with its time limit) and Stop. */
 export function IdeToolbar(props: Props) {
   const runKeys = isMac() ? "⌘↵" : "Ctrl+Enter";
   return (
@@ -59,6 +62,7 @@ export function IdeToolbar(props: Props) {
             Stop
           </button>
         )}
+        <RunTimeLimit value={props.timeLimit} onChange={props.onTimeLimit} />
         <button
           type="button"
           onClick={props.onRun}

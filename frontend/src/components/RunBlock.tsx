@@ -1,8 +1,9 @@
 "use client";
 
-import { useEffect, useState } from "react";
-import type { ConsoleRun } from "@/hooks/useRuns";
+import { useEffect, useRef, useState } from "react";
+import type { ConsoleRun, OutputPiece } from "@/hooks/useRuns";
 import { Icon } from "./Icon";
+import { RunInputLine } from "./RunInputLine";
 
 const STATUS: Record<ConsoleRun["status"], { label: string; tone: string }> = {
   running: { label: "Running", tone: "text-accent" },
@@ -38,11 +39,85 @@ function Elapsed({ since }: { since: number }) {
   return <>{seconds(Math.max(0, now - since))}</>;
 }
 
-/** One run in the console: status, duration, exit code, output, plots, and Stop while it runs. */
-export function RunBlock({ run, onStop }: { run: ConsoleRun; onStop: (id: string) => void }) {
+const PIECE_CLASS: Record<OutputPiece["stream"], string> = {
+  stdout: "",
+  stderr: "text-danger",
+  // Input typed while the run ran, as the program read it.
+  stdin: "font-semibold text-accent",
+};
+
+/**
+ * The output as it came (stdout, stderr in red, typed input in bold) and,
+ * while the program takes input, the input line right after it. Follows
+ * the newest output unless scrolled up.
+ */
+function Transcript({
+  run,
+  onInput,
+  focusTarget,
+}: {
+  run: ConsoleRun;
+  onInput: (text: string, eof: boolean) => Promise<boolean>;
+  focusTarget: boolean;
+}) {
+  const box = useRef<HTMLPreElement>(null);
+  const stick = useRef(true);
+  const size = run.output.reduce((total, piece) => total + piece.text.length, 0);
+  const showInput = run.status === "running" && run.inputOpen;
+
+  useEffect(() => {
+    const element = box.current;
+    if (element !== null && stick.current) {
+      element.scrollTop = element.scrollHeight;
+    }
+  }, [size, showInput]);
+
+  if (run.output.length === 0 && !showInput) {
+    return null;
+  }
+  return (
+    <pre
+      ref={box}
+      className="mt-2 max-h-[60vh] overflow-auto font-mono text-[12.5px] whitespace-pre-wrap break-words"
+      data-testid="output"
+      onScroll={(event) => {
+        const element = event.currentTarget;
+        stick.current = element.scrollHeight - element.scrollTop - element.clientHeight < 24;
+      }}
+      onClick={(event) => {
+        // A click in the output (not a selection) goes to the input line, as in a console.
+        if (showInput && window.getSelection()?.isCollapsed !== false) {
+          event.currentTarget.querySelector<HTMLInputElement>('[data-testid="run-input"]')?.focus();
+        }
+      }}
+    >
+      {run.output.map((piece, index) => (
+        <span key={index} className={PIECE_CLASS[piece.stream]} data-stream={piece.stream}>
+          {piece.text}
+        </span>
+      ))}
+      {showInput && <RunInputLine runId={run.id} onSend={onInput} focusTarget={focusTarget} />}
+    </pre>
+  );
+}
+
+type Props = {
+  run: ConsoleRun;
+  onStop: (id: string) => void;
+  onInput: (id: string, text: string, eof: boolean) => Promise<boolean>;
+  /** This block's input line is where F6 lands in the console. */
+  focusTarget?: boolean;
+};
+
+/**
+ * One run in the console: status, duration, exit code, output as it comes,
+ * an input line while the program takes input, plots, and Stop while it runs.
+ */
+export function RunBlock({ run, onStop, onInput, focusTarget = false }: Props) {
   const status = STATUS[run.status];
   const limit = limitText(run);
   const askedForInput = run.status === "error" && /EOFError: EOF when reading a line/.test(run.stderr);
+  const showInput = run.status === "running" && run.inputOpen;
   return (
     <article
       className="border-b border-line px-3 py-2 text-[13px]"
@@ -86,19 +161,21 @@ export function RunBlock({ run, onStop }: { run: ConsoleRun; onStop: (id: string
           {limit ?? ""} {run.message ?? ""}
         </p>
       )}
-      {run.stdout !== "" && (
-        <pre className="mt-2 max-h-[60vh] overflow-auto font-mono text-[12.5px] whitespace-pre-wrap break-words" data-testid="stdout">
-          {run.stdout}
-        </pre>
+      <Transcript run={run} onInput={(text, eof) => onInput(run.id, text, eof)} focusTarget={focusTarget} />
+      {showInput && (
+        <p id={`run-input-hint-${run.id}`} className="mt-1 text-[11px] text-fg-muted">
+          The program reads what you type on the line above: Enter sends a line, Ctrl+D ends the input.
+        </p>
       )}
-      {run.stderr !== "" && (
-        <pre className="mt-2 max-h-[40vh] overflow-auto font-mono text-[12.5px] whitespace-pre-wrap break-words text-danger" data-testid="stderr">
-          {run.stderr}
-        </pre>
+      {run.inputError !== null && (
+        <p role="alert" className="mt-1 text-xs text-danger" data-testid="run-input-error">
+          {run.inputError}
+        </p>
       )}
       {askedForInput && (
         <p className="mt-2 text-xs text-fg-muted">
-          The program asked for input that was not given. Type it in the Input box above, then run again.
+          The program asked for more input than it was given. While a run runs, type its input on the line under its
+          output.
         </p>
       )}
       {run.truncated && <p className="mt-2 text-xs text-fg-muted">The output was too long and was cut.</p>}
@@ -115,7 +192,7 @@ export function RunBlock({ run, onStop }: { run: ConsoleRun; onStop: (id: string
           ))}
         </div>
       )}
-      {run.status !== "running" && run.status !== "refused" && run.stdout === "" && run.stderr === "" && run.images.length === 0 && (
+      {run.status !== "running" && run.status !== "refused" && run.output.length === 0 && run.images.length === 0 && (
         <p className="mt-1 text-xs text-fg-muted">No output.</p>
       )}
     </article>

@@ -1,6 +1,6 @@
 "use client";
 
-import { useEffect, useRef } from "react";
+import { useEffect, useRef, useState } from "react";
 import type { ConsoleRun } from "@/hooks/useRuns";
 import { RunBlock } from "./RunBlock";
 
@@ -9,19 +9,28 @@ type Props = {
   stdin: string;
   onStdin: (value: string) => void;
   onStop: (id: string) => void;
+  onInput: (id: string, text: string, eof: boolean) => Promise<boolean>;
   onClear: () => void;
 };
 
 /**
- * The run console: the input given to the next run (runs read `input()`
- * from it; it has to be there before the run starts), then one block per
- * run, oldest first, following the newest output as it comes.
+ * The run console: one block per run, oldest first, following the newest
+ * output as it comes. A running program reads what is typed on the input
+ * line under its output. Optionally, input can be written beforehand
+ * ("Pre-filled input"): each run reads it first, then what is typed.
+ *
+ * F6 lands on the newest running program's input line, else on the
+ * pre-filled input (the element marked `data-console-focus`).
  */
-export function RunConsole({ runs, stdin, onStdin, onStop, onClear }: Props) {
+export function RunConsole({ runs, stdin, onStdin, onStop, onInput, onClear }: Props) {
   const scroller = useRef<HTMLDivElement>(null);
   const stick = useRef(true);
+  const [prefilled, setPrefilled] = useState(stdin !== "");
   const last = runs.at(-1);
-  const tail = last === undefined ? "" : `${last.id}:${last.status}:${last.stdout.length}:${last.stderr.length}:${runs.length}`;
+  const outputSize = last === undefined ? 0 : last.output.reduce((total, piece) => total + piece.text.length, 0);
+  const tail =
+    last === undefined ? "" : `${last.id}:${last.status}:${outputSize}:${last.images.length}:${last.inputOpen}:${runs.length}`;
+  const inputRun = runs.findLast((run) => run.status === "running" && run.inputOpen);
 
   useEffect(() => {
     const element = scroller.current;
@@ -38,17 +47,28 @@ export function RunConsole({ runs, stdin, onStdin, onStop, onClear }: Props) {
           Clear
         </button>
       </div>
-      <div className="border-b border-line px-3 py-2">
-        <label htmlFor="run-stdin" className="block text-xs font-medium">
-          Input for <code className="font-mono">input()</code> (stdin)
+      <details
+        className="border-b border-line px-3 py-1.5"
+        open={prefilled}
+        onToggle={(event) => setPrefilled(event.currentTarget.open)}
+      >
+        <summary
+          className="cursor-pointer text-xs font-medium text-fg-muted select-none"
+          data-console-focus={inputRun === undefined && !prefilled ? "" : undefined}
+        >
+          Pre-filled input{stdin !== "" && !prefilled ? " (set)" : ""}
+        </summary>
+        <label htmlFor="run-stdin" className="mt-1 block text-xs font-medium">
+          Input for <code className="font-mono">input()</code> given at the start (optional)
         </label>
         <p id="run-stdin-hint" className="text-[11px] text-fg-muted">
-          Given to the next run when it starts, one line per <code className="font-mono">input()</code> call: type it
-          before you press Run.
+          Each run reads this first, one line per <code className="font-mono">input()</code> call, then what you type
+          under its output.
         </p>
         <textarea
           id="run-stdin"
           aria-describedby="run-stdin-hint"
+          data-console-focus={inputRun === undefined && prefilled ? "" : undefined}
           value={stdin}
           onChange={(event) => onStdin(event.target.value)}
           rows={2}
@@ -56,7 +76,7 @@ export function RunConsole({ runs, stdin, onStdin, onStop, onClear }: Props) {
           className="input mt-1 resize-y font-mono text-[12.5px]"
           placeholder="e.g. Ada"
         />
-      </div>
+      </details>
       <div
         ref={scroller}
         role="log"
@@ -70,10 +90,13 @@ export function RunConsole({ runs, stdin, onStdin, onStop, onClear }: Props) {
         {runs.length === 0 ? (
           <p className="px-3 py-6 text-center text-sm text-fg-muted">
             Press <strong className="font-semibold">Run</strong> (Ctrl+Enter) to run the open Python file. Its output and
-            plots appear here.
+            plots appear here as it runs, and you can type what it asks for with{" "}
+            <code className="font-mono">input()</code>.
           </p>
         ) : (
-          runs.map((run) => <RunBlock key={run.id} run={run} onStop={onStop} />)
+          runs.map((run) => (
+            <RunBlock key={run.id} run={run} onStop={onStop} onInput={onInput} focusTarget={run.id === inputRun?.id} />
+          ))
         )}
       </div>
     </section>

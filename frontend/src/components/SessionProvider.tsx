@@ -5,8 +5,8 @@ import { useRouter } from "next/navigation";
 import type { Middleware } from "openapi-fetch";
 import { api, errorMessage, NETWORK_ERROR, type Me } from "@/api/client";
 import { currentLocation, loginUrl } from "@/lib/navigation";
-// For its effect: a workspace page starts loading its data with the session check.
-import "@/lib/earlyWorkspace";
+// Also for its effect: a workspace page starts loading its data with the session check.
+import { takeEarlySession } from "@/lib/earlyWorkspace";
 import { ErrorMessage } from "./ErrorMessage";
 import { LoadingState } from "./LoadingState";
 
@@ -37,7 +37,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const load = useCallback(async () => {
     setState({ kind: "loading" });
     try {
-      const { data, error, response } = await api.GET("/api/auth/me");
+      const { data, error, response } = await (takeEarlySession() ?? api.GET("/api/auth/me"));
       if (data !== undefined) {
         setState({ kind: "ready", me: data });
       } else if (response.status === 401) {

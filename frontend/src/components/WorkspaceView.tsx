@@ -1,10 +1,10 @@
 "use client";
 
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import Link from "next/link";
 import { useSearchParams } from "next/navigation";
 import { errorMessage, NETWORK_ERROR, type FileEntry, type WorkspaceDetail } from "@/api/client";
-import { fetchWorkspace, takeEarlyWorkspace } from "@/lib/earlyWorkspace";
+import { fetchWorkspace, peekEarlyWorkspace, takeEarlyWorkspace } from "@/lib/earlyWorkspace";
 import { ErrorMessage } from "./ErrorMessage";
 import { Ide } from "./Ide";
 import { LoadingState } from "./LoadingState";
@@ -20,12 +20,15 @@ const NOT_FOUND = "This workspace does not exist, or it is not yours.";
  * The workspace page (`/workspace/?id=...`: a static export has no dynamic
  * routes, so the id is a query parameter). Opens the workspace (`POST
  * .../open` records the visit and returns the saved IDE state) and lists its
- * files (both usually started already: lib/earlyWorkspace.ts), then hands
+ * files (both usually started already: lib/earlyWorkspace.ts, and often
+ * answered by the time this renders, so the IDE renders at once), then hands
  * them to the IDE.
  */
 export function WorkspaceView() {
   const id = useSearchParams().get("id");
-  const [state, setState] = useState<State>({ kind: "loading" });
+  const [state, setState] = useState<State>(() => (id ? answered(id) : null) ?? { kind: "loading" });
+  const shown = useRef(state);
+  shown.current = state;
 
   const load = useCallback(async (workspaceId: string) => {
     setState({ kind: "loading" });
@@ -58,9 +61,15 @@ export function WorkspaceView() {
   }, [name]);
 
   useEffect(() => {
-    if (id) {
-      void load(id);
+    if (!id) {
+      return;
     }
+    const current = shown.current;
+    if (current.kind === "ready" && current.workspace.id === id) {
+      takeEarlyWorkspace(id); // used: a retry asks the server again
+      return;
+    }
+    void load(id);
   }, [id, load]);
 
   if (!id) {
@@ -73,6 +82,16 @@ export function WorkspaceView() {
     return <Problem message={state.message} onRetry={state.retry ? () => void load(id) : undefined} />;
   }
   return <Ide key={state.workspace.id} workspace={state.workspace} initialFiles={state.files} />;
+}
+
+/** The IDE's data for `id` if the early requests have brought it already. */
+function answered(id: string): State | null {
+  const early = peekEarlyWorkspace(id);
+  if (early === null) {
+    return null;
+  }
+  const [opened, listing] = early;
+  return opened.data !== undefined && listing.ok ? { kind: "ready", workspace: opened.data, files: listing.entries } : null;
 }
 
 function Problem({ message, onRetry }: { message: string; onRetry?: () => void }) {

@@ -3,7 +3,7 @@
 import { useCallback, useEffect, useRef, useState, type RefObject } from "react";
 import type { FileEntry } from "@/api/client";
 import type { EditorHandle } from "@/lib/editor";
-import { takeEarlyFile } from "@/lib/earlyWorkspace";
+import { peekEarlyFile, takeEarlyFile } from "@/lib/earlyWorkspace";
 import { readFile, writeFile } from "@/lib/files";
 import { isWithin, renamedPath } from "@/lib/tree";
 
@@ -26,6 +26,31 @@ export type Tab = {
 
 let revisions = 0;
 
+const newTab = (path: string, mtime: number | null): Tab => ({
+  path,
+  kind: "loading",
+  text: "",
+  revision: 0,
+  bytes: null,
+  error: null,
+  dirty: false,
+  saving: false,
+  saveError: null,
+  mtime,
+});
+
+/** The saved tabs that still exist (else main.py or the first top-level .py file), and the active one. */
+function restoredTabs(entries: readonly FileEntry[], initial: { tabs: string[]; active: string | null }) {
+  const files = new Set(entries.filter((entry) => entry.kind === "file").map((entry) => entry.path));
+  let paths = initial.tabs.filter((path) => files.has(path));
+  if (paths.length === 0) {
+    const first = ["main.py", ...[...files].filter((path) => !path.includes("/") && path.endsWith(".py")).sort()];
+    paths = first.filter((path) => files.has(path)).slice(0, 1);
+  }
+  const active = initial.active !== null && paths.includes(initial.active) ? initial.active : (paths[0] ?? null);
+  return { paths, active };
+}
+
 /**
  * Open files: loading them, saving (Ctrl+S, and autosave a second after the
  * last edit), dirty markers, following renames and deletions, and reloading
@@ -38,8 +63,23 @@ export function useEditorTabs(
   entries: readonly FileEntry[],
   initial: { tabs: string[]; active: string | null },
 ) {
-  const [tabs, setTabs] = useState<Tab[]>([]);
-  const [active, setActive] = useState<string | null>(null);
+  const mtimeOf = useCallback(
+    (path: string) => entries.find((entry) => entry.path === path)?.mtime ?? null,
+    [entries],
+  );
+  // The saved tabs are there from the first render; a file the page has
+  // already read (lib/earlyWorkspace.ts) is shown at once, the others load.
+  const [restore] = useState(() => restoredTabs(entries, initial));
+  const [tabs, setTabs] = useState<Tab[]>(() =>
+    restore.paths.map((path) => {
+      const early = peekEarlyFile(workspaceId, path);
+      const tab = newTab(path, mtimeOf(path));
+      return early?.ok && early.content.kind === "text"
+        ? { ...tab, kind: "text", text: early.content.text, revision: ++revisions }
+        : tab;
+    }),
+  );
+  const [active, setActive] = useState<string | null>(restore.active);
   const latest = useRef(tabs);
   latest.current = tabs;
   const timers = useRef(new Map<string, number>());
@@ -63,11 +103,6 @@ export function useEditorTabs(
     [workspaceId, patch],
   );
 
-  const mtimeOf = useCallback(
-    (path: string) => entries.find((entry) => entry.path === path)?.mtime ?? null,
-    [entries],
-  );
-
   /** Open `path` in a tab (or switch to it). */
   const open = useCallback(
     (path: string) => {
@@ -75,50 +110,29 @@ export function useEditorTabs(
       if (latest.current.some((tab) => tab.path === path)) {
         return;
       }
-      const tab: Tab = {
-        path,
-        kind: "loading",
-        text: "",
-        revision: 0,
-        bytes: null,
-        error: null,
-        dirty: false,
-        saving: false,
-        saveError: null,
-        mtime: null,
-      };
+      const tab = newTab(path, null);
       setTabs((current) => (current.some((item) => item.path === path) ? current : [...current, tab]));
       void load(path, mtimeOf(path));
     },
     [load, mtimeOf],
   );
 
-  // Restore the saved tabs once: the active one first, so it shows soonest.
+  // Load the restored tabs still loading, the active one first so it shows soonest.
   const restored = useRef(false);
   useEffect(() => {
     if (restored.current) {
       return;
     }
     restored.current = true;
-    const files = new Set(entries.filter((entry) => entry.kind === "file").map((entry) => entry.path));
-    let paths = initial.tabs.filter((path) => files.has(path));
-    if (paths.length === 0) {
-      const first = ["main.py", ...[...files].filter((path) => !path.includes("/") && path.endsWith(".py")).sort()];
-      paths = first.filter((path) => files.has(path)).slice(0, 1);
-    }
-    const activePath = initial.active !== null && paths.includes(initial.active) ? initial.active : (paths[0] ?? null);
-    if (activePath !== null) {
-      open(activePath);
-    }
-    for (const path of paths) {
-      if (path !== activePath) {
-        open(path);
+    const order = [...latest.current].sort((a, b) => Number(b.path === restore.active) - Number(a.path === restore.active));
+    for (const tab of order) {
+      if (tab.kind === "loading") {
+        void load(tab.path, tab.mtime);
+      } else {
+        takeEarlyFile(workspaceId, tab.path); // shown already: a later reload asks the server
       }
     }
-    if (activePath !== null) {
-      setActive(activePath);
-    }
-  }, [entries, initial, open]);
+  }, [restore, load, workspaceId]);
 
   /** Save `path` now. Answers whether what was in the editor is on the server. */
   const save = useCallback(

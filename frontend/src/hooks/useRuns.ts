@@ -2,9 +2,26 @@
 
 import { useCallback, useEffect, useEffectEvent, useRef, useState } from "react";
 import { api, errorMessage, NETWORK_ERROR, type Run, type RunStatus } from "@/api/client";
+import type { components } from "@/api/schema";
 
 const POLL_MS = 300;
 const HISTORY = 20;
+/** Runs followed live at once; more are polled (each stream holds one of the browser's connections). */
+const MAX_STREAMS = 3;
+/** Output events are applied together, at most this often (a flood renders ~30 times a second). */
+const FLUSH_MS = 33;
+
+type Schemas = components["schemas"];
+/** One event of `GET /api/runs/{run_id}/events`. */
+type RunEvent =
+  | Schemas["RunStartEvent"]
+  | Schemas["RunOutputEvent"]
+  | Schemas["RunImageEvent"]
+  | Schemas["RunInputEvent"]
+  | Schemas["RunEndEvent"];
+
+/** A piece of a run's output, in the order it came; `stdin` is input typed while it ran. */
+export type OutputPiece = { stream: Schemas["RunOutputEvent"]["stream"]; text: string };
 
 /** One block of the run console. `refused`: the server did not start the run. */
 export type ConsoleRun = {
@@ -14,6 +31,8 @@ export type ConsoleRun = {
   exitCode: number | null;
   stdout: string;
   stderr: string;
+  /** stdout, stderr and typed input interleaved as they came (or stdout then stderr, from the record). */
+  output: OutputPiece[];
   truncated: boolean;
   durationMs: number | null;
   images: string[];
@@ -22,9 +41,28 @@ export type ConsoleRun = {
   stopping: boolean;
   /** Started from this page (not loaded from the history). */
   live: boolean;
+  /** `output` came from the run's event stream (not rebuilt from stdout and stderr). */
+  streamed: boolean;
+  /** The program takes input now (`POST /api/runs/{id}/stdin`). */
+  inputOpen: boolean;
+  /** Why the last input sent was refused, if it was. */
+  inputError: string | null;
 };
 
+function recordedOutput(run: Run): OutputPiece[] {
+  const pieces: OutputPiece[] = [];
+  if (run.stdout !== "") {
+    pieces.push({ stream: "stdout", text: run.stdout });
+  }
+  if (run.stderr !== "") {
+    pieces.push({ stream: "stderr", text: run.stderr });
+  }
+  return pieces;
+}
+
 function fromRun(run: Run, previous?: ConsoleRun): ConsoleRun {
+  // A streamed transcript is the record plus the typed input, in order: keep it.
+  const streamed = previous?.streamed ?? false;
   return {
     id: run.id,
     path: run.path,
@@ -32,26 +70,77 @@ function fromRun(run: Run, previous?: ConsoleRun): ConsoleRun {
     exitCode: run.exit_code,
     stdout: run.stdout,
     stderr: run.stderr,
+    output: streamed && previous !== undefined ? previous.output : recordedOutput(run),
     truncated: run.truncated,
     durationMs: run.duration_ms,
-    images: run.images,
+    images: streamed && previous !== undefined && previous.images.length > run.images.length ? previous.images : run.images,
     message: run.message,
     startedAt: previous?.startedAt ?? (Date.parse(run.created_at) || Date.now()),
     stopping: previous !== undefined && previous.stopping && run.status === "running",
     live: previous?.live ?? false,
+    streamed,
+    inputOpen: run.status === "running" && run.input_open,
+    inputError: run.status === "running" ? (previous?.inputError ?? null) : null,
   };
+}
+
+function append(output: OutputPiece[], piece: OutputPiece): OutputPiece[] {
+  const last = output.at(-1);
+  if (last !== undefined && last.stream === piece.stream) {
+    return [...output.slice(0, -1), { stream: last.stream, text: last.text + piece.text }];
+  }
+  return [...output, piece];
+}
+
+/** `run` after `events` from its stream, in order. */
+function applyEvents(run: ConsoleRun, events: RunEvent[]): ConsoleRun {
+  let next = run;
+  for (const event of events) {
+    switch (event.type) {
+      case "start":
+        // A replay of everything so far follows: start from a clean slate.
+        next = { ...next, output: [], stdout: "", stderr: "", images: [], streamed: true, inputOpen: event.input_open };
+        break;
+      case "output":
+        next = {
+          ...next,
+          output: append(next.output, { stream: event.stream, text: event.text }),
+          stdout: event.stream === "stdout" ? next.stdout + event.text : next.stdout,
+          stderr: event.stream === "stderr" ? next.stderr + event.text : next.stderr,
+        };
+        break;
+      case "image":
+        next = next.images.includes(event.url) ? next : { ...next, images: [...next.images, event.url] };
+        break;
+      case "input":
+        next = { ...next, inputOpen: event.open };
+        break;
+      case "end":
+        next = fromRun(event.run, next);
+        break;
+    }
+  }
+  return next;
 }
 
 /**
  * The run console's state: past runs (the server keeps the latest), starting
- * a run without waiting (`POST .../runs` answers 202 at once), polling each
- * running run every 300 ms until it finishes, and stopping one.
- * `onFinished` is told about every run that finished while the page was open.
+ * a run without waiting (`POST .../runs` answers 202 at once), following each
+ * running run's output as it comes (`GET /api/runs/{id}/events`, server-sent
+ * events; polling every 300 ms instead if the stream breaks), typing into a
+ * running program, and stopping one. `onFinished` is told about every run
+ * that finished while the page was open.
  */
 export function useRuns(workspaceId: string, onFinished: (run: ConsoleRun) => void) {
   const [runs, setRuns] = useState<ConsoleRun[]>([]);
   const polling = useRef(false);
   const finished = useEffectEvent(onFinished);
+  /** Open streams, by run id. */
+  const streams = useRef(new Map<string, EventSource>());
+  /** Runs whose stream broke: polled from then on. */
+  const broken = useRef(new Set<string>());
+  const pending = useRef(new Map<string, RunEvent[]>());
+  const flushTimer = useRef(0);
 
   useEffect(() => {
     let live = true;
@@ -74,24 +163,105 @@ export function useRuns(workspaceId: string, onFinished: (run: ConsoleRun) => vo
     setRuns((current) => current.map((item) => (item.id === run.id ? fromRun(run, item) : item)));
   }, []);
 
+  const patch = useCallback((id: string, change: (run: ConsoleRun) => Partial<ConsoleRun>) => {
+    setRuns((current) => current.map((run) => (run.id === id ? { ...run, ...change(run) } : run)));
+  }, []);
+
+  const flush = useCallback(() => {
+    flushTimer.current = 0;
+    const batch = pending.current;
+    pending.current = new Map();
+    setRuns((current) =>
+      current.map((run) => {
+        const events = batch.get(run.id);
+        return events === undefined ? run : applyEvents(run, events);
+      }),
+    );
+  }, []);
+
+  const receive = useCallback(
+    (id: string, event: RunEvent) => {
+      const queue = pending.current.get(id);
+      if (queue === undefined) {
+        pending.current.set(id, [event]);
+      } else {
+        queue.push(event);
+      }
+      if (flushTimer.current === 0) {
+        flushTimer.current = window.setTimeout(flush, FLUSH_MS);
+      }
+    },
+    [flush],
+  );
+
   const running = runs.filter((run) => run.status === "running").map((run) => run.id);
   const runningKey = running.join(",");
 
+  // Follow running runs as they print (a few at a time; the rest are polled).
+  useEffect(() => {
+    if (runningKey === "") {
+      return;
+    }
+    for (const id of runningKey.split(",")) {
+      if (streams.current.has(id) || broken.current.has(id) || streams.current.size >= MAX_STREAMS) {
+        continue;
+      }
+      // Same origin: the session cookie goes with it.
+      const source = new EventSource(`/api/runs/${encodeURIComponent(id)}/events`);
+      streams.current.set(id, source);
+      source.onmessage = (message: MessageEvent<string>) => {
+        let event: RunEvent;
+        try {
+          event = JSON.parse(message.data) as RunEvent;
+        } catch {
+          return;
+        }
+        if (event.type === "end") {
+          // Closed before the server closes the stream, or EventSource would reconnect.
+          source.close();
+          streams.current.delete(id);
+          finished({ ...fromRun(event.run), live: true });
+        }
+        receive(id, event);
+      };
+      source.onerror = () => {
+        // Broken (or refused): poll this run from now on; the record replaces the stream's output.
+        source.close();
+        streams.current.delete(id);
+        broken.current.add(id);
+        patch(id, () => ({ streamed: false }));
+      };
+    }
+  }, [runningKey, receive, patch]);
+
+  useEffect(() => {
+    const open = streams.current;
+    return () => {
+      for (const source of open.values()) {
+        source.close();
+      }
+      open.clear();
+      window.clearTimeout(flushTimer.current);
+    };
+  }, []);
+
+  // Poll the running runs that have no stream.
   useEffect(() => {
     if (runningKey === "") {
       return;
     }
     const ids = runningKey.split(",");
     const timer = window.setInterval(() => {
-      if (polling.current) {
+      const unfollowed = ids.filter((id) => !streams.current.has(id));
+      if (polling.current || unfollowed.length === 0) {
         return;
       }
       polling.current = true;
       void Promise.all(
-        ids.map(async (id) => {
+        unfollowed.map(async (id) => {
           try {
             const { data } = await api.GET("/api/runs/{run_id}", { params: { path: { run_id: id } } });
-            if (data !== undefined) {
+            if (data !== undefined && !streams.current.has(id)) {
               update(data);
               if (data.status !== "running") {
                 finished({ ...fromRun(data), live: true });
@@ -108,9 +278,12 @@ export function useRuns(workspaceId: string, onFinished: (run: ConsoleRun) => vo
     return () => window.clearInterval(timer);
   }, [runningKey, update]);
 
-  /** Start `path` with `stdin`; the new block appears at once. */
+  /**
+   * Start `path`, with `stdin` as the input it reads first, for at most
+   * `timeoutS` seconds (null: the server's default); the new block appears at once.
+   */
   const start = useCallback(
-    async (path: string, stdin: string) => {
+    async (path: string, stdin: string, timeoutS: number | null = null) => {
       const startedAt = Date.now();
       const block = (id: string, status: ConsoleRun["status"], message: string | null): ConsoleRun => ({
         id,
@@ -119,6 +292,7 @@ export function useRuns(workspaceId: string, onFinished: (run: ConsoleRun) => vo
         exitCode: null,
         stdout: "",
         stderr: "",
+        output: [],
         truncated: false,
         durationMs: null,
         images: [],
@@ -126,11 +300,15 @@ export function useRuns(workspaceId: string, onFinished: (run: ConsoleRun) => vo
         startedAt,
         stopping: false,
         live: true,
+        streamed: false,
+        inputOpen: status === "running",
+        inputError: null,
       });
       try {
         const { data, error, response } = await api.POST("/api/workspaces/{workspace_id}/runs", {
           params: { path: { workspace_id: workspaceId } },
-          body: { path, stdin },
+          // Interactive: the input stays open after `stdin`, for the block's input line.
+          body: { path, stdin, interactive: true, ...(timeoutS === null ? {} : { timeout_s: timeoutS }) },
         });
         if (data !== undefined) {
           const run = "workspace_id" in data ? { ...fromRun(data), live: true } : block(data.id, data.status, null);
@@ -145,24 +323,47 @@ export function useRuns(workspaceId: string, onFinished: (run: ConsoleRun) => vo
     [workspaceId],
   );
 
+  /** Send `text` to the running program's input; `eof` closes the input after it. */
+  const sendInput = useCallback(
+    async (id: string, text: string, eof = false): Promise<boolean> => {
+      try {
+        const { error, response } = await api.POST("/api/runs/{run_id}/stdin", {
+          params: { path: { run_id: id } },
+          body: { text, eof },
+        });
+        if (response.ok) {
+          patch(id, (run) => ({ inputError: null, inputOpen: run.inputOpen && !eof }));
+          return true;
+        }
+        const message = errorMessage(error, response);
+        // 409: the run takes no more input (it ended, or its input closed).
+        patch(id, (run) => ({ inputError: message, inputOpen: response.status === 409 ? false : run.inputOpen }));
+      } catch {
+        patch(id, () => ({ inputError: NETWORK_ERROR }));
+      }
+      return false;
+    },
+    [patch],
+  );
+
   const stop = useCallback(
     async (id: string) => {
-      setRuns((current) => current.map((run) => (run.id === id ? { ...run, stopping: true } : run)));
+      patch(id, () => ({ stopping: true }));
       try {
         const { data } = await api.POST("/api/runs/{run_id}/stop", { params: { path: { run_id: id } } });
         if (data !== undefined) {
           update(data);
         }
       } catch {
-        setRuns((current) => current.map((run) => (run.id === id ? { ...run, stopping: false } : run)));
+        patch(id, () => ({ stopping: false }));
       }
     },
-    [update],
+    [update, patch],
   );
 
   const clear = useCallback(() => {
     setRuns((current) => current.filter((run) => run.status === "running"));
   }, []);
 
-  return { runs, running: running.length > 0, start, stop, clear };
+  return { runs, running: running.length > 0, start, stop, sendInput, clear };
 }

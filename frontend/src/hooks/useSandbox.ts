@@ -69,8 +69,10 @@ export function useSandbox(workspaceId: string) {
     refresh();
   }, [workspaceId, refresh]);
 
+  // The first look waits for a quiet moment: opening the IDE comes first.
   useEffect(() => {
-    refresh();
+    const idle = window.requestIdleCallback(refresh, { timeout: 1000 });
+    return () => window.cancelIdleCallback(idle);
   }, [refresh]);
 
   return { sandbox, usage, refresh, restart };

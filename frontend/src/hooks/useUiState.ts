@@ -2,6 +2,7 @@
 
 import { useCallback, useEffect, useRef, useState } from "react";
 import { api } from "@/api/client";
+import { rememberActiveFile } from "@/lib/earlyRequests";
 import { serializeUiState, type UiState } from "@/lib/uiState";
 
 const SAVE_DELAY_MS = 800;
@@ -10,7 +11,9 @@ const SAVE_DELAY_MS = 800;
  * The workspace's IDE state, saved to the server (`PATCH {ui_state}`) a
  * moment after it last changed, and at once when the page is hidden or left,
  * so a reload restores tabs and layout. Saving is best effort: a failure
- * costs a remembered layout, nothing more, so it is not shown.
+ * costs a remembered layout, nothing more, so it is not shown. The active
+ * file is also remembered in this browser, for the next visit to ask for it
+ * early (lib/earlyRequests.ts).
  */
 export function useUiState(workspaceId: string, initial: UiState): [UiState, (change: (state: UiState) => UiState) => void] {
   const [state, setState] = useState(initial);
@@ -48,6 +51,8 @@ export function useUiState(workspaceId: string, initial: UiState): [UiState, (ch
     },
     [flush],
   );
+
+  useEffect(() => rememberActiveFile(workspaceId, state.active), [workspaceId, state.active]);
 
   useEffect(() => {
     const onHide = () => {

@@ -12,6 +12,8 @@
 import { api, errorMessage, NETWORK_ERROR, type FileEntry } from "@/api/client";
 
 export type Failure = { ok: false; message: string; status: number };
+/** Answers a request in place of the network (lib/earlyWorkspace.ts: a request the page already made). */
+export type Fetch = (request: Request) => Promise<Response>;
 export type Result<T> = ({ ok: true } & T) | Failure;
 
 /** "data/my file.py" → "data/my%20file.py". */
@@ -43,10 +45,11 @@ function failure(error: unknown, response: Response, fallbacks: Partial<Record<n
 }
 
 /** Every file, folder and link of the workspace, recursively. */
-export function listFiles(workspaceId: string): Promise<Result<{ entries: FileEntry[] }>> {
+export function listFiles(workspaceId: string, fetch?: Fetch): Promise<Result<{ entries: FileEntry[] }>> {
   return attempt(async () => {
     const { data, error, response } = await api.GET("/api/workspaces/{workspace_id}/files", {
       params: { path: { workspace_id: workspaceId }, query: { include_dirs: true } },
+      fetch,
     });
     return data !== undefined ? { ok: true, entries: data } : failure(error, response);
   });
@@ -55,12 +58,13 @@ export function listFiles(workspaceId: string): Promise<Result<{ entries: FileEn
 export type FileContent = { kind: "text"; text: string } | { kind: "binary"; bytes: ArrayBuffer };
 
 /** A file's raw bytes. */
-export function readBytes(workspaceId: string, path: string): Promise<Result<{ bytes: ArrayBuffer }>> {
+export function readBytes(workspaceId: string, path: string, fetch?: Fetch): Promise<Result<{ bytes: ArrayBuffer }>> {
   return attempt(async () => {
     const { data, error, response } = await api.GET("/api/workspaces/{workspace_id}/files/{path}", {
       params: { path: { workspace_id: workspaceId, path } },
       pathSerializer: filePathSerializer,
       parseAs: "arrayBuffer",
+      fetch,
     });
     if (!response.ok) {
       return failure(error, response);
@@ -71,8 +75,8 @@ export function readBytes(workspaceId: string, path: string): Promise<Result<{ b
 }
 
 /** A file's content: text when it is valid UTF-8 without NUL bytes, else the raw bytes. */
-export async function readFile(workspaceId: string, path: string): Promise<Result<{ content: FileContent }>> {
-  const result = await readBytes(workspaceId, path);
+export async function readFile(workspaceId: string, path: string, fetch?: Fetch): Promise<Result<{ content: FileContent }>> {
+  const result = await readBytes(workspaceId, path, fetch);
   return result.ok ? { ok: true, content: decode(result.bytes) } : result;
 }
 

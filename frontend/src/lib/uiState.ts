@@ -1,7 +1,7 @@
 /**
  * What the IDE remembers per workspace, stored by the server as the
  * workspace's `ui_state` (any JSON up to 64 KiB): open tabs, the active file,
- * expanded folders, panel sizes and the stdin box.
+ * expanded folders, panel sizes, the stdin box and the run time limit.
  *
  * The stored value comes back from the server as `unknown` JSON, possibly
  * written by an older version of this app: `parseUiState` keeps what is
@@ -25,6 +25,8 @@ export type UiState = {
   expanded: string[];
   layout: Layout;
   stdin: string;
+  /** Seconds a run may take; null: the server's default. The server caps it at its maximum. */
+  timeLimit: number | null;
 };
 
 export const LIMITS = {
@@ -39,6 +41,16 @@ const MAX_TABS = 30;
 const MAX_EXPANDED = 200;
 /** Leaves room below the server's 64 KiB cap for the rest of the state. */
 const MAX_STDIN = 8 * 1024;
+/** The most a person can ask for (the server's own maximum, 5 minutes by default, still applies). */
+export const MAX_TIME_LIMIT_S = 24 * 3600;
+
+/** A run time limit typed or stored: whole seconds from 1 to MAX_TIME_LIMIT_S, else null (the default). */
+export function parseTimeLimit(value: unknown): number | null {
+  const seconds = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
+  return typeof seconds === "number" && Number.isFinite(seconds) && seconds >= 1
+    ? Math.min(Math.round(seconds), MAX_TIME_LIMIT_S)
+    : null;
+}
 
 export function parseUiState(raw: unknown): UiState {
   const value = isRecord(raw) ? raw : {};
@@ -57,6 +69,7 @@ export function parseUiState(raw: unknown): UiState {
       terminalOpen: typeof layout.terminalOpen === "boolean" ? layout.terminalOpen : DEFAULT_LAYOUT.terminalOpen,
     },
     stdin: typeof value.stdin === "string" ? value.stdin.slice(0, MAX_STDIN) : "",
+    timeLimit: typeof value.timeLimit === "number" ? parseTimeLimit(value.timeLimit) : null,
   };
 }
 
@@ -72,6 +85,7 @@ export function serializeUiState(state: UiState): Record<string, unknown> {
     expanded: state.expanded.slice(0, MAX_EXPANDED),
     layout: state.layout,
     stdin: state.stdin.slice(0, MAX_STDIN),
+    timeLimit: state.timeLimit,
   };
   const fits = () => JSON.stringify(stored).length <= MAX_JSON_CHARS;
   if (!fits()) {

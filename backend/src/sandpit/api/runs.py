@@ -1,20 +1,49 @@
-"""Runs: execute a file or a code string in the workspace's sandbox, then poll or wait."""
+"""Runs: execute a file or a code string in the workspace's sandbox; wait, poll or follow.
+
+Following (`GET /api/runs/{id}/events`) is a stream of server-sent events
+whose `data` is JSON told apart by `type` (`RunEvent`): `start`, then the
+output so far and as it comes (`output`, `image`, `input`), then `end` with
+the finished run. The owner check happens before the stream starts, so
+another user's run answers 404 like every other run endpoint.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, cast
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Annotated, Any, cast
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.responses import FileResponse
+from fastapi.sse import EventSourceResponse
 
 from sandpit.api.deps import Context, CurrentUser, DbSession
-from sandpit.api.schemas import RunCreate, RunOut, RunStarted, RunStatus
+from sandpit.api.schemas import (
+    RunCreate,
+    RunEndEvent,
+    RunEvent,
+    RunImageEvent,
+    RunInputEvent,
+    RunOut,
+    RunOutputEvent,
+    RunStarted,
+    RunStartEvent,
+    RunStatus,
+    RunStdin,
+)
 from sandpit.context import AppContext
 from sandpit.db.models import Run
+from sandpit.runs import service as run_service
+from sandpit.runs.live import InputState, Started
+from sandpit.runs.output import Image, Text
 from sandpit.runs.service import RunService
 from sandpit.services import workspaces
 
 router = APIRouter(tags=["runs"])
+
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such run (or another user's)."}
+}
 
 
 def _runs(context: AppContext) -> RunService:
@@ -23,7 +52,11 @@ def _runs(context: AppContext) -> RunService:
     return context.runs
 
 
-def run_out(run: Run) -> RunOut:
+def _image_url(run_id: str, index: int) -> str:
+    return f"/api/runs/{run_id}/images/{index}"
+
+
+def run_out(run: Run, input_open: bool = False) -> RunOut:
     return RunOut(
         id=run.id,
         workspace_id=run.workspace_id,
@@ -34,10 +67,11 @@ def run_out(run: Run) -> RunOut:
         stderr=run.stderr,
         truncated=run.truncated,
         duration_ms=run.duration_ms,
-        images=[f"/api/runs/{run.id}/images/{i}" for i in range(run.images)],
+        images=[_image_url(run.id, i) for i in range(run.images)],
         message=run.message,
         created_at=run.created_at,
         finished_at=run.finished_at,
+        input_open=input_open,
     )
 
 
@@ -67,6 +101,7 @@ async def create_run(
         code=body.code,
         stdin=body.stdin,
         timeout_s=body.timeout_s,
+        interactive=body.interactive,
     )
     if not wait:
         return RunStarted(id=run.id, status="running")
@@ -80,13 +115,89 @@ async def list_runs(
     workspace_id: str, user: CurrentUser, db: DbSession, context: Context
 ) -> list[RunOut]:
     """The workspace's latest runs, newest first."""
+    service = _runs(context)
     workspace = await workspaces.get_owned(db, user, workspace_id)
-    return [run_out(r) for r in await _runs(context).list_for(db, workspace)]
+    return [run_out(r, service.input_open(r.id)) for r in await service.list_for(db, workspace)]
 
 
 @router.get("/runs/{run_id}", response_model=RunOut)
 async def get_run(run_id: str, user: CurrentUser, db: DbSession, context: Context) -> RunOut:
-    return run_out(await _runs(context).get_owned(db, user, run_id))
+    service = _runs(context)
+    run = await service.get_owned(db, user, run_id)
+    return run_out(run, service.input_open(run.id))
+
+
+_Events = AsyncGenerator[run_service.RunEvent]
+
+
+async def _follower(
+    run_id: str, user: CurrentUser, db: DbSession, context: Context
+) -> AsyncIterator[tuple[str, _Events]]:
+    """The run's events, for its owner; the follower counts until the response has ended."""
+    service = _runs(context)
+    run = await service.get_owned(db, user, run_id)
+    # The stream lasts as long as the run: give the connection back to the
+    # pool now (the session opens another if it is used again).
+    await db.close()
+    with service.following(run) as events:
+        # Closed here, after the response (and its producer) has ended.
+        async with contextlib.aclosing(events):
+            yield run.id, events
+
+
+@router.get(
+    "/runs/{run_id}/events",
+    response_class=EventSourceResponse,
+    responses={**_NOT_FOUND, 429: {"description": "Too many followers of this run."}},
+)
+async def run_events(
+    follower: Annotated[tuple[str, _Events], Depends(_follower)],
+) -> AsyncIterator[RunEvent]:
+    """Follow the run: server-sent events, each `data` a JSON event told apart by `type`.
+
+    `start` first (with `input_open`); then the output so far and as it
+    comes, in order: `output` (`stream` `stdout`, `stderr`, or `stdin` for
+    input sent meanwhile), `image` (a plot, at its `url`), `input` (the
+    input opened or closed); last `end` with the finished run, and the
+    stream ends. A finished run is replayed the same way at once.
+    """
+    run_id, events = follower
+    async for event in events:
+        yield _event(run_id, event)
+
+
+def _event(run_id: str, event: run_service.RunEvent) -> RunEvent:
+    if isinstance(event, Text):
+        return RunOutputEvent(type="output", stream=event.stream, text=event.text)
+    if isinstance(event, Started):
+        return RunStartEvent(type="start", input_open=event.input_open)
+    if isinstance(event, InputState):
+        return RunInputEvent(type="input", open=event.open)
+    if isinstance(event, Image):
+        return RunImageEvent(type="image", index=event.index, url=_image_url(run_id, event.index))
+    return RunEndEvent(type="end", run=run_out(event.run))
+
+
+@router.post(
+    "/runs/{run_id}/stdin",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={
+        **_NOT_FOUND,
+        409: {"description": "The run takes no input: it ended, is not interactive, or hit EOF."},
+        413: {"description": "Over 64 KiB at once, or over 1 MiB waiting to be read."},
+    },
+)
+async def send_stdin(
+    run_id: str, body: RunStdin, user: CurrentUser, db: DbSession, context: Context
+) -> None:
+    """Send `text` to the running program's input (then end of file with `eof`).
+
+    Answers at once; the program reads it when it reads. Only a run started
+    with `"interactive": true` takes input while it runs.
+    """
+    service = _runs(context)
+    run = await service.get_owned(db, user, run_id)
+    service.send_input(run, body.text, eof=body.eof)
 
 
 @router.post("/runs/{run_id}/stop", response_model=RunOut)
@@ -106,12 +217,12 @@ async def stop_run(run_id: str, user: CurrentUser, db: DbSession, context: Conte
 )
 async def run_image(
     run_id: str, index: int, user: CurrentUser, db: DbSession, context: Context
-) -> FileResponse:
-    """A plot the run showed (matplotlib's `show()`), as PNG."""
+) -> Response:
+    """A plot the run showed (matplotlib's `show()`), as PNG; also while the run runs."""
     service = _runs(context)
     run = await service.get_owned(db, user, run_id)
-    return FileResponse(
-        service.image_path(run, index),
-        media_type="image/png",
-        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"},
-    )
+    image = service.image(run, index)
+    headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"}
+    if isinstance(image, bytes):
+        return Response(image, media_type="image/png", headers=headers)
+    return FileResponse(image, media_type="image/png", headers=headers)

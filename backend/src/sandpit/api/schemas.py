@@ -115,8 +115,13 @@ class Usage(BaseModel):
 class RunCreate(BaseModel):
     path: str | None = Field(default=None, max_length=4096, examples=["main.py"])
     code: str | None = Field(default=None, examples=["print('hello')"])
-    stdin: str = ""
+    stdin: str = Field(default="", description="Written to the program's input first.")
     timeout_s: float | None = Field(default=None, gt=0)
+    interactive: bool = Field(
+        default=False,
+        description="Keep the input open after `stdin`, for `POST /api/runs/{run_id}/stdin`; "
+        "otherwise the program reads end-of-file after `stdin`.",
+    )
 
 
 class RunStarted(BaseModel):
@@ -141,6 +146,62 @@ class RunOut(BaseModel):
     message: str | None
     created_at: datetime
     finished_at: datetime | None
+    input_open: bool = Field(
+        default=False,
+        description="Whether `POST /api/runs/{run_id}/stdin` takes input now.",
+    )
+
+
+class RunStdin(BaseModel):
+    text: str = Field(default="", examples=["Ada\n"])
+    eof: bool = Field(default=False, description="Then close the input (end of file).")
+
+
+# The events of `GET /api/runs/{run_id}/events`, each the `data` of one
+# server-sent event, told apart by `type`.
+
+
+class RunStartEvent(BaseModel):
+    """First: whether the run takes input; the output so far follows."""
+
+    type: Literal["start"]
+    input_open: bool
+
+
+class RunOutputEvent(BaseModel):
+    """Output in the order it came; `stdin` is input sent while the run ran (an echo)."""
+
+    type: Literal["output"]
+    stream: Literal["stdout", "stderr", "stdin"]
+    text: str
+
+
+class RunImageEvent(BaseModel):
+    """The run showed a plot (matplotlib's `show()`)."""
+
+    type: Literal["image"]
+    index: int
+    url: str
+
+
+class RunInputEvent(BaseModel):
+    """The run's input opened or closed."""
+
+    type: Literal["input"]
+    open: bool
+
+
+class RunEndEvent(BaseModel):
+    """Last: the run as `GET /api/runs/{run_id}` returns it; the stream ends."""
+
+    type: Literal["end"]
+    run: RunOut
+
+
+RunEvent = Annotated[
+    RunStartEvent | RunOutputEvent | RunImageEvent | RunInputEvent | RunEndEvent,
+    Field(discriminator="type"),
+]
 
 
 class SandboxOut(BaseModel):

@@ -1,4 +1,4 @@
-"""Executing one run in a sandbox: output capture, plots, limits, and the status.
+"""Executing one run in a sandbox: output capture, input, plots, limits, and the status.
 
 The status comes from facts: `timeout` from our own timer, `oom` from the
 cgroup's OOM counter, `killed` from a signal or a stop, otherwise the exit
@@ -6,6 +6,10 @@ code (`ok` for 0, `error` for anything else). Output is capped: past
 `output_bytes` the rest is read and dropped (`truncated`), and a program
 that keeps flooding far beyond the cap is ended, so it cannot keep a host
 core busy for the rest of its time limit.
+
+Output goes into a `RunOutput` as it is read and input comes from a
+`RunInput`, so the service can let clients follow the run and type into it
+while it runs; neither ever makes the readers wait.
 """
 
 from __future__ import annotations
@@ -17,17 +21,18 @@ import signal
 import struct
 import time
 from dataclasses import dataclass, field
+from typing import Literal
 
+from sandpit.runs.output import MAX_IMAGES, RunOutput
+from sandpit.runs.stdin import RunInput
 from sandpit.sandbox.base import ExecRequest, ExitStatus, Process, Sandbox
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-MAX_IMAGES = 20
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
-# Past this many times the cap, a flooding run is ended.
-FLOOD_FACTOR = 16
 READ_CHUNK = 65536
 
 RUNNER = "/run/sandpit/run_code.py"
+STOPPED_MESSAGE = "The run was stopped."
 
 
 @dataclass(frozen=True)
@@ -54,38 +59,24 @@ class RunOutcome:
     message: str | None = None
 
 
-class _Capture:
-    """stdout and stderr sharing one byte budget."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.kept = 0
-        self.seen = 0
-        self.parts: dict[str, bytearray] = {"stdout": bytearray(), "stderr": bytearray()}
-
-    def add(self, stream: str, data: bytes) -> None:
-        self.seen += len(data)
-        room = self.limit - self.kept
-        if room > 0:
-            piece = data[:room]
-            self.parts[stream] += piece
-            self.kept += len(piece)
-
-    @property
-    def truncated(self) -> bool:
-        return self.seen > self.kept
-
-    @property
-    def flooding(self) -> bool:
-        return self.seen > self.limit * FLOOD_FACTOR
-
-
-async def execute(sandbox: Sandbox, group: str, request: RunRequest) -> RunOutcome:
+async def execute(
+    sandbox: Sandbox,
+    group: str,
+    request: RunRequest,
+    output: RunOutput | None = None,
+    stdin: RunInput | None = None,
+    stop: asyncio.Event | None = None,
+) -> RunOutcome:
     """Run `request` in `sandbox` in cgroup leaf `group`, wait for it, and describe how it went.
 
-    Never raises for anything the program does; raises `SandboxError` if
-    the sandbox cannot start the process at all.
+    Output is collected in `output` as it comes and input taken from
+    `stdin` (by default: fresh ones, `request.stdin` then EOF). Setting
+    `stop` ends the run like a limit does (`killed`), keeping everything it
+    printed. Never raises for anything the program does; raises
+    `SandboxError` if the sandbox cannot start the process at all.
     """
+    output = output if output is not None else RunOutput(request.output_bytes)
+    stdin = stdin if stdin is not None else RunInput(request.stdin, keep_open=False)
     plot_r, plot_w = os.pipe2(os.O_CLOEXEC)
     code_r, code_w = os.pipe2(os.O_CLOEXEC) if request.code is not None else (-1, -1)
     argv = (
@@ -106,40 +97,50 @@ async def execute(sandbox: Sandbox, group: str, request: RunRequest) -> RunOutco
             if fd >= 0:
                 os.close(fd)
     try:
-        return await _supervise(process, request, plot_r, code_w, started)
+        return await _supervise(
+            process, request, output, stdin, stop or asyncio.Event(), plot_r, code_w, started
+        )
     finally:
         process.close()
 
 
 async def _supervise(
-    process: Process, request: RunRequest, plot_r: int, code_w: int, started: float
+    process: Process,
+    request: RunRequest,
+    output: RunOutput,
+    stdin: RunInput,
+    stop: asyncio.Event,
+    plot_r: int,
+    code_w: int,
+    started: float,
 ) -> RunOutcome:
-    capture = _Capture(request.output_bytes)
-    images: list[bytes] = []
     flooded = asyncio.Event()
     assert process.stdout_fd is not None
     assert process.stderr_fd is not None
-    # Feeding stdin ends by closing it (EOF for the program): the feeder owns it.
+    # Input ends by closing the pipe (EOF for the program): the pump owns it.
     stdin_fd, process.stdin_fd = process.stdin_fd, None
+    # Only the output readers: the run is over when they have read everything,
+    # whatever became of its input.
     tasks = [
-        asyncio.create_task(_read_stream(process.stdout_fd, "stdout", capture, flooded)),
-        asyncio.create_task(_read_stream(process.stderr_fd, "stderr", capture, flooded)),
-        asyncio.create_task(_read_plots(plot_r, images)),
-        asyncio.create_task(_feed(stdin_fd, request.stdin)),
+        asyncio.create_task(_read_stream(process.stdout_fd, "stdout", output, flooded)),
+        asyncio.create_task(_read_stream(process.stderr_fd, "stderr", output, flooded)),
+        asyncio.create_task(_read_plots(plot_r, output)),
     ]
+    feeders = [asyncio.create_task(stdin.pump(stdin_fd))]
     if code_w >= 0:
-        tasks.append(asyncio.create_task(_feed(code_w, (request.code or "").encode())))
+        feeders.append(asyncio.create_task(_feed(code_w, (request.code or "").encode())))
     waiter = asyncio.create_task(process.wait())
     flood_waiter = asyncio.create_task(flooded.wait())
+    stop_waiter = asyncio.create_task(stop.wait())
     try:
         return await _await_end(
-            process, request, capture, images, flooded, tasks, waiter, flood_waiter, started
+            process, request, output, flooded, tasks, waiter, {flood_waiter, stop_waiter}, started
         )
     finally:
         # Before the caller closes the descriptors: a reader still registered
         # with the loop on a closed (and soon reused) descriptor breaks the
         # loop's later registrations of that number.
-        pending = [*tasks, waiter, flood_waiter]
+        pending = [*tasks, *feeders, waiter, flood_waiter, stop_waiter]
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
@@ -148,53 +149,59 @@ async def _supervise(
 async def _await_end(
     process: Process,
     request: RunRequest,
-    capture: _Capture,
-    images: list[bytes],
+    output: RunOutput,
     flooded: asyncio.Event,
     tasks: list[asyncio.Task[None]],
     waiter: asyncio.Task[ExitStatus],
-    flood_waiter: asyncio.Task[bool],
+    enders: set[asyncio.Task[bool]],
     started: float,
 ) -> RunOutcome:
-    timed_out = False
+    """Wait for the process, a flood, a stop or the time limit; end the group; drain the output."""
     done, _ = await asyncio.wait(
-        {waiter, flood_waiter}, timeout=request.timeout_s, return_when=asyncio.FIRST_COMPLETED
+        {waiter, *enders}, timeout=request.timeout_s, return_when=asyncio.FIRST_COMPLETED
     )
-    if waiter not in done:
-        timed_out = flood_waiter not in done
-        await process.kill_group()
-    else:
-        # The main process ended: anything it left behind in its group
-        # (a daemon, a background job) ends with the run.
-        await process.kill_group()
+    ended_early = waiter not in done
+    stopped = ended_early and not flooded.is_set() and bool(done)
+    timed_out = ended_early and not done
+    # Ended early, or the main process ended: either way anything left in its
+    # group (a daemon, a background job) ends with the run.
+    await process.kill_group()
     status_of_exit: ExitStatus = await waiter
-    flood_waiter.cancel()
+    for ender in enders:
+        ender.cancel()
     # Readers finish once every writer (including killed daemons) is gone.
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(asyncio.shield(asyncio.gather(*tasks, return_exceptions=True)), 5)
     duration_ms = int((time.monotonic() - started) * 1000)
     status, message = _status(
-        status_of_exit, timed_out, flooded.is_set(), process.oom_kills(), request
+        status_of_exit, timed_out, stopped, flooded.is_set(), process.oom_kills(), request
     )
     return RunOutcome(
         status=status,
         exit_code=status_of_exit.code,
-        stdout=bytes(capture.parts["stdout"]),
-        stderr=bytes(capture.parts["stderr"]),
-        truncated=capture.truncated,
+        stdout=output.record("stdout"),
+        stderr=output.record("stderr"),
+        truncated=output.truncated,
         duration_ms=duration_ms,
-        images=images,
+        images=list(output.images),
         message=message,
     )
 
 
 def _status(
-    exit_status: ExitStatus, timed_out: bool, flooded: bool, oom_kills: int, request: RunRequest
+    exit_status: ExitStatus,
+    timed_out: bool,
+    stopped: bool,
+    flooded: bool,
+    oom_kills: int,
+    request: RunRequest,
 ) -> tuple[str, str | None]:
     if exit_status.error:
         return "error", f"The program could not be started: {exit_status.error}."
     if timed_out:
         return "timeout", f"The run passed its {request.timeout_s:g} s time limit and was stopped."
+    if stopped:
+        return "killed", STOPPED_MESSAGE
     if oom_kills > 0:
         return "oom", "The run used more memory than the sandbox allows and was stopped."
     if flooded:
@@ -207,7 +214,9 @@ def _status(
     return "error", None
 
 
-async def _read_stream(fd: int, stream: str, capture: _Capture, flooded: asyncio.Event) -> None:
+async def _read_stream(
+    fd: int, stream: Literal["stdout", "stderr"], output: RunOutput, flooded: asyncio.Event
+) -> None:
     loop = asyncio.get_running_loop()
     os.set_blocking(fd, False)
     readable = asyncio.Event()
@@ -222,21 +231,21 @@ async def _read_stream(fd: int, stream: str, capture: _Capture, flooded: asyncio
                 continue
             if not data:
                 return
-            capture.add(stream, data)
-            if capture.flooding:
+            output.add(stream, data)
+            if output.flooding:
                 flooded.set()
     finally:
         loop.remove_reader(fd)
 
 
-async def _read_plots(fd: int, images: list[bytes]) -> None:
+async def _read_plots(fd: int, output: RunOutput) -> None:
     """Read length-prefixed PNGs; anything malformed ends the channel, never the server."""
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=MAX_IMAGE_BYTES + 16)
     protocol = asyncio.StreamReaderProtocol(reader)
     transport, _ = await loop.connect_read_pipe(lambda: protocol, os.fdopen(fd, "rb", buffering=0))
     try:
-        while len(images) < MAX_IMAGES:
+        while len(output.images) < MAX_IMAGES:
             try:
                 header = await reader.readexactly(4)
             except asyncio.IncompleteReadError:
@@ -249,15 +258,13 @@ async def _read_plots(fd: int, images: list[bytes]) -> None:
             except asyncio.IncompleteReadError:
                 return
             if data.startswith(PNG_SIGNATURE):
-                images.append(data)
+                output.add_image(data)
     finally:
         transport.close()
 
 
-async def _feed(fd: int | None, data: bytes) -> None:
+async def _feed(fd: int, data: bytes) -> None:
     """Write `data` to `fd` and close it; a reader that stops early is fine."""
-    if fd is None:
-        return
     loop = asyncio.get_running_loop()
     os.set_blocking(fd, False)
     view = memoryview(data)

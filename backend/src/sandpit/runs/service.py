@@ -1,9 +1,13 @@
 """Runs: start, follow, stop and record executions of code in a workspace's sandbox.
 
 A run is recorded first (`running`), executed in a background task, and
-recorded again when it ends. `?wait=true` simply awaits that task. Images
-(plots) are kept in the data directory, outside any workspace, named by run
-id and index, so no path a user controls is ever involved.
+recorded again when it ends. `?wait=true` simply awaits that task. While it
+runs, its `LiveRun` holds the output so far (for followers, `follow()`) and
+its input (`send_input()`); it is dropped only after the end is recorded,
+so a follower always finds either the live run or the finished record.
+Images (plots) are kept in the data directory, outside any workspace, named
+by run id and index, so no path a user controls is ever involved; while
+the run runs they are served from memory.
 """
 
 from __future__ import annotations
@@ -12,7 +16,10 @@ import asyncio
 import contextlib
 import logging
 import shutil
+import time
 import uuid
+from collections.abc import AsyncGenerator, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,8 +30,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sandpit.config import Settings
 from sandpit.db.models import Run, User, Workspace
-from sandpit.errors import BadRequest, NotFound, PayloadTooLarge, RateLimited
-from sandpit.runs.executor import RunOutcome, RunRequest, execute
+from sandpit.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, RateLimited
+from sandpit.runs.executor import STOPPED_MESSAGE, RunOutcome, RunRequest, execute
+from sandpit.runs.live import MAX_FOLLOWERS, InputState, LiveRun, Started, follow
+from sandpit.runs.output import EVENT_BYTES, Image, Text
+from sandpit.runs.stdin import MAX_PENDING_BYTES
 from sandpit.sandbox.base import SandboxError
 from sandpit.sandbox.environment import run_env
 from sandpit.sandbox.manager import SandboxManager
@@ -36,6 +46,21 @@ log = logging.getLogger(__name__)
 
 MAX_CODE_BYTES = 1024 * 1024
 MAX_STDIN_BYTES = 1024 * 1024
+# One `POST /api/runs/{id}/stdin`: a line typed, or a pasted block.
+MAX_INPUT_BYTES = 64 * 1024
+# A stopped run's executor kills it and drains its output within seconds;
+# past this it is cancelled outright.
+STOP_GRACE_S = 15
+
+
+@dataclass(frozen=True)
+class Ended:
+    """A follower's last event: the run as recorded (finished, unless it was lost)."""
+
+    run: Run
+
+
+RunEvent = Started | Text | Image | InputState | Ended
 
 
 class RunService:
@@ -52,6 +77,7 @@ class RunService:
         self.limiter = limiter
         self.images_root = settings.data_dir / "runs"
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._live: dict[str, LiveRun] = {}
         self._stopped: set[str] = set()
         self._per_workspace: dict[str, int] = {}
 
@@ -65,9 +91,13 @@ class RunService:
         code: str | None,
         stdin: str,
         timeout_s: float | None,
+        interactive: bool = False,
     ) -> Run:
         """Record and start a run. Raises `BadRequest`, `NotFound`, `PayloadTooLarge`,
-        `RateLimited` for requests that cannot run; never for what the program does."""
+        `RateLimited` for requests that cannot run; never for what the program does.
+
+        `stdin` is written first; then the program reads EOF, unless the run
+        is `interactive`: its input stays open for `send_input()`."""
         if (path is None) == (code is None):
             raise BadRequest("Give either a 'path' to a file or 'code' to run, not both.")
         source_path = None
@@ -116,7 +146,11 @@ class RunService:
             env=run_env(),
         )
         self._per_workspace[workspace.id] = self._per_workspace.get(workspace.id, 0) + 1
-        task = asyncio.get_running_loop().create_task(self._execute(run.id, workspace.id, request))
+        live = LiveRun(run.id, request.output_bytes, request.stdin, interactive=interactive)
+        self._live[run.id] = live
+        task = asyncio.get_running_loop().create_task(
+            self._execute(run.id, workspace.id, request, live)
+        )
         self._tasks[run.id] = task
         return run
 
@@ -142,33 +176,130 @@ class RunService:
         return list(rows)
 
     async def stop(self, run_id: str) -> None:
-        """Stop a running run (all its processes); a finished run is left as it is."""
+        """Stop a running run (all its processes); a finished run is left as it is.
+
+        Returns once the stop is recorded. A program already started is
+        killed by its executor, which then reads what is left in its pipes,
+        so the run keeps everything it printed; before that, the start is
+        simply cancelled.
+        """
         task = self._tasks.get(run_id)
         if task is None:
             return
         self._stopped.add(run_id)
+        live = self._live.get(run_id)
+        if live is not None and live.executing:
+            live.stop.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(task), STOP_GRACE_S)
+                return
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.shield(task)
 
-    def image_path(self, run: Run, index: int) -> Path:
+    def image(self, run: Run, index: int) -> Path | bytes:
+        """The run's `index`-th plot: its file, or its bytes while the run is running."""
+        live = self._live.get(run.id)
+        if live is not None:
+            if 0 <= index < len(live.output.images):
+                return live.output.images[index]
+            raise NotFound("There is no such image.")
         if not 0 <= index < run.images:
             raise NotFound("There is no such image.")
         return self.images_root / run.id / f"{index}.png"
+
+    def input_open(self, run_id: str) -> bool:
+        """Whether `send_input()` takes input for the run now."""
+        live = self._live.get(run_id)
+        return live is not None and live.input.open
+
+    def send_input(self, run: Run, text: str, *, eof: bool) -> None:
+        """Queue `text` for the running program's stdin, then EOF if `eof`.
+
+        Raises `Conflict` when the run takes no input (ended, not interactive,
+        or its input closed) and `PayloadTooLarge` past the size limits.
+        Returns at once: the program reads it when it reads.
+        """
+        live = self._live.get(run.id)
+        if live is None or live.ended:
+            raise Conflict("This run has ended; it takes no more input.")
+        if not live.input.open:
+            if not live.interactive:
+                raise Conflict(
+                    "This run was started without 'interactive': its input was closed "
+                    "after the 'stdin' it was given."
+                )
+            raise Conflict("This run's input is closed (end of file); it takes no more input.")
+        data = text.encode()
+        if len(data) > MAX_INPUT_BYTES:
+            raise PayloadTooLarge("Send at most 64 KiB of input at a time.")
+        if len(data) > live.input.room:
+            raise PayloadTooLarge(
+                f"The program has not read the input sent before; at most "
+                f"{MAX_PENDING_BYTES // (1024 * 1024)} MiB may wait for it."
+            )
+        live.send(data)
+        if eof:
+            live.input.close()
+
+    @contextlib.contextmanager
+    def following(self, run: Run) -> Iterator[AsyncGenerator[RunEvent]]:
+        """A follower of `run` (see `events`), counted while the block lasts.
+
+        Raises `RateLimited` when the run has `MAX_FOLLOWERS` already.
+        """
+        live = self._live.get(run.id)
+        if live is not None and live.followers >= MAX_FOLLOWERS:
+            raise RateLimited(
+                f"This run is followed in {MAX_FOLLOWERS} places already; close one of them.", 5
+            )
+        if live is not None:
+            live.followers += 1
+        try:
+            yield self._events(run, live)
+        finally:
+            if live is not None:
+                live.followers -= 1
+
+    async def _events(self, run: Run, live: LiveRun | None) -> AsyncGenerator[RunEvent]:
+        """The output so far, then as it comes, then the run as recorded at its end."""
+        if live is None:
+            # Finished before the follower came (perhaps just now): replay the record.
+            run = await self._recorded(run)
+            yield Started(input_open=False)
+            for stream in ("stdout", "stderr"):
+                text = run.stdout if stream == "stdout" else run.stderr
+                for start in range(0, len(text), EVENT_BYTES):
+                    yield Text(stream, text[start : start + EVENT_BYTES])
+            for index in range(run.images):
+                yield Image(index)
+            yield Ended(run)
+            return
+        async for item in follow(live):
+            yield item
+        yield Ended(await self._recorded(run))
+
+    async def _recorded(self, run: Run) -> Run:
+        """The run as recorded now (as it was, if its workspace was deleted meanwhile)."""
+        async with self.sessions() as db:
+            recorded = await db.get(Run, run.id)
+        return recorded if recorded is not None else run
 
     async def close(self) -> None:
         for run_id in list(self._tasks):
             await self.stop(run_id)
 
-    async def _execute(self, run_id: str, workspace_id: str, request: RunRequest) -> None:
+    async def _execute(
+        self, run_id: str, workspace_id: str, request: RunRequest, live: LiveRun
+    ) -> None:
         try:
             try:
-                outcome = await self._outcome(run_id, workspace_id, request)
+                outcome = await self._outcome(run_id, workspace_id, request, live)
             except asyncio.CancelledError:
                 # Stopped before the process started (e.g. while the sandbox was starting).
                 if run_id not in self._stopped:
                     raise
-                outcome = _stopped()
+                outcome = _stopped(live)
             await self._record(run_id, outcome)
         except Exception:
             log.exception("run %s failed", run_id)
@@ -178,14 +309,23 @@ class RunService:
             self._tasks.pop(run_id, None)
             self._stopped.discard(run_id)
             self._per_workspace[workspace_id] -= 1
+            # Only now, with the end recorded: a follower finds the live run
+            # or the finished record, never neither.
+            live.finish()
+            self._live.pop(run_id, None)
 
-    async def _outcome(self, run_id: str, workspace_id: str, request: RunRequest) -> RunOutcome:
+    async def _outcome(
+        self, run_id: str, workspace_id: str, request: RunRequest, live: LiveRun
+    ) -> RunOutcome:
         try:
             sandbox = await self.manager.get(workspace_id)
         except SandboxError as exc:
             return _failure(exc.detail)
         with self.manager.busy(workspace_id):
-            task = asyncio.ensure_future(execute(sandbox, f"run-{run_id[:16]}", request))
+            live.executing = True
+            task = asyncio.ensure_future(
+                execute(sandbox, f"run-{run_id[:16]}", request, live.output, live.input, live.stop)
+            )
             try:
                 return await asyncio.shield(task)
             except asyncio.CancelledError:
@@ -195,7 +335,7 @@ class RunService:
                     await task
                 if run_id not in self._stopped:
                     raise
-                return _stopped()
+                return _stopped(live)
             except SandboxError as exc:
                 return _failure(exc.detail)
 
@@ -225,15 +365,18 @@ class RunService:
             (directory / f"{index}.png").write_bytes(data)
 
 
-def _stopped() -> RunOutcome:
+def _stopped(live: LiveRun) -> RunOutcome:
+    """A stopped run keeps what it printed and showed (its followers saw it already)."""
+    output = live.output
     return RunOutcome(
         status="killed",
         exit_code=None,
-        stdout=b"",
-        stderr=b"",
-        truncated=False,
-        duration_ms=0,
-        message="The run was stopped.",
+        stdout=output.record("stdout"),
+        stderr=output.record("stderr"),
+        truncated=output.truncated,
+        duration_ms=int((time.monotonic() - live.started) * 1000),
+        images=list(output.images),
+        message=STOPPED_MESSAGE,
     )
 
 

@@ -1,0 +1,121 @@
+"""The run console in a real browser: output as it comes, typing into a running program,
+plots while it runs, and polling when the live stream is not available."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Locator, Route, expect
+
+from tests.ui.conftest import Ide
+
+FIRST_SLEEP_SECOND = """\
+import time
+
+print("first")
+time.sleep(2)
+print("second")
+"""
+
+INPUT_PROGRAM = """\
+name = input("Your name? ")
+age = int(input("Your age? "))
+print(f"Hello {name}, next year you will be {age + 1}.")
+"""
+
+
+def press_run(ide: Ide) -> Locator:
+    """Press Run; answers the new run's block (running, or already done)."""
+    before = ide.page.get_by_test_id("run").count()
+    ide.page.get_by_role("button", name="Run", exact=True).click()
+    block = ide.page.get_by_test_id("run").nth(before)
+    block.wait_for()
+    return block
+
+
+def test_output_shows_while_the_run_runs(ide: Ide) -> None:
+    ide.put_file("slow.py", FIRST_SLEEP_SECOND)
+    ide.open_workspace()
+    ide.open_file("slow.py")
+    block = press_run(ide)
+    output = block.get_by_test_id("output")
+    expect(output).to_contain_text("first")
+    # Shown while the program sleeps: the run is still running, "second" not there yet.
+    expect(block).to_have_attribute("data-status", "running")
+    assert "second" not in output.inner_text()
+    expect(output).to_contain_text("second", timeout=20_000)
+    expect(block).to_have_attribute("data-status", "ok")
+    expect(block.get_by_test_id("exit-code")).to_have_text("exit code 0")
+    expect(output).to_have_text("first\nsecond\n")
+    # Finished: no input line any more.
+    expect(block.get_by_test_id("run-input")).to_have_count(0)
+
+
+def test_input_is_typed_in_the_run_block(ide: Ide) -> None:
+    ide.put_file("ask.py", INPUT_PROGRAM)
+    ide.open_workspace()
+    ide.open_file("ask.py")
+    block = press_run(ide)
+    output = block.get_by_test_id("output")
+    line = block.get_by_role("textbox", name="Input for the running program")
+    expect(output).to_contain_text("Your name? ")
+    line.click()
+    line.fill("Ada")
+    line.press("Enter")
+    expect(output).to_contain_text("Your name? Ada\nYour age? ")
+    expect(line).to_have_value("")
+    expect(line).to_be_focused()
+    ide.screenshot("run-input")
+    line.press_sequentially("36")
+    line.press("Enter")
+    expect(block).to_have_attribute("data-status", "ok", timeout=20_000)
+    expect(output).to_contain_text("Hello Ada, next year you will be 37.")
+    # What was typed shows where it was typed, marked as input.
+    expect(output.locator('[data-stream="stdin"]').first).to_have_text("Ada\n")
+    expect(line).to_have_count(0)
+
+
+def test_ctrl_d_ends_the_input(ide: Ide) -> None:
+    ide.put_file("count.py", "import sys\n\nprint('lines:', len(sys.stdin.read().splitlines()))\n")
+    ide.open_workspace()
+    ide.open_file("count.py")
+    block = press_run(ide)
+    line = block.get_by_role("textbox", name="Input for the running program")
+    line.fill("one")
+    line.press("Enter")
+    expect(block.get_by_test_id("output")).to_contain_text("one")
+    line.fill("two")
+    line.press("Control+d")
+    expect(block).to_have_attribute("data-status", "ok", timeout=20_000)
+    expect(block.get_by_test_id("output")).to_contain_text("lines: 2")
+
+
+def test_a_plot_shows_while_the_run_runs(ide: Ide) -> None:
+    ide.put_file(
+        "plot.py",
+        "import matplotlib.pyplot as plt\n\nplt.plot([1, 3, 2])\nplt.show()\ninput('More? ')\n",
+    )
+    ide.open_workspace()
+    ide.open_file("plot.py")
+    block = press_run(ide)
+    figure = block.get_by_role("img", name="Figure 1 from plot.py")
+    expect(figure).to_be_visible(timeout=30_000)
+    expect(block).to_have_attribute("data-status", "running")
+    ide.page.wait_for_function(
+        "image => image.complete && image.naturalWidth > 100", arg=figure.element_handle()
+    )
+    block.get_by_role("textbox", name="Input for the running program").press("Enter")
+    expect(block).to_have_attribute("data-status", "ok", timeout=20_000)
+    expect(figure).to_be_visible()
+
+
+def test_without_the_live_stream_the_run_is_polled(ide: Ide) -> None:
+    # A proxy that refuses server-sent events: the console falls back to polling.
+    def refuse(route: Route) -> None:
+        route.abort()
+
+    ide.page.route("**/api/runs/*/events", refuse)
+    ide.put_file("slow.py", FIRST_SLEEP_SECOND)
+    ide.open_workspace()
+    ide.open_file("slow.py")
+    block = press_run(ide)
+    expect(block).to_have_attribute("data-status", "ok", timeout=30_000)
+    expect(block.get_by_test_id("output")).to_have_text("first\nsecond\n")

@@ -1,0 +1,120 @@
+/**
+ * Uploading files and folders into the workspace, from a drop (files and
+ * whole folders, through the File and Directory Entries API) or a file
+ * input (`webkitdirectory` gives each file its relative path).
+ *
+ * Each file is one `PUT .../files/{path}` (the server creates the folders on
+ * the way); an empty folder is one `POST .../folders`. A file the server
+ * refuses (too large, not text, over quota) is reported by itself and the
+ * others still go.
+ */
+import { createFolder, writeFile } from "./files";
+
+/** A file to upload and its path relative to the drop (`"data/a.csv"`). */
+export type UploadFile = { path: string; file: File };
+export type UploadBatch = { files: UploadFile[]; folders: string[] };
+export type UploadFailure = { path: string; message: string };
+export type UploadProgress = { done: number; total: number };
+
+/** Requests in flight at once: a folder of small files goes faster, the server stays unhurried. */
+const PARALLEL = 4;
+
+export const joinPath = (folder: string, path: string) => (folder === "" ? path : `${folder}/${path}`);
+
+/**
+ * What was dropped: files, and folders with everything in them (empty ones
+ * too). The entries are taken at once, as a drop's data is only readable
+ * while its event is being handled; reading the folders comes after.
+ */
+export function droppedItems(data: DataTransfer): Promise<UploadBatch> {
+  const entries = Array.from(data.items)
+    .filter((item) => item.kind === "file")
+    .map((item) => item.webkitGetAsEntry());
+  if (entries.length === 0 || entries.some((entry) => entry === null)) {
+    // No entries API (or not for every item): the plain files, without folders.
+    return Promise.resolve({ files: Array.from(data.files).map((file) => ({ path: file.name, file })), folders: [] });
+  }
+  return readEntries(entries.filter((entry) => entry !== null));
+}
+
+/** The files a file input picked; with `webkitdirectory`, under the picked folder's name. */
+export function pickedItems(list: FileList | null): UploadBatch {
+  const files = Array.from(list ?? []).map((file) => ({ path: file.webkitRelativePath || file.name, file }));
+  return { files, folders: [] };
+}
+
+async function readEntries(entries: FileSystemEntry[]): Promise<UploadBatch> {
+  const batch: UploadBatch = { files: [], folders: [] };
+  const visit = async (entry: FileSystemEntry): Promise<void> => {
+    const path = entry.fullPath.replace(/^\/+/, "");
+    if (isFile(entry)) {
+      batch.files.push({ path, file: await new Promise<File>((resolve, reject) => entry.file(resolve, reject)) });
+    } else if (isDirectory(entry)) {
+      const children = await readFolder(entry);
+      if (children.length === 0) {
+        batch.folders.push(path);
+      }
+      for (const child of children) {
+        await visit(child);
+      }
+    }
+  };
+  for (const entry of entries) {
+    await visit(entry);
+  }
+  return batch;
+}
+
+/** Every entry of a folder: `readEntries` answers in batches until it answers none. */
+async function readFolder(folder: FileSystemDirectoryEntry): Promise<FileSystemEntry[]> {
+  const reader = folder.createReader();
+  const all: FileSystemEntry[] = [];
+  for (;;) {
+    const some = await new Promise<FileSystemEntry[]>((resolve, reject) => reader.readEntries(resolve, reject));
+    if (some.length === 0) {
+      return all;
+    }
+    all.push(...some);
+  }
+}
+
+const isFile = (entry: FileSystemEntry): entry is FileSystemFileEntry => entry.isFile;
+const isDirectory = (entry: FileSystemEntry): entry is FileSystemDirectoryEntry => entry.isDirectory;
+
+/**
+ * Upload `batch` into `folder` ("" for the top). `onProgress` hears after
+ * each file or folder; answers what failed, each with the server's reason.
+ */
+export async function uploadBatch(
+  workspaceId: string,
+  folder: string,
+  batch: UploadBatch,
+  onProgress: (progress: UploadProgress) => void,
+): Promise<UploadFailure[]> {
+  const failures: UploadFailure[] = [];
+  const total = batch.files.length + batch.folders.length;
+  let done = 0;
+  const step = () => onProgress({ done: ++done, total });
+  onProgress({ done, total });
+  for (const path of batch.folders) {
+    const result = await createFolder(workspaceId, joinPath(folder, path));
+    if (!result.ok) {
+      failures.push({ path, message: result.message });
+    }
+    step();
+  }
+  const queue = [...batch.files];
+  const worker = async () => {
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
+      const result = await writeFile(workspaceId, joinPath(folder, item.path), item.file);
+      if (!result.ok) {
+        failures.push({ path: item.path, message: result.message });
+      }
+      step();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL, queue.length) }, worker));
+  // In the order the files were listed, whatever order they finished in.
+  const order = new Map(batch.files.map((item, index) => [item.path, index]));
+  return failures.sort((a, b) => (order.get(a.path) ?? -1) - (order.get(b.path) ?? -1));
+}
