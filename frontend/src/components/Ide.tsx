@@ -177,7 +177,10 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
       return;
     }
     await runs.start(activeTab.path, ui.stdin, ui.timeLimit);
-  }, [activeTab, tabs, runs, ui.stdin, ui.timeLimit]);
+    // The run has started the sandbox if it was not running: show it now,
+    // not at the next poll.
+    refreshSandbox();
+  }, [activeTab, tabs, runs, ui.stdin, ui.timeLimit, refreshSandbox]);
 
   const stopLatest = useCallback(() => {
     const latest = runs.runs.findLast((item) => item.status === "running");
