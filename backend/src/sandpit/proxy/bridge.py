@@ -2,7 +2,7 @@
 
 Any backend does the same three things: mount the sandbox's socket directory
 read-only at `PROXY_MOUNT` and the CA bundle at `CA_MOUNT`, give processes
-`proxy_env()`, and keep the forwarder running (`keep_forwarder`), which
+`proxy_env()`, and keep the forwarder running (`Forwarders`), which
 listens on the sandbox's own loopback and pipes to the socket.
 """
 
@@ -127,3 +127,27 @@ async def keep_forwarder(sandbox: Sandbox, argv: list[str], process: Process) ->
                 "sandbox %s: the forwarder could not be restarted", sandbox.id, exc_info=True
             )
             return
+
+
+class Forwarders:
+    """The forwarder of each live sandbox of one backend, kept running until it ends."""
+
+    def __init__(self, support_mount: str) -> None:
+        self._argv = forwarder_argv(support_mount)
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    async def start(self, sandbox: Sandbox) -> None:
+        """Start the forwarder and keep it running; without it the sandbox works, minus pip."""
+        try:
+            process = await start_forwarder(sandbox, self._argv)
+        except Exception:
+            log.exception("sandbox %s: the package proxy forwarder did not start", sandbox.id)
+            return
+        task = asyncio.get_running_loop().create_task(keep_forwarder(sandbox, self._argv, process))
+        self._tasks[sandbox.id] = task
+
+    def stop(self, sandbox_id: str) -> None:
+        """Stop keeping the forwarder of a sandbox that has ended."""
+        task = self._tasks.pop(sandbox_id, None)
+        if task is not None:
+            task.cancel()

@@ -252,7 +252,7 @@ class BubblewrapBackend:
         # Package proxy: each sandbox gets a socket on it and a forwarder.
         self.proxy = proxy
         self.ca_bundle = ca_bundle
-        self._forwarders: dict[str, asyncio.Task[None]] = {}
+        self._forwarders = bridge.Forwarders(SUPPORT_MOUNT)
         self.launcher = launcher.ensure_launcher(state_dir / "bin")
         self.sandboxes: dict[str, BubblewrapSandbox] = {}
         self._seccomp = seccomp_filter()
@@ -348,28 +348,15 @@ class BubblewrapBackend:
             ) from None
         self.sandboxes[sandbox.id] = sandbox
         if self.proxy is not None:
-            await self._start_forwarder(sandbox)
+            await self._forwarders.start(sandbox)
         return sandbox
-
-    async def _start_forwarder(self, sandbox: BubblewrapSandbox) -> None:
-        """Start the package proxy's forwarder; without it the sandbox still works, minus pip."""
-        argv = bridge.forwarder_argv(SUPPORT_MOUNT)
-        try:
-            process = await bridge.start_forwarder(sandbox, argv)
-        except Exception:
-            log.exception("sandbox %s: the package proxy forwarder did not start", sandbox.id)
-            return
-        task = asyncio.get_running_loop().create_task(bridge.keep_forwarder(sandbox, argv, process))
-        self._forwarders[sandbox.id] = task
 
     def _ended(self, sandbox: BubblewrapSandbox) -> None:
         self.sandboxes.pop(sandbox.id, None)
         self.uids.give_back(sandbox.uid)
         if self.proxy is not None:
             self.proxy.detach(sandbox.id)
-        forwarder = self._forwarders.pop(sandbox.id, None)
-        if forwarder is not None:
-            forwarder.cancel()
+        self._forwarders.stop(sandbox.id)
 
     async def reap_orphans(self) -> list[str]:
         keep = set(self.sandboxes)

@@ -211,7 +211,7 @@ class DockerBackend:
         self.proxy = proxy
         self.ca_bundle = ca_bundle
         self.sandboxes: dict[str, DockerSandbox] = {}
-        self._forwarders: dict[str, asyncio.Task[None]] = {}
+        self._forwarders = bridge.Forwarders(SUPPORT_MOUNT)
         self._profile = docker_profile()
         self._agents_dir = state_dir / "docker-agents"
         self._agents_dir.mkdir(parents=True, exist_ok=True, mode=0o711)
@@ -254,7 +254,7 @@ class DockerBackend:
             ) from None
         self.sandboxes[sandbox.id] = sandbox
         if self.proxy is not None:
-            await self._start_forwarder(sandbox)
+            await self._forwarders.start(sandbox)
         return sandbox
 
     async def _launch(
@@ -324,24 +324,11 @@ class DockerBackend:
         sock.setblocking(False)
         return _Started(container, init_pid, AgentChannel(sock), cgroup, agent_leaf)
 
-    async def _start_forwarder(self, sandbox: DockerSandbox) -> None:
-        """Start the package proxy's forwarder; without it the sandbox still works, minus pip."""
-        argv = bridge.forwarder_argv(SUPPORT_MOUNT)
-        try:
-            process = await bridge.start_forwarder(sandbox, argv)
-        except Exception:
-            log.exception("sandbox %s: the package proxy forwarder did not start", sandbox.id)
-            return
-        task = asyncio.get_running_loop().create_task(bridge.keep_forwarder(sandbox, argv, process))
-        self._forwarders[sandbox.id] = task
-
     def _ended(self, sandbox: DockerSandbox) -> None:
         self.sandboxes.pop(sandbox.id, None)
         if self.proxy is not None:
             self.proxy.detach(sandbox.id)
-        forwarder = self._forwarders.pop(sandbox.id, None)
-        if forwarder is not None:
-            forwarder.cancel()
+        self._forwarders.stop(sandbox.id)
 
     async def reap_orphans(self) -> list[str]:
         """Remove this server's containers that no live sandbox owns, and their cgroups."""
