@@ -27,7 +27,6 @@ import asyncio
 import contextlib
 import itertools
 import os
-import secrets
 import shutil
 import signal
 import subprocess
@@ -45,7 +44,6 @@ import pytest
 from sandpit.config import REPO_DIR
 from sandpit.runtime.image import find_image
 from sandpit.sandbox import cgroups
-from sandpit.sandbox.agent_process import AgentProcess
 from sandpit.sandbox.base import (
     ExecRequest,
     ExitStatus,
@@ -61,6 +59,7 @@ from sandpit.sandbox.bubblewrap import (
     UidPool,
 )
 from sandpit.sandbox.limits import Limits, MiB
+from tests.sandbox.agent_harness import AgentHarness
 from tests.sandbox.docker_harness import DockerHarness
 
 # The environment the tests give every process (the runs service passes the same kind).
@@ -196,16 +195,13 @@ class Harness(Protocol):
         ...
 
 
-class BubblewrapHarness:
+class BubblewrapHarness(AgentHarness):
     """Makes `BubblewrapBackend`s on a test cgroup root and inspects what they leave."""
 
     name = "bubblewrap"
 
     def __init__(self, rootfs: Path, state_dir: Path) -> None:
-        self.rootfs = rootfs
-        self.state_dir = state_dir
-        self.root_name = f"sandpit-test-{secrets.token_hex(4)}"
-        self.driver = cgroups.detect(self.root_name)
+        super().__init__(rootfs, state_dir)
         self.uid_blocks: list[range] = []
 
     def make(self) -> BubblewrapBackend:
@@ -219,16 +215,6 @@ class BubblewrapHarness:
             uids=UidPool(first, UID_BLOCK),
         )
 
-    def host_pids(self, sandbox: Sandbox) -> list[int]:
-        """Host pids of every process of `sandbox` (from its cgroup, not its word)."""
-        assert isinstance(sandbox, BubblewrapSandbox)
-        return sandbox.cgroup.procs()
-
-    def host_pid(self, process: Process) -> int:
-        assert isinstance(process, AgentProcess)
-        assert process.host_pid is not None
-        return process.host_pid
-
     def host_uid(self, sandbox: Sandbox) -> int:
         """The host uid that sandbox code runs as and that owns the files it writes."""
         assert isinstance(sandbox, BubblewrapSandbox)
@@ -238,11 +224,6 @@ class BubblewrapHarness:
         """Every process on the host running as the sandbox's host uid, in its cgroup or not."""
         uid = self.host_uid(sandbox)
         return processes_of_uids(range(uid, uid + 1))
-
-    def process_groups(self, sandbox: Sandbox) -> list[str]:
-        """Its cgroup leaves, but the agent's."""
-        assert isinstance(sandbox, BubblewrapSandbox)
-        return [leaf.name for leaf in sandbox.cgroup.leaves() if leaf.name != "agent"]
 
     def sandbox_exists_on_host(self, sandbox_id: str) -> bool:
         return self.driver.open_sandbox(sandbox_id) is not None

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import os
-import secrets
 import shutil
 import subprocess
 import sys
@@ -25,8 +24,7 @@ from docker import DockerClient
 from sandpit.runtime.docker_image import ensure_docker_image
 from sandpit.runtime.image import find_image
 from sandpit.sandbox import cgroups
-from sandpit.sandbox.agent_process import AgentProcess
-from sandpit.sandbox.base import Process, Sandbox
+from sandpit.sandbox.base import Sandbox
 from sandpit.sandbox.docker import (
     INSIDE_DIR,
     SANDBOX_UID,
@@ -41,6 +39,7 @@ from sandpit.sandbox.docker_options import (
     MASKED_PATHS,
     SUPPORT_MOUNT,
 )
+from tests.sandbox.agent_harness import AgentHarness
 
 
 @functools.cache
@@ -96,16 +95,13 @@ def processes_in_cgroups_under(root_name: str) -> dict[int, str]:
     return found
 
 
-class DockerHarness:
+class DockerHarness(AgentHarness):
     """Makes `DockerBackend`s on a test cgroup root and label, and inspects what they leave."""
 
     name = "docker"
 
     def __init__(self, rootfs: Path, state_dir: Path) -> None:
-        self.rootfs = rootfs
-        self.state_dir = state_dir
-        self.root_name = f"sandpit-test-{secrets.token_hex(4)}"
-        self.driver = cgroups.detect(self.root_name)
+        super().__init__(rootfs, state_dir)
         self.image = image_tag(rootfs.parent.parent.parent)
         self._namespaces: dict[str, int] = {}
 
@@ -119,16 +115,6 @@ class DockerHarness:
             instance=self.root_name,
             max_sandboxes=32,
         )
-
-    def host_pids(self, sandbox: Sandbox) -> list[int]:
-        """Host pids of every process of `sandbox` (from its cgroup, not its word)."""
-        assert isinstance(sandbox, DockerSandbox)
-        return sandbox.cgroup.procs()
-
-    def host_pid(self, process: Process) -> int:
-        assert isinstance(process, AgentProcess)
-        assert process.host_pid is not None
-        return process.host_pid
 
     def host_uid(self, sandbox: Sandbox) -> int:
         return SANDBOX_UID
@@ -147,11 +133,6 @@ class DockerHarness:
                 return {}
             self._namespaces[sandbox.id] = namespace
         return processes_in_namespace(namespace)
-
-    def process_groups(self, sandbox: Sandbox) -> list[str]:
-        """Its cgroup leaves, but the agent's."""
-        assert isinstance(sandbox, DockerSandbox)
-        return [leaf.name for leaf in sandbox.cgroup.leaves() if leaf.name != "agent"]
 
     # The engine mounts the image's root and binds without nosuid (and has no
     # option for it); the image holds no set-id file and no_new_privs is set.
