@@ -262,12 +262,38 @@ def _connect() -> socket.socket:
     return socket.socket(fileno=int(os.environ.get("SANDPIT_AGENT_FD", "3")))
 
 
+# rt_sigaction's number on the machines the server supports.
+_SYS_RT_SIGACTION = {"x86_64": 13, "aarch64": 134}
+
+
+def _reset_reserved_signals(libc: ctypes.CDLL) -> None:
+    """Set signals 32 and 33 back to their default disposition, for every child.
+
+    glibc reserves these two real-time signals and its sigaction refuses
+    them, so ``signal.signal`` cannot. A parent may still have left them
+    ignored (under Docker: whatever started the engine, as Go's runtime
+    keeps an inherited disposition for them), and an ignored signal stays
+    ignored across exec into every user program. The raw system call is what
+    the bubblewrap launcher uses too.
+    """
+    number = _SYS_RT_SIGACTION.get(os.uname().machine)
+    if number is None:
+        return
+    # All zero on every layout of the kernel's struct: SIG_DFL, no flags,
+    # nothing masked.
+    default = ctypes.create_string_buffer(32)
+    for sig in (32, 33):
+        libc.syscall(number, sig, default, None, 8)
+
+
 def main() -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    _reset_reserved_signals(libc)
     # Not dumpable: other processes of the sandbox user cannot read or write
     # the agent's memory through /proc (the kernel here may lack Yama).
     # Children get the flag back when they exec.
     with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+        libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     channel = _connect()
     # The agent's own environment is not passed on: each spawn names its own.
     os.environ.clear()
