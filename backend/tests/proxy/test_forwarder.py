@@ -1,13 +1,16 @@
 """The forwarder (sandbox/inside/forwarder.py) as a real process, in front of a real proxy.
 
 It runs here with this Python in isolated mode, as it does in the sandbox
-with the image's: TCP on a loopback port in, the endpoint's Unix socket out.
+with the image's: given a TCP listener on a loopback port, as the server
+gives it one (socket activation), with the endpoint's Unix socket out.
 """
 
 from __future__ import annotations
 
 import asyncio
+import socket
 import sys
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -15,9 +18,9 @@ import pytest
 from sandpit.proxy.server import Endpoint
 from sandpit.sandbox.bubblewrap import INSIDE_DIR
 from tests.proxy.conftest import Connection, read_head
-from tests.servers import free_port
 
 MAX_CONNECTIONS = 3
+IDLE_EXIT_S = 60
 
 
 class RunningForwarder:
@@ -30,25 +33,41 @@ class RunningForwarder:
         return Connection(reader, writer)
 
 
-@pytest.fixture
-async def forwarder(endpoint: Endpoint) -> AsyncIterator[RunningForwarder]:
-    port = free_port()
-    process = await asyncio.create_subprocess_exec(
+def listening() -> socket.socket:
+    """What the agent hands the server: a TCP listener on a loopback port."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    listener.setblocking(False)
+    return listener
+
+
+async def start_forwarder(
+    listener: socket.socket, endpoint: Endpoint, idle_exit_s: float = IDLE_EXIT_S
+) -> asyncio.subprocess.Process:
+    """The forwarder as the server starts it, given the listener's descriptor."""
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-I",
         "-S",
         str(INSIDE_DIR / "forwarder.py"),
-        "127.0.0.1",
-        str(port),
+        str(listener.fileno()),
         str(endpoint.socket_path),
         str(MAX_CONNECTIONS),
-        stdout=asyncio.subprocess.PIPE,
+        str(idle_exit_s),
+        stdin=asyncio.subprocess.DEVNULL,
+        pass_fds=[listener.fileno()],
     )
-    assert process.stdout is not None
-    assert await asyncio.wait_for(process.stdout.readline(), 10) == b"ready\n"
-    yield RunningForwarder(process, port)
+
+
+@pytest.fixture
+async def forwarder(endpoint: Endpoint) -> AsyncIterator[RunningForwarder]:
+    listener = listening()
+    process = await start_forwarder(listener, endpoint)
+    yield RunningForwarder(process, listener.getsockname()[1])
     process.kill()
     await process.wait()
+    listener.close()
 
 
 async def test_tunnels_tls_to_the_index(forwarder: RunningForwarder) -> None:
@@ -103,3 +122,42 @@ async def test_proxy_gone_closes_the_client(
     client = await forwarder.connection()
     assert await client.closed_by_peer(within=10)
     client.close()
+
+
+async def test_a_connection_made_before_it_starts_is_served(endpoint: Endpoint) -> None:
+    # Socket activation: the server starts the forwarder when a connection
+    # is already waiting in the listener's backlog.
+    listener = listening()
+    reader, writer = await asyncio.open_connection("127.0.0.1", listener.getsockname()[1])
+    client = Connection(reader, writer)
+    process = await start_forwarder(listener, endpoint)
+    try:
+        assert (await client.connect("example.com:443")).status == 403
+    finally:
+        client.close()
+        process.kill()
+        await process.wait()
+        listener.close()
+
+
+async def test_it_exits_when_idle_and_the_listener_keeps_what_comes_next(
+    endpoint: Endpoint,
+) -> None:
+    listener = listening()
+    started = time.monotonic()
+    process = await start_forwarder(listener, endpoint, idle_exit_s=0.5)
+    client = await RunningForwarder(process, listener.getsockname()[1]).connection()
+    assert (await client.connect("example.com:443")).status == 403  # it serves, then...
+    client.close()
+    assert await asyncio.wait_for(process.wait(), 10) == 0  # ...exits once idle
+    assert time.monotonic() - started >= 0.5
+    # A connection now waits in the backlog; the next forwarder serves it.
+    waiting = await RunningForwarder(process, listener.getsockname()[1]).connection()
+    process = await start_forwarder(listener, endpoint)
+    try:
+        assert (await waiting.connect("example.com:443")).status == 403
+    finally:
+        waiting.close()
+        process.kill()
+        await process.wait()
+        listener.close()

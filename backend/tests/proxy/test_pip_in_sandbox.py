@@ -204,30 +204,61 @@ def test_host_services_are_not_reachable_through_the_proxy(
         assert answers == [f"HTTP/1.1 403 {REFUSED}"] * 2, target
 
 
-def test_forwarder_comes_back_after_user_code_kills_it(user: User, ws: str) -> None:
-    code = (
-        "import os, signal, socket, time\n"
-        "for pid in os.listdir('/proc'):\n"
-        "    try:\n"
-        "        cmdline = open(f'/proc/{pid}/cmdline', 'rb').read()\n"
-        "    except OSError:\n"
-        "        continue\n"
-        "    if b'forwarder.py' in cmdline:\n"
-        "        os.kill(int(pid), signal.SIGKILL)\n"
-        "        print('killed')\n"
-        "time.sleep(0.2)\n"
-        "try:\n"
-        "    socket.create_connection(('127.0.0.1', 3128), timeout=2).close()\n"
-        "    print('still listening')\n"
-        "except OSError:\n"
-        "    print('down')\n"
-        "deadline = time.monotonic() + 20\n"
-        "while time.monotonic() < deadline:\n"
-        "    try:\n"
-        "        socket.create_connection(('127.0.0.1', 3128), timeout=2).close()\n"
-        "        print('back')\n"
-        "        break\n"
-        "    except OSError:\n"
-        "        time.sleep(0.2)\n"
-    )
-    assert run(user, ws, code)["stdout"] == "killed\ndown\nback\n"
+# Run in the sandbox: each line of ``steps`` is "connect" (a CONNECT to a
+# refused host through the forwarder, printing the status line) or
+# "processes" (printing whether a forwarder process exists) or "kill".
+FORWARDER_PROBE = """
+import os, signal, socket, sys
+
+def forwarders():
+    found = []
+    for pid in os.listdir('/proc'):
+        try:
+            cmdline = open(f'/proc/{pid}/cmdline', 'rb').read()
+        except OSError:
+            continue
+        if b'forwarder.py' in cmdline:
+            found.append(int(pid))
+    return found
+
+for step in STEPS:
+    if step == 'processes':
+        print('forwarder running' if forwarders() else 'no forwarder')
+    elif step == 'kill':
+        for pid in forwarders():
+            os.kill(pid, signal.SIGKILL)
+        print('killed')
+    elif step == 'connect':
+        with socket.create_connection(('127.0.0.1', 3128), timeout=20) as conn:
+            conn.settimeout(20)
+            conn.sendall(b'CONNECT example.com:443 HTTP/1.1\\r\\nHost: example.com:443\\r\\n\\r\\n')
+            print(conn.recv(4096).split(b'\\r\\n')[0].decode()[:12])
+"""
+
+
+def probe(user: User, ws: str, *steps: str) -> list[str]:
+    code = f"STEPS = {list(steps)!r}\n" + FORWARDER_PROBE
+    result = run(user, ws, code)
+    assert result["exit_code"] == 0, result
+    return str(result["stdout"]).splitlines()
+
+
+def test_the_forwarder_starts_on_the_first_connection_only(user: User, ws: str) -> None:
+    # Socket activation: a sandbox that never uses pip never pays for the
+    # forwarder, and the first connection is served all the same.
+    assert probe(user, ws, "processes", "connect", "processes") == [
+        "no forwarder",
+        "HTTP/1.1 403",
+        "forwarder running",
+    ]
+
+
+def test_the_forwarder_comes_back_after_user_code_kills_it(user: User, ws: str) -> None:
+    # A connection made while none runs waits for the next one: none is lost.
+    assert probe(user, ws, "connect", "kill", "connect", "kill", "connect") == [
+        "HTTP/1.1 403",
+        "killed",
+        "HTTP/1.1 403",
+        "killed",
+        "HTTP/1.1 403",
+    ]

@@ -213,7 +213,7 @@ def test_sandbox_environment_points_at_the_forwarder() -> None:
 def test_forwarder_command() -> None:
     assert bridge.forwarder_argv("/run/sandpit") == [
         "/usr/bin/python3", "-I", "-S", "/run/sandpit/forwarder.py",
-        "127.0.0.1", "3128", "/run/sandpit-proxy/proxy.sock", "32",
+        "3", "/run/sandpit-proxy/proxy.sock", "32", "60",
     ]  # fmt: skip
 
 

@@ -13,6 +13,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,7 @@ from tests.sandbox.conftest import (
     spec_for,
     wait_for,
 )
+from tests.servers import free_port
 
 # --- start and stop ------------------------------------------------------------------
 
@@ -208,6 +210,34 @@ async def test_two_processes_talk_over_loopback(sandbox: Sandbox) -> None:
     result = await server.finish(10)
     assert result.code == 0, str(result)
     assert result.out.endswith("got hello from the client\n")
+
+
+async def test_listen_gives_the_server_a_listener_on_the_sandbox_loopback(
+    sandbox: Sandbox,
+) -> None:
+    # How the package proxy's forwarder is socket-activated. The port is free
+    # on the host: the listener must be in the sandbox's network, not there.
+    port = free_port()
+    listener = await sandbox.listen("127.0.0.1", port)
+    try:
+        with pytest.raises(SandboxError, match="could not listen"):
+            await sandbox.listen("127.0.0.1", port)  # taken, in the sandbox
+        with socket.create_server(("127.0.0.1", port)):
+            pass  # and free on the host
+        await run_ok(sandbox, CLIENT_SENDS, str(port))  # connects into the backlog
+        connection, _ = listener.accept()
+        with connection:
+            connection.settimeout(10)
+            assert connection.recv(100) == b"hello from inside"
+    finally:
+        listener.close()
+
+
+CLIENT_SENDS = """
+import socket, sys
+with socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10) as connection:
+    connection.sendall(b"hello from inside")
+"""
 
 
 async def test_two_processes_share_tmp(sandbox: Sandbox) -> None:

@@ -2,19 +2,20 @@
 
 Any backend does the same three things: mount the sandbox's socket directory
 read-only at `PROXY_MOUNT` and the CA bundle at `CA_MOUNT`, give processes
-`proxy_env()`, and keep the forwarder running (`Forwarders`), which
-listens on the sandbox's own loopback and pipes to the socket.
+`proxy_env()`, and serve the forwarder (`Forwarders`), which pipes
+connections to the sandbox's own loopback at the proxy address to the
+socket. The forwarder is socket-activated: it starts on the first
+connection, not with the sandbox.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
-import select
+import socket
 
-from sandpit.sandbox.base import ExecRequest, Process, Sandbox, SandboxError
+from sandpit.sandbox.base import ExecRequest, Sandbox, SandboxError
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +27,9 @@ FORWARDER_PORT = 3128
 # costs the forwarder two descriptors of the sandbox's 100.
 FORWARDER_CONNECTIONS = 32
 FORWARDER_GROUP = "proxy"
-READY_TIMEOUT_S = 10.0
-RESTARTS = 10
+# An idle forwarder exits and gives its memory back; the next connection
+# starts another.
+FORWARDER_IDLE_EXIT_S = 60
 RESTART_DELAY_S = 1.0
 
 
@@ -55,99 +57,92 @@ def proxy_env() -> dict[str, str]:
 
 
 def forwarder_argv(support_mount: str) -> list[str]:
-    """The forwarder's command line, given where a backend mounts `sandbox/inside/`."""
+    """The forwarder's command line, given where a backend mounts `sandbox/inside/`.
+
+    The listening socket is its descriptor 3 (`ExecRequest.extra_fds`).
+    """
     return [
         "/usr/bin/python3",
         "-I",
         "-S",
         f"{support_mount}/forwarder.py",
-        FORWARDER_HOST,
-        str(FORWARDER_PORT),
+        "3",
         f"{PROXY_MOUNT}/proxy.sock",
         str(FORWARDER_CONNECTIONS),
+        str(FORWARDER_IDLE_EXIT_S),
     ]
 
 
-async def start_forwarder(sandbox: Sandbox, argv: list[str]) -> Process:
-    """Start the forwarder in its own group and wait until it listens.
+async def serve_forwarder(sandbox: Sandbox, listener: socket.socket, argv: list[str]) -> None:
+    """Start the forwarder on `listener`'s first pending connection, and again after it ends.
 
-    Raises `SandboxError` if it does not say "ready" in time (it is then killed).
+    Socket activation: the sandbox holds no forwarder (no process, no
+    memory) until something in it connects to the proxy address, and a
+    connection made while none runs waits in the listener's backlog, so
+    none is lost when user code kills the forwarder or it exits idle.
+    Returns when the sandbox ends; cancel it to stop earlier.
     """
-    process = await sandbox.exec(
-        ExecRequest(argv=argv, env={"LANG": "C.UTF-8"}, group=FORWARDER_GROUP)
-    )
-    try:
-        stdout = process.stdout_fd
-        ready = stdout is not None and await asyncio.to_thread(_read_ready, stdout)
-    finally:
-        # Nothing is read after "ready": the forwarder points its streams
-        # at /dev/null, so closing our ends costs it nothing.
-        for fd in (process.stdin_fd, process.stdout_fd, process.stderr_fd):
-            if fd is not None:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-        process.stdin_fd = process.stdout_fd = process.stderr_fd = None
-    if not ready:
-        await process.kill_group()
-        process.close()
-        raise SandboxError("The package proxy's forwarder did not start.")
-    return process
-
-
-def _read_ready(fd: int) -> bool:
-    ready, _, _ = select.select([fd], [], [], READY_TIMEOUT_S)
-    return bool(ready) and os.read(fd, 16).startswith(b"ready")
-
-
-async def keep_forwarder(sandbox: Sandbox, argv: list[str], process: Process) -> None:
-    """Restart the forwarder when it ends while the sandbox runs (at most `RESTARTS` times).
-
-    User code runs as the same user and may kill it (`pkill python`); pip
-    should not stay broken for the rest of the sandbox's life. Cancel this
-    task when the sandbox ends.
-    """
-    restarts = 0
-    while True:
+    loop = asyncio.get_running_loop()
+    while sandbox.ended_reason is None:
+        readable: asyncio.Future[None] = loop.create_future()
+        loop.add_reader(listener.fileno(), _set_once, readable)
         try:
+            await readable
+        finally:
+            loop.remove_reader(listener.fileno())
+        try:
+            process = await sandbox.exec(
+                ExecRequest(
+                    argv=argv,
+                    env={"LANG": "C.UTF-8"},
+                    group=FORWARDER_GROUP,
+                    extra_fds=[listener.fileno()],
+                )
+            )
+        except SandboxError:
+            if sandbox.ended_reason is None:
+                log.warning("sandbox %s: the forwarder could not start", sandbox.id, exc_info=True)
+            return
+        try:
+            # Nothing reads its standard streams: it writes nothing.
+            for fd in (process.stdin_fd, process.stdout_fd, process.stderr_fd):
+                if fd is not None:
+                    os.close(fd)
+            process.stdin_fd = process.stdout_fd = process.stderr_fd = None
             await process.wait()
         finally:
             process.close()
+        # User code killing it in a loop gets at most one start a second.
         await asyncio.sleep(RESTART_DELAY_S)
-        if sandbox.ended_reason is not None:
-            return
-        if restarts == RESTARTS:
-            log.warning("sandbox %s: the package proxy forwarder keeps ending", sandbox.id)
-            return
-        restarts += 1
-        log.info("restarting the package proxy forwarder in sandbox %s", sandbox.id)
-        try:
-            process = await start_forwarder(sandbox, argv)
-        except Exception:  # the sandbox ended meanwhile, or is broken: nothing to keep
-            log.warning(
-                "sandbox %s: the forwarder could not be restarted", sandbox.id, exc_info=True
-            )
-            return
+
+
+def _set_once(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 class Forwarders:
-    """The forwarder of each live sandbox of one backend, kept running until it ends."""
+    """The forwarder's listener of each live sandbox of one backend, served until it ends."""
 
     def __init__(self, support_mount: str) -> None:
         self._argv = forwarder_argv(support_mount)
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
     async def start(self, sandbox: Sandbox) -> None:
-        """Start the forwarder and keep it running; without it the sandbox works, minus pip."""
+        """Listen at the proxy address in `sandbox`; without it the sandbox works, minus pip."""
         try:
-            process = await start_forwarder(sandbox, self._argv)
-        except Exception:
-            log.exception("sandbox %s: the package proxy forwarder did not start", sandbox.id)
+            listener = await sandbox.listen(FORWARDER_HOST, FORWARDER_PORT)
+        except SandboxError:
+            log.exception("sandbox %s: the package proxy address is not available", sandbox.id)
             return
-        task = asyncio.get_running_loop().create_task(keep_forwarder(sandbox, self._argv, process))
+        task = asyncio.get_running_loop().create_task(
+            serve_forwarder(sandbox, listener, self._argv)
+        )
+        task.add_done_callback(lambda _: listener.close())
         self._tasks[sandbox.id] = task
 
     def stop(self, sandbox_id: str) -> None:
-        """Stop keeping the forwarder of a sandbox that has ended."""
+        """Stop serving the forwarder of a sandbox that has ended."""
         task = self._tasks.pop(sandbox_id, None)
         if task is not None:
             task.cancel()

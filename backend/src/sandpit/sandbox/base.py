@@ -15,6 +15,7 @@ never runs again — the manager starts a new one.
 from __future__ import annotations
 
 import enum
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -134,6 +135,14 @@ class Sandbox(Protocol):
 
     async def exec(self, request: ExecRequest) -> Process:
         """Start a process. Raises `SandboxError` if the sandbox has ended."""
+        ...
+
+    async def listen(self, host: str, port: int) -> socket.socket:
+        """A TCP socket listening at host:port on the sandbox's own network.
+
+        The caller owns it and may pass it to a process (`extra_fds`).
+        Raises `SandboxError` if the sandbox has ended or cannot listen there.
+        """
         ...
 
     async def stats(self) -> SandboxStats: ...

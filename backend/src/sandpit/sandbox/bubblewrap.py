@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -190,6 +191,11 @@ class BubblewrapSandbox:
         if self._ended.done():
             raise SandboxError(self._ended.result().sentence())
         return await exec_via_agent(self.channel, self.cgroup, self._agent_pids, request)
+
+    async def listen(self, host: str, port: int) -> socket.socket:
+        if self._ended.done():
+            raise SandboxError(self._ended.result().sentence())
+        return await self.channel.listen(host, port)
 
     async def stats(self) -> SandboxStats:
         raw = await asyncio.to_thread(self.cgroup.stats)

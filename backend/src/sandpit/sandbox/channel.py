@@ -18,6 +18,7 @@ import logging
 import os
 import signal
 import socket
+import uuid
 from dataclasses import dataclass, field
 
 from sandpit.sandbox.base import ExitStatus, SandboxError
@@ -51,6 +52,7 @@ class AgentChannel:
         self._sock = sock
         self._pending: dict[str, _Pending] = {}
         self._pong: asyncio.Future[None] | None = None
+        self._listens: dict[str, asyncio.Future[socket.socket]] = {}
         self.closed = asyncio.Event()
         asyncio.get_running_loop().add_reader(sock.fileno(), self._on_readable)
 
@@ -99,6 +101,23 @@ class AgentChannel:
             with contextlib.suppress(SandboxError):
                 self.signal(spawn_id, signal.SIGKILL, group=False)
             raise SandboxError("The sandbox did not start the process in time.") from exc
+
+    async def listen(self, host: str, port: int, timeout: float = 10.0) -> socket.socket:
+        """A TCP socket listening at host:port on the sandbox's own network.
+
+        The caller owns it. Raises `SandboxError` if the agent cannot listen
+        there (something in the sandbox holds the port) or does not answer.
+        """
+        request_id = uuid.uuid4().hex
+        answer: asyncio.Future[socket.socket] = asyncio.get_running_loop().create_future()
+        self._listens[request_id] = answer
+        try:
+            self._send({"op": "listen", "id": request_id, "host": host, "port": port})
+            return await asyncio.wait_for(asyncio.shield(answer), timeout)
+        except TimeoutError as exc:
+            raise SandboxError("The sandbox did not answer in time.") from exc
+        finally:
+            self._listens.pop(request_id, None)
 
     def go(self, spawn_id: str) -> None:
         self._send({"op": "go", "id": spawn_id})
@@ -183,6 +202,10 @@ class AgentChannel:
             if self._pong is not None and not self._pong.done():
                 self._pong.set_result(None)
             return
+        listen = self._listens.get(str(message.get("id")))
+        if listen is not None:
+            self._answer_listen(listen, op, message, fds)
+            return
         pending = self._pending.get(str(message.get("id")))
         if pending is None:
             self._close_fds(fds)
@@ -217,6 +240,39 @@ class AgentChannel:
         else:
             self._close_fds(fds)
 
+    def _answer_listen(
+        self,
+        answer: asyncio.Future[socket.socket],
+        op: object,
+        message: dict[str, object],
+        fds: list[int],
+    ) -> None:
+        if answer.done():
+            self._close_fds(fds)
+        elif op == "failed":
+            self._close_fds(fds)
+            error = str(message.get("error", "unknown error"))[:200]
+            answer.set_exception(SandboxError(f"The sandbox could not listen: {error}."))
+        elif op == "listening" and len(fds) == 1:
+            try:
+                listener = socket.socket(fileno=fds[0])
+            except OSError:
+                self._close_fds(fds)
+                raise ValueError("not a socket") from None
+            # From an untrusted agent: it must be what was asked for.
+            if (
+                listener.family != socket.AF_INET
+                or listener.type != socket.SOCK_STREAM
+                or not listener.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
+            ):
+                listener.close()
+                raise ValueError("not a listening TCP socket")
+            listener.setblocking(False)
+            answer.set_result(listener)
+        else:
+            self._close_fds(fds)
+            raise ValueError("unexpected answer to listen")
+
     def _on_closed(self) -> None:
         if not self.closed.is_set():
             self.closed.set()
@@ -234,6 +290,9 @@ class AgentChannel:
                 pending.exited.set_result(ExitStatus(code=None, signal=9))
         if self._pong is not None and not self._pong.done():
             self._pong.set_exception(SandboxError("The sandbox ended while starting."))
+        for answer in self._listens.values():
+            if not answer.done():
+                answer.set_exception(SandboxError("The sandbox has ended."))
 
     @staticmethod
     def _close_fds(fds: list[int]) -> None:

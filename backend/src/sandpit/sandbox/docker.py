@@ -127,6 +127,11 @@ class DockerSandbox:
             raise SandboxError(self._ended.result().sentence())
         return await exec_via_agent(self.channel, self.cgroup, self._agent_leaf, request)
 
+    async def listen(self, host: str, port: int) -> socket.socket:
+        if self._ended.done():
+            raise SandboxError(self._ended.result().sentence())
+        return await self.channel.listen(host, port)
+
     async def stats(self) -> SandboxStats:
         """Usage from the engine's stats (one sample), OOM kills from the cgroup."""
         try:

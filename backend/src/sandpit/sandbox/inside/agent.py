@@ -20,6 +20,11 @@ Protocol (server → agent):
       or {"op": "failed", "id", "error"}.
   {"op": "go", "id"}            release the held child: it calls execve.
   {"op": "signal", "id", "signal", "group": bool}
+  {"op": "listen", "id", "host", "port"}
+      a listening TCP socket on the sandbox's own network, for the server to
+      keep (the package proxy's forwarder is started on its first
+      connection); the reply is {"op": "listening", "id"} with the socket's
+      fd, or {"op": "failed", "id", "error"}.
   {"op": "ping"}                answered by {"op": "pong"}.
 Agent → server, unprompted: {"op": "exited", "id", "code", "signal"} when a
 child it spawned ends, and {"op": "exec_failed", "id", "error"} when execve
@@ -50,6 +55,7 @@ import termios
 MAX_MESSAGE = 256 * 1024
 PR_SET_DUMPABLE = 4
 MAX_FDS = 6
+LISTEN_BACKLOG = 64
 
 
 class Agent:
@@ -120,8 +126,23 @@ class Agent:
                         os.kill(pid, sig)
                 except ProcessLookupError:
                     pass
+        elif op == "listen":
+            self.listen(message)
         elif op == "ping":
             self.send({"op": "pong"})
+
+    def listen(self, message: dict[str, object]) -> None:
+        request_id = str(message["id"])
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            listener.bind((str(message["host"]), int(str(message["port"]))))
+            listener.listen(LISTEN_BACKLOG)
+        except OSError as exc:
+            self.send({"op": "failed", "id": request_id, "error": os.strerror(exc.errno or 0)})
+        else:
+            self.send({"op": "listening", "id": request_id}, [listener.fileno()])
+        finally:
+            listener.close()  # the server holds it now; nothing here keeps a copy
 
     def spawn(self, message: dict[str, object], fds: list[int]) -> None:
         spawn_id = str(message["id"])

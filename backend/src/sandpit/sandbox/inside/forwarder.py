@@ -5,22 +5,25 @@ sandbox user. It must use the standard library only and import nothing from
 `sandpit`.
 
 The sandbox has no network but loopback, and pip wants an HTTP proxy at a
-TCP address (`HTTPS_PROXY=http://127.0.0.1:3128`). This program listens
+TCP address (`HTTPS_PROXY=http://127.0.0.1:3128`). This program accepts
 there and pipes every connection, byte for byte, to the Unix socket the
 server mounted into this sandbox; the server's proxy decides what is
 allowed. It is no security boundary: user code may kill it or talk to the
 socket itself, and gains nothing by it.
 
-One thread and `selectors`, not asyncio: it runs in every sandbox for the
-sandbox's whole life, and asyncio would cost it about 10 MB more of the
-sandbox's memory. A connection reads from one side only while its bytes for
-the other side are written out (so a slow reader slows its writer, and
-memory stays at one chunk per direction), passes an end of file on as a
-half-close, and ends when the proxy's side has ended.
+One thread and `selectors`, not asyncio: it counts against the sandbox's
+memory while it runs, and asyncio would cost it about 10 MB more. A
+connection reads from one side only while its bytes for the other side are
+written out (so a slow reader slows its writer, and memory stays at one
+chunk per direction), passes an end of file on as a half-close, and ends
+when the proxy's side has ended.
 
-Usage: forwarder.py HOST PORT SOCKET_PATH MAX_CONNECTIONS
-Prints "ready" on standard output once listening, then detaches its standard
-streams (nothing reads them after that).
+Usage: forwarder.py LISTEN_FD SOCKET_PATH MAX_CONNECTIONS IDLE_EXIT_S
+The server holds the listening socket and starts this program, with the
+socket as LISTEN_FD, when a connection is waiting (socket activation). It
+exits after IDLE_EXIT_S seconds with no connection and no traffic; the next
+connection waits in the listener's backlog until the server starts it again.
+Its standard streams go to /dev/null: nothing reads them.
 """
 
 from __future__ import annotations
@@ -167,31 +170,30 @@ class Forwarder:
             self.active += 1
             Link(self, client, upstream).watch()
 
-    def serve_forever(self) -> None:
+    def serve(self, idle_exit_s: float) -> None:
+        """Serve until nothing has happened for `idle_exit_s` with no connection open."""
         while True:
-            for key, events in self.selector.select():
+            events = self.selector.select(None if self.active else idle_exit_s)
+            if not events and not self.active:
+                return
+            for key, mask in events:
                 link = key.data
                 if link is None:
                     self.accept()
                 elif not link.closed:
-                    link.handle(key.fileobj, events)
+                    link.handle(key.fileobj, mask)
 
 
-def main(host: str, port: int, socket_path: str, max_connections: int) -> None:
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((host, port))
-    listener.listen(64)
+def main(listen_fd: int, socket_path: str, max_connections: int, idle_exit_s: float) -> None:
+    listener = socket.socket(fileno=listen_fd)
     listener.setblocking(False)
     forwarder = Forwarder(listener, socket_path, max_connections)
-    sys.stdout.write("ready\n")
-    sys.stdout.flush()
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
     os.close(devnull)
-    forwarder.serve_forever()
+    forwarder.serve(idle_exit_s)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]))
+    main(int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
