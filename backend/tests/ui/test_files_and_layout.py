@@ -208,6 +208,13 @@ def test_run_time_limit_is_used_and_remembered(ide: Ide) -> None:
     ide.open_file("slow.py")
     limit = page.get_by_label("Run time limit (seconds)")
     expect(limit).to_have_value("")
+    # The server's own default and maximum, from GET /api/limits (a test
+    # server runs with the defaults).
+    expect(limit).to_have_attribute("placeholder", "30")
+    expect(limit).to_have_attribute("max", "300")
+    limit.fill("5000")
+    limit.blur()
+    expect(limit).to_have_value("300")  # what a run would get
     limit.fill("2")
     block = ide.run_and_wait("timeout", timeout_s=30)
     expect(block).to_contain_text("start")

@@ -33,6 +33,8 @@ export type Sandbox = Schemas["SandboxOut"];
 /** Storage used by a workspace against its quota. */
 export type Usage = Schemas["Usage"];
 
+export type RunLimits = Schemas["RunLimitsOut"];
+
 const STATUS_MESSAGES: Record<number, string> = {
   401: "You are not signed in, or your session has ended.",
   403: "You are not allowed to do that.",

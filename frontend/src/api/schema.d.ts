@@ -115,6 +115,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/limits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Limits
+         * @description Run, sandbox and workspace limits: the defaults a run or a file gets, and the caps.
+         */
+        get: operations["get_limits_api_limits_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/runs/{run_id}": {
         parameters: {
             query?: never;
@@ -546,6 +566,20 @@ export interface components {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
         };
+        /**
+         * LimitsOut
+         * @description The limits this server applies, as a client should present them.
+         */
+        LimitsOut: {
+            /**
+             * Package Index Hosts
+             * @description What pip may reach (host:port); nothing else is reachable from a sandbox. Empty when the package proxy is off.
+             */
+            package_index_hosts: string[];
+            runs: components["schemas"]["RunLimitsOut"];
+            sandbox: components["schemas"]["SandboxLimitsOut"];
+            workspaces: components["schemas"]["WorkspaceLimitsOut"];
+        };
         /** LoginRequest */
         LoginRequest: {
             /** Password */
@@ -631,6 +665,31 @@ export interface components {
              * @enum {string}
              */
             type: "input";
+        };
+        /** RunLimitsOut */
+        RunLimitsOut: {
+            /** Concurrent Per Workspace */
+            concurrent_per_workspace: number;
+            /**
+             * Output Bytes
+             * @description Output kept per run; the rest is cut.
+             */
+            output_bytes: number;
+            /**
+             * Per Minute
+             * @description Runs a user may start per minute.
+             */
+            per_minute: number;
+            /**
+             * Timeout Max S
+             * @description The most a run may ask for; more is capped to it.
+             */
+            timeout_max_s: number;
+            /**
+             * Timeout S
+             * @description A run's time limit when it asks for none.
+             */
+            timeout_s: number;
         };
         /** RunOut */
         RunOut: {
@@ -728,6 +787,28 @@ export interface components {
              * @example Ada
              */
             text: string;
+        };
+        /**
+         * SandboxLimitsOut
+         * @description Shared by everything running in one workspace's sandbox at once.
+         */
+        SandboxLimitsOut: {
+            /** Cpus */
+            cpus: number;
+            /** File Size Bytes */
+            file_size_bytes: number;
+            /** Idle S */
+            idle_s: number;
+            /** Lifetime S */
+            lifetime_s: number;
+            /** Memory Bytes */
+            memory_bytes: number;
+            /** Open Files */
+            open_files: number;
+            /** Pids */
+            pids: number;
+            /** Tmp Bytes */
+            tmp_bytes: number;
         };
         /** SandboxOut */
         SandboxOut: {
@@ -869,6 +950,28 @@ export interface components {
              * Format: date-time
              */
             updated_at: string;
+        };
+        /** WorkspaceLimitsOut */
+        WorkspaceLimitsOut: {
+            /**
+             * File Bytes
+             * @description The largest file the file API reads or writes.
+             */
+            file_bytes: number;
+            /**
+             * Per User
+             * @description Workspaces a user may have.
+             */
+            per_user: number;
+            /** Quota Bytes */
+            quota_bytes: number;
+            /** Quota Files */
+            quota_files: number;
+            /**
+             * Terminals
+             * @description Terminals open at once per workspace.
+             */
+            terminals: number;
         };
         /** WorkspaceOut */
         WorkspaceOut: {
@@ -1066,6 +1169,26 @@ export interface operations {
                     "application/json": {
                         [key: string]: string;
                     };
+                };
+            };
+        };
+    };
+    get_limits_api_limits_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LimitsOut"];
                 };
             };
         };

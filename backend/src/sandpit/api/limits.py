@@ -1,72 +1,46 @@
-"""A cap on request body size for every route, enforced before the body is read whole."""
+"""The limits this server applies, so clients can show them instead of guessing."""
 
 from __future__ import annotations
 
-import json
+from fastapi import APIRouter
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from sandpit.api.deps import Context, CurrentUser
+from sandpit.api.schemas import LimitsOut, RunLimitsOut, SandboxLimitsOut, WorkspaceLimitsOut
 
-
-class BodySizeLimit:
-    """Answer 413 to any request whose body passes `max_bytes`.
-
-    Checks `Content-Length` up front, and counts streamed chunks for requests
-    without it (chunked encoding), so a client cannot make the server buffer
-    an unbounded body.
-    """
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await self._refuse(send)
-                return
-        received = 0
-        response_started = False
-
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _TooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-            await send(message)
-
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except _TooLarge:
-            if not response_started:
-                await self._refuse(send)
-
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps(
-            {"detail": f"The request body is larger than the {self.max_bytes} byte limit."}
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+router = APIRouter(tags=["limits"])
 
 
-class _TooLarge(Exception):
-    pass
+@router.get("/limits", response_model=LimitsOut)
+async def get_limits(_user: CurrentUser, context: Context) -> LimitsOut:
+    """Run, sandbox and workspace limits: the defaults a run or a file gets, and the caps."""
+    settings = context.settings
+    sandbox = settings.limits
+    return LimitsOut(
+        runs=RunLimitsOut(
+            timeout_s=min(settings.run_timeout_s, settings.run_timeout_max_s),
+            timeout_max_s=settings.run_timeout_max_s,
+            output_bytes=settings.run_output_bytes,
+            per_minute=settings.runs_per_minute,
+            concurrent_per_workspace=settings.concurrent_runs_per_workspace,
+        ),
+        sandbox=SandboxLimitsOut(
+            memory_bytes=sandbox.memory_bytes,
+            cpus=sandbox.cpus,
+            pids=sandbox.pids,
+            open_files=sandbox.open_files,
+            file_size_bytes=sandbox.file_size_bytes,
+            tmp_bytes=sandbox.tmp_bytes,
+            lifetime_s=sandbox.lifetime_s,
+            idle_s=sandbox.idle_s,
+        ),
+        workspaces=WorkspaceLimitsOut(
+            quota_bytes=settings.workspace_quota_bytes,
+            quota_files=settings.workspace_quota_files,
+            file_bytes=settings.max_file_bytes,
+            per_user=settings.max_workspaces_per_user,
+            terminals=settings.terminals_per_workspace,
+        ),
+        package_index_hosts=(
+            list(settings.package_proxy_allowed_hosts) if settings.package_proxy_enabled else []
+        ),
+    )

@@ -217,3 +217,44 @@ class SandboxOut(BaseModel):
     expires_at: float | None = None
     last_end: str | None = None
     last_end_message: str | None = None
+
+
+class RunLimitsOut(BaseModel):
+    timeout_s: int = Field(description="A run's time limit when it asks for none.")
+    timeout_max_s: int = Field(description="The most a run may ask for; more is capped to it.")
+    output_bytes: int = Field(description="Output kept per run; the rest is cut.")
+    per_minute: int = Field(description="Runs a user may start per minute.")
+    concurrent_per_workspace: int
+
+
+class SandboxLimitsOut(BaseModel):
+    """Shared by everything running in one workspace's sandbox at once."""
+
+    memory_bytes: int
+    cpus: float
+    pids: int
+    open_files: int
+    file_size_bytes: int
+    tmp_bytes: int
+    lifetime_s: int
+    idle_s: int
+
+
+class WorkspaceLimitsOut(BaseModel):
+    quota_bytes: int
+    quota_files: int
+    file_bytes: int = Field(description="The largest file the file API reads or writes.")
+    per_user: int = Field(description="Workspaces a user may have.")
+    terminals: int = Field(description="Terminals open at once per workspace.")
+
+
+class LimitsOut(BaseModel):
+    """The limits this server applies, as a client should present them."""
+
+    runs: RunLimitsOut
+    sandbox: SandboxLimitsOut
+    workspaces: WorkspaceLimitsOut
+    package_index_hosts: list[str] = Field(
+        description="What pip may reach (host:port); nothing else is reachable from a sandbox. "
+        "Empty when the package proxy is off."
+    )
