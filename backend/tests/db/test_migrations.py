@@ -12,6 +12,9 @@ from sandpit.db.engine import async_url, create_engine
 from tests.servers import PostgresServer
 
 
+HEAD = "0005"
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "postgres":
@@ -40,7 +43,7 @@ async def test_upgrade_from_first_revision_keeps_data(database_url: str) -> None
             )
 
         await migrate.upgrade(engine)
-        assert await migrate.current_revision(engine) == "0004"
+        assert await migrate.current_revision(engine) == HEAD
         async with engine.connect() as connection:
             row = (
                 await connection.execute(
@@ -54,12 +57,41 @@ async def test_upgrade_from_first_revision_keeps_data(database_url: str) -> None
         await engine.dispose()
 
 
+async def test_runs_recorded_before_transcripts_keep_their_output(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        await migrate.upgrade(engine, "0004")
+        async with engine.begin() as connection:
+            for statement in (
+                "INSERT INTO users (id, username, password_hash, role, created_at) "
+                "VALUES ('u1', 'olduser', 'hash', 'user', CURRENT_TIMESTAMP)",
+                "INSERT INTO workspaces (id, owner_id, name, created_at, updated_at) "
+                "VALUES ('w1', 'u1', 'old work', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+                "INSERT INTO runs (id, workspace_id, user_id, status, stdout, stderr, truncated, "
+                "images, created_at) VALUES ('r1', 'w1', 'u1', 'ok', 'out', 'err', false, 0, "
+                "CURRENT_TIMESTAMP)",
+            ):
+                await connection.execute(text(statement))
+
+        await migrate.upgrade(engine)
+        async with engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    text("SELECT stdout, stderr, segments, typed FROM runs WHERE id = 'r1'")
+                )
+            ).one()
+        # No order known: clients show stdout, then stderr, as before.
+        assert tuple(row) == ("out", "err", None, None)
+    finally:
+        await engine.dispose()
+
+
 async def test_upgrade_is_idempotent(database_url: str) -> None:
     engine = create_engine(database_url)
     try:
         await migrate.upgrade(engine)
         await migrate.upgrade(engine)
-        assert await migrate.current_revision(engine) == "0004"
+        assert await migrate.current_revision(engine) == HEAD
     finally:
         await engine.dispose()
 

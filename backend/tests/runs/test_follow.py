@@ -65,6 +65,35 @@ def test_output_arrives_chunk_by_chunk_before_the_run_ends(user: User, ws: str) 
     assert run == user.client.get(f"/api/runs/{run_id}").json()
 
 
+def from_segments(run: dict[str, object]) -> list[tuple[str, str]]:
+    """The record's text cut by its segments, as a client rebuilds the console from it."""
+    texts = {"stdout": run["stdout"], "stderr": run["stderr"], "stdin": run["typed"]}
+    done = dict.fromkeys(texts, 0)
+    pieces: list[tuple[str, str]] = []
+    segments = run["segments"]
+    assert isinstance(segments, list)
+    for segment in segments:
+        stream, end = segment["stream"], segment["end"]
+        if stream != "image":
+            pieces.append((stream, str(texts[stream])[done[stream] : end]))
+            done[stream] = end
+    return pieces
+
+
+def joined_output(seen: list[dict[str, object]]) -> list[tuple[str, str]]:
+    """Output events with consecutive pieces of one stream joined."""
+    pieces: list[tuple[str, str]] = []
+    for event in seen:
+        if event["type"] != "output":
+            continue
+        stream, text = str(event["stream"]), str(event["text"])
+        if pieces and pieces[-1][0] == stream:
+            pieces[-1] = (stream, pieces[-1][1] + text)
+        else:
+            pieces.append((stream, text))
+    return pieces
+
+
 def test_stdout_and_stderr_keep_their_order_and_stream(user: User, ws: str) -> None:
     code = (
         "import sys, time\n"
@@ -78,19 +107,17 @@ def test_stdout_and_stderr_keep_their_order_and_stream(user: User, ws: str) -> N
     with follow(user.client, run_id) as events:
         run = events.read_to_end()
     # Unbuffered, print() writes its pieces one by one: join each stream's run.
-    pieces: list[tuple[str, str]] = []
-    for event in events.seen:
-        if event["type"] != "output":
-            continue
-        if pieces and pieces[-1][0] == event["stream"]:
-            pieces[-1] = (event["stream"], pieces[-1][1] + event["text"])
-        else:
-            pieces.append((event["stream"], event["text"]))
+    pieces = joined_output(events.seen)
     assert pieces == [
         item for i in range(3) for item in (("stdout", f"out {i}\n"), ("stderr", f"err {i}\n"))
     ]
     assert run["stdout"] == "out 0\nout 1\nout 2\n"
     assert run["stderr"] == "err 0\nerr 1\nerr 2\n"
+    # The record keeps the order: a reloaded page and a late follower see it too.
+    assert from_segments(run) == pieces
+    with follow(user.client, run_id) as replayed:
+        replayed.read_to_end()
+    assert joined_output(replayed.seen) == pieces
 
 
 def test_input_is_answered_through_the_endpoint(user: User, ws: str) -> None:
@@ -114,6 +141,16 @@ def test_input_is_answered_through_the_endpoint(user: User, ws: str) -> None:
     assert events.output() == "Your name? Your age? 36\nHello Ada, next year you will be 37.\n"
     assert {"type": "input", "open": False} in events.seen
     assert run["input_open"] is False
+    # The typed input is kept apart from the output, and where it was typed.
+    assert run["typed"] == "36\n"
+    assert from_segments(run) == [
+        ("stdout", "Your name? Your age? "),
+        ("stdin", "36\n"),
+        ("stdout", "Hello Ada, next year you will be 37.\n"),
+    ]
+    with follow(user.client, run_id) as replayed:
+        replayed.read_to_end()
+    assert replayed.output() == events.output()
 
 
 def test_eof_ends_the_input(user: User, ws: str) -> None:

@@ -71,6 +71,14 @@ def test_input_is_typed_in_the_run_block(ide: Ide) -> None:
     # What was typed shows where it was typed, marked as input.
     expect(output.locator('[data-stream="stdin"]').first).to_have_text("Ada\n")
     expect(line).to_have_count(0)
+    transcript = "Your name? Ada\nYour age? 36\nHello Ada, next year you will be 37.\n"
+    expect(output).to_have_text(transcript)
+
+    # Reloaded, the run comes back from its record just as it was shown.
+    ide.page.reload()
+    restored = ide.page.get_by_test_id("run").last.get_by_test_id("output")
+    expect(restored).to_have_text(transcript)
+    expect(restored.locator('[data-stream="stdin"]')).to_have_text(["Ada\n", "36\n"])
 
 
 def test_ctrl_d_ends_the_input(ide: Ide) -> None:

@@ -719,6 +719,11 @@ export interface components {
             /** Path */
             path: string | null;
             /**
+             * Segments
+             * @description Once it has ended: the order its output came in, so a client can show stdout, stderr, typed input and plots interleaved. Text past a stream's last segment follows them. None while it runs, and for runs recorded before this was kept.
+             */
+            segments?: components["schemas"]["RunSegment"][] | null;
+            /**
              * Status
              * @enum {string}
              */
@@ -729,6 +734,12 @@ export interface components {
             stdout: string;
             /** Truncated */
             truncated: boolean;
+            /**
+             * Typed
+             * @description The input typed into the run while it ran.
+             * @default
+             */
+            typed: string;
             /** Workspace Id */
             workspace_id: string;
         };
@@ -749,6 +760,22 @@ export interface components {
              * @enum {string}
              */
             type: "output";
+        };
+        /**
+         * RunSegment
+         * @description Where one piece of a run's output ends, in the order the pieces came.
+         */
+        RunSegment: {
+            /**
+             * End
+             * @description For text: the end, in code points, within `stdout`, `stderr` or `typed` (for `stdin`); for `image`: how many plots had been shown.
+             */
+            end: number;
+            /**
+             * Stream
+             * @enum {string}
+             */
+            stream: "stdout" | "stderr" | "stdin" | "image";
         };
         /**
          * RunStartEvent

@@ -31,7 +31,7 @@ export type ConsoleRun = {
   exitCode: number | null;
   stdout: string;
   stderr: string;
-  /** stdout, stderr and typed input interleaved as they came (or stdout then stderr, from the record). */
+  /** stdout, stderr and typed input interleaved as they came (from the stream, or the record's segments). */
   output: OutputPiece[];
   truncated: boolean;
   durationMs: number | null;
@@ -49,14 +49,34 @@ export type ConsoleRun = {
   inputError: string | null;
 };
 
+/** Cuts `text` at code-point offsets, front to back (the server counts code points, JavaScript UTF-16 units). */
+function cutter(text: string): (end: number) => string {
+  let unit = 0;
+  let point = 0;
+  return (end) => {
+    const start = unit;
+    while (point < end && unit < text.length) {
+      unit += (text.codePointAt(unit) ?? 0) > 0xffff ? 2 : 1;
+      point += 1;
+    }
+    return text.slice(start, unit);
+  };
+}
+
+/** A finished run's output as it came, from its record: cut by its segments, then whatever follows them. */
 function recordedOutput(run: Run): OutputPiece[] {
+  const cut = { stdout: cutter(run.stdout), stderr: cutter(run.stderr), stdin: cutter(run.typed ?? "") };
   const pieces: OutputPiece[] = [];
-  if (run.stdout !== "") {
-    pieces.push({ stream: "stdout", text: run.stdout });
+  const add = (stream: OutputPiece["stream"], text: string) => {
+    const last = pieces.at(-1);
+    if (text === "") return;
+    if (last !== undefined && last.stream === stream) last.text += text;
+    else pieces.push({ stream, text });
+  };
+  for (const segment of run.segments ?? []) {
+    if (segment.stream !== "image") add(segment.stream, cut[segment.stream](segment.end));
   }
-  if (run.stderr !== "") {
-    pieces.push({ stream: "stderr", text: run.stderr });
-  }
+  for (const stream of ["stdout", "stderr", "stdin"] as const) add(stream, cut[stream](Infinity));
   return pieces;
 }
 

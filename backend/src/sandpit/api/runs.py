@@ -26,6 +26,7 @@ from sandpit.api.schemas import (
     RunInputEvent,
     RunOut,
     RunOutputEvent,
+    RunSegment,
     RunStarted,
     RunStartEvent,
     RunStatus,
@@ -34,6 +35,7 @@ from sandpit.api.schemas import (
 from sandpit.context import AppContext
 from sandpit.db.models import Run
 from sandpit.runs import service as run_service
+from sandpit.runs import transcript
 from sandpit.runs.live import InputState, Started
 from sandpit.runs.output import Image, Text
 from sandpit.runs.service import RunService
@@ -72,7 +74,16 @@ def run_out(run: Run, input_open: bool = False) -> RunOut:
         created_at=run.created_at,
         finished_at=run.finished_at,
         input_open=input_open,
+        typed=run.typed or "",
+        segments=_segments(run),
     )
+
+
+def _segments(run: Run) -> list[RunSegment] | None:
+    segments = transcript.decode(run.segments)
+    if segments is None:
+        return None
+    return [RunSegment(stream=segment.kind, end=segment.end) for segment in segments]
 
 
 @router.post(

@@ -132,6 +132,16 @@ class RunStarted(BaseModel):
 RunStatus = Literal["running", "ok", "error", "timeout", "oom", "killed"]
 
 
+class RunSegment(BaseModel):
+    """Where one piece of a run's output ends, in the order the pieces came."""
+
+    stream: Literal["stdout", "stderr", "stdin", "image"]
+    end: int = Field(
+        description="For text: the end, in code points, within `stdout`, `stderr` or "
+        "`typed` (for `stdin`); for `image`: how many plots had been shown."
+    )
+
+
 class RunOut(BaseModel):
     id: str
     workspace_id: str
@@ -149,6 +159,13 @@ class RunOut(BaseModel):
     input_open: bool = Field(
         default=False,
         description="Whether `POST /api/runs/{run_id}/stdin` takes input now.",
+    )
+    typed: str = Field(default="", description="The input typed into the run while it ran.")
+    segments: list[RunSegment] | None = Field(
+        default=None,
+        description="Once it has ended: the order its output came in, so a client can show "
+        "stdout, stderr, typed input and plots interleaved. Text past a stream's last segment "
+        "follows them. None while it runs, and for runs recorded before this was kept.",
     )
 
 

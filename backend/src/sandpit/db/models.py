@@ -89,6 +89,10 @@ class Run(Base):
     message: Mapped[str | None] = mapped_column(String(500), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The order its output came in (`sandpit.runs.transcript`, JSON) and the
+    # input typed into it; None for runs recorded before these were kept.
+    segments: Mapped[str | None] = mapped_column(Text, default=None)
+    typed: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class CommandLogEntry(Base):

@@ -25,6 +25,7 @@ from typing import Literal
 
 from sandpit.runs.output import MAX_IMAGES, RunOutput
 from sandpit.runs.stdin import RunInput
+from sandpit.runs.transcript import Segment, segments_of
 from sandpit.sandbox.base import ExecRequest, ExitStatus, Process, Sandbox
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -57,6 +58,10 @@ class RunOutcome:
     duration_ms: int
     images: list[bytes] = field(default_factory=list)
     message: str | None = None
+    # The order it all came in (see `sandpit.runs.transcript`), and the input
+    # typed into the run, as its console showed them.
+    segments: list[Segment] = field(default_factory=list)
+    typed: bytes = b""
 
 
 async def execute(
@@ -185,6 +190,8 @@ async def _await_end(
         duration_ms=duration_ms,
         images=list(output.images),
         message=message,
+        segments=segments_of(output),
+        typed=output.typed,
     )
 
 

@@ -128,6 +128,11 @@ class RunOutput:
         """What the run's record keeps of `stream`."""
         return bytes(self.parts[stream])
 
+    @property
+    def typed(self) -> bytes:
+        """The input typed into the run that was shown (up to `ECHO_BYTES`)."""
+        return bytes(self.parts["stdin"])
+
     def _append(self, stream: Stream, data: bytes) -> None:
         part = self.parts[stream]
         part += data

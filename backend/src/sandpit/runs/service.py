@@ -31,9 +31,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sandpit.config import Settings
 from sandpit.db.models import Run, User, Workspace
 from sandpit.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, RateLimited
+from sandpit.runs import transcript
 from sandpit.runs.executor import STOPPED_MESSAGE, RunOutcome, RunRequest, execute
 from sandpit.runs.live import MAX_FOLLOWERS, InputState, LiveRun, Started, follow
-from sandpit.runs.output import EVENT_BYTES, Image, Text
+from sandpit.runs.output import Image, Stream, Text
 from sandpit.runs.stdin import MAX_PENDING_BYTES
 from sandpit.sandbox.base import SandboxError
 from sandpit.sandbox.environment import run_env
@@ -267,12 +268,13 @@ class RunService:
             # Finished before the follower came (perhaps just now): replay the record.
             run = await self._recorded(run)
             yield Started(input_open=False)
-            for stream in ("stdout", "stderr"):
-                text = run.stdout if stream == "stdout" else run.stderr
-                for start in range(0, len(text), EVENT_BYTES):
-                    yield Text(stream, text[start : start + EVENT_BYTES])
-            for index in range(run.images):
-                yield Image(index)
+            texts: dict[Stream, str] = {
+                "stdout": run.stdout,
+                "stderr": run.stderr,
+                "stdin": run.typed or "",
+            }
+            for piece in transcript.replay(texts, run.images, transcript.decode(run.segments)):
+                yield piece
             yield Ended(run)
             return
         async for item in follow(live):
@@ -355,6 +357,8 @@ class RunService:
             run.duration_ms = outcome.duration_ms
             run.images = len(outcome.images)
             run.message = outcome.message
+            run.segments = transcript.encode(outcome.segments)
+            run.typed = outcome.typed.decode("utf-8", "replace")
             run.finished_at = datetime.now(UTC)
             await db.commit()
 
@@ -377,6 +381,8 @@ def _stopped(live: LiveRun) -> RunOutcome:
         duration_ms=int((time.monotonic() - live.started) * 1000),
         images=list(output.images),
         message=STOPPED_MESSAGE,
+        segments=transcript.segments_of(output),
+        typed=output.typed,
     )
 
 

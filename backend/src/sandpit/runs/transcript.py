@@ -1,0 +1,101 @@
+"""The order a finished run's output came in, kept with its record.
+
+A run's record keeps stdout and stderr whole but apart; the console shows
+them interleaved as they were printed, with the input typed into the run
+and its plots where they appeared. `segments_of` turns a `RunOutput`'s log
+into segments, each the kind of a piece and where it ends: for text, in
+code points of that stream's recorded text (`stdout`, `stderr`, `stdin` for
+typed input); for plots, the number shown so far. `replay` walks a record
+by its segments, so a reloaded page and a late follower see what the first
+one saw.
+
+Text past the last segment of its stream (when a run made more than
+`MAX_SEGMENTS` of them) follows the segments: stdout, then stderr, then input.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import chain
+from typing import Literal, get_args
+
+from sandpit.runs.output import EVENT_BYTES, Cursor, Image, RunOutput, Stream, Text
+
+Kind = Literal["stdout", "stderr", "stdin", "image"]
+KINDS: tuple[Kind, ...] = get_args(Kind)
+TEXTS: tuple[Stream, ...] = ("stdout", "stderr", "stdin")
+# Enough for any program a person reads the output of; a run that switches
+# streams more often keeps its text, just not the order past this.
+MAX_SEGMENTS = 10_000
+
+
+@dataclass(frozen=True)
+class Segment:
+    kind: Kind
+    end: int
+
+
+def segments_of(output: RunOutput) -> list[Segment]:
+    """The segments of an ended run's output (call after `output.end()`)."""
+    cursor = Cursor(output)
+    ends = dict.fromkeys(KINDS, 0)
+    segments: list[Segment] = []
+    for item in chain(cursor.take(), cursor.rest()):
+        kind: Kind
+        if isinstance(item, Image):
+            kind = "image"
+            ends[kind] = item.index + 1
+        else:
+            kind = item.stream
+            ends[kind] += len(item.text)
+        if segments and segments[-1].kind == kind:
+            segments[-1] = Segment(kind, ends[kind])
+        elif len(segments) < MAX_SEGMENTS:
+            segments.append(Segment(kind, ends[kind]))
+        else:
+            break
+    return segments
+
+
+def encode(segments: list[Segment]) -> str:
+    """For the database: `[["stdout", 12], ["stderr", 30], ...]`."""
+    return json.dumps([[segment.kind, segment.end] for segment in segments], separators=(",", ":"))
+
+
+def decode(stored: str | None) -> list[Segment] | None:
+    """What `encode` stored; None for a run recorded without segments (or unreadable)."""
+    if not stored:
+        return None
+    try:
+        raw = json.loads(stored)
+        return [Segment(kind, int(end)) for kind, end in raw if kind in KINDS]
+    except (ValueError, TypeError):
+        return None
+
+
+def replay(
+    texts: dict[Stream, str], images: int, segments: list[Segment] | None
+) -> Iterator[Text | Image]:
+    """A recorded run's output in the order it came, text in pieces of at most
+    `EVENT_BYTES` characters; without segments, stdout then stderr then plots."""
+    done = dict.fromkeys(KINDS, 0)
+    for segment in segments or ():
+        if segment.kind == "image":
+            for index in range(done["image"], min(segment.end, images)):
+                yield Image(index)
+            done["image"] = max(done["image"], min(segment.end, images))
+        else:
+            yield from _pieces(segment.kind, texts[segment.kind], done[segment.kind], segment.end)
+            done[segment.kind] = max(done[segment.kind], segment.end)
+    for stream in TEXTS:
+        yield from _pieces(stream, texts[stream], done[stream], len(texts[stream]))
+    for index in range(done["image"], images):
+        yield Image(index)
+
+
+def _pieces(stream: Stream, text: str, start: int, end: int) -> Iterator[Text]:
+    end = min(end, len(text))
+    for at in range(start, end, EVENT_BYTES):
+        yield Text(stream, text[at : min(at + EVENT_BYTES, end)])
