@@ -11,7 +11,6 @@ from sandpit.db import migrate
 from sandpit.db.engine import async_url, create_engine
 from tests.servers import PostgresServer
 
-
 HEAD = "0005"
 
 
