@@ -262,3 +262,36 @@ def test_the_forwarder_comes_back_after_user_code_kills_it(user: User, ws: str) 
         "killed",
         "HTTP/1.1 403",
     ]
+
+
+def test_a_connection_waits_while_no_forwarder_can_start(user: User, ws: str) -> None:
+    # User code holds every process the sandbox may have, so the forwarder
+    # cannot start; the connection waits and is served once they are freed.
+    code = (
+        "import os, signal, socket, time\n"
+        "children = []\n"
+        "try:\n"
+        "    while True:\n"
+        "        pid = os.fork()\n"
+        "        if pid == 0:\n"
+        "            time.sleep(120)\n"
+        "            os._exit(0)\n"
+        "        children.append(pid)\n"
+        "except OSError:\n"
+        "    pass\n"
+        "conn = socket.create_connection(('127.0.0.1', 3128), timeout=30)\n"
+        "conn.sendall(b'CONNECT example.com:443 HTTP/1.1\\r\\nHost: example.com:443\\r\\n\\r\\n')\n"
+        "time.sleep(2.5)\n"
+        "conn.settimeout(0)\n"
+        "try:\n"
+        "    print('answered while full:', conn.recv(100))\n"
+        "except BlockingIOError:\n"
+        "    print('waiting while full')\n"
+        "for pid in children:\n"
+        "    os.kill(pid, signal.SIGKILL)\n"
+        "    os.waitpid(pid, 0)\n"
+        "conn.settimeout(30)\n"
+        "print(conn.recv(4096).split(b'\\r\\n')[0].decode()[:12])\n"
+    )
+    result = run(user, ws, code)
+    assert result["stdout"] == "waiting while full\nHTTP/1.1 403\n", result

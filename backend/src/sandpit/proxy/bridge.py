@@ -83,6 +83,7 @@ async def serve_forwarder(sandbox: Sandbox, listener: socket.socket, argv: list[
     Returns when the sandbox ends; cancel it to stop earlier.
     """
     loop = asyncio.get_running_loop()
+    failing = False
     while sandbox.ended_reason is None:
         readable: asyncio.Future[None] = loop.create_future()
         loop.add_reader(listener.fileno(), _set_once, readable)
@@ -99,10 +100,17 @@ async def serve_forwarder(sandbox: Sandbox, listener: socket.socket, argv: list[
                     extra_fds=[listener.fileno()],
                 )
             )
-        except SandboxError:
-            if sandbox.ended_reason is None:
+        except (SandboxError, OSError):
+            if sandbox.ended_reason is not None:
+                return
+            # E.g. user code holds all its processes: the connection waits,
+            # and the next try comes after the delay (logged once a streak).
+            if not failing:
                 log.warning("sandbox %s: the forwarder could not start", sandbox.id, exc_info=True)
-            return
+            failing = True
+            await asyncio.sleep(RESTART_DELAY_S)
+            continue
+        failing = False
         try:
             # Nothing reads its standard streams: it writes nothing.
             for fd in (process.stdin_fd, process.stdout_fd, process.stderr_fd):
