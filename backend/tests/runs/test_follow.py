@@ -153,6 +153,28 @@ def test_input_is_answered_through_the_endpoint(user: User, ws: str) -> None:
     assert replayed.output() == events.output()
 
 
+def test_a_running_run_shows_its_output_so_far(user: User, ws: str) -> None:
+    # What a client that cannot follow (it polls) shows meanwhile.
+    code = "name = input('Your name? ')\nage = input('Your age? ')\nprint('bye')\n"
+    run_id = start(user, ws, code, interactive=True)
+    with follow(user.client, run_id) as events:
+        events.read_until(output_contains("Your name? "))
+        assert send(user, run_id, text="Ada\n").status_code == 204
+        events.read_until(output_contains("Your age? "))
+        run = user.client.get(f"/api/runs/{run_id}").json()
+        assert run["status"] == "running"
+        assert (run["stdout"], run["typed"]) == ("Your name? Your age? ", "Ada\n")
+        assert from_segments(run) == [
+            ("stdout", "Your name? "),
+            ("stdin", "Ada\n"),
+            ("stdout", "Your age? "),
+        ]
+        listed = user.client.get(f"/api/workspaces/{ws}/runs").json()
+        assert [r for r in listed if r["id"] == run_id] == [run]
+        assert send(user, run_id, text="36\n").status_code == 204
+        assert events.read_to_end()["stdout"] == "Your name? Your age? bye\n"
+
+
 def test_eof_ends_the_input(user: User, ws: str) -> None:
     code = "import sys\nprint(repr(sys.stdin.read()))\ninput()\n"
     run_id = start(user, ws, code, interactive=True)

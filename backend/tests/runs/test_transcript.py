@@ -6,7 +6,7 @@ import pytest
 
 from sandpit.runs import transcript
 from sandpit.runs.output import Cursor, Image, RunOutput, Text
-from sandpit.runs.transcript import Segment, decode, encode, replay, segments_of
+from sandpit.runs.transcript import Segment, decode, encode, replay, segments_of, snapshot
 from tests.runs.test_live import joined
 
 
@@ -103,3 +103,13 @@ def test_unknown_kinds_are_skipped_and_ends_past_the_text_are_clamped() -> None:
         Text("stderr", "xy"),
         Text("stdout", "def"),
     ]
+
+
+def test_a_look_while_it_runs_leaves_a_cut_character_for_later() -> None:
+    output = RunOutput(limit=1000)
+    output.add("stdout", "a€".encode()[:2])  # "a" and the first byte of "€"
+    running = snapshot(output, final=False)
+    assert (running.texts["stdout"], running.segments) == ("a", [Segment("stdout", 1)])
+    ended = snapshot(output, final=True)  # as the record decodes it
+    assert ended.texts["stdout"] == "a\ufffd" == output.record("stdout").decode("utf-8", "replace")
+    assert ended.segments == [Segment("stdout", 2)]

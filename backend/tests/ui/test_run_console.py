@@ -125,5 +125,29 @@ def test_without_the_live_stream_the_run_is_polled(ide: Ide) -> None:
     ide.open_workspace()
     ide.open_file("slow.py")
     block = press_run(ide)
+    output = block.get_by_test_id("output")
+    # The record of a running run carries its output so far: shown before the end.
+    expect(output).to_have_text("first\n", timeout=20_000)
+    expect(block).to_have_attribute("data-status", "running")
     expect(block).to_have_attribute("data-status", "ok", timeout=30_000)
-    expect(block.get_by_test_id("output")).to_have_text("first\nsecond\n")
+    expect(output).to_have_text("first\nsecond\n")
+
+
+def test_polled_input_shows_where_it_was_typed(ide: Ide) -> None:
+    ide.page.route("**/api/runs/*/events", lambda route: route.abort())
+    ide.put_file("ask.py", INPUT_PROGRAM)
+    ide.open_workspace()
+    ide.open_file("ask.py")
+    block = press_run(ide)
+    output = block.get_by_test_id("output")
+    line = block.get_by_role("textbox", name="Input for the running program")
+    expect(output).to_have_text("Your name? ", timeout=20_000)
+    line.fill("Ada")
+    line.press("Enter")
+    expect(output).to_have_text("Your name? Ada\nYour age? ", timeout=20_000)
+    line.fill("36")
+    line.press("Enter")
+    expect(block).to_have_attribute("data-status", "ok", timeout=20_000)
+    expect(output).to_have_text(
+        "Your name? Ada\nYour age? 36\nHello Ada, next year you will be 37.\n"
+    )

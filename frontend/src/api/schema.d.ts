@@ -720,7 +720,7 @@ export interface components {
             path: string | null;
             /**
              * Segments
-             * @description Once it has ended: the order its output came in, so a client can show stdout, stderr, typed input and plots interleaved. Text past a stream's last segment follows them. None while it runs, and for runs recorded before this was kept.
+             * @description The order its output came in (so far, while it runs), so a client can show stdout, stderr, typed input and plots interleaved. Text past a stream's last segment follows them. None for runs recorded before this was kept.
              */
             segments?: components["schemas"]["RunSegment"][] | null;
             /**

@@ -58,29 +58,39 @@ def _image_url(run_id: str, index: int) -> str:
     return f"/api/runs/{run_id}/images/{index}"
 
 
-def run_out(run: Run, input_open: bool = False) -> RunOut:
+def run_out(
+    run: Run, input_open: bool = False, so_far: transcript.Snapshot | None = None
+) -> RunOut:
+    """The run as its record has it, or, while it runs, with its output `so_far`."""
+    segments: list[transcript.Segment] | None
+    if so_far is not None:
+        texts, segments = so_far.texts, so_far.segments
+        truncated, images = so_far.truncated, so_far.images
+    else:
+        texts = {"stdout": run.stdout, "stderr": run.stderr, "stdin": run.typed or ""}
+        segments = transcript.decode(run.segments)
+        truncated, images = run.truncated, run.images
     return RunOut(
         id=run.id,
         workspace_id=run.workspace_id,
         path=run.path,
         status=cast(RunStatus, run.status),
         exit_code=run.exit_code,
-        stdout=run.stdout,
-        stderr=run.stderr,
-        truncated=run.truncated,
+        stdout=texts["stdout"],
+        stderr=texts["stderr"],
+        truncated=truncated,
         duration_ms=run.duration_ms,
-        images=[_image_url(run.id, i) for i in range(run.images)],
+        images=[_image_url(run.id, i) for i in range(images)],
         message=run.message,
         created_at=run.created_at,
         finished_at=run.finished_at,
         input_open=input_open,
-        typed=run.typed or "",
-        segments=_segments(run),
+        typed=texts["stdin"],
+        segments=_segments(segments),
     )
 
 
-def _segments(run: Run) -> list[RunSegment] | None:
-    segments = transcript.decode(run.segments)
+def _segments(segments: list[transcript.Segment] | None) -> list[RunSegment] | None:
     if segments is None:
         return None
     return [RunSegment(stream=segment.kind, end=segment.end) for segment in segments]
@@ -128,14 +138,17 @@ async def list_runs(
     """The workspace's latest runs, newest first."""
     service = _runs(context)
     workspace = await workspaces.get_owned(db, user, workspace_id)
-    return [run_out(r, service.input_open(r.id)) for r in await service.list_for(db, workspace)]
+    return [
+        run_out(r, service.input_open(r.id), service.snapshot(r))
+        for r in await service.list_for(db, workspace)
+    ]
 
 
 @router.get("/runs/{run_id}", response_model=RunOut)
 async def get_run(run_id: str, user: CurrentUser, db: DbSession, context: Context) -> RunOut:
     service = _runs(context)
     run = await service.get_owned(db, user, run_id)
-    return run_out(run, service.input_open(run.id))
+    return run_out(run, service.input_open(run.id), service.snapshot(run))
 
 
 _Events = AsyncGenerator[run_service.RunEvent]

@@ -163,9 +163,9 @@ class RunOut(BaseModel):
     typed: str = Field(default="", description="The input typed into the run while it ran.")
     segments: list[RunSegment] | None = Field(
         default=None,
-        description="Once it has ended: the order its output came in, so a client can show "
-        "stdout, stderr, typed input and plots interleaved. Text past a stream's last segment "
-        "follows them. None while it runs, and for runs recorded before this was kept.",
+        description="The order its output came in (so far, while it runs), so a client can "
+        "show stdout, stderr, typed input and plots interleaved. Text past a stream's last "
+        "segment follows them. None for runs recorded before this was kept.",
     )
 
 

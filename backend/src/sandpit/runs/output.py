@@ -174,12 +174,14 @@ class Cursor:
                 break  # the last segment may still grow
             self._segment += 1
 
-    def rest(self) -> Iterator[Text | Image]:
-        """After the end: whatever the log did not cover, stream by stream, and the decoders'
-        last characters."""
+    def rest(self, final: bool = True) -> Iterator[Text | Image]:
+        """After the end: whatever the log did not cover, stream by stream, and (`final`)
+        the decoders' last characters, a character cut at the end as U+FFFD."""
         for kind in _KINDS:
             end = len(self.output.images) if kind == "image" else len(self.output.parts[kind])
             yield from self._until(kind, end)
+        if not final:
+            return
         for stream, decoder in self._decoders.items():
             text = decoder.decode(b"", final=True)
             if text:

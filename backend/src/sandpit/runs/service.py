@@ -209,6 +209,13 @@ class RunService:
             raise NotFound("There is no such image.")
         return self.images_root / run.id / f"{index}.png"
 
+    def snapshot(self, run: Run) -> transcript.Snapshot | None:
+        """What a running run has printed and been typed so far; None once its record has it."""
+        live = self._live.get(run.id)
+        if live is None or run.status != "running":
+            return None
+        return transcript.snapshot(live.output, final=False)
+
     def input_open(self, run_id: str) -> bool:
         """Whether `send_input()` takes input for the run now."""
         live = self._live.get(run_id)

@@ -1,13 +1,13 @@
-"""The order a finished run's output came in, kept with its record.
+"""The order a run's output came in: kept with its record, and shown while it runs.
 
 A run's record keeps stdout and stderr whole but apart; the console shows
 them interleaved as they were printed, with the input typed into the run
-and its plots where they appeared. `segments_of` turns a `RunOutput`'s log
-into segments, each the kind of a piece and where it ends: for text, in
-code points of that stream's recorded text (`stdout`, `stderr`, `stdin` for
-typed input); for plots, the number shown so far. `replay` walks a record
-by its segments, so a reloaded page and a late follower see what the first
-one saw.
+and its plots where they appeared. `snapshot` turns a `RunOutput` into its
+texts and segments, each the kind of a piece and where it ends: for text,
+in code points of that stream's text (`stdout`, `stderr`, `stdin` for typed
+input); for plots, the number shown so far. `replay` walks a record by its
+segments, so a reloaded page, a polling client and a late follower see
+what the first one saw.
 
 Text past the last segment of its stream (when a run made more than
 `MAX_SEGMENTS` of them) follows the segments: stdout, then stderr, then input.
@@ -37,26 +37,56 @@ class Segment:
     end: int
 
 
-def segments_of(output: RunOutput) -> list[Segment]:
-    """The segments of an ended run's output (call after `output.end()`)."""
+@dataclass(frozen=True)
+class Snapshot:
+    """A run's output at one moment: its texts and their segments, which agree."""
+
+    texts: dict[Stream, str]
+    segments: list[Segment]
+    images: int
+    truncated: bool
+
+
+def snapshot(output: RunOutput, *, final: bool) -> Snapshot:
+    """The texts of `output` so far and their segments, from one pass.
+
+    `final`: nothing more will be added (the run's readers are done), so a
+    character cut at the very end is shown as U+FFFD, as the record keeps
+    it; otherwise it waits for its other bytes (the next look shows it).
+    """
     cursor = Cursor(output)
+    texts: dict[Stream, list[str]] = {stream: [] for stream in TEXTS}
     ends = dict.fromkeys(KINDS, 0)
     segments: list[Segment] = []
-    for item in chain(cursor.take(), cursor.rest()):
+    full = False
+    for item in chain(cursor.take(), cursor.rest(final)):
         kind: Kind
         if isinstance(item, Image):
             kind = "image"
             ends[kind] = item.index + 1
         else:
             kind = item.stream
+            texts[kind].append(item.text)
             ends[kind] += len(item.text)
+        if full:
+            continue  # the rest follows the segments, stream by stream
         if segments and segments[-1].kind == kind:
             segments[-1] = Segment(kind, ends[kind])
         elif len(segments) < MAX_SEGMENTS:
             segments.append(Segment(kind, ends[kind]))
         else:
-            break
-    return segments
+            full = True
+    return Snapshot(
+        texts={stream: "".join(pieces) for stream, pieces in texts.items()},
+        segments=segments,
+        images=len(output.images),
+        truncated=output.truncated,
+    )
+
+
+def segments_of(output: RunOutput) -> list[Segment]:
+    """The segments of a run's output once nothing more is added to it."""
+    return snapshot(output, final=True).segments
 
 
 def encode(segments: list[Segment]) -> str:
