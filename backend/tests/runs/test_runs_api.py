@@ -56,7 +56,24 @@ def test_stdin_reaches_input(user: User, ws: str) -> None:
 def test_timeout(user: User, ws: str) -> None:
     result = run(user, ws, code="import time\nwhile True: time.sleep(0.1)", timeout_s=1)
     assert result["status"] == "timeout"
-    assert "time limit" in str(result["message"])
+    assert result["message"] == "The run passed its 1 s time limit and was stopped."
+
+
+def test_a_timeout_while_waiting_for_input_says_so(user: User, ws: str) -> None:
+    # An interactive run nobody answers: the limit still holds, and the
+    # sentence tells the user why a run that did nothing timed out.
+    response = user.client.post(
+        f"/api/workspaces/{ws}/runs",
+        params={"wait": True},
+        json={"code": "input('Your name? ')", "timeout_s": 1, "interactive": True},
+        timeout=60,
+    )
+    result = response.json()
+    assert (result["status"], result["stdout"]) == ("timeout", "Your name? "), result
+    assert result["message"] == (
+        "The run passed its 1 s time limit while it waited for input and was stopped "
+        "(time spent waiting for input counts)."
+    )
 
 
 def test_oom(user: User, ws: str) -> None:

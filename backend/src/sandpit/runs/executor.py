@@ -139,7 +139,15 @@ async def _supervise(
     stop_waiter = asyncio.create_task(stop.wait())
     try:
         return await _await_end(
-            process, request, output, flooded, tasks, waiter, {flood_waiter, stop_waiter}, started
+            process,
+            request,
+            output,
+            stdin,
+            flooded,
+            tasks,
+            waiter,
+            {flood_waiter, stop_waiter},
+            started,
         )
     finally:
         # Before the caller closes the descriptors: a reader still registered
@@ -155,6 +163,7 @@ async def _await_end(
     process: Process,
     request: RunRequest,
     output: RunOutput,
+    stdin: RunInput,
     flooded: asyncio.Event,
     tasks: list[asyncio.Task[None]],
     waiter: asyncio.Task[ExitStatus],
@@ -168,6 +177,9 @@ async def _await_end(
     ended_early = waiter not in done
     stopped = ended_early and not flooded.is_set() and bool(done)
     timed_out = ended_early and not done
+    # Everything typed was handed over and more may come: the program was
+    # (as far as the server can tell) waiting for input, which counts.
+    waiting = timed_out and stdin.open and stdin.pending == 0
     # Ended early, or the main process ended: either way anything left in its
     # group (a daemon, a background job) ends with the run.
     await process.kill_group()
@@ -181,6 +193,11 @@ async def _await_end(
     status, message = _status(
         status_of_exit, timed_out, stopped, flooded.is_set(), process.oom_kills(), request
     )
+    if waiting and status == "timeout":
+        message = (
+            f"The run passed its {request.timeout_s:g} s time limit while it waited for input "
+            "and was stopped (time spent waiting for input counts)."
+        )
     return RunOutcome(
         status=status,
         exit_code=status_of_exit.code,
