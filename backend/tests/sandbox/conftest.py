@@ -9,33 +9,33 @@ Backends are made by a *harness* keyed by name (`HARNESSES`): it builds the
 backend object and answers host-side questions the contract needs but the
 `SandboxBackend` interface does not (which host processes belong to a
 sandbox, which host uid owns what it writes, what is left over on the host).
-Adding a backend means adding a harness class and its name to `HARNESSES`;
-every test that takes `backend`, `sandbox` or `sandboxes` then runs against it.
+Adding a backend means adding a harness class (like `bubblewrap_harness.py`
+and `docker_harness.py`) and its name to `HARNESSES`; every test that takes
+`backend`, `sandbox` or `sandboxes` then runs against it.
 
 The exploit suite (`tests/exploits/`) imports these fixtures and helpers.
 
-Helpers:
+Helpers (defined in `processes.py`, importable from here):
 - `run(sandbox, program, *args, stdin=..., timeout=...)` runs a process with
   pipes and returns a `Result`; on timeout it kills the process's group.
 - `Started` is the same for a process left running (a server, a sleeper).
 - `PtySession` drives a process on a PTY (`send`, `read_until`, `resize`).
+
+The live cgroup tests (`test_cgroups.py`, `test_cgroups_v2.py`) share the
+`children` fixture (see `live_cgroups.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import os
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -43,33 +43,38 @@ import pytest
 
 from sandpit.config import REPO_DIR
 from sandpit.runtime.image import find_image
-from sandpit.sandbox import cgroups
-from sandpit.sandbox.base import (
-    ExecRequest,
-    ExitStatus,
-    Process,
-    Sandbox,
-    SandboxBackend,
-    SandboxSpec,
-)
-from sandpit.sandbox.bubblewrap import (
-    INSIDE_DIR,
-    BubblewrapBackend,
-    BubblewrapSandbox,
-    UidPool,
-)
-from sandpit.sandbox.limits import Limits, MiB
-from tests.sandbox.agent_harness import AgentHarness
+from sandpit.sandbox.base import Process, Sandbox, SandboxBackend, SandboxSpec
+from sandpit.sandbox.limits import Limits
+from tests.sandbox.bubblewrap_harness import BubblewrapHarness
 from tests.sandbox.docker_harness import DockerHarness
+from tests.sandbox.live_cgroups import Children
+from tests.sandbox.processes import (
+    OUTPUT_CAP,
+    SANDBOX_ENV,
+    PtySession,
+    Result,
+    Started,
+    run,
+    run_ok,
+)
 
-# The environment the tests give every process (the runs service passes the same kind).
-SANDBOX_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/app", "LANG": "C.UTF-8"}
-# What `run` keeps of each output stream; the rest is read and dropped.
-OUTPUT_CAP = 1 * MiB
-# Host uids for test sandboxes: a block per backend object, never reused in a session.
-TEST_UID_BASE = 300_000
-UID_BLOCK = 32
-_uid_blocks = itertools.count(TEST_UID_BASE, UID_BLOCK)
+# What test_contract.py and the exploit suite import from here.
+__all__ = [
+    "OUTPUT_CAP",
+    "SANDBOX_ENV",
+    "Harness",
+    "PtySession",
+    "Result",
+    "Sandboxes",
+    "Started",
+    "Workspaces",
+    "data_dir",
+    "host_pid_alive",
+    "run",
+    "run_ok",
+    "spec_for",
+    "wait_for",
+]
 
 
 # --- the runtime image ----------------------------------------------------------
@@ -103,23 +108,6 @@ def backend_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 # --- harnesses: one per backend ----------------------------------------------------
-
-
-def processes_of_uids(uids: range) -> dict[int, str]:
-    """Host pid -> command name of every live (non-zombie) process whose real uid is in `uids`."""
-    found: dict[int, str] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            status = Path(f"/proc/{entry}/status").read_text()
-        except OSError:
-            continue
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        uid = int(fields.get("Uid", "-1 ").split()[0])
-        if uid in uids and not fields.get("State", "").strip().startswith("Z"):
-            found[int(entry)] = fields.get("Name", "?").strip()
-    return found
 
 
 def host_pid_alive(pid: int) -> bool:
@@ -193,96 +181,6 @@ class Harness(Protocol):
     def close(self) -> None:
         """Remove every host resource the harness made."""
         ...
-
-
-class BubblewrapHarness(AgentHarness):
-    """Makes `BubblewrapBackend`s on a test cgroup root and inspects what they leave."""
-
-    name = "bubblewrap"
-
-    def __init__(self, rootfs: Path, state_dir: Path) -> None:
-        super().__init__(rootfs, state_dir)
-        self.uid_blocks: list[range] = []
-
-    def make(self) -> BubblewrapBackend:
-        """A new backend object (a new "server") on this harness's cgroup root and uids."""
-        first = next(_uid_blocks)
-        self.uid_blocks.append(range(first, first + UID_BLOCK))
-        return BubblewrapBackend(
-            rootfs=self.rootfs,
-            state_dir=self.state_dir,
-            driver=cgroups.detect(self.root_name),
-            uids=UidPool(first, UID_BLOCK),
-        )
-
-    def host_uid(self, sandbox: Sandbox) -> int:
-        """The host uid that sandbox code runs as and that owns the files it writes."""
-        assert isinstance(sandbox, BubblewrapSandbox)
-        return sandbox.uid
-
-    def host_processes(self, sandbox: Sandbox) -> dict[int, str]:
-        """Every process on the host running as the sandbox's host uid, in its cgroup or not."""
-        uid = self.host_uid(sandbox)
-        return processes_of_uids(range(uid, uid + 1))
-
-    def sandbox_exists_on_host(self, sandbox_id: str) -> bool:
-        return self.driver.open_sandbox(sandbox_id) is not None
-
-    nosuid_mounts = True
-
-    def expected_binds(self, sandbox: Sandbox, workspace: Path) -> dict[str, str]:
-        """The image, the agent's files, the workspace."""
-        return {"/": str(self.rootfs), "/run/sandpit": str(INSIDE_DIR), "/app": str(workspace)}
-
-    def engine_files(self, sandbox: Sandbox) -> Path | None:
-        return None
-
-    def leftovers(self) -> list[str]:
-        """Everything of this harness's sandboxes still on the host: cgroups and processes."""
-        found = [f"cgroup {self.root_name}/{name}" for name in self.driver.list_sandboxes()]
-        for block in self.uid_blocks:
-            found += [f"process {pid} ({name})" for pid, name in processes_of_uids(block).items()]
-        return found
-
-    def spawn_server(self, workspace: Path, sandbox_id: str) -> subprocess.Popen[bytes]:
-        """A separate "server" process that starts sandbox `sandbox_id` with a sleeper in it.
-
-        It prints "ready" once the sleeper runs, then waits to be killed
-        (the test plays the crash with SIGKILL).
-        """
-        first = next(_uid_blocks)
-        self.uid_blocks.append(range(first, first + UID_BLOCK))
-        args = [self.root_name, str(self.rootfs), str(self.state_dir), str(workspace)]
-        return subprocess.Popen(
-            [sys.executable, "-c", _SERVER_PROGRAM, *args, str(first), sandbox_id],
-            stdout=subprocess.PIPE,
-        )
-
-    def close(self) -> None:
-        self.driver.remove_root()
-
-
-_SERVER_PROGRAM = """
-import asyncio, sys
-from pathlib import Path
-from sandpit.sandbox import cgroups
-from sandpit.sandbox.base import ExecRequest, SandboxSpec
-from sandpit.sandbox.bubblewrap import BubblewrapBackend, UidPool
-from sandpit.sandbox.limits import Limits
-
-async def main():
-    root, rootfs, state, workspace, first_uid, sandbox_id = sys.argv[1:]
-    backend = BubblewrapBackend(
-        rootfs=Path(rootfs), state_dir=Path(state), driver=cgroups.detect(root),
-        uids=UidPool(int(first_uid), 1),
-    )
-    sandbox = await backend.start(SandboxSpec(sandbox_id, "ws", Path(workspace), Limits()))
-    await sandbox.exec(ExecRequest(["sleep", "300"], {"PATH": "/usr/bin:/bin"}, "run-left"))
-    print("ready", flush=True)
-    await asyncio.sleep(300)
-
-asyncio.run(main())
-"""
 
 
 # name -> factory(image rootfs, state directory).
@@ -388,292 +286,11 @@ async def sandbox(sandboxes: Sandboxes) -> Sandbox:
     return await sandboxes.start()
 
 
-# --- running processes -----------------------------------------------------------------
+# --- child processes for the live cgroup tests ------------------------------------------
 
 
-@dataclass(frozen=True)
-class Result:
-    """How a process run by `run` ended and what it wrote (each stream capped at `OUTPUT_CAP`)."""
-
-    code: int | None
-    signal: int | None
-    stdout: bytes
-    stderr: bytes
-    oom_kills: int
-    timed_out: bool = False
-    error: str | None = None
-    stdout_total: int = 0  # bytes read from stdout, kept or dropped
-
-    @property
-    def out(self) -> str:
-        return self.stdout.decode("utf-8", "replace")
-
-    @property
-    def err(self) -> str:
-        return self.stderr.decode("utf-8", "replace")
-
-    def __str__(self) -> str:  # shown by failed asserts
-        return (
-            f"Result(code={self.code}, signal={self.signal}, timed_out={self.timed_out}, "
-            f"error={self.error!r}, oom_kills={self.oom_kills},\n"
-            f"  stdout={self.stdout[-2000:]!r},\n  stderr={self.stderr[-2000:]!r})"
-        )
-
-
-class Collector:
-    """Reads a host-side fd (pipe or PTY master) on the event loop, keeping at most `cap` bytes."""
-
-    def __init__(self, fd: int, cap: int = OUTPUT_CAP) -> None:
-        self.fd = fd
-        self.cap = cap
-        self.data = bytearray()
-        self.total = 0
-        self.eof = asyncio.Event()
-        self._grew = asyncio.Event()
-        self._loop = asyncio.get_running_loop()
-        os.set_blocking(fd, False)
-        self._loop.add_reader(fd, self._on_readable)
-
-    def _on_readable(self) -> None:
-        for _ in range(16):
-            try:
-                chunk = os.read(self.fd, 65536)
-            except BlockingIOError:
-                return
-            except OSError:  # EIO: the PTY's other side is gone
-                chunk = b""
-            if not chunk:
-                self.stop()
-                return
-            self.total += len(chunk)
-            room = self.cap - len(self.data)
-            if room > 0:
-                self.data += chunk[:room]
-            self._grew.set()
-
-    async def wait_for(self, needle: bytes, timeout: float) -> bytes:
-        """Wait until `needle` has been read; return all kept so far. TimeoutError otherwise."""
-        async with asyncio.timeout(timeout):
-            while needle not in self.data:
-                if self.eof.is_set():
-                    raise AssertionError(f"output ended without {needle!r}: {bytes(self.data)!r}")
-                self._grew.clear()
-                grew = asyncio.ensure_future(self._grew.wait())
-                ended = asyncio.ensure_future(self.eof.wait())
-                try:
-                    await asyncio.wait({grew, ended}, return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    grew.cancel()
-                    ended.cancel()
-        return bytes(self.data)
-
-    def stop(self) -> None:
-        """Stop reading (the fd stays open: its Process owns it)."""
-        if not self.eof.is_set():
-            self._loop.remove_reader(self.fd)
-            self.eof.set()
-
-
-def command(program: str | Sequence[str], args: Sequence[str]) -> list[str]:
-    """A string is Python source, run as `python3 -c`; a list is an argv."""
-    if isinstance(program, str):
-        return ["python3", "-c", program, *args]
-    return [*program, *args]
-
-
-async def feed_stdin(process: Process, data: bytes) -> None:
-    """Write `data` to the process's stdin, then close it (the helper owns stdin from here)."""
-    fd = process.stdin_fd
-    assert fd is not None
-    os.set_blocking(fd, False)
-    loop = asyncio.get_running_loop()
-    view = memoryview(data)
-    try:
-        while view:
-            try:
-                view = view[os.write(fd, view) :]
-            except BlockingIOError:
-                writable = loop.create_future()
-                loop.add_writer(fd, writable.set_result, None)
-                try:
-                    await writable
-                finally:
-                    loop.remove_writer(fd)
-    except BrokenPipeError:
-        pass  # the process stopped reading: fine, it may not want its input
-    finally:
-        # Close and forget it, so the Process's close() cannot close a reused number.
-        process.stdin_fd = None
-        os.close(fd)
-
-
-class Started:
-    """A process started with pipes whose output is being collected in the background."""
-
-    def __init__(self, process: Process, cap: int) -> None:
-        self.process = process
-        assert process.stdout_fd is not None
-        assert process.stderr_fd is not None
-        self.stdout = Collector(process.stdout_fd, cap)
-        self.stderr = Collector(process.stderr_fd, cap)
-        self._feeding: asyncio.Task[None] | None = None
-
-    @classmethod
-    async def begin(
-        cls,
-        sandbox: Sandbox,
-        program: str | Sequence[str],
-        *args: str,
-        stdin: bytes | None = b"",
-        env: dict[str, str] | None = None,
-        cap: int = OUTPUT_CAP,
-        group: str | None = None,
-    ) -> Started:
-        """Start `program`; `stdin` is written then closed (None: left open for `send`)."""
-        process = await sandbox.exec(
-            ExecRequest(
-                argv=command(program, args),
-                env=env if env is not None else dict(SANDBOX_ENV),
-                group=group or f"run-{uuid.uuid4().hex[:12]}",
-            )
-        )
-        started = cls(process, cap)
-        if stdin is not None:
-            started._feeding = asyncio.ensure_future(feed_stdin(process, stdin))
-        return started
-
-    async def finish(self, timeout: float) -> Result:
-        """Wait up to `timeout` for the process and its output to end; then kill its group.
-
-        Output is waited for after the exit too, because a child can hold
-        the pipes open; when the deadline passes, the whole group is killed.
-        """
-        deadline = time.monotonic() + timeout
-        timed_out = False
-        try:
-            status = await asyncio.wait_for(self.process.wait(), timeout)
-        except TimeoutError:
-            timed_out = True
-            await self.process.kill_group()
-            status = await asyncio.wait_for(self.process.wait(), 15)
-        for stream in (self.stdout, self.stderr):
-            left = max(2.0, deadline - time.monotonic())
-            try:
-                await asyncio.wait_for(stream.eof.wait(), left)
-            except TimeoutError:
-                await self.process.kill_group()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stream.eof.wait(), 5)
-        return await self._result(status, timed_out)
-
-    async def _result(self, status: ExitStatus, timed_out: bool) -> Result:
-        self.stdout.stop()
-        self.stderr.stop()
-        if self._feeding is not None:
-            # Finished (or cancelled) before close(), which would close stdin under it.
-            self._feeding.cancel()
-            await asyncio.wait({self._feeding})
-            if not self._feeding.cancelled():
-                self._feeding.result()
-        oom_kills = self.process.oom_kills()
-        self.process.close()
-        return Result(
-            code=status.code,
-            signal=status.signal,
-            stdout=bytes(self.stdout.data),
-            stderr=bytes(self.stderr.data),
-            oom_kills=oom_kills,
-            timed_out=timed_out,
-            error=status.error,
-            stdout_total=self.stdout.total,
-        )
-
-    async def has_ended(self, within: float = 0.1) -> bool:
-        """Whether the process itself ended (waiting at most `within` seconds to find out)."""
-        try:
-            await asyncio.wait_for(self.process.wait(), within)
-        except TimeoutError:
-            return False
-        return True
-
-    async def kill(self) -> Result:
-        """Kill the process's group now and collect what it wrote."""
-        await self.process.kill_group()
-        return await self.finish(15)
-
-
-async def run(
-    sandbox: Sandbox,
-    program: str | Sequence[str],
-    *args: str,
-    stdin: bytes = b"",
-    timeout: float = 30.0,
-    env: dict[str, str] | None = None,
-    cap: int = OUTPUT_CAP,
-) -> Result:
-    """Run `program` (Python source, or an argv) to its end, as a run does, in its own group.
-
-    Output beyond `cap` per stream is read and dropped. After `timeout`
-    seconds every process of the run is killed (`Result.timed_out`).
-    """
-    started = await Started.begin(sandbox, program, *args, stdin=stdin, env=env, cap=cap)
-    return await started.finish(timeout)
-
-
-async def run_ok(
-    sandbox: Sandbox, program: str | Sequence[str], *args: str, timeout: float = 30.0
-) -> str:
-    """`run`, asserting exit code 0; return stdout as text."""
-    result = await run(sandbox, program, *args, timeout=timeout)
-    assert result.code == 0, str(result)
-    return result.out
-
-
-class PtySession:
-    """A process on a PTY: `send` keystrokes, `read_until` some output, `resize`, `close`."""
-
-    def __init__(self, process: Process) -> None:
-        assert process.pty_fd is not None
-        self.process = process
-        self.output = Collector(process.pty_fd)
-
-    @classmethod
-    async def open(
-        cls, sandbox: Sandbox, argv: Sequence[str], *, rows: int = 24, cols: int = 80
-    ) -> PtySession:
-        process = await sandbox.exec(
-            ExecRequest(
-                argv=list(argv),
-                env={**SANDBOX_ENV, "TERM": "xterm"},
-                group=f"term-{uuid.uuid4().hex[:12]}",
-                pty=True,
-                rows=rows,
-                cols=cols,
-            )
-        )
-        return cls(process)
-
-    def send(self, data: bytes) -> None:
-        assert self.process.pty_fd is not None
-        os.write(self.process.pty_fd, data)
-
-    async def read_until(self, needle: bytes, timeout: float = 10.0) -> bytes:
-        return await self.output.wait_for(needle, timeout)
-
-    def resize(self, rows: int, cols: int) -> None:
-        self.process.resize(rows, cols)
-
-    async def close(self, timeout: float = 10.0) -> ExitStatus:
-        """Wait for the process to end (killing its group after `timeout`), then release it."""
-        try:
-            status = await asyncio.wait_for(self.process.wait(), timeout)
-        except TimeoutError:
-            await self.process.kill_group()
-            status = await asyncio.wait_for(self.process.wait(), 15)
-        self.output.stop()
-        self.process.close()
-        return status
-
-
-def signal_name(number: int | None) -> str:
-    return signal.Signals(number).name if number else "none"
+@pytest.fixture
+def children() -> Iterator[Children]:
+    spawned = Children()
+    yield spawned
+    spawned.cleanup()

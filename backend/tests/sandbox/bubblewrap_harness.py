@@ -1,0 +1,137 @@
+"""The contract suite's harness for the bubblewrap backend (see `Harness` in conftest.py).
+
+Its backends run on the harness's test cgroup root (see `AgentHarness`) and
+on real host uids from a range the server does not use: a block of
+`UID_BLOCK` from 300000 up per backend object, never reused in a session
+(the server's default is 200000-209999).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sandpit.sandbox import cgroups
+from sandpit.sandbox.base import Sandbox
+from sandpit.sandbox.bubblewrap import (
+    INSIDE_DIR,
+    BubblewrapBackend,
+    BubblewrapSandbox,
+    UidPool,
+)
+from tests.sandbox.agent_harness import AgentHarness
+
+# Host uids for test sandboxes: a block per backend object, never reused in a session.
+TEST_UID_BASE = 300_000
+UID_BLOCK = 32
+_uid_blocks = itertools.count(TEST_UID_BASE, UID_BLOCK)
+
+
+def processes_of_uids(uids: range) -> dict[int, str]:
+    """Host pid -> command name of every live (non-zombie) process whose real uid is in `uids`."""
+    found: dict[int, str] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            status = Path(f"/proc/{entry}/status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        uid = int(fields.get("Uid", "-1 ").split()[0])
+        if uid in uids and not fields.get("State", "").strip().startswith("Z"):
+            found[int(entry)] = fields.get("Name", "?").strip()
+    return found
+
+
+class BubblewrapHarness(AgentHarness):
+    """Makes `BubblewrapBackend`s on a test cgroup root and inspects what they leave."""
+
+    name = "bubblewrap"
+
+    def __init__(self, rootfs: Path, state_dir: Path) -> None:
+        super().__init__(rootfs, state_dir)
+        self.uid_blocks: list[range] = []
+
+    def make(self) -> BubblewrapBackend:
+        """A new backend object (a new "server") on this harness's cgroup root and uids."""
+        first = next(_uid_blocks)
+        self.uid_blocks.append(range(first, first + UID_BLOCK))
+        return BubblewrapBackend(
+            rootfs=self.rootfs,
+            state_dir=self.state_dir,
+            driver=cgroups.detect(self.root_name),
+            uids=UidPool(first, UID_BLOCK),
+        )
+
+    def host_uid(self, sandbox: Sandbox) -> int:
+        """The host uid that sandbox code runs as and that owns the files it writes."""
+        assert isinstance(sandbox, BubblewrapSandbox)
+        return sandbox.uid
+
+    def host_processes(self, sandbox: Sandbox) -> dict[int, str]:
+        """Every process on the host running as the sandbox's host uid, in its cgroup or not."""
+        uid = self.host_uid(sandbox)
+        return processes_of_uids(range(uid, uid + 1))
+
+    def sandbox_exists_on_host(self, sandbox_id: str) -> bool:
+        return self.driver.open_sandbox(sandbox_id) is not None
+
+    nosuid_mounts = True
+
+    def expected_binds(self, sandbox: Sandbox, workspace: Path) -> dict[str, str]:
+        """The image, the agent's files, the workspace."""
+        return {"/": str(self.rootfs), "/run/sandpit": str(INSIDE_DIR), "/app": str(workspace)}
+
+    def engine_files(self, sandbox: Sandbox) -> Path | None:
+        return None
+
+    def leftovers(self) -> list[str]:
+        """Everything of this harness's sandboxes still on the host: cgroups and processes."""
+        found = [f"cgroup {self.root_name}/{name}" for name in self.driver.list_sandboxes()]
+        for block in self.uid_blocks:
+            found += [f"process {pid} ({name})" for pid, name in processes_of_uids(block).items()]
+        return found
+
+    def spawn_server(self, workspace: Path, sandbox_id: str) -> subprocess.Popen[bytes]:
+        """A separate "server" process that starts sandbox `sandbox_id` with a sleeper in it.
+
+        It prints "ready" once the sleeper runs, then waits to be killed
+        (the test plays the crash with SIGKILL).
+        """
+        first = next(_uid_blocks)
+        self.uid_blocks.append(range(first, first + UID_BLOCK))
+        args = [self.root_name, str(self.rootfs), str(self.state_dir), str(workspace)]
+        return subprocess.Popen(
+            [sys.executable, "-c", _SERVER_PROGRAM, *args, str(first), sandbox_id],
+            stdout=subprocess.PIPE,
+        )
+
+    def close(self) -> None:
+        self.driver.remove_root()
+
+
+_SERVER_PROGRAM = """
+import asyncio, sys
+from pathlib import Path
+from sandpit.sandbox import cgroups
+from sandpit.sandbox.base import ExecRequest, SandboxSpec
+from sandpit.sandbox.bubblewrap import BubblewrapBackend, UidPool
+from sandpit.sandbox.limits import Limits
+
+async def main():
+    root, rootfs, state, workspace, first_uid, sandbox_id = sys.argv[1:]
+    backend = BubblewrapBackend(
+        rootfs=Path(rootfs), state_dir=Path(state), driver=cgroups.detect(root),
+        uids=UidPool(int(first_uid), 1),
+    )
+    sandbox = await backend.start(SandboxSpec(sandbox_id, "ws", Path(workspace), Limits()))
+    await sandbox.exec(ExecRequest(["sleep", "300"], {"PATH": "/usr/bin:/bin"}, "run-left"))
+    print("ready", flush=True)
+    await asyncio.sleep(300)
+
+asyncio.run(main())
+"""
