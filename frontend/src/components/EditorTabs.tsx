@@ -6,8 +6,10 @@ import { baseName } from "@/lib/tree";
 import { Icon } from "./Icon";
 
 /**
- * The open files as tabs (WAI-ARIA tabs: arrows move between them). A dot
- * marks unsaved changes; the × closes (middle click too).
+ * The open files as tabs (WAI-ARIA tabs: arrows move between them, Delete
+ * closes the selected one). A dot marks unsaved changes; the × closes
+ * (middle click too). The × is for the mouse and hidden from assistive
+ * technology: a tab list may hold nothing but tabs.
  */
 export function EditorTabs({
   tabs,
@@ -22,6 +24,11 @@ export function EditorTabs({
 }) {
   function onKeyDown(event: KeyboardEvent<HTMLDivElement>) {
     const index = tabs.findIndex((tab) => tab.path === active);
+    if (event.key === "Delete" && active !== null) {
+      event.preventDefault();
+      onClose(active);
+      return;
+    }
     const step = event.key === "ArrowRight" ? 1 : event.key === "ArrowLeft" ? -1 : 0;
     if (step === 0 || tabs.length === 0) {
       return;
@@ -67,6 +74,7 @@ export function EditorTabs({
               tabIndex={selected ? 0 : -1}
               onClick={() => onSelect(tab.path)}
               title={tab.path}
+              aria-keyshortcuts="Delete"
               className="flex items-center gap-1.5 py-1.5 pr-1 pl-3 font-mono"
             >
               {baseName(tab.path)}
@@ -76,8 +84,8 @@ export function EditorTabs({
             <button
               type="button"
               tabIndex={-1}
+              aria-hidden="true"
               onClick={() => onClose(tab.path)}
-              aria-label={`Close ${tab.path}`}
               title={tab.dirty ? "Unsaved changes: close" : "Close"}
               className="mr-1 grid size-5 place-items-center rounded text-fg-muted hover:bg-line hover:text-fg"
             >

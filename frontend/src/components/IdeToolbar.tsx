@@ -68,13 +68,14 @@ export function IdeToolbar(props: Props) {
           onClick={props.onRun}
           disabled={!props.canRun}
           className="btn-primary px-3 py-1"
-          aria-label="Run"
           title={props.canRun ? `Run ${props.runHint} (${runKeys})` : "Open a Python file to run it"}
           aria-keyshortcuts="Control+Enter Meta+Enter"
         >
           <Icon name="play" className="size-3.5" />
           Run
-          <kbd className="hidden font-sans text-[11px] opacity-75 lg:inline">{runKeys}</kbd>
+          <kbd aria-hidden="true" className="hidden font-sans text-[11px] opacity-75 lg:inline">
+            {runKeys}
+          </kbd>
         </button>
       </div>
     </div>

@@ -183,40 +183,51 @@ export function TerminalPanel({
 
   return (
     <section aria-label="Terminals" className="flex h-full min-h-0 flex-col bg-surface">
-      <div className="flex items-center gap-1 border-b border-line bg-surface-muted px-1" role="tablist" aria-label="Terminal tabs">
-        {tabs.map((tab) => (
-          <div
-            key={tab.id}
-            className={`group flex items-center rounded-t-md text-xs ${tab.id === active ? "bg-surface text-fg" : "text-fg-muted hover:text-fg"}`}
-          >
-            <button
-              type="button"
-              role="tab"
-              aria-selected={tab.id === active}
-              aria-controls={`terminal-${tab.id}`}
-              id={`terminal-tab-${tab.id}`}
-              onClick={() => {
-                setActive(tab.id);
-                setTabs((list) => list.map((item) => (item.id === tab.id ? { ...item, focus: true } : item)));
-              }}
-              className="flex items-center gap-2 py-1.5 pl-3 pr-1"
-              title={describe(tab.state, now)}
+      <div className="flex items-center gap-1 border-b border-line bg-surface-muted px-1">
+        {/* Only tabs in the tab list; each × is for the mouse (Delete on a tab closes it). */}
+        <div className="flex items-center gap-1" role="tablist" aria-label="Terminal tabs">
+          {tabs.map((tab) => (
+            <div
+              key={tab.id}
+              className={`group flex items-center rounded-t-md text-xs ${tab.id === active ? "bg-surface text-fg" : "text-fg-muted hover:text-fg"}`}
             >
-              <span aria-hidden="true" className={`size-2 rounded-full ${stateDot(tab.state)}`} />
-              Terminal {tab.number}
-              <span className="sr-only">({STATE_TEXT[tab.state.kind]})</span>
-            </button>
-            <button
-              type="button"
-              onClick={() => close(tab.id)}
-              className="mr-1 rounded px-1 text-fg-muted hover:bg-line hover:text-fg"
-              aria-label={`Close terminal ${tab.number}`}
-              title="Close terminal (ends its shell)"
-            >
-              ×
-            </button>
-          </div>
-        ))}
+              <button
+                type="button"
+                role="tab"
+                aria-selected={tab.id === active}
+                aria-controls={`terminal-${tab.id}`}
+                id={`terminal-tab-${tab.id}`}
+                onClick={() => {
+                  setActive(tab.id);
+                  setTabs((list) => list.map((item) => (item.id === tab.id ? { ...item, focus: true } : item)));
+                }}
+                className="flex items-center gap-2 py-1.5 pl-3 pr-1"
+                title={describe(tab.state, now)}
+                aria-keyshortcuts="Delete"
+                onKeyDown={(event) => {
+                  if (event.key === "Delete") {
+                    event.preventDefault();
+                    close(tab.id);
+                  }
+                }}
+              >
+                <span aria-hidden="true" className={`size-2 rounded-full ${stateDot(tab.state)}`} />
+                Terminal {tab.number}
+                <span className="sr-only">({STATE_TEXT[tab.state.kind]})</span>
+              </button>
+              <button
+                type="button"
+                tabIndex={-1}
+                aria-hidden="true"
+                onClick={() => close(tab.id)}
+                className="mr-1 rounded px-1 text-fg-muted hover:bg-line hover:text-fg"
+                title="Close terminal (ends its shell)"
+              >
+                ×
+              </button>
+            </div>
+          ))}
+        </div>
         {panel.kind !== "unsupported" && (
           <button
             type="button"

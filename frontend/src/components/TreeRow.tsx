@@ -46,7 +46,9 @@ export function TreeRow({
   onDragOver,
 }: Props) {
   const folder = node.kind === "dir";
-  const label = node.kind === "link" ? `${node.name} (link)` : node.name;
+  // The name read out holds what is shown: the name, and a file's size.
+  const shown = node.kind === "link" ? `${node.name} (link)` : node.name;
+  const label = folder ? shown : `${shown} ${formatBytes(node.size)}`;
   return (
     <li
       role="treeitem"
@@ -79,6 +81,7 @@ export function TreeRow({
           <span className={`min-w-0 flex-1 truncate py-1 ${node.kind === "link" || node.kind === "other" ? "italic text-fg-muted" : ""}`} title={node.path}>
             {node.name}
           </span>
+          {/* A space, so the text shown reads "main.py 55 B", as the label says. */}{" "}
           {dirty && (
             <span className="text-accent" title="Unsaved changes" aria-label="unsaved">
               ●
