@@ -69,6 +69,11 @@ def test_workspace_list(themed_ide: Ide) -> None:
     expect(page.get_by_text("a11y")).to_be_visible()
     found = violations(page)
     assert not found, "\n".join(found)
+    # And with the confirmation a deletion asks for.
+    page.get_by_role("button", name="Delete a11y").click()
+    expect(page.get_by_role("dialog")).to_be_visible()
+    found = violations(page)
+    assert not found, "\n".join(found)
 
 
 def test_the_ide_with_a_file_a_run_and_a_terminal(themed_ide: Ide) -> None:
@@ -101,3 +106,21 @@ def test_tabs_close_from_the_keyboard(ide: Ide) -> None:
     terminals.get_by_role("tab").last.focus()
     ide.page.keyboard.press("Delete")
     expect(terminals.get_by_role("tab")).to_have_count(1)
+
+
+def test_a_run_waiting_for_input_and_one_a_limit_ended(themed_ide: Ide) -> None:
+    # The states that add controls and alerts: the input line, the limit notices.
+    themed_ide.put_file("ask.py", "input('Your name? ')\n")
+    themed_ide.put_file("slow.py", "import time\n\ntime.sleep(60)\n")
+    themed_ide.open_workspace()
+    page = themed_ide.page
+    page.get_by_label("Run time limit (seconds)").fill("1")
+    themed_ide.open_file("slow.py")
+    themed_ide.run_and_wait("timeout")
+    expect(page.get_by_test_id("run-limit")).to_be_visible()
+    page.get_by_label("Run time limit (seconds)").fill("")
+    themed_ide.open_file("ask.py")
+    page.get_by_role("button", name="Run", exact=True).click()
+    expect(page.get_by_role("textbox", name="Input for the running program")).to_be_visible()
+    found = violations(page)
+    assert not found, "\n".join(found)

@@ -9,8 +9,8 @@ const STATUS: Record<ConsoleRun["status"], { label: string; tone: string }> = {
   running: { label: "Running", tone: "text-accent" },
   ok: { label: "Finished", tone: "text-emerald-700 dark:text-emerald-400" },
   error: { label: "Failed", tone: "text-danger" },
-  timeout: { label: "Timed out", tone: "text-amber-600 dark:text-amber-400" },
-  oom: { label: "Out of memory", tone: "text-amber-600 dark:text-amber-400" },
+  timeout: { label: "Timed out", tone: "text-amber-800 dark:text-amber-400" },
+  oom: { label: "Out of memory", tone: "text-amber-800 dark:text-amber-400" },
   killed: { label: "Stopped", tone: "text-fg-muted" },
   refused: { label: "Not started", tone: "text-danger" },
 };
