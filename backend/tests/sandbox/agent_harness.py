@@ -7,12 +7,31 @@ so the host-side answers that come from those facts are the same.
 
 from __future__ import annotations
 
+import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 from sandpit.sandbox import cgroups
 from sandpit.sandbox.agent_process import AgentProcess
 from sandpit.sandbox.base import Process, Sandbox
+
+
+def live_processes(keep: Callable[[int, dict[str, str]], bool]) -> dict[int, str]:
+    """Host pid -> command name of every live (non-zombie) process for which
+    `keep(pid, fields of /proc/<pid>/status)` is true."""
+    found: dict[int, str] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            status = Path(f"/proc/{entry}/status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if not fields.get("State", "").strip().startswith("Z") and keep(int(entry), fields):
+            found[int(entry)] = fields.get("Name", "?").strip()
+    return found
 
 
 def _cgroup_of(sandbox: Sandbox) -> cgroups.SandboxCgroup:

@@ -9,7 +9,6 @@ on real host uids from a range the server does not use: a block of
 from __future__ import annotations
 
 import itertools
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +21,7 @@ from sandpit.sandbox.bubblewrap import (
     BubblewrapSandbox,
     UidPool,
 )
-from tests.sandbox.agent_harness import AgentHarness
+from tests.sandbox.agent_harness import AgentHarness, live_processes
 
 # Host uids for test sandboxes: a block per backend object, never reused in a session.
 TEST_UID_BASE = 300_000
@@ -31,20 +30,8 @@ _uid_blocks = itertools.count(TEST_UID_BASE, UID_BLOCK)
 
 
 def processes_of_uids(uids: range) -> dict[int, str]:
-    """Host pid -> command name of every live (non-zombie) process whose real uid is in `uids`."""
-    found: dict[int, str] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            status = Path(f"/proc/{entry}/status").read_text()
-        except OSError:
-            continue
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        uid = int(fields.get("Uid", "-1 ").split()[0])
-        if uid in uids and not fields.get("State", "").strip().startswith("Z"):
-            found[int(entry)] = fields.get("Name", "?").strip()
-    return found
+    """Host pid -> command name of every live process whose real uid is in `uids`."""
+    return live_processes(lambda _pid, fields: int(fields.get("Uid", "-1 ").split()[0]) in uids)
 
 
 class BubblewrapHarness(AgentHarness):

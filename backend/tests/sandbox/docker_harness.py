@@ -39,7 +39,7 @@ from sandpit.sandbox.docker_options import (
     MASKED_PATHS,
     SUPPORT_MOUNT,
 )
-from tests.sandbox.agent_harness import AgentHarness
+from tests.sandbox.agent_harness import AgentHarness, live_processes
 
 
 @functools.cache
@@ -65,18 +65,7 @@ def pid_namespace(pid: int) -> int | None:
 
 def processes_in_namespace(namespace: int) -> dict[int, str]:
     """Host pid -> name of every live process in PID namespace `namespace`."""
-    found: dict[int, str] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or pid_namespace(int(entry)) != namespace:
-            continue
-        try:
-            status = Path(f"/proc/{entry}/status").read_text()
-        except OSError:
-            continue
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        if not fields.get("State", "").strip().startswith("Z"):
-            found[int(entry)] = fields.get("Name", "?").strip()
-    return found
+    return live_processes(lambda pid, _fields: pid_namespace(pid) == namespace)
 
 
 def processes_in_cgroups_under(root_name: str) -> dict[int, str]:
