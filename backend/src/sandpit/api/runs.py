@@ -62,31 +62,24 @@ def run_out(
     run: Run, input_open: bool = False, so_far: transcript.Snapshot | None = None
 ) -> RunOut:
     """The run as its record has it, or, while it runs, with its output `so_far`."""
-    segments: list[transcript.Segment] | None
-    if so_far is not None:
-        texts, segments = so_far.texts, so_far.segments
-        truncated, images = so_far.truncated, so_far.images
-    else:
-        texts = {"stdout": run.stdout, "stderr": run.stderr, "stdin": run.typed or ""}
-        segments = transcript.decode(run.segments)
-        truncated, images = run.truncated, run.images
+    view = so_far if so_far is not None else transcript.recorded(run)
     return RunOut(
         id=run.id,
         workspace_id=run.workspace_id,
         path=run.path,
         status=cast(RunStatus, run.status),
         exit_code=run.exit_code,
-        stdout=texts["stdout"],
-        stderr=texts["stderr"],
-        truncated=truncated,
+        stdout=view.texts["stdout"],
+        stderr=view.texts["stderr"],
+        truncated=view.truncated,
         duration_ms=run.duration_ms,
-        images=[_image_url(run.id, i) for i in range(images)],
+        images=[_image_url(run.id, i) for i in range(view.images)],
         message=run.message,
         created_at=run.created_at,
         finished_at=run.finished_at,
         input_open=input_open,
-        typed=texts["stdin"],
-        segments=_segments(segments),
+        typed=view.texts["stdin"],
+        segments=_segments(view.segments),
     )
 
 

@@ -34,7 +34,7 @@ from sandpit.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, Rate
 from sandpit.runs import transcript
 from sandpit.runs.executor import STOPPED_MESSAGE, RunOutcome, RunRequest, execute
 from sandpit.runs.live import MAX_FOLLOWERS, InputState, LiveRun, Started, follow
-from sandpit.runs.output import Image, Stream, Text
+from sandpit.runs.output import Image, Text
 from sandpit.runs.stdin import MAX_PENDING_BYTES
 from sandpit.sandbox.base import SandboxError
 from sandpit.sandbox.environment import run_env
@@ -275,12 +275,8 @@ class RunService:
             # Finished before the follower came (perhaps just now): replay the record.
             run = await self._recorded(run)
             yield Started(input_open=False)
-            texts: dict[Stream, str] = {
-                "stdout": run.stdout,
-                "stderr": run.stderr,
-                "stdin": run.typed or "",
-            }
-            for piece in transcript.replay(texts, run.images, transcript.decode(run.segments)):
+            record = transcript.recorded(run)
+            for piece in transcript.replay(record.texts, record.images, record.segments):
                 yield piece
             yield Ended(run)
             return

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from itertools import chain
 from typing import Literal, get_args
 
+from sandpit.db.models import Run
 from sandpit.runs.output import EVENT_BYTES, Cursor, Image, RunOutput, Stream, Text
 
 Kind = Literal["stdout", "stderr", "stdin", "image"]
@@ -39,10 +40,11 @@ class Segment:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """A run's output at one moment: its texts and their segments, which agree."""
+    """A run's output at one moment: its texts and their segments, which agree
+    (no segments: a run recorded before they were kept)."""
 
     texts: dict[Stream, str]
-    segments: list[Segment]
+    segments: list[Segment] | None
     images: int
     truncated: bool
 
@@ -86,7 +88,17 @@ def snapshot(output: RunOutput, *, final: bool) -> Snapshot:
 
 def segments_of(output: RunOutput) -> list[Segment]:
     """The segments of a run's output once nothing more is added to it."""
-    return snapshot(output, final=True).segments
+    return snapshot(output, final=True).segments or []
+
+
+def recorded(run: Run) -> Snapshot:
+    """A run's output as its record keeps it."""
+    return Snapshot(
+        texts={"stdout": run.stdout, "stderr": run.stderr, "stdin": run.typed or ""},
+        segments=decode(run.segments),
+        images=run.images,
+        truncated=run.truncated,
+    )
 
 
 def encode(segments: list[Segment]) -> str:
