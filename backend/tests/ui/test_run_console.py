@@ -31,11 +31,16 @@ def press_run(ide: Ide) -> Locator:
     return block
 
 
-def test_output_shows_while_the_run_runs(ide: Ide) -> None:
-    ide.put_file("slow.py", FIRST_SLEEP_SECOND)
+def run_new_file(ide: Ide, path: str, text: str) -> Locator:
+    """Write `path`, open the workspace and the file, press Run; answers the run's block."""
+    ide.put_file(path, text)
     ide.open_workspace()
-    ide.open_file("slow.py")
-    block = press_run(ide)
+    ide.open_file(path)
+    return press_run(ide)
+
+
+def test_output_shows_while_the_run_runs(ide: Ide) -> None:
+    block = run_new_file(ide, "slow.py", FIRST_SLEEP_SECOND)
     output = block.get_by_test_id("output")
     expect(output).to_contain_text("first")
     # Shown while the program sleeps: the run is still running, "second" not there yet.
@@ -50,10 +55,7 @@ def test_output_shows_while_the_run_runs(ide: Ide) -> None:
 
 
 def test_input_is_typed_in_the_run_block(ide: Ide) -> None:
-    ide.put_file("ask.py", INPUT_PROGRAM)
-    ide.open_workspace()
-    ide.open_file("ask.py")
-    block = press_run(ide)
+    block = run_new_file(ide, "ask.py", INPUT_PROGRAM)
     output = block.get_by_test_id("output")
     line = block.get_by_role("textbox", name="Input for the running program")
     expect(output).to_contain_text("Your name? ")
@@ -82,10 +84,9 @@ def test_input_is_typed_in_the_run_block(ide: Ide) -> None:
 
 
 def test_ctrl_d_ends_the_input(ide: Ide) -> None:
-    ide.put_file("count.py", "import sys\n\nprint('lines:', len(sys.stdin.read().splitlines()))\n")
-    ide.open_workspace()
-    ide.open_file("count.py")
-    block = press_run(ide)
+    block = run_new_file(
+        ide, "count.py", "import sys\n\nprint('lines:', len(sys.stdin.read().splitlines()))\n"
+    )
     line = block.get_by_role("textbox", name="Input for the running program")
     line.fill("one")
     line.press("Enter")
@@ -97,13 +98,11 @@ def test_ctrl_d_ends_the_input(ide: Ide) -> None:
 
 
 def test_a_plot_shows_while_the_run_runs(ide: Ide) -> None:
-    ide.put_file(
+    block = run_new_file(
+        ide,
         "plot.py",
         "import matplotlib.pyplot as plt\n\nplt.plot([1, 3, 2])\nplt.show()\ninput('More? ')\n",
     )
-    ide.open_workspace()
-    ide.open_file("plot.py")
-    block = press_run(ide)
     figure = block.get_by_role("img", name="Figure 1 from plot.py")
     expect(figure).to_be_visible(timeout=30_000)
     expect(block).to_have_attribute("data-status", "running")
@@ -121,10 +120,7 @@ def test_without_the_live_stream_the_run_is_polled(ide: Ide) -> None:
         route.abort()
 
     ide.page.route("**/api/runs/*/events", refuse)
-    ide.put_file("slow.py", FIRST_SLEEP_SECOND)
-    ide.open_workspace()
-    ide.open_file("slow.py")
-    block = press_run(ide)
+    block = run_new_file(ide, "slow.py", FIRST_SLEEP_SECOND)
     output = block.get_by_test_id("output")
     # The record of a running run carries its output so far: shown before the end.
     expect(output).to_have_text("first\n", timeout=20_000)
@@ -135,10 +131,7 @@ def test_without_the_live_stream_the_run_is_polled(ide: Ide) -> None:
 
 def test_polled_input_shows_where_it_was_typed(ide: Ide) -> None:
     ide.page.route("**/api/runs/*/events", lambda route: route.abort())
-    ide.put_file("ask.py", INPUT_PROGRAM)
-    ide.open_workspace()
-    ide.open_file("ask.py")
-    block = press_run(ide)
+    block = run_new_file(ide, "ask.py", INPUT_PROGRAM)
     output = block.get_by_test_id("output")
     line = block.get_by_role("textbox", name="Input for the running program")
     expect(output).to_have_text("Your name? ", timeout=20_000)
