@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, sync_playwright
 
@@ -159,14 +158,15 @@ class Ide:
         return path
 
 
-def _new_context(browser: Browser, **options: Any) -> BrowserContext:
+def new_context(browser: Browser, **options: Any) -> BrowserContext:
+    """A browser context with the laptop-sized viewport every UI test uses."""
     return browser.new_context(viewport={"width": 1440, "height": 900}, **options)
 
 
 @pytest.fixture
 def ide(ui_server: SandpitServer, browser: Browser) -> Iterator[Ide]:
     """A fresh browser context signed in as a fresh user, with an empty workspace."""
-    context = _new_context(browser)
+    context = new_context(browser)
     session = Ide(ui_server, context)
     session.sign_up_by_api()
     session.create_workspace("demo")
@@ -177,38 +177,15 @@ def ide(ui_server: SandpitServer, browser: Browser) -> Iterator[Ide]:
 @pytest.fixture
 def anonymous_page(ui_server: SandpitServer, browser: Browser) -> Iterator[Ide]:
     """A fresh browser context with no session."""
-    context = _new_context(browser)
+    context = new_context(browser)
     yield Ide(ui_server, context)
     context.close()
 
 
-@pytest.fixture(scope="module")
-def terminals_answer(ui_server: SandpitServer) -> int:
-    """The status `POST .../terminals` answers on this server (201 once terminals exist)."""
-    with httpx.Client(base_url=ui_server.url, timeout=30) as probe:
-        credentials = {"username": f"p{uuid.uuid4().hex[:12]}", "password": PASSWORD}
-        probe.post("/api/auth/register", json=credentials).raise_for_status()
-        token = probe.post("/api/auth/login", json=credentials).json()["access_token"]
-        headers = {"Authorization": f"Bearer {token}"}
-        workspace = probe.post("/api/workspaces", json={"name": "probe"}, headers=headers).json()
-        terminals = f"/api/workspaces/{workspace['id']}/terminals"
-        answer = probe.post(terminals, headers=headers)
-        if answer.status_code == 201:
-            probe.delete(f"{terminals}/{answer.json()['id']}", headers=headers)
-        return answer.status_code
-
-
 @pytest.fixture
-def terminal_ide(
-    ui_server: SandpitServer, browser: Browser, terminals_answer: int
-) -> Iterator[Ide]:
-    """Like `ide`, for terminal tests: skipped while the server has no terminals."""
-    if terminals_answer in (404, 405):
-        pytest.skip(
-            f"POST /api/workspaces/{{id}}/terminals answered {terminals_answer}: the terminal "
-            "backend has not landed yet (remove this skip when it has)."
-        )
-    context = _new_context(browser)
+def terminal_ide(ui_server: SandpitServer, browser: Browser) -> Iterator[Ide]:
+    """Like `ide`, with xterm.js on its DOM renderer so the terminal's rows can be read."""
+    context = new_context(browser)
     context.add_init_script(NO_WEBGL)
     session = Ide(ui_server, context)
     session.sign_up_by_api()

@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from sandpit.config import REPO_DIR
 from tests.servers import SandpitServer
-from tests.ui.conftest import NO_WEBGL, Ide
+from tests.ui.conftest import NO_WEBGL, Ide, new_context
 
 AXE = REPO_DIR / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
 SERIOUS = ("serious", "critical")
@@ -43,9 +43,7 @@ def violations(page: Page) -> list[str]:
 def themed_ide(
     request: pytest.FixtureRequest, ui_server: SandpitServer, browser: Browser
 ) -> Iterator[Ide]:
-    context = browser.new_context(
-        viewport={"width": 1440, "height": 900}, color_scheme=request.param
-    )
+    context = new_context(browser, color_scheme=request.param)
     context.add_init_script(NO_WEBGL)
     session = Ide(ui_server, context)
     session.sign_up_by_api()

@@ -10,7 +10,7 @@ from pathlib import Path
 from playwright.sync_api import Browser, FilePayload, expect
 
 from tests.servers import SandpitServer
-from tests.ui.conftest import Ide
+from tests.ui.conftest import Ide, new_context
 
 
 def test_folders_rename_delete_upload_and_zip(ide: Ide) -> None:
@@ -183,7 +183,7 @@ def test_tabs_and_panel_sizes_are_restored(ide: Ide) -> None:
 
 
 def test_dark_theme_follows_the_system(ui_server: SandpitServer, browser: Browser) -> None:
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, color_scheme="dark")
+    context = new_context(browser, color_scheme="dark")
     try:
         ide = Ide(ui_server, context)
         ide.sign_up_by_api()
