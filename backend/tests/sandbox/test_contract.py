@@ -499,6 +499,41 @@ async def test_processes_start_with_default_signal_dispositions_and_no_blocked_s
     assert status.split() == ["SigBlk:", "0000000000000000", "SigIgn:", "0000000000000000"]
 
 
+def oom_score_adj(host_pid: int) -> int:
+    return int(Path(f"/proc/{host_pid}/oom_score_adj").read_text())
+
+
+async def test_user_processes_are_the_oom_killers_first_choice_before_the_agent(
+    sandbox: Sandbox, harness: Harness
+) -> None:
+    # The agent keeps the default; everything started in the sandbox (and
+    # what it forks) has the highest adjustment and cannot go below the
+    # agent's. (Where the server has CAP_SYS_RESOURCE, 1000 is the floor too;
+    # this test host lacks it, so only "not below the agent" is asserted.)
+    code = (
+        "import os\n"
+        "print(open('/proc/self/oom_score_adj').read().strip(), flush=True)\n"
+        "try:\n"
+        "    with open('/proc/self/oom_score_adj', 'w') as f:\n"
+        "        f.write('-1')\n"
+        "except OSError as exc:\n"
+        "    print(type(exc).__name__, flush=True)\n"
+        "if os.fork() == 0:\n"
+        "    print(open('/proc/self/oom_score_adj').read().strip(), flush=True)\n"
+        "    os._exit(0)\n"
+        "os.wait()\n"
+    )
+    assert (await run_ok(sandbox, code)).split() == ["1000", "PermissionError", "1000"]
+    agent_and_init = harness.host_pids(sandbox)
+    started = await Started.begin(sandbox, "import time; time.sleep(30)")
+    try:
+        sleeper = harness.host_pid(started.process)
+        assert oom_score_adj(sleeper) == 1000
+    finally:
+        await started.kill()
+    assert {oom_score_adj(pid) for pid in agent_and_init} == {0}, "the agent and init keep 0"
+
+
 async def test_no_process_can_reach_the_agents_channel_by_a_path(sandbox: Sandbox) -> None:
     # bubblewrap's agent inherits its socket; Docker's connects once to a
     # socket the server then removes. Either way user code finds nothing to

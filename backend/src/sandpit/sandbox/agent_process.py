@@ -132,6 +132,7 @@ async def exec_via_agent(
     if host_pid is not None:
         try:
             await asyncio.to_thread(leaf.add, host_pid)
+            await asyncio.to_thread(make_first_oom_victim, host_pid)
         except (OSError, cgroups.CgroupError):
             host_pid = None
     if host_pid is None:
@@ -151,6 +152,23 @@ async def _discard(leaf: cgroups.Leaf) -> None:
     """Remove the leaf of a process that never started (a refused exec)."""
     with contextlib.suppress(OSError, cgroups.CgroupError):
         await asyncio.to_thread(leaf.remove)
+
+
+# The OOM score adjustment of every process started in a sandbox: the most
+# killable. The kernel's OOM killer ranks victims by resident size, but memory
+# can be charged to a sandbox without showing in any process's (tmpfs files,
+# unlinked ones too); ranked by size alone, the agent, often the largest
+# process in a sandbox, would be killed and the whole sandbox with it, for
+# what one run did. Written by the server (root), it is also the process's
+# floor: user code cannot lower it, so it cannot put the agent first; its
+# children inherit it. In a host-wide OOM, sandboxed code goes before the
+# server and the database.
+USER_OOM_SCORE_ADJ = 1000
+
+
+def make_first_oom_victim(host_pid: int) -> None:
+    """Give host process `host_pid` the highest OOM score adjustment, as its floor too."""
+    Path(f"/proc/{host_pid}/oom_score_adj").write_text(f"{USER_OOM_SCORE_ADJ}\n")
 
 
 def host_pid_of(agent_node: cgroups.CgroupNode, ns_pid: int) -> int | None:
