@@ -8,6 +8,7 @@ and ids are left out: they differ by design.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -129,4 +130,34 @@ def test_the_sandbox_reports_the_same_limits(users: dict[str, User]) -> None:
             "pids_limit": 50,
             "running": True,
         }
+    )
+
+
+def test_a_crashed_sandbox_reads_the_same(users: dict[str, User]) -> None:
+    # The agent killed from inside: the sandbox ends. Polled all the while, its
+    # status never fails (the engine can forget a container before the server
+    # notices the end) and ends up saying why it ended.
+    ended = {}
+    for backend, user in users.items():
+        workspace = user.workspace("crash")
+        run = user.client.post(
+            f"/api/workspaces/{workspace}/runs",
+            params={"wait": True},
+            json={"code": "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n"},
+            timeout=60,
+        )
+        assert run.status_code == 200, run.text
+        deadline = time.monotonic() + 15
+        while True:
+            response = user.client.get(f"/api/workspaces/{workspace}/sandbox")
+            assert response.status_code == 200, response.text
+            status = response.json()
+            if not status["running"] or time.monotonic() > deadline:
+                break
+            time.sleep(0.02)
+        ended[backend] = (status["running"], status["last_end"], status["last_end_message"])
+    assert (
+        ended["docker"]
+        == ended["bubblewrap"]
+        == (False, "crashed", "The sandbox ended unexpectedly.")
     )

@@ -428,6 +428,8 @@ async def test_a_sandbox_whose_agent_is_killed_from_inside_ends_as_crashed(
     assert await asyncio.wait_for(sandbox.wait_ended(), 15) == EndReason.CRASHED
     with pytest.raises(SandboxError):
         await sandbox.exec(ExecRequest(argv=["true"], env=dict(SANDBOX_ENV), group="run-late"))
+    with pytest.raises(SandboxError, match="ended unexpectedly"):
+        await sandbox.stats()
     assert wait_for(lambda: not harness.sandbox_exists_on_host(sandbox.id), 10)
 
 

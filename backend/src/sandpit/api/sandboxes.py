@@ -6,6 +6,8 @@ from fastapi import APIRouter, Response, status
 
 from sandpit.api.deps import Context, CurrentUser, DbSession
 from sandpit.api.schemas import SandboxOut
+from sandpit.errors import ServiceUnavailable
+from sandpit.sandbox.base import EndReason, SandboxError
 from sandpit.services import workspaces
 
 router = APIRouter(prefix="/workspaces/{workspace_id}/sandbox", tags=["sandbox"])
@@ -24,12 +26,14 @@ async def get_sandbox(
     sandbox = manager.current(workspace.id)
     last_end = manager.last_end(workspace.id)
     if sandbox is None:
-        return SandboxOut(
-            running=False,
-            last_end=last_end.value if last_end else None,
-            last_end_message=last_end.sentence() if last_end else None,
-        )
-    stats = await sandbox.stats()
+        return _not_running(last_end)
+    try:
+        stats = await sandbox.stats()
+    except SandboxError as exc:
+        # It ended between the two questions: say so, as the next poll would.
+        if sandbox.ended_reason is not None:
+            return _not_running(sandbox.ended_reason)
+        raise ServiceUnavailable(str(exc)) from exc
     return SandboxOut(
         running=True,
         memory_bytes=stats.memory_bytes,
@@ -41,6 +45,14 @@ async def get_sandbox(
         oom_kills=stats.oom_kills,
         started_at=stats.started_at,
         expires_at=stats.expires_at,
+        last_end=last_end.value if last_end else None,
+        last_end_message=last_end.sentence() if last_end else None,
+    )
+
+
+def _not_running(last_end: EndReason | None) -> SandboxOut:
+    return SandboxOut(
+        running=False,
         last_end=last_end.value if last_end else None,
         last_end_message=last_end.sentence() if last_end else None,
     )

@@ -145,7 +145,9 @@ class Sandbox(Protocol):
         """
         ...
 
-    async def stats(self) -> SandboxStats: ...
+    async def stats(self) -> SandboxStats:
+        """Use against the limits now. Raises `SandboxError` (saying why) once it has ended."""
+        ...
 
     async def stop(self, reason: EndReason = EndReason.STOPPED) -> None:
         """End the sandbox and everything in it. Idempotent."""

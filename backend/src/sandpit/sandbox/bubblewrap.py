@@ -198,6 +198,8 @@ class BubblewrapSandbox:
         return await self.channel.listen(host, port)
 
     async def stats(self) -> SandboxStats:
+        if self._ended.done():
+            raise SandboxError(self._ended.result().sentence())
         raw = await asyncio.to_thread(self.cgroup.stats)
         return SandboxStats(
             memory_bytes=raw.memory_bytes,

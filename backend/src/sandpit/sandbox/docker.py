@@ -80,6 +80,8 @@ INSIDE_DIR = Path(__file__).with_name("inside")
 SANDBOX_UID = 1000
 START_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 10.0
+# How long a caller waits to learn why a container the engine no longer has ended.
+ENDED_NOTICE_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -134,10 +136,14 @@ class DockerSandbox:
 
     async def stats(self) -> SandboxStats:
         """Usage from the engine's stats (one sample), OOM kills from the cgroup."""
+        if self._ended.done():
+            raise SandboxError(self._ended.result().sentence())
         try:
             raw: dict[str, Any] = await asyncio.to_thread(
                 self._client.api.stats, self.container_id, stream=False, one_shot=True
             )
+        except docker.errors.NotFound as exc:
+            raise SandboxError(await self._ended_sentence()) from exc
         except docker.errors.APIError as exc:
             raise SandboxError("The sandbox's usage could not be read.") from exc
         memory = raw.get("memory_stats") or {}
@@ -157,6 +163,13 @@ class DockerSandbox:
             started_at=self.started_at,
             expires_at=self.started_at + self.limits.lifetime_s,
         )
+
+    async def _ended_sentence(self) -> str:
+        """Why the sandbox ended, once that is noticed: the engine can forget a container first."""
+        try:
+            return (await asyncio.wait_for(self.wait_ended(), ENDED_NOTICE_S)).sentence()
+        except TimeoutError:
+            return "The sandbox has ended."
 
     async def stop(self, reason: EndReason = EndReason.STOPPED) -> None:
         if self._stop_reason is None:
