@@ -19,19 +19,34 @@ class RunEvents:
         self.response = response
         self._lines = response.iter_lines()
         self.seen: list[Event] = []
+        # Each seen event's `id` field (None: it had none), and the last one
+        # given, which a browser would send back as Last-Event-ID.
+        self.ids: list[str | None] = []
+        self.last_id: str | None = None
+        self.retry: int | None = None
 
     def next(self) -> Event:
         data: list[str] = []
+        event_id: str | None = None
         for line in self._lines:
             if line == "":
                 if data:
                     event: Event = json.loads("\n".join(data))
                     self.seen.append(event)
+                    self.ids.append(event_id)
+                    if event_id is not None:
+                        self.last_id = event_id
                     return event
                 continue
-            if line.startswith("data:"):
-                data.append(line[5:].removeprefix(" "))
-            # Comments (": ping") and other fields are not ours to check.
+            field, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            if field == "data":
+                data.append(value)
+            elif field == "id":
+                event_id = value
+            elif field == "retry":
+                self.retry = int(value)
+            # Comments (": ping") are not ours to check.
         raise AssertionError(f"the stream ended after {self.seen!r}")
 
     def read_until(self, done: Callable[[Event], bool]) -> list[Event]:
@@ -59,8 +74,14 @@ class RunEvents:
 
 
 @contextmanager
-def follow(client: httpx.Client, run_id: str) -> Iterator[RunEvents]:
-    with client.stream("GET", f"/api/runs/{run_id}/events", timeout=60) as response:
+def follow(
+    client: httpx.Client, run_id: str, last_event_id: str | None = None
+) -> Iterator[RunEvents]:
+    """Follow `run_id`; with `last_event_id`, as a browser reconnecting after that event."""
+    headers = {} if last_event_id is None else {"Last-Event-ID": last_event_id}
+    with client.stream(
+        "GET", f"/api/runs/{run_id}/events", headers=headers, timeout=60
+    ) as response:
         assert response.status_code == 200, response.read()
         assert response.headers["content-type"].startswith("text/event-stream")
         yield RunEvents(response)

@@ -52,7 +52,7 @@ PRINT_SLEEP_PRINT = "import time\nprint('first')\ntime.sleep(2)\nprint('second')
 def test_output_arrives_chunk_by_chunk_before_the_run_ends(user: User, ws: str) -> None:
     run_id = start(user, ws, PRINT_SLEEP_PRINT)
     with follow(user.client, run_id) as events:
-        assert events.next() == {"type": "start", "input_open": False}
+        assert events.next() == {"type": "start", "input_open": False, "after": 0}
         events.read_until(output_contains("first"))
         # Seen while the program sleeps: before "second", before the end.
         assert "second" not in events.output()
@@ -129,7 +129,7 @@ def test_input_is_answered_through_the_endpoint(user: User, ws: str) -> None:
     # The `stdin` given at the start is read first; the rest is typed.
     run_id = start(user, ws, code, stdin="Ada\n", interactive=True)
     with follow(user.client, run_id) as events:
-        assert events.next() == {"type": "start", "input_open": True}
+        assert events.next() == {"type": "start", "input_open": True, "after": 0}
         events.read_until(output_contains("Your age? "))
         assert status_of(user, run_id) == "running"
         assert user.client.get(f"/api/runs/{run_id}").json()["input_open"] is True
@@ -269,7 +269,7 @@ def test_a_finished_run_is_replayed(user: User, ws: str) -> None:
     ).json()
     with follow(user.client, result["id"]) as events:
         run = events.read_to_end()
-    assert events.seen[0] == {"type": "start", "input_open": False}
+    assert events.seen[0] == {"type": "start", "input_open": False, "after": 0}
     assert events.output("stdout") == "out\n"
     assert events.output("stderr") == "err\n"
     assert run == user.client.get(f"/api/runs/{result['id']}").json()

@@ -110,8 +110,9 @@ class Ide:
 
     # --- the page ---
 
-    def open_workspace(self) -> None:
-        self.page.goto(f"{self.server.url}/workspace/?id={self.workspace_id}")
+    def open_workspace(self, base_url: str | None = None) -> None:
+        """Open the workspace page (from `base_url`, a proxy, instead of the server's)."""
+        self.page.goto(f"{base_url or self.server.url}/workspace/?id={self.workspace_id}")
         self.page.get_by_role("tree", name="Workspace files").or_(
             self.page.get_by_text("No files yet.")
         ).wait_for()

@@ -3,9 +3,10 @@ plots while it runs, and polling when the live stream is not available."""
 
 from __future__ import annotations
 
-from playwright.sync_api import Locator, Route, expect
+from playwright.sync_api import Locator, Request, Route, expect
 
 from tests.ui.conftest import Ide
+from tests.ui.dropping_proxy import DroppingProxy
 
 FIRST_SLEEP_SECOND = """\
 import time
@@ -144,3 +145,49 @@ def test_polled_input_shows_where_it_was_typed(ide: Ide) -> None:
     expect(output).to_have_text(
         "Your name? Ada\nYour age? 36\nHello Ada, next year you will be 37.\n"
     )
+
+
+ASK_TWICE = """\
+print("first")
+input("go? ")
+print("second")
+input("end? ")
+"""
+
+
+def test_a_dropped_stream_resumes_where_it_was_without_repeating(ide: Ide) -> None:
+    followed: list[Request] = []
+
+    def record(request: Request) -> None:
+        if request.url.endswith("/events"):
+            followed.append(request)
+
+    ide.page.on("request", record)
+    proxy = DroppingProxy(("127.0.0.1", ide.server.port))
+    try:
+        ide.put_file("ask.py", ASK_TWICE)
+        ide.open_workspace(proxy.url)
+        ide.open_file("ask.py")
+        block = press_run(ide)
+        output = block.get_by_test_id("output")
+        expect(output).to_have_text("first\ngo? ", timeout=20_000)
+        run_id = followed[0].url.split("/")[-2]
+
+        # The network drops; meanwhile the program goes on (answered from elsewhere).
+        proxy.drop()
+        sent = ide.context.request.post(
+            f"{ide.server.url}/api/runs/{run_id}/stdin", data={"text": "x\n"}
+        )
+        assert sent.status == 204, sent.text()
+
+        # The browser reconnects with Last-Event-ID and gets only what it missed.
+        expect(output).to_have_text("first\ngo? x\nsecond\nend? ", timeout=20_000)
+        expect(block).to_have_attribute("data-status", "running")
+        assert len(followed) == 2, followed
+        assert "last-event-id" not in followed[0].all_headers()
+        assert followed[1].all_headers()["last-event-id"] == str(len("first\ngo? "))
+        block.get_by_role("textbox", name="Input for the running program").press("Enter")
+        expect(block).to_have_attribute("data-status", "ok", timeout=20_000)
+        expect(output).to_have_text("first\ngo? x\nsecond\nend? \n")
+    finally:
+        proxy.close()

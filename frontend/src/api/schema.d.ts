@@ -163,11 +163,13 @@ export interface paths {
          * Run Events
          * @description Follow the run: server-sent events, each `data` a JSON event told apart by `type`.
          *
-         *     `start` first (with `input_open`); then the output so far and as it
-         *     comes, in order: `output` (`stream` `stdout`, `stderr`, or `stdin` for
-         *     input sent meanwhile), `image` (a plot, at its `url`), `input` (the
-         *     input opened or closed); last `end` with the finished run, and the
-         *     stream ends. A finished run is replayed the same way at once.
+         *     `start` first (with `input_open`, and `after`: how much output is left
+         *     out because `Last-Event-ID` said it was seen); then the output so far
+         *     and as it comes, in order: `output` (`stream` `stdout`, `stderr`, or
+         *     `stdin` for input sent meanwhile), `image` (a plot, at its `url`),
+         *     `input` (the input opened or closed); last `end` with the finished run,
+         *     and the stream ends. A finished run is replayed the same way at once.
+         *     Output and image events have an `id`, their end's position in the output.
          */
         get: operations["run_events_api_runs__run_id__events_get"];
         put?: never;
@@ -779,9 +781,14 @@ export interface components {
         };
         /**
          * RunStartEvent
-         * @description First: whether the run takes input; the output so far follows.
+         * @description First: whether the run takes input; the output so far follows, from `after`.
          */
         RunStartEvent: {
+            /**
+             * After
+             * @description Units of output left out, as seen before (Last-Event-ID); 0: all of it.
+             */
+            after: number;
             /** Input Open */
             input_open: boolean;
             /**
@@ -1254,7 +1261,10 @@ export interface operations {
     run_events_api_runs__run_id__events_get: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The `id` of the last output event received: the stream resumes after it. */
+                "Last-Event-ID"?: string | null;
+            };
             path: {
                 run_id: string;
             };
@@ -1270,6 +1280,13 @@ export interface operations {
                 content: {
                     "text/event-stream": unknown;
                 };
+            };
+            /** @description A Last-Event-ID that is not a position in the output. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description No such run (or another user's). */
             404: {

@@ -118,8 +118,12 @@ function applyEvents(run: ConsoleRun, events: RunEvent[]): ConsoleRun {
   for (const event of events) {
     switch (event.type) {
       case "start":
-        // A replay of everything so far follows: start from a clean slate.
-        next = { ...next, output: [], stdout: "", stderr: "", images: [], streamed: true, inputOpen: event.input_open };
+        // A replay of everything so far follows (start from a clean slate), or,
+        // after a reconnect, what came after the last event seen.
+        next =
+          event.after === 0
+            ? { ...next, output: [], stdout: "", stderr: "", images: [], streamed: true, inputOpen: event.input_open }
+            : { ...next, inputOpen: event.input_open };
         break;
       case "output":
         next = {
@@ -147,9 +151,9 @@ function applyEvents(run: ConsoleRun, events: RunEvent[]): ConsoleRun {
  * The run console's state: past runs (the server keeps the latest), starting
  * a run without waiting (`POST .../runs` answers 202 at once), following each
  * running run's output as it comes (`GET /api/runs/{id}/events`, server-sent
- * events; polling every 300 ms instead if the stream breaks), typing into a
- * running program, and stopping one. `onFinished` is told about every run
- * that finished while the page was open.
+ * events; resumed after a drop, polled every 300 ms if it breaks again),
+ * typing into a running program, and stopping one. `onFinished` is told about
+ * every run that finished while the page was open.
  */
 export function useRuns(workspaceId: string, onFinished: (run: ConsoleRun) => void) {
   const [runs, setRuns] = useState<ConsoleRun[]>([]);
@@ -229,7 +233,12 @@ export function useRuns(workspaceId: string, onFinished: (run: ConsoleRun) => vo
       // Same origin: the session cookie goes with it.
       const source = new EventSource(`/api/runs/${encodeURIComponent(id)}/events`);
       streams.current.set(id, source);
+      // Errors since the last event; none before the first means it never worked.
+      let failures = 0;
+      let worked = false;
       source.onmessage = (message: MessageEvent<string>) => {
+        failures = 0;
+        worked = true;
         let event: RunEvent;
         try {
           event = JSON.parse(message.data) as RunEvent;
@@ -245,7 +254,12 @@ export function useRuns(workspaceId: string, onFinished: (run: ConsoleRun) => vo
         receive(id, event);
       };
       source.onerror = () => {
-        // Broken (or refused): poll this run from now on; the record replaces the stream's output.
+        failures += 1;
+        if (source.readyState !== EventSource.CLOSED && worked && failures === 1) {
+          // Dropped: the browser comes back with Last-Event-ID and gets only what it missed.
+          return;
+        }
+        // Refused, or broken again at once: poll this run from now on; the record replaces the stream's output.
         source.close();
         streams.current.delete(id);
         broken.current.add(id);

@@ -3,8 +3,11 @@
 Following (`GET /api/runs/{id}/events`) is a stream of server-sent events
 whose `data` is JSON told apart by `type` (`RunEvent`): `start`, then the
 output so far and as it comes (`output`, `image`, `input`), then `end` with
-the finished run. The owner check happens before the stream starts, so
-another user's run answers 404 like every other run endpoint.
+the finished run. Output events carry an `id`, their position in the output
+(`sandpit.runs.position`): a browser that reconnects sends the last one back
+as `Last-Event-ID` and gets only what it has not seen. The owner check
+happens before the stream starts, so another user's run answers 404 like
+every other run endpoint.
 """
 
 from __future__ import annotations
@@ -13,9 +16,9 @@ import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Annotated, Any, cast
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Response, status
 from fastapi.responses import FileResponse
-from fastapi.sse import EventSourceResponse
+from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from sandpit.api.deps import Context, CurrentUser, DbSession
 from sandpit.api.schemas import (
@@ -34,8 +37,9 @@ from sandpit.api.schemas import (
 )
 from sandpit.context import AppContext
 from sandpit.db.models import Run
+from sandpit.errors import BadRequest
+from sandpit.runs import position, transcript
 from sandpit.runs import service as run_service
-from sandpit.runs import transcript
 from sandpit.runs.live import InputState, Started
 from sandpit.runs.output import Image, Text
 from sandpit.runs.service import RunService
@@ -162,32 +166,71 @@ async def _follower(
             yield run.id, events
 
 
+def _resume_from(
+    last_event_id: Annotated[
+        str | None,
+        Header(
+            alias="Last-Event-ID",
+            description="The `id` of the last output event received: the stream resumes after it.",
+        ),
+    ] = None,
+) -> int:
+    try:
+        return position.parse(last_event_id)
+    except ValueError:
+        raise BadRequest(
+            "Last-Event-ID must be the id of an event this stream sent (a whole number)."
+        ) from None
+
+
 @router.get(
     "/runs/{run_id}/events",
     response_class=EventSourceResponse,
-    responses={**_NOT_FOUND, 429: {"description": "Too many followers of this run."}},
+    responses={
+        **_NOT_FOUND,
+        400: {"description": "A Last-Event-ID that is not a position in the output."},
+        429: {"description": "Too many followers of this run."},
+    },
 )
 async def run_events(
     follower: Annotated[tuple[str, _Events], Depends(_follower)],
+    resume_from: Annotated[int, Depends(_resume_from)],
 ) -> AsyncIterator[RunEvent]:
     """Follow the run: server-sent events, each `data` a JSON event told apart by `type`.
 
-    `start` first (with `input_open`); then the output so far and as it
-    comes, in order: `output` (`stream` `stdout`, `stderr`, or `stdin` for
-    input sent meanwhile), `image` (a plot, at its `url`), `input` (the
-    input opened or closed); last `end` with the finished run, and the
-    stream ends. A finished run is replayed the same way at once.
+    `start` first (with `input_open`, and `after`: how much output is left
+    out because `Last-Event-ID` said it was seen); then the output so far
+    and as it comes, in order: `output` (`stream` `stdout`, `stderr`, or
+    `stdin` for input sent meanwhile), `image` (a plot, at its `url`),
+    `input` (the input opened or closed); last `end` with the finished run,
+    and the stream ends. A finished run is replayed the same way at once.
+    Output and image events have an `id`, their end's position in the output.
     """
     run_id, events = follower
-    async for event in events:
-        yield _event(run_id, event)
+    async for event, end in position.after(events, resume_from):
+        yield _sent(_event(run_id, event, resume_from), end)
 
 
-def _event(run_id: str, event: run_service.RunEvent) -> RunEvent:
+# How soon a browser reconnects after losing the stream (its own default is ~3 s).
+RECONNECT_MS = 1000
+
+
+def _sent(event: RunEvent, end: int | None) -> RunEvent:
+    """`event` with its position as the server-sent event's `id`.
+
+    FastAPI sends a `ServerSentEvent` as it is; the route is still typed
+    (and documented in OpenAPI) by its `data`, the `RunEvent`.
+    """
+    retry = RECONNECT_MS if isinstance(event, RunStartEvent) else None
+    sent = ServerSentEvent(data=event, id=None if end is None else str(end), retry=retry)
+    return cast(RunEvent, sent)
+
+
+def _event(run_id: str, event: run_service.RunEvent, resume_from: int) -> RunEvent:
     if isinstance(event, Text):
         return RunOutputEvent(type="output", stream=event.stream, text=event.text)
     if isinstance(event, Started):
-        return RunStartEvent(type="start", input_open=event.input_open)
+        return RunStartEvent(type="start", input_open=event.input_open, after=resume_from)
     if isinstance(event, InputState):
         return RunInputEvent(type="input", open=event.open)
     if isinstance(event, Image):

@@ -179,10 +179,13 @@ class RunStdin(BaseModel):
 
 
 class RunStartEvent(BaseModel):
-    """First: whether the run takes input; the output so far follows."""
+    """First: whether the run takes input; the output so far follows, from `after`."""
 
     type: Literal["start"]
     input_open: bool
+    after: int = Field(
+        description="Units of output left out, as seen before (Last-Event-ID); 0: all of it."
+    )
 
 
 class RunOutputEvent(BaseModel):
