@@ -131,8 +131,7 @@ async def exec_via_agent(
     host_pid = await asyncio.to_thread(host_pid_of, agent_node, ns_pid)
     if host_pid is not None:
         try:
-            await asyncio.to_thread(leaf.add, host_pid)
-            await asyncio.to_thread(make_first_oom_victim, host_pid)
+            await asyncio.to_thread(_confine, leaf, host_pid)
         except (OSError, cgroups.CgroupError):
             host_pid = None
     if host_pid is None:
@@ -166,8 +165,14 @@ async def _discard(leaf: cgroups.Leaf) -> None:
 USER_OOM_SCORE_ADJ = 1000
 
 
+def _confine(leaf: cgroups.Leaf, host_pid: int) -> None:
+    """Move held child `host_pid` into `leaf` and make it the first OOM victim (one thread hop)."""
+    leaf.add(host_pid)
+    make_first_oom_victim(host_pid)
+
+
 def make_first_oom_victim(host_pid: int) -> None:
-    """Give host process `host_pid` the highest OOM score adjustment, as its floor too."""
+    """Give host process `host_pid` the highest OOM score adjustment (see above)."""
     Path(f"/proc/{host_pid}/oom_score_adj").write_text(f"{USER_OOM_SCORE_ADJ}\n")
 
 
