@@ -158,10 +158,10 @@ async def _discard(leaf: cgroups.Leaf) -> None:
 # can be charged to a sandbox without showing in any process's (tmpfs files,
 # unlinked ones too); ranked by size alone, the agent, often the largest
 # process in a sandbox, would be killed and the whole sandbox with it, for
-# what one run did. Written by the server (root), it is also the process's
-# floor: user code cannot lower it, so it cannot put the agent first; its
-# children inherit it. In a host-wide OOM, sandboxed code goes before the
-# server and the database.
+# what one run did. Children inherit it. User code cannot go below the
+# agent's 0, so it cannot put the agent first; where the server has
+# CAP_SYS_RESOURCE (root normally does), its write makes 1000 the floor too.
+# In a host-wide OOM, sandboxed code goes before the server and the database.
 USER_OOM_SCORE_ADJ = 1000
 
 
