@@ -34,8 +34,10 @@ MAX_SEGMENTS = 65536
 EVENT_BYTES = 32 * 1024
 
 Stream = Literal["stdout", "stderr", "stdin"]
-_STREAMS: tuple[Stream, ...] = ("stdout", "stderr", "stdin")
-_KINDS: tuple[Stream | Literal["image"], ...] = (*_STREAMS, "image")
+# What a segment of the output is: text of one stream, or plots.
+Kind = Literal["stdout", "stderr", "stdin", "image"]
+STREAMS: tuple[Stream, ...] = ("stdout", "stderr", "stdin")
+KINDS: tuple[Kind, ...] = (*STREAMS, "image")
 _IMAGE = 3
 
 
@@ -71,7 +73,7 @@ class RunOutput:
         }
         self.images: list[bytes] = []
         self.ended = False
-        # The log, append-only. Segment i: kind _KINDS[log_kinds[i]], bytes
+        # The log, append-only. Segment i: kind KINDS[log_kinds[i]], bytes
         # up to log_ends[i] of that stream (for images: the count so far).
         # Compact: 9 bytes a segment.
         self.log_kinds = array("B")
@@ -136,7 +138,7 @@ class RunOutput:
     def _append(self, stream: Stream, data: bytes) -> None:
         part = self.parts[stream]
         part += data
-        self._segment(_KINDS.index(stream), len(part))
+        self._segment(KINDS.index(stream), len(part))
         self.notify()
 
     def _segment(self, kind: int, end: int) -> None:
@@ -155,9 +157,9 @@ class Cursor:
     def __init__(self, output: RunOutput) -> None:
         self.output = output
         self._segment = 0
-        self._offsets = {kind: 0 for kind in _KINDS}
+        self._offsets = {kind: 0 for kind in KINDS}
         self._decoders: dict[Stream, codecs.IncrementalDecoder] = {
-            stream: codecs.getincrementaldecoder("utf-8")("replace") for stream in _STREAMS
+            stream: codecs.getincrementaldecoder("utf-8")("replace") for stream in STREAMS
         }
 
     def take(self) -> Iterator[Text | Image]:
@@ -168,7 +170,7 @@ class Cursor:
         """
         kinds, ends = self.output.log_kinds, self.output.log_ends
         while self._segment < len(kinds):
-            kind = _KINDS[kinds[self._segment]]
+            kind = KINDS[kinds[self._segment]]
             yield from self._until(kind, ends[self._segment])
             if self._segment == len(kinds) - 1:
                 break  # the last segment may still grow
@@ -177,7 +179,7 @@ class Cursor:
     def rest(self, final: bool = True) -> Iterator[Text | Image]:
         """After the end: whatever the log did not cover, stream by stream, and (`final`)
         the decoders' last characters, a character cut at the end as U+FFFD."""
-        for kind in _KINDS:
+        for kind in KINDS:
             end = len(self.output.images) if kind == "image" else len(self.output.parts[kind])
             yield from self._until(kind, end)
         if not final:
@@ -187,7 +189,7 @@ class Cursor:
             if text:
                 yield Text(stream, text)
 
-    def _until(self, kind: Stream | Literal["image"], end: int) -> Iterator[Text | Image]:
+    def _until(self, kind: Kind, end: int) -> Iterator[Text | Image]:
         start = self._offsets[kind]
         if kind == "image":
             for index in range(start, end):

@@ -19,14 +19,20 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import chain
-from typing import Literal, get_args
 
 from sandpit.db.models import Run
-from sandpit.runs.output import EVENT_BYTES, Cursor, Image, RunOutput, Stream, Text
+from sandpit.runs.output import (
+    EVENT_BYTES,
+    KINDS,
+    STREAMS,
+    Cursor,
+    Image,
+    Kind,
+    RunOutput,
+    Stream,
+    Text,
+)
 
-Kind = Literal["stdout", "stderr", "stdin", "image"]
-KINDS: tuple[Kind, ...] = get_args(Kind)
-TEXTS: tuple[Stream, ...] = ("stdout", "stderr", "stdin")
 # Enough for any program a person reads the output of; a run that switches
 # streams more often keeps its text, just not the order past this.
 MAX_SEGMENTS = 10_000
@@ -57,7 +63,7 @@ def snapshot(output: RunOutput, *, final: bool) -> Snapshot:
     it; otherwise it waits for its other bytes (the next look shows it).
     """
     cursor = Cursor(output)
-    texts: dict[Stream, list[str]] = {stream: [] for stream in TEXTS}
+    texts: dict[Stream, list[str]] = {stream: [] for stream in STREAMS}
     ends = dict.fromkeys(KINDS, 0)
     segments: list[Segment] = []
     full = False
@@ -131,7 +137,7 @@ def replay(
         else:
             yield from _pieces(segment.kind, texts[segment.kind], done[segment.kind], segment.end)
             done[segment.kind] = max(done[segment.kind], segment.end)
-    for stream in TEXTS:
+    for stream in STREAMS:
         yield from _pieces(stream, texts[stream], done[stream], len(texts[stream]))
     for index in range(done["image"], images):
         yield Image(index)
