@@ -8,6 +8,7 @@ Playwright never downloads a browser here: it launches /usr/bin/chromium.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 import uuid
@@ -164,15 +165,35 @@ def new_context(browser: Browser, **options: Any) -> BrowserContext:
     return browser.new_context(viewport={"width": 1440, "height": 900}, **options)
 
 
+@contextlib.contextmanager
+def signed_in(
+    server: SandpitServer,
+    browser: Browser,
+    workspace: str,
+    *,
+    dom_terminal: bool = False,
+    **options: Any,
+) -> Iterator[Ide]:
+    """A fresh browser context (`options` as for `new_context`) signed in as a
+    fresh user, with an empty workspace named `workspace`; closed afterwards.
+    `dom_terminal`: xterm.js on its DOM renderer, so the terminal's rows can be read."""
+    context = new_context(browser, **options)
+    if dom_terminal:
+        context.add_init_script(NO_WEBGL)
+    session = Ide(server, context)
+    session.sign_up_by_api()
+    session.create_workspace(workspace)
+    try:
+        yield session
+    finally:
+        context.close()
+
+
 @pytest.fixture
 def ide(ui_server: SandpitServer, browser: Browser) -> Iterator[Ide]:
     """A fresh browser context signed in as a fresh user, with an empty workspace."""
-    context = new_context(browser)
-    session = Ide(ui_server, context)
-    session.sign_up_by_api()
-    session.create_workspace("demo")
-    yield session
-    context.close()
+    with signed_in(ui_server, browser, "demo") as session:
+        yield session
 
 
 @pytest.fixture
@@ -186,10 +207,5 @@ def anonymous_page(ui_server: SandpitServer, browser: Browser) -> Iterator[Ide]:
 @pytest.fixture
 def terminal_ide(ui_server: SandpitServer, browser: Browser) -> Iterator[Ide]:
     """Like `ide`, with xterm.js on its DOM renderer so the terminal's rows can be read."""
-    context = new_context(browser)
-    context.add_init_script(NO_WEBGL)
-    session = Ide(ui_server, context)
-    session.sign_up_by_api()
-    session.create_workspace("terminal")
-    yield session
-    context.close()
+    with signed_in(ui_server, browser, "terminal", dom_terminal=True) as session:
+        yield session

@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from sandpit.config import REPO_DIR
 from tests.servers import SandpitServer
-from tests.ui.conftest import NO_WEBGL, Ide, new_context
+from tests.ui.conftest import Ide, signed_in
 
 AXE = REPO_DIR / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
 SERIOUS = ("serious", "critical")
@@ -43,13 +43,10 @@ def violations(page: Page) -> list[str]:
 def themed_ide(
     request: pytest.FixtureRequest, ui_server: SandpitServer, browser: Browser
 ) -> Iterator[Ide]:
-    context = new_context(browser, color_scheme=request.param)
-    context.add_init_script(NO_WEBGL)
-    session = Ide(ui_server, context)
-    session.sign_up_by_api()
-    session.create_workspace("a11y")
-    yield session
-    context.close()
+    with signed_in(
+        ui_server, browser, "a11y", dom_terminal=True, color_scheme=request.param
+    ) as session:
+        yield session
 
 
 def test_sign_in_and_sign_up_pages(anonymous_page: Ide) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from playwright.sync_api import Browser, FilePayload, expect
 
 from tests.servers import SandpitServer
-from tests.ui.conftest import Ide, new_context
+from tests.ui.conftest import Ide, signed_in
 
 
 def test_folders_rename_delete_upload_and_zip(ide: Ide) -> None:
@@ -183,11 +183,7 @@ def test_tabs_and_panel_sizes_are_restored(ide: Ide) -> None:
 
 
 def test_dark_theme_follows_the_system(ui_server: SandpitServer, browser: Browser) -> None:
-    context = new_context(browser, color_scheme="dark")
-    try:
-        ide = Ide(ui_server, context)
-        ide.sign_up_by_api()
-        ide.create_workspace("dark")
+    with signed_in(ui_server, browser, "dark", color_scheme="dark") as ide:
         ide.put_file("main.py", "for i in range(3):\n    print(i)  # dark\n")
         ide.open_workspace()
         ide.page.get_by_role("textbox", name="Editor: main.py").wait_for()
@@ -197,8 +193,6 @@ def test_dark_theme_follows_the_system(ui_server: SandpitServer, browser: Browse
         channels = [float(part) for part in inside.split(",")[:3]]
         assert max(channels) < 80, background
         ide.screenshot("ide-dark")
-    finally:
-        context.close()
 
 
 def test_run_time_limit_is_used_and_remembered(ide: Ide) -> None:
