@@ -54,6 +54,9 @@ def test_sign_up_create_and_open_a_workspace(anonymous_page: Ide) -> None:
     page.goto(f"{url}/")
     expect(page).to_have_url(re.compile(r"/login/"))
     page.get_by_role("link", name="Create an account").click()
+    # The sign-in form has a Username field too: filling before the sign-up
+    # page has replaced it would type into the page that is going away.
+    expect(page.get_by_role("heading", name="Create your account")).to_be_visible()
     page.get_by_label("Username").fill(anonymous_page.username)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Confirm password").fill(PASSWORD)
