@@ -18,7 +18,7 @@ BACKEND_SOURCES := $(shell find backend/src -name '*.py' 2>/dev/null)
 help:
 	@echo "make run    install what is missing, build, serve at http://localhost:3001"
 	@echo "make test   install what is missing and run every test"
-	@echo "make lint   ruff, mypy --strict and the TypeScript compiler"
+	@echo "make lint   ruff, import layering, mypy --strict and the TypeScript compiler"
 	@echo "make bench  run the benchmarks in bench/"
 
 run: setup
@@ -33,6 +33,8 @@ test: setup-test
 lint: setup backend/openapi.json
 	@echo "==> ruff"
 	cd backend && .venv/bin/ruff check src tests ../bench && .venv/bin/ruff format --check src tests ../bench
+	@echo "==> Package layering (import-linter contracts in backend/pyproject.toml)"
+	cd backend && .venv/bin/lint-imports --no-cache
 	@echo "==> mypy --strict"
 	cd backend && .venv/bin/mypy
 	@echo "==> TypeScript"

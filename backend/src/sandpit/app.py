@@ -25,12 +25,12 @@ from sandpit.db.engine import create_engine, session_factory
 from sandpit.errors import NotFound
 from sandpit.frontend import mount_frontend
 from sandpit.runs.service import RunService
-from sandpit.sandbox.setup import SandboxSetupError, build_manager
+from sandpit.sandboxes import SandboxSetupError, build_manager
 from sandpit.security.ratelimit import MemoryRateLimiter
 from sandpit.security.tokens import TokenCodec
-from sandpit.services.workspaces import volumes
 from sandpit.terminals.commandlog import CommandLog
 from sandpit.terminals.manager import TerminalManager
+from sandpit.workspaces.store import volumes
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from sandpit.proxy.server import Endpoint
-from sandpit.sandbox.bubblewrap import INSIDE_DIR
+from sandpit.sandbox.layout import INSIDE_DIR
 from tests.proxy.conftest import Connection, read_head
 
 MAX_CONNECTIONS = 3

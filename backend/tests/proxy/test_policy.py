@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from sandpit.proxy import bridge
 from sandpit.proxy.limits import Allowance
 from sandpit.proxy.policy import (
     Allowlist,
@@ -18,7 +17,8 @@ from sandpit.proxy.policy import (
     v6_addresses,
 )
 from sandpit.proxy.protocol import Refusal, find_head_end, parse_connect, refusal_response
-from sandpit.sandbox.bubblewrap import BwrapLayout, bwrap_args
+from sandpit.sandbox import proxy_bridge
+from sandpit.sandbox.backends.bubblewrap import BwrapLayout, bwrap_args
 from sandpit.sandbox.environment import base_env
 from sandpit.sandbox.limits import Limits
 
@@ -211,7 +211,7 @@ def test_sandbox_environment_points_at_the_forwarder() -> None:
 
 
 def test_forwarder_command() -> None:
-    assert bridge.forwarder_argv("/run/sandpit") == [
+    assert proxy_bridge.forwarder_argv("/run/sandpit") == [
         "/usr/bin/python3", "-I", "-S", "/run/sandpit/forwarder.py",
         "3", "/run/sandpit-proxy/proxy.sock", "32", "60",
     ]  # fmt: skip

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from sandpit.config import Settings
 from sandpit.proxy.limits import MiB
-from sandpit.sandbox.setup import build_proxy, ca_bundle_for
+from sandpit.sandboxes import build_proxy, ca_bundle_for
 
 
 def make(tmp_path: Path, **values: object) -> Settings:

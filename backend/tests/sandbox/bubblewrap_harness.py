@@ -14,13 +14,13 @@ import sys
 from pathlib import Path
 
 from sandpit.sandbox import cgroups
-from sandpit.sandbox.base import Sandbox
-from sandpit.sandbox.bubblewrap import (
-    INSIDE_DIR,
+from sandpit.sandbox.backends.bubblewrap import (
     BubblewrapBackend,
     BubblewrapSandbox,
     UidPool,
 )
+from sandpit.sandbox.base import Sandbox
+from sandpit.sandbox.layout import INSIDE_DIR
 from tests.sandbox.agent_harness import AgentHarness, live_processes
 
 # Host uids for test sandboxes: a block per backend object, never reused in a session.
@@ -106,7 +106,7 @@ import asyncio, sys
 from pathlib import Path
 from sandpit.sandbox import cgroups
 from sandpit.sandbox.base import ExecRequest, SandboxSpec
-from sandpit.sandbox.bubblewrap import BubblewrapBackend, UidPool
+from sandpit.sandbox.backends.bubblewrap import BubblewrapBackend, UidPool
 from sandpit.sandbox.limits import Limits
 
 async def main():

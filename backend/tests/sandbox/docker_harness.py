@@ -24,21 +24,19 @@ from docker import DockerClient
 from sandpit.runtime.docker_image import ensure_docker_image
 from sandpit.runtime.image import find_image
 from sandpit.sandbox import cgroups
-from sandpit.sandbox.base import Sandbox
-from sandpit.sandbox.docker import (
-    INSIDE_DIR,
-    SANDBOX_UID,
+from sandpit.sandbox.backends.docker import (
     DockerBackend,
     DockerSandbox,
     connect_engine,
 )
-from sandpit.sandbox.docker_options import (
+from sandpit.sandbox.backends.docker_options import (
     AGENT_MOUNT,
     LABEL_INSTANCE,
     LABEL_SANDBOX,
     MASKED_PATHS,
-    SUPPORT_MOUNT,
 )
+from sandpit.sandbox.base import Sandbox
+from sandpit.sandbox.layout import INSIDE_DIR, SANDBOX_UID, SUPPORT_MOUNT
 from tests.sandbox.agent_harness import AgentHarness, live_processes
 
 
@@ -191,7 +189,7 @@ import asyncio, sys
 from pathlib import Path
 from sandpit.sandbox import cgroups
 from sandpit.sandbox.base import ExecRequest, SandboxSpec
-from sandpit.sandbox.docker import DockerBackend, connect_engine
+from sandpit.sandbox.backends.docker import DockerBackend, connect_engine
 from sandpit.sandbox.limits import Limits
 
 async def main():

@@ -14,7 +14,8 @@ import secrets
 import subprocess
 import sys
 
-from sandpit.sandbox.cgroups import Leaf, SandboxCgroup, write_file
+from sandpit.sandbox.cgroups import Leaf, SandboxCgroup
+from sandpit.sandbox.cgroups.fs import write_file
 from sandpit.sandbox.limits import Limits, MiB
 
 

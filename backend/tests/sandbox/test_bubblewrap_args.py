@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sandpit.sandbox.bubblewrap import AGENT_COMMAND, BwrapLayout, bwrap_args, sandbox_rlimits
+from sandpit.sandbox.backends.bubblewrap import BwrapLayout, bwrap_args, sandbox_rlimits
+from sandpit.sandbox.layout import AGENT_COMMAND
 from sandpit.sandbox.limits import Limits
 
 MiB = 1024 * 1024

@@ -17,16 +17,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from sandpit.sandbox.cgroups import (
-    CgroupDriver,
-    CgroupUnavailable,
-    SandboxCgroup,
-    detect,
-    parse_keyed,
-    read_file,
-    wait_until,
-)
-from sandpit.sandbox.cgroups_v1 import V1Driver
+from sandpit.sandbox.cgroups import CgroupDriver, CgroupUnavailable, SandboxCgroup, detect
+from sandpit.sandbox.cgroups.fs import parse_keyed, read_file, wait_until
+from sandpit.sandbox.cgroups.v1 import V1Driver
 from sandpit.sandbox.limits import Limits, MiB
 from tests.sandbox.live_cgroups import (
     FORK_CHURN,

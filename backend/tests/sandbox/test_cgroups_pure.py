@@ -12,25 +12,18 @@ from pathlib import Path
 
 import pytest
 
-from sandpit.sandbox.cgroups import (
-    CgroupError,
-    CgroupUnavailable,
+from sandpit.sandbox.cgroups import CgroupError, CgroupUnavailable, detect
+from sandpit.sandbox.cgroups.base import (
     check_limits,
     cpu_quota_us,
-    detect,
-    make_dir,
-    missing_sentence,
-    parse_keyed,
-    parse_limit,
-    parse_mountinfo,
-    plan_hierarchy,
-    read_file,
     split_root_name,
     validate_leaf_name,
     validate_sandbox_id,
 )
-from sandpit.sandbox.cgroups_v1 import v1_limit_files
-from sandpit.sandbox.cgroups_v2 import v2_limit_files
+from sandpit.sandbox.cgroups.detect import missing_sentence, parse_mountinfo, plan_hierarchy
+from sandpit.sandbox.cgroups.fs import make_dir, parse_keyed, parse_limit, read_file
+from sandpit.sandbox.cgroups.v1 import v1_limit_files
+from sandpit.sandbox.cgroups.v2 import v2_limit_files
 from sandpit.sandbox.limits import Limits, MiB
 
 # --- pure: values written -----------------------------------------------------

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from sandpit.sandbox.cgroups import parse_mountinfo, read_file, wait_until
-from sandpit.sandbox.cgroups_v2 import V2Driver
+from sandpit.sandbox.cgroups.detect import parse_mountinfo
+from sandpit.sandbox.cgroups.fs import read_file, wait_until
+from sandpit.sandbox.cgroups.v2 import V2Driver
 from tests.sandbox.live_cgroups import (
     FORK_CHURN,
     SMALL,

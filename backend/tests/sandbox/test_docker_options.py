@@ -9,8 +9,8 @@ from pathlib import Path
 from docker.types import LogConfig, Mount, Ulimit
 
 from sandpit.sandbox import seccomp
-from sandpit.sandbox.docker import engine_problem
-from sandpit.sandbox.docker_options import ContainerLayout, container_options
+from sandpit.sandbox.backends.docker import engine_problem
+from sandpit.sandbox.backends.docker_options import ContainerLayout, container_options
 from sandpit.sandbox.limits import Limits, MiB
 
 LAYOUT = ContainerLayout(

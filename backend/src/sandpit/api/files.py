@@ -18,6 +18,7 @@ from sandpit.api.schemas import FileEntry, FolderCreate, MoveRequest, Usage
 from sandpit.errors import PayloadTooLarge
 from sandpit.services import workspaces
 from sandpit.workspaces.fs import WorkspaceFS
+from sandpit.workspaces.store import workspace_fs
 
 router = APIRouter(prefix="/workspaces/{workspace_id}", tags=["files"])
 
@@ -31,7 +32,7 @@ _RAW_HEADERS = {
 
 async def _fs(workspace_id: str, user: CurrentUser, db: DbSession, context: Context) -> WorkspaceFS:
     workspace = await workspaces.get_owned(db, user, workspace_id)
-    return workspaces.workspace_fs(context.settings, workspace)
+    return workspace_fs(context.settings, workspace.id)
 
 
 @router.get("/files", response_model=list[FileEntry])

@@ -40,8 +40,8 @@ from sandpit.sandbox.base import SandboxError
 from sandpit.sandbox.environment import run_env
 from sandpit.sandbox.manager import SandboxManager
 from sandpit.security.ratelimit import RateLimiter, retry_after_seconds
-from sandpit.services.workspaces import workspace_fs
 from sandpit.workspaces.paths import join_display, validate_path
+from sandpit.workspaces.store import workspace_fs
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ class RunService:
         source_path = None
         if path is not None:
             source_path = join_display(validate_path(path))
-            entry = await to_thread.run_sync(workspace_fs(self.settings, workspace).stat, path)
+            entry = await to_thread.run_sync(workspace_fs(self.settings, workspace.id).stat, path)
             if entry.kind != "file":
                 raise BadRequest(f"'{source_path}' is not a file.")
         if code is not None and len(code.encode()) > MAX_CODE_BYTES:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sandpit.proxy.bridge import proxy_env
+from sandpit.sandbox.proxy_bridge import proxy_env
 
 SANDBOX_PATH = "/app/.local/bin:/usr/local/bin:/usr/bin:/bin"
 

@@ -12,16 +12,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sandpit.sandbox.cgroups_base import (
+from sandpit.sandbox.cgroups.base import (
     V1_CONTROLLERS,
     V2_CONTROLLERS,
     CgroupDriver,
     split_root_name,
 )
-from sandpit.sandbox.cgroups_errors import CgroupUnavailable
-from sandpit.sandbox.cgroups_fs import read_file, try_read
-from sandpit.sandbox.cgroups_v1 import V1Driver
-from sandpit.sandbox.cgroups_v2 import V2Driver
+from sandpit.sandbox.cgroups.errors import CgroupUnavailable
+from sandpit.sandbox.cgroups.fs import read_file, try_read
+from sandpit.sandbox.cgroups.v1 import V1Driver
+from sandpit.sandbox.cgroups.v2 import V2Driver
 
 # What each controller enforces, for the sentences of `CgroupDriver.missing`.
 _ROLE = {

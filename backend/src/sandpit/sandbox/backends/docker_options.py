@@ -13,7 +13,7 @@ in tests/sandbox/test_docker_options.py):
     pids_limit          50
     ulimits             nofile=100; nproc, see below; fsize as bubblewrap
     network_mode        none: loopback only; pip goes through the package
-                        proxy's socket, mounted read-only (see proxy/bridge.py)
+                        proxy's socket, mounted read-only (see sandbox/proxy_bridge.py)
     user                1000:1000
     working_dir         /app, the workspace bound there read-write
     environment         HOME=/app, PYTHONPATH=/app (and PATH, LANG, the agent's socket)
@@ -48,17 +48,15 @@ from typing import Any
 
 from docker.types import LogConfig, Mount, Ulimit
 
-from sandpit.proxy import bridge
+from sandpit.sandbox import proxy_bridge
+from sandpit.sandbox.layout import AGENT_COMMAND, SANDBOX_UID, SUPPORT_MOUNT
 from sandpit.sandbox.limits import Limits
 
-SANDBOX_USER = "1000:1000"
-SUPPORT_MOUNT = "/run/sandpit"
+SANDBOX_USER = f"{SANDBOX_UID}:{SANDBOX_UID}"
 AGENT_MOUNT = "/run/sandpit-agent"
 AGENT_SOCKET = f"{AGENT_MOUNT}/agent.sock"
 MATPLOTLIB_DIR = "/tmp/.matplotlib"  # noqa: S108 - inside the container's own tmpfs
 MATPLOTLIB_DIR_BYTES = 16 * 1024 * 1024
-# `-I -S`: the agent needs only the standard library and starts faster without site.
-AGENT_COMMAND = ["/usr/bin/python3", "-I", "-S", f"{SUPPORT_MOUNT}/agent.py"]
 CONTAINER_PATH = "/usr/local/bin:/usr/bin:/bin"
 
 LABEL_SANDBOX = "org.sandpit.sandbox"
@@ -145,9 +143,13 @@ def container_options(
         target = f"{MATPLOTLIB_DIR}/{layout.font_cache.name}"
         mounts.append(Mount(target, str(layout.font_cache), type="bind", read_only=True))
     if layout.proxy_dir is not None:
-        mounts.append(Mount(bridge.PROXY_MOUNT, str(layout.proxy_dir), type="bind", read_only=True))
+        mounts.append(
+            Mount(proxy_bridge.PROXY_MOUNT, str(layout.proxy_dir), type="bind", read_only=True)
+        )
     if layout.ca_bundle is not None:
-        mounts.append(Mount(bridge.CA_MOUNT, str(layout.ca_bundle), type="bind", read_only=True))
+        mounts.append(
+            Mount(proxy_bridge.CA_MOUNT, str(layout.ca_bundle), type="bind", read_only=True)
+        )
     nproc = limits.pids * max_sandboxes
     create = {
         "image": layout.image,

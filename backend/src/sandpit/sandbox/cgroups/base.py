@@ -16,8 +16,8 @@ from collections.abc import Callable, Set
 from dataclasses import dataclass
 from pathlib import Path
 
-from sandpit.sandbox.cgroups_errors import CgroupError
-from sandpit.sandbox.cgroups_fs import (
+from sandpit.sandbox.cgroups.errors import CgroupError
+from sandpit.sandbox.cgroups.fs import (
     child_dirs,
     parse_pids,
     procs_under,

@@ -17,11 +17,12 @@ the run started; the limits on the parent hold for all the leaves together::
     sandbox.remove()
     driver.reap(keep=live_ids)               # at server start: no orphans
 
-cgroup v2 (one hierarchy) lives in `cgroups_v2`, v1 (a hierarchy per
-controller, the same path created in each) in `cgroups_v1`; both implement the
-abstract classes of `cgroups_base` on the sysfs helpers of `cgroups_fs`, and
-`cgroups_detect` picks one; the errors are in `cgroups_errors`. This module
-re-exports what callers use, so they import from here alone. Every call is a
+cgroup v2 (one hierarchy) lives in `v2`, v1 (a hierarchy per controller, the
+same path created in each) in `v1`; both implement the abstract classes of
+`base` on the sysfs helpers of `fs`, and `detect` picks one; the errors are in
+`errors`. This package exports only what the rest of the server uses (a
+driver, a sandbox's cgroup and its leaves, the errors); the helpers stay in
+their modules. Every call is a
 few synchronous sysfs reads and writes; a caller on an event loop runs them in
 a thread.
 
@@ -40,92 +41,17 @@ cannot enforce the limits, with a sentence naming what is missing;
 
 from __future__ import annotations
 
-from sandpit.sandbox.cgroups_base import (
-    CPU_PERIOD_US,
-    MIN_CPU_QUOTA_US,
-    V1_CONTROLLERS,
-    V2_CONTROLLERS,
-    CgroupDriver,
-    CgroupNode,
-    CgroupStats,
-    Leaf,
-    SandboxCgroup,
-    check_limits,
-    cpu_quota_us,
-    split_root_name,
-    validate_leaf_name,
-    validate_sandbox_id,
-)
-from sandpit.sandbox.cgroups_detect import (
-    HierarchyPlan,
-    Mount,
-    build_driver,
-    detect,
-    missing_sentence,
-    parse_mountinfo,
-    plan_hierarchy,
-)
-from sandpit.sandbox.cgroups_errors import CgroupError, CgroupUnavailable, unavailable
-from sandpit.sandbox.cgroups_fs import (
-    KILL_TIMEOUT_S,
-    child_dirs,
-    controller_of,
-    kill_until_empty,
-    make_dir,
-    parse_keyed,
-    parse_limit,
-    parse_pids,
-    prepare_dir,
-    procs_under,
-    read_file,
-    remove_tree,
-    signal_members,
-    try_read,
-    unique_paths,
-    wait_until,
-    write_file,
-)
+from sandpit.sandbox.cgroups.base import CgroupDriver, CgroupNode, CgroupStats, Leaf, SandboxCgroup
+from sandpit.sandbox.cgroups.detect import detect
+from sandpit.sandbox.cgroups.errors import CgroupError, CgroupUnavailable
 
 __all__ = [
-    "CPU_PERIOD_US",
-    "KILL_TIMEOUT_S",
-    "MIN_CPU_QUOTA_US",
-    "V1_CONTROLLERS",
-    "V2_CONTROLLERS",
     "CgroupDriver",
     "CgroupError",
     "CgroupNode",
     "CgroupStats",
     "CgroupUnavailable",
-    "HierarchyPlan",
     "Leaf",
-    "Mount",
     "SandboxCgroup",
-    "build_driver",
-    "check_limits",
-    "child_dirs",
-    "controller_of",
-    "cpu_quota_us",
     "detect",
-    "kill_until_empty",
-    "make_dir",
-    "missing_sentence",
-    "parse_keyed",
-    "parse_limit",
-    "parse_mountinfo",
-    "parse_pids",
-    "plan_hierarchy",
-    "prepare_dir",
-    "procs_under",
-    "read_file",
-    "remove_tree",
-    "signal_members",
-    "split_root_name",
-    "try_read",
-    "unavailable",
-    "unique_paths",
-    "validate_leaf_name",
-    "validate_sandbox_id",
-    "wait_until",
-    "write_file",
 ]

@@ -1,9 +1,18 @@
-"""Building the sandbox subsystem from the settings, or saying why it cannot run here."""
+"""Building the sandbox subsystem from the settings, or saying why it cannot run here.
+
+`BACKENDS` maps each `SANDBOX_BACKEND` name to the function that builds that
+backend from the settings, the runtime image and the cgroup driver; a new
+backend (Kubernetes next) is a module in `sandpit/sandbox/backends/` and one
+entry here. This module sits above `sandbox/`, beside the app factory: it is
+the one place that knows the settings, the image, the proxy and the
+workspace store together, so `sandbox/` needs none of them.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import docker.errors
@@ -16,11 +25,11 @@ from sandpit.proxy.server import PackageProxy
 from sandpit.runtime.docker_image import DockerImageError, ensure_docker_image
 from sandpit.runtime.image import RuntimeImage, find_image
 from sandpit.sandbox import cgroups
+from sandpit.sandbox.backends.bubblewrap import BubblewrapBackend, UidPool, font_cache_of
+from sandpit.sandbox.backends.docker import DockerBackend, connect_engine, engine_problem
 from sandpit.sandbox.base import SandboxBackend, SandboxError
-from sandpit.sandbox.bubblewrap import BubblewrapBackend, UidPool, font_cache_of
-from sandpit.sandbox.docker import DockerBackend, connect_engine, engine_problem
 from sandpit.sandbox.manager import SandboxManager
-from sandpit.services.workspaces import mounted_workspace_dir
+from sandpit.workspaces.store import mounted_workspace_dir
 
 log = logging.getLogger(__name__)
 
@@ -52,21 +61,13 @@ async def build_manager(settings: Settings) -> SandboxManager:
         ) from exc
     for gap in getattr(driver, "missing", ()):
         log.warning("cgroups will not enforce: %s", gap)
-    backend: SandboxBackend
-    if settings.sandbox_backend == "docker":
-        backend = await _docker_backend(settings, image, driver)
-    else:
-        backend = await asyncio.to_thread(
-            lambda: BubblewrapBackend(
-                rootfs=image.rootfs,
-                state_dir=settings.data_dir / "sandboxes",
-                driver=driver,
-                uids=UidPool(settings.sandbox_uid_base, settings.sandbox_uid_count),
-                font_cache=font_cache_of(image.metadata(), image.rootfs),
-                proxy=build_proxy(settings),
-                ca_bundle=ca_bundle_for(settings, image.rootfs),
-            )
+    build = BACKENDS.get(settings.sandbox_backend)
+    if build is None:
+        raise SandboxSetupError(
+            f"There is no sandbox backend named {settings.sandbox_backend!r};"
+            f" choose one of {', '.join(sorted(BACKENDS))}."
         )
+    backend = await build(settings, image, driver)
     manager = SandboxManager(
         backend, settings.limits, lambda workspace_id: mounted_workspace_dir(settings, workspace_id)
     )
@@ -74,9 +75,26 @@ async def build_manager(settings: Settings) -> SandboxManager:
     return manager
 
 
+async def _bubblewrap_backend(
+    settings: Settings, image: RuntimeImage, driver: cgroups.CgroupDriver
+) -> SandboxBackend:
+    """The bubblewrap backend on the image's root filesystem (compiles the launcher once)."""
+    return await asyncio.to_thread(
+        lambda: BubblewrapBackend(
+            rootfs=image.rootfs,
+            state_dir=settings.data_dir / "sandboxes",
+            driver=driver,
+            uids=UidPool(settings.sandbox_uid_base, settings.sandbox_uid_count),
+            font_cache=font_cache_of(image.metadata(), image.rootfs),
+            proxy=build_proxy(settings),
+            ca_bundle=ca_bundle_for(settings, image.rootfs),
+        )
+    )
+
+
 async def _docker_backend(
     settings: Settings, image: RuntimeImage, driver: cgroups.CgroupDriver
-) -> DockerBackend:
+) -> SandboxBackend:
     """The Docker backend on the local engine, the runtime image imported into it first."""
     try:
         client = await asyncio.to_thread(connect_engine, settings.docker_host)
@@ -108,6 +126,14 @@ async def _docker_backend(
         proxy=build_proxy(settings),
         ca_bundle=ca_bundle_for(settings, image.rootfs),
     )
+
+
+BackendBuilder = Callable[[Settings, RuntimeImage, cgroups.CgroupDriver], Awaitable[SandboxBackend]]
+
+BACKENDS: dict[str, BackendBuilder] = {
+    "bubblewrap": _bubblewrap_backend,
+    "docker": _docker_backend,
+}
 
 
 def build_proxy(settings: Settings) -> PackageProxy | None:

@@ -51,34 +51,24 @@ import docker.errors
 from docker import DockerClient
 from docker.models.containers import Container
 
-from sandpit.proxy import bridge
 from sandpit.proxy.server import PackageProxy
 from sandpit.sandbox import cgroups
-from sandpit.sandbox.agent_process import AgentProcess, exec_via_agent
-from sandpit.sandbox.base import (
-    EndReason,
-    ExecRequest,
-    SandboxError,
-    SandboxSpec,
-    SandboxStats,
-)
-from sandpit.sandbox.channel import AgentChannel
-from sandpit.sandbox.docker_options import (
+from sandpit.sandbox.agent_sandbox import AgentBackend, AgentSandbox
+from sandpit.sandbox.backends.docker_options import (
     LABEL_INSTANCE,
     LABEL_SANDBOX,
-    SUPPORT_MOUNT,
     ContainerLayout,
     ContainerSpec,
     container_options,
 )
+from sandpit.sandbox.base import SandboxError, SandboxSpec, SandboxStats
+from sandpit.sandbox.channel import AgentChannel
+from sandpit.sandbox.layout import INSIDE_DIR, SANDBOX_UID, START_TIMEOUT_S
 from sandpit.sandbox.ownership import chown_tree, open_workspace
 from sandpit.sandbox.seccomp import docker_profile
 
 log = logging.getLogger(__name__)
 
-INSIDE_DIR = Path(__file__).with_name("inside")
-SANDBOX_UID = 1000
-START_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 10.0
 # How long a caller waits to learn why a container the engine no longer has ended.
 ENDED_NOTICE_S = 2.0
@@ -93,8 +83,8 @@ class _Started:
     agent_leaf: cgroups.Leaf
 
 
-class DockerSandbox:
-    """One running container. Created by `DockerBackend.start`."""
+class DockerSandbox(AgentSandbox):
+    """One running container: its holder is the container. Made by `DockerBackend.start`."""
 
     def __init__(
         self,
@@ -102,42 +92,16 @@ class DockerSandbox:
         client: DockerClient,
         started: _Started,
         agent_dir: Path,
-        on_end: Callable[[DockerSandbox], None],
+        on_end: Callable[[AgentSandbox], None],
     ) -> None:
-        self.id = spec.sandbox_id
-        self.workspace_id = spec.workspace_id
-        self.limits = spec.limits
-        self.started_at = time.time()
         self.container_id: str = started.container.id or ""
         self.init_pid = started.init_pid
-        self.channel = started.channel
-        self.cgroup = started.cgroup
-        self._agent_leaf = started.agent_leaf
         self._client = client
         self._agent_dir = agent_dir
-        self._on_end = on_end
-        self._ended: asyncio.Future[EndReason] = asyncio.get_running_loop().create_future()
-        self._stop_reason: EndReason | None = None
-        self._watch = asyncio.get_running_loop().create_task(self._watch_exit())
+        super().__init__(spec, started.channel, started.cgroup, started.agent_leaf, on_end)
 
-    @property
-    def ended_reason(self) -> EndReason | None:
-        return self._ended.result() if self._ended.done() else None
-
-    async def exec(self, request: ExecRequest) -> AgentProcess:
-        if self._ended.done():
-            raise SandboxError(self._ended.result().sentence())
-        return await exec_via_agent(self.channel, self.cgroup, self._agent_leaf, request)
-
-    async def listen(self, host: str, port: int) -> socket.socket:
-        if self._ended.done():
-            raise SandboxError(self._ended.result().sentence())
-        return await self.channel.listen(host, port)
-
-    async def stats(self) -> SandboxStats:
+    async def _read_stats(self) -> SandboxStats:
         """Usage from the engine's stats (one sample), OOM kills from the cgroup."""
-        if self._ended.done():
-            raise SandboxError(self._ended.result().sentence())
         try:
             raw: dict[str, Any] = await asyncio.to_thread(
                 self._client.api.stats, self.container_id, stream=False, one_shot=True
@@ -152,16 +116,13 @@ class DockerSandbox:
         oom_kills = 0
         with contextlib.suppress(OSError, cgroups.CgroupError):
             oom_kills = (await asyncio.to_thread(self.cgroup.stats)).oom_kills
-        return SandboxStats(
-            memory_bytes=int(memory.get("usage") or 0),
-            memory_limit_bytes=int(memory.get("limit") or self.limits.memory_bytes),
-            cpu_seconds=int(cpu.get("total_usage") or 0) / 1e9,
-            cpus=self.limits.cpus,
+        return self._stats_from(
+            memory=int(memory.get("usage") or 0),
+            memory_limit=int(memory.get("limit") or 0),
+            cpu_ns=int(cpu.get("total_usage") or 0),
             pids=int(pids.get("current") or 0),
-            pids_limit=int(pids.get("limit") or self.limits.pids),
-            oom_kills=oom_kills,
-            started_at=self.started_at,
-            expires_at=self.started_at + self.limits.lifetime_s,
+            pids_limit=int(pids.get("limit") or 0),
+            ooms=oom_kills,
         )
 
     async def _ended_sentence(self) -> str:
@@ -171,35 +132,26 @@ class DockerSandbox:
         except TimeoutError:
             return "The sandbox has ended."
 
-    async def stop(self, reason: EndReason = EndReason.STOPPED) -> None:
-        if self._stop_reason is None:
-            self._stop_reason = reason
-        # Kill by cgroup first (every leaf at once, daemons included), then
-        # the container by id: the engine removes it (auto-remove).
-        with contextlib.suppress(OSError, cgroups.CgroupError):
-            await asyncio.to_thread(self.cgroup.kill_all)
-        await asyncio.to_thread(_kill_container, self._client, self.container_id)
-        await self.wait_ended()
-
-    async def wait_ended(self) -> EndReason:
-        return await asyncio.shield(self._ended)
-
-    async def _watch_exit(self) -> None:
+    async def _exited(self) -> None:
         # The agent is the init's only child: when the container ends, the
         # channel closes; when the agent dies, init exits and so does the
         # container. Either way the channel closing is the end.
         await self.channel.closed.wait()
-        self.channel.close()
+
+    async def _kill(self) -> None:
+        # By id: the engine removes it (auto-remove).
+        await asyncio.to_thread(_kill_container, self._client, self.container_id)
+
+    async def _release(self) -> None:
         await asyncio.to_thread(_kill_container, self._client, self.container_id)
         await asyncio.to_thread(_wait_removed, self._client, self.container_id)
-        with contextlib.suppress(OSError, cgroups.CgroupError):
-            await asyncio.to_thread(self.cgroup.remove)
         shutil.rmtree(self._agent_dir, ignore_errors=True)
-        self._on_end(self)
-        self._ended.set_result(self._stop_reason or EndReason.CRASHED)
+
+    async def why_not_started(self) -> str:
+        return await asyncio.to_thread(_state_of, self._client, self.container_id)
 
 
-class DockerBackend:
+class DockerBackend(AgentBackend[DockerSandbox]):
     """Starts sandboxes as Docker containers; see the module docstring."""
 
     name = "docker"
@@ -217,19 +169,14 @@ class DockerBackend:
         proxy: PackageProxy | None = None,
         ca_bundle: Path | None = None,
     ) -> None:
+        super().__init__(driver=driver, font_cache=font_cache, proxy=proxy, ca_bundle=ca_bundle)
         self.client = client
         self.image = image
         self.state_dir = state_dir
-        self.driver = driver
         # Labels every container of this server, so a restarted server reaps
         # its own containers and never another server's.
         self.instance = instance
         self.max_sandboxes = max_sandboxes
-        self.font_cache = font_cache
-        self.proxy = proxy
-        self.ca_bundle = ca_bundle
-        self.sandboxes: dict[str, DockerSandbox] = {}
-        self._forwarders = bridge.Forwarders(SUPPORT_MOUNT)
         self._profile = docker_profile()
         self._agents_dir = state_dir / "docker-agents"
         self._agents_dir.mkdir(parents=True, exist_ok=True, mode=0o711)
@@ -251,34 +198,20 @@ class DockerBackend:
             finally:
                 os.close(workspace_fd)
             listener = _listen(agent_dir)
-            if self.proxy is not None:
-                await self.proxy.attach(spec.sandbox_id, spec.workspace_id, owner_uid=SANDBOX_UID)
-            started = await self._launch(spec, agent_dir, listener)
+            proxy_dir = await self._attach_proxy(spec, owner_uid=SANDBOX_UID)
+            started = await self._launch(spec, agent_dir, listener, proxy_dir)
         except BaseException:
-            if self.proxy is not None:
-                self.proxy.detach(spec.sandbox_id)
+            self._detach_proxy(spec.sandbox_id)
             shutil.rmtree(agent_dir, ignore_errors=True)
             raise
         finally:
             if listener is not None:
                 listener.close()
-        sandbox = DockerSandbox(spec, self.client, started, agent_dir, self._ended)
-        try:
-            await started.channel.ping(START_TIMEOUT_S)
-        except SandboxError:
-            await sandbox.stop(EndReason.CRASHED)
-            raise SandboxError(
-                "The sandbox could not be started; the error has been logged."
-            ) from None
-        self.sandboxes[sandbox.id] = sandbox
-        if self.proxy is not None:
-            await self._forwarders.start(sandbox)
-        return sandbox
+        return await self._adopt(DockerSandbox(spec, self.client, started, agent_dir, self._ended))
 
     async def _launch(
-        self, spec: SandboxSpec, agent_dir: Path, listener: socket.socket
+        self, spec: SandboxSpec, agent_dir: Path, listener: socket.socket, proxy_dir: Path | None
     ) -> _Started:
-        endpoint = self.proxy.endpoints.get(spec.sandbox_id) if self.proxy else None
         layout = ContainerLayout(
             image=self.image,
             name=f"sandpit-{secrets.token_hex(8)}",
@@ -287,7 +220,7 @@ class DockerBackend:
             support=INSIDE_DIR,
             agent_dir=agent_dir,
             cgroup_parent=self.cgroup_parent,
-            proxy_dir=endpoint.directory if endpoint else None,
+            proxy_dir=proxy_dir,
             ca_bundle=self.ca_bundle,
             font_cache=self.font_cache,
         )
@@ -342,12 +275,6 @@ class DockerBackend:
         sock.setblocking(False)
         return _Started(container, init_pid, AgentChannel(sock), cgroup, agent_leaf)
 
-    def _ended(self, sandbox: DockerSandbox) -> None:
-        self.sandboxes.pop(sandbox.id, None)
-        if self.proxy is not None:
-            self.proxy.detach(sandbox.id)
-        self._forwarders.stop(sandbox.id)
-
     async def reap_orphans(self) -> list[str]:
         """Remove this server's containers that no live sandbox owns, and their cgroups."""
         keep = {s.container_id for s in self.sandboxes.values()}
@@ -371,12 +298,7 @@ class DockerBackend:
         return reaped
 
     async def close(self) -> None:
-        await asyncio.gather(
-            *(s.stop(EndReason.SHUTDOWN) for s in list(self.sandboxes.values())),
-            return_exceptions=True,
-        )
-        if self.proxy is not None:
-            await self.proxy.close()
+        await super().close()
         self.client.close()
 
 

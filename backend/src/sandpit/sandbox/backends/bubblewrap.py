@@ -24,24 +24,22 @@ import asyncio
 import contextlib
 import logging
 import os
-import socket
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sandpit.proxy import bridge
 from sandpit.proxy.server import PackageProxy
-from sandpit.sandbox import cgroups, launcher
-from sandpit.sandbox.agent_process import AgentProcess, exec_via_agent
-from sandpit.sandbox.base import (
-    EndReason,
-    ExecRequest,
-    SandboxError,
-    SandboxSpec,
-    SandboxStats,
-)
+from sandpit.sandbox import cgroups, launcher, proxy_bridge
+from sandpit.sandbox.agent_sandbox import AgentBackend, AgentSandbox
+from sandpit.sandbox.base import SandboxError, SandboxSpec, SandboxStats
 from sandpit.sandbox.channel import AgentChannel, socket_pair
+from sandpit.sandbox.layout import (
+    AGENT_COMMAND,
+    INSIDE_DIR,
+    SANDBOX_UID,
+    SUPPORT_MOUNT,
+    WORKSPACE_MOUNT,
+)
 from sandpit.sandbox.limits import Limits
 from sandpit.sandbox.ownership import chown_tree, open_workspace
 from sandpit.sandbox.seccomp import seccomp_filter
@@ -49,10 +47,6 @@ from sandpit.sandbox.seccomp import seccomp_filter
 log = logging.getLogger(__name__)
 
 BWRAP = "/usr/bin/bwrap"
-INSIDE_DIR = Path(__file__).with_name("inside")
-SUPPORT_MOUNT = "/run/sandpit"
-SANDBOX_UID = 1000
-START_TIMEOUT_S = 20.0
 
 
 @dataclass(frozen=True)
@@ -64,7 +58,7 @@ class BwrapLayout:
     support: Path
     font_cache: Path | None = None
     # The package proxy: this sandbox's socket directory, and the CA bundle
-    # pip trusts (see `sandpit.proxy.bridge`).
+    # pip trusts (see `sandpit.sandbox.proxy_bridge`).
     proxy_dir: Path | None = None
     ca_bundle: Path | None = None
 
@@ -95,35 +89,30 @@ def bwrap_args(
         "--ro-bind", str(layout.support), SUPPORT_MOUNT,
         # By descriptor, opened without following links: a workspace directory
         # swapped for a link can never put another directory at /app.
-        "--bind-fd", str(workspace_fd), "/app",
+        "--bind-fd", str(workspace_fd), WORKSPACE_MOUNT,
     ]  # fmt: skip
     if layout.font_cache is not None:
         # matplotlib wants a writable config dir; a prebuilt font list in it
         # saves ~200 ms on the first import.
         args += ["--ro-bind", str(layout.font_cache), f"/tmp/.matplotlib/{layout.font_cache.name}"]
     if layout.proxy_dir is not None:
-        args += ["--ro-bind", str(layout.proxy_dir), bridge.PROXY_MOUNT]
+        args += ["--ro-bind", str(layout.proxy_dir), proxy_bridge.PROXY_MOUNT]
     if layout.ca_bundle is not None:
-        args += ["--ro-bind", str(layout.ca_bundle), bridge.CA_MOUNT]
+        args += ["--ro-bind", str(layout.ca_bundle), proxy_bridge.CA_MOUNT]
     args += [
         # bwrap makes /dev and /run as writable tmpfs without a size limit;
         # only /app, /tmp and /dev/shm may be written (their submounts stay).
         "--remount-ro", "/dev",
         "--remount-ro", "/run",
-        "--chdir", "/app",
+        "--chdir", WORKSPACE_MOUNT,
         "--clearenv",
-        "--setenv", "HOME", "/app",
+        "--setenv", "HOME", WORKSPACE_MOUNT,
         "--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin",
         "--setenv", "LANG", "C.UTF-8",
         "--setenv", "SANDPIT_AGENT_FD", str(agent_fd),
         "--seccomp", str(seccomp_fd),
     ]  # fmt: skip
     return args
-
-
-# The agent: `-I -S` keeps the environment and site-packages out of it and
-# starts it fast; it needs only the standard library.
-AGENT_COMMAND = ["/usr/bin/python3", "-I", "-S", f"{SUPPORT_MOUNT}/agent.py"]
 
 
 def sandbox_rlimits(limits: Limits) -> dict[launcher.RlimitName, launcher.Rlimit]:
@@ -157,86 +146,46 @@ class UidPool:
             self._free.append(uid)
 
 
-class BubblewrapSandbox:
-    """One running bwrap sandbox. Created by `BubblewrapBackend.start`."""
+class BubblewrapSandbox(AgentSandbox):
+    """One running bwrap sandbox: its holder is the launcher's process. Made by `start`."""
 
     def __init__(
         self,
         spec: SandboxSpec,
         cgroup: cgroups.SandboxCgroup,
+        agent_leaf: cgroups.Leaf,
         uid: int,
         process: asyncio.subprocess.Process,
         channel: AgentChannel,
-        on_end: Callable[[BubblewrapSandbox], None],
+        on_end: Callable[[AgentSandbox], None],
     ) -> None:
-        self.id = spec.sandbox_id
-        self.workspace_id = spec.workspace_id
-        self.limits = spec.limits
-        self.started_at = time.time()
-        self.cgroup = cgroup
         self.uid = uid
-        self.channel = channel
         self._process = process
-        self._on_end = on_end
-        self._ended: asyncio.Future[EndReason] = asyncio.get_running_loop().create_future()
-        self._stop_reason: EndReason | None = None
-        self._agent_pids = cgroup.leaf("agent")
-        self._watch = asyncio.get_running_loop().create_task(self._watch_exit())
+        super().__init__(spec, channel, cgroup, agent_leaf, on_end)
 
-    @property
-    def ended_reason(self) -> EndReason | None:
-        return self._ended.result() if self._ended.done() else None
+    async def _exited(self) -> None:
+        await self._process.wait()
 
-    async def exec(self, request: ExecRequest) -> AgentProcess:
-        if self._ended.done():
-            raise SandboxError(self._ended.result().sentence())
-        return await exec_via_agent(self.channel, self.cgroup, self._agent_pids, request)
-
-    async def listen(self, host: str, port: int) -> socket.socket:
-        if self._ended.done():
-            raise SandboxError(self._ended.result().sentence())
-        return await self.channel.listen(host, port)
-
-    async def stats(self) -> SandboxStats:
-        if self._ended.done():
-            raise SandboxError(self._ended.result().sentence())
-        raw = await asyncio.to_thread(self.cgroup.stats)
-        return SandboxStats(
-            memory_bytes=raw.memory_bytes,
-            memory_limit_bytes=raw.memory_limit_bytes or self.limits.memory_bytes,
-            cpu_seconds=raw.cpu_usage_ns / 1e9,
-            cpus=self.limits.cpus,
-            pids=raw.pids,
-            pids_limit=raw.pids_limit or self.limits.pids,
-            oom_kills=raw.oom_kills,
-            started_at=self.started_at,
-            expires_at=self.started_at + self.limits.lifetime_s,
-        )
-
-    async def stop(self, reason: EndReason = EndReason.STOPPED) -> None:
-        if self._stop_reason is None:
-            self._stop_reason = reason
-        # Kill by cgroup, not just bwrap: daemons that left the process tree
-        # are still in the cgroup, and nothing may outlive the sandbox.
-        with contextlib.suppress(OSError, cgroups.CgroupError):
-            await asyncio.to_thread(self.cgroup.kill_all)
+    async def _kill(self) -> None:
         with contextlib.suppress(ProcessLookupError):
             self._process.kill()
-        await self.wait_ended()
 
-    async def wait_ended(self) -> EndReason:
-        return await asyncio.shield(self._ended)
+    async def _read_stats(self) -> SandboxStats:
+        raw = await asyncio.to_thread(self.cgroup.stats)
+        return self._stats_from(
+            memory=raw.memory_bytes,
+            memory_limit=raw.memory_limit_bytes,
+            cpu_ns=raw.cpu_usage_ns,
+            pids=raw.pids,
+            pids_limit=raw.pids_limit,
+            ooms=raw.oom_kills,
+        )
 
-    async def _watch_exit(self) -> None:
-        await self._process.wait()
-        self.channel.close()
-        with contextlib.suppress(OSError, cgroups.CgroupError):
-            await asyncio.to_thread(self.cgroup.remove)
-        self._on_end(self)
-        self._ended.set_result(self._stop_reason or EndReason.CRASHED)
+    async def why_not_started(self) -> str:
+        return await _read_bounded(self._process)
 
 
-class BubblewrapBackend:
+class BubblewrapBackend(AgentBackend[BubblewrapSandbox]):
     """Starts sandboxes with bubblewrap; see the module docstring."""
 
     name = "bubblewrap"
@@ -252,17 +201,11 @@ class BubblewrapBackend:
         proxy: PackageProxy | None = None,
         ca_bundle: Path | None = None,
     ) -> None:
+        super().__init__(driver=driver, font_cache=font_cache, proxy=proxy, ca_bundle=ca_bundle)
         self.rootfs = rootfs
         self.state_dir = state_dir
-        self.driver = driver
         self.uids = uids
-        self.font_cache = font_cache
-        # Package proxy: each sandbox gets a socket on it and a forwarder.
-        self.proxy = proxy
-        self.ca_bundle = ca_bundle
-        self._forwarders = bridge.Forwarders(SUPPORT_MOUNT)
         self.launcher = launcher.ensure_launcher(state_dir / "bin")
-        self.sandboxes: dict[str, BubblewrapSandbox] = {}
         self._seccomp = seccomp_filter()
 
     async def start(self, spec: SandboxSpec) -> BubblewrapSandbox:
@@ -271,16 +214,15 @@ class BubblewrapBackend:
         try:
             agent_leaf = await asyncio.to_thread(cgroup.leaf, "agent")
             workspace_fd = await asyncio.to_thread(open_workspace, spec.workspace_dir)
-            if self.proxy is not None:
-                await self.proxy.attach(spec.sandbox_id, spec.workspace_id, owner_uid=uid)
             try:
+                proxy_dir = await self._attach_proxy(spec, owner_uid=uid)
                 await asyncio.to_thread(chown_tree, workspace_fd, uid, uid)
-                return await self._launch(spec, cgroup, agent_leaf, uid, workspace_fd)
+                sandbox = await self._launch(spec, cgroup, agent_leaf, uid, workspace_fd, proxy_dir)
             finally:
                 os.close(workspace_fd)
+            return await self._adopt(sandbox)
         except BaseException:
-            if self.proxy is not None:
-                self.proxy.detach(spec.sandbox_id)
+            self._detach_proxy(spec.sandbox_id)
             self.uids.give_back(uid)
             with contextlib.suppress(OSError, cgroups.CgroupError):
                 await asyncio.to_thread(cgroup.remove)
@@ -293,6 +235,7 @@ class BubblewrapBackend:
         leaf: cgroups.Leaf,
         uid: int,
         workspace_fd: int,
+        proxy_dir: Path | None,
     ) -> BubblewrapSandbox:
         host_end, sandbox_end = socket_pair()
         seccomp_fd = os.memfd_create("sandpit-seccomp", 0)
@@ -300,13 +243,12 @@ class BubblewrapBackend:
         try:
             os.write(seccomp_fd, self._seccomp)
             os.lseek(seccomp_fd, 0, os.SEEK_SET)
-            endpoint = self.proxy.endpoints.get(spec.sandbox_id) if self.proxy else None
             layout = BwrapLayout(
                 self.rootfs,
                 spec.workspace_dir,
                 INSIDE_DIR,
                 self.font_cache,
-                proxy_dir=endpoint.directory if endpoint else None,
+                proxy_dir=proxy_dir,
                 ca_bundle=self.ca_bundle,
             )
             args = bwrap_args(
@@ -344,39 +286,16 @@ class BubblewrapBackend:
             os.close(seccomp_fd)
             sandbox_end.close()
         channel = AgentChannel(host_end)
-        sandbox = BubblewrapSandbox(spec, cgroup, uid, process, channel, self._ended)
-        try:
-            await channel.ping(START_TIMEOUT_S)
-        except SandboxError:
-            stderr = await _read_bounded(process)
-            await sandbox.stop(EndReason.CRASHED)
-            log.error("sandbox %s failed to start: %s", spec.sandbox_id, stderr)
-            raise SandboxError(
-                "The sandbox could not be started; the error has been logged."
-            ) from None
-        self.sandboxes[sandbox.id] = sandbox
-        if self.proxy is not None:
-            await self._forwarders.start(sandbox)
-        return sandbox
+        return BubblewrapSandbox(spec, cgroup, leaf, uid, process, channel, self._ended)
 
-    def _ended(self, sandbox: BubblewrapSandbox) -> None:
-        self.sandboxes.pop(sandbox.id, None)
-        self.uids.give_back(sandbox.uid)
-        if self.proxy is not None:
-            self.proxy.detach(sandbox.id)
-        self._forwarders.stop(sandbox.id)
+    def _ended(self, sandbox: AgentSandbox) -> None:
+        super()._ended(sandbox)
+        if isinstance(sandbox, BubblewrapSandbox):
+            self.uids.give_back(sandbox.uid)
 
     async def reap_orphans(self) -> list[str]:
         keep = set(self.sandboxes)
         return await asyncio.to_thread(self.driver.reap, keep)
-
-    async def close(self) -> None:
-        await asyncio.gather(
-            *(s.stop(EndReason.SHUTDOWN) for s in list(self.sandboxes.values())),
-            return_exceptions=True,
-        )
-        if self.proxy is not None:
-            await self.proxy.close()
 
 
 async def _read_bounded(process: asyncio.subprocess.Process, limit: int = 4096) -> str:

@@ -30,7 +30,7 @@ from collections.abc import Callable, Set
 from dataclasses import dataclass
 from pathlib import Path
 
-from sandpit.sandbox.cgroups_base import (
+from sandpit.sandbox.cgroups.base import (
     CPU_PERIOD_US,
     V2_CONTROLLERS,
     CgroupDriver,
@@ -42,8 +42,8 @@ from sandpit.sandbox.cgroups_base import (
     validate_leaf_name,
     validate_sandbox_id,
 )
-from sandpit.sandbox.cgroups_errors import CgroupError, CgroupUnavailable, unavailable
-from sandpit.sandbox.cgroups_fs import (
+from sandpit.sandbox.cgroups.errors import CgroupError, CgroupUnavailable, unavailable
+from sandpit.sandbox.cgroups.fs import (
     KILL_TIMEOUT_S,
     controller_of,
     kill_until_empty,

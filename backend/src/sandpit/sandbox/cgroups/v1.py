@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from sandpit.sandbox.cgroups_base import (
+from sandpit.sandbox.cgroups.base import (
     CPU_PERIOD_US,
     V1_CONTROLLERS,
     CgroupDriver,
@@ -41,8 +41,8 @@ from sandpit.sandbox.cgroups_base import (
     validate_leaf_name,
     validate_sandbox_id,
 )
-from sandpit.sandbox.cgroups_errors import CgroupError, CgroupUnavailable
-from sandpit.sandbox.cgroups_fs import (
+from sandpit.sandbox.cgroups.errors import CgroupError, CgroupUnavailable
+from sandpit.sandbox.cgroups.fs import (
     controller_of,
     kill_until_empty,
     make_dir,

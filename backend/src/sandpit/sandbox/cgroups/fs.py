@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from sandpit.sandbox.cgroups_errors import CgroupError, CgroupUnavailable, unavailable
+from sandpit.sandbox.cgroups.errors import CgroupError, CgroupUnavailable, unavailable
 
 KILL_TIMEOUT_S = 10.0
 """How long a kill may take before a survivor is reported as a platform failure."""
