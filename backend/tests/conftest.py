@@ -10,7 +10,23 @@ from pathlib import Path
 import httpx
 import pytest
 
+from sandpit import fds
 from tests.servers import PostgresServer, SandpitServer
+
+# --- One owner per descriptor (security invariant 10) ------------------------
+# The whole pass runs with the guard on: in this process here, in every test
+# server through FD_GUARD (tests.servers fails a server whose log reports one).
+fds.install_guard()
+
+
+@pytest.fixture(autouse=True)
+def _no_double_close() -> Iterator[None]:
+    """Fail the test that closed a descriptor twice, naming both closers."""
+    fds.take_violations()
+    yield
+    found = fds.take_violations()
+    if found:
+        pytest.fail("\n\n".join(v.describe() for v in found), pytrace=False)
 
 
 @pytest.fixture(scope="session")

@@ -169,6 +169,8 @@ class SandpitServer:
             "DATABASE_URL": database_url,
             "PORT": str(self.port),
             "LOG_LEVEL": "warning",
+            # A descriptor closed twice fails the test (see `close_checked`).
+            "FD_GUARD": "true",
             # Servers run side by side in tests: each reaps "orphans" under
             # its own cgroup root at start, and needs host uids of its own.
             "CGROUP_ROOT": f"sandpit-test-{self.port}",
@@ -214,12 +216,25 @@ class SandpitServer:
                 self.process.wait()
         remove_cgroup_root(self.env["CGROUP_ROOT"])
 
+    def double_closes(self) -> str:
+        """What the server's fd guard logged (empty when nothing was closed twice)."""
+        if not self.log.exists():
+            return ""
+        text = self.log.read_text(errors="replace")
+        start = text.find("fd guard:")
+        return text[start : start + 6000] if start >= 0 else ""
+
     def close(self) -> None:
-        """Stop the server and delete its data directory (and unmount what a crash left)."""
+        """Stop the server and delete its data directory (and unmount what a crash left).
+
+        Raises `AssertionError` if the server closed a descriptor twice.
+        """
         self.stop()
+        found = self.double_closes()
         for mount_point in mounts_under(self.data_dir):
             subprocess.run(["umount", "--lazy", str(mount_point)], check=False)
         shutil.rmtree(self.data_dir.parent, ignore_errors=True)
+        assert not found, f"the server closed a descriptor it did not own:\n{found}"
 
 
 def mounts_under(directory: Path) -> list[Path]:

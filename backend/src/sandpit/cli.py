@@ -66,15 +66,17 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from sandpit.app import create_app
-    from sandpit.logs import configure_logging
+    from sandpit.logs import configure_logging, install_crash_reports
 
-    settings = Settings()
+    overrides = {"host": args.host, "port": args.port}
+    settings = Settings().model_copy(update={k: v for k, v in overrides.items() if v is not None})
     configure_logging(settings.log_level)
+    install_crash_reports(fd_guard=settings.fd_guard)
     app = create_app(settings)
     uvicorn.run(
         app,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
+        host=settings.host,
+        port=settings.port,
         log_config=None,
         proxy_headers=True,
         ws_max_size=1024 * 1024,

@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     cookie_secure: bool = False
     frontend_dir: Path = REPO_DIR / "frontend" / "out"
     log_level: str = "info"
+    # Diagnostics: record (and log, with both stacks) every close of a file
+    # descriptor that was already closed. On in the test pass; costs a stack
+    # capture per close, so off in production.
+    fd_guard: bool = False
 
     # --- Request limits -----------------------------------------------------
     max_request_bytes: int = Field(default=2 * MiB, ge=1024)

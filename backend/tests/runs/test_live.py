@@ -7,6 +7,7 @@ import os
 
 import pytest
 
+from sandpit.fds import OwnedFd
 from sandpit.runs import output as output_module
 from sandpit.runs.live import InputState, LiveRun, Started, follow
 from sandpit.runs.output import EVENT_BYTES, Cursor, Image, RunOutput, Text
@@ -132,7 +133,7 @@ async def test_the_input_pump_writes_in_order_then_eof() -> None:
     read_end, write_end = os.pipe()
     changes: list[bool] = []
     stdin = RunInput(b"first\n", keep_open=True, on_change=lambda: changes.append(True))
-    pump = asyncio.create_task(stdin.pump(write_end))
+    pump = asyncio.create_task(stdin.pump(OwnedFd(write_end)))
     stdin.write(b"second\n")
     assert stdin.open
     stdin.close()
@@ -151,7 +152,7 @@ async def test_what_may_wait_for_the_program_is_capped() -> None:
     # A program that closes its input: what waits is dropped, the input is closed.
     read_end, write_end = os.pipe()
     os.close(read_end)
-    await asyncio.wait_for(stdin.pump(write_end), 5)
+    await asyncio.wait_for(stdin.pump(OwnedFd(write_end)), 5)
     assert stdin.closed
     assert not stdin.open
     assert stdin.pending == 0

@@ -26,6 +26,7 @@ def test_argument_lists() -> None:
         "/usr/bin/mount", "-o", "loop,nosuid,nodev", "/d/w.img", "/d/w",
     ]  # fmt: skip
     assert umount_argv(Path("/d/w")) == ["/usr/bin/umount", "--lazy", "/d/w"]
+    assert umount_argv(Path("/d/w"), lazy=False) == ["/usr/bin/umount", "/d/w"]
 
 
 def test_sizes() -> None:

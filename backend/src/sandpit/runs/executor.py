@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Literal
 
+from sandpit.fds import OwnedFd, owned_pipe
 from sandpit.runs.output import MAX_IMAGES, RunOutput
 from sandpit.runs.stdin import RunInput
 from sandpit.runs.transcript import Segment, segments_of
@@ -82,31 +83,35 @@ async def execute(
     """
     output = output if output is not None else RunOutput(request.output_bytes)
     stdin = stdin if stdin is not None else RunInput(request.stdin, keep_open=False)
-    plot_r, plot_w = os.pipe2(os.O_CLOEXEC)
-    code_r, code_w = os.pipe2(os.O_CLOEXEC) if request.code is not None else (-1, -1)
+    # Each pipe end has one owner. The sandbox's ends are closed here once
+    # the agent has its copies; ours are closed in the `finally` below (the
+    # code pipe earlier, by `_feed`, for EOF: the owner makes that once).
+    plot_r, plot_w = owned_pipe()
+    code_r, code_w = owned_pipe() if request.code is not None else (None, None)
     argv = (
         ["python3", RUNNER] if request.code is not None else ["python3", "--", request.path or ""]
     )
     env = dict(request.env, SANDPIT_PLOT_FD="3")
-    extra = [plot_w] + ([code_r] if code_r >= 0 else [])
+    theirs = [plot_w] + ([code_r] if code_r is not None else [])
+    ours = [plot_r] + ([code_w] if code_w is not None else [])
     started = time.monotonic()
     try:
-        process = await sandbox.exec(ExecRequest(argv=argv, env=env, group=group, extra_fds=extra))
-    except BaseException:
-        for fd in (plot_r, code_w):
-            if fd >= 0:
-                os.close(fd)
-        raise
+        try:
+            process = await sandbox.exec(
+                ExecRequest(argv=argv, env=env, group=group, extra_fds=[e.fd for e in theirs])
+            )
+        finally:
+            for end in theirs:
+                end.close()
+        try:
+            return await _supervise(
+                process, request, output, stdin, stop or asyncio.Event(), plot_r, code_w, started
+            )
+        finally:
+            process.close()
     finally:
-        for fd in (plot_w, code_r):
-            if fd >= 0:
-                os.close(fd)
-    try:
-        return await _supervise(
-            process, request, output, stdin, stop or asyncio.Event(), plot_r, code_w, started
-        )
-    finally:
-        process.close()
+        for end in ours:
+            end.close()
 
 
 async def _supervise(
@@ -115,24 +120,27 @@ async def _supervise(
     output: RunOutput,
     stdin: RunInput,
     stop: asyncio.Event,
-    plot_r: int,
-    code_w: int,
+    plot_r: OwnedFd,
+    code_w: OwnedFd | None,
     started: float,
 ) -> RunOutcome:
     flooded = asyncio.Event()
     assert process.stdout_fd is not None
     assert process.stderr_fd is not None
-    # Input ends by closing the pipe (EOF for the program): the pump owns it.
-    stdin_fd, process.stdin_fd = process.stdin_fd, None
+    # Input ends by closing the pipe (EOF for the program): it is handed
+    # from the process to an owner of its own, which the pump closes (or,
+    # if the pump never ran, the `finally` below).
+    stdin_end = OwnedFd(process.stdin_fd) if process.stdin_fd is not None else None
+    process.stdin_fd = None
     # Only the output readers: the run is over when they have read everything,
     # whatever became of its input.
     tasks = [
         asyncio.create_task(_read_stream(process.stdout_fd, "stdout", output, flooded)),
         asyncio.create_task(_read_stream(process.stderr_fd, "stderr", output, flooded)),
-        asyncio.create_task(_read_plots(plot_r, output)),
+        asyncio.create_task(_read_plots(plot_r.fd, output)),
     ]
-    feeders = [asyncio.create_task(stdin.pump(stdin_fd))]
-    if code_w >= 0:
+    feeders = [asyncio.create_task(stdin.pump(stdin_end))]
+    if code_w is not None:
         feeders.append(asyncio.create_task(_feed(code_w, (request.code or "").encode())))
     waiter = asyncio.create_task(process.wait())
     flood_waiter = asyncio.create_task(flooded.wait())
@@ -157,6 +165,8 @@ async def _supervise(
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+        if stdin_end is not None:
+            stdin_end.close()
 
 
 async def _await_end(
@@ -263,33 +273,55 @@ async def _read_stream(
 
 
 async def _read_plots(fd: int, output: RunOutput) -> None:
-    """Read length-prefixed PNGs; anything malformed ends the channel, never the server."""
+    """Read length-prefixed PNGs; anything malformed ends the channel, never the server.
+
+    Reads `fd` directly (the executor owns and closes it) rather than through
+    a pipe transport: a transport made from a file object closes the
+    descriptor itself, and under uvloop closes it a second time through the
+    file object, which in a threaded server closes whatever file another
+    thread was just given that number for.
+    """
     loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader(limit=MAX_IMAGE_BYTES + 16)
-    protocol = asyncio.StreamReaderProtocol(reader)
-    transport, _ = await loop.connect_read_pipe(lambda: protocol, os.fdopen(fd, "rb", buffering=0))
+    os.set_blocking(fd, False)
+    readable = asyncio.Event()
+    loop.add_reader(fd, readable.set)
+    buffer = bytearray()
     try:
         while len(output.images) < MAX_IMAGES:
+            await readable.wait()
+            readable.clear()
             try:
-                header = await reader.readexactly(4)
-            except asyncio.IncompleteReadError:
+                data = os.read(fd, READ_CHUNK)
+            except BlockingIOError:
+                continue
+            if not data:
                 return
-            (size,) = struct.unpack(">I", header)
-            if size > MAX_IMAGE_BYTES:
+            buffer += data
+            if not _take_images(buffer, output):
                 return
-            try:
-                data = await reader.readexactly(size)
-            except asyncio.IncompleteReadError:
-                return
-            if data.startswith(PNG_SIGNATURE):
-                output.add_image(data)
     finally:
-        transport.close()
+        loop.remove_reader(fd)
 
 
-async def _feed(fd: int, data: bytes) -> None:
-    """Write `data` to `fd` and close it; a reader that stops early is fine."""
+def _take_images(buffer: bytearray, output: RunOutput) -> bool:
+    """Move every whole PNG at the front of `buffer` into `output`; False if malformed."""
+    while len(buffer) >= 4 and len(output.images) < MAX_IMAGES:
+        (size,) = struct.unpack(">I", buffer[:4])
+        if size > MAX_IMAGE_BYTES:
+            return False
+        if len(buffer) < 4 + size:
+            return True
+        data = bytes(buffer[4 : 4 + size])
+        del buffer[: 4 + size]
+        if data.startswith(PNG_SIGNATURE):
+            output.add_image(data)
+    return True
+
+
+async def _feed(end: OwnedFd, data: bytes) -> None:
+    """Write `data` to `end` and close it (EOF); a reader that stops early is fine."""
     loop = asyncio.get_running_loop()
+    fd = end.fd
     os.set_blocking(fd, False)
     view = memoryview(data)
     try:
@@ -304,7 +336,7 @@ async def _feed(fd: int, data: bytes) -> None:
                     await writable.wait()
                 finally:
                     loop.remove_writer(fd)
-            except (BrokenPipeError, OSError):
+            except OSError:  # the program closed its end, or ended
                 return
     finally:
-        os.close(fd)
+        end.close()

@@ -20,6 +20,8 @@ import os
 from collections import deque
 from collections.abc import Callable
 
+from sandpit.fds import OwnedFd
+
 MAX_PENDING_BYTES = 1024 * 1024
 
 
@@ -62,13 +64,14 @@ class RunInput:
             self._wake.set()
             self._on_change()
 
-    async def pump(self, fd: int | None) -> None:
-        """Write the queue to `fd` (non-blocking) until EOF is asked for; always closes `fd`."""
-        if fd is None:
+    async def pump(self, end: OwnedFd | None) -> None:
+        """Write the queue to `end` (non-blocking) until EOF is asked for; then close it."""
+        if end is None:
             self.closed = True
             self._on_change()
             return
         loop = asyncio.get_running_loop()
+        fd = end.fd
         os.set_blocking(fd, False)
         try:
             while True:
@@ -96,7 +99,7 @@ class RunInput:
             self.closed = True
             self._queue.clear()
             self.pending = 0
-            os.close(fd)
+            end.close()
             if was_open:
                 self._on_change()
 

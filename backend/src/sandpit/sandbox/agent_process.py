@@ -76,12 +76,14 @@ class AgentProcess:
             fcntl.ioctl(self.pty_fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
     def close(self) -> None:
+        # The process owns each descriptor until a caller takes it by setting
+        # the attribute to None (the run executor takes stdin); each is closed
+        # here once, and an error closing one is a bug, not something to hide.
         for name in ("pty_fd", "stdin_fd", "stdout_fd", "stderr_fd"):
             fd = getattr(self, name)
             if fd is not None:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
                 setattr(self, name, None)
+                os.close(fd)
         with contextlib.suppress(OSError, cgroups.CgroupError):
             self._leaf.remove()
 
@@ -125,9 +127,9 @@ async def exec_via_agent(
         await _discard(leaf)
         raise
     finally:
+        # The agent has its copies (or never will): ours go, once.
         for fd in child_ends:
-            with contextlib.suppress(OSError):
-                os.close(fd)
+            os.close(fd)
     host_pid = await asyncio.to_thread(host_pid_of, agent_node, ns_pid)
     if host_pid is not None:
         try:

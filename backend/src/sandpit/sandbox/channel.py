@@ -21,6 +21,7 @@ import socket
 import uuid
 from dataclasses import dataclass, field
 
+from sandpit.fds import OwnedFd
 from sandpit.sandbox.base import ExitStatus, SandboxError
 
 log = logging.getLogger(__name__)
@@ -166,39 +167,47 @@ class AgentChannel:
                 data, fds = self._receive()
             except BlockingIOError:
                 return
+            except ValueError:  # truncated; its descriptors are closed
+                log.warning("dropped a truncated message from a sandbox agent")
+                continue
             except OSError:
                 self._on_closed()
                 return
-            if not data:
-                self._close_fds(fds)
-                self._on_closed()
-                return
             try:
+                if not data:
+                    self._on_closed()
+                    return
                 self._dispatch(data, fds)
             except (ValueError, KeyError, TypeError):
-                self._close_fds(fds)
                 log.warning("dropped a malformed message from a sandbox agent")
+            finally:
+                # Each received descriptor has one owner: what the message's
+                # handling did not take is closed here, once.
+                for owned in fds:
+                    owned.close()
 
-    def _receive(self) -> tuple[bytes, list[int]]:
-        fds = array.array("i")
+    def _receive(self) -> tuple[bytes, list[OwnedFd]]:
+        numbers = array.array("i")
         data, ancillary, flags, _ = self._sock.recvmsg(
-            MAX_MESSAGE, socket.CMSG_SPACE(MAX_FDS * fds.itemsize), socket.MSG_CMSG_CLOEXEC
+            MAX_MESSAGE, socket.CMSG_SPACE(MAX_FDS * numbers.itemsize), socket.MSG_CMSG_CLOEXEC
         )
         for level, kind, payload in ancillary:
             if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                fds.frombytes(payload[: len(payload) - (len(payload) % fds.itemsize)])
+                numbers.frombytes(payload[: len(payload) - (len(payload) % numbers.itemsize)])
+        fds = [OwnedFd(fd) for fd in numbers]
         if flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC):
-            self._close_fds(list(fds))
+            for owned in fds:
+                owned.close()
             raise ValueError("truncated message")
-        return data, list(fds)
+        return data, fds
 
-    def _dispatch(self, data: bytes, fds: list[int]) -> None:
+    def _dispatch(self, data: bytes, fds: list[OwnedFd]) -> None:
+        """Act on one message. A descriptor kept is `take`n; the caller closes the rest."""
         message = json.loads(data)
         if not isinstance(message, dict):
             raise ValueError("not an object")
         op = message.get("op")
         if op == "pong":
-            self._close_fds(fds)
             if self._pong is not None and not self._pong.done():
                 self._pong.set_result(None)
             return
@@ -208,27 +217,21 @@ class AgentChannel:
             return
         pending = self._pending.get(str(message.get("id")))
         if pending is None:
-            self._close_fds(fds)
             return
         if op == "spawned" and not pending.spawned.done():
             pid = message["pid"]
             if not isinstance(pid, int) or pid <= 0:
                 raise ValueError("bad pid")
-            master = fds.pop(0) if fds else None
-            self._close_fds(fds)
-            if master is not None and not os.isatty(master):
-                os.close(master)
+            master = fds[0] if fds else None
+            if master is not None and not os.isatty(master.fd):
                 raise ValueError("the PTY is not a terminal")
-            pending.spawned.set_result((pid, master))
+            pending.spawned.set_result((pid, master.take() if master is not None else None))
         elif op == "failed" and not pending.spawned.done():
-            self._close_fds(fds)
             error = str(message.get("error", "unknown error"))[:200]
             pending.spawned.set_exception(SandboxError(f"The process could not start: {error}."))
         elif op == "exec_failed":
-            self._close_fds(fds)
             pending.error = str(message.get("error", ""))[:300]
         elif op == "exited" and not pending.exited.done():
-            self._close_fds(fds)
             code, sig = message.get("code"), message.get("signal")
             pending.exited.set_result(
                 ExitStatus(
@@ -237,28 +240,25 @@ class AgentChannel:
                     error=pending.error,
                 )
             )
-        else:
-            self._close_fds(fds)
 
     def _answer_listen(
         self,
         answer: asyncio.Future[socket.socket],
         op: object,
         message: dict[str, object],
-        fds: list[int],
+        fds: list[OwnedFd],
     ) -> None:
         if answer.done():
-            self._close_fds(fds)
-        elif op == "failed":
-            self._close_fds(fds)
+            return
+        if op == "failed":
             error = str(message.get("error", "unknown error"))[:200]
             answer.set_exception(SandboxError(f"The sandbox could not listen: {error}."))
         elif op == "listening" and len(fds) == 1:
             try:
-                listener = socket.socket(fileno=fds[0])
+                listener = socket.socket(fileno=fds[0].fd)
             except OSError:
-                self._close_fds(fds)
                 raise ValueError("not a socket") from None
+            fds[0].take()  # the socket object owns it now
             # From an untrusted agent: it must be what was asked for.
             if (
                 listener.family != socket.AF_INET
@@ -270,7 +270,6 @@ class AgentChannel:
             listener.setblocking(False)
             answer.set_result(listener)
         else:
-            self._close_fds(fds)
             raise ValueError("unexpected answer to listen")
 
     def _on_closed(self) -> None:
@@ -293,9 +292,3 @@ class AgentChannel:
         for answer in self._listens.values():
             if not answer.done():
                 answer.set_exception(SandboxError("The sandbox has ended."))
-
-    @staticmethod
-    def _close_fds(fds: list[int]) -> None:
-        for fd in fds:
-            with contextlib.suppress(OSError):
-                os.close(fd)

@@ -112,11 +112,13 @@ async def serve_forwarder(sandbox: Sandbox, listener: socket.socket, argv: list[
             continue
         failing = False
         try:
-            # Nothing reads its standard streams: it writes nothing.
-            for fd in (process.stdin_fd, process.stdout_fd, process.stderr_fd):
+            # Nothing reads its standard streams (it writes nothing), so they
+            # go now; `process.close()` closes only what it still holds.
+            for name in ("stdin_fd", "stdout_fd", "stderr_fd"):
+                fd = getattr(process, name)
                 if fd is not None:
+                    setattr(process, name, None)
                     os.close(fd)
-            process.stdin_fd = process.stdout_fd = process.stderr_fd = None
             await process.wait()
         finally:
             process.close()

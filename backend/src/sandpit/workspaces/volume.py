@@ -19,6 +19,8 @@ import contextlib
 import logging
 import os
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 from sandpit.errors import SandpitError
@@ -33,6 +35,18 @@ OVERHEAD_BYTES = 2 * MiB
 MKFS = "/usr/sbin/mkfs.ext4"
 MOUNT = "/usr/bin/mount"
 UMOUNT = "/usr/bin/umount"
+LOSETUP = "/usr/sbin/losetup"
+# How long a re-format waits for the kernel to let go of the measuring mount's
+# loop device (it is released asynchronously after the unmount).
+LOOP_RELEASE_S = 10.0
+
+# The image size that gave the quota, per (quota, inodes): found by the first
+# workspace's measuring mount, so later ones are formatted and mounted once.
+_sizes: dict[tuple[int, int], int] = {}
+# One mount at a time per directory: two first requests after a restart must
+# not stack two mounts on one workspace.
+_mount_locks: dict[Path, threading.Lock] = {}
+_mount_locks_guard = threading.Lock()
 
 
 class VolumeError(SandpitError):
@@ -72,9 +86,10 @@ def mount_argv(image: Path, directory: Path) -> list[str]:
     return [MOUNT, "-o", "loop,nosuid,nodev", str(image), str(directory)]
 
 
-def umount_argv(directory: Path) -> list[str]:
-    # Lazy: a process (a terminal) may still hold it; it goes when they do.
-    return [UMOUNT, "--lazy", str(directory)]
+def umount_argv(directory: Path, *, lazy: bool = True) -> list[str]:
+    # Lazy by default: a process (a terminal) may still hold it; it goes when
+    # they do. A volume being created is held by nobody yet.
+    return [UMOUNT, "--lazy", str(directory)] if lazy else [UMOUNT, str(directory)]
 
 
 class Volumes:
@@ -90,12 +105,22 @@ class Volumes:
         return directory.with_name(directory.name + ".img")
 
     def create(self, directory: Path) -> None:
-        """Make the image and mount it on `directory` (both must not exist yet)."""
+        """Make the image and mount it on `directory` (both must not exist yet).
+
+        The first volume of a quota is measured: formatted, mounted, its free
+        space read, and re-formatted at the corrected size until it holds the
+        quota. The size found is remembered, so the next ones are formatted
+        and mounted once. A re-format waits until the measuring mount's loop
+        device has let go of the image: a mount that found the old device
+        still attached would reuse it, with the old filesystem's cached
+        blocks ("probably corrupted filesystem" under load).
+        """
         image = self.image_of(directory)
         directory.mkdir(mode=0o700)
         fd = os.open(image, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         os.close(fd)
-        size: int | None = image_size(self.quota_bytes)
+        key = (self.quota_bytes, self.inodes)
+        size: int | None = _sizes.get(key, image_size(self.quota_bytes))
         for _ in range(3):  # converges in one correction in practice
             assert size is not None
             os.truncate(image, 0)
@@ -103,10 +128,13 @@ class Volumes:
             _run(mkfs_argv(image, self.inodes), "format the workspace volume")
             self.ensure_mounted(directory)
             found = os.statvfs(directory)
-            size = corrected_size(size, found.f_bavail * found.f_frsize, self.quota_bytes)
-            if size is None:
+            corrected = corrected_size(size, found.f_bavail * found.f_frsize, self.quota_bytes)
+            if corrected is None:
+                _sizes[key] = size
                 break
-            _run(umount_argv(directory), "unmount the workspace volume")
+            size = corrected
+            _run(umount_argv(directory, lazy=False), "unmount the workspace volume")
+            _wait_released(image)
         # ext4's lost+found would show in the user's file tree.
         with contextlib.suppress(OSError):
             os.rmdir(directory / "lost+found")
@@ -119,9 +147,10 @@ class Volumes:
         volumes disabled) is left as a plain directory.
         """
         image = self.image_of(directory)
-        if os.path.ismount(directory) or not image.is_file():
-            return
-        _run(mount_argv(image, directory), "mount the workspace volume")
+        with _mount_lock(directory):
+            if os.path.ismount(directory) or not image.is_file():
+                return
+            _run(mount_argv(image, directory), "mount the workspace volume")
 
     def remove(self, directory: Path) -> None:
         """Unmount and delete the image; the caller removes the directory."""
@@ -140,6 +169,28 @@ class Volumes:
                     _run(umount_argv(entry), "unmount the workspace volume")
                 except VolumeError:
                     log.exception("could not unmount %s", entry)
+
+
+def _mount_lock(directory: Path) -> threading.Lock:
+    with _mount_locks_guard:
+        return _mount_locks.setdefault(directory, threading.Lock())
+
+
+def _wait_released(image: Path) -> None:
+    """Wait (bounded) until no loop device is attached to `image`."""
+    deadline = time.monotonic() + LOOP_RELEASE_S
+    while time.monotonic() < deadline:
+        attached = subprocess.run(  # noqa: S603 - a fixed argv, no shell
+            [LOSETUP, "--associated", str(image)],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={},
+        )
+        if attached.returncode == 0 and not attached.stdout.strip():
+            return
+        time.sleep(0.05)
+    log.warning("the loop device of %s was not released within %s s", image, LOOP_RELEASE_S)
 
 
 def _run(argv: list[str], action: str) -> None:

@@ -1,0 +1,54 @@
+"""One owner per descriptor: `OwnedFd` closes once, and the guard names a second closer."""
+
+from __future__ import annotations
+
+import errno
+import os
+
+import pytest
+
+from sandpit import fds
+
+
+def test_an_owned_descriptor_is_closed_once_however_often_close_is_called() -> None:
+    read_end, write_end = fds.owned_pipe()
+    number = read_end.fd
+    read_end.close()
+    read_end.close()
+    assert read_end.closed
+    with pytest.raises(OSError, match="Bad file descriptor") as closed:
+        os.fstat(number)
+    assert closed.value.errno == errno.EBADF
+    write_end.close()
+    assert fds.take_violations() == []
+
+
+def test_a_descriptor_taken_by_a_new_owner_is_never_closed_by_the_old_one() -> None:
+    read_end, write_end = fds.owned_pipe()
+    number = read_end.take()
+    read_end.close()  # not ours any more: must not close it
+    os.fstat(number)  # still open
+    with pytest.raises(ValueError, match="handed over"):
+        _ = read_end.fd
+    with fds.OwnedFd(number):
+        pass
+    write_end.close()
+    assert fds.take_violations() == []
+
+
+def test_the_guard_reports_a_second_close_with_both_closers() -> None:
+    assert fds.guard_installed()  # the pass runs with it (tests/conftest.py)
+    read_end, write_end = os.pipe()
+    os.close(write_end)
+
+    def closes_again() -> None:
+        os.close(write_end)
+
+    with pytest.raises(OSError, match="Bad file descriptor"):
+        closes_again()
+    os.close(read_end)
+    found = fds.take_violations()
+    assert len(found) == 1
+    assert found[0].fd == write_end
+    assert "closes_again" in found[0].closer
+    assert "test_the_guard_reports_a_second_close_with_both_closers" in found[0].previous
