@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import os
 
 import pytest
+import uvloop  # uvicorn[standard] ships it, and the server runs on it
 
 from sandpit import fds
 
@@ -52,3 +54,32 @@ def test_the_guard_reports_a_second_close_with_both_closers() -> None:
     assert found[0].fd == write_end
     assert "closes_again" in found[0].closer
     assert "test_the_guard_reports_a_second_close_with_both_closers" in found[0].previous
+
+
+def test_the_guard_catches_a_pipe_transport_closing_its_file_twice_under_uvloop() -> None:
+    """The bug of issue 20, as it was: plots read through a transport made from a file.
+
+    uvloop's transport closes the descriptor, then closes it again through the
+    file object; in a threaded server that second close hits another thread's
+    file. Here nothing reopens the number in between, so the guard sees EBADF.
+    """
+
+    async def read_through_a_transport() -> None:
+        read_end, write_end = os.pipe()
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader()
+        transport, _ = await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(read_end, "rb", buffering=0)
+        )
+        os.write(write_end, b"x")
+        os.close(write_end)
+        assert await reader.read() == b"x"
+        transport.close()
+        await asyncio.sleep(0.05)
+
+    fds.take_violations()
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(read_through_a_transport())
+    found = fds.take_violations()
+    assert len(found) == 1
+    assert "read_through_a_transport" not in found[0].previous  # libuv closed it first, in C

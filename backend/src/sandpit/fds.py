@@ -14,8 +14,9 @@ object, another `OwnedFd`) so the old one will never close it. Code that
 holds a bare `int` never closes it.
 
 `install_guard()` (on in the test pass, and with `FD_GUARD=true`) wraps
-`os.close`: a close that fails with `EBADF` is recorded with the stack of
-this closer and of the last Python-level closer of that number, so a test
+`os.close` and the unbuffered files `os.fdopen` makes (what transports are
+built from): a close of a descriptor that is not open is recorded with the
+stack of this closer and of the last `os.close` of that number, so a test
 can fail at once naming both. It catches the race-free form of the bug
 (close, close); the racy form closes someone else's file silently, which is
 why ownership, not the guard, is the fix.
@@ -24,6 +25,7 @@ why ownership, not the guard, is the fix.
 from __future__ import annotations
 
 import errno
+import io
 import os
 import threading
 import traceback
@@ -108,6 +110,7 @@ _lock = threading.Lock()
 _last_closer: dict[int, list[traceback.FrameSummary]] = {}
 _violations: list[DoubleClose] = []
 _real_close = os.close
+_real_fdopen = os.fdopen
 
 
 @dataclass
@@ -124,24 +127,52 @@ def _guarded_close(fd: int) -> None:
         _real_close(fd)
     except OSError as exc:
         if exc.errno == errno.EBADF:
-            stack = traceback.extract_stack(limit=_STACK_LIMIT)[:-1]
-            with _lock:
-                previous = _last_closer.get(fd)
-                found = DoubleClose(
-                    fd,
-                    "".join(traceback.format_list(stack)),
-                    "".join(traceback.format_list(previous))
-                    if previous is not None
-                    else "(not by os.close: a file, socket or transport object)\n",
-                )
-                if len(_violations) < _MAX_RECORDED:
-                    _violations.append(found)
-            if _guard.report is not None:
-                _guard.report(found)
+            _record(fd)
         raise
     stack = traceback.extract_stack(limit=_STACK_LIMIT)[:-1]
     with _lock:
         _last_closer[fd] = stack
+
+
+def _record(fd: int) -> None:
+    """Record a close of `fd`, which is not open (see `DoubleClose`)."""
+    stack = traceback.extract_stack(limit=_STACK_LIMIT)[:-2]
+    with _lock:
+        previous = _last_closer.get(fd)
+        found = DoubleClose(
+            fd,
+            "".join(traceback.format_list(stack)),
+            "".join(traceback.format_list(previous))
+            if previous is not None
+            else "(not by os.close: a file, socket or transport object)\n",
+        )
+        if len(_violations) < _MAX_RECORDED:
+            _violations.append(found)
+    if _guard.report is not None:
+        _guard.report(found)
+
+
+class _GuardedFile(io.FileIO):
+    """A raw file from `os.fdopen` that records a close of a descriptor already closed."""
+
+    def close(self) -> None:
+        if not self.closed and self.closefd:
+            try:
+                os.fstat(self.fileno())
+            except OSError as exc:
+                if exc.errno == errno.EBADF:
+                    _record(self.fileno())
+        super().close()
+
+
+def _guarded_fdopen(
+    fd: int, mode: str = "r", buffering: int = -1, *args: object, **kw: object
+) -> object:
+    # Unbuffered binary files (what transports are made from) are watched;
+    # anything else is opened as usual.
+    if buffering == 0 and "b" in mode and not args and not kw:
+        return _GuardedFile(fd, mode.replace("b", ""), closefd=True)
+    return _real_fdopen(fd, mode, buffering, *args, **kw)  # type: ignore[call-overload]
 
 
 def install_guard(report: Callable[[DoubleClose], None] | None = None) -> None:
@@ -154,6 +185,7 @@ def install_guard(report: Callable[[DoubleClose], None] | None = None) -> None:
         _guard.report = report
     if not _guard.installed:
         os.close = _guarded_close
+        os.fdopen = _guarded_fdopen  # type: ignore[assignment]
         _guard.installed = True
 
 
