@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from sandpit.errors import SandpitError
@@ -45,6 +45,7 @@ def create_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "handle_error", _discard_broken_sqlite)
         return engine
     return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
@@ -58,6 +59,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+# SQLite's primary result codes after which a connection's own file handles
+# or locks cannot be trusted: IOERR, CORRUPT, CANTOPEN, PROTOCOL, NOTADB. The
+# connection is then thrown away (as for a lost server connection) so the next
+# request gets a fresh one, instead of every later request failing with it.
+_BROKEN_CONNECTION = frozenset({10, 11, 14, 15, 26})
+
+
+def _discard_broken_sqlite(context: ExceptionContext) -> None:
+    code = getattr(context.original_exception, "sqlite_errorcode", None)
+    if isinstance(code, int) and code & 0xFF in _BROKEN_CONNECTION:
+        context.is_disconnect = True
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
