@@ -12,6 +12,10 @@ import pytest
 
 from tests.servers import PostgresServer, SandpitServer
 
+# --- Session-wide plugins (the skip guard: a skip outside its allowlist fails the pass) ---
+pytest_plugins = ["tests.plugins.skip_guard"]
+# --- end of session-wide plugins ---
+
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
