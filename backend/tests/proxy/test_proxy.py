@@ -78,6 +78,29 @@ async def test_allowlisted_names_that_resolve_to_forbidden_addresses_are_refused
     assert listener.connections() == 0
 
 
+async def test_a_local_target_is_reached_only_on_its_own_host_and_port(
+    connections: Opener, listener: Listener, socket_root: Path
+) -> None:
+    # PACKAGE_PROXY_LOCAL_HOSTS: a local index is reached; loopback on another
+    # port, or under another name, stays refused.
+    local = f"127.0.0.1:{listener.port}"
+    others = [f"localhost:{listener.port}", "127.0.0.1:1"]
+    proxy = PackageProxy(
+        Allowlist.parse([local, *others], local=[local]), ProxyLimits(), socket_root
+    )
+    try:
+        endpoint = await proxy.attach("sandbox1", "workspace1")
+        answer = await (await connections(endpoint.socket_path)).connect(local)
+        assert (answer.status, answer.reason) == (200, "Connection established")
+        for target in others:
+            refused = await (await connections(endpoint.socket_path)).connect(target)
+            assert refused.status == 403, target
+            assert "never connects to" in refused.reason
+    finally:
+        await proxy.close()
+    assert listener.connections() == 1
+
+
 async def test_unresolvable_allowed_name_is_502(
     make_proxy: ProxyFactory, connections: Opener
 ) -> None:
