@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the system packages Sandpit needs. Usage: setup-system.sh [run|test]
 #   run:  what `make run` needs (Python venv support, Node.js, bubblewrap)
-#   test: also what the test pass needs (PostgreSQL server, Chromium, the Docker engine)
+#   test: also what the test pass needs (PostgreSQL server, Chromium, the Docker engine;
+#         iproute2 and openssl for the proxy tests' own network namespace and test CA)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
@@ -16,7 +17,7 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   packages+=(nodejs npm)
 fi
 if [ "$mode" = test ]; then
-  packages+=(postgresql chromium docker.io)
+  packages+=(postgresql chromium docker.io iproute2 openssl)
 fi
 apt_ensure "${packages[@]}"
 

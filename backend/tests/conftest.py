@@ -29,6 +29,11 @@ def _no_double_close() -> Iterator[None]:
         pytest.fail("\n\n".join(v.describe() for v in found), pytrace=False)
 
 
+# --- Session-wide plugins (the skip guard: a skip outside its allowlist fails the pass) ---
+pytest_plugins = ["tests.plugins.skip_guard"]
+# --- end of session-wide plugins ---
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     # Not under pytest's tmp_path: its parents are private to root, and

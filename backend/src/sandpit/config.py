@@ -12,7 +12,7 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sandpit.errors import SandpitError
@@ -133,6 +133,9 @@ class Settings(BaseSettings):
     package_proxy_enabled: bool = True
     # host:port pairs the proxy tunnels to (HTTPS CONNECT); everything else is refused.
     package_proxy_allowed_hosts: list[str] = ["pypi.org:443", "files.pythonhosted.org:443"]
+    # Of those, the ones that may be on this host or its private network (an index
+    # mirror; the tests' local index): never refused for their address.
+    package_proxy_local_hosts: list[str] = []
     # The CA bundle pip trusts inside sandboxes (mounted read-only); empty: the image's own.
     package_proxy_ca_bundle: Path | None = Path("/etc/ssl/certs/ca-certificates.crt")
     # Tunnels at once per sandbox; bytes per workspace per window; tunnel idle and lifetime.
@@ -143,11 +146,16 @@ class Settings(BaseSettings):
     package_proxy_connection_s: int = Field(default=600, ge=1)
     package_proxy_header_bytes: int = Field(default=8192, ge=256, le=65536)
 
-    @field_validator("package_proxy_allowed_hosts")
+    @field_validator("package_proxy_allowed_hosts", "package_proxy_local_hosts")
     @classmethod
     def _host_ports(cls, value: list[str]) -> list[str]:
         Allowlist.parse(value)  # raises ValueError naming the bad entry
         return value
+
+    @model_validator(mode="after")
+    def _local_hosts_are_allowed(self) -> Settings:
+        Allowlist.parse(self.package_proxy_allowed_hosts, self.package_proxy_local_hosts)
+        return self
 
     @field_validator("package_proxy_ca_bundle", "docker_host", "docker_image", mode="before")
     @classmethod

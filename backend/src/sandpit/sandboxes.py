@@ -150,7 +150,7 @@ def build_proxy(settings: Settings) -> PackageProxy | None:
         header_bytes=settings.package_proxy_header_bytes,
     )
     proxy = PackageProxy(
-        Allowlist.parse(settings.package_proxy_allowed_hosts),
+        Allowlist.parse(settings.package_proxy_allowed_hosts, settings.package_proxy_local_hosts),
         limits,
         settings.data_dir / "sandboxes" / "proxy",
     )

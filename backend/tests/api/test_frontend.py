@@ -14,30 +14,37 @@ from sandpit.config import REPO_DIR
 from sandpit.frontend import MAX_ASSET_BYTES, accepted_encodings
 from tests.servers import SandpitServer, public_tmp
 
+APP_DIR = REPO_DIR / "frontend" / "out"
 
-def test_index_and_pages_are_served(anon: httpx.Client) -> None:
+
+@pytest.fixture(scope="module")
+def built_app() -> Path:
+    """The built web app the server serves; these tests fail (never pass weaker) without it."""
+    if not (APP_DIR / "index.html").is_file():
+        pytest.fail(f"the web app is not built in {APP_DIR}: `make frontend` (make test does)")
+    return APP_DIR
+
+
+def test_index_and_pages_are_served(anon: httpx.Client, built_app: Path) -> None:
     index = anon.get("/")
     assert index.status_code == 200
     assert index.headers["content-type"].startswith("text/html")
     assert index.headers["x-frame-options"] == "DENY"
-    if not (REPO_DIR / "frontend" / "out" / "index.html").is_file():
-        assert "has not been built" in index.text
-        return
-    assert "Sandpit" in index.text
+    assert index.text == (built_app / "index.html").read_text()
+    assert "has not been built" not in index.text
     login = anon.get("/login/")
     assert login.status_code == 200
     assert "<form" in login.text or "__next" in login.text
 
 
-def test_static_assets_are_cached_for_ever(anon: httpx.Client) -> None:
-    chunks = REPO_DIR / "frontend" / "out" / "_next" / "static" / "chunks"
-    scripts = sorted(chunks.glob("*.js")) if chunks.is_dir() else []
-    if not scripts:
-        assert anon.get("/_next/static/chunks/missing.js").status_code == 404
-        return
+def test_static_assets_are_cached_for_ever(anon: httpx.Client, built_app: Path) -> None:
+    scripts = sorted((built_app / "_next" / "static" / "chunks").glob("*.js"))
+    assert scripts, "the built app has no script chunks"
     response = anon.get(f"/_next/static/chunks/{scripts[0].name}")
     assert response.status_code == 200
+    assert response.content == scripts[0].read_bytes()
     assert "immutable" in response.headers["cache-control"]
+    assert anon.get("/_next/static/chunks/missing.js").status_code == 404
 
 
 def test_unknown_page_is_404(anon: httpx.Client) -> None:

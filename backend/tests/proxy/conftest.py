@@ -2,8 +2,9 @@
 
 `make_proxy(**limits)` builds a `PackageProxy` (allowlist overridable) whose
 sockets live in a fresh directory; `client` helpers speak to it as pip would.
-Targets on the real index (pypi.org) are reachable from this machine, so the
-allowed-host tests use the real thing.
+Tunnels go to the tests' own index (`index`, local_index.py: on this host,
+TLS with a test CA), allowed as a local target, so no test here needs the
+live index; refusals still name the real index's hosts.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from sandpit.config import Settings
 from sandpit.proxy.limits import ProxyLimits
 from sandpit.proxy.policy import Allowlist
 from sandpit.proxy.server import Endpoint, PackageProxy
+from tests.proxy.local_index import HOST, LocalIndex, local_index
 
 DEFAULT_ALLOWED = ["pypi.org:443", "files.pythonhosted.org:443"]
 # The bundle the server mounts into sandboxes by default; the host trusts it too.
@@ -85,9 +87,9 @@ class Connection:
             data = await asyncio.wait_for(self.reader.read(65536), within)
         return True
 
-    async def tls_get(self, host: str, path: str) -> int:
+    async def tls_get(self, host: str, path: str, cafile: Path = CA_BUNDLE) -> int:
         """Over an established tunnel: TLS to `host`, `GET path`; the HTTP status."""
-        context = ssl.create_default_context(cafile=str(CA_BUNDLE))
+        context = ssl.create_default_context(cafile=str(cafile))
         await self.writer.start_tls(context, server_hostname=host)
         self.writer.write(
             f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: text/html\r\n"
@@ -113,9 +115,11 @@ ProxyFactory = Callable[..., PackageProxy]
 async def make_proxy(socket_root: Path) -> AsyncIterator[ProxyFactory]:
     made: list[PackageProxy] = []
 
-    def make(allowed: list[str] | None = None, **limits: float) -> PackageProxy:
+    def make(
+        allowed: list[str] | None = None, local: Sequence[str] = (), **limits: float
+    ) -> PackageProxy:
         proxy = PackageProxy(
-            Allowlist.parse(DEFAULT_ALLOWED if allowed is None else allowed),
+            Allowlist.parse(DEFAULT_ALLOWED if allowed is None else allowed, local),
             ProxyLimits(**limits),  # type: ignore[arg-type]
             socket_root,
         )
@@ -131,6 +135,43 @@ async def make_proxy(socket_root: Path) -> AsyncIterator[ProxyFactory]:
 async def endpoint(make_proxy: ProxyFactory) -> Endpoint:
     """A sandbox's endpoint on a proxy with the default allowlist and limits."""
     return await make_proxy().attach("sandbox1", "workspace1")
+
+
+@pytest.fixture(scope="session")
+def index() -> Iterator[LocalIndex]:
+    with local_index() as served:
+        yield served
+
+
+@dataclass
+class IndexTarget:
+    """Where a tunnel to the tests' index goes: CONNECT `authority`, TLS to `host`."""
+
+    authority: str
+    host: str
+    ca_bundle: Path
+
+
+@pytest.fixture
+def index_target(index: LocalIndex) -> IndexTarget:
+    return IndexTarget(index.authority, HOST, index.ca_bundle)
+
+
+@pytest.fixture
+def with_index(make_proxy: ProxyFactory, index: LocalIndex) -> ProxyFactory:
+    """Like `make_proxy`, with the tests' index allowed (a local target) besides the default."""
+
+    def make(**limits: float) -> PackageProxy:
+        allowed = [*DEFAULT_ALLOWED, index.authority]
+        return make_proxy(allowed=allowed, local=[index.authority], **limits)
+
+    return make
+
+
+@pytest.fixture
+async def index_endpoint(with_index: ProxyFactory) -> Endpoint:
+    """A sandbox's endpoint on a proxy that allows the tests' index too."""
+    return await with_index().attach("sandbox1", "workspace1")
 
 
 Opener = Callable[[Path], Awaitable[Connection]]

@@ -17,7 +17,7 @@ import pytest
 
 from sandpit.proxy.server import Endpoint
 from sandpit.sandbox.layout import INSIDE_DIR
-from tests.proxy.conftest import Connection, read_head
+from tests.proxy.conftest import Connection, IndexTarget, read_head
 
 MAX_CONNECTIONS = 3
 IDLE_EXIT_S = 60
@@ -70,11 +70,21 @@ async def forwarder(endpoint: Endpoint) -> AsyncIterator[RunningForwarder]:
     listener.close()
 
 
-async def test_tunnels_tls_to_the_index(forwarder: RunningForwarder) -> None:
-    client = await forwarder.connection()
-    assert (await client.connect("pypi.org:443")).status == 200
-    assert await client.tls_get("pypi.org", "/simple/idna/") == 200
-    client.close()
+async def test_tunnels_tls_to_the_index(
+    index_endpoint: Endpoint, index_target: IndexTarget
+) -> None:
+    listener = listening()
+    process = await start_forwarder(listener, index_endpoint)
+    try:
+        client = await RunningForwarder(process, listener.getsockname()[1]).connection()
+        assert (await client.connect(index_target.authority)).status == 200
+        path = "/simple/sandpit-probe/"
+        assert await client.tls_get(index_target.host, path, index_target.ca_bundle) == 200
+        client.close()
+    finally:
+        process.kill()
+        await process.wait()
+        listener.close()
 
 
 async def test_passes_refusals_through_and_closes(forwarder: RunningForwarder) -> None:

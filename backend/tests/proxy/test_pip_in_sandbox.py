@@ -1,4 +1,9 @@
-"""pip through the package proxy, end to end: the real server, sandbox, forwarder and index."""
+"""pip through the package proxy, end to end: the real server, sandbox, forwarder and an index.
+
+The index is the test's own (local_index.py: on this host, over TLS with a
+test CA, allowed by the proxy's settings), so these tests need no live index;
+one test (marked `live_index`) installs from the real one.
+"""
 
 from __future__ import annotations
 
@@ -10,22 +15,28 @@ import pytest
 
 from sandpit.proxy.policy import HostAddresses, forbidden_reason
 from tests.conftest import User
+from tests.proxy.local_index import LocalIndex, local_index
 from tests.servers import SandpitServer
 
 # The server's own address is allowlisted too (as a misconfiguration or a
 # rebinding name would have it): the proxy must refuse it all the same.
-REFUSED = (
-    "Sandpit's package proxy only allows pypi.org, files.pythonhosted.org, localhost and 127.0.0.1."
-)
-ONLY_HTTPS = (
-    "Sandpit's package proxy only relays HTTPS (CONNECT) to pypi.org, files.pythonhosted.org, "
-    "localhost and 127.0.0.1."
-)
+ALLOWED_NAMES = "pypi.org, files.pythonhosted.org, localhost, 127.0.0.1 and 127.0.0.2"
+REFUSED = f"Sandpit's package proxy only allows {ALLOWED_NAMES}."
+ONLY_HTTPS = f"Sandpit's package proxy only relays HTTPS (CONNECT) to {ALLOWED_NAMES}."
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[SandpitServer]:
-    """One server (SQLite: the database plays no part here), logging at INFO for the proxy."""
+def index() -> Iterator[LocalIndex]:
+    with local_index() as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def server(index: LocalIndex) -> Iterator[SandpitServer]:
+    """One server (SQLite: the database plays no part here), logging at INFO for the proxy.
+
+    It allows the local index (and trusts its CA) as well as the real index.
+    """
     instance = SandpitServer(log_level="info")
     instance.env["PACKAGE_PROXY_ALLOWED_HOSTS"] = json.dumps(
         [
@@ -33,8 +44,11 @@ def server() -> Iterator[SandpitServer]:
             "files.pythonhosted.org:443",
             f"localhost:{instance.port}",
             f"127.0.0.1:{instance.port}",
+            index.authority,
         ]
     )
+    instance.env["PACKAGE_PROXY_LOCAL_HOSTS"] = json.dumps([index.authority])
+    instance.env["PACKAGE_PROXY_CA_BUNDLE"] = str(index.ca_bundle)
     instance.start()
     yield instance
     instance.close()
@@ -70,9 +84,41 @@ def stop_sandbox(user: User, ws: str) -> None:
         time.sleep(0.1)
 
 
+def pip_install(index: LocalIndex, *options: str) -> str:
+    """A run's code: pip installs sandpit-probe from the local index, failing the run if not."""
+    argv = ["pip", "install", "--index-url", index.url, *options, "sandpit-probe"]
+    return f"import subprocess\nsubprocess.run({argv!r}, check=True)\n"
+
+
 def test_pip_install_lands_in_the_workspace_and_later_runs_import_it(
-    user: User, ws: str, server: SandpitServer
+    user: User, ws: str, server: SandpitServer, index: LocalIndex
 ) -> None:
+    installed = run(user, ws, pip_install(index), timeout_s=120)
+    assert installed["status"] == "ok", installed
+    assert "Successfully installed sandpit-probe-1.0" in str(installed["stdout"])
+    assert "/files/sandpit_probe-1.0-py3-none-any.whl" in index.requests
+    # A new sandbox (the old one stopped) still has it: it is in the workspace.
+    stop_sandbox(user, ws)
+    imported = run(user, ws, "import sandpit_probe\nprint(sandpit_probe.__file__)")
+    assert imported["status"] == "ok", imported
+    assert imported["stdout"] == "/app/.local/lib/python3.11/site-packages/sandpit_probe.py\n"
+    assert f"workspace={ws} target={index.authority}" in server.log.read_text()
+
+
+def test_source_distributions_build_inside_the_sandbox(
+    user: User, ws: str, index: LocalIndex
+) -> None:
+    # No wheel: pip builds the sdist here, with its in-tree build backend.
+    installed = run(user, ws, pip_install(index, "--no-binary", "sandpit-probe"), timeout_s=180)
+    assert installed["status"] == "ok", installed
+    assert "Successfully installed sandpit-probe-1.0" in str(installed["stdout"])
+    assert "Building wheel for sandpit-probe" in str(installed["stdout"])
+    assert "/files/sandpit_probe-1.0.tar.gz" in index.requests
+
+
+@pytest.mark.live_index
+def test_pip_installs_from_the_real_index(user: User, ws: str, server: SandpitServer) -> None:
+    # The one test that needs the live index (pypi.org): the real thing, end to end.
     installed = run(
         user,
         ws,
@@ -82,28 +128,11 @@ def test_pip_install_lands_in_the_workspace_and_later_runs_import_it(
     )
     assert installed["status"] == "ok", installed
     assert "Successfully installed six" in str(installed["stdout"])
-    # A new sandbox (the old one stopped) still has it: it is in the workspace.
-    stop_sandbox(user, ws)
     imported = run(user, ws, "import six\nprint(six.__file__)")
-    assert imported["status"] == "ok", imported
     assert imported["stdout"] == "/app/.local/lib/python3.11/site-packages/six.py\n"
     log = server.log.read_text()
     assert f"workspace={ws} target=pypi.org:443" in log
     assert f"workspace={ws} target=files.pythonhosted.org:443" in log
-
-
-def test_source_distributions_build_inside_the_sandbox(user: User, ws: str) -> None:
-    # No wheel: pip fetches the build backend (setuptools) and builds here.
-    installed = run(
-        user,
-        ws,
-        "import subprocess\n"
-        "subprocess.run(['pip', 'install', '--no-binary', 'six', 'six'], check=True)\n",
-        timeout_s=180,
-    )
-    assert installed["status"] == "ok", installed
-    assert "Successfully installed six" in str(installed["stdout"])
-    assert "Building wheel for six" in str(installed["stdout"])
 
 
 def test_other_hosts_are_refused_with_the_sentence(user: User, ws: str) -> None:

@@ -1,4 +1,5 @@
-"""The package proxy for real: asyncio server, Unix sockets, real DNS and the real index."""
+"""The package proxy for real: asyncio server, Unix sockets, real DNS, and tunnels to
+the tests' own index over TLS (no live index needed)."""
 
 from __future__ import annotations
 
@@ -15,18 +16,21 @@ from sandpit.proxy.limits import ProxyLimits
 from sandpit.proxy.policy import Allowlist, HostAddresses, forbidden_reason
 from sandpit.proxy.resolver import Resolver
 from sandpit.proxy.server import SOCKET_NAME, Endpoint, PackageProxy
-from tests.proxy.conftest import Listener, Opener, ProxyFactory
+from tests.proxy.conftest import IndexTarget, Listener, Opener, ProxyFactory
 
 REFUSED = "Sandpit's package proxy only allows pypi.org and files.pythonhosted.org."
 
 
-async def test_allowed_host_tunnels_tls_to_the_real_index(
-    endpoint: Endpoint, connections: Opener
+async def test_allowed_host_tunnels_tls_to_the_index(
+    index_endpoint: Endpoint, connections: Opener, index_target: IndexTarget
 ) -> None:
-    client = await connections(endpoint.socket_path)
-    answer = await client.connect("pypi.org:443")
+    client = await connections(index_endpoint.socket_path)
+    answer = await client.connect(index_target.authority)
     assert (answer.status, answer.reason) == (200, "Connection established")
-    assert await client.tls_get("pypi.org", "/simple/six/") == 200
+    status = await client.tls_get(
+        index_target.host, "/simple/sandpit-probe/", index_target.ca_bundle
+    )
+    assert status == 200
 
 
 async def test_refused_host_gets_403_with_the_sentence(
@@ -76,6 +80,29 @@ async def test_allowlisted_names_that_resolve_to_forbidden_addresses_are_refused
         assert answer.status == 403, target
         assert "resolves to an address Sandpit's package proxy never connects to" in answer.reason
     assert listener.connections() == 0
+
+
+async def test_a_local_target_is_reached_only_on_its_own_host_and_port(
+    connections: Opener, listener: Listener, socket_root: Path
+) -> None:
+    # PACKAGE_PROXY_LOCAL_HOSTS: a local index is reached; loopback on another
+    # port, or under another name, stays refused.
+    local = f"127.0.0.1:{listener.port}"
+    others = [f"localhost:{listener.port}", "127.0.0.1:1"]
+    proxy = PackageProxy(
+        Allowlist.parse([local, *others], local=[local]), ProxyLimits(), socket_root
+    )
+    try:
+        endpoint = await proxy.attach("sandbox1", "workspace1")
+        answer = await (await connections(endpoint.socket_path)).connect(local)
+        assert (answer.status, answer.reason) == (200, "Connection established")
+        for target in others:
+            refused = await (await connections(endpoint.socket_path)).connect(target)
+            assert refused.status == 403, target
+            assert "never connects to" in refused.reason
+    finally:
+        await proxy.close()
+    assert listener.connections() == 1
 
 
 async def test_unresolvable_allowed_name_is_502(
@@ -159,29 +186,35 @@ async def test_connections_over_the_sandbox_cap_are_429(
     ).status == 403
 
 
-async def test_idle_tunnel_is_closed(make_proxy: ProxyFactory, connections: Opener) -> None:
-    endpoint = await make_proxy(idle_s=0.5).attach("s", "w")
+async def test_idle_tunnel_is_closed(
+    with_index: ProxyFactory, connections: Opener, index_target: IndexTarget
+) -> None:
+    endpoint = await with_index(idle_s=0.5).attach("s", "w")
     client = await connections(endpoint.socket_path)
-    assert (await client.connect("pypi.org:443")).status == 200
+    assert (await client.connect(index_target.authority)).status == 200
     assert await client.closed_by_peer(within=10)
 
 
-async def test_tunnel_lifetime_is_bounded(make_proxy: ProxyFactory, connections: Opener) -> None:
-    endpoint = await make_proxy(connection_s=0.5).attach("s", "w")
+async def test_tunnel_lifetime_is_bounded(
+    with_index: ProxyFactory, connections: Opener, index_target: IndexTarget
+) -> None:
+    endpoint = await with_index(connection_s=0.5).attach("s", "w")
     client = await connections(endpoint.socket_path)
-    assert (await client.connect("pypi.org:443")).status == 200
+    assert (await client.connect(index_target.authority)).status == 200
     assert await client.closed_by_peer(within=10)
 
 
-async def test_byte_allowance_per_workspace(make_proxy: ProxyFactory, connections: Opener) -> None:
-    proxy = make_proxy(window_bytes=2000)
+async def test_byte_allowance_per_workspace(
+    with_index: ProxyFactory, connections: Opener, index_target: IndexTarget
+) -> None:
+    proxy = with_index(window_bytes=2000)
     endpoint = await proxy.attach("sandbox1", "workspace1")
     client = await connections(endpoint.socket_path)
-    assert (await client.connect("pypi.org:443")).status == 200
+    assert (await client.connect(index_target.authority)).status == 200
     # The TLS handshake alone (certificates) is more than 2000 bytes.
     with pytest.raises((ConnectionError, OSError, asyncio.IncompleteReadError)):
-        await client.tls_get("pypi.org", "/simple/six/")
-    again = await (await connections(endpoint.socket_path)).connect("pypi.org:443")
+        await client.tls_get(index_target.host, "/simple/sandpit-probe/", index_target.ca_bundle)
+    again = await (await connections(endpoint.socket_path)).connect(index_target.authority)
     assert again.status == 429
     assert again.reason == (
         "This workspace has used its package download allowance (0 MiB per 60 minutes); "
@@ -190,25 +223,32 @@ async def test_byte_allowance_per_workspace(make_proxy: ProxyFactory, connection
     # The allowance belongs to the workspace, so a new sandbox of it does not reset it.
     proxy.detach("sandbox1")
     restarted = await proxy.attach("sandbox2", "workspace1")
-    assert (await (await connections(restarted.socket_path)).connect("pypi.org:443")).status == 429
+    refused = await (await connections(restarted.socket_path)).connect(index_target.authority)
+    assert refused.status == 429
 
 
 async def test_each_tunnel_and_refusal_is_logged(
-    endpoint: Endpoint, connections: Opener, caplog: pytest.LogCaptureFixture
+    index_endpoint: Endpoint,
+    connections: Opener,
+    index_target: IndexTarget,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, logger="sandpit.proxy")
-    client = await connections(endpoint.socket_path)
-    assert (await client.connect("pypi.org:443")).status == 200
-    assert await client.tls_get("pypi.org", "/simple/six/") == 200
+    client = await connections(index_endpoint.socket_path)
+    assert (await client.connect(index_target.authority)).status == 200
+    status = await client.tls_get(
+        index_target.host, "/simple/sandpit-probe/", index_target.ca_bundle
+    )
+    assert status == 200
     client.close()
-    await (await connections(endpoint.socket_path)).connect("example.com:443")
+    await (await connections(index_endpoint.socket_path)).connect("example.com:443")
     for _ in range(50):
         if any("proxy tunnel" in r.getMessage() for r in caplog.records):
             break
         await asyncio.sleep(0.1)
     messages = [r.getMessage() for r in caplog.records if r.name.startswith("sandpit.proxy")]
     tunnel = next(m for m in messages if m.startswith("proxy tunnel"))
-    assert "sandbox=sandbox1 workspace=workspace1 target=pypi.org:443" in tunnel
+    assert f"sandbox=sandbox1 workspace=workspace1 target={index_target.authority}" in tunnel
     fields = dict(part.split("=", 1) for part in tunnel.split() if "=" in part)
     assert int(fields["sent"]) > 0
     assert int(fields["received"]) > 1000
@@ -230,10 +270,11 @@ async def test_socket_belongs_to_the_sandbox_uid_in_a_server_owned_directory(
 
 
 async def test_closing_an_endpoint_ends_its_tunnels_and_removes_the_socket(
-    endpoint: Endpoint, connections: Opener
+    index_endpoint: Endpoint, connections: Opener, index_target: IndexTarget
 ) -> None:
+    endpoint = index_endpoint
     client = await connections(endpoint.socket_path)
-    assert (await client.connect("pypi.org:443")).status == 200
+    assert (await client.connect(index_target.authority)).status == 200
     endpoint.close()
     assert await client.closed_by_peer(within=10)
     assert not endpoint.directory.exists()

@@ -47,3 +47,18 @@ def test_ca_bundle_falls_back_to_the_images_own(tmp_path: Path) -> None:
     assert ca_bundle_for(make(tmp_path, package_proxy_ca_bundle=""), rootfs) == own
     missing = tmp_path / "missing.crt"
     assert ca_bundle_for(make(tmp_path, package_proxy_ca_bundle=missing), rootfs) == own
+
+
+def test_local_hosts_must_be_allowed_hosts_too(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match=r"local target '127\.0\.0\.2:8443' is not on"):
+        make(tmp_path, package_proxy_local_hosts=["127.0.0.2:8443"])
+    settings = make(
+        tmp_path,
+        package_proxy_allowed_hosts=["pypi.org:443", "127.0.0.2:8443"],
+        package_proxy_local_hosts=["127.0.0.2:8443"],
+    )
+    proxy = build_proxy(settings)
+    assert proxy is not None
+    assert proxy.allowlist.may_be_local("127.0.0.2", 8443)
+    assert not proxy.allowlist.may_be_local("127.0.0.2", 8444)
+    assert not proxy.allowlist.may_be_local("pypi.org", 443)

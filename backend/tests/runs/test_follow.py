@@ -46,17 +46,32 @@ def wait_finished(user: User, run_id: str) -> dict[str, object]:
     raise AssertionError(f"run {run_id} never finished")
 
 
-PRINT_SLEEP_PRINT = "import time\nprint('first')\ntime.sleep(2)\nprint('second')\n"
+# Prints, then waits until the test writes the workspace file `go`: the run
+# stays running for as long as the test looks, however slow the machine.
+PRINT_WAIT_PRINT = """\
+import os, time
+print('first', flush=True)
+while not os.path.exists('go'):
+    time.sleep(0.02)
+print('second')
+"""
+
+
+def release(user: User, ws: str) -> None:
+    """Let a PRINT_WAIT_PRINT program go on: it waits for this file."""
+    put = user.client.put(f"/api/workspaces/{ws}/files/go", content=b"")
+    assert put.status_code == 201, put.text
 
 
 def test_output_arrives_chunk_by_chunk_before_the_run_ends(user: User, ws: str) -> None:
-    run_id = start(user, ws, PRINT_SLEEP_PRINT)
+    run_id = start(user, ws, PRINT_WAIT_PRINT)
     with follow(user.client, run_id) as events:
         assert events.next() == {"type": "start", "input_open": False, "after": 0}
         events.read_until(output_contains("first"))
-        # Seen while the program sleeps: before "second", before the end.
+        # Seen while the program waits: before "second", before the end.
         assert "second" not in events.output()
         assert status_of(user, run_id) == "running"
+        release(user, ws)
         events.read_until(output_contains("second"))
         run = events.read_to_end()
     assert events.output("stdout") == "first\nsecond\n"

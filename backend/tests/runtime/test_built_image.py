@@ -1,8 +1,8 @@
 """Checks of a real built image, when one exists; this never builds one.
 
 The data directory is `PYTHON_SANDBOX_PATH` (default: `data/` in the checkout),
-as for the server. Build the image first with
-`python -m sandpit.runtime.image build --data-dir DIR`; without it these skip.
+as for the server, and the image is the current definition's (the one `make
+image` builds; `make test` builds it first). Without it these fail, never skip.
 """
 
 # ruff: noqa: S103 - the tests make permissive modes on purpose, to see them removed
@@ -31,7 +31,7 @@ DATA_DIR = Path(os.environ.get("PYTHON_SANDBOX_PATH", default_definition_dir().p
 def image() -> RuntimeImage:
     found = find_image(DATA_DIR)
     if found is None:
-        pytest.skip(f"no runtime image of the current definition in {DATA_DIR}")
+        pytest.fail(f"no runtime image of the current definition in {DATA_DIR}: run `make image`")
     return found
 
 
@@ -73,8 +73,8 @@ def test_the_record_lists_current_packages(image: RuntimeImage) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap")
 def test_the_smoke_test_passes_in_bubblewrap(image: RuntimeImage, readable_dir: Path) -> None:
+    assert shutil.which("bwrap") is not None, "bubblewrap is not installed: `make setup-test`"
     definition = load_definition(default_definition_dir())
     smoke_test = readable_dir / "smoke_test.py"
     shutil.copyfile(definition.smoke_test, smoke_test)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
 
 from sandpit.config import REPO_DIR
 from tests.servers import SandpitServer
@@ -31,6 +31,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+# One patience for the page's actions and for `expect`'s assertions (whose
+# default stays 5 s otherwise): a slow, shared machine needs both.
+TIMEOUT_MS = 15_000
+expect.set_options(timeout=TIMEOUT_MS)
 SCREENSHOTS = REPO_DIR / "artifacts" / "screenshots"
 PASSWORD = "correct horse battery"
 # Makes xterm.js fall back from WebGL to its DOM renderer, whose rows the
@@ -71,7 +75,7 @@ class Ide:
         self.server = server
         self.context = context
         self.page: Page = context.new_page()
-        self.page.set_default_timeout(15_000)
+        self.page.set_default_timeout(TIMEOUT_MS)
         self.username = f"u{uuid.uuid4().hex[:12]}"
         self.workspace_id = ""
 

@@ -8,11 +8,15 @@ from playwright.sync_api import Locator, Request, Route, expect
 from tests.ui.conftest import Ide
 from tests.ui.dropping_proxy import DroppingProxy
 
-FIRST_SLEEP_SECOND = """\
+# Prints, then waits until the test writes the workspace file `go`: the run
+# stays running for as long as the test looks, however slow the machine.
+FIRST_WAIT_SECOND = """\
+import os
 import time
 
-print("first")
-time.sleep(2)
+print("first", flush=True)
+while not os.path.exists("go"):
+    time.sleep(0.02)
 print("second")
 """
 
@@ -41,12 +45,13 @@ def run_new_file(ide: Ide, path: str, text: str) -> Locator:
 
 
 def test_output_shows_while_the_run_runs(ide: Ide) -> None:
-    block = run_new_file(ide, "slow.py", FIRST_SLEEP_SECOND)
+    block = run_new_file(ide, "slow.py", FIRST_WAIT_SECOND)
     output = block.get_by_test_id("output")
     expect(output).to_contain_text("first")
-    # Shown while the program sleeps: the run is still running, "second" not there yet.
+    # Shown while the program waits: the run is still running, "second" not there yet.
     expect(block).to_have_attribute("data-status", "running")
     assert "second" not in output.inner_text()
+    ide.put_file("go", "")
     expect(output).to_contain_text("second", timeout=20_000)
     expect(block).to_have_attribute("data-status", "ok")
     expect(block.get_by_test_id("exit-code")).to_have_text("exit code 0")
@@ -121,11 +126,12 @@ def test_without_the_live_stream_the_run_is_polled(ide: Ide) -> None:
         route.abort()
 
     ide.page.route("**/api/runs/*/events", refuse)
-    block = run_new_file(ide, "slow.py", FIRST_SLEEP_SECOND)
+    block = run_new_file(ide, "slow.py", FIRST_WAIT_SECOND)
     output = block.get_by_test_id("output")
     # The record of a running run carries its output so far: shown before the end.
     expect(output).to_have_text("first\n", timeout=20_000)
     expect(block).to_have_attribute("data-status", "running")
+    ide.put_file("go", "")
     expect(block).to_have_attribute("data-status", "ok", timeout=30_000)
     expect(output).to_have_text("first\nsecond\n")
 

@@ -111,25 +111,36 @@ def parse_authority(text: str) -> tuple[str, int]:
 
 @dataclass(frozen=True)
 class Allowlist:
-    """The `host:port` pairs the proxy tunnels to; every other target is refused."""
+    """The `host:port` pairs the proxy tunnels to; every other target is refused.
+
+    `local` is the few of them that may resolve to an address the proxy
+    otherwise never connects to (the host's own, loopback, private): a
+    package index on this host or its network, such as a mirror or the
+    tests' own index. The exemption is for that exact `host:port` only.
+    """
 
     targets: tuple[tuple[str, int], ...]
+    local: tuple[tuple[str, int], ...] = ()
 
     @classmethod
-    def parse(cls, entries: Iterable[str]) -> Allowlist:
-        """From `["pypi.org:443", ...]`. Raises ValueError naming a malformed entry."""
-        targets: list[tuple[str, int]] = []
-        for entry in entries:
-            try:
-                target = parse_authority(entry.strip())
-            except ValueError as exc:
-                raise ValueError(f"{entry!r} is not host:port ({exc})") from None
-            if target not in targets:
-                targets.append(target)
-        return cls(tuple(targets))
+    def parse(cls, entries: Iterable[str], local: Iterable[str] = ()) -> Allowlist:
+        """From `["pypi.org:443", ...]`. Raises ValueError naming a malformed entry.
+
+        Every `local` entry must be among `entries` too.
+        """
+        targets = _parse_targets(entries)
+        local_targets = _parse_targets(local)
+        for host, port in local_targets:
+            if (host, port) not in targets:
+                raise ValueError(f"local target '{host}:{port}' is not on the allowlist")
+        return cls(tuple(targets), tuple(local_targets))
 
     def allows(self, host: str, port: int) -> bool:
         return (host, port) in self.targets
+
+    def may_be_local(self, host: str, port: int) -> bool:
+        """Whether `host:port` may resolve to a local or private address (see `local`)."""
+        return (host, port) in self.local
 
     def refusal(self) -> str:
         """The sentence a refused client reads (pip shows it after the status code)."""
@@ -138,6 +149,18 @@ class Allowlist:
             return "Sandpit's package proxy allows no hosts on this server."
         listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
         return f"Sandpit's package proxy only allows {listed}."
+
+
+def _parse_targets(entries: Iterable[str]) -> list[tuple[str, int]]:
+    targets: list[tuple[str, int]] = []
+    for entry in entries:
+        try:
+            target = parse_authority(entry.strip())
+        except ValueError as exc:
+            raise ValueError(f"{entry!r} is not host:port ({exc})") from None
+        if target not in targets:
+            targets.append(target)
+    return targets
 
 
 class HostAddresses:

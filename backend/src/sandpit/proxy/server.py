@@ -312,15 +312,17 @@ class PackageProxy:
         try:
             async with asyncio.timeout(self.limits.connect_timeout_s):
                 addresses = await self._resolver.resolve(host, port)
-                candidates = self._permitted(host, addresses)
+                candidates = self._permitted(host, port, addresses)
                 return await self._connect(host, port, candidates)
         except TimeoutError:
             raise Refusal(504, f"{host} did not answer in time; try again later.") from None
         except socket.gaierror:
             raise Refusal(502, f"The package proxy could not find {host}.") from None
 
-    def _permitted(self, host: str, addresses: Sequence[str]) -> list[str]:
+    def _permitted(self, host: str, port: int, addresses: Sequence[str]) -> list[str]:
         """The addresses it may connect to; `Refusal` 403 if none (checked on every request)."""
+        if self.allowlist.may_be_local(host, port):
+            return list(dict.fromkeys(str(ipaddress.ip_address(text)) for text in addresses))
         own = self._addresses.current()
         permitted: list[str] = []
         reasons: list[str] = []

@@ -1,0 +1,59 @@
+"""The skip guard itself: an unexpected skip fails an inner pytest session."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.plugins.skip_guard import AllowedSkip
+
+pytest_plugins = ["pytester"]
+
+SKIPPING = """
+import pytest
+
+def test_runs():
+    assert True
+
+def test_skips():
+    pytest.skip("no image")
+
+@pytest.mark.xfail(strict=True)
+def test_expected_to_fail():
+    assert False
+"""
+
+
+def inner_session(pytester: pytest.Pytester, source: str) -> pytest.RunResult:
+    """Run `source` as test_inner.py in an inner session with only the guard added."""
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makepyfile(test_inner=source)
+    return pytester.runpytest_inprocess("-p", "tests.plugins.skip_guard", "-p", "no:cacheprovider")
+
+
+def test_an_unexpected_skip_fails_the_session(pytester: pytest.Pytester) -> None:
+    result = inner_session(pytester, SKIPPING)
+    result.assert_outcomes(passed=1, skipped=1, xfailed=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*unexpected skips*", "test_inner.py::test_skips: no image"])
+
+
+def test_a_module_level_skip_fails_the_session(pytester: pytest.Pytester) -> None:
+    result = inner_session(
+        pytester, "import pytest\npytest.skip('gone', allow_module_level=True)\n"
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["test_inner.py: gone"])
+
+
+def test_without_skips_the_session_passes(pytester: pytest.Pytester) -> None:
+    result = inner_session(pytester, "def test_runs():\n    assert True\n")
+    assert result.ret == pytest.ExitCode.OK
+    assert "unexpected skips" not in result.stdout.str()
+
+
+def test_an_entry_allows_only_matching_ids_and_only_while_its_condition_holds() -> None:
+    holds = AllowedSkip("tests/a.py::test_x*", "why", lambda: True, "always")
+    never = AllowedSkip("tests/a.py::test_x*", "why", lambda: False, "never")
+    assert holds.allows("tests/a.py::test_x[1]")
+    assert not holds.allows("tests/b.py::test_x")
+    assert not never.allows("tests/a.py::test_x[1]")
