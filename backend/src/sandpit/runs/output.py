@@ -29,6 +29,8 @@ MAX_IMAGES = 20
 ECHO_BYTES = 256 * 1024
 # A program that switches between stdout and stderr on every byte would make
 # a segment per byte: past this many, the rest is delivered when the run ends.
+# The one cap on segments: the record keeps as many as the log (see
+# `transcript`), so a finished run replays in the order its followers saw.
 MAX_SEGMENTS = 65536
 # At most this many bytes of one stream per event a follower gets.
 EVENT_BYTES = 32 * 1024
@@ -38,7 +40,7 @@ Stream = Literal["stdout", "stderr", "stdin"]
 Kind = Literal["stdout", "stderr", "stdin", "image"]
 STREAMS: tuple[Stream, ...] = ("stdout", "stderr", "stdin")
 KINDS: tuple[Kind, ...] = (*STREAMS, "image")
-_IMAGE = 3
+_IMAGE = KINDS.index("image")
 
 
 @dataclass(frozen=True)

@@ -2,28 +2,35 @@
 
 A run's record keeps stdout and stderr whole but apart; the console shows
 them interleaved as they were printed, with the input typed into the run
-and its plots where they appeared. `snapshot` turns a `RunOutput` into its
-texts and segments, each the kind of a piece and where it ends: for text,
-in code points of that stream's text (`stdout`, `stderr`, `stdin` for typed
-input); for plots, the number shown so far. `replay` walks a record by its
-segments, so a reloaded page, a polling client and a late follower see
-what the first one saw.
+and its plots where they appeared. A `Snapshot` is a run's output at one
+moment: its texts, its segments, each the kind of a piece and where it
+ends (for text, in code points of that stream's text: `stdout`, `stderr`,
+`stdin` for typed input; for plots, the number shown so far), and the
+output cut by them, ready to show (`pieces`). `snapshot` takes one from a
+live `RunOutput`, `recorded` from a run's record; both cut with `replay`,
+which a late follower's stream uses too, so a reloaded page, a polling
+client and a late follower see what the first one saw.
 
 Text past the last segment of its stream (when a run made more than
-`MAX_SEGMENTS` of them) follows the segments: stdout, then stderr, then input.
+`MAX_SEGMENTS` of them) follows the segments: stdout, then stderr, then
+input. The cap is the output log's own: the log orders that many segments
+for the live followers and the record keeps as many, so a finished run
+replays as its followers saw it and a position in its output
+(`sandpit.runs.position`) means the same in both.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, groupby
 
 from sandpit.db.models import Run
 from sandpit.runs.output import (
     EVENT_BYTES,
     KINDS,
+    MAX_SEGMENTS,
     STREAMS,
     Cursor,
     Image,
@@ -32,10 +39,6 @@ from sandpit.runs.output import (
     Stream,
     Text,
 )
-
-# Enough for any program a person reads the output of; a run that switches
-# streams more often keeps its text, just not the order past this.
-MAX_SEGMENTS = 10_000
 
 
 @dataclass(frozen=True)
@@ -46,13 +49,16 @@ class Segment:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """A run's output at one moment: its texts and their segments, which agree
-    (no segments: a run recorded before they were kept)."""
+    """A run's output at one moment: its texts, their segments, and the texts cut
+    by the segments, which agree (no segments: a run recorded before they were
+    kept; its pieces are stdout, stderr, typed input, then the plots)."""
 
     texts: dict[Stream, str]
     segments: list[Segment] | None
     images: int
     truncated: bool
+    # Everything in the order it came, consecutive text of one stream joined.
+    pieces: list[Text | Image]
 
 
 def snapshot(output: RunOutput, *, final: bool) -> Snapshot:
@@ -84,11 +90,11 @@ def snapshot(output: RunOutput, *, final: bool) -> Snapshot:
             segments.append(Segment(kind, ends[kind]))
         else:
             full = True
-    return Snapshot(
-        texts={stream: "".join(pieces) for stream, pieces in texts.items()},
-        segments=segments,
-        images=len(output.images),
-        truncated=output.truncated,
+    return _snapshot(
+        {stream: "".join(pieces) for stream, pieces in texts.items()},
+        segments,
+        len(output.images),
+        output.truncated,
     )
 
 
@@ -99,12 +105,34 @@ def segments_of(output: RunOutput) -> list[Segment]:
 
 def recorded(run: Run) -> Snapshot:
     """A run's output as its record keeps it."""
-    return Snapshot(
-        texts={"stdout": run.stdout, "stderr": run.stderr, "stdin": run.typed or ""},
-        segments=decode(run.segments),
-        images=run.images,
-        truncated=run.truncated,
-    )
+    texts: dict[Stream, str] = {
+        "stdout": run.stdout,
+        "stderr": run.stderr,
+        "stdin": run.typed or "",
+    }
+    return _snapshot(texts, decode(run.segments), run.images, run.truncated)
+
+
+def _snapshot(
+    texts: dict[Stream, str], segments: list[Segment] | None, images: int, truncated: bool
+) -> Snapshot:
+    pieces = _joined(replay(texts, images, segments))
+    return Snapshot(texts, segments, images, truncated, pieces)
+
+
+def _joined(items: Iterable[Text | Image]) -> list[Text | Image]:
+    """`items` with consecutive texts of one stream joined into one."""
+    pieces: list[Text | Image] = []
+    for stream, group in groupby(
+        items, lambda item: item.stream if isinstance(item, Text) else None
+    ):
+        if stream is None:
+            pieces.extend(group)  # plots, each its own
+        else:
+            pieces.append(
+                Text(stream, "".join(item.text for item in group if isinstance(item, Text)))
+            )
+    return pieces
 
 
 def encode(segments: list[Segment]) -> str:
@@ -126,8 +154,9 @@ def decode(stored: str | None) -> list[Segment] | None:
 def replay(
     texts: dict[Stream, str], images: int, segments: list[Segment] | None
 ) -> Iterator[Text | Image]:
-    """A recorded run's output in the order it came, text in pieces of at most
-    `EVENT_BYTES` characters; without segments, stdout then stderr then plots."""
+    """`texts` and `images` plots in the order `segments` say they came, text in
+    pieces of at most `EVENT_BYTES` characters; what follows the segments (all
+    of it without them): stdout, stderr, typed input, then plots."""
     done = dict.fromkeys(KINDS, 0)
     for segment in segments or ():
         if segment.kind == "image":
