@@ -154,4 +154,5 @@ def test_past_the_segment_cap_the_record_replays_as_a_follower_saw_it() -> None:
     texts, segments = view.output.texts, view.output.segments
     assert view.output.pieces == followed
     assert joined(list(transcript.replay(texts, 0, segments))) == followed
-    assert segments is not None and len(segments) == output_module.MAX_SEGMENTS
+    assert segments is not None
+    assert len(segments) == output_module.MAX_SEGMENTS
