@@ -718,6 +718,11 @@ export interface components {
             input_open: boolean;
             /** Message */
             message: string | null;
+            /**
+             * Output
+             * @description `stdout`, `stderr` and `typed` cut by the `segments`, in the order they came (so far, while it runs), consecutive text of one stream joined: what a console shows, ready to show. Plots are in `images`.
+             */
+            output: components["schemas"]["RunOutputPiece"][];
             /** Path */
             path: string | null;
             /**
@@ -762,6 +767,19 @@ export interface components {
              * @enum {string}
              */
             type: "output";
+        };
+        /**
+         * RunOutputPiece
+         * @description A piece of a run's output as a console shows it (`stdin`: input typed meanwhile).
+         */
+        RunOutputPiece: {
+            /**
+             * Stream
+             * @enum {string}
+             */
+            stream: "stdout" | "stderr" | "stdin";
+            /** Text */
+            text: string;
         };
         /**
          * RunSegment

@@ -21,7 +21,7 @@ type RunEvent =
   | Schemas["RunEndEvent"];
 
 /** A piece of a run's output, in the order it came; `stdin` is input typed while it ran. */
-export type OutputPiece = { stream: Schemas["RunOutputEvent"]["stream"]; text: string };
+export type OutputPiece = Schemas["RunOutputPiece"];
 
 /** One block of the run console. `refused`: the server did not start the run. */
 export type ConsoleRun = {
@@ -29,9 +29,12 @@ export type ConsoleRun = {
   path: string | null;
   status: RunStatus | "refused";
   exitCode: number | null;
-  stdout: string;
+  /** As the run's record has it (the stream's output is in `output`). */
   stderr: string;
-  /** stdout, stderr and typed input interleaved as they came (from the stream, or the record's segments). */
+  /**
+   * stdout, stderr and typed input interleaved as they came, as received: the
+   * run record's `output`, or the output events of its stream while it is followed.
+   */
   output: OutputPiece[];
   truncated: boolean;
   durationMs: number | null;
@@ -41,7 +44,7 @@ export type ConsoleRun = {
   stopping: boolean;
   /** Started from this page (not loaded from the history). */
   live: boolean;
-  /** `output` came from the run's event stream (not rebuilt from stdout and stderr). */
+  /** `output` came from the run's event stream (events may still be on their way), not from a record. */
   streamed: boolean;
   /** The program takes input now (`POST /api/runs/{id}/stdin`). */
   inputOpen: boolean;
@@ -49,48 +52,17 @@ export type ConsoleRun = {
   inputError: string | null;
 };
 
-/** Cuts `text` at code-point offsets, front to back (the server counts code points, JavaScript UTF-16 units). */
-function cutter(text: string): (end: number) => string {
-  let unit = 0;
-  let point = 0;
-  return (end) => {
-    const start = unit;
-    while (point < end && unit < text.length) {
-      unit += (text.codePointAt(unit) ?? 0) > 0xffff ? 2 : 1;
-      point += 1;
-    }
-    return text.slice(start, unit);
-  };
-}
-
-/** A finished run's output as it came, from its record: cut by its segments, then whatever follows them. */
-function recordedOutput(run: Run): OutputPiece[] {
-  const cut = { stdout: cutter(run.stdout), stderr: cutter(run.stderr), stdin: cutter(run.typed ?? "") };
-  const pieces: OutputPiece[] = [];
-  const add = (stream: OutputPiece["stream"], text: string) => {
-    const last = pieces.at(-1);
-    if (text === "") return;
-    if (last !== undefined && last.stream === stream) last.text += text;
-    else pieces.push({ stream, text });
-  };
-  for (const segment of run.segments ?? []) {
-    if (segment.stream !== "image") add(segment.stream, cut[segment.stream](segment.end));
-  }
-  for (const stream of ["stdout", "stderr", "stdin"] as const) add(stream, cut[stream](Infinity));
-  return pieces;
-}
-
 function fromRun(run: Run, previous?: ConsoleRun): ConsoleRun {
-  // A streamed transcript is the record plus the typed input, in order: keep it.
+  // A followed run's output is the stream's, and more of it may be queued (see
+  // `flush`): the record says the same, but replacing it would repeat what is queued.
   const streamed = previous?.streamed ?? false;
   return {
     id: run.id,
     path: run.path,
     status: run.status,
     exitCode: run.exit_code,
-    stdout: run.stdout,
     stderr: run.stderr,
-    output: streamed && previous !== undefined ? previous.output : recordedOutput(run),
+    output: streamed && previous !== undefined ? previous.output : run.output,
     truncated: run.truncated,
     durationMs: run.duration_ms,
     images: streamed && previous !== undefined && previous.images.length > run.images.length ? previous.images : run.images,
@@ -122,16 +94,11 @@ function applyEvents(run: ConsoleRun, events: RunEvent[]): ConsoleRun {
         // after a reconnect, what came after the last event seen.
         next =
           event.after === 0
-            ? { ...next, output: [], stdout: "", stderr: "", images: [], streamed: true, inputOpen: event.input_open }
+            ? { ...next, output: [], images: [], streamed: true, inputOpen: event.input_open }
             : { ...next, inputOpen: event.input_open };
         break;
       case "output":
-        next = {
-          ...next,
-          output: append(next.output, { stream: event.stream, text: event.text }),
-          stdout: event.stream === "stdout" ? next.stdout + event.text : next.stdout,
-          stderr: event.stream === "stderr" ? next.stderr + event.text : next.stderr,
-        };
+        next = { ...next, output: append(next.output, { stream: event.stream, text: event.text }) };
         break;
       case "image":
         next = next.images.includes(event.url) ? next : { ...next, images: [...next.images, event.url] };
@@ -324,7 +291,6 @@ export function useRuns(workspaceId: string, onFinished: (run: ConsoleRun) => vo
         path,
         status,
         exitCode: null,
-        stdout: "",
         stderr: "",
         output: [],
         truncated: false,

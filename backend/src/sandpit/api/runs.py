@@ -29,6 +29,7 @@ from sandpit.api.schemas import (
     RunInputEvent,
     RunOut,
     RunOutputEvent,
+    RunOutputPiece,
     RunSegment,
     RunStarted,
     RunStartEvent,
@@ -36,13 +37,14 @@ from sandpit.api.schemas import (
     RunStdin,
 )
 from sandpit.context import AppContext
-from sandpit.db.models import Run
 from sandpit.errors import BadRequest
-from sandpit.runs import position, transcript
+from sandpit.runs import position
 from sandpit.runs import service as run_service
 from sandpit.runs.live import InputState, Started
 from sandpit.runs.output import Image, Text
 from sandpit.runs.service import RunService
+from sandpit.runs.transcript import Segment
+from sandpit.runs.view import RunView
 from sandpit.services import workspaces
 
 router = APIRouter(tags=["runs"])
@@ -62,32 +64,35 @@ def _image_url(run_id: str, index: int) -> str:
     return f"/api/runs/{run_id}/images/{index}"
 
 
-def run_out(
-    run: Run, input_open: bool = False, so_far: transcript.Snapshot | None = None
-) -> RunOut:
-    """The run as its record has it, or, while it runs, with its output `so_far`."""
-    view = so_far if so_far is not None else transcript.recorded(run)
+def run_out(view: RunView) -> RunOut:
+    """The run's view (`sandpit.runs.view`), as the API answers it."""
+    run, output = view.run, view.output
     return RunOut(
         id=run.id,
         workspace_id=run.workspace_id,
         path=run.path,
         status=cast(RunStatus, run.status),
         exit_code=run.exit_code,
-        stdout=view.texts["stdout"],
-        stderr=view.texts["stderr"],
-        truncated=view.truncated,
+        stdout=output.texts["stdout"],
+        stderr=output.texts["stderr"],
+        truncated=output.truncated,
         duration_ms=run.duration_ms,
-        images=[_image_url(run.id, i) for i in range(view.images)],
+        images=[_image_url(run.id, i) for i in range(output.images)],
         message=run.message,
         created_at=run.created_at,
         finished_at=run.finished_at,
-        input_open=input_open,
-        typed=view.texts["stdin"],
-        segments=_segments(view.segments),
+        input_open=view.input_open,
+        typed=output.texts["stdin"],
+        segments=_segments(output.segments),
+        output=[
+            RunOutputPiece(stream=piece.stream, text=piece.text)
+            for piece in output.pieces
+            if isinstance(piece, Text)
+        ],
     )
 
 
-def _segments(segments: list[transcript.Segment] | None) -> list[RunSegment] | None:
+def _segments(segments: list[Segment] | None) -> list[RunSegment] | None:
     if segments is None:
         return None
     return [RunSegment(stream=segment.kind, end=segment.end) for segment in segments]
@@ -125,7 +130,7 @@ async def create_run(
         return RunStarted(id=run.id, status="running")
     await service.wait(run.id)
     response.status_code = status.HTTP_200_OK
-    return run_out(await service.get_owned(db, user, run.id))
+    return run_out(service.view(await service.get_owned(db, user, run.id)))
 
 
 @router.get("/workspaces/{workspace_id}/runs", response_model=list[RunOut])
@@ -135,17 +140,14 @@ async def list_runs(
     """The workspace's latest runs, newest first."""
     service = _runs(context)
     workspace = await workspaces.get_owned(db, user, workspace_id)
-    return [
-        run_out(r, service.input_open(r.id), service.snapshot(r))
-        for r in await service.list_for(db, workspace)
-    ]
+    return [run_out(service.view(run)) for run in await service.list_for(db, workspace)]
 
 
 @router.get("/runs/{run_id}", response_model=RunOut)
 async def get_run(run_id: str, user: CurrentUser, db: DbSession, context: Context) -> RunOut:
     service = _runs(context)
     run = await service.get_owned(db, user, run_id)
-    return run_out(run, service.input_open(run.id), service.snapshot(run))
+    return run_out(service.view(run))
 
 
 _Events = AsyncGenerator[run_service.RunEvent]
@@ -235,7 +237,7 @@ def _event(run_id: str, event: run_service.RunEvent, resume_from: int) -> RunEve
         return RunInputEvent(type="input", open=event.open)
     if isinstance(event, Image):
         return RunImageEvent(type="image", index=event.index, url=_image_url(run_id, event.index))
-    return RunEndEvent(type="end", run=run_out(event.run))
+    return RunEndEvent(type="end", run=run_out(event.view))
 
 
 @router.post(
@@ -266,7 +268,7 @@ async def stop_run(run_id: str, user: CurrentUser, db: DbSession, context: Conte
     service = _runs(context)
     run = await service.get_owned(db, user, run_id)
     await service.stop(run.id)
-    return run_out(await service.get_owned(db, user, run_id))
+    return run_out(service.view(await service.get_owned(db, user, run_id)))
 
 
 @router.get(

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from sandpit.errors import BadRequest
+from sandpit.runs.output import Kind, Stream
 from sandpit.services.users import PASSWORD_MAX, PASSWORD_MIN, USERNAME_RE
 from sandpit.services.workspaces import clean_name
 
@@ -135,11 +136,18 @@ RunStatus = Literal["running", "ok", "error", "timeout", "oom", "killed"]
 class RunSegment(BaseModel):
     """Where one piece of a run's output ends, in the order the pieces came."""
 
-    stream: Literal["stdout", "stderr", "stdin", "image"]
+    stream: Kind
     end: int = Field(
         description="For text: the end, in code points, within `stdout`, `stderr` or "
         "`typed` (for `stdin`); for `image`: how many plots had been shown."
     )
+
+
+class RunOutputPiece(BaseModel):
+    """A piece of a run's output as a console shows it (`stdin`: input typed meanwhile)."""
+
+    stream: Stream
+    text: str
 
 
 class RunOut(BaseModel):
@@ -167,6 +175,11 @@ class RunOut(BaseModel):
         "show stdout, stderr, typed input and plots interleaved. Text past a stream's last "
         "segment follows them. None for runs recorded before this was kept.",
     )
+    output: list[RunOutputPiece] = Field(
+        description="`stdout`, `stderr` and `typed` cut by the `segments`, in the order they "
+        "came (so far, while it runs), consecutive text of one stream joined: what a console "
+        "shows, ready to show. Plots are in `images`.",
+    )
 
 
 class RunStdin(BaseModel):
@@ -192,7 +205,7 @@ class RunOutputEvent(BaseModel):
     """Output in the order it came; `stdin` is input sent while the run ran (an echo)."""
 
     type: Literal["output"]
-    stream: Literal["stdout", "stderr", "stdin"]
+    stream: Stream
     text: str
 
 

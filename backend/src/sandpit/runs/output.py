@@ -29,7 +29,11 @@ MAX_IMAGES = 20
 ECHO_BYTES = 256 * 1024
 # A program that switches between stdout and stderr on every byte would make
 # a segment per byte: past this many, the rest is delivered when the run ends.
-MAX_SEGMENTS = 65536
+# Enough for any program a person reads the output of. The one cap on
+# segments: the record keeps as many as the log (see `transcript`), so a
+# finished run replays in the order its followers saw; and each is a piece in
+# every answer that carries the run, so it bounds their size too.
+MAX_SEGMENTS = 10_000
 # At most this many bytes of one stream per event a follower gets.
 EVENT_BYTES = 32 * 1024
 
@@ -38,7 +42,7 @@ Stream = Literal["stdout", "stderr", "stdin"]
 Kind = Literal["stdout", "stderr", "stdin", "image"]
 STREAMS: tuple[Stream, ...] = ("stdout", "stderr", "stdin")
 KINDS: tuple[Kind, ...] = (*STREAMS, "image")
-_IMAGE = 3
+_IMAGE = KINDS.index("image")
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from sandpit.runs.executor import STOPPED_MESSAGE, RunOutcome, RunRequest, execu
 from sandpit.runs.live import MAX_FOLLOWERS, InputState, LiveRun, Started, follow
 from sandpit.runs.output import Image, Text
 from sandpit.runs.stdin import MAX_PENDING_BYTES
+from sandpit.runs.view import RunView, run_view
 from sandpit.sandbox.base import SandboxError
 from sandpit.sandbox.environment import run_env
 from sandpit.sandbox.manager import SandboxManager
@@ -58,7 +59,7 @@ STOP_GRACE_S = 15
 class Ended:
     """A follower's last event: the run as recorded (finished, unless it was lost)."""
 
-    run: Run
+    view: RunView
 
 
 RunEvent = Started | Text | Image | InputState | Ended
@@ -209,17 +210,9 @@ class RunService:
             raise NotFound("There is no such image.")
         return self.images_root / run.id / f"{index}.png"
 
-    def snapshot(self, run: Run) -> transcript.Snapshot | None:
-        """What a running run has printed and been typed so far; None once its record has it."""
-        live = self._live.get(run.id)
-        if live is None or run.status != "running":
-            return None
-        return transcript.snapshot(live.output, final=False)
-
-    def input_open(self, run_id: str) -> bool:
-        """Whether `send_input()` takes input for the run now."""
-        live = self._live.get(run_id)
-        return live is not None and live.input.open
+    def view(self, run: Run) -> RunView:
+        """`run` as clients are shown it: with its output so far while it runs."""
+        return run_view(run, self._live.get(run.id))
 
     def send_input(self, run: Run, text: str, *, eof: bool) -> None:
         """Queue `text` for the running program's stdin, then EOF if `eof`.
@@ -273,16 +266,16 @@ class RunService:
         """The output so far, then as it comes, then the run as recorded at its end."""
         if live is None:
             # Finished before the follower came (perhaps just now): replay the record.
-            run = await self._recorded(run)
+            view = self.view(await self._recorded(run))
             yield Started(input_open=False)
-            record = transcript.recorded(run)
-            for piece in transcript.replay(record.texts, record.images, record.segments):
+            output = view.output
+            for piece in transcript.replay(output.texts, output.images, output.segments):
                 yield piece
-            yield Ended(run)
+            yield Ended(view)
             return
         async for item in follow(live):
             yield item
-        yield Ended(await self._recorded(run))
+        yield Ended(self.view(await self._recorded(run)))
 
     async def _recorded(self, run: Run) -> Run:
         """The run as recorded now (as it was, if its workspace was deleted meanwhile)."""
