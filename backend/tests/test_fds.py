@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
+import subprocess
+import sys
 
 import pytest
 import uvloop  # uvicorn[standard] ships it, and the server runs on it
@@ -83,3 +85,17 @@ def test_the_guard_catches_a_pipe_transport_closing_its_file_twice_under_uvloop(
     found = fds.take_violations()
     assert len(found) == 1
     assert "read_through_a_transport" not in found[0].previous  # libuv closed it first, in C
+
+
+def test_the_server_raises_its_open_file_limit_to_the_hard_limit() -> None:
+    """Run in a child so this process's limits stay as they are."""
+    code = (
+        "import resource; from sandpit.fds import raise_open_file_limit;"
+        "soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE);"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard));"
+        "print(raise_open_file_limit() == hard == resource.getrlimit(resource.RLIMIT_NOFILE)[0])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "True"

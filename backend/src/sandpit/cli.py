@@ -66,12 +66,14 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from sandpit.app import create_app
+    from sandpit.fds import raise_open_file_limit
     from sandpit.logs import configure_logging, install_crash_reports
 
     overrides = {"host": args.host, "port": args.port}
     settings = Settings().model_copy(update={k: v for k, v in overrides.items() if v is not None})
     configure_logging(settings.log_level)
     install_crash_reports(fd_guard=settings.fd_guard)
+    raise_open_file_limit()
     app = create_app(settings)
     uvicorn.run(
         app,

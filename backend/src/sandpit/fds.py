@@ -27,6 +27,7 @@ from __future__ import annotations
 import errno
 import io
 import os
+import resource
 import threading
 import traceback
 from collections.abc import Callable
@@ -86,6 +87,25 @@ def owned_pipe() -> tuple[OwnedFd, OwnedFd]:
     """A close-on-exec pipe as (read end, write end), each with its owner."""
     read_end, write_end = os.pipe2(os.O_CLOEXEC)
     return OwnedFd(read_end), OwnedFd(write_end)
+
+
+def raise_open_file_limit() -> int:
+    """Raise this process's soft limit on open descriptors to its hard limit; return it.
+
+    Each active student holds about ten of the server's descriptors (the
+    sandbox's channel and proxy listener, a terminal's PTY, a WebSocket, an
+    HTTP connection), so the common soft default of 1024 would end a class
+    of a hundred with EMFILE while the hard limit allows far more.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        wanted = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
+        except (ValueError, OSError):
+            pass  # keep the soft limit we have; the service manager's is then the limit
+    return soft
 
 
 @dataclass(frozen=True)
