@@ -1,9 +1,11 @@
 "use client";
 
-import { startTransition, useCallback, useEffect, useEffectEvent, useMemo, useRef, useState } from "react";
+import { startTransition, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { FileEntry, WorkspaceDetail } from "@/api/client";
 import { useEditorTabs } from "@/hooks/useEditorTabs";
 import { useFileListing } from "@/hooks/useFileListing";
+import { useIdeKeys } from "@/hooks/useIdeKeys";
+import { regionProps, useRegionFocus } from "@/hooks/useRegionFocus";
 import { useRuns } from "@/hooks/useRuns";
 import { useSandbox } from "@/hooks/useSandbox";
 import { useUiState } from "@/hooks/useUiState";
@@ -28,17 +30,6 @@ import { TerminalPanel } from "./TerminalPanel";
 
 /** How long after the editor is shown the terminal starts (xterm.js, a socket, maybe a sandbox). */
 const TERMINAL_DELAY_MS = 700;
-
-type Region = "tree" | "editor" | "terminal" | "console";
-const REGIONS: Region[] = ["tree", "editor", "terminal", "console"];
-/** Where F6 lands in each panel. */
-const PREFERRED_FOCUS: Record<Region, string> = {
-  tree: '[role="treeitem"][tabindex="0"]',
-  editor: ".cm-content",
-  terminal: ".terminal-surface:not(.hidden) textarea.xterm-helper-textarea",
-  // The newest running program's input line, else the pre-filled input (RunConsole marks it).
-  console: "[data-console-focus]",
-};
 
 /**
  * The IDE for one workspace: file tree, tabbed editor, terminal panel, run
@@ -68,7 +59,7 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
   const [terminalMounted, setTerminalMounted] = useState(initial.layout.terminalOpen);
   const [notice, setNotice] = useState<string | null>(null);
   const focusPending = useRef<string | null>(null);
-  const regions = useRef(new Map<Region, HTMLElement | null>());
+  const root = useRef<HTMLElement>(null);
 
   const activeTab = tabs.tabs.find((tab) => tab.path === tabs.active) ?? null;
   const expanded = useMemo(() => new Set(ui.expanded), [ui.expanded]);
@@ -210,50 +201,20 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
   }, [refreshFiles]);
   useEffect(() => () => window.clearTimeout(commandTimer.current), []);
 
-  const focusRegion = useCallback((region: Region) => {
-    if (region === "editor" && activeTab?.kind === "text") {
-      editor.current?.focus();
-      return;
+  const focusEditor = useCallback(() => {
+    if (activeTab?.kind !== "text") {
+      return false;
     }
-    const element = regions.current.get(region);
-    const target =
-      element?.querySelector<HTMLElement>(PREFERRED_FOCUS[region]) ??
-      element?.querySelector<HTMLElement>('[tabindex="0"], textarea, input, button:not([disabled])') ??
-      null;
-    target?.focus();
+    editor.current?.focus();
+    return true;
   }, [activeTab]);
-
-  // Page-wide keys. Keys the editor or terminal handled arrive defaultPrevented.
-  const onKey = useEffectEvent((event: KeyboardEvent) => {
-    const mod = event.ctrlKey || event.metaKey;
-    if (mod && !event.shiftKey && !event.altKey && event.key.toLowerCase() === "s") {
-      // Also keeps the browser's "Save page" dialog away.
-      event.preventDefault();
-      if (tabs.active !== null) {
-        void tabs.save(tabs.active);
-      }
-    } else if (event.defaultPrevented) {
-      return;
-    } else if (mod && event.key === "Enter") {
-      event.preventDefault();
-      void run();
-    } else if (event.ctrlKey && event.code === "Backquote") {
-      event.preventDefault();
-      toggleTerminal();
-    } else if (event.key === "F6") {
-      event.preventDefault();
-      const visible = REGIONS.filter((region) => regions.current.get(region)?.checkVisibility() ?? false);
-      const current = visible.findIndex((region) => regions.current.get(region)?.contains(document.activeElement));
-      const next = visible[(current + (event.shiftKey ? -1 : 1) + visible.length) % visible.length];
-      if (next !== undefined) {
-        focusRegion(next);
-      }
-    }
+  const { cycleFocus } = useRegionFocus(root, focusEditor);
+  useIdeKeys({
+    save: () => tabs.active !== null && void tabs.save(tabs.active),
+    run: () => void run(),
+    toggleTerminal,
+    cycleFocus,
   });
-  useEffect(() => {
-    window.addEventListener("keydown", onKey);
-    return () => window.removeEventListener("keydown", onKey);
-  }, []);
 
   // Warn before leaving with edits the server does not have yet.
   const unsaved = tabs.tabs.some((tab) => tab.dirty || tab.saving);
@@ -279,13 +240,10 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
           : activeTab.dirty
             ? "Unsaved changes"
             : "Saved";
-  const region = (name: Region) => (element: HTMLElement | null) => {
-    regions.current.set(name, element);
-  };
 
   return (
     // The app header above is 3.5rem and a border high; the IDE takes the rest of the window.
-    <main className="flex h-[calc(100dvh-3.5rem-1px)] min-h-96 flex-col">
+    <main ref={root} className="flex h-[calc(100dvh-3.5rem-1px)] min-h-96 flex-col">
       <IdeToolbar
         name={workspace.name}
         canRun={canRun}
@@ -304,7 +262,7 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
       <div className="flex min-h-0 flex-1">
         {sizes.treeOpen && (
           <>
-            <nav ref={region("tree")} aria-label="Files" className="shrink-0 bg-surface" style={{ width: sizes.tree }}>
+            <nav {...regionProps("tree")} aria-label="Files" className="shrink-0 bg-surface" style={{ width: sizes.tree }}>
               <FileTree
                 workspaceId={workspaceId}
                 workspaceName={workspace.name}
@@ -333,7 +291,7 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
           </>
         )}
         <div className="flex min-w-0 flex-1 flex-col">
-          <section ref={region("editor")} aria-label="Editor" className="flex min-h-0 flex-1 flex-col bg-surface">
+          <section {...regionProps("editor")} aria-label="Editor" className="flex min-h-0 flex-1 flex-col bg-surface">
             <EditorTabs tabs={tabs.tabs} active={tabs.active} onSelect={tabs.setActive} onClose={tabs.close} />
             {activeTab?.saveError != null && (
               <div role="alert" className="flex items-center gap-3 border-b border-danger/40 bg-danger-soft px-3 py-1.5 text-sm text-danger" data-testid="save-error">
@@ -394,7 +352,7 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
                 />
               )}
               <div
-                ref={region("terminal")}
+                {...regionProps("terminal")}
                 className={sizes.terminalOpen ? "shrink-0" : "hidden"}
                 style={{ height: sizes.terminal }}
               >
@@ -419,7 +377,7 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
           onChange={(width) => setSizes((current) => ({ ...current, console: width }))}
           onCommit={(width) => setLayout({ console: clampSize(width, "console") })}
         />
-        <aside ref={region("console")} className="shrink-0" style={{ width: sizes.console }}>
+        <aside {...regionProps("console")} className="shrink-0" style={{ width: sizes.console }}>
           <RunConsole
             runs={runs.runs}
             stdin={ui.stdin}
