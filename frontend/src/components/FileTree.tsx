@@ -144,14 +144,26 @@ export function FileTree(props: Props) {
   }
 
   const creating = editing !== null && editing.mode !== "rename" ? editing : null;
-  const toolbar: Array<{ icon: IconName; label: string; onClick: () => void; disabled?: boolean }> = [
-    { icon: "filePlus", label: "New file", onClick: () => startCreate("file") },
-    { icon: "folderPlus", label: "New folder", onClick: () => startCreate("folder") },
-    { icon: "upload", label: "Upload files", onClick: () => picker.current?.click(), disabled: uploading !== null },
-    { icon: "folderUp", label: "Upload folder", onClick: () => folderPicker.current?.click(), disabled: uploading !== null },
-    { icon: "archive", label: actions.zipping ? "Zipping…" : "Download all as zip", onClick: () => void actions.downloadAll(), disabled: actions.zipping },
-    { icon: "refresh", label: "Refresh", onClick: () => void props.onRefresh() },
+  // The toolbar is data; what each button does is `runTool` (the pickers are refs, read only on a click).
+  const toolbar: Array<{ icon: IconName; label: string; disabled?: boolean }> = [
+    { icon: "filePlus", label: "New file" },
+    { icon: "folderPlus", label: "New folder" },
+    { icon: "upload", label: "Upload files", disabled: uploading !== null },
+    { icon: "folderUp", label: "Upload folder", disabled: uploading !== null },
+    { icon: "archive", label: actions.zipping ? "Zipping…" : "Download all as zip", disabled: actions.zipping },
+    { icon: "refresh", label: "Refresh" },
   ];
+  function runTool(icon: IconName) {
+    const tools: Partial<Record<IconName, () => void>> = {
+      filePlus: () => startCreate("file"),
+      folderPlus: () => startCreate("folder"),
+      upload: () => picker.current?.click(),
+      folderUp: () => folderPicker.current?.click(),
+      archive: () => void actions.downloadAll(),
+      refresh: () => void props.onRefresh(),
+    };
+    tools[icon]?.();
+  }
 
   return (
     <div
@@ -181,7 +193,7 @@ export function FileTree(props: Props) {
           <button
             key={tool.icon}
             type="button"
-            onClick={tool.onClick}
+            onClick={() => runTool(tool.icon)}
             disabled={tool.disabled}
             className="rounded p-1.5 text-fg-muted hover:bg-surface-muted hover:text-fg disabled:opacity-50"
             title={tool.label}

@@ -64,14 +64,11 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
   const activeTab = tabs.tabs.find((tab) => tab.path === tabs.active) ?? null;
   const expanded = useMemo(() => new Set(ui.expanded), [ui.expanded]);
   const dirtyPaths = useMemo(() => new Set(tabs.tabs.filter((tab) => tab.dirty).map((tab) => tab.path)), [tabs.tabs]);
-  const docKey = tabs.tabs
-    .filter((tab) => tab.kind === "text")
-    .map((tab) => `${tab.revision}:${tab.path}`)
-    .join("\n");
-  // Only a new document or revision gives the editor a new list (not every dirty flag).
+  // A new list when the tabs change, not on every keystroke (useEditorTabs keeps the list while
+  // only the editor's text changes); the editor replaces only documents with a new revision.
   const docs = useMemo<EditorDoc[]>(
     () => tabs.tabs.filter((tab) => tab.kind === "text").map(({ path, text, revision }) => ({ path, text, revision })),
-    [docKey],
+    [tabs.tabs],
   );
 
   // Remember open tabs and the active file.

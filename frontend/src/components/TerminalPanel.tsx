@@ -1,6 +1,6 @@
 "use client";
 
-import { useCallback, useEffect, useEffectEvent, useRef, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import dynamic from "next/dynamic";
 import {
   createTerminal,
@@ -74,7 +74,7 @@ export function TerminalPanel({
 }: {
   workspaceId: string;
   onCommand: () => void;
-  /** A new terminal started (and with it, maybe, the sandbox). */
+  /** A new terminal started (and with it, maybe, the sandbox). Keep it stable: the first load depends on it. */
   onStarted: () => void;
   onClose: () => void;
 }) {
@@ -85,7 +85,6 @@ export function TerminalPanel({
   const [notice, setNotice] = useState<string | null>(null);
   const [now, setNow] = useState(() => Date.now());
   const counter = useRef(0);
-  const started = useEffectEvent(() => onStarted());
 
   const add = useCallback((ids: string[], focus: boolean) => {
     setTabs((current) => {
@@ -104,7 +103,7 @@ export function TerminalPanel({
       const result = await createTerminal(workspaceId);
       setCreating(false);
       if (result.kind === "ok") {
-        started();
+        onStarted();
         const ids = result.terminals.map((terminal) => terminal.id);
         add(ids, focus);
         setActive(ids[0] ?? null);
@@ -116,7 +115,7 @@ export function TerminalPanel({
         setNotice(result.message);
       }
     },
-    [workspaceId, add],
+    [workspaceId, add, onStarted],
   );
 
   const loadTerminals = useCallback(async () => {
