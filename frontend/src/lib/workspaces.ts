@@ -40,3 +40,18 @@ export function deleteWorkspace(workspaceId: string): Promise<Result> {
     return response.ok || response.status === 404 ? { ok: true } : failure(error, response);
   });
 }
+
+/**
+ * Saves the IDE state (`PATCH {ui_state}`), best effort: a failure costs a
+ * remembered layout, nothing more, so it is ignored. keepalive lets the
+ * request finish while the page unloads.
+ */
+export function saveUiState(workspaceId: string, uiState: Record<string, unknown>): void {
+  void api
+    .PATCH("/api/workspaces/{workspace_id}", {
+      params: { path: { workspace_id: workspaceId } },
+      body: { ui_state: uiState },
+      keepalive: true,
+    })
+    .catch(() => undefined);
+}
