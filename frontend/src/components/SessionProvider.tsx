@@ -4,7 +4,7 @@ import { createContext, use, useCallback, useEffect, useState, type ReactNode } 
 import { useRouter } from "next/navigation";
 import type { Middleware } from "openapi-fetch";
 import { api, type Me } from "@/api/client";
-import { currentUser } from "@/lib/auth";
+import { currentUser } from "@/lib/session";
 import type { Result } from "@/lib/result";
 import { currentLocation, loginUrl } from "@/lib/navigation";
 // Also for its effect: a workspace page starts loading its data with the session check.

@@ -2,7 +2,7 @@
 
 import { useState } from "react";
 import { useRouter } from "next/navigation";
-import { signOut as endSession } from "@/lib/auth";
+import { signOut as endSession } from "@/lib/session";
 
 /** Ends the session server-side (`POST /api/auth/logout` clears the cookie), then goes to /login/. */
 export function SignOutButton() {

@@ -5,6 +5,7 @@ import dynamic from "next/dynamic";
 import {
   createTerminal,
   deleteTerminal,
+  hasEnded,
   listTerminals,
   type ConnectionState,
   type TerminalViewProps,
@@ -306,6 +307,7 @@ export function TerminalPanel({
               onState={(state) => setState(tab.id, state)}
               onCommand={onCommand}
               onNotice={setNotice}
+              isGone={() => hasEnded(workspaceId, tab.id)}
             />
           </div>
         ))}

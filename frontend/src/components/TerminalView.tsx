@@ -2,7 +2,6 @@
 
 import { useEffect, useEffectEvent, useRef, useState, type KeyboardEvent } from "react";
 import { FitAddon } from "@xterm/addon-fit";
-import { WebLinksAddon } from "@xterm/addon-web-links";
 import type { SearchAddon } from "@xterm/addon-search";
 import { Terminal } from "@xterm/xterm";
 import "@xterm/xterm/css/xterm.css";
@@ -19,22 +18,24 @@ const SEARCH_DECORATIONS = { decorations: { matchOverviewRuler: "#d29922", activ
 /**
  * One terminal: xterm.js with its add-ons, attached to the terminal's
  * WebSocket. The add-ons do the work: `TerminalSocketAddon` the connection
- * (acks, resync, reconnect), `TerminalRendererAddon` the renderer and
- * character widths, `TerminalClipboardAddon` copy, paste and the terminal's
+ * (acks, resync, reconnect), `TerminalRendererAddon` the renderer,
+ * character widths and links, `TerminalClipboardAddon` copy, paste and the terminal's
  * own keys. This component keeps xterm's lifecycle (create, fit to its box,
  * follow the colour scheme, dispose with every add-on on unmount) and the
  * search bar (Ctrl+Shift+F; the search add-on loads on the first search).
  */
-export function TerminalView({ workspaceId, terminalId, visible, autoFocus, onState, onCommand, onNotice }: TerminalViewProps) {
+export function TerminalView(props: TerminalViewProps) {
+  const { workspaceId, terminalId, visible, autoFocus } = props;
   const host = useRef<HTMLDivElement>(null);
   const controls = useRef<Controls | null>(null);
   const [searching, setSearching] = useState(false);
   const [query, setQuery] = useState("");
   const searchInput = useRef<HTMLInputElement>(null);
 
-  const stateChanged = useEffectEvent((state: ConnectionState) => onState(state));
-  const commanded = useEffectEvent(() => onCommand());
-  const noticed = useEffectEvent((message: string) => onNotice(message));
+  const stateChanged = useEffectEvent((state: ConnectionState) => props.onState(state));
+  const commanded = useEffectEvent(() => props.onCommand());
+  const noticed = useEffectEvent((message: string) => props.onNotice(message));
+  const gone = useEffectEvent(() => props.isGone());
   const openSearch = useEffectEvent(() => {
     setSearching(true);
     window.setTimeout(() => searchInput.current?.select(), 0);
@@ -56,7 +57,6 @@ export function TerminalView({ workspaceId, terminalId, visible, autoFocus, onSt
     });
     const fit = new FitAddon();
     term.loadAddon(fit);
-    term.loadAddon(new WebLinksAddon());
     term.open(element);
 
     let disposed = false;
@@ -101,6 +101,7 @@ export function TerminalView({ workspaceId, terminalId, visible, autoFocus, onSt
         onState: (state) => stateChanged(state),
         onCommand: () => commanded(),
         onNotice: (message) => noticed(message),
+        isGone: () => gone(),
         write: (bytes, done) => renderer.write(bytes, done),
       }),
     );

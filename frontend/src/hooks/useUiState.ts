@@ -2,8 +2,7 @@
 
 import { useCallback, useEffect, useRef, useState } from "react";
 import { rememberActiveFile } from "@/lib/earlyRequests";
-import { serializeUiState, type UiState } from "@/lib/uiState";
-import { saveUiState } from "@/lib/workspaces";
+import { saveUiState, type UiState } from "@/lib/uiState";
 
 const SAVE_DELAY_MS = 800;
 
@@ -27,7 +26,7 @@ export function useUiState(workspaceId: string, initial: UiState): [UiState, (ch
       return;
     }
     pending.current = false;
-    saveUiState(workspaceId, serializeUiState(latest.current));
+    saveUiState(workspaceId, latest.current);
   }, [workspaceId]);
 
   const update = useCallback(

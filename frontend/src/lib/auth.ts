@@ -1,24 +1,13 @@
 /**
- * The session: who is signed in, signing up, in and out (`/api/auth/*`),
- * through the typed client. Answers as lib/result.ts says, never throws.
+ * Signing up and in (`/api/auth/register`, `/api/auth/login`), through the
+ * typed client, for the public pages. Answers as lib/result.ts says, never
+ * throws. The signed-in side of `/api/auth/*` is lib/session.ts: apart, so
+ * the signed-in pages do not carry these calls in their scripts.
  */
-import { api, type Me } from "@/api/client";
+import { api } from "@/api/client";
 import { attempt, failure, type Result } from "./result";
 
 export type Credentials = { username: string; password: string };
-
-const requestMe = () => api.GET("/api/auth/me");
-
-/**
- * The signed-in user (`GET /api/auth/me`); a 401 failure when nobody is.
- * `pending`: that request, made already (lib/earlyWorkspace.ts).
- */
-export function currentUser(pending?: ReturnType<typeof requestMe>): Promise<Result<{ me: Me }>> {
-  return attempt(async () => {
-    const { data, error, response } = await (pending ?? requestMe());
-    return data !== undefined ? { ok: true, me: data } : failure(error, response);
-  });
-}
 
 /** `POST /api/auth/register`: a new account (not signed in yet). */
 export function register(credentials: Credentials): Promise<Result> {
@@ -33,13 +22,5 @@ export function signIn(credentials: Credentials): Promise<Result> {
   return attempt(async () => {
     const { error, response } = await api.POST("/api/auth/login", { body: credentials });
     return response.ok ? { ok: true } : failure(error, response, { 401: "Wrong username or password." });
-  });
-}
-
-/** `POST /api/auth/logout`: ends the session; already signed out (401) counts as done. */
-export function signOut(): Promise<Result> {
-  return attempt(async () => {
-    const { error, response } = await api.POST("/api/auth/logout");
-    return response.ok || response.status === 401 ? { ok: true } : failure(error, response);
   });
 }

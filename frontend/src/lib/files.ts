@@ -11,7 +11,7 @@
  */
 import { api, type FileEntry } from "@/api/client";
 import { attempt, failure, type Result } from "./result";
-import { hasControlCharacter } from "./validation";
+import { hasControlCharacter } from "./text";
 
 export type { Failure, Result } from "./result";
 /** Answers a request in place of the network (lib/earlyWorkspace.ts: a request the page already made). */

@@ -1,5 +1,5 @@
 /** URLs the app navigates to, kept in one place (static export: ids go in query strings). */
-import { hasControlCharacter } from "./validation";
+import { hasControlCharacter } from "./text";
 
 export const HOME_URL = "/";
 

@@ -4,8 +4,6 @@ import {
   ackMessage,
   AckWindow,
   isFinalClose,
-  isGone,
-  parseServerMessage,
   ReconnectPolicy,
   resizeMessage,
   RETRY_MAX_MS,
@@ -13,7 +11,6 @@ import {
   stepForClose,
   stepForMessage,
 } from "./terminalProtocol";
-import type { TerminalInfo } from "./terminals";
 
 describe("AckWindow", () => {
   it("waits to acknowledge small output, and then acknowledges the running total once", () => {
@@ -48,59 +45,44 @@ describe("AckWindow", () => {
   });
 });
 
-describe("parseServerMessage", () => {
-  it("reads each control message", () => {
-    expect(parseServerMessage('{"type": "exit", "code": 3}')).toEqual({ type: "exit", code: 3 });
-    expect(parseServerMessage('{"type": "exit"}')).toEqual({ type: "exit", code: null });
-    expect(parseServerMessage('{"type": "ended", "reason": "sandbox", "detail": "Stopped."}')).toEqual({
-      type: "ended",
-      reason: "sandbox",
-      message: "Stopped.",
-    });
-    expect(parseServerMessage('{"type": "error", "message": "Too fast."}')).toEqual({ type: "error", message: "Too fast." });
-    expect(parseServerMessage('{"type": "resync"}')).toEqual({ type: "resync" });
-  });
-
-  it("answers `other` for anything it does not know, never throws", () => {
-    for (const text of ["not json", "42", "null", '{"type": "hello"}', "[]"]) {
-      expect(parseServerMessage(text)).toEqual({ type: "other" });
-    }
-  });
-});
-
 describe("stepForMessage", () => {
   it("resets the screen on resync: a fresh replay follows", () => {
-    expect(stepForMessage({ type: "resync" })).toEqual({ kind: "reset" });
+    expect(stepForMessage('{"type": "resync"}')).toEqual({ kind: "reset" });
   });
 
   it("finishes on exit, with a line giving the code", () => {
-    expect(stepForMessage({ type: "exit", code: 0 })).toEqual({
+    expect(stepForMessage('{"type": "exit", "code": 3}')).toEqual({
       kind: "finish",
-      state: { kind: "exited", code: 0 },
-      note: "[The shell exited with code 0.]",
+      state: { kind: "exited", code: 3 },
+      note: "[The shell exited with code 3.]",
     });
-    expect(stepForMessage({ type: "exit", code: null })).toEqual({
+    expect(stepForMessage('{"type": "exit"}')).toEqual({
       kind: "finish",
       state: { kind: "exited", code: null },
       note: "[The shell exited.]",
     });
   });
 
-  it("finishes on ended without a line (the server wrote why already)", () => {
-    expect(stepForMessage({ type: "ended", reason: null, message: "Stopped." })).toEqual({
+  it("finishes on ended without a line (the server wrote why already), with its message or detail", () => {
+    expect(stepForMessage('{"type": "ended", "reason": "sandbox", "message": "Stopped."}')).toEqual({
       kind: "finish",
       state: { kind: "ended", message: "Stopped." },
       note: null,
     });
-    expect(stepForMessage({ type: "ended", reason: null, message: null })).toMatchObject({
-      state: { kind: "ended", message: "The terminal has ended." },
-    });
+    expect(stepForMessage('{"type": "ended", "detail": "Gone."}')).toMatchObject({ state: { kind: "ended", message: "Gone." } });
+    expect(stepForMessage('{"type": "ended"}')).toMatchObject({ state: { kind: "ended", message: "The terminal has ended." } });
   });
 
-  it("passes an error's message on, and ignores the rest", () => {
-    expect(stepForMessage({ type: "error", message: "Slow down." })).toEqual({ kind: "notice", message: "Slow down." });
-    expect(stepForMessage({ type: "error", message: null })).toEqual({ kind: "none" });
-    expect(stepForMessage({ type: "other" })).toEqual({ kind: "none" });
+  it("passes an error's message on", () => {
+    expect(stepForMessage('{"type": "error", "message": "Slow down."}')).toEqual({ kind: "notice", message: "Slow down." });
+    expect(stepForMessage('{"type": "error", "detail": "Too fast."}')).toEqual({ kind: "notice", message: "Too fast." });
+    expect(stepForMessage('{"type": "error"}')).toEqual({ kind: "none" });
+  });
+
+  it("takes no step for anything it does not know, and never throws", () => {
+    for (const text of ["not json", "42", "null", '{"type": "hello"}', "[]", '{"type": "exit", "code": 3']) {
+      expect(stepForMessage(text)).toEqual({ kind: "none" });
+    }
   });
 });
 
@@ -122,14 +104,6 @@ describe("closing", () => {
       note: "[No such terminal.]",
     });
     expect(stepForClose(4401, "")).toMatchObject({ state: { kind: "ended", message: "The server closed this terminal." } });
-  });
-
-  it("knows a terminal is gone when it is not listed or its shell has exited", () => {
-    const listed = (id: string, exited: boolean) => ({ id, exited }) as TerminalInfo;
-    expect(isGone([listed("a", false)], "a")).toBe(false);
-    expect(isGone([listed("a", true)], "a")).toBe(true);
-    expect(isGone([listed("b", false)], "a")).toBe(true);
-    expect(isGone([], "a")).toBe(true);
   });
 });
 

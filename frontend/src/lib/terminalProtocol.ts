@@ -5,7 +5,7 @@
  * `TerminalSocketAddon` (lib/terminalSocketAddon.ts) does the I/O and asks
  * these for every decision, so the decisions are unit-tested by themselves.
  */
-import type { ConnectionState, TerminalInfo } from "./terminals";
+import type { ConnectionState } from "./terminals";
 
 /** Unacknowledged output after which an ack goes out at once (the server pauses near 100 KB). */
 export const ACK_EAGER_BYTES = 32 * 1024;
@@ -14,39 +14,11 @@ export const ACK_DELAY_MS = 20;
 export const RETRY_MIN_MS = 500;
 export const RETRY_MAX_MS = 10_000;
 
-/** Control messages the server sends as JSON text frames. */
-export type ServerMessage =
-  | { type: "exit"; code: number | null }
-  | { type: "ended"; reason: string | null; message: string | null }
-  | { type: "error"; message: string | null }
-  /** The server dropped output this client could not keep up with; a fresh replay follows. */
-  | { type: "resync" }
-  | { type: "other" };
-
-export function parseServerMessage(text: string): ServerMessage {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return { type: "other" };
-  }
-  if (typeof value !== "object" || value === null) {
-    return { type: "other" };
-  }
-  const record = value as Record<string, unknown>;
-  const str = (key: string) => (typeof record[key] === "string" ? (record[key] as string) : null);
-  switch (record.type) {
-    case "exit":
-      return { type: "exit", code: typeof record.code === "number" ? record.code : null };
-    case "ended":
-      return { type: "ended", reason: str("reason"), message: str("message") ?? str("detail") };
-    case "error":
-      return { type: "error", message: str("message") ?? str("detail") };
-    case "resync":
-      return { type: "resync" };
-    default:
-      return { type: "other" };
-  }
+/** The terminal's WebSocket URL on this origin (the session cookie authenticates it). */
+export function terminalSocketUrl(workspaceId: string, terminalId: string): string {
+  const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
+  const path = `/api/workspaces/${encodeURIComponent(workspaceId)}/terminals/${encodeURIComponent(terminalId)}/ws`;
+  return `${scheme}//${window.location.host}${path}`;
 }
 
 export const resizeMessage = (cols: number, rows: number) => JSON.stringify({ type: "resize", cols, rows });
@@ -96,20 +68,36 @@ export type SocketStep =
   | { kind: "notice"; message: string }
   | { kind: "none" };
 
-/** The step for a control message. */
-export function stepForMessage(message: ServerMessage): SocketStep {
-  switch (message.type) {
+/**
+ * The step for a control message (a JSON text frame): `exit` (the shell
+ * ended, with its code), `ended` (the terminal ended: the server has written
+ * why into the output already), `resync`, `error` (a sentence for the page).
+ * Anything else, or not JSON, is no step: the server may say more one day.
+ */
+export function stepForMessage(text: string): SocketStep {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { kind: "none" };
+  }
+  if (typeof value !== "object" || value === null) {
+    return { kind: "none" };
+  }
+  const record = value as Record<string, unknown>;
+  const str = (key: string) => (typeof record[key] === "string" ? (record[key] as string) : null);
+  const message = str("message") ?? str("detail");
+  switch (record.type) {
     case "ended":
-      // The server has written why into the output already.
-      return { kind: "finish", state: { kind: "ended", message: message.message ?? "The terminal has ended." }, note: null };
+      return { kind: "finish", state: { kind: "ended", message: message ?? "The terminal has ended." }, note: null };
     case "exit": {
-      const code = message.code === null ? "" : ` with code ${message.code}`;
-      return { kind: "finish", state: { kind: "exited", code: message.code }, note: `[The shell exited${code}.]` };
+      const code = typeof record.code === "number" ? record.code : null;
+      return { kind: "finish", state: { kind: "exited", code }, note: `[The shell exited${code === null ? "" : ` with code ${code}`}.]` };
     }
     case "resync":
       return { kind: "reset" };
     case "error":
-      return message.message === null ? { kind: "none" } : { kind: "notice", message: message.message };
+      return message === null ? { kind: "none" } : { kind: "notice", message };
     default:
       return { kind: "none" };
   }
@@ -122,11 +110,6 @@ export function stepForClose(code: number, reason: string): SocketStep | null {
   }
   const text = reason || "The server closed this terminal.";
   return { kind: "finish", state: { kind: "ended", message: text }, note: `[${text}]` };
-}
-
-/** Whether the listing says the terminal is gone for good (ended with its sandbox, or its grace period passed). */
-export function isGone(terminals: readonly TerminalInfo[], terminalId: string): boolean {
-  return !terminals.some((item) => item.id === terminalId && !item.exited);
 }
 
 /** The wait before reconnect attempt `attempt` (1, 2, ...): doubling from 0.5 s to 10 s, ±20% jitter (`random` in [0, 1)). */

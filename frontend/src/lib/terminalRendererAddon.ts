@@ -5,12 +5,14 @@
  * off, if the browser has WebGL2, and back to the DOM renderer if the GPU
  * context is lost. Unicode 11 character widths (emoji, CJK) matter only once
  * such text shows up: that add-on is loaded then, and output waits for it,
- * in order. Both add-ons are fetched only when needed.
+ * in order. Links in the output (URLs) become clickable once the pointer
+ * first comes over the terminal, before it can reach one. Each add-on is
+ * fetched only when needed. Load this after `terminal.open()`.
  *
  * Output reaches the screen through `write`, which watches it on the way.
  */
 import type { ITerminalAddon, Terminal } from "@xterm/xterm";
-import { DisposableStore } from "./disposables";
+import { DisposableStore, listen } from "./disposables";
 
 /** Output rate past which the WebGL renderer is worth loading. */
 const WEBGL_AFTER_BYTES_PER_S = 256 * 1024;
@@ -34,6 +36,17 @@ export class TerminalRendererAddon implements ITerminalAddon {
   activate(terminal: Terminal): void {
     this.terminal = terminal;
     this.webgl = hasWebgl2() ? "off" : "on";
+    const element = terminal.element;
+    if (element !== undefined) {
+      const pointer = this.store.add(
+        listen(element, "pointerover", () => {
+          pointer.dispose();
+          void import("@xterm/addon-web-links")
+            .then(({ WebLinksAddon }) => !this.store.isDisposed && terminal.loadAddon(new WebLinksAddon()))
+            .catch(() => undefined);
+        }),
+      );
+    }
   }
 
   dispose(): void {

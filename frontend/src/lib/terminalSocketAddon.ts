@@ -18,16 +18,15 @@ import {
   ACK_DELAY_MS,
   ackMessage,
   AckWindow,
-  isGone,
-  parseServerMessage,
   ReconnectPolicy,
   resizeMessage,
   stepForClose,
   stepForMessage,
+  terminalSocketUrl,
   type SocketStep,
 } from "./terminalProtocol";
 import { dimNote } from "./terminalTheme";
-import { listTerminals, terminalSocketUrl, type ConnectionState } from "./terminals";
+import type { ConnectionState } from "./terminals";
 
 export type TerminalSocketOptions = {
   workspaceId: string;
@@ -38,6 +37,8 @@ export type TerminalSocketOptions = {
   onCommand: () => void;
   /** A message from the server about this terminal (an `error` control message). */
   onNotice: (message: string) => void;
+  /** Asked after a dropped connection: whether the terminal has ended for good (no reconnecting then). */
+  isGone: () => Promise<boolean>;
   /**
    * Puts output on the screen, calling `done` once xterm has processed it
    * (the ack waits for that). By default `terminal.write`; the renderer
@@ -138,9 +139,8 @@ export class TerminalSocketAddon implements ITerminalAddon {
     };
     ws.onmessage = (event: MessageEvent<ArrayBuffer | string>) => {
       if (typeof event.data === "string") {
-        const message = parseServerMessage(event.data);
         if (!this.final) {
-          this.take(stepForMessage(message));
+          this.take(stepForMessage(event.data));
         }
         return;
       }
@@ -194,13 +194,11 @@ export class TerminalSocketAddon implements ITerminalAddon {
   }
 
   private async retry(): Promise<void> {
-    const { workspaceId, terminalId } = this.options;
-    // Gone for good (ended with its sandbox, or its grace period passed)?
-    const listed = await listTerminals(workspaceId);
+    const gone = await this.options.isGone();
     if (!this.live) {
       return;
     }
-    if (listed.kind === "ok" && isGone(listed.terminals, terminalId)) {
+    if (gone) {
       this.take({ kind: "finish", state: { kind: "ended", message: "This terminal has ended." }, note: "[This terminal has ended.]" });
       return;
     }

@@ -1,8 +1,9 @@
 /**
- * Terminals: the REST calls of CONTRACT.md through the typed client, the
- * socket's URL, and the types the terminal panel and view share. The
- * WebSocket protocol itself is in terminalProtocol.ts (the decisions) and
- * terminalSocketAddon.ts (the connection).
+ * Terminals: the REST calls of CONTRACT.md through the typed client, and the
+ * types the terminal panel and view share. The WebSocket protocol is in
+ * terminalProtocol.ts (the decisions) and terminalSocketAddon.ts (the
+ * connection), which take what they need from here as props, so the
+ * terminal's scripts do not carry the REST calls.
  */
 import { api, errorMessage, NETWORK_ERROR } from "@/api/client";
 import type { components } from "@/api/schema";
@@ -59,11 +60,19 @@ export async function deleteTerminal(workspaceId: string, terminalId: string): P
   }
 }
 
-/** The terminal's WebSocket URL on this origin (the session cookie authenticates it). */
-export function terminalSocketUrl(workspaceId: string, terminalId: string): string {
-  const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
-  const path = `/api/workspaces/${encodeURIComponent(workspaceId)}/terminals/${encodeURIComponent(terminalId)}/ws`;
-  return `${scheme}//${window.location.host}${path}`;
+/**
+ * Whether the terminal has ended for good (ended with its sandbox, or its
+ * grace period passed): not listed, or its shell has exited. False when the
+ * listing fails: the caller tries again.
+ */
+export async function hasEnded(workspaceId: string, terminalId: string): Promise<boolean> {
+  const listed = await listTerminals(workspaceId);
+  return listed.kind === "ok" && endedIn(listed.terminals, terminalId);
+}
+
+/** Whether `terminals` (a listing) says the terminal has ended: not there, or its shell has exited. */
+export function endedIn(terminals: readonly Pick<TerminalInfo, "id" | "exited">[], terminalId: string): boolean {
+  return !terminals.some((item) => item.id === terminalId && !item.exited);
 }
 
 /** What a terminal tab shows about its connection. */
@@ -87,4 +96,6 @@ export type TerminalViewProps = {
   onCommand: () => void;
   /** A message from the server about this terminal (an `error` control message). */
   onNotice: (message: string) => void;
+  /** Asked after a dropped connection: whether the terminal has ended for good (no reconnecting then). */
+  isGone: () => Promise<boolean>;
 };

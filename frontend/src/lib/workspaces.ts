@@ -1,7 +1,7 @@
 /**
  * Workspaces as a list (`/api/workspaces`), through the typed client: list,
  * create, rename, delete. Answers as lib/result.ts says, never throws. (Opening
- * one with its IDE state is lib/earlyWorkspace.ts; its saved state, hooks/useUiState.ts.)
+ * one with its IDE state is lib/earlyWorkspace.ts; saving that state, lib/uiState.ts.)
  */
 import { api, type Workspace } from "@/api/client";
 import { attempt, failure, type Result } from "./result";
@@ -39,19 +39,4 @@ export function deleteWorkspace(workspaceId: string): Promise<Result> {
     });
     return response.ok || response.status === 404 ? { ok: true } : failure(error, response);
   });
-}
-
-/**
- * Saves the IDE state (`PATCH {ui_state}`), best effort: a failure costs a
- * remembered layout, nothing more, so it is ignored. keepalive lets the
- * request finish while the page unloads.
- */
-export function saveUiState(workspaceId: string, uiState: Record<string, unknown>): void {
-  void api
-    .PATCH("/api/workspaces/{workspace_id}", {
-      params: { path: { workspace_id: workspaceId } },
-      body: { ui_state: uiState },
-      keepalive: true,
-    })
-    .catch(() => undefined);
 }

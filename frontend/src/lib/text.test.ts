@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { checkPath } from "./files";
 import { safeNext } from "./navigation";
-import { hasControlCharacter } from "./validation";
+import { hasControlCharacter } from "./text";
 
 describe("hasControlCharacter", () => {
   it("finds C0 controls and DEL, anywhere", () => {
