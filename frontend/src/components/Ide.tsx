@@ -4,13 +4,15 @@ import { startTransition, useCallback, useEffect, useMemo, useRef, useState } fr
 import type { FileEntry, WorkspaceDetail } from "@/api/client";
 import { useEditorTabs } from "@/hooks/useEditorTabs";
 import { useFileListing } from "@/hooks/useFileListing";
+import { useExpandedFolders } from "@/hooks/useExpandedFolders";
 import { useIdeKeys } from "@/hooks/useIdeKeys";
+import { useLeaveWarning } from "@/hooks/useLeaveWarning";
 import { regionProps, useRegionFocus } from "@/hooks/useRegionFocus";
 import { useRuns } from "@/hooks/useRuns";
 import { useSandbox } from "@/hooks/useSandbox";
+import { useTerminalStart } from "@/hooks/useTerminalStart";
 import { useUiState } from "@/hooks/useUiState";
 import { isPython, type EditorDoc, type EditorHandle } from "@/lib/editor";
-import { ancestors } from "@/lib/tree";
 import { clampSize, LIMITS, parseUiState, type Layout } from "@/lib/uiState";
 import { CodeEditor } from "./CodeEditor";
 import { EditorTabs } from "./EditorTabs";
@@ -27,9 +29,6 @@ import { TerminalPanel } from "./TerminalPanel";
 // code then downloads with the page's, alongside React's, instead of after
 // the session check. It still never renders on the server: the IDE renders
 // only in the browser, once the workspace's data has come.
-
-/** How long after the editor is shown the terminal starts (xterm.js, a socket, maybe a sandbox). */
-const TERMINAL_DELAY_MS = 700;
 
 /**
  * The IDE for one workspace: file tree, tabbed editor, terminal panel, run
@@ -62,7 +61,7 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
   const root = useRef<HTMLElement>(null);
 
   const activeTab = tabs.tabs.find((tab) => tab.path === tabs.active) ?? null;
-  const expanded = useMemo(() => new Set(ui.expanded), [ui.expanded]);
+  const { expanded, setExpanded } = useExpandedFolders(ui, updateUi, tabs.active);
   const dirtyPaths = useMemo(() => new Set(tabs.tabs.filter((tab) => tab.dirty).map((tab) => tab.path)), [tabs.tabs]);
   // A new list when the tabs change, not on every keystroke (useEditorTabs keeps the list while
   // only the editor's text changes); the editor replaces only documents with a new revision.
@@ -80,10 +79,6 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
     );
   }, [tabPaths, tabs.active, updateUi]);
 
-  // The terminal (xterm.js, a socket, maybe a new sandbox) starts once the
-  // editor is up, so it does not compete with the first file for the network.
-  const [terminalHeld, setTerminalHeld] = useState(true);
-
   // Focus the editor once a file opened from the tree is shown, and for the
   // first file shown (restored from the last visit), as desktop editors do.
   const [editorReady, setEditorReady] = useState(false);
@@ -100,22 +95,7 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
   }, [activeTab, editorReady]);
 
   const fileShown = editorReady || (activeTab !== null && activeTab.kind !== "loading" && activeTab.kind !== "text");
-  useEffect(() => {
-    if (fileShown || tabs.tabs.length === 0) {
-      // A moment after the editor is up, when the page is idle: the first
-      // keystrokes stay quick, and nobody needs the terminal in that moment.
-      let idle = 0;
-      const timer = window.setTimeout(() => {
-        idle = window.requestIdleCallback(() => setTerminalHeld(false), { timeout: 1000 });
-      }, TERMINAL_DELAY_MS);
-      return () => {
-        window.clearTimeout(timer);
-        window.cancelIdleCallback(idle);
-      };
-    }
-    const timer = window.setTimeout(() => setTerminalHeld(false), 1500);
-    return () => window.clearTimeout(timer);
-  }, [fileShown, tabs.tabs.length]);
+  const terminalHeld = useTerminalStart(fileShown, tabs.tabs.length === 0);
 
   const openFile = useCallback(
     (path: string) => {
@@ -128,28 +108,6 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
     },
     [tabs],
   );
-
-  const setExpanded = useCallback(
-    (path: string, open: boolean) => {
-      updateUi((state) => {
-        const has = state.expanded.includes(path);
-        if (has === open) {
-          return state;
-        }
-        return { ...state, expanded: open ? [...state.expanded, path] : state.expanded.filter((item) => item !== path) };
-      });
-    },
-    [updateUi],
-  );
-
-  // Keep the active file's folders open in the tree.
-  useEffect(() => {
-    if (tabs.active !== null) {
-      for (const folder of ancestors(tabs.active)) {
-        setExpanded(folder, true);
-      }
-    }
-  }, [tabs.active, setExpanded]);
 
   const canRun = activeTab !== null && activeTab.kind === "text" && isPython(activeTab.path);
 
@@ -214,18 +172,7 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
   });
 
   // Warn before leaving with edits the server does not have yet.
-  const unsaved = tabs.tabs.some((tab) => tab.dirty || tab.saving);
-  useEffect(() => {
-    if (!unsaved) {
-      return;
-    }
-    const onBeforeUnload = (event: BeforeUnloadEvent) => {
-      event.preventDefault();
-      event.returnValue = "";
-    };
-    window.addEventListener("beforeunload", onBeforeUnload);
-    return () => window.removeEventListener("beforeunload", onBeforeUnload);
-  }, [unsaved]);
+  useLeaveWarning(tabs.tabs.some((tab) => tab.dirty || tab.saving));
 
   const saveState =
     activeTab === null || activeTab.kind !== "text"
