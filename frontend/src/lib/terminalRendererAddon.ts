@@ -28,6 +28,7 @@ function hasWebgl2(): boolean {
 export class TerminalRendererAddon implements ITerminalAddon {
   private readonly store = new DisposableStore();
   private terminal: Terminal | null = null;
+  /** The WebGL renderer: not loaded (the DOM renderer draws), being fetched, or loaded (or not available). */
   private webgl: "off" | "loading" | "on" = "off";
   private burst = { since: 0, bytes: 0 };
   private unicodeLoading: Promise<void> | null = null;
@@ -35,6 +36,7 @@ export class TerminalRendererAddon implements ITerminalAddon {
 
   activate(terminal: Terminal): void {
     this.terminal = terminal;
+    // Without WebGL2 there is nothing to switch to: count it as done.
     this.webgl = hasWebgl2() ? "off" : "on";
     const element = terminal.element;
     if (element !== undefined) {
