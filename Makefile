@@ -18,7 +18,7 @@ BACKEND_SOURCES := $(shell find backend/src -name '*.py' 2>/dev/null)
 help:
 	@echo "make run    install what is missing, build, serve at http://localhost:3001"
 	@echo "make test   install what is missing and run every test"
-	@echo "make lint   ruff, import layering, mypy --strict and the TypeScript compiler"
+	@echo "make lint   ruff, import layering, mypy --strict, the TypeScript compiler and ESLint"
 	@echo "make bench  run the benchmarks in bench/"
 
 run: setup
@@ -27,6 +27,8 @@ run: setup
 
 test: setup-test
 	@scripts/start-docker.sh
+	@echo "==> Frontend unit tests (Vitest)"
+	cd frontend && npm run --silent test
 	@echo "==> Running the test pass"
 	cd backend && .venv/bin/pytest
 
@@ -39,6 +41,8 @@ lint: setup backend/openapi.json
 	cd backend && .venv/bin/mypy
 	@echo "==> TypeScript"
 	cd frontend && npm run --silent typecheck
+	@echo "==> ESLint"
+	cd frontend && npm run --silent lint
 	@echo "==> Generated API types match the backend's OpenAPI document"
 	cd frontend && SANDPIT_OPENAPI=../backend/openapi.json npm run --silent gen:api:check
 

@@ -1,7 +1,8 @@
 "use client";
 
 import { useState, type FormEvent } from "react";
-import { api, errorMessage, NETWORK_ERROR, type Workspace } from "@/api/client";
+import type { Workspace } from "@/api/client";
+import { createWorkspace } from "@/lib/workspaces";
 import { ErrorMessage } from "./ErrorMessage";
 
 const MAX_NAME = 100;
@@ -21,16 +22,12 @@ export function CreateWorkspaceForm({ onCreated }: { onCreated: (workspace: Work
     }
     setBusy(true);
     setError(null);
-    try {
-      const { data, error: body, response } = await api.POST("/api/workspaces", { body: { name: trimmed } });
-      if (data !== undefined) {
-        setName("");
-        onCreated(data);
-      } else {
-        setError(errorMessage(body, response));
-      }
-    } catch {
-      setError(NETWORK_ERROR);
+    const result = await createWorkspace(trimmed);
+    if (result.ok) {
+      setName("");
+      onCreated(result.workspace);
+    } else {
+      setError(result.message);
     }
     setBusy(false);
   }

@@ -3,7 +3,7 @@
 import { useRef, useState, type FormEvent } from "react";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
-import { api, errorMessage, NETWORK_ERROR } from "@/api/client";
+import { register, signIn } from "@/lib/auth";
 import { HOME_URL, safeNext } from "@/lib/navigation";
 import { checkPassword, checkUsername, PASSWORD_RULE, USERNAME_RULE } from "@/lib/validation";
 import { ErrorMessage } from "./ErrorMessage";
@@ -74,29 +74,25 @@ export function CredentialsForm({ mode }: { mode: Mode }) {
     }
 
     setBusy(true);
-    try {
-      const body = { username, password };
-      if (mode === "register") {
-        const created = await api.POST("/api/auth/register", { body });
-        if (created.error !== undefined || !created.response.ok) {
-          setFormError(errorMessage(created.error, created.response));
-          setBusy(false);
-          return;
-        }
-      }
-      const { error, response } = await api.POST("/api/auth/login", { body });
-      if (!response.ok) {
-        const message = errorMessage(error, response, { 401: "Wrong username or password." });
-        setFormError(mode === "register" ? `Your account was created, but signing in failed: ${message}` : message);
+    const credentials = { username, password };
+    if (mode === "register") {
+      const created = await register(credentials);
+      if (!created.ok) {
+        setFormError(created.message);
         setBusy(false);
         return;
       }
-      const next = safeNext(new URLSearchParams(window.location.search).get("next"));
-      router.replace(next ?? HOME_URL);
-    } catch {
-      setFormError(NETWORK_ERROR);
-      setBusy(false);
     }
+    const signedIn = await signIn(credentials);
+    if (!signedIn.ok) {
+      // Unreachable server: the message says so by itself.
+      const created = mode === "register" && signedIn.status !== 0;
+      setFormError(created ? `Your account was created, but signing in failed: ${signedIn.message}` : signedIn.message);
+      setBusy(false);
+      return;
+    }
+    const next = safeNext(new URLSearchParams(window.location.search).get("next"));
+    router.replace(next ?? HOME_URL);
   }
 
   return (

@@ -1,6 +1,6 @@
 "use client";
 
-import { useEffect, useState } from "react";
+import { useCallback } from "react";
 import type { Tab } from "@/hooks/useEditorTabs";
 import { downloadUrl } from "@/lib/files";
 import { formatBytes } from "@/lib/format";
@@ -22,6 +22,25 @@ function imageType(path: string): string | null {
 }
 
 /**
+ * An image from bytes in memory, through a blob URL that lives exactly as
+ * long as the element shows these bytes (made and revoked by the ref).
+ */
+function BlobImage({ bytes, type, alt }: { bytes: ArrayBuffer; type: string; alt: string }) {
+  const attach = useCallback(
+    (image: HTMLImageElement | null) => {
+      if (image === null) {
+        return;
+      }
+      const url = URL.createObjectURL(new Blob([bytes], { type }));
+      image.src = url;
+      return () => URL.revokeObjectURL(url);
+    },
+    [bytes, type],
+  );
+  return <img ref={attach} alt={alt} className="max-w-full rounded border border-line bg-white" />;
+}
+
+/**
  * What the editor area shows for a tab that is not editable text: a
  * spinner while it loads, the error when it could not be read, the picture
  * for an image (from a blob URL: the server sends every file as text/plain),
@@ -29,17 +48,6 @@ function imageType(path: string): string | null {
  */
 export function FilePreview({ workspaceId, tab, onRetry }: { workspaceId: string; tab: Tab; onRetry: () => void }) {
   const type = tab.kind === "binary" ? imageType(tab.path) : null;
-  const [url, setUrl] = useState<string | null>(null);
-
-  useEffect(() => {
-    if (type === null || tab.bytes === null) {
-      return;
-    }
-    const objectUrl = URL.createObjectURL(new Blob([tab.bytes], { type }));
-    setUrl(objectUrl);
-    return () => URL.revokeObjectURL(objectUrl);
-  }, [type, tab.bytes]);
-
   if (tab.kind === "loading") {
     return <LoadingState label={`Opening ${tab.path}…`} className="h-full" />;
   }
@@ -55,10 +63,10 @@ export function FilePreview({ workspaceId, tab, onRetry }: { workspaceId: string
       Download {tab.path}
     </a>
   );
-  if (type !== null && url !== null) {
+  if (type !== null && tab.bytes !== null) {
     return (
       <div className="flex h-full flex-col items-center gap-4 overflow-auto p-6">
-        <img src={url} alt={tab.path} className="max-w-full rounded border border-line bg-white" />
+        <BlobImage bytes={tab.bytes} type={type} alt={tab.path} />
         {download}
       </div>
     );

@@ -2,18 +2,13 @@
 
 import { useMemo, useRef, useState, type DragEvent, type KeyboardEvent } from "react";
 import type { FileEntry } from "@/api/client";
-import { createFolder, deleteEntry, moveEntry, writeFile } from "@/lib/files";
+import { useFileActions } from "@/hooks/useFileActions";
 import { baseName, buildTree, parentOf, visibleRows, type TreeNode } from "@/lib/tree";
-import { droppedItems, joinPath as join, pickedItems, uploadBatch, type UploadBatch, type UploadProgress } from "@/lib/upload";
-import { saveBlob, zipWorkspace } from "@/lib/zip";
+import { droppedItems, pickedItems } from "@/lib/upload";
 import { ConfirmDialog } from "./ConfirmDialog";
 import { Icon, type IconName } from "./Icon";
 import { NameInput } from "./NameInput";
 import { TreeRow } from "./TreeRow";
-
-type Editing = { mode: "file" | "folder"; parent: string } | { mode: "rename"; path: string } | null;
-/** `items`: one line each (a file that could not be uploaded, and why). */
-type Notice = { kind: "error" | "info"; text: string; items?: string[] } | null;
 
 type Props = {
   workspaceId: string;
@@ -31,34 +26,31 @@ type Props = {
   onRefresh: () => Promise<void>;
 };
 
-const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? "" : "s"}`;
-
 /**
  * The workspace's files as a tree (WAI-ARIA tree pattern: arrows move and
  * open, Enter opens a file, F2 renames, Delete deletes). New file and folder
  * go into the focused folder; files and folders dropped from the desktop are
  * uploaded into the folder under the pointer (lib/upload.ts), as are those
  * picked with "Upload files" or "Upload folder" into the focused folder;
- * "Download all" zips the workspace in the browser. What user code creates
- * appears with the next listing poll.
+ * "Download all" zips the workspace in the browser. What the actions do is
+ * hooks/useFileActions.ts; this component is the tree, its keys and its
+ * drops. What user code creates appears with the next listing poll.
  */
 export function FileTree(props: Props) {
   const { workspaceId, entries, expanded, activePath, dirtyPaths, onToggle, onOpen } = props;
   const tree = useMemo(() => buildTree(entries), [entries]);
   const rows = useMemo(() => visibleRows(tree, expanded), [tree, expanded]);
-  const known = useMemo(() => new Map(entries.map((entry) => [entry.path, entry])), [entries]);
   const [focused, setFocused] = useState<string | null>(null);
-  const [editing, setEditing] = useState<Editing>(null);
-  const [doomed, setDoomed] = useState<TreeNode | null>(null);
-  const [deleting, setDeleting] = useState(false);
-  const [deleteError, setDeleteError] = useState<string | null>(null);
-  const [notice, setNotice] = useState<Notice>(null);
   const [dropTarget, setDropTarget] = useState<string | null>(null);
-  const [zipping, setZipping] = useState(false);
-  const [uploading, setUploading] = useState<UploadProgress | null>(null);
   const list = useRef<HTMLUListElement>(null);
   const picker = useRef<HTMLInputElement>(null);
   const folderPicker = useRef<HTMLInputElement>(null);
+
+  const actions = useFileActions({
+    ...props,
+    onSelect: (path, focus) => (focus ? focusRow(path) : setFocused(path)),
+  });
+  const { editing, setEditing, doomed, notice, setNotice, uploading, upload } = actions;
 
   const focusedRow = rows.find((row) => row.node.path === focused) ?? null;
   const tabStop = focusedRow?.node.path ?? rows[0]?.node.path ?? null;
@@ -92,111 +84,6 @@ export function FileTree(props: Props) {
     }
     setNotice(null);
     setEditing({ mode, parent });
-  }
-
-  async function create(mode: "file" | "folder", parent: string, name: string): Promise<string | null> {
-    const path = join(parent, name);
-    if (known.has(path)) {
-      return `'${path}' already exists.`;
-    }
-    const result = mode === "file" ? await writeFile(workspaceId, path, "") : await createFolder(workspaceId, path);
-    if (!result.ok) {
-      return result.message;
-    }
-    setEditing(null);
-    setFocused(path);
-    props.onCreated(path, mode);
-    await props.onRefresh();
-    return null;
-  }
-
-  async function rename(from: string, name: string): Promise<string | null> {
-    const to = join(parentOf(from), name);
-    if (to === from) {
-      setEditing(null);
-      return null;
-    }
-    const result = await moveEntry(workspaceId, from, to);
-    if (!result.ok) {
-      return result.message;
-    }
-    setEditing(null);
-    props.onRenamed(from, to);
-    await props.onRefresh();
-    focusRow(to);
-    return null;
-  }
-
-  async function confirmDelete() {
-    if (doomed === null) {
-      return;
-    }
-    setDeleting(true);
-    setDeleteError(null);
-    const result = await deleteEntry(workspaceId, doomed.path);
-    setDeleting(false);
-    if (!result.ok) {
-      setDeleteError(result.message);
-      return;
-    }
-    props.onDeleted(doomed.path);
-    setDoomed(null);
-    await props.onRefresh();
-  }
-
-  async function upload(batch: UploadBatch, folder: string) {
-    const replacing = batch.files.filter((item) => known.get(join(folder, item.path))?.kind === "file");
-    if (replacing.length > 0) {
-      const names = replacing.map((item) => join(folder, item.path));
-      const shown = names.length > 5 ? `${names.slice(0, 5).join(", ")} and ${names.length - 5} more` : names.join(", ");
-      if (!window.confirm(`Replace ${plural(names.length, "existing file")} (${shown}) with the uploaded ${names.length === 1 ? "one" : "ones"}?`)) {
-        const kept = new Set(replacing);
-        batch = { ...batch, files: batch.files.filter((item) => !kept.has(item)) };
-      }
-    }
-    if (batch.files.length + batch.folders.length === 0) {
-      return;
-    }
-    setNotice(null);
-    const failures = await uploadBatch(workspaceId, folder, batch, setUploading);
-    setUploading(null);
-    await props.onRefresh();
-    const uploaded = batch.files.length - failures.filter((failure) => batch.files.some((item) => item.path === failure.path)).length;
-    const where = folder === "" ? "" : ` to ${folder}`;
-    // Show what came: the folder it went to, and the folders dropped into it.
-    const paths = [...batch.files.map((item) => item.path), ...batch.folders];
-    const tops = new Set(paths.filter((path) => path.includes("/")).map((path) => join(folder, path.split("/")[0] ?? "")));
-    for (const path of [folder, ...tops]) {
-      if (path !== "") {
-        onToggle(path, true);
-      }
-    }
-    if (failures.length > 0) {
-      setNotice({
-        kind: "error",
-        text: `${plural(failures.length, "item")} not uploaded${uploaded > 0 ? ` (${plural(uploaded, "file")} uploaded${where})` : ""}:`,
-        items: failures.map((failure) => `${failure.path}: ${failure.message}`),
-      });
-    } else if (uploaded > 0) {
-      setNotice({ kind: "info", text: `Uploaded ${plural(uploaded, "file")}${where}.` });
-    } else {
-      setNotice({ kind: "info", text: `Created ${plural(batch.folders.length, "folder")}${where}.` });
-    }
-  }
-
-  async function downloadAll() {
-    setZipping(true);
-    setNotice(null);
-    try {
-      const { blob, skipped } = await zipWorkspace(workspaceId, entries);
-      saveBlob(blob, `${props.workspaceName || "workspace"}.zip`);
-      if (skipped.length > 0) {
-        setNotice({ kind: "info", text: `Left out of the zip (too large or unreadable): ${skipped.join(", ")}` });
-      }
-    } catch {
-      setNotice({ kind: "error", text: "The zip could not be made. Please try again." });
-    }
-    setZipping(false);
   }
 
   function onKeyDown(event: KeyboardEvent<HTMLUListElement>) {
@@ -237,10 +124,7 @@ export function FileTree(props: Props) {
       Enter: () => activate(node),
       " ": () => activate(node),
       F2: () => setEditing({ mode: "rename", path: node.path }),
-      Delete: () => {
-        setDeleteError(null);
-        setDoomed(node);
-      },
+      Delete: () => actions.askDelete(node),
     };
     const action = keys[event.key];
     if (action !== undefined) {
@@ -260,14 +144,26 @@ export function FileTree(props: Props) {
   }
 
   const creating = editing !== null && editing.mode !== "rename" ? editing : null;
-  const toolbar: Array<{ icon: IconName; label: string; onClick: () => void; disabled?: boolean }> = [
-    { icon: "filePlus", label: "New file", onClick: () => startCreate("file") },
-    { icon: "folderPlus", label: "New folder", onClick: () => startCreate("folder") },
-    { icon: "upload", label: "Upload files", onClick: () => picker.current?.click(), disabled: uploading !== null },
-    { icon: "folderUp", label: "Upload folder", onClick: () => folderPicker.current?.click(), disabled: uploading !== null },
-    { icon: "archive", label: zipping ? "Zipping…" : "Download all as zip", onClick: () => void downloadAll(), disabled: zipping },
-    { icon: "refresh", label: "Refresh", onClick: () => void props.onRefresh() },
+  // The toolbar is data; what each button does is `runTool` (the pickers are refs, read only on a click).
+  const toolbar: Array<{ icon: IconName; label: string; disabled?: boolean }> = [
+    { icon: "filePlus", label: "New file" },
+    { icon: "folderPlus", label: "New folder" },
+    { icon: "upload", label: "Upload files", disabled: uploading !== null },
+    { icon: "folderUp", label: "Upload folder", disabled: uploading !== null },
+    { icon: "archive", label: actions.zipping ? "Zipping…" : "Download all as zip", disabled: actions.zipping },
+    { icon: "refresh", label: "Refresh" },
   ];
+  function runTool(icon: IconName) {
+    const tools: Partial<Record<IconName, () => void>> = {
+      filePlus: () => startCreate("file"),
+      folderPlus: () => startCreate("folder"),
+      upload: () => picker.current?.click(),
+      folderUp: () => folderPicker.current?.click(),
+      archive: () => void actions.downloadAll(),
+      refresh: () => void props.onRefresh(),
+    };
+    tools[icon]?.();
+  }
 
   return (
     <div
@@ -297,7 +193,7 @@ export function FileTree(props: Props) {
           <button
             key={tool.icon}
             type="button"
-            onClick={tool.onClick}
+            onClick={() => runTool(tool.icon)}
             disabled={tool.disabled}
             className="rounded p-1.5 text-fg-muted hover:bg-surface-muted hover:text-fg disabled:opacity-50"
             title={tool.label}
@@ -374,7 +270,7 @@ export function FileTree(props: Props) {
           <NameInput
             label={`New ${creating.mode} name${creating.parent === "" ? "" : ` in ${creating.parent}`}`}
             initial=""
-            onSubmit={(name) => create(creating.mode, creating.parent, name)}
+            onSubmit={(name) => actions.create(creating.mode, creating.parent, name)}
             onCancel={() => setEditing(null)}
           />
         </div>
@@ -405,7 +301,7 @@ export function FileTree(props: Props) {
                     <NameInput
                       label={`Rename ${node.name}`}
                       initial={baseName(node.path)}
-                      onSubmit={(name) => rename(node.path, name)}
+                      onSubmit={(name) => actions.rename(node.path, name)}
                       onCancel={() => {
                         setEditing(null);
                         focusRow(node.path);
@@ -416,10 +312,7 @@ export function FileTree(props: Props) {
                 onActivate={() => activate(node)}
                 onFocus={() => setFocused(node.path)}
                 onRename={() => setEditing({ mode: "rename", path: node.path })}
-                onDelete={() => {
-                  setDeleteError(null);
-                  setDoomed(node);
-                }}
+                onDelete={() => actions.askDelete(node)}
                 onDragOver={(event) => dragOver(event, node.kind === "dir" ? node.path : parentOf(node.path))}
               />
             ))}
@@ -431,10 +324,10 @@ export function FileTree(props: Props) {
         title={doomed?.kind === "dir" ? "Delete folder?" : "Delete file?"}
         confirmLabel="Delete"
         busyLabel="Deleting…"
-        busy={deleting}
-        error={deleteError}
-        onConfirm={() => void confirmDelete()}
-        onCancel={() => setDoomed(null)}
+        busy={actions.deleting}
+        error={actions.deleteError}
+        onConfirm={() => void actions.confirmDelete()}
+        onCancel={actions.cancelDelete}
       >
         <p>
           <strong className="font-mono font-semibold break-all text-fg">{doomed?.path}</strong>

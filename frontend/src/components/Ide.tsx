@@ -1,14 +1,18 @@
 "use client";
 
-import { startTransition, useCallback, useEffect, useEffectEvent, useMemo, useRef, useState } from "react";
+import { startTransition, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { FileEntry, WorkspaceDetail } from "@/api/client";
 import { useEditorTabs } from "@/hooks/useEditorTabs";
 import { useFileListing } from "@/hooks/useFileListing";
+import { useExpandedFolders } from "@/hooks/useExpandedFolders";
+import { useIdeKeys } from "@/hooks/useIdeKeys";
+import { useLeaveWarning } from "@/hooks/useLeaveWarning";
+import { regionProps, useRegionFocus } from "@/hooks/useRegionFocus";
 import { useRuns } from "@/hooks/useRuns";
 import { useSandbox } from "@/hooks/useSandbox";
+import { useTerminalStart } from "@/hooks/useTerminalStart";
 import { useUiState } from "@/hooks/useUiState";
 import { isPython, type EditorDoc, type EditorHandle } from "@/lib/editor";
-import { ancestors } from "@/lib/tree";
 import { clampSize, LIMITS, parseUiState, type Layout } from "@/lib/uiState";
 import { CodeEditor } from "./CodeEditor";
 import { EditorTabs } from "./EditorTabs";
@@ -25,20 +29,6 @@ import { TerminalPanel } from "./TerminalPanel";
 // code then downloads with the page's, alongside React's, instead of after
 // the session check. It still never renders on the server: the IDE renders
 // only in the browser, once the workspace's data has come.
-
-/** How long after the editor is shown the terminal starts (xterm.js, a socket, maybe a sandbox). */
-const TERMINAL_DELAY_MS = 700;
-
-type Region = "tree" | "editor" | "terminal" | "console";
-const REGIONS: Region[] = ["tree", "editor", "terminal", "console"];
-/** Where F6 lands in each panel. */
-const PREFERRED_FOCUS: Record<Region, string> = {
-  tree: '[role="treeitem"][tabindex="0"]',
-  editor: ".cm-content",
-  terminal: ".terminal-surface:not(.hidden) textarea.xterm-helper-textarea",
-  // The newest running program's input line, else the pre-filled input (RunConsole marks it).
-  console: "[data-console-focus]",
-};
 
 /**
  * The IDE for one workspace: file tree, tabbed editor, terminal panel, run
@@ -68,19 +58,16 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
   const [terminalMounted, setTerminalMounted] = useState(initial.layout.terminalOpen);
   const [notice, setNotice] = useState<string | null>(null);
   const focusPending = useRef<string | null>(null);
-  const regions = useRef(new Map<Region, HTMLElement | null>());
+  const root = useRef<HTMLElement>(null);
 
   const activeTab = tabs.tabs.find((tab) => tab.path === tabs.active) ?? null;
-  const expanded = useMemo(() => new Set(ui.expanded), [ui.expanded]);
+  const { expanded, setExpanded } = useExpandedFolders(ui, updateUi, tabs.active);
   const dirtyPaths = useMemo(() => new Set(tabs.tabs.filter((tab) => tab.dirty).map((tab) => tab.path)), [tabs.tabs]);
-  const docKey = tabs.tabs
-    .filter((tab) => tab.kind === "text")
-    .map((tab) => `${tab.revision}:${tab.path}`)
-    .join("\n");
-  // Only a new document or revision gives the editor a new list (not every dirty flag).
+  // A new list when the tabs change, not on every keystroke (useEditorTabs keeps the list while
+  // only the editor's text changes); the editor replaces only documents with a new revision.
   const docs = useMemo<EditorDoc[]>(
     () => tabs.tabs.filter((tab) => tab.kind === "text").map(({ path, text, revision }) => ({ path, text, revision })),
-    [docKey],
+    [tabs.tabs],
   );
 
   // Remember open tabs and the active file.
@@ -91,10 +78,6 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
       state.tabs.join("\n") === tabPaths && state.active === tabs.active ? state : { ...state, tabs: paths, active: tabs.active },
     );
   }, [tabPaths, tabs.active, updateUi]);
-
-  // The terminal (xterm.js, a socket, maybe a new sandbox) starts once the
-  // editor is up, so it does not compete with the first file for the network.
-  const [terminalHeld, setTerminalHeld] = useState(true);
 
   // Focus the editor once a file opened from the tree is shown, and for the
   // first file shown (restored from the last visit), as desktop editors do.
@@ -112,22 +95,7 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
   }, [activeTab, editorReady]);
 
   const fileShown = editorReady || (activeTab !== null && activeTab.kind !== "loading" && activeTab.kind !== "text");
-  useEffect(() => {
-    if (fileShown || tabs.tabs.length === 0) {
-      // A moment after the editor is up, when the page is idle: the first
-      // keystrokes stay quick, and nobody needs the terminal in that moment.
-      let idle = 0;
-      const timer = window.setTimeout(() => {
-        idle = window.requestIdleCallback(() => setTerminalHeld(false), { timeout: 1000 });
-      }, TERMINAL_DELAY_MS);
-      return () => {
-        window.clearTimeout(timer);
-        window.cancelIdleCallback(idle);
-      };
-    }
-    const timer = window.setTimeout(() => setTerminalHeld(false), 1500);
-    return () => window.clearTimeout(timer);
-  }, [fileShown, tabs.tabs.length]);
+  const terminalHeld = useTerminalStart(fileShown, tabs.tabs.length === 0);
 
   const openFile = useCallback(
     (path: string) => {
@@ -140,28 +108,6 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
     },
     [tabs],
   );
-
-  const setExpanded = useCallback(
-    (path: string, open: boolean) => {
-      updateUi((state) => {
-        const has = state.expanded.includes(path);
-        if (has === open) {
-          return state;
-        }
-        return { ...state, expanded: open ? [...state.expanded, path] : state.expanded.filter((item) => item !== path) };
-      });
-    },
-    [updateUi],
-  );
-
-  // Keep the active file's folders open in the tree.
-  useEffect(() => {
-    if (tabs.active !== null) {
-      for (const folder of ancestors(tabs.active)) {
-        setExpanded(folder, true);
-      }
-    }
-  }, [tabs.active, setExpanded]);
 
   const canRun = activeTab !== null && activeTab.kind === "text" && isPython(activeTab.path);
 
@@ -210,64 +156,23 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
   }, [refreshFiles]);
   useEffect(() => () => window.clearTimeout(commandTimer.current), []);
 
-  const focusRegion = useCallback((region: Region) => {
-    if (region === "editor" && activeTab?.kind === "text") {
-      editor.current?.focus();
-      return;
+  const focusEditor = useCallback(() => {
+    if (activeTab?.kind !== "text") {
+      return false;
     }
-    const element = regions.current.get(region);
-    const target =
-      element?.querySelector<HTMLElement>(PREFERRED_FOCUS[region]) ??
-      element?.querySelector<HTMLElement>('[tabindex="0"], textarea, input, button:not([disabled])') ??
-      null;
-    target?.focus();
+    editor.current?.focus();
+    return true;
   }, [activeTab]);
-
-  // Page-wide keys. Keys the editor or terminal handled arrive defaultPrevented.
-  const onKey = useEffectEvent((event: KeyboardEvent) => {
-    const mod = event.ctrlKey || event.metaKey;
-    if (mod && !event.shiftKey && !event.altKey && event.key.toLowerCase() === "s") {
-      // Also keeps the browser's "Save page" dialog away.
-      event.preventDefault();
-      if (tabs.active !== null) {
-        void tabs.save(tabs.active);
-      }
-    } else if (event.defaultPrevented) {
-      return;
-    } else if (mod && event.key === "Enter") {
-      event.preventDefault();
-      void run();
-    } else if (event.ctrlKey && event.code === "Backquote") {
-      event.preventDefault();
-      toggleTerminal();
-    } else if (event.key === "F6") {
-      event.preventDefault();
-      const visible = REGIONS.filter((region) => regions.current.get(region)?.checkVisibility() ?? false);
-      const current = visible.findIndex((region) => regions.current.get(region)?.contains(document.activeElement));
-      const next = visible[(current + (event.shiftKey ? -1 : 1) + visible.length) % visible.length];
-      if (next !== undefined) {
-        focusRegion(next);
-      }
-    }
+  const { cycleFocus } = useRegionFocus(root, focusEditor);
+  useIdeKeys({
+    save: () => tabs.active !== null && void tabs.save(tabs.active),
+    run: () => void run(),
+    toggleTerminal,
+    cycleFocus,
   });
-  useEffect(() => {
-    window.addEventListener("keydown", onKey);
-    return () => window.removeEventListener("keydown", onKey);
-  }, []);
 
   // Warn before leaving with edits the server does not have yet.
-  const unsaved = tabs.tabs.some((tab) => tab.dirty || tab.saving);
-  useEffect(() => {
-    if (!unsaved) {
-      return;
-    }
-    const onBeforeUnload = (event: BeforeUnloadEvent) => {
-      event.preventDefault();
-      event.returnValue = "";
-    };
-    window.addEventListener("beforeunload", onBeforeUnload);
-    return () => window.removeEventListener("beforeunload", onBeforeUnload);
-  }, [unsaved]);
+  useLeaveWarning(tabs.tabs.some((tab) => tab.dirty || tab.saving));
 
   const saveState =
     activeTab === null || activeTab.kind !== "text"
@@ -279,13 +184,10 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
           : activeTab.dirty
             ? "Unsaved changes"
             : "Saved";
-  const region = (name: Region) => (element: HTMLElement | null) => {
-    regions.current.set(name, element);
-  };
 
   return (
     // The app header above is 3.5rem and a border high; the IDE takes the rest of the window.
-    <main className="flex h-[calc(100dvh-3.5rem-1px)] min-h-96 flex-col">
+    <main ref={root} className="flex h-[calc(100dvh-3.5rem-1px)] min-h-96 flex-col">
       <IdeToolbar
         name={workspace.name}
         canRun={canRun}
@@ -304,7 +206,7 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
       <div className="flex min-h-0 flex-1">
         {sizes.treeOpen && (
           <>
-            <nav ref={region("tree")} aria-label="Files" className="shrink-0 bg-surface" style={{ width: sizes.tree }}>
+            <nav {...regionProps("tree")} aria-label="Files" className="shrink-0 bg-surface" style={{ width: sizes.tree }}>
               <FileTree
                 workspaceId={workspaceId}
                 workspaceName={workspace.name}
@@ -333,7 +235,7 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
           </>
         )}
         <div className="flex min-w-0 flex-1 flex-col">
-          <section ref={region("editor")} aria-label="Editor" className="flex min-h-0 flex-1 flex-col bg-surface">
+          <section {...regionProps("editor")} aria-label="Editor" className="flex min-h-0 flex-1 flex-col bg-surface">
             <EditorTabs tabs={tabs.tabs} active={tabs.active} onSelect={tabs.setActive} onClose={tabs.close} />
             {activeTab?.saveError != null && (
               <div role="alert" className="flex items-center gap-3 border-b border-danger/40 bg-danger-soft px-3 py-1.5 text-sm text-danger" data-testid="save-error">
@@ -394,7 +296,7 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
                 />
               )}
               <div
-                ref={region("terminal")}
+                {...regionProps("terminal")}
                 className={sizes.terminalOpen ? "shrink-0" : "hidden"}
                 style={{ height: sizes.terminal }}
               >
@@ -419,7 +321,7 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
           onChange={(width) => setSizes((current) => ({ ...current, console: width }))}
           onCommit={(width) => setLayout({ console: clampSize(width, "console") })}
         />
-        <aside ref={region("console")} className="shrink-0" style={{ width: sizes.console }}>
+        <aside {...regionProps("console")} className="shrink-0" style={{ width: sizes.console }}>
           <RunConsole
             runs={runs.runs}
             stdin={ui.stdin}

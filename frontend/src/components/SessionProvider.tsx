@@ -3,7 +3,9 @@
 import { createContext, use, useCallback, useEffect, useState, type ReactNode } from "react";
 import { useRouter } from "next/navigation";
 import type { Middleware } from "openapi-fetch";
-import { api, errorMessage, NETWORK_ERROR, type Me } from "@/api/client";
+import { api, type Me } from "@/api/client";
+import { currentUser } from "@/lib/session";
+import type { Result } from "@/lib/result";
 import { currentLocation, loginUrl } from "@/lib/navigation";
 // Also for its effect: a workspace page starts loading its data with the session check.
 import { takeEarlySession } from "@/lib/earlyWorkspace";
@@ -34,25 +36,28 @@ export function SessionProvider({ children }: { children: ReactNode }) {
 
   const toLogin = useCallback(() => router.replace(loginUrl(currentLocation())), [router]);
 
-  const load = useCallback(async () => {
-    setState({ kind: "loading" });
-    try {
-      const { data, error, response } = await (takeEarlySession() ?? api.GET("/api/auth/me"));
-      if (data !== undefined) {
-        setState({ kind: "ready", me: data });
-      } else if (response.status === 401) {
+  // Shows who is signed in, or sends a visitor without a session to sign in.
+  const settle = useCallback(
+    (result: Result<{ me: Me }>) => {
+      if (result.ok) {
+        setState({ kind: "ready", me: result.me });
+      } else if (result.status === 401) {
         toLogin();
       } else {
-        setState({ kind: "failed", message: errorMessage(error, response) });
+        setState({ kind: "failed", message: result.message });
       }
-    } catch {
-      setState({ kind: "failed", message: NETWORK_ERROR });
-    }
-  }, [toLogin]);
+    },
+    [toLogin],
+  );
 
   useEffect(() => {
-    void load();
-  }, [load]);
+    void currentUser(takeEarlySession() ?? undefined).then(settle);
+  }, [settle]);
+
+  function retry() {
+    setState({ kind: "loading" });
+    void currentUser().then(settle);
+  }
 
   // A session can end while a page is open (expiry, sign-out in another tab).
   useEffect(() => {
@@ -73,7 +78,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   if (state.kind === "failed") {
     return (
       <main className="mx-auto w-full max-w-md px-4 py-16">
-        <ErrorMessage message={state.message} onRetry={() => void load()} />
+        <ErrorMessage message={state.message} onRetry={retry} />
       </main>
     );
   }

@@ -2,7 +2,7 @@
 
 import { useState } from "react";
 import { useRouter } from "next/navigation";
-import { api, errorMessage, NETWORK_ERROR } from "@/api/client";
+import { signOut as endSession } from "@/lib/session";
 
 /** Ends the session server-side (`POST /api/auth/logout` clears the cookie), then goes to /login/. */
 export function SignOutButton() {
@@ -13,17 +13,12 @@ export function SignOutButton() {
   async function signOut() {
     setBusy(true);
     setError(null);
-    try {
-      const { error: body, response } = await api.POST("/api/auth/logout");
-      // 401: already signed out, which is what was asked for.
-      if (response.ok || response.status === 401) {
-        router.replace("/login/");
-        return;
-      }
-      setError(errorMessage(body, response));
-    } catch {
-      setError(NETWORK_ERROR);
+    const result = await endSession();
+    if (result.ok) {
+      router.replace("/login/");
+      return;
     }
+    setError(result.message);
     setBusy(false);
   }
 

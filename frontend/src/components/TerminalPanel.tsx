@@ -1,10 +1,11 @@
 "use client";
 
-import { useCallback, useEffect, useEffectEvent, useRef, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import dynamic from "next/dynamic";
 import {
   createTerminal,
   deleteTerminal,
+  hasEnded,
   listTerminals,
   type ConnectionState,
   type TerminalViewProps,
@@ -74,7 +75,7 @@ export function TerminalPanel({
 }: {
   workspaceId: string;
   onCommand: () => void;
-  /** A new terminal started (and with it, maybe, the sandbox). */
+  /** A new terminal started (and with it, maybe, the sandbox). Keep it stable: the first load depends on it. */
   onStarted: () => void;
   onClose: () => void;
 }) {
@@ -85,7 +86,6 @@ export function TerminalPanel({
   const [notice, setNotice] = useState<string | null>(null);
   const [now, setNow] = useState(() => Date.now());
   const counter = useRef(0);
-  const started = useEffectEvent(() => onStarted());
 
   const add = useCallback((ids: string[], focus: boolean) => {
     setTabs((current) => {
@@ -104,7 +104,7 @@ export function TerminalPanel({
       const result = await createTerminal(workspaceId);
       setCreating(false);
       if (result.kind === "ok") {
-        started();
+        onStarted();
         const ids = result.terminals.map((terminal) => terminal.id);
         add(ids, focus);
         setActive(ids[0] ?? null);
@@ -116,7 +116,7 @@ export function TerminalPanel({
         setNotice(result.message);
       }
     },
-    [workspaceId, add],
+    [workspaceId, add, onStarted],
   );
 
   const loadTerminals = useCallback(async () => {
@@ -307,6 +307,7 @@ export function TerminalPanel({
               onState={(state) => setState(tab.id, state)}
               onCommand={onCommand}
               onNotice={setNotice}
+              isGone={() => hasEnded(workspaceId, tab.id)}
             />
           </div>
         ))}

@@ -1,7 +1,9 @@
 "use client";
 
-import { useCallback, useEffect, useState } from "react";
-import { api, errorMessage, NETWORK_ERROR, type Workspace } from "@/api/client";
+import { useEffect, useState } from "react";
+import type { Workspace } from "@/api/client";
+import type { Result } from "@/lib/result";
+import { deleteWorkspace, listWorkspaces } from "@/lib/workspaces";
 import { ConfirmDialog } from "./ConfirmDialog";
 import { CreateWorkspaceForm } from "./CreateWorkspaceForm";
 import { ErrorMessage } from "./ErrorMessage";
@@ -17,6 +19,11 @@ function byRecentUse(a: Workspace, b: Workspace): number {
 }
 
 /** The home page: list, create, rename and delete the user's workspaces. */
+/** What the list shows for `listWorkspaces`' answer: the most recently used first. */
+function listState(result: Result<{ workspaces: Workspace[] }>): ListState {
+  return result.ok ? { kind: "ready", items: [...result.workspaces].sort(byRecentUse) } : { kind: "failed", message: result.message };
+}
+
 export function WorkspaceDashboard() {
   const [list, setList] = useState<ListState>({ kind: "loading" });
   const [announcement, setAnnouncement] = useState("");
@@ -24,23 +31,14 @@ export function WorkspaceDashboard() {
   const [deleting, setDeleting] = useState(false);
   const [deleteError, setDeleteError] = useState<string | null>(null);
 
-  const load = useCallback(async () => {
-    setList({ kind: "loading" });
-    try {
-      const { data, error, response } = await api.GET("/api/workspaces");
-      setList(
-        data !== undefined
-          ? { kind: "ready", items: [...data].sort(byRecentUse) }
-          : { kind: "failed", message: errorMessage(error, response) },
-      );
-    } catch {
-      setList({ kind: "failed", message: NETWORK_ERROR });
-    }
+  useEffect(() => {
+    void listWorkspaces().then((result) => setList(listState(result)));
   }, []);
 
-  useEffect(() => {
-    void load();
-  }, [load]);
+  function retry() {
+    setList({ kind: "loading" });
+    void listWorkspaces().then((result) => setList(listState(result)));
+  }
 
   function created(workspace: Workspace) {
     setList((current) => ({
@@ -61,23 +59,16 @@ export function WorkspaceDashboard() {
     }
     setDeleting(true);
     setDeleteError(null);
-    try {
-      const { error, response } = await api.DELETE("/api/workspaces/{workspace_id}", {
-        params: { path: { workspace_id: doomed.id } },
-      });
-      // 404: already gone (another tab), which is what was asked for.
-      if (response.ok || response.status === 404) {
-        const gone = doomed;
-        setList((current) =>
-          current.kind === "ready" ? { kind: "ready", items: current.items.filter((w) => w.id !== gone.id) } : current,
-        );
-        setAnnouncement(`Deleted workspace ${gone.name}.`);
-        setDoomed(null);
-      } else {
-        setDeleteError(errorMessage(error, response));
-      }
-    } catch {
-      setDeleteError(NETWORK_ERROR);
+    const result = await deleteWorkspace(doomed.id);
+    if (result.ok) {
+      const gone = doomed;
+      setList((current) =>
+        current.kind === "ready" ? { kind: "ready", items: current.items.filter((w) => w.id !== gone.id) } : current,
+      );
+      setAnnouncement(`Deleted workspace ${gone.name}.`);
+      setDoomed(null);
+    } else {
+      setDeleteError(result.message);
     }
     setDeleting(false);
   }
@@ -101,7 +92,7 @@ export function WorkspaceDashboard() {
           {announcement}
         </p>
         {list.kind === "loading" && <LoadingState label="Loading workspaces…" className="py-10" />}
-        {list.kind === "failed" && <ErrorMessage message={list.message} onRetry={() => void load()} />}
+        {list.kind === "failed" && <ErrorMessage message={list.message} onRetry={retry} />}
         {list.kind === "ready" &&
           (list.items.length === 0 ? (
             <p className="rounded-xl border border-dashed border-line px-4 py-10 text-center text-sm text-fg-muted">

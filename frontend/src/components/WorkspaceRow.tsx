@@ -2,7 +2,8 @@
 
 import { useState, type FormEvent } from "react";
 import Link from "next/link";
-import { api, errorMessage, NETWORK_ERROR, type Workspace } from "@/api/client";
+import type { Workspace } from "@/api/client";
+import { renameWorkspace } from "@/lib/workspaces";
 import { formatDateTime, formatRelative } from "@/lib/format";
 import { workspaceUrl } from "@/lib/navigation";
 
@@ -32,19 +33,12 @@ export function WorkspaceRow({
     }
     setBusy(true);
     setError(null);
-    try {
-      const { data, error: body, response } = await api.PATCH("/api/workspaces/{workspace_id}", {
-        params: { path: { workspace_id: workspace.id } },
-        body: { name: trimmed },
-      });
-      if (data !== undefined) {
-        onRenamed(data);
-        setRenaming(false);
-      } else {
-        setError(errorMessage(body, response));
-      }
-    } catch {
-      setError(NETWORK_ERROR);
+    const result = await renameWorkspace(workspace.id, trimmed);
+    if (result.ok) {
+      onRenamed(result.workspace);
+      setRenaming(false);
+    } else {
+      setError(result.message);
     }
     setBusy(false);
   }

@@ -1,6 +1,6 @@
 "use client";
 
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useEffect, useEffectEvent, useState } from "react";
 import Link from "next/link";
 import { useSearchParams } from "next/navigation";
 import { errorMessage, NETWORK_ERROR, type FileEntry, type WorkspaceDetail } from "@/api/client";
@@ -26,32 +26,12 @@ const NOT_FOUND = "This workspace does not exist, or it is not yours.";
  */
 export function WorkspaceView() {
   const id = useSearchParams().get("id");
-  const [state, setState] = useState<State>(() => (id ? answered(id) : null) ?? { kind: "loading" });
-  const shown = useRef(state);
-  shown.current = state;
-
-  const load = useCallback(async (workspaceId: string) => {
-    setState({ kind: "loading" });
-    try {
-      const [opened, listing] = await (takeEarlyWorkspace(workspaceId) ?? fetchWorkspace(workspaceId));
-      if (opened.data === undefined) {
-        setState({
-          kind: "failed",
-          message: errorMessage(opened.error, opened.response, { 404: NOT_FOUND }),
-          // Trying again helps with a flaky server, not with a missing workspace.
-          retry: opened.response.status >= 500 || opened.response.status === 429,
-        });
-        return;
-      }
-      if (!listing.ok) {
-        setState({ kind: "failed", message: listing.message, retry: true });
-        return;
-      }
-      setState({ kind: "ready", workspace: opened.data, files: listing.entries });
-    } catch {
-      setState({ kind: "failed", message: NETWORK_ERROR, retry: true });
-    }
-  }, []);
+  // What is shown, and for which workspace: anything shown for another id reads as loading.
+  const [shown, setShown] = useState<{ id: string | null; state: State }>(() => ({
+    id,
+    state: (id ? answered(id) : null) ?? { kind: "loading" },
+  }));
+  const state: State = shown.id === id ? shown.state : { kind: "loading" };
 
   const name = state.kind === "ready" ? state.workspace.name : null;
   useEffect(() => {
@@ -60,17 +40,22 @@ export function WorkspaceView() {
     }
   }, [name]);
 
+  const showing = useEffectEvent((workspaceId: string) => shown.id === workspaceId && shown.state.kind === "ready");
   useEffect(() => {
     if (!id) {
       return;
     }
-    const current = shown.current;
-    if (current.kind === "ready" && current.workspace.id === id) {
+    if (showing(id)) {
       takeEarlyWorkspace(id); // used: a retry asks the server again
       return;
     }
-    void load(id);
-  }, [id, load]);
+    void opening(id).then((next) => setShown({ id, state: next }));
+  }, [id]);
+
+  function retry(workspaceId: string) {
+    setShown({ id: workspaceId, state: { kind: "loading" } });
+    void opening(workspaceId).then((next) => setShown({ id: workspaceId, state: next }));
+  }
 
   if (!id) {
     return <Problem message="No workspace was given. Open one from your list." />;
@@ -79,9 +64,30 @@ export function WorkspaceView() {
     return <LoadingState label="Opening workspace…" className="py-24" />;
   }
   if (state.kind === "failed") {
-    return <Problem message={state.message} onRetry={state.retry ? () => void load(id) : undefined} />;
+    return <Problem message={state.message} onRetry={state.retry ? () => retry(id) : undefined} />;
   }
   return <Ide key={state.workspace.id} workspace={state.workspace} initialFiles={state.files} />;
+}
+
+/** Opens the workspace and lists its files (or takes the early answers): what to show. */
+async function opening(workspaceId: string): Promise<State> {
+  try {
+    const [opened, listing] = await (takeEarlyWorkspace(workspaceId) ?? fetchWorkspace(workspaceId));
+    if (opened.data === undefined) {
+      return {
+        kind: "failed",
+        message: errorMessage(opened.error, opened.response, { 404: NOT_FOUND }),
+        // Trying again helps with a flaky server, not with a missing workspace.
+        retry: opened.response.status >= 500 || opened.response.status === 429,
+      };
+    }
+    if (!listing.ok) {
+      return { kind: "failed", message: listing.message, retry: true };
+    }
+    return { kind: "ready", workspace: opened.data, files: listing.entries };
+  } catch {
+    return { kind: "failed", message: NETWORK_ERROR, retry: true };
+  }
 }
 
 /** The IDE's data for `id` if the early requests have brought it already. */

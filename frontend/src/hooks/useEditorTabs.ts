@@ -1,6 +1,6 @@
 "use client";
 
-import { useCallback, useEffect, useRef, useState, type RefObject } from "react";
+import { useCallback, useEffect, useLayoutEffect, useRef, useState, type RefObject } from "react";
 import type { FileEntry } from "@/api/client";
 import type { EditorHandle } from "@/lib/editor";
 import { peekEarlyFile, takeEarlyFile } from "@/lib/earlyWorkspace";
@@ -80,8 +80,11 @@ export function useEditorTabs(
     }),
   );
   const [active, setActive] = useState<string | null>(restore.active);
+  // The tabs as last rendered, for callbacks that run later (a save after a timer).
   const latest = useRef(tabs);
-  latest.current = tabs;
+  useLayoutEffect(() => {
+    latest.current = tabs;
+  });
   const timers = useRef(new Map<string, number>());
   const saveAgain = useRef(new Set<string>());
 
@@ -136,7 +139,7 @@ export function useEditorTabs(
 
   /** Save `path` now. Answers whether what was in the editor is on the server. */
   const save = useCallback(
-    async (path: string): Promise<boolean> => {
+    async function saveNow(path: string): Promise<boolean> {
       window.clearTimeout(timers.current.get(path));
       timers.current.delete(path);
       const tab = latest.current.find((item) => item.path === path);
@@ -160,7 +163,7 @@ export function useEditorTabs(
         patch(path, { saving: false, saveError: result.message });
       }
       if (saveAgain.current.delete(path)) {
-        return save(path);
+        return saveNow(path);
       }
       return result.ok;
     },
@@ -170,8 +173,11 @@ export function useEditorTabs(
   /** From the editor, after every edit. */
   const changed = useCallback(
     (path: string, dirty: boolean) => {
+      // Most edits change nothing here (the tab is dirty already): keep the same list then.
       setTabs((current) =>
-        current.map((tab) => (tab.path === path && tab.dirty !== dirty ? { ...tab, dirty } : tab)),
+        current.some((tab) => tab.path === path && tab.dirty !== dirty)
+          ? current.map((tab) => (tab.path === path ? { ...tab, dirty } : tab))
+          : current,
       );
       window.clearTimeout(timers.current.get(path));
       if (dirty) {
@@ -231,7 +237,9 @@ export function useEditorTabs(
 
   // Leaving the page inside the app (a link): save what autosave was waiting for.
   const saveRef = useRef(save);
-  saveRef.current = save;
+  useLayoutEffect(() => {
+    saveRef.current = save;
+  });
   useEffect(() => {
     const pending = timers.current;
     return () => {

@@ -1,7 +1,8 @@
 "use client";
 
 import { useCallback, useEffect, useRef, useState } from "react";
-import { api, type Sandbox, type Usage } from "@/api/client";
+import type { Sandbox, Usage } from "@/api/client";
+import { endSandbox, getSandbox, getUsage } from "@/lib/sandbox";
 import { useVisibleInterval } from "./useVisibleInterval";
 
 const SANDBOX_POLL_MS = 3000;
@@ -22,30 +23,18 @@ export function useSandbox(workspaceId: string) {
       return;
     }
     busy.current = true;
-    try {
-      const { data } = await api.GET("/api/workspaces/{workspace_id}/sandbox", {
-        params: { path: { workspace_id: workspaceId } },
-      });
-      if (data !== undefined) {
-        setSandbox(data);
-      }
-    } catch {
-      // Shown as stale; the next poll tries again.
-    } finally {
-      busy.current = false;
+    const result = await getSandbox(workspaceId);
+    busy.current = false;
+    // A failure leaves the last state shown; the next poll tries again.
+    if (result.ok) {
+      setSandbox(result.sandbox);
     }
   }, [workspaceId]);
 
   const loadUsage = useCallback(async () => {
-    try {
-      const { data } = await api.GET("/api/workspaces/{workspace_id}/usage", {
-        params: { path: { workspace_id: workspaceId } },
-      });
-      if (data !== undefined) {
-        setUsage(data);
-      }
-    } catch {
-      // As above.
+    const result = await getUsage(workspaceId);
+    if (result.ok) {
+      setUsage(result.usage);
     }
   }, [workspaceId]);
 
@@ -59,13 +48,8 @@ export function useSandbox(workspaceId: string) {
 
   /** End the sandbox (`DELETE .../sandbox`); the next run or terminal starts a fresh one. */
   const restart = useCallback(async () => {
-    try {
-      await api.DELETE("/api/workspaces/{workspace_id}/sandbox", {
-        params: { path: { workspace_id: workspaceId } },
-      });
-    } catch {
-      // The status poll shows what happened.
-    }
+    // Whatever the answer, the status shows what happened.
+    await endSandbox(workspaceId);
     refresh();
   }, [workspaceId, refresh]);
 

@@ -1,9 +1,8 @@
 "use client";
 
 import { useCallback, useEffect, useRef, useState } from "react";
-import { api } from "@/api/client";
 import { rememberActiveFile } from "@/lib/earlyRequests";
-import { serializeUiState, type UiState } from "@/lib/uiState";
+import { saveUiState, type UiState } from "@/lib/uiState";
 
 const SAVE_DELAY_MS = 800;
 
@@ -27,14 +26,7 @@ export function useUiState(workspaceId: string, initial: UiState): [UiState, (ch
       return;
     }
     pending.current = false;
-    // keepalive lets the request finish while the page unloads.
-    void api
-      .PATCH("/api/workspaces/{workspace_id}", {
-        params: { path: { workspace_id: workspaceId } },
-        body: { ui_state: serializeUiState(latest.current) },
-        keepalive: true,
-      })
-      .catch(() => undefined);
+    saveUiState(workspaceId, latest.current);
   }, [workspaceId]);
 
   const update = useCallback(

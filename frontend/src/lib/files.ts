@@ -9,12 +9,13 @@
  * Every function answers `{ ok: true, ... }` or `{ ok: false, message }` with
  * a sentence for people (the server's `detail`), never throws.
  */
-import { api, errorMessage, NETWORK_ERROR, type FileEntry } from "@/api/client";
+import { api, type FileEntry } from "@/api/client";
+import { attempt, failure, type Result } from "./result";
+import { hasControlCharacter } from "./text";
 
-export type Failure = { ok: false; message: string; status: number };
+export type { Failure, Result } from "./result";
 /** Answers a request in place of the network (lib/earlyWorkspace.ts: a request the page already made). */
 export type Fetch = (request: Request) => Promise<Response>;
-export type Result<T> = ({ ok: true } & T) | Failure;
 
 /** "data/my file.py" → "data/my%20file.py". */
 export function encodePath(path: string): string {
@@ -30,18 +31,6 @@ function filePathSerializer(pathname: string, params: Record<string, unknown>): 
 /** The URL that downloads a file as an attachment (the session cookie authenticates it). */
 export function downloadUrl(workspaceId: string, path: string): string {
   return `/api/workspaces/${encodeURIComponent(workspaceId)}/files/${encodePath(path)}?download=true`;
-}
-
-async function attempt<T>(call: () => Promise<Result<T>>): Promise<Result<T>> {
-  try {
-    return await call();
-  } catch {
-    return { ok: false, message: NETWORK_ERROR, status: 0 };
-  }
-}
-
-function failure(error: unknown, response: Response, fallbacks: Partial<Record<number, string>> = {}): Failure {
-  return { ok: false, message: errorMessage(error, response, fallbacks), status: response.status };
 }
 
 /** Every file, folder and link of the workspace, recursively. */
@@ -160,7 +149,7 @@ export function checkPath(path: string): string | null {
   if (path.split("/").some((part) => part === "" || part === "." || part === "..")) {
     return "A path cannot have empty parts, '.' or '..'.";
   }
-  if (/[\u0000-\u001f\u007f]/.test(path)) {
+  if (hasControlCharacter(path)) {
     return "A name cannot contain control characters.";
   }
   return null;

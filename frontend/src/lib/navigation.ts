@@ -1,4 +1,5 @@
 /** URLs the app navigates to, kept in one place (static export: ids go in query strings). */
+import { hasControlCharacter } from "./text";
 
 export const HOME_URL = "/";
 
@@ -20,7 +21,7 @@ export function safeNext(raw: string | null): string | null {
   if (raw === null || !raw.startsWith("/") || raw.startsWith("//") || raw.includes("\\")) {
     return null;
   }
-  if (/[\u0000-\u001f\u007f]/.test(raw)) {
+  if (hasControlCharacter(raw)) {
     return null;
   }
   return raw;

@@ -52,3 +52,8 @@ export const DARK: ITheme = {
   brightCyan: "#56d4dd",
   brightWhite: "#ffffff",
 };
+
+/** `text` as a dim line of its own: what the page, not the shell, says in the terminal. */
+export function dimNote(text: string): string {
+  return `\r\n\x1b[2m${text}\x1b[0m\r\n`;
+}

@@ -1,14 +1,15 @@
 /**
- * Terminals: the REST calls and the WebSocket protocol of CONTRACT.md.
- *
- * The terminal routes are not in the generated schema yet (the backend part is
- * being built), so these few calls use `fetch` with the contract's shapes.
- * Once `schema.d.ts` has them, switch to the typed `api` client.
+ * Terminals: the REST calls of CONTRACT.md through the typed client, and the
+ * types the terminal panel and view share. The WebSocket protocol is in
+ * terminalProtocol.ts (the decisions) and terminalSocketAddon.ts (the
+ * connection), which take what they need from here as props, so the
+ * terminal's scripts do not carry the REST calls.
  */
-import { errorMessage, NETWORK_ERROR } from "@/api/client";
+import { api, errorMessage, NETWORK_ERROR } from "@/api/client";
+import type { components } from "@/api/schema";
 
 /** A terminal as listed; `exited`: its shell has ended (the server lists those for a while). */
-export type TerminalInfo = { id: string; exited: boolean };
+export type TerminalInfo = components["schemas"]["TerminalOut"];
 
 export type TerminalsResult =
   | { kind: "ok"; terminals: TerminalInfo[] }
@@ -16,62 +17,33 @@ export type TerminalsResult =
   | { kind: "unsupported" }
   | { kind: "failed"; message: string };
 
-function base(workspaceId: string): string {
-  return `/api/workspaces/${encodeURIComponent(workspaceId)}/terminals`;
-}
-
-async function call(input: string, init: RequestInit = {}): Promise<{ response: Response; body: unknown }> {
-  const response = await fetch(input, { credentials: "same-origin", ...init });
-  const text = await response.text();
-  let body: unknown = undefined;
-  try {
-    body = text === "" ? undefined : JSON.parse(text);
-  } catch {
-    body = undefined;
+/** The answer for a call that got no data: unsupported, or the server's sentence. */
+function refused(error: unknown, response: Response): TerminalsResult {
+  if (response.status === 404 || response.status === 405) {
+    return { kind: "unsupported" };
   }
-  return { response, body };
+  return { kind: "failed", message: errorMessage(error, response) };
 }
 
-function terminalsFrom(body: unknown): TerminalInfo[] {
-  if (!Array.isArray(body)) {
-    return [];
-  }
-  return body.flatMap((item: unknown) => {
-    if (typeof item !== "object" || item === null) {
-      return [];
-    }
-    const { id, exited } = item as { id?: unknown; exited?: unknown };
-    return typeof id === "string" || typeof id === "number" ? [{ id: String(id), exited: exited === true }] : [];
-  });
-}
-
-/** `GET .../terminals`: the workspace's live terminals. */
+/** `GET .../terminals`: the workspace's terminals, exited ones included. */
 export async function listTerminals(workspaceId: string): Promise<TerminalsResult> {
   try {
-    const { response, body } = await call(base(workspaceId));
-    if (response.ok) {
-      return { kind: "ok", terminals: terminalsFrom(body) };
-    }
-    if (response.status === 404 || response.status === 405) {
-      return { kind: "unsupported" };
-    }
-    return { kind: "failed", message: errorMessage(body, response) };
+    const { data, error, response } = await api.GET("/api/workspaces/{workspace_id}/terminals", {
+      params: { path: { workspace_id: workspaceId } },
+    });
+    return data !== undefined ? { kind: "ok", terminals: data } : refused(error, response);
   } catch {
     return { kind: "failed", message: NETWORK_ERROR };
   }
 }
 
-/** `POST .../terminals`: a new shell in the workspace's sandbox. */
+/** `POST .../terminals`: a new shell in the workspace's sandbox (answered as a list of one). */
 export async function createTerminal(workspaceId: string): Promise<TerminalsResult> {
   try {
-    const { response, body } = await call(base(workspaceId), { method: "POST" });
-    if (response.ok) {
-      return { kind: "ok", terminals: terminalsFrom([body]) };
-    }
-    if (response.status === 404 || response.status === 405) {
-      return { kind: "unsupported" };
-    }
-    return { kind: "failed", message: errorMessage(body, response) };
+    const { data, error, response } = await api.POST("/api/workspaces/{workspace_id}/terminals", {
+      params: { path: { workspace_id: workspaceId } },
+    });
+    return data !== undefined ? { kind: "ok", terminals: [data] } : refused(error, response);
   } catch {
     return { kind: "failed", message: NETWORK_ERROR };
   }
@@ -80,55 +52,28 @@ export async function createTerminal(workspaceId: string): Promise<TerminalsResu
 /** `DELETE .../terminals/{tid}`: ends the shell. Errors are ignored: the tab closes anyway. */
 export async function deleteTerminal(workspaceId: string, terminalId: string): Promise<void> {
   try {
-    await call(`${base(workspaceId)}/${encodeURIComponent(terminalId)}`, { method: "DELETE" });
+    await api.DELETE("/api/workspaces/{workspace_id}/terminals/{terminal_id}", {
+      params: { path: { workspace_id: workspaceId, terminal_id: terminalId } },
+    });
   } catch {
     // Offline: the server ends an unattached terminal after its grace period.
   }
 }
 
-/** The terminal's WebSocket URL on this origin (the session cookie authenticates it). */
-export function terminalSocketUrl(workspaceId: string, terminalId: string): string {
-  const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
-  return `${scheme}//${window.location.host}${base(workspaceId)}/${encodeURIComponent(terminalId)}/ws`;
+/**
+ * Whether the terminal has ended for good (ended with its sandbox, or its
+ * grace period passed): not listed, or its shell has exited. False when the
+ * listing fails: the caller tries again.
+ */
+export async function hasEnded(workspaceId: string, terminalId: string): Promise<boolean> {
+  const listed = await listTerminals(workspaceId);
+  return listed.kind === "ok" && endedIn(listed.terminals, terminalId);
 }
 
-/** Control messages the server sends as JSON text frames. */
-export type ServerMessage =
-  | { type: "exit"; code: number | null }
-  | { type: "ended"; reason: string | null; message: string | null }
-  | { type: "error"; message: string | null }
-  /** The server dropped output this client could not keep up with; a fresh replay follows. */
-  | { type: "resync" }
-  | { type: "other" };
-
-export function parseServerMessage(text: string): ServerMessage {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return { type: "other" };
-  }
-  if (typeof value !== "object" || value === null) {
-    return { type: "other" };
-  }
-  const record = value as Record<string, unknown>;
-  const str = (key: string) => (typeof record[key] === "string" ? (record[key] as string) : null);
-  switch (record.type) {
-    case "exit":
-      return { type: "exit", code: typeof record.code === "number" ? record.code : null };
-    case "ended":
-      return { type: "ended", reason: str("reason"), message: str("message") ?? str("detail") };
-    case "error":
-      return { type: "error", message: str("message") ?? str("detail") };
-    case "resync":
-      return { type: "resync" };
-    default:
-      return { type: "other" };
-  }
+/** Whether `terminals` (a listing) says the terminal has ended: not there, or its shell has exited. */
+export function endedIn(terminals: readonly Pick<TerminalInfo, "id" | "exited">[], terminalId: string): boolean {
+  return !terminals.some((item) => item.id === terminalId && !item.exited);
 }
-
-export const resizeMessage = (cols: number, rows: number) => JSON.stringify({ type: "resize", cols, rows });
-export const ackMessage = (bytes: number) => JSON.stringify({ type: "ack", bytes });
 
 /** What a terminal tab shows about its connection. */
 export type ConnectionState =
@@ -151,14 +96,6 @@ export type TerminalViewProps = {
   onCommand: () => void;
   /** A message from the server about this terminal (an `error` control message). */
   onNotice: (message: string) => void;
+  /** Asked after a dropped connection: whether the terminal has ended for good (no reconnecting then). */
+  isGone: () => Promise<boolean>;
 };
-
-/**
- * Close codes after which reconnecting cannot help. The server closes with
- * 4000 + an HTTP status: 4401 not signed in, 4403 refused origin, 4404 no
- * such terminal, 4429 too many windows; 4503 (sandboxes unavailable for now)
- * and 1001 (server restarting) are worth retrying.
- */
-export function isFinalClose(code: number): boolean {
-  return code === 1008 || (code >= 4400 && code < 4500);
-}

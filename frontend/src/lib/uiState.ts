@@ -5,8 +5,11 @@
  *
  * The stored value comes back from the server as `unknown` JSON, possibly
  * written by an older version of this app: `parseUiState` keeps what is
- * well-formed and falls back to defaults for the rest.
+ * well-formed and falls back to defaults for the rest. `saveUiState` stores
+ * it (here rather than in workspaces.ts, so the IDE's scripts do not carry
+ * the workspace list's calls).
  */
+import { api } from "@/api/client";
 
 export type Layout = {
   /** Width of the file tree, in CSS pixels. */
@@ -116,4 +119,19 @@ function strings(value: unknown): string[] {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Saves the IDE state (`PATCH {ui_state}`), best effort: a failure costs a
+ * remembered layout, nothing more, so it is ignored. keepalive lets the
+ * request finish while the page unloads.
+ */
+export function saveUiState(workspaceId: string, state: UiState): void {
+  void api
+    .PATCH("/api/workspaces/{workspace_id}", {
+      params: { path: { workspace_id: workspaceId } },
+      body: { ui_state: serializeUiState(state) },
+      keepalive: true,
+    })
+    .catch(() => undefined);
 }

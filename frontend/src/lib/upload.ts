@@ -8,6 +8,7 @@
  * refuses (too large, not text, over quota) is reported by itself and the
  * others still go.
  */
+import type { FileEntry } from "@/api/client";
 import { createFolder, writeFile } from "./files";
 
 /** A file to upload and its path relative to the drop (`"data/a.csv"`). */
@@ -15,6 +16,8 @@ export type UploadFile = { path: string; file: File };
 export type UploadBatch = { files: UploadFile[]; folders: string[] };
 export type UploadFailure = { path: string; message: string };
 export type UploadProgress = { done: number; total: number };
+/** What to tell the person after an upload; `items`: one line per failure. */
+export type UploadSummary = { kind: "error" | "info"; text: string; items?: string[] };
 
 /** Requests in flight at once: a folder of small files goes faster, the server stays unhurried. */
 const PARALLEL = 4;
@@ -117,4 +120,48 @@ export async function uploadBatch(
   // In the order the files were listed, whatever order they finished in.
   const order = new Map(batch.files.map((item, index) => [item.path, index]));
   return failures.sort((a, b) => (order.get(a.path) ?? -1) - (order.get(b.path) ?? -1));
+}
+
+const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? "" : "s"}`;
+
+/** The files of `batch` that would replace a file already in the workspace (`known`, by path), in batch order. */
+export function replacedFiles(batch: UploadBatch, folder: string, known: ReadonlyMap<string, FileEntry>): UploadFile[] {
+  return batch.files.filter((item) => known.get(joinPath(folder, item.path))?.kind === "file");
+}
+
+/** The question before replacing `files` in `folder`: their paths, the first five named. */
+export function replaceQuestion(files: readonly UploadFile[], folder: string): string {
+  const names = files.map((item) => joinPath(folder, item.path));
+  const shown = names.length > 5 ? `${names.slice(0, 5).join(", ")} and ${names.length - 5} more` : names.join(", ");
+  return `Replace ${plural(names.length, "existing file")} (${shown}) with the uploaded ${names.length === 1 ? "one" : "ones"}?`;
+}
+
+/** `batch` less `files` (the ones the person chose to keep as they are). */
+export function withoutFiles(batch: UploadBatch, files: readonly UploadFile[]): UploadBatch {
+  const kept = new Set(files);
+  return { ...batch, files: batch.files.filter((item) => !kept.has(item)) };
+}
+
+/** The folders to open in the tree after uploading `batch` into `folder`: that folder and the top folders it brought. */
+export function foldersToOpen(batch: UploadBatch, folder: string): string[] {
+  const paths = [...batch.files.map((item) => item.path), ...batch.folders];
+  const tops = new Set(paths.filter((path) => path.includes("/")).map((path) => joinPath(folder, path.split("/")[0] ?? "")));
+  return [folder, ...tops].filter((path) => path !== "");
+}
+
+/** What to say after uploading `batch` into `folder`, given what failed. */
+export function uploadSummary(batch: UploadBatch, folder: string, failures: readonly UploadFailure[]): UploadSummary {
+  const uploaded = batch.files.length - failures.filter((failure) => batch.files.some((item) => item.path === failure.path)).length;
+  const where = folder === "" ? "" : ` to ${folder}`;
+  if (failures.length > 0) {
+    return {
+      kind: "error",
+      text: `${plural(failures.length, "item")} not uploaded${uploaded > 0 ? ` (${plural(uploaded, "file")} uploaded${where})` : ""}:`,
+      items: failures.map((failure) => `${failure.path}: ${failure.message}`),
+    };
+  }
+  if (uploaded > 0) {
+    return { kind: "info", text: `Uploaded ${plural(uploaded, "file")}${where}.` };
+  }
+  return { kind: "info", text: `Created ${plural(batch.folders.length, "folder")}${where}.` };
 }

@@ -1,0 +1,170 @@
+"use client";
+
+import { useMemo, useState } from "react";
+import type { FileEntry } from "@/api/client";
+import { createFolder, deleteEntry, moveEntry, writeFile } from "@/lib/files";
+import { parentOf, type TreeNode } from "@/lib/tree";
+import {
+  foldersToOpen,
+  joinPath,
+  replacedFiles,
+  replaceQuestion,
+  uploadBatch,
+  uploadSummary,
+  withoutFiles,
+  type UploadBatch,
+  type UploadProgress,
+  type UploadSummary,
+} from "@/lib/upload";
+import { saveBlob, zipWorkspace } from "@/lib/zip";
+
+/** A name being typed: a new file or folder in `parent`, or a new name for `path`. */
+export type Editing = { mode: "file" | "folder"; parent: string } | { mode: "rename"; path: string } | null;
+/** A line above the tree: how an upload or a zip went. */
+export type Notice = UploadSummary | null;
+
+type Options = {
+  workspaceId: string;
+  workspaceName: string;
+  entries: FileEntry[];
+  /** Opens or closes a folder in the tree. */
+  onToggle: (path: string, open: boolean) => void;
+  onCreated: (path: string, kind: "file" | "folder") => void;
+  onRenamed: (from: string, to: string) => void;
+  onDeleted: (path: string) => void;
+  /** Lists the files again; awaited after every change. */
+  onRefresh: () => Promise<void>;
+  /** Makes `path` the tree's current row; with `focus`, moves the keyboard focus there too. */
+  onSelect: (path: string, focus: boolean) => void;
+};
+
+/**
+ * What the file tree does to files, and the state each action shows while
+ * it runs: creating and renaming (through a name being typed), deleting
+ * (after a confirmation), uploading (asking before replacing files) and
+ * zipping the workspace. Each action answers a sentence for the person when
+ * it fails, or null, and lists the files again when it changed them.
+ */
+export function useFileActions(options: Options) {
+  const { workspaceId, entries, onToggle, onRefresh, onSelect } = options;
+  const known = useMemo(() => new Map(entries.map((entry) => [entry.path, entry])), [entries]);
+  const [editing, setEditing] = useState<Editing>(null);
+  const [doomed, setDoomed] = useState<TreeNode | null>(null);
+  const [deleting, setDeleting] = useState(false);
+  const [deleteError, setDeleteError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<Notice>(null);
+  const [zipping, setZipping] = useState(false);
+  const [uploading, setUploading] = useState<UploadProgress | null>(null);
+
+  /** Creates `name` in `parent`. Answers why not, or null once it is there. */
+  async function create(mode: "file" | "folder", parent: string, name: string): Promise<string | null> {
+    const path = joinPath(parent, name);
+    if (known.has(path)) {
+      return `'${path}' already exists.`;
+    }
+    const result = mode === "file" ? await writeFile(workspaceId, path, "") : await createFolder(workspaceId, path);
+    if (!result.ok) {
+      return result.message;
+    }
+    setEditing(null);
+    onSelect(path, false);
+    options.onCreated(path, mode);
+    await onRefresh();
+    return null;
+  }
+
+  /** Renames `from` to `name` in the same folder. Answers why not, or null once done. */
+  async function rename(from: string, name: string): Promise<string | null> {
+    const to = joinPath(parentOf(from), name);
+    if (to === from) {
+      setEditing(null);
+      return null;
+    }
+    const result = await moveEntry(workspaceId, from, to);
+    if (!result.ok) {
+      return result.message;
+    }
+    setEditing(null);
+    options.onRenamed(from, to);
+    await onRefresh();
+    onSelect(to, true);
+    return null;
+  }
+
+  /** Asks to delete `node` (the dialog shows while `doomed` is set). */
+  function askDelete(node: TreeNode) {
+    setDeleteError(null);
+    setDoomed(node);
+  }
+
+  async function confirmDelete() {
+    if (doomed === null) {
+      return;
+    }
+    setDeleting(true);
+    setDeleteError(null);
+    const result = await deleteEntry(workspaceId, doomed.path);
+    setDeleting(false);
+    if (!result.ok) {
+      setDeleteError(result.message);
+      return;
+    }
+    options.onDeleted(doomed.path);
+    setDoomed(null);
+    await onRefresh();
+  }
+
+  /** Uploads `batch` into `folder`, asking first before replacing files; the notice says how it went. */
+  async function upload(batch: UploadBatch, folder: string) {
+    const replacing = replacedFiles(batch, folder, known);
+    if (replacing.length > 0 && !window.confirm(replaceQuestion(replacing, folder))) {
+      batch = withoutFiles(batch, replacing);
+    }
+    if (batch.files.length + batch.folders.length === 0) {
+      return;
+    }
+    setNotice(null);
+    const failures = await uploadBatch(workspaceId, folder, batch, setUploading);
+    setUploading(null);
+    await onRefresh();
+    // Show what came: the folder it went to, and the folders dropped into it.
+    for (const path of foldersToOpen(batch, folder)) {
+      onToggle(path, true);
+    }
+    setNotice(uploadSummary(batch, folder, failures));
+  }
+
+  async function downloadAll() {
+    setZipping(true);
+    setNotice(null);
+    try {
+      const { blob, skipped } = await zipWorkspace(workspaceId, entries);
+      saveBlob(blob, `${options.workspaceName || "workspace"}.zip`);
+      if (skipped.length > 0) {
+        setNotice({ kind: "info", text: `Left out of the zip (too large or unreadable): ${skipped.join(", ")}` });
+      }
+    } catch {
+      setNotice({ kind: "error", text: "The zip could not be made. Please try again." });
+    }
+    setZipping(false);
+  }
+
+  return {
+    editing,
+    setEditing,
+    doomed,
+    deleting,
+    deleteError,
+    notice,
+    setNotice,
+    zipping,
+    uploading,
+    create,
+    rename,
+    askDelete,
+    cancelDelete: () => setDoomed(null),
+    confirmDelete,
+    upload,
+    downloadAll,
+  };
+}
