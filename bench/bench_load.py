@@ -213,13 +213,18 @@ def exceptions_of(exceptions_csv: Path) -> list[str]:
         return [f"{r['Count']}x {r['Message'][:200]}" for r in csv.DictReader(handle)]
 
 
-def start_server(backend: str, database: str, postgres: PostgresServer | None) -> SandpitServer:
+def start_server(
+    backend: str, database: str, postgres: PostgresServer | None, source: str = ""
+) -> SandpitServer:
     url = postgres.create_database() if database == "postgres" and postgres else ""
+    # `source`: another checkout's backend/src, to measure an older server the same way.
+    extra = {"pythonpath": source} if source else {}
     server = SandpitServer(
         url,
         sandbox_backend=backend,
         runs_per_minute="1000000",
         log_level="warning",
+        **extra,
     )
     server.start()
     return server
@@ -236,7 +241,9 @@ def load(args: argparse.Namespace, locust: Path) -> None:
         for backend in args.backends.split(","):
             for database in args.databases.split(","):
                 print(f"\n### {backend}, {database}\n", flush=True)
-                measure(backend, database, postgres, locust, levels, args.step, headers)
+                measure(
+                    backend, database, postgres, locust, levels, args.step, headers, args.source
+                )
     finally:
         if postgres is not None:
             postgres.stop()
@@ -250,8 +257,9 @@ def measure(
     levels: list[int],
     step_s: float,
     headers: tuple[str, ...],
+    source: str,
 ) -> None:
-    server = start_server(backend, database, postgres)
+    server = start_server(backend, database, postgres, source)
     watch = Watch(server, 1.0)
     try:
         prefix = server.data_dir.parent / "locust"
@@ -290,7 +298,7 @@ def soak(args: argparse.Namespace, locust: Path) -> None:
     if database == "postgres":
         postgres = PostgresServer(Path(tempfile.mkdtemp(prefix="sandpit-pg-")))
         postgres.start()
-    server = start_server(backend, database, postgres)
+    server = start_server(backend, database, postgres, args.source)
     watch = Watch(server, 30.0)
     try:
         print(f"\n### soak: {args.users} users for {args.soak} s, {backend}, {database}\n")
@@ -345,6 +353,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--step", type=float, default=40.0, help="seconds per level")
     parser.add_argument("--soak", type=float, default=0.0, help="soak for this many seconds")
     parser.add_argument("--users", type=int, default=16, help="users during the soak")
+    parser.add_argument(
+        "--source", default="", help="serve from this backend/src (an older checkout, to compare)"
+    )
     args = parser.parse_args([] if argv is None else argv)
     locust = ensure_locust()
     if args.soak:
