@@ -15,7 +15,17 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from sandpit import __version__
-from sandpit.api import auth, files, health, limits, runs, sandboxes, terminals, workspaces
+from sandpit.api import (
+    admin,
+    auth,
+    files,
+    health,
+    limits,
+    runs,
+    sandboxes,
+    terminals,
+    workspaces,
+)
 from sandpit.api.body_size import BodySizeLimit
 from sandpit.api.errors import install_error_handlers
 from sandpit.config import Settings
@@ -105,9 +115,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
 
     api = APIRouter(prefix="/api")
-    for module in (health, auth, workspaces, files, runs, sandboxes, terminals, limits):
+    for module in (health, auth, workspaces, files, runs, sandboxes, terminals, limits, admin):
         api.include_router(module.router)
-    api.include_router(terminals.admin_router)  # --- Terminals
     app.include_router(api)
 
     @app.api_route(

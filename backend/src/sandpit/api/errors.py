@@ -1,9 +1,14 @@
-"""The one place where errors become HTTP responses.
+"""The one place where errors become HTTP responses and WebSocket close codes.
 
 Every body is `{"detail": "<a sentence>"}`. Domain errors carry their own
 status and sentence; FastAPI's validation errors become a 422 whose detail is
 a readable sentence (the structured list stays under `errors` for tools);
 anything unexpected becomes a 500 with a short message, its cause logged.
+
+A WebSocket that cannot be served is accepted and then closed with
+4000 + the HTTP status of the same error (4401 not signed in, 4403 refused
+origin, 4404 no such terminal, 4429 too many windows on it, 4503 sandboxes
+unavailable), its reason the same sentence, cut to fit.
 """
 
 from __future__ import annotations
@@ -91,3 +96,14 @@ def _jsonable(errors: object) -> object:
         for e in errors
         if isinstance(e, dict)
     ]
+
+
+def ws_close_code(error: SandpitError) -> int:
+    """The WebSocket close code for a domain error: 4000 + its HTTP status."""
+    return 4000 + error.status_code
+
+
+def close_reason(sentence: str) -> str:
+    """`sentence` cut to fit a WebSocket close reason (at most 123 bytes of UTF-8)."""
+    encoded = sentence.encode()
+    return sentence if len(encoded) <= 123 else encoded[:120].decode("utf-8", "ignore") + "..."

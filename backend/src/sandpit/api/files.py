@@ -11,9 +11,9 @@ from typing import Annotated
 from urllib.parse import quote
 
 from anyio import to_thread
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from sandpit.api.deps import Context, CurrentUser, DbSession
+from sandpit.api.deps import Context, OwnedWorkspace
 from sandpit.api.schemas import FileEntry, FolderCreate, MoveRequest, Usage
 from sandpit.errors import PayloadTooLarge
 from sandpit.services import workspaces
@@ -29,21 +29,20 @@ _RAW_HEADERS = {
 }
 
 
-async def _fs(workspace_id: str, user: CurrentUser, db: DbSession, context: Context) -> WorkspaceFS:
-    workspace = await workspaces.get_owned(db, user, workspace_id)
+def _fs(workspace: OwnedWorkspace, context: Context) -> WorkspaceFS:
     return workspaces.workspace_fs(context.settings, workspace)
+
+
+# The owned workspace's files; `NotFound` unless the user owns it.
+OwnedFS = Annotated[WorkspaceFS, Depends(_fs)]
 
 
 @router.get("/files", response_model=list[FileEntry])
 async def list_files(
-    workspace_id: str,
-    user: CurrentUser,
-    db: DbSession,
-    context: Context,
+    fs: OwnedFS,
     include_dirs: Annotated[bool, Query(description="Also list folders and links.")] = False,
 ) -> list[FileEntry]:
     """Every file, recursively, with paths relative to the workspace and `/` separators."""
-    fs = await _fs(workspace_id, user, db, context)
     entries = await to_thread.run_sync(fs.list, include_dirs)
     return [
         FileEntry(path=e.path, size=e.size, kind=e.kind, mtime=e.mtime)
@@ -53,8 +52,7 @@ async def list_files(
 
 
 @router.get("/usage", response_model=Usage)
-async def usage(workspace_id: str, user: CurrentUser, db: DbSession, context: Context) -> Usage:
-    fs = await _fs(workspace_id, user, db, context)
+async def usage(fs: OwnedFS, context: Context) -> Usage:
     used = await to_thread.run_sync(fs.usage)
     return Usage(
         bytes=used.bytes,
@@ -70,14 +68,10 @@ async def usage(workspace_id: str, user: CurrentUser, db: DbSession, context: Co
     responses={200: {"content": {"text/plain": {}}, "description": "The file's content."}},
 )
 async def read_file(
-    workspace_id: str,
     path: str,
-    user: CurrentUser,
-    db: DbSession,
-    context: Context,
+    fs: OwnedFS,
     download: bool = False,
 ) -> Response:
-    fs = await _fs(workspace_id, user, db, context)
     data = await to_thread.run_sync(fs.read, path)
     headers = dict(_RAW_HEADERS)
     if download:
@@ -95,19 +89,16 @@ async def read_file(
     },
 )
 async def write_file(
-    workspace_id: str,
     path: str,
     request: Request,
     response: Response,
-    user: CurrentUser,
-    db: DbSession,
+    fs: OwnedFS,
     context: Context,
 ) -> FileEntry:
     """Create or replace a file with the raw request body (UTF-8 text, at most 1 MiB).
 
     Answers 201 when the file was created and 200 when it was replaced.
     """
-    fs = await _fs(workspace_id, user, db, context)
     data = await _read_body(request, context.settings.max_file_bytes)
     created = await to_thread.run_sync(fs.write, path, data)
     entry = await to_thread.run_sync(fs.stat, path)
@@ -117,29 +108,21 @@ async def write_file(
 
 @router.delete("/files/{path:path}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_file(
-    workspace_id: str,
     path: str,
-    user: CurrentUser,
-    db: DbSession,
-    context: Context,
+    fs: OwnedFS,
     recursive: bool = False,
 ) -> Response:
     """Delete a file, a link (never its target) or a folder (non-empty needs `recursive`)."""
-    fs = await _fs(workspace_id, user, db, context)
     await to_thread.run_sync(lambda: fs.delete(path, recursive=recursive))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/folders", status_code=status.HTTP_201_CREATED, response_model=FileEntry)
 async def create_folder(
-    workspace_id: str,
     body: FolderCreate,
     response: Response,
-    user: CurrentUser,
-    db: DbSession,
-    context: Context,
+    fs: OwnedFS,
 ) -> FileEntry:
-    fs = await _fs(workspace_id, user, db, context)
     created = await to_thread.run_sync(fs.mkdir, body.path)
     entry = await to_thread.run_sync(fs.stat, body.path)
     if not created:
@@ -148,11 +131,8 @@ async def create_folder(
 
 
 @router.post("/move", response_model=FileEntry)
-async def move(
-    workspace_id: str, body: MoveRequest, user: CurrentUser, db: DbSession, context: Context
-) -> FileEntry:
+async def move(body: MoveRequest, fs: OwnedFS) -> FileEntry:
     """Rename or move a file or folder within the workspace."""
-    fs = await _fs(workspace_id, user, db, context)
     await to_thread.run_sync(
         lambda: fs.move(body.source, body.destination, overwrite=body.overwrite)
     )

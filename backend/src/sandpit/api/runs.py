@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, Header, Query, Response, status
 from fastapi.responses import FileResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
-from sandpit.api.deps import Context, CurrentUser, DbSession
+from sandpit.api.deps import CurrentUser, DbSession, OwnedWorkspace, Runs
 from sandpit.api.schemas import (
     RunCreate,
     RunEndEvent,
@@ -35,27 +35,18 @@ from sandpit.api.schemas import (
     RunStatus,
     RunStdin,
 )
-from sandpit.context import AppContext
 from sandpit.db.models import Run
 from sandpit.errors import BadRequest
 from sandpit.runs import position, transcript
 from sandpit.runs import service as run_service
 from sandpit.runs.live import InputState, Started
 from sandpit.runs.output import Image, Text
-from sandpit.runs.service import RunService
-from sandpit.services import workspaces
 
 router = APIRouter(tags=["runs"])
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such run (or another user's)."}
 }
-
-
-def _runs(context: AppContext) -> RunService:
-    if context.runs is None:
-        raise context.sandboxes_unavailable()
-    return context.runs
 
 
 def _image_url(run_id: str, index: int) -> str:
@@ -100,17 +91,15 @@ def _segments(segments: list[transcript.Segment] | None) -> list[RunSegment] | N
     responses={200: {"model": RunOut, "description": "With wait=true: the finished run."}},
 )
 async def create_run(
-    workspace_id: str,
     body: RunCreate,
     response: Response,
+    workspace: OwnedWorkspace,
     user: CurrentUser,
     db: DbSession,
-    context: Context,
+    service: Runs,
     wait: Annotated[bool, Query(description="Answer when the run has finished.")] = False,
 ) -> RunOut | RunStarted:
     """Run a workspace file (`path`) or a code string (`code`) in the workspace's sandbox."""
-    service = _runs(context)
-    workspace = await workspaces.get_owned(db, user, workspace_id)
     run = await service.start(
         db,
         user,
@@ -129,12 +118,8 @@ async def create_run(
 
 
 @router.get("/workspaces/{workspace_id}/runs", response_model=list[RunOut])
-async def list_runs(
-    workspace_id: str, user: CurrentUser, db: DbSession, context: Context
-) -> list[RunOut]:
+async def list_runs(workspace: OwnedWorkspace, db: DbSession, service: Runs) -> list[RunOut]:
     """The workspace's latest runs, newest first."""
-    service = _runs(context)
-    workspace = await workspaces.get_owned(db, user, workspace_id)
     return [
         run_out(r, service.input_open(r.id), service.snapshot(r))
         for r in await service.list_for(db, workspace)
@@ -142,8 +127,7 @@ async def list_runs(
 
 
 @router.get("/runs/{run_id}", response_model=RunOut)
-async def get_run(run_id: str, user: CurrentUser, db: DbSession, context: Context) -> RunOut:
-    service = _runs(context)
+async def get_run(run_id: str, user: CurrentUser, db: DbSession, service: Runs) -> RunOut:
     run = await service.get_owned(db, user, run_id)
     return run_out(run, service.input_open(run.id), service.snapshot(run))
 
@@ -152,10 +136,9 @@ _Events = AsyncGenerator[run_service.RunEvent]
 
 
 async def _follower(
-    run_id: str, user: CurrentUser, db: DbSession, context: Context
+    run_id: str, user: CurrentUser, db: DbSession, service: Runs
 ) -> AsyncIterator[tuple[str, _Events]]:
     """The run's events, for its owner; the follower counts until the response has ended."""
-    service = _runs(context)
     run = await service.get_owned(db, user, run_id)
     # The stream lasts as long as the run: give the connection back to the
     # pool now (the session opens another if it is used again).
@@ -248,22 +231,20 @@ def _event(run_id: str, event: run_service.RunEvent, resume_from: int) -> RunEve
     },
 )
 async def send_stdin(
-    run_id: str, body: RunStdin, user: CurrentUser, db: DbSession, context: Context
+    run_id: str, body: RunStdin, user: CurrentUser, db: DbSession, service: Runs
 ) -> None:
     """Send `text` to the running program's input (then end of file with `eof`).
 
     Answers at once; the program reads it when it reads. Only a run started
     with `"interactive": true` takes input while it runs.
     """
-    service = _runs(context)
     run = await service.get_owned(db, user, run_id)
     service.send_input(run, body.text, eof=body.eof)
 
 
 @router.post("/runs/{run_id}/stop", response_model=RunOut)
-async def stop_run(run_id: str, user: CurrentUser, db: DbSession, context: Context) -> RunOut:
+async def stop_run(run_id: str, user: CurrentUser, db: DbSession, service: Runs) -> RunOut:
     """Stop the run and every process it started; a finished run is returned as it is."""
-    service = _runs(context)
     run = await service.get_owned(db, user, run_id)
     await service.stop(run.id)
     return run_out(await service.get_owned(db, user, run_id))
@@ -276,10 +257,9 @@ async def stop_run(run_id: str, user: CurrentUser, db: DbSession, context: Conte
     responses={200: {"content": {"image/png": {}}}},
 )
 async def run_image(
-    run_id: str, index: int, user: CurrentUser, db: DbSession, context: Context
+    run_id: str, index: int, user: CurrentUser, db: DbSession, service: Runs
 ) -> Response:
     """A plot the run showed (matplotlib's `show()`), as PNG; also while the run runs."""
-    service = _runs(context)
     run = await service.get_owned(db, user, run_id)
     image = service.image(run, index)
     headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"}

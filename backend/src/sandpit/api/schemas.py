@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from sandpit.errors import BadRequest
 from sandpit.services.users import PASSWORD_MAX, PASSWORD_MIN, USERNAME_RE
 from sandpit.services.workspaces import clean_name
+from sandpit.terminals.socket import MAX_COLS, MAX_ROWS
 
 
 class Credentials(BaseModel):
@@ -278,3 +279,41 @@ class LimitsOut(BaseModel):
         description="What pip may reach (host:port); nothing else is reachable from a sandbox. "
         "Empty when the package proxy is off."
     )
+
+
+# Terminals (`sandpit.api.terminals`) and the administrators' command log.
+
+
+class TerminalCreate(BaseModel):
+    rows: int = Field(default=24, ge=1, le=MAX_ROWS)
+    cols: int = Field(default=80, ge=1, le=MAX_COLS)
+
+
+class TerminalOut(BaseModel):
+    id: str
+    workspace_id: str
+    created_at: datetime
+    exited: bool
+    exit_code: int | None
+    # Why its sandbox ended, when that is what ended it (`lifetime`, `idle`, ...).
+    ended: str | None
+    clients: int
+    rows: int
+    cols: int
+
+
+class CommandLogEntryOut(BaseModel):
+    id: int
+    user_id: str
+    username: str | None
+    workspace_id: str
+    terminal_id: str
+    command: str
+    skipped_before: int
+    created_at: datetime
+
+
+class CommandLogPage(BaseModel):
+    entries: list[CommandLogEntryOut]
+    # Pass as `before` for the next (older) page; null on the last page.
+    next_before: int | None
