@@ -12,7 +12,9 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.routing import APIRoute, iter_route_contexts
+from starlette.routing import Match
 
 from sandpit import __version__
 from sandpit.api import (
@@ -21,13 +23,14 @@ from sandpit.api import (
     files,
     health,
     limits,
+    openapi,
     runs,
     sandboxes,
     terminals,
     workspaces,
 )
 from sandpit.api.body_size import BodySizeLimit
-from sandpit.api.errors import install_error_handlers
+from sandpit.api.errors import MethodNotAllowed, install_error_handlers
 from sandpit.config import Settings
 from sandpit.context import AppContext
 from sandpit.db import migrate
@@ -43,6 +46,8 @@ from sandpit.terminals.commandlog import CommandLog
 from sandpit.terminals.manager import TerminalManager
 
 log = logging.getLogger(__name__)
+
+_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -119,14 +124,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         api.include_router(module.router)
     app.include_router(api)
 
-    @app.api_route(
-        "/api/{rest:path}",
-        methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-        include_in_schema=False,
-    )
-    async def unknown_endpoint(rest: str) -> None:
+    @app.api_route("/api/{rest:path}", methods=_ALL_METHODS, include_in_schema=False)
+    async def unknown_endpoint(request: Request) -> None:
         # Without this, unknown API paths would fall through to the web app.
+        # Starlette's own 405 names only the first route of a path's methods.
+        allowed = {
+            method
+            for route in iter_route_contexts(api.routes)
+            if isinstance(route.original_route, APIRoute)
+            and route.matches(request.scope)[0] is not Match.NONE
+            for method in route.methods or ()
+        }
+        if allowed:
+            raise MethodNotAllowed(allowed)
         raise NotFound("There is no API endpoint at this address.")
 
+    openapi.install(app)
     mount_frontend(app, settings.frontend_dir)
     return app

@@ -14,7 +14,8 @@ from anyio import to_thread
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from sandpit.api.deps import Context, OwnedWorkspace
-from sandpit.api.schemas import FileEntry, FolderCreate, MoveRequest, Usage
+from sandpit.api.errors import responses
+from sandpit.api.schemas import FileEntry, FolderCreate, MoveRequest, Usage, WorkspacePath
 from sandpit.errors import PayloadTooLarge
 from sandpit.services import workspaces
 from sandpit.workspaces.fs import WorkspaceFS
@@ -37,7 +38,11 @@ def _fs(workspace: OwnedWorkspace, context: Context) -> WorkspaceFS:
 OwnedFS = Annotated[WorkspaceFS, Depends(_fs)]
 
 
-@router.get("/files", response_model=list[FileEntry])
+@router.get(
+    "/files",
+    response_model=list[FileEntry],
+    responses=responses(413, e413="Too many files and folders to list."),
+)
 async def list_files(
     fs: OwnedFS,
     include_dirs: Annotated[bool, Query(description="Also list folders and links.")] = False,
@@ -51,7 +56,11 @@ async def list_files(
     ]
 
 
-@router.get("/usage", response_model=Usage)
+@router.get(
+    "/usage",
+    response_model=Usage,
+    responses=responses(413, e413="Too many files and folders: past the quota."),
+)
 async def usage(fs: OwnedFS, context: Context) -> Usage:
     used = await to_thread.run_sync(fs.usage)
     return Usage(
@@ -65,10 +74,20 @@ async def usage(fs: OwnedFS, context: Context) -> Usage:
 @router.get(
     "/files/{path:path}",
     response_class=Response,
-    responses={200: {"content": {"text/plain": {}}, "description": "The file's content."}},
+    responses={
+        200: {"content": {"text/plain": {}}, "description": "The file's content."},
+        **responses(
+            400,
+            409,
+            413,
+            e409="A folder, not a file.",
+            e400="An invalid path, or not a file that can be read (a link, a special file).",
+            e413="The file is larger than the file API serves.",
+        ),
+    },
 )
 async def read_file(
-    path: str,
+    path: WorkspacePath,
     fs: OwnedFS,
     download: bool = False,
 ) -> Response:
@@ -83,13 +102,29 @@ async def read_file(
 @router.put(
     "/files/{path:path}",
     response_model=FileEntry,
-    responses={201: {"model": FileEntry, "description": "The file was created."}},
+    responses={
+        201: {"model": FileEntry, "description": "The file was created."},
+        **responses(
+            400,
+            409,
+            415,
+            e400="An invalid path.",
+            e409="A folder is in the way.",
+            e415="Not UTF-8 text.",
+        ),
+    },
     openapi_extra={
-        "requestBody": {"content": {"text/plain": {"schema": {"type": "string"}}}, "required": True}
+        # No body (or an empty one) writes an empty file, as a new file in the IDE.
+        "requestBody": {
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+            "required": False,
+            "description": "The file's new content: UTF-8 text, at most 1 MiB; none for an "
+            "empty file.",
+        }
     },
 )
 async def write_file(
-    path: str,
+    path: WorkspacePath,
     request: Request,
     response: Response,
     fs: OwnedFS,
@@ -106,9 +141,15 @@ async def write_file(
     return FileEntry(path=entry.path, size=entry.size, kind=entry.kind, mtime=entry.mtime)
 
 
-@router.delete("/files/{path:path}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/files/{path:path}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=responses(
+        400, 409, e400="An invalid path.", e409="A folder that is not empty (see `recursive`)."
+    ),
+)
 async def delete_file(
-    path: str,
+    path: WorkspacePath,
     fs: OwnedFS,
     recursive: bool = False,
 ) -> Response:
@@ -117,7 +158,15 @@ async def delete_file(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/folders", status_code=status.HTTP_201_CREATED, response_model=FileEntry)
+@router.post(
+    "/folders",
+    status_code=status.HTTP_201_CREATED,
+    response_model=FileEntry,
+    responses={
+        200: {"model": FileEntry, "description": "The folder was there already."},
+        **responses(409, e409="Something other than a folder has that name."),
+    },
+)
 async def create_folder(
     body: FolderCreate,
     response: Response,
@@ -130,7 +179,11 @@ async def create_folder(
     return FileEntry(path=entry.path, size=entry.size, kind=entry.kind, mtime=entry.mtime)
 
 
-@router.post("/move", response_model=FileEntry)
+@router.post(
+    "/move",
+    response_model=FileEntry,
+    responses=responses(409, e409="The destination exists (see `overwrite`)."),
+)
 async def move(body: MoveRequest, fs: OwnedFS) -> FileEntry:
     """Rename or move a file or folder within the workspace."""
     await to_thread.run_sync(

@@ -19,8 +19,10 @@ from typing import Annotated, Any, cast
 from fastapi import APIRouter, Depends, Header, Query, Response, status
 from fastapi.responses import FileResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
+from pydantic import WithJsonSchema
 
 from sandpit.api.deps import CurrentUser, DbSession, OwnedWorkspace, Runs
+from sandpit.api.errors import responses
 from sandpit.api.schemas import (
     RunCreate,
     RunEndEvent,
@@ -88,7 +90,21 @@ def _segments(segments: list[transcript.Segment] | None) -> list[RunSegment] | N
     "/workspaces/{workspace_id}/runs",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=RunOut | RunStarted,
-    responses={200: {"model": RunOut, "description": "With wait=true: the finished run."}},
+    responses={
+        200: {"model": RunOut, "description": "With wait=true: the finished run."},
+        **responses(
+            400,
+            404,
+            409,
+            413,
+            429,
+            e400="Both or neither of `path` and `code`, an invalid path, or not a file.",
+            e404="No such workspace or file.",
+            e409="The path is not a file.",
+            e413="The code or the input is over 1 MiB.",
+            e429="Too many runs in a minute, or at once in the workspace.",
+        ),
+    },
 )
 async def create_run(
     body: RunCreate,
@@ -126,7 +142,7 @@ async def list_runs(workspace: OwnedWorkspace, db: DbSession, service: Runs) -> 
     ]
 
 
-@router.get("/runs/{run_id}", response_model=RunOut)
+@router.get("/runs/{run_id}", response_model=RunOut, responses=_NOT_FOUND)
 async def get_run(run_id: str, user: CurrentUser, db: DbSession, service: Runs) -> RunOut:
     run = await service.get_owned(db, user, run_id)
     return run_out(run, service.input_open(run.id), service.snapshot(run))
@@ -149,6 +165,12 @@ async def _follower(
             yield run.id, events
 
 
+# Whole numbers up to `position.MAX_POSITION` (a power of ten), as a pattern.
+_DIGITS = len(str(position.MAX_POSITION)) - 1
+assert position.MAX_POSITION == 10**_DIGITS
+_POSITION_PATTERN = f"^(?:[0-9]{{0,{_DIGITS}}}|0[0-9]{{{_DIGITS}}}|{position.MAX_POSITION})$"
+
+
 def _resume_from(
     last_event_id: Annotated[
         str | None,
@@ -156,6 +178,7 @@ def _resume_from(
             alias="Last-Event-ID",
             description="The `id` of the last output event received: the stream resumes after it.",
         ),
+        WithJsonSchema({"type": "string", "pattern": _POSITION_PATTERN}),
     ] = None,
 ) -> int:
     try:
@@ -242,7 +265,7 @@ async def send_stdin(
     service.send_input(run, body.text, eof=body.eof)
 
 
-@router.post("/runs/{run_id}/stop", response_model=RunOut)
+@router.post("/runs/{run_id}/stop", response_model=RunOut, responses=_NOT_FOUND)
 async def stop_run(run_id: str, user: CurrentUser, db: DbSession, service: Runs) -> RunOut:
     """Stop the run and every process it started; a finished run is returned as it is."""
     run = await service.get_owned(db, user, run_id)
@@ -254,7 +277,7 @@ async def stop_run(run_id: str, user: CurrentUser, db: DbSession, service: Runs)
     "/runs/{run_id}/images/{index}",
     name="run_image",
     response_class=FileResponse,
-    responses={200: {"content": {"image/png": {}}}},
+    responses={200: {"content": {"image/png": {}}}, **_NOT_FOUND},
 )
 async def run_image(
     run_id: str, index: int, user: CurrentUser, db: DbSession, service: Runs

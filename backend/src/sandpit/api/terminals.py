@@ -19,7 +19,7 @@ from sandpit.api.deps import (
     terminal_manager,
     token_from_request,
 )
-from sandpit.api.errors import close_reason, ws_close_code
+from sandpit.api.errors import close_reason, responses, ws_close_code
 from sandpit.api.schemas import TerminalCreate, TerminalOut
 from sandpit.context import AppContext
 from sandpit.db.models import User
@@ -50,6 +50,7 @@ def terminal_out(terminal: Terminal) -> TerminalOut:
     "/workspaces/{workspace_id}/terminals",
     status_code=status.HTTP_201_CREATED,
     response_model=TerminalOut,
+    responses=responses(429, e429="The workspace has all the terminals allowed open."),
 )
 async def create_terminal(
     workspace: OwnedWorkspace,

@@ -5,13 +5,19 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from sandpit.api.deps import Context, CurrentUser, DbSession, OwnedWorkspace
+from sandpit.api.errors import responses
 from sandpit.api.schemas import WorkspaceCreate, WorkspaceDetail, WorkspaceOut, WorkspaceUpdate
 from sandpit.services import workspaces
 
 router = APIRouter(prefix="/workspaces", tags=["workspaces"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=WorkspaceDetail)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=WorkspaceDetail,
+    responses=responses(409, e409="The name is taken, or the user has all the workspaces allowed."),
+)
 async def create_workspace(
     body: WorkspaceCreate, user: CurrentUser, db: DbSession, context: Context
 ) -> WorkspaceDetail:
@@ -29,7 +35,13 @@ async def get_workspace(workspace: OwnedWorkspace) -> WorkspaceDetail:
     return WorkspaceDetail.model_validate(workspace)
 
 
-@router.patch("/{workspace_id}", response_model=WorkspaceDetail)
+@router.patch(
+    "/{workspace_id}",
+    response_model=WorkspaceDetail,
+    responses=responses(
+        409, 413, e409="The name is taken.", e413="The saved state is over 64 KiB."
+    ),
+)
 async def update_workspace(
     workspace: OwnedWorkspace, body: WorkspaceUpdate, db: DbSession
 ) -> WorkspaceDetail:
