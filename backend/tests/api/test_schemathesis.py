@@ -40,7 +40,7 @@ from tests.servers import SandpitServer
 pytestmark = pytest.mark.slow
 
 SEED = int(os.environ.get("SCHEMATHESIS_SEED", "20261206"))
-EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "8"))
+EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "15"))
 ARTIFACTS = REPO_DIR / "artifacts" / "schemathesis"
 PASSWORD = "correct horse battery"
 
