@@ -31,8 +31,7 @@ async def command_log(
     `sandpit.terminals.input.CommandLines`. Lines typed at a password prompt
     (echo off) are not recorded.
     """
-    if context.terminals is not None:
-        await context.terminals.command_log.flush()
+    await context.flush_command_log()
     rows = await commandlog.entries(
         db,
         user_id=user_id,

@@ -85,12 +85,17 @@ def token_from_request(
     return token
 
 
-async def current_user(request: Request, context: Context, db: DbSession) -> User:
-    token = token_from_request(request.headers, request.cookies, request.method, context)
+async def token_user(db: AsyncSession, context: AppContext, token: str) -> User:
+    """The user a token was issued to; `Unauthorized` if it is invalid or they are gone."""
     user = await users.get_user(db, context.tokens.user_id(token))
     if user is None:
         raise Unauthorized("Your account no longer exists; please sign in again.")
     return user
+
+
+async def current_user(request: Request, context: Context, db: DbSession) -> User:
+    token = token_from_request(request.headers, request.cookies, request.method, context)
+    return await token_user(db, context, token)
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

@@ -18,13 +18,14 @@ from sandpit.api.deps import (
     sandbox_manager,
     terminal_manager,
     token_from_request,
+    token_user,
 )
 from sandpit.api.errors import close_reason, responses, ws_close_code
 from sandpit.api.schemas import TerminalCreate, TerminalOut
 from sandpit.context import AppContext
 from sandpit.db.models import User
-from sandpit.errors import NotFound, SandpitError, Unauthorized
-from sandpit.services import users, workspaces
+from sandpit.errors import NotFound, SandpitError
+from sandpit.services import workspaces
 from sandpit.terminals import socket as terminal_socket
 from sandpit.terminals.manager import TerminalManager
 from sandpit.terminals.terminal import Terminal
@@ -110,12 +111,8 @@ async def terminal_websocket(websocket: WebSocket, workspace_id: str, terminal_i
 async def _socket_user(websocket: WebSocket, context: AppContext) -> User:
     # Not a safe method: a cookie-authenticated socket must come from our origin.
     token = token_from_request(websocket.headers, websocket.cookies, "WEBSOCKET", context)
-    user_id = context.tokens.user_id(token)
     async with context.sessions() as db:
-        user = await users.get_user(db, user_id)
-    if user is None:
-        raise Unauthorized("Your account no longer exists; please sign in again.")
-    return user
+        return await token_user(db, context, token)
 
 
 async def _owned_terminal(
