@@ -12,12 +12,25 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.routing import APIRoute, iter_route_contexts
+from starlette.routing import Match
 
 from sandpit import __version__
-from sandpit.api import auth, files, health, limits, runs, sandboxes, terminals, workspaces
+from sandpit.api import (
+    admin,
+    auth,
+    files,
+    health,
+    limits,
+    openapi,
+    runs,
+    sandboxes,
+    terminals,
+    workspaces,
+)
 from sandpit.api.body_size import BodySizeLimit
-from sandpit.api.errors import install_error_handlers
+from sandpit.api.errors import MethodNotAllowed, install_error_handlers
 from sandpit.config import Settings
 from sandpit.context import AppContext
 from sandpit.db import migrate
@@ -33,6 +46,8 @@ from sandpit.terminals.manager import TerminalManager
 from sandpit.workspaces.store import volumes
 
 log = logging.getLogger(__name__)
+
+_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -105,19 +120,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
 
     api = APIRouter(prefix="/api")
-    for module in (health, auth, workspaces, files, runs, sandboxes, terminals, limits):
+    for module in (health, auth, workspaces, files, runs, sandboxes, terminals, limits, admin):
         api.include_router(module.router)
-    api.include_router(terminals.admin_router)  # --- Terminals
     app.include_router(api)
 
-    @app.api_route(
-        "/api/{rest:path}",
-        methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-        include_in_schema=False,
-    )
-    async def unknown_endpoint(rest: str) -> None:
+    @app.api_route("/api/{rest:path}", methods=_ALL_METHODS, include_in_schema=False)
+    async def unknown_endpoint(request: Request) -> None:
         # Without this, unknown API paths would fall through to the web app.
+        # Starlette's own 405 names only the first route of a path's methods.
+        allowed = {
+            method
+            for route in iter_route_contexts(api.routes)
+            if isinstance(route.original_route, APIRoute)
+            and route.matches(request.scope)[0] is not Match.NONE
+            for method in route.methods or ()
+        }
+        if allowed:
+            raise MethodNotAllowed(allowed)
         raise NotFound("There is no API endpoint at this address.")
 
+    openapi.install(app)
     mount_frontend(app, settings.frontend_dir)
     return app

@@ -34,3 +34,13 @@ class AppContext:
     def sandboxes_unavailable(self) -> ServiceUnavailable:
         """The 503 for sandbox features on a host where they cannot run, saying why."""
         return ServiceUnavailable(self.sandbox_unavailable or "Sandboxes are not available.")
+
+    async def flush_command_log(self) -> None:
+        """Write the terminals' buffered command lines, where terminals run (none otherwise)."""
+        if self.terminals is not None:
+            await self.terminals.command_log.flush()
+
+    async def stop_sandbox(self, workspace_id: str) -> None:
+        """End the workspace's sandbox, if one may run here (nothing to end otherwise)."""
+        if self.sandboxes is not None:
+            await self.sandboxes.stop(workspace_id)

@@ -39,17 +39,23 @@ const STATUS_MESSAGES: Record<number, string> = {
   401: "You are not signed in, or your session has ended.",
   403: "You are not allowed to do that.",
   404: "Not found.",
+  409: "That conflicts with what is there now.",
   413: "That is too large.",
+  415: "That kind of content is not accepted here.",
+  422: "Some of what was sent is not valid.",
   429: "Too many requests. Please wait a moment and try again.",
+  503: "Sandboxes are not available right now. Please try again later.",
 };
 
 /**
  * A sentence for a person, from a failed call's error body and response.
  *
- * The server answers `{"detail": "<sentence>"}`; FastAPI's own validation
- * errors (422) answer `{"detail": [{"loc": [...], "msg": "..."}, ...]}`, which
- * becomes "password: String should have at least 8 characters". Anything else
- * falls back to `fallbacks[status]`, then to a generic message for the status.
+ * The server answers every error it declares with `{"detail": "<sentence>"}`
+ * (a 422 adds the structured `errors`); a bare FastAPI 422 list,
+ * `{"detail": [{"loc": [...], "msg": "..."}, ...]}`, becomes "password: String
+ * should have at least 8 characters". Anything else falls back to
+ * `fallbacks[status]`, then to a generic message for the status (a 503 when
+ * this host cannot run sandboxes, say), then to the status itself.
  */
 export function errorMessage(
   error: unknown,

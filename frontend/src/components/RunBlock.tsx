@@ -2,6 +2,7 @@
 
 import { useEffect, useRef, useState } from "react";
 import type { ConsoleRun, OutputPiece } from "@/hooks/useRuns";
+import { formatDateTime, formatRelative } from "@/lib/format";
 import { Icon } from "./Icon";
 import { RunInputLine } from "./RunInputLine";
 
@@ -136,6 +137,9 @@ export function RunBlock({ run, onStop, onInput, focusTarget = false }: Props) {
           {status.label}
         </span>
         <span className="min-w-0 truncate font-mono text-fg-muted">{run.path ?? "code"}</span>
+        <time className="text-xs text-fg-muted" dateTime={new Date(run.startedAt).toISOString()} title={formatDateTime(run.startedAt)} data-testid="run-started">
+          {formatRelative(run.startedAt)}
+        </time>
         <span className="text-xs text-fg-muted tabular-nums">
           {run.status === "running" ? <Elapsed since={run.startedAt} /> : run.durationMs !== null ? seconds(run.durationMs) : ""}
         </span>

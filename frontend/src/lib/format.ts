@@ -25,9 +25,27 @@ const STEPS: ReadonlyArray<[Intl.RelativeTimeFormatUnit, number]> = [
 
 let relative: Intl.RelativeTimeFormat | undefined;
 
-/** "3 minutes ago", "yesterday"; "" for a missing or unreadable timestamp. */
-export function formatRelative(iso: string | null | undefined, now: number = Date.now()): string {
-  const time = iso ? Date.parse(iso) : Number.NaN;
+// RFC 3339 with an offset (`Z`, `+09:00`); without one, `Date.parse` would read
+// the time as the browser's local time.
+const HAS_OFFSET = /(?:[zZ]|[+-]\d{2}:?\d{2})$/;
+
+/**
+ * Milliseconds since the epoch of an API timestamp, or NaN if unreadable.
+ *
+ * The API sends every time in UTC with its offset; a time without one (from
+ * an older server) is UTC too, never the browser's local time.
+ */
+export function parseTimestamp(iso: string | null | undefined): number {
+  if (!iso) {
+    return Number.NaN;
+  }
+  const dateOnly = !iso.includes("T") && !iso.includes(" ");
+  return Date.parse(HAS_OFFSET.test(iso) || dateOnly ? iso : `${iso}Z`);
+}
+
+/** "3 minutes ago", "yesterday", in the browser's zone; "" for a missing or unreadable time. */
+export function formatRelative(when: string | number | null | undefined, now: number = Date.now()): string {
+  const time = typeof when === "number" ? when : parseTimestamp(when);
   if (Number.isNaN(time)) {
     return "";
   }
@@ -42,10 +60,10 @@ export function formatRelative(iso: string | null | undefined, now: number = Dat
   return "";
 }
 
-/** Full local date and time, for a tooltip or a <time> title. */
-export function formatDateTime(iso: string): string {
-  const time = Date.parse(iso);
+/** Full date and time in the browser's zone, for a tooltip or a <time> title. */
+export function formatDateTime(when: string | number): string {
+  const time = typeof when === "number" ? when : parseTimestamp(when);
   return Number.isNaN(time)
-    ? iso
+    ? String(when)
     : new Date(time).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 }

@@ -5,19 +5,31 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 
 from sandpit.api.deps import SESSION_COOKIE, Context, CurrentUser, DbSession
+from sandpit.api.errors import responses
 from sandpit.api.schemas import Credentials, LoginRequest, Token, UserOut
 from sandpit.services import users
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-@router.post("/register", status_code=status.HTTP_201_CREATED, response_model=UserOut)
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserOut,
+    responses=responses(409, e409="The username is taken."),
+)
 async def register(body: Credentials, db: DbSession) -> UserOut:
     user = await users.create_user(db, body.username, body.password)
     return UserOut.model_validate(user)
 
 
-@router.post("/login", response_model=Token)
+@router.post(
+    "/login",
+    response_model=Token,
+    responses=responses(
+        401, 429, e401="The username or password is wrong.", e429="Too many attempts."
+    ),
+)
 async def login(
     body: LoginRequest, request: Request, response: Response, context: Context, db: DbSession
 ) -> Token:

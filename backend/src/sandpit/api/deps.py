@@ -1,4 +1,5 @@
-"""Dependencies shared by the routers: the database session and the signed-in user.
+"""Dependencies shared by the routers: the database session, the signed-in user,
+the workspace they own, and the sandbox services.
 
 A request is authenticated by `Authorization: Bearer <token>` (scripts and
 other API clients) or by the session cookie (the browser). For cookie
@@ -16,9 +17,12 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sandpit.context import AppContext
-from sandpit.db.models import Role, User
+from sandpit.db.models import Role, User, Workspace
 from sandpit.errors import Forbidden, Unauthorized
-from sandpit.services import users
+from sandpit.runs.service import RunService
+from sandpit.sandbox.manager import SandboxManager
+from sandpit.services import users, workspaces
+from sandpit.terminals.manager import TerminalManager
 
 SESSION_COOKIE = "sandpit_session"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -81,12 +85,17 @@ def token_from_request(
     return token
 
 
-async def current_user(request: Request, context: Context, db: DbSession) -> User:
-    token = token_from_request(request.headers, request.cookies, request.method, context)
+async def token_user(db: AsyncSession, context: AppContext, token: str) -> User:
+    """The user a token was issued to; `Unauthorized` if it is invalid or they are gone."""
     user = await users.get_user(db, context.tokens.user_id(token))
     if user is None:
         raise Unauthorized("Your account no longer exists; please sign in again.")
     return user
+
+
+async def current_user(request: Request, context: Context, db: DbSession) -> User:
+    token = token_from_request(request.headers, request.cookies, request.method, context)
+    return await token_user(db, context, token)
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
@@ -99,3 +108,38 @@ async def current_admin(user: CurrentUser) -> User:
 
 
 CurrentAdmin = Annotated[User, Depends(current_admin)]
+
+
+async def owned_workspace(workspace_id: str, user: CurrentUser, db: DbSession) -> Workspace:
+    """The workspace of the path's `workspace_id`; `NotFound` unless the user owns it."""
+    return await workspaces.get_owned(db, user, workspace_id)
+
+
+OwnedWorkspace = Annotated[Workspace, Depends(owned_workspace)]
+
+
+# The sandbox services exist only where sandboxes can run; elsewhere a route
+# that needs one answers 503 with the reason found at start-up.
+
+
+def sandbox_manager(context: Context) -> SandboxManager:
+    if context.sandboxes is None:
+        raise context.sandboxes_unavailable()
+    return context.sandboxes
+
+
+def run_service(context: Context) -> RunService:
+    if context.runs is None:
+        raise context.sandboxes_unavailable()
+    return context.runs
+
+
+def terminal_manager(context: Context) -> TerminalManager:
+    if context.terminals is None:
+        raise context.sandboxes_unavailable()
+    return context.terminals
+
+
+Sandboxes = Annotated[SandboxManager, Depends(sandbox_manager)]
+Runs = Annotated[RunService, Depends(run_service)]
+Terminals = Annotated[TerminalManager, Depends(terminal_manager)]

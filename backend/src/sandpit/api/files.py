@@ -11,12 +11,12 @@ from typing import Annotated
 from urllib.parse import quote
 
 from anyio import to_thread
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from sandpit.api.deps import Context, CurrentUser, DbSession
-from sandpit.api.schemas import FileEntry, FolderCreate, MoveRequest, Usage
+from sandpit.api.deps import Context, OwnedWorkspace
+from sandpit.api.errors import responses
+from sandpit.api.schemas import FileEntry, FolderCreate, MoveRequest, Usage, WorkspacePath
 from sandpit.errors import PayloadTooLarge
-from sandpit.services import workspaces
 from sandpit.workspaces.fs import WorkspaceFS
 from sandpit.workspaces.store import workspace_fs
 
@@ -30,21 +30,24 @@ _RAW_HEADERS = {
 }
 
 
-async def _fs(workspace_id: str, user: CurrentUser, db: DbSession, context: Context) -> WorkspaceFS:
-    workspace = await workspaces.get_owned(db, user, workspace_id)
+def _fs(workspace: OwnedWorkspace, context: Context) -> WorkspaceFS:
     return workspace_fs(context.settings, workspace.id)
 
 
-@router.get("/files", response_model=list[FileEntry])
+# The owned workspace's files; `NotFound` unless the user owns it.
+OwnedFS = Annotated[WorkspaceFS, Depends(_fs)]
+
+
+@router.get(
+    "/files",
+    response_model=list[FileEntry],
+    responses=responses(413, e413="Too many files and folders to list."),
+)
 async def list_files(
-    workspace_id: str,
-    user: CurrentUser,
-    db: DbSession,
-    context: Context,
+    fs: OwnedFS,
     include_dirs: Annotated[bool, Query(description="Also list folders and links.")] = False,
 ) -> list[FileEntry]:
     """Every file, recursively, with paths relative to the workspace and `/` separators."""
-    fs = await _fs(workspace_id, user, db, context)
     entries = await to_thread.run_sync(fs.list, include_dirs)
     return [
         FileEntry(path=e.path, size=e.size, kind=e.kind, mtime=e.mtime)
@@ -53,9 +56,12 @@ async def list_files(
     ]
 
 
-@router.get("/usage", response_model=Usage)
-async def usage(workspace_id: str, user: CurrentUser, db: DbSession, context: Context) -> Usage:
-    fs = await _fs(workspace_id, user, db, context)
+@router.get(
+    "/usage",
+    response_model=Usage,
+    responses=responses(413, e413="Too many files and folders: past the quota."),
+)
+async def usage(fs: OwnedFS, context: Context) -> Usage:
     used = await to_thread.run_sync(fs.usage)
     return Usage(
         bytes=used.bytes,
@@ -68,17 +74,23 @@ async def usage(workspace_id: str, user: CurrentUser, db: DbSession, context: Co
 @router.get(
     "/files/{path:path}",
     response_class=Response,
-    responses={200: {"content": {"text/plain": {}}, "description": "The file's content."}},
+    responses={
+        200: {"content": {"text/plain": {}}, "description": "The file's content."},
+        **responses(
+            400,
+            409,
+            413,
+            e409="A folder, not a file.",
+            e400="An invalid path, or not a file that can be read (a link, a special file).",
+            e413="The file is larger than the file API serves.",
+        ),
+    },
 )
 async def read_file(
-    workspace_id: str,
-    path: str,
-    user: CurrentUser,
-    db: DbSession,
-    context: Context,
+    path: WorkspacePath,
+    fs: OwnedFS,
     download: bool = False,
 ) -> Response:
-    fs = await _fs(workspace_id, user, db, context)
     data = await to_thread.run_sync(fs.read, path)
     headers = dict(_RAW_HEADERS)
     if download:
@@ -90,25 +102,38 @@ async def read_file(
 @router.put(
     "/files/{path:path}",
     response_model=FileEntry,
-    responses={201: {"model": FileEntry, "description": "The file was created."}},
+    responses={
+        201: {"model": FileEntry, "description": "The file was created."},
+        **responses(
+            400,
+            409,
+            415,
+            e400="An invalid path.",
+            e409="A folder is in the way.",
+            e415="Not UTF-8 text.",
+        ),
+    },
     openapi_extra={
-        "requestBody": {"content": {"text/plain": {"schema": {"type": "string"}}}, "required": True}
+        # No body (or an empty one) writes an empty file, as a new file in the IDE.
+        "requestBody": {
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+            "required": False,
+            "description": "The file's new content: UTF-8 text, at most 1 MiB; none for an "
+            "empty file.",
+        }
     },
 )
 async def write_file(
-    workspace_id: str,
-    path: str,
+    path: WorkspacePath,
     request: Request,
     response: Response,
-    user: CurrentUser,
-    db: DbSession,
+    fs: OwnedFS,
     context: Context,
 ) -> FileEntry:
     """Create or replace a file with the raw request body (UTF-8 text, at most 1 MiB).
 
     Answers 201 when the file was created and 200 when it was replaced.
     """
-    fs = await _fs(workspace_id, user, db, context)
     data = await _read_body(request, context.settings.max_file_bytes)
     created = await to_thread.run_sync(fs.write, path, data)
     entry = await to_thread.run_sync(fs.stat, path)
@@ -116,31 +141,37 @@ async def write_file(
     return FileEntry(path=entry.path, size=entry.size, kind=entry.kind, mtime=entry.mtime)
 
 
-@router.delete("/files/{path:path}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/files/{path:path}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=responses(
+        400, 409, e400="An invalid path.", e409="A folder that is not empty (see `recursive`)."
+    ),
+)
 async def delete_file(
-    workspace_id: str,
-    path: str,
-    user: CurrentUser,
-    db: DbSession,
-    context: Context,
+    path: WorkspacePath,
+    fs: OwnedFS,
     recursive: bool = False,
 ) -> Response:
     """Delete a file, a link (never its target) or a folder (non-empty needs `recursive`)."""
-    fs = await _fs(workspace_id, user, db, context)
     await to_thread.run_sync(lambda: fs.delete(path, recursive=recursive))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/folders", status_code=status.HTTP_201_CREATED, response_model=FileEntry)
+@router.post(
+    "/folders",
+    status_code=status.HTTP_201_CREATED,
+    response_model=FileEntry,
+    responses={
+        200: {"model": FileEntry, "description": "The folder was there already."},
+        **responses(409, e409="Something other than a folder has that name."),
+    },
+)
 async def create_folder(
-    workspace_id: str,
     body: FolderCreate,
     response: Response,
-    user: CurrentUser,
-    db: DbSession,
-    context: Context,
+    fs: OwnedFS,
 ) -> FileEntry:
-    fs = await _fs(workspace_id, user, db, context)
     created = await to_thread.run_sync(fs.mkdir, body.path)
     entry = await to_thread.run_sync(fs.stat, body.path)
     if not created:
@@ -148,12 +179,13 @@ async def create_folder(
     return FileEntry(path=entry.path, size=entry.size, kind=entry.kind, mtime=entry.mtime)
 
 
-@router.post("/move", response_model=FileEntry)
-async def move(
-    workspace_id: str, body: MoveRequest, user: CurrentUser, db: DbSession, context: Context
-) -> FileEntry:
+@router.post(
+    "/move",
+    response_model=FileEntry,
+    responses=responses(409, e409="The destination exists (see `overwrite`)."),
+)
+async def move(body: MoveRequest, fs: OwnedFS) -> FileEntry:
     """Rename or move a file or folder within the workspace."""
-    fs = await _fs(workspace_id, user, db, context)
     await to_thread.run_sync(
         lambda: fs.move(body.source, body.destination, overwrite=body.overwrite)
     )

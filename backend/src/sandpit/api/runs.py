@@ -19,8 +19,10 @@ from typing import Annotated, Any, cast
 from fastapi import APIRouter, Depends, Header, Query, Response, status
 from fastapi.responses import FileResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
+from pydantic import WithJsonSchema
 
-from sandpit.api.deps import Context, CurrentUser, DbSession
+from sandpit.api.deps import CurrentUser, DbSession, OwnedWorkspace, Runs
+from sandpit.api.errors import responses
 from sandpit.api.schemas import (
     RunCreate,
     RunEndEvent,
@@ -36,28 +38,19 @@ from sandpit.api.schemas import (
     RunStatus,
     RunStdin,
 )
-from sandpit.context import AppContext
 from sandpit.errors import BadRequest
 from sandpit.runs import position
 from sandpit.runs import service as run_service
 from sandpit.runs.live import InputState, Started
 from sandpit.runs.output import Image, Text
-from sandpit.runs.service import RunService
 from sandpit.runs.transcript import Segment
 from sandpit.runs.view import RunView
-from sandpit.services import workspaces
 
 router = APIRouter(tags=["runs"])
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such run (or another user's)."}
 }
-
-
-def _runs(context: AppContext) -> RunService:
-    if context.runs is None:
-        raise context.sandboxes_unavailable()
-    return context.runs
 
 
 def _image_url(run_id: str, index: int) -> str:
@@ -102,20 +95,32 @@ def _segments(segments: list[Segment] | None) -> list[RunSegment] | None:
     "/workspaces/{workspace_id}/runs",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=RunOut | RunStarted,
-    responses={200: {"model": RunOut, "description": "With wait=true: the finished run."}},
+    responses={
+        200: {"model": RunOut, "description": "With wait=true: the finished run."},
+        **responses(
+            400,
+            404,
+            409,
+            413,
+            429,
+            e400="Both or neither of `path` and `code`, an invalid path, or not a file.",
+            e404="No such workspace or file.",
+            e409="The path is not a file.",
+            e413="The code or the input is over 1 MiB.",
+            e429="Too many runs in a minute, or at once in the workspace.",
+        ),
+    },
 )
 async def create_run(
-    workspace_id: str,
     body: RunCreate,
     response: Response,
+    workspace: OwnedWorkspace,
     user: CurrentUser,
     db: DbSession,
-    context: Context,
+    service: Runs,
     wait: Annotated[bool, Query(description="Answer when the run has finished.")] = False,
 ) -> RunOut | RunStarted:
     """Run a workspace file (`path`) or a code string (`code`) in the workspace's sandbox."""
-    service = _runs(context)
-    workspace = await workspaces.get_owned(db, user, workspace_id)
     run = await service.start(
         db,
         user,
@@ -134,18 +139,13 @@ async def create_run(
 
 
 @router.get("/workspaces/{workspace_id}/runs", response_model=list[RunOut])
-async def list_runs(
-    workspace_id: str, user: CurrentUser, db: DbSession, context: Context
-) -> list[RunOut]:
+async def list_runs(workspace: OwnedWorkspace, db: DbSession, service: Runs) -> list[RunOut]:
     """The workspace's latest runs, newest first."""
-    service = _runs(context)
-    workspace = await workspaces.get_owned(db, user, workspace_id)
     return [run_out(service.view(run)) for run in await service.list_for(db, workspace)]
 
 
-@router.get("/runs/{run_id}", response_model=RunOut)
-async def get_run(run_id: str, user: CurrentUser, db: DbSession, context: Context) -> RunOut:
-    service = _runs(context)
+@router.get("/runs/{run_id}", response_model=RunOut, responses=_NOT_FOUND)
+async def get_run(run_id: str, user: CurrentUser, db: DbSession, service: Runs) -> RunOut:
     run = await service.get_owned(db, user, run_id)
     return run_out(service.view(run))
 
@@ -154,10 +154,9 @@ _Events = AsyncGenerator[run_service.RunEvent]
 
 
 async def _follower(
-    run_id: str, user: CurrentUser, db: DbSession, context: Context
+    run_id: str, user: CurrentUser, db: DbSession, service: Runs
 ) -> AsyncIterator[tuple[str, _Events]]:
     """The run's events, for its owner; the follower counts until the response has ended."""
-    service = _runs(context)
     run = await service.get_owned(db, user, run_id)
     # The stream lasts as long as the run: give the connection back to the
     # pool now (the session opens another if it is used again).
@@ -168,6 +167,12 @@ async def _follower(
             yield run.id, events
 
 
+# Whole numbers up to `position.MAX_POSITION` (a power of ten), as a pattern.
+_DIGITS = len(str(position.MAX_POSITION)) - 1
+assert position.MAX_POSITION == 10**_DIGITS
+_POSITION_PATTERN = f"^(?:[0-9]{{0,{_DIGITS}}}|0[0-9]{{{_DIGITS}}}|{position.MAX_POSITION})$"
+
+
 def _resume_from(
     last_event_id: Annotated[
         str | None,
@@ -175,6 +180,7 @@ def _resume_from(
             alias="Last-Event-ID",
             description="The `id` of the last output event received: the stream resumes after it.",
         ),
+        WithJsonSchema({"type": "string", "pattern": _POSITION_PATTERN}),
     ] = None,
 ) -> int:
     try:
@@ -250,22 +256,20 @@ def _event(run_id: str, event: run_service.RunEvent, resume_from: int) -> RunEve
     },
 )
 async def send_stdin(
-    run_id: str, body: RunStdin, user: CurrentUser, db: DbSession, context: Context
+    run_id: str, body: RunStdin, user: CurrentUser, db: DbSession, service: Runs
 ) -> None:
     """Send `text` to the running program's input (then end of file with `eof`).
 
     Answers at once; the program reads it when it reads. Only a run started
     with `"interactive": true` takes input while it runs.
     """
-    service = _runs(context)
     run = await service.get_owned(db, user, run_id)
     service.send_input(run, body.text, eof=body.eof)
 
 
-@router.post("/runs/{run_id}/stop", response_model=RunOut)
-async def stop_run(run_id: str, user: CurrentUser, db: DbSession, context: Context) -> RunOut:
+@router.post("/runs/{run_id}/stop", response_model=RunOut, responses=_NOT_FOUND)
+async def stop_run(run_id: str, user: CurrentUser, db: DbSession, service: Runs) -> RunOut:
     """Stop the run and every process it started; a finished run is returned as it is."""
-    service = _runs(context)
     run = await service.get_owned(db, user, run_id)
     await service.stop(run.id)
     return run_out(service.view(await service.get_owned(db, user, run_id)))
@@ -275,13 +279,12 @@ async def stop_run(run_id: str, user: CurrentUser, db: DbSession, context: Conte
     "/runs/{run_id}/images/{index}",
     name="run_image",
     response_class=FileResponse,
-    responses={200: {"content": {"image/png": {}}}},
+    responses={200: {"content": {"image/png": {}}}, **_NOT_FOUND},
 )
 async def run_image(
-    run_id: str, index: int, user: CurrentUser, db: DbSession, context: Context
+    run_id: str, index: int, user: CurrentUser, db: DbSession, service: Runs
 ) -> Response:
     """A plot the run showed (matplotlib's `show()`), as PNG; also while the run runs."""
-    service = _runs(context)
     run = await service.get_owned(db, user, run_id)
     image = service.image(run, index)
     headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"}

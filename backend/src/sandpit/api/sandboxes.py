@@ -4,25 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from sandpit.api.deps import Context, CurrentUser, DbSession
+from sandpit.api.deps import Context, OwnedWorkspace, Sandboxes
 from sandpit.api.schemas import SandboxOut
 from sandpit.errors import ServiceUnavailable
 from sandpit.sandbox.base import EndReason, SandboxError
-from sandpit.services import workspaces
 
 router = APIRouter(prefix="/workspaces/{workspace_id}/sandbox", tags=["sandbox"])
 
 
 @router.get("", response_model=SandboxOut)
-async def get_sandbox(
-    workspace_id: str, user: CurrentUser, db: DbSession, context: Context
-) -> SandboxOut:
+async def get_sandbox(workspace: OwnedWorkspace, manager: Sandboxes) -> SandboxOut:
     """Whether a sandbox runs for the workspace, its use against its limits, and
     why the last one ended (`lifetime`, `idle`, `stopped`, `crashed`)."""
-    workspace = await workspaces.get_owned(db, user, workspace_id)
-    manager = context.sandboxes
-    if manager is None:
-        raise context.sandboxes_unavailable()
     sandbox = manager.current(workspace.id)
     last_end = manager.last_end(workspace.id)
     if sandbox is None:
@@ -59,11 +52,7 @@ def _not_running(last_end: EndReason | None) -> SandboxOut:
 
 
 @router.delete("", status_code=status.HTTP_204_NO_CONTENT)
-async def stop_sandbox(
-    workspace_id: str, user: CurrentUser, db: DbSession, context: Context
-) -> Response:
+async def stop_sandbox(workspace: OwnedWorkspace, context: Context) -> Response:
     """End the workspace's sandbox and everything in it; the next run starts a fresh one."""
-    workspace = await workspaces.get_owned(db, user, workspace_id)
-    if context.sandboxes is not None:
-        await context.sandboxes.stop(workspace.id)
+    await context.stop_sandbox(workspace.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

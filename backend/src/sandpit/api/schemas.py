@@ -2,20 +2,63 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+)
 
+from sandpit.api import patterns
 from sandpit.errors import BadRequest
 from sandpit.runs.output import Kind, Stream
 from sandpit.services.users import PASSWORD_MAX, PASSWORD_MIN, USERNAME_RE
-from sandpit.services.workspaces import clean_name
+from sandpit.services.workspaces import NAME_MAX, clean_name
+from sandpit.terminals.socket import MAX_COLS, MAX_ROWS
 
 
-class Credentials(BaseModel):
-    username: str = Field(examples=["ada"])
-    password: str = Field(examples=["correct horse battery"])
+def _in_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+# Every point in time the API sends: RFC 3339 in UTC with its offset
+# (`2026-12-06T06:21:58.720676Z`). A naive value is refused, never guessed:
+# the database layer (`sandpit.db.types.UTCDateTime`) already reads in UTC.
+Timestamp = Annotated[AwareDatetime, AfterValidator(_in_utc)]
+
+
+class Body(BaseModel):
+    """A request body: JSON values as the schema types them (`0` is not `false`,
+    `"24"` is not `24`), so that what the document refuses, the server refuses."""
+
+    model_config = ConfigDict(strict=True)
+
+
+def _integral(value: object) -> object:
+    # JSON Schema's integer includes 24.0; a strict int would refuse it.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# An integer in a strict body: also `24.0`, never `"24"` or `true`.
+JsonInt = Annotated[int, BeforeValidator(_integral)]
+
+
+class Credentials(Body):
+    # The rules are checked below, for their sentences; the schema states them too.
+    username: str = Field(examples=["ada"], json_schema_extra={"pattern": USERNAME_RE.pattern})
+    password: str = Field(
+        examples=["correct horse battery"],
+        json_schema_extra={"minLength": PASSWORD_MIN, "maxLength": PASSWORD_MAX},
+    )
 
     @field_validator("username")
     @classmethod
@@ -34,7 +77,7 @@ class Credentials(BaseModel):
         return value
 
 
-class LoginRequest(BaseModel):
+class LoginRequest(Body):
     # Not validated beyond length: a wrong shape is simply wrong credentials.
     username: str = Field(max_length=64)
     password: str = Field(max_length=PASSWORD_MAX)
@@ -61,14 +104,30 @@ def _workspace_name(value: str) -> str:
         raise ValueError(exc.detail) from exc
 
 
-WorkspaceName = Annotated[str, AfterValidator(_workspace_name)]
+WorkspaceName = Annotated[
+    str,
+    AfterValidator(_workspace_name),
+    Field(
+        json_schema_extra={
+            # The length is in the pattern (see `patterns.workspace_path`).
+            "minLength": 1,
+            "pattern": patterns.name_pattern(NAME_MAX),
+            "description": f"At most {NAME_MAX} characters once trimmed, with at least one "
+            "visible one; no control or invisible characters.",
+        }
+    ),
+]
+
+# A path in a workspace, as `sandpit.workspaces.paths.validate_path` checks it
+# (the check and its sentence stay there; the schema states the rule).
+WorkspacePath = Annotated[str, WithJsonSchema(patterns.workspace_path())]
 
 
-class WorkspaceCreate(BaseModel):
+class WorkspaceCreate(Body):
     name: WorkspaceName = Field(examples=["homework-1"])
 
 
-class WorkspaceUpdate(BaseModel):
+class WorkspaceUpdate(Body):
     name: WorkspaceName | None = None
     ui_state: dict[str, Any] | None = None
 
@@ -78,9 +137,9 @@ class WorkspaceOut(BaseModel):
 
     id: str
     name: str
-    created_at: datetime
-    updated_at: datetime
-    last_opened_at: datetime | None
+    created_at: Timestamp
+    updated_at: Timestamp
+    last_opened_at: Timestamp | None
 
 
 class WorkspaceDetail(WorkspaceOut):
@@ -94,15 +153,15 @@ class FileEntry(BaseModel):
     mtime: float
 
 
-class FolderCreate(BaseModel):
-    path: str = Field(max_length=4096)
+class FolderCreate(Body):
+    path: WorkspacePath
 
 
-class MoveRequest(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
+class MoveRequest(Body):
+    model_config = ConfigDict(strict=True, populate_by_name=True)
 
-    source: str = Field(alias="from", max_length=4096)
-    destination: str = Field(alias="to", max_length=4096)
+    source: WorkspacePath = Field(alias="from")
+    destination: WorkspacePath = Field(alias="to")
     overwrite: bool = False
 
 
@@ -113,8 +172,26 @@ class Usage(BaseModel):
     quota_files: int
 
 
-class RunCreate(BaseModel):
-    path: str | None = Field(default=None, max_length=4096, examples=["main.py"])
+class RunCreate(Body):
+    """Exactly one of `path` (a workspace file) and `code` (a program's text)."""
+
+    model_config = ConfigDict(
+        strict=True,
+        json_schema_extra={
+            "oneOf": [
+                {
+                    "required": ["path"],
+                    "properties": {"path": {"type": "string"}, "code": {"type": "null"}},
+                },
+                {
+                    "required": ["code"],
+                    "properties": {"code": {"type": "string"}, "path": {"type": "null"}},
+                },
+            ]
+        },
+    )
+
+    path: WorkspacePath | None = Field(default=None, examples=["main.py"])
     code: str | None = Field(default=None, examples=["print('hello')"])
     stdin: str = Field(default="", description="Written to the program's input first.")
     timeout_s: float | None = Field(default=None, gt=0)
@@ -162,8 +239,8 @@ class RunOut(BaseModel):
     duration_ms: int | None
     images: list[str]
     message: str | None
-    created_at: datetime
-    finished_at: datetime | None
+    created_at: Timestamp
+    finished_at: Timestamp | None
     input_open: bool = Field(
         default=False,
         description="Whether `POST /api/runs/{run_id}/stdin` takes input now.",
@@ -182,7 +259,7 @@ class RunOut(BaseModel):
     )
 
 
-class RunStdin(BaseModel):
+class RunStdin(Body):
     text: str = Field(default="", examples=["Ada\n"])
     eof: bool = Field(default=False, description="Then close the input (end of file).")
 
@@ -291,3 +368,41 @@ class LimitsOut(BaseModel):
         description="What pip may reach (host:port); nothing else is reachable from a sandbox. "
         "Empty when the package proxy is off."
     )
+
+
+# Terminals (`sandpit.api.terminals`) and the administrators' command log.
+
+
+class TerminalCreate(Body):
+    rows: JsonInt = Field(default=24, ge=1, le=MAX_ROWS)
+    cols: JsonInt = Field(default=80, ge=1, le=MAX_COLS)
+
+
+class TerminalOut(BaseModel):
+    id: str
+    workspace_id: str
+    created_at: Timestamp
+    exited: bool
+    exit_code: int | None
+    # Why its sandbox ended, when that is what ended it (`lifetime`, `idle`, ...).
+    ended: str | None
+    clients: int
+    rows: int
+    cols: int
+
+
+class CommandLogEntryOut(BaseModel):
+    id: int
+    user_id: str
+    username: str | None
+    workspace_id: str
+    terminal_id: str
+    command: str
+    skipped_before: int
+    created_at: Timestamp
+
+
+class CommandLogPage(BaseModel):
+    entries: list[CommandLogEntryOut]
+    # Pass as `before` for the next (older) page; null on the last page.
+    next_before: int | None

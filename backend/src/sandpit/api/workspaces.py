@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from sandpit.api.deps import Context, CurrentUser, DbSession
+from sandpit.api.deps import Context, CurrentUser, DbSession, OwnedWorkspace
+from sandpit.api.errors import responses
 from sandpit.api.schemas import WorkspaceCreate, WorkspaceDetail, WorkspaceOut, WorkspaceUpdate
 from sandpit.services import workspaces
 
 router = APIRouter(prefix="/workspaces", tags=["workspaces"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=WorkspaceDetail)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=WorkspaceDetail,
+    responses=responses(409, e409="The name is taken, or the user has all the workspaces allowed."),
+)
 async def create_workspace(
     body: WorkspaceCreate, user: CurrentUser, db: DbSession, context: Context
 ) -> WorkspaceDetail:
@@ -25,34 +31,34 @@ async def list_workspaces(user: CurrentUser, db: DbSession) -> list[WorkspaceOut
 
 
 @router.get("/{workspace_id}", response_model=WorkspaceDetail)
-async def get_workspace(workspace_id: str, user: CurrentUser, db: DbSession) -> WorkspaceDetail:
-    return WorkspaceDetail.model_validate(await workspaces.get_owned(db, user, workspace_id))
+async def get_workspace(workspace: OwnedWorkspace) -> WorkspaceDetail:
+    return WorkspaceDetail.model_validate(workspace)
 
 
-@router.patch("/{workspace_id}", response_model=WorkspaceDetail)
+@router.patch(
+    "/{workspace_id}",
+    response_model=WorkspaceDetail,
+    responses=responses(
+        409, 413, e409="The name is taken.", e413="The saved state is over 64 KiB."
+    ),
+)
 async def update_workspace(
-    workspace_id: str, body: WorkspaceUpdate, user: CurrentUser, db: DbSession
+    workspace: OwnedWorkspace, body: WorkspaceUpdate, db: DbSession
 ) -> WorkspaceDetail:
     """Rename the workspace and/or save the IDE's state (open tabs, layout)."""
-    workspace = await workspaces.get_owned(db, user, workspace_id)
     workspace = await workspaces.update(db, workspace, name=body.name, ui_state=body.ui_state)
     return WorkspaceDetail.model_validate(workspace)
 
 
 @router.post("/{workspace_id}/open", response_model=WorkspaceDetail)
-async def open_workspace(workspace_id: str, user: CurrentUser, db: DbSession) -> WorkspaceDetail:
+async def open_workspace(workspace: OwnedWorkspace, db: DbSession) -> WorkspaceDetail:
     """Record that the workspace was opened and return what the IDE restores."""
-    workspace = await workspaces.get_owned(db, user, workspace_id)
     return WorkspaceDetail.model_validate(await workspaces.mark_opened(db, workspace))
 
 
 @router.delete("/{workspace_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_workspace(
-    workspace_id: str, user: CurrentUser, db: DbSession, context: Context
-) -> Response:
-    workspace = await workspaces.get_owned(db, user, workspace_id)
-    if context.sandboxes is not None:
-        # Nothing may keep running on files that are about to go.
-        await context.sandboxes.stop(workspace.id)
+async def delete_workspace(workspace: OwnedWorkspace, db: DbSession, context: Context) -> Response:
+    # Nothing may keep running on files that are about to go.
+    await context.stop_sandbox(workspace.id)
     await workspaces.delete(db, context.settings, workspace)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

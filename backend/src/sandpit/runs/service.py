@@ -95,8 +95,9 @@ class RunService:
         timeout_s: float | None,
         interactive: bool = False,
     ) -> Run:
-        """Record and start a run. Raises `BadRequest`, `NotFound`, `PayloadTooLarge`,
-        `RateLimited` for requests that cannot run; never for what the program does.
+        """Record and start a run. Raises `BadRequest`, `NotFound`, `Conflict` (the
+        path is not a file), `PayloadTooLarge`, `RateLimited` for requests that cannot
+        run; never for what the program does.
 
         `stdin` is written first; then the program reads EOF, unless the run
         is `interactive`: its input stays open for `send_input()`."""
@@ -107,7 +108,8 @@ class RunService:
             source_path = join_display(validate_path(path))
             entry = await to_thread.run_sync(workspace_fs(self.settings, workspace.id).stat, path)
             if entry.kind != "file":
-                raise BadRequest(f"'{source_path}' is not a file.")
+                # A well-formed request the workspace's state refuses.
+                raise Conflict(f"'{source_path}' is not a file.")
         if code is not None and len(code.encode()) > MAX_CODE_BYTES:
             raise PayloadTooLarge("The code is larger than the 1 MiB limit.")
         if len(stdin.encode()) > MAX_STDIN_BYTES:

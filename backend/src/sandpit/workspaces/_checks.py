@@ -9,7 +9,13 @@ from __future__ import annotations
 import os
 import stat
 
-from sandpit.errors import BadRequest, InvalidPath, PayloadTooLarge, UnsupportedMediaType
+from sandpit.errors import (
+    BadRequest,
+    Conflict,
+    InvalidPath,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
 
 
 def check_text(data: bytes, max_bytes: int, shown: str) -> None:
@@ -35,7 +41,8 @@ def check_text(data: bytes, max_bytes: int, shown: str) -> None:
 def check_readable(st: os.stat_result, max_bytes: int, shown: str) -> None:
     """Accept an lstat or fstat result as a file we may read.
 
-    Raises `InvalidPath` for a link, `BadRequest` for a folder, a special
+    Raises `InvalidPath` for a link, `Conflict` for a folder (a file was
+    expected where one is; the request itself is fine), `BadRequest` for a special
     file (FIFO, socket, device) or a file with more than one hard link (it
     could be a file the server may read but the user may not), and
     `PayloadTooLarge` over `max_bytes`.
@@ -44,7 +51,7 @@ def check_readable(st: os.stat_result, max_bytes: int, shown: str) -> None:
     if stat.S_ISLNK(mode):
         raise InvalidPath(link_sentence(shown))
     if stat.S_ISDIR(mode):
-        raise BadRequest(f"'{shown}' is a folder, not a file.")
+        raise Conflict(f"'{shown}' is a folder, not a file.")
     if not stat.S_ISREG(mode):
         raise BadRequest(
             f"'{shown}' is a special file (such as a pipe or socket), which cannot be opened."

@@ -40,7 +40,7 @@ MAX_PATH_BYTES = 1024
 # format characters (including bidi controls that reorder how a name displays);
 # Zl/Zp: line and paragraph separators; Cs: lone surrogates (not encodable as
 # UTF-8); Cn: unassigned code points (no one can tell what they will become).
-_REFUSED_CATEGORIES = {
+REFUSED_CATEGORIES = {
     "Cc": "a control character",
     "Cf": "an invisible formatting character",
     "Zl": "a line separator",
@@ -67,8 +67,8 @@ def validate_path(raw: str) -> tuple[str, ...]:
         if char == "\\":
             raise InvalidPath("The path contains a backslash; use '/' to separate folder names.")
         category = unicodedata.category(char)
-        if category in _REFUSED_CATEGORIES:
-            what = _REFUSED_CATEGORIES[category]
+        if category in REFUSED_CATEGORIES:
+            what = REFUSED_CATEGORIES[category]
             raise InvalidPath(
                 f"The path contains {what} (U+{ord(char):04X}), which is not allowed in names."
             )

@@ -88,8 +88,10 @@ def test_read_missing_file(ws: WorkspaceFS) -> None:
 
 
 def test_read_a_folder_is_refused(ws: WorkspaceFS) -> None:
+    # A conflict with what is there (409, as writing a file over a folder),
+    # not a malformed request: the path itself is fine.
     ws.mkdir("src")
-    with pytest.raises(BadRequest) as caught:
+    with pytest.raises(Conflict) as caught:
         ws.read("src")
     assert "is a folder" in caught.value.detail
 

@@ -1,0 +1,194 @@
+"""The OpenAPI document, made to match what the server answers.
+
+FastAPI documents what a route returns and its own validation error; the
+errors that come from our dependencies and middleware it cannot know. They
+are derived here from each route's dependencies, so a route declares only
+the errors its own code raises (`sandpit.api.errors.responses`):
+
+- `current_user`: 401; and 403 for a method that changes state (a
+  cookie-authenticated request from another origin is refused);
+- `current_admin`: 403;
+- `owned_workspace`: 404 (no such workspace, or another user's);
+- `sandbox_manager`, `run_service`, `terminal_manager`: 503 where
+  sandboxes cannot run;
+- a request body: 400 (one FastAPI cannot parse) and 413 (`BodySizeLimit`);
+- any parameter or body: 422 in the form `_validation_error` sends.
+
+Links between operations (a created workspace's id feeding its files, runs
+and terminals) let clients, and Schemathesis's stateful phase, follow them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute, iter_route_contexts
+
+from sandpit.api import deps
+from sandpit.api.errors import ErrorOut, ValidationErrorOut, responses
+
+_UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_SANDBOX_SERVICES = (deps.sandbox_manager, deps.run_service, deps.terminal_manager)
+_REF = "#/components/schemas/{model}"
+
+# (from method, from path, status) -> link name -> (to method, to path, parameters)
+_LINKS: dict[tuple[str, str, str], dict[str, tuple[str, str, dict[str, str]]]] = {}
+
+
+def _link_workspace(name: str, method: str, path: str) -> None:
+    source = ("post", "/api/workspaces", "201")
+    _LINKS.setdefault(source, {})[name] = (
+        method,
+        path,
+        {"workspace_id": "$response.body#/id"},
+    )
+
+
+for _name, _method, _path in (
+    ("GetWorkspace", "get", "/api/workspaces/{workspace_id}"),
+    ("UpdateWorkspace", "patch", "/api/workspaces/{workspace_id}"),
+    ("OpenWorkspace", "post", "/api/workspaces/{workspace_id}/open"),
+    ("ListFiles", "get", "/api/workspaces/{workspace_id}/files"),
+    ("Usage", "get", "/api/workspaces/{workspace_id}/usage"),
+    ("WriteFile", "put", "/api/workspaces/{workspace_id}/files/{path}"),
+    ("CreateFolder", "post", "/api/workspaces/{workspace_id}/folders"),
+    ("CreateRun", "post", "/api/workspaces/{workspace_id}/runs"),
+    ("ListRuns", "get", "/api/workspaces/{workspace_id}/runs"),
+    ("GetSandbox", "get", "/api/workspaces/{workspace_id}/sandbox"),
+    ("StopSandbox", "delete", "/api/workspaces/{workspace_id}/sandbox"),
+    ("CreateTerminal", "post", "/api/workspaces/{workspace_id}/terminals"),
+    ("ListTerminals", "get", "/api/workspaces/{workspace_id}/terminals"),
+    ("DeleteWorkspace", "delete", "/api/workspaces/{workspace_id}"),
+):
+    _link_workspace(_name, _method, _path)
+
+for _status in ("200", "202"):
+    _LINKS[("post", "/api/workspaces/{workspace_id}/runs", _status)] = {
+        name: (method, path, {"run_id": "$response.body#/id"})
+        for name, method, path in (
+            ("GetRun", "get", "/api/runs/{run_id}"),
+            ("FollowRun", "get", "/api/runs/{run_id}/events"),
+            ("SendInput", "post", "/api/runs/{run_id}/stdin"),
+            ("StopRun", "post", "/api/runs/{run_id}/stop"),
+        )
+    }
+# A file just written can be read and deleted by the path the answer gives.
+for _status in ("200", "201"):
+    _LINKS[("put", "/api/workspaces/{workspace_id}/files/{path}", _status)] = {
+        name: (
+            method,
+            "/api/workspaces/{workspace_id}/files/{path}",
+            {"workspace_id": "$request.path.workspace_id", "path": "$response.body#/path"},
+        )
+        for name, method in (("ReadFile", "get"), ("DeleteFile", "delete"))
+    }
+_LINKS[("post", "/api/workspaces/{workspace_id}/terminals", "201")] = {
+    name: (
+        method,
+        "/api/workspaces/{workspace_id}/terminals/{terminal_id}",
+        {"workspace_id": "$response.body#/workspace_id", "terminal_id": "$response.body#/id"},
+    )
+    for name, method in (("GetTerminal", "get"), ("DeleteTerminal", "delete"))
+}
+
+
+def install(app: FastAPI) -> None:
+    """Serve the completed document at `app.openapi_url` (built once, on first use)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document(app)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def document(app: FastAPI) -> dict[str, Any]:
+    """The app's OpenAPI document with the derived errors and the links."""
+    doc = get_openapi(
+        title=app.title,
+        version=app.version,
+        description=app.description,
+        routes=app.routes,
+    )
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    for model in (ErrorOut, ValidationErrorOut):
+        generated = model.model_json_schema(ref_template=_REF)
+        schemas.update(generated.pop("$defs", {}))
+        schemas[model.__name__] = generated
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if isinstance(route, APIRoute) and route.include_in_schema:
+            for method in context.methods or ():
+                operation = doc["paths"][context.path_format][method.lower()]
+                _declare_errors(route, method, operation)
+    # FastAPI's own 422 model is replaced everywhere by the one we send.
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+    _add_links(doc)
+    return doc
+
+
+def _declare_errors(route: APIRoute, method: str, operation: dict[str, Any]) -> None:
+    calls = set(_calls(route.dependant))
+    codes: set[int] = set()
+    if deps.current_user in calls:
+        codes.add(401)
+        if method in _UNSAFE:
+            codes.add(403)
+    if deps.current_admin in calls:
+        codes.add(403)
+    if deps.owned_workspace in calls:
+        codes.add(404)
+    if any(service in calls for service in _SANDBOX_SERVICES):
+        codes.add(503)
+    if "requestBody" in operation:
+        codes |= {400, 413}
+    if "requestBody" in operation or operation.get("parameters"):
+        codes.add(422)
+    declared = operation.setdefault("responses", {})
+    declared.pop("422", None)
+    for code, entry in responses(*sorted(codes)).items():
+        if str(code) in declared:
+            # The route's own words; make sure it carries the error model.
+            declared[str(code)].setdefault("content", _error_content(entry["model"]))
+            continue
+        response: dict[str, Any] = {
+            "description": entry["description"],
+            "content": _error_content(entry["model"]),
+        }
+        if "headers" in entry:
+            response["headers"] = entry["headers"]
+        declared[str(code)] = response
+    for entry in declared.values():
+        for media in entry.get("content", {}).values():
+            if media.get("schema", {}).get("$ref", "").endswith("/HTTPValidationError"):
+                media["schema"] = {"$ref": _REF.format(model="ValidationErrorOut")}
+
+
+def _error_content(model: type[ErrorOut]) -> dict[str, Any]:
+    return {"application/json": {"schema": {"$ref": _REF.format(model=model.__name__)}}}
+
+
+def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
+    for dependency in dependant.dependencies:
+        if dependency.call is not None:
+            yield dependency.call
+        yield from _calls(dependency)
+
+
+def _add_links(doc: dict[str, Any]) -> None:
+    paths = doc["paths"]
+    for (method, path, status), links in _LINKS.items():
+        response = paths[path][method]["responses"][status]
+        response["links"] = {
+            name: {
+                "operationId": paths[to_path][to_method]["operationId"],
+                "parameters": parameters,
+            }
+            for name, (to_method, to_path, parameters) in links.items()
+        }
