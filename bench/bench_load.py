@@ -214,11 +214,16 @@ def exceptions_of(exceptions_csv: Path) -> list[str]:
 
 
 def start_server(
-    backend: str, database: str, postgres: PostgresServer | None, source: str = ""
+    backend: str,
+    database: str,
+    postgres: PostgresServer | None,
+    source: str = "",
+    settings: list[str] | None = None,
 ) -> SandpitServer:
     url = postgres.create_database() if database == "postgres" and postgres else ""
     # `source`: another checkout's backend/src, to measure an older server the same way.
     extra = {"pythonpath": source} if source else {}
+    extra |= dict(item.split("=", 1) for item in settings or [])
     server = SandpitServer(
         url,
         sandbox_backend=backend,
@@ -298,7 +303,7 @@ def soak(args: argparse.Namespace, locust: Path) -> None:
     if database == "postgres":
         postgres = PostgresServer(Path(tempfile.mkdtemp(prefix="sandpit-pg-")))
         postgres.start()
-    server = start_server(backend, database, postgres, args.source)
+    server = start_server(backend, database, postgres, args.source, args.set)
     watch = Watch(server, 30.0)
     try:
         print(f"\n### soak: {args.users} users for {args.soak} s, {backend}, {database}\n")
@@ -355,6 +360,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--users", type=int, default=16, help="users during the soak")
     parser.add_argument(
         "--source", default="", help="serve from this backend/src (an older checkout, to compare)"
+    )
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE", help="a server setting"
     )
     args = parser.parse_args([] if argv is None else argv)
     locust = ensure_locust()

@@ -1,19 +1,9 @@
 "use client";
 
 import { useEffect, useState } from "react";
-import { api, type RunLimits } from "@/api/client";
+import type { RunLimits } from "@/api/client";
+import { getRunLimits } from "@/lib/runs";
 import { MAX_TIME_LIMIT_S, parseTimeLimit } from "@/lib/uiState";
-
-let runLimits: Promise<RunLimits | null> | undefined;
-
-/** The server's run limits, asked for once per page (null if it cannot say). */
-function fetchRunLimits(): Promise<RunLimits | null> {
-  runLimits ??= api.GET("/api/limits").then(
-    ({ data }) => data?.runs ?? null,
-    () => null,
-  );
-  return runLimits;
-}
 
 type Props = {
   /** Seconds; null: the server's default limit. */
@@ -31,7 +21,7 @@ export function RunTimeLimit({ value, onChange }: Props) {
   const [limits, setLimits] = useState<RunLimits | null>(null);
   useEffect(() => {
     let live = true;
-    void fetchRunLimits().then((known) => {
+    void getRunLimits().then((known) => {
       if (live) setLimits(known);
     });
     return () => {

@@ -1,8 +1,9 @@
 "use client";
 
 import { useCallback, useEffect, useEffectEvent, useRef, useState } from "react";
-import { api, errorMessage, NETWORK_ERROR, type Run, type RunStatus } from "@/api/client";
+import type { Run, RunStatus } from "@/api/client";
 import type { components } from "@/api/schema";
+import { getRun, listRuns, sendRunInput, startRun, stopRun } from "@/lib/runs";
 
 const POLL_MS = 300;
 const HISTORY = 20;
@@ -135,16 +136,13 @@ export function useRuns(workspaceId: string, onFinished: (run: ConsoleRun) => vo
 
   useEffect(() => {
     let live = true;
-    void api
-      .GET("/api/workspaces/{workspace_id}/runs", { params: { path: { workspace_id: workspaceId } } })
-      .then(({ data }) => {
-        if (live && data !== undefined) {
-          const past = data.slice(0, HISTORY).reverse().map((run) => fromRun(run));
-          // Runs started since the page opened stay after the history.
-          setRuns((current) => [...past.filter((run) => !current.some((c) => c.id === run.id)), ...current]);
-        }
-      })
-      .catch(() => undefined);
+    void listRuns(workspaceId).then((answer) => {
+      if (live && answer.ok) {
+        const past = answer.runs.slice(0, HISTORY).reverse().map((run) => fromRun(run));
+        // Runs started since the page opened stay after the history.
+        setRuns((current) => [...past.filter((run) => !current.some((c) => c.id === run.id)), ...current]);
+      }
+    });
     return () => {
       live = false;
     };
@@ -261,11 +259,11 @@ export function useRuns(workspaceId: string, onFinished: (run: ConsoleRun) => vo
       void Promise.all(
         unfollowed.map(async (id) => {
           try {
-            const { data } = await api.GET("/api/runs/{run_id}", { params: { path: { run_id: id } } });
-            if (data !== undefined && !streams.current.has(id)) {
-              update(data);
-              if (data.status !== "running") {
-                finished({ ...fromRun(data), live: true });
+            const answer = await getRun(id);
+            if (answer.ok && !streams.current.has(id)) {
+              update(answer.run);
+              if (answer.run.status !== "running") {
+                finished({ ...fromRun(answer.run), live: true });
               }
             }
           } catch {
@@ -304,21 +302,20 @@ export function useRuns(workspaceId: string, onFinished: (run: ConsoleRun) => vo
         inputOpen: status === "running",
         inputError: null,
       });
-      try {
-        const { data, error, response } = await api.POST("/api/workspaces/{workspace_id}/runs", {
-          params: { path: { workspace_id: workspaceId } },
-          // Interactive: the input stays open after `stdin`, for the block's input line.
-          body: { path, stdin, interactive: true, ...(timeoutS === null ? {} : { timeout_s: timeoutS }) },
-        });
-        if (data !== undefined) {
-          const run = "workspace_id" in data ? { ...fromRun(data), live: true } : block(data.id, data.status, null);
-          setRuns((current) => [...current, run]);
-          return;
-        }
-        setRuns((current) => [...current, block(`refused-${startedAt}`, "refused", errorMessage(error, response))]);
-      } catch {
-        setRuns((current) => [...current, block(`refused-${startedAt}`, "refused", NETWORK_ERROR)]);
+      // Interactive: the input stays open after `stdin`, for the block's input line.
+      const answer = await startRun(workspaceId, {
+        path,
+        stdin,
+        interactive: true,
+        ...(timeoutS === null ? {} : { timeout_s: timeoutS }),
+      });
+      if (answer.ok) {
+        const data = answer.run;
+        const run = "workspace_id" in data ? { ...fromRun(data), live: true } : block(data.id, data.status, null);
+        setRuns((current) => [...current, run]);
+        return;
       }
+      setRuns((current) => [...current, block(`refused-${startedAt}`, "refused", answer.message)]);
     },
     [workspaceId],
   );
@@ -326,21 +323,16 @@ export function useRuns(workspaceId: string, onFinished: (run: ConsoleRun) => vo
   /** Send `text` to the running program's input; `eof` closes the input after it. */
   const sendInput = useCallback(
     async (id: string, text: string, eof = false): Promise<boolean> => {
-      try {
-        const { error, response } = await api.POST("/api/runs/{run_id}/stdin", {
-          params: { path: { run_id: id } },
-          body: { text, eof },
-        });
-        if (response.ok) {
-          patch(id, (run) => ({ inputError: null, inputOpen: run.inputOpen && !eof }));
-          return true;
-        }
-        const message = errorMessage(error, response);
-        // 409: the run takes no more input (it ended, or its input closed).
-        patch(id, (run) => ({ inputError: message, inputOpen: response.status === 409 ? false : run.inputOpen }));
-      } catch {
-        patch(id, () => ({ inputError: NETWORK_ERROR }));
+      const answer = await sendRunInput(id, text, eof);
+      if (answer.ok) {
+        patch(id, (run) => ({ inputError: null, inputOpen: run.inputOpen && !eof }));
+        return true;
       }
+      // 409: the run takes no more input (it ended, or its input closed).
+      patch(id, (run) => ({
+        inputError: answer.message,
+        inputOpen: answer.status === 409 ? false : run.inputOpen,
+      }));
       return false;
     },
     [patch],
@@ -349,12 +341,10 @@ export function useRuns(workspaceId: string, onFinished: (run: ConsoleRun) => vo
   const stop = useCallback(
     async (id: string) => {
       patch(id, () => ({ stopping: true }));
-      try {
-        const { data } = await api.POST("/api/runs/{run_id}/stop", { params: { path: { run_id: id } } });
-        if (data !== undefined) {
-          update(data);
-        }
-      } catch {
+      const answer = await stopRun(id);
+      if (answer.ok) {
+        update(answer.run);
+      } else if (answer.status === 0) {
         patch(id, () => ({ stopping: false }));
       }
     },
