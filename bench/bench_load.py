@@ -247,7 +247,15 @@ def load(args: argparse.Namespace, locust: Path) -> None:
             for database in args.databases.split(","):
                 print(f"\n### {backend}, {database}\n", flush=True)
                 measure(
-                    backend, database, postgres, locust, levels, args.step, headers, args.source
+                    backend,
+                    database,
+                    postgres,
+                    locust,
+                    levels,
+                    args.step,
+                    headers,
+                    args.source,
+                    args.set,
                 )
     finally:
         if postgres is not None:
@@ -263,8 +271,9 @@ def measure(
     step_s: float,
     headers: tuple[str, ...],
     source: str,
+    settings: list[str],
 ) -> None:
-    server = start_server(backend, database, postgres, source)
+    server = start_server(backend, database, postgres, source, settings)
     watch = Watch(server, 1.0)
     try:
         prefix = server.data_dir.parent / "locust"

@@ -28,6 +28,7 @@ import errno
 import io
 import os
 import resource
+import sys
 import threading
 import traceback
 from collections.abc import Callable
@@ -149,14 +150,27 @@ def _guarded_close(fd: int) -> None:
         if exc.errno == errno.EBADF:
             _record(fd)
         raise
-    stack = traceback.extract_stack(limit=_STACK_LIMIT)[:-1]
+    stack = _caller_stack(skip=1)
     with _lock:
         _last_closer[fd] = stack
 
 
+def _caller_stack(skip: int) -> list[traceback.FrameSummary]:
+    """The innermost frames above `skip` levels of the guard, oldest first.
+
+    Cheap enough for every close: frames are walked without reading source
+    lines (`lookup_lines=False`); the lines are read only if it is printed.
+    """
+    frame = sys._getframe(skip + 1)
+    summary = traceback.StackSummary.extract(
+        traceback.walk_stack(frame), limit=_STACK_LIMIT, lookup_lines=False
+    )
+    return list(reversed(summary))
+
+
 def _record(fd: int) -> None:
     """Record a close of `fd`, which is not open (see `DoubleClose`)."""
-    stack = traceback.extract_stack(limit=_STACK_LIMIT)[:-2]
+    stack = _caller_stack(skip=2)
     with _lock:
         previous = _last_closer.get(fd)
         found = DoubleClose(
