@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy import text
 
 from sandpit.db import migrate
 from sandpit.db.engine import async_url, create_engine
-from tests.servers import PostgresServer
 
 HEAD = "0005"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "postgres":
-        server: PostgresServer = request.getfixturevalue("postgres")
-        return server.create_database()
-    return f"sqlite:///{tmp_path / 'old.db'}"
 
 
 async def test_upgrade_from_first_revision_keeps_data(database_url: str) -> None:

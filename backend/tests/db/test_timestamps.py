@@ -4,7 +4,6 @@ PostgreSQL alike, also for rows an older server wrote (naive on SQLite)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -13,15 +12,6 @@ from sqlalchemy.exc import StatementError
 from sandpit.db import migrate
 from sandpit.db.engine import create_engine, session_factory
 from sandpit.db.models import User, Workspace
-from tests.servers import PostgresServer
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "postgres":
-        server: PostgresServer = request.getfixturevalue("postgres")
-        return server.create_database()
-    return f"sqlite:///{tmp_path / 'times.db'}"
 
 
 async def test_rows_written_without_a_zone_read_back_in_utc(database_url: str) -> None:
