@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -131,8 +130,8 @@ class DockerHarness(AgentHarness):
         return Path(engine().info()["DockerRootDir"]) / "containers" / sandbox.container_id
 
     def expected_binds(self, sandbox: Sandbox, workspace: Path) -> dict[str, str]:
-        """The agent's files and socket, the workspace, the engine's init and per-container
-        files, and /dev/null over the /proc files the engine masks."""
+        """The agent's files and socket, the workspace, the engine's per-container files,
+        and /dev/null over the /proc files the engine masks (no init: the agent is pid 1)."""
         assert isinstance(sandbox, DockerSandbox)
         engine_files = self.engine_files(sandbox)
         assert engine_files is not None
@@ -140,7 +139,6 @@ class DockerHarness(AgentHarness):
             "/app": str(workspace),
             SUPPORT_MOUNT: str(INSIDE_DIR),
             AGENT_MOUNT: str(self.state_dir / "docker-agents" / sandbox.id),
-            "/usr/sbin/docker-init": os.path.realpath(shutil.which("docker-init") or ""),
         }
         for name in ("resolv.conf", "hostname", "hosts"):
             binds[f"/etc/{name}"] = str(engine_files / name)

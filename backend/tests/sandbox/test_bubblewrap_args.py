@@ -18,7 +18,7 @@ def test_bwrap_args_for_the_seed_limits() -> None:
         "--unshare-cgroup-try", "--disable-userns",
         "--uid", "1000", "--gid", "1000",
         "--hostname", "sandpit",
-        "--die-with-parent", "--new-session",
+        "--die-with-parent", "--new-session", "--as-pid-1",
         "--ro-bind", "/img/rootfs", "/",
         "--proc", "/proc",
         "--dev", "/dev",

@@ -409,7 +409,9 @@ async def test_stop_ends_every_process_and_removes_the_sandbox_from_the_host(
     started = await Started.begin(sandbox, FORKER)
     await started.stdout.wait_for(b"\n", 10)
     pids = harness.host_pids(sandbox)
-    assert len(pids) >= 5  # init, agent, the process, its child, the daemon
+    # The agent (pid 1 inside), the process, its child, the daemon; bubblewrap
+    # adds its own process outside the sandbox's PID namespace.
+    assert len(pids) >= 4
 
     await asyncio.wait_for(sandbox.stop(), 30)
     assert sandbox.ended_reason == EndReason.STOPPED

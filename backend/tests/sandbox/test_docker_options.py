@@ -62,7 +62,7 @@ def test_the_container_has_the_seeds_configuration_and_more() -> None:
     assert spec.host == {
         "auto_remove": True,
         "read_only": True,
-        "init": True,
+        "init": False,
         "network_mode": "none",
         "sysctls": {"net.ipv6.conf.all.disable_ipv6": "0", "net.ipv6.conf.lo.disable_ipv6": "0"},
         "ipc_mode": "private",

@@ -191,8 +191,42 @@ def test_personality_edge_values() -> None:
         assert evaluate(program, nr("personality"), [persona]) == ret_errno(errno.EPERM)
 
 
+# Socket families, written out: AF_UNIX, AF_INET, AF_INET6, AF_NETLINK (route only).
+ALLOWED_FAMILIES = (1, 2, 10, 16)
+AF_NETLINK, AF_PACKET, AF_VSOCK, AF_ALG = 16, 17, 40, 38
+NETLINK_ROUTE, NETLINK_AUDIT, NETLINK_KOBJECT_UEVENT = 0, 9, 15
+SOCK_STREAM, SOCK_DGRAM, SOCK_RAW = 1, 2, 3
+
+
+@pytest.mark.parametrize("call", ["socket", "socketpair"])
+def test_only_the_families_python_uses_may_make_sockets(call: str) -> None:
+    program = seccomp_filter()
+    for family in range(0, 128):
+        expected = ALLOW if family in ALLOWED_FAMILIES else ret_errno(errno.EAFNOSUPPORT)
+        assert evaluate(program, nr(call), [family, SOCK_STREAM, 0]) == expected, family
+    for family in (AF_VSOCK, AF_PACKET, AF_ALG):
+        for upper in (1 << 32, 0xFFFF_FFFF << 32):
+            verdict = evaluate(program, nr(call), [upper | family, SOCK_DGRAM, 0])
+            assert verdict == ret_errno(errno.EAFNOSUPPORT), hex(upper | family)
+    for family in (0xFFFF_FFFF, 2**63, 2**64 - 1):
+        assert evaluate(program, nr(call), [family, SOCK_DGRAM, 0]) == ret_errno(
+            errno.EAFNOSUPPORT
+        )
+
+
+def test_netlink_sockets_may_speak_route_only() -> None:
+    program = seccomp_filter()
+    assert evaluate(program, nr("socket"), [AF_NETLINK, SOCK_RAW, NETLINK_ROUTE]) == ALLOW
+    for protocol in (NETLINK_AUDIT, NETLINK_KOBJECT_UEVENT, 1, 0xFFFF_FFFF, 1 << 32):
+        verdict = evaluate(program, nr("socket"), [AF_NETLINK, SOCK_RAW, protocol])
+        assert verdict == ret_errno(errno.EAFNOSUPPORT), hex(protocol)
+    # The protocol of other families is theirs (IPPROTO_TCP is 6).
+    assert evaluate(program, nr("socket"), [2, SOCK_STREAM, 6]) == ALLOW
+
+
+# socket: with family 0 (AF_UNSPEC) it is refused; the families test covers it.
 @pytest.mark.parametrize(
-    "name", ["read", "write", "openat", "mmap", "execve", "socket", "kill", "wait4", "futex"]
+    "name", ["read", "write", "openat", "mmap", "execve", "kill", "wait4", "futex"]
 )
 def test_ordinary_calls_are_allowed(name: str) -> None:
     assert evaluate(seccomp_filter(), nr(name), [0, 0, 0]) == ALLOW

@@ -37,6 +37,15 @@ fail with EPERM, so a program sees a clean error instead of being killed:
 - personality with anything but 0 (the default) or 0xffffffff (a query):
   other personas turn off address space randomization or make data
   executable, which helps exploits.
+- Socket families (socket, socketpair) but the four Python programs use:
+  AF_UNIX, AF_INET, AF_INET6, and AF_NETLINK with protocol NETLINK_ROUTE
+  (glibc's getaddrinfo and ifaddrs read addresses through it). Every other
+  family fails with EAFNOSUPPORT, as on a kernel built without it: AF_VSOCK
+  reaches the hypervisor past any network namespace, AF_PACKET, AF_KEY,
+  AF_ALG, AF_BLUETOOTH and the other netlink protocols are kernel surface
+  nobody's homework needs. The family is compared on its low 32 bits (the
+  kernel reads an int); a value above the highest family we list is refused
+  whatever it holds.
 - Other system call ABIs fail with ENOSYS: on x86_64 the i386 ABI (`int 0x80`)
   and x32 number their calls differently and would otherwise slip past every
   rule above. No program in the runtime image uses them.
@@ -62,6 +71,7 @@ from dataclasses import dataclass
 # From <seccomp.h>; libseccomp keeps these values stable across versions.
 _ACT_ALLOW = 0x7FFF0000
 _ATTR_ACT_BADARCH = 2
+_CMP_NE = 1
 _CMP_GT = 6
 _CMP_MASKED_EQ = 7
 _ARCH_X86_64 = 0xC000003E
@@ -125,6 +135,17 @@ _CLONE_NEW_FLAGS = {
     "CLONE_NEWNET": 0x40000000,
 }
 
+# Families a socket may have (<sys/socket.h>), and netlink's one protocol allowed.
+AF_UNIX = 1
+AF_INET = 2
+AF_INET6 = 10
+AF_NETLINK = 16
+ALLOWED_FAMILIES = (AF_UNIX, AF_INET, AF_INET6, AF_NETLINK)
+NETLINK_ROUTE = 0
+# Above every family Linux has (AF_MAX is 46 in 6.18): each family up to here
+# is refused by its own rule, anything higher by one "greater than" rule.
+FAMILY_CEILING = 63
+
 TIOCSTI = 0x5412
 TIOCLINUX = 0x541C
 
@@ -167,6 +188,32 @@ def _rules() -> list[_Rule]:
         _Rule("ioctl", cmps=(_masked(1, _LOW32, request),)) for request in (TIOCSTI, TIOCLINUX)
     ]
     rules += _personality_rules()
+    rules += _socket_rules()
+    return rules
+
+
+def _socket_rules() -> list[_Rule]:
+    """Refuse socket(2) and socketpair(2) of any family but `ALLOWED_FAMILIES`.
+
+    Like personality, "not one of these" is spelt as one rule per refused
+    value (libseccomp compares an argument once per rule), plus one for
+    anything above `FAMILY_CEILING`; netlink is refused for any protocol but
+    NETLINK_ROUTE (two arguments in one rule: both must hold).
+    """
+    rules: list[_Rule] = []
+    for call in ("socket", "socketpair"):
+        refused = [f for f in range(FAMILY_CEILING + 1) if f not in ALLOWED_FAMILIES]
+        rules += [
+            _Rule(call, errno.EAFNOSUPPORT, (_masked(0, _LOW32, family),)) for family in refused
+        ]
+        rules.append(_Rule(call, errno.EAFNOSUPPORT, (_Cmp(0, _CMP_GT, FAMILY_CEILING),)))
+        rules.append(
+            _Rule(
+                call,
+                errno.EAFNOSUPPORT,
+                (_masked(0, _LOW32, AF_NETLINK), _Cmp(2, _CMP_NE, NETLINK_ROUTE)),
+            )
+        )
     return rules
 
 
@@ -308,7 +355,7 @@ def seccomp_filter() -> bytes:
 
 
 # Docker's names for the comparison operators used by `_rules`.
-_DOCKER_OPS = {_CMP_GT: "SCMP_CMP_GT", _CMP_MASKED_EQ: "SCMP_CMP_MASKED_EQ"}
+_DOCKER_OPS = {_CMP_NE: "SCMP_CMP_NE", _CMP_GT: "SCMP_CMP_GT", _CMP_MASKED_EQ: "SCMP_CMP_MASKED_EQ"}
 _DOCKER_ARCHES = {"x86_64": "SCMP_ARCH_X86_64", "aarch64": "SCMP_ARCH_AARCH64"}
 
 

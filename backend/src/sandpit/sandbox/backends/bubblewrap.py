@@ -11,7 +11,8 @@ How a sandbox starts (each step for a reason):
 4. bwrap makes fresh user, PID, network, IPC, UTS and mount namespaces,
    mounts the runtime image read-only as `/`, the workspace at `/app`, size-
    capped tmpfs on `/tmp` and `/dev/shm`, loads the seccomp filter and starts
-   the agent, which inherits one end of a SOCK_SEQPACKET pair. bwrap's
+   the agent as the sandbox's pid 1 (`--as-pid-1`: no reaper of bwrap's
+   stays in the sandbox), which inherits one end of a SOCK_SEQPACKET pair. bwrap's
    arguments travel through a pipe (`--args`), so host paths do not show in
    the sandbox's `/proc/1/cmdline`.
 Runs and terminals are then forked by the agent, held at a gate until the
@@ -80,6 +81,10 @@ def bwrap_args(
         "--hostname", "sandpit",
         "--die-with-parent",
         "--new-session",
+        # The agent is the sandbox's pid 1 and reaps orphans itself: bwrap's
+        # own reaper would run there as the sandbox's uid, dumpable, so user
+        # code could read and write its memory through /proc/1/mem.
+        "--as-pid-1",
         "--ro-bind", str(layout.rootfs), "/",
         "--proc", "/proc",
         "--dev", "/dev",

@@ -9,12 +9,13 @@ sandbox. How a sandbox starts (each step for a reason):
    inherit a descriptor; this is the one channel between server and agent.
 3. The container is created (options: `docker_options.container_options`,
    the seed's `CONTAINER_CONFIG` plus dropped capabilities, our seccomp
-   profile and labels) under a cgroup parent of ours, and started: its init
-   (the engine's `docker-init`) starts the agent, which connects.
+   profile and labels) under a cgroup parent of ours, and started: the
+   agent is the container's init (pid 1; no `docker-init`, whose memory
+   would be open to user code), and connects.
 4. The server takes exactly that one connection (checked: its peer is the
-   container's init's child), then removes the socket, so nothing in the
+   container's init), then removes the socket, so nothing in the
    container can connect later and pose as the agent.
-5. The container's cgroup is adopted: its init and agent move into an
+5. The container's cgroup is adopted: its init, the agent, moves into an
    `agent` leaf, and runs and terminals get leaves beside it, exactly as in
    a bubblewrap sandbox (`agent_process.exec_via_agent`). The engine's
    limits on the container cgroup cover every leaf.
@@ -133,9 +134,9 @@ class DockerSandbox(AgentSandbox):
             return "The sandbox has ended."
 
     async def _exited(self) -> None:
-        # The agent is the init's only child: when the container ends, the
-        # channel closes; when the agent dies, init exits and so does the
-        # container. Either way the channel closing is the end.
+        # The agent is the container's init: when the container ends, the
+        # channel closes; when the agent dies, so does the container. Either
+        # way the channel closing is the end.
         await self.channel.closed.wait()
 
     async def _kill(self) -> None:
@@ -263,7 +264,7 @@ class DockerBackend(AgentBackend[DockerSandbox]):
             await asyncio.to_thread(container.reload)
             init_pid = int(container.attrs["State"]["Pid"])
             peer_pid = _peer_pid(sock)
-            if init_pid <= 0 or _parent_of(peer_pid) != init_pid:
+            if init_pid <= 0 or peer_pid != init_pid:
                 raise SandboxError("The sandbox's agent could not be verified.")
             cgroup = self.driver.open_sandbox(container.id or "")
             if cgroup is None:
@@ -338,17 +339,6 @@ def _peer_pid(sock: socket.socket) -> int:
     creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
     pid, _uid, _gid = struct.unpack("3i", creds)
     return int(pid)
-
-
-def _parent_of(pid: int) -> int | None:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return None
-    for line in status.splitlines():
-        if line.startswith("PPid:"):
-            return int(line.split()[1])
-    return None
 
 
 def _kill_container(client: DockerClient, container_id: str) -> None:

@@ -22,8 +22,10 @@ in tests/sandbox/test_docker_options.py):
     tmpfs               /tmp sized, nosuid, nodev (exec allowed, as on a
                         normal machine: pip builds and runs things there)
 
-and beyond the seed: every capability dropped, `init` (a reaper as PID 1,
-as bubblewrap is), a private IPC namespace, /sys masked (bubblewrap mounts
+and beyond the seed: every capability dropped, no `init` (the agent is
+PID 1 and reaps orphans, as in a bubblewrap sandbox; the engine's init would
+run as the sandbox user and be dumpable, its memory open to user code
+through /proc/1/mem), a private IPC namespace, /sys masked (bubblewrap mounts
 none), IPv6 on loopback (as bubblewrap has it), no log driver (the agent says
 nothing worth keeping, and a log must not grow on the host), and labels that
 let a restarted server find and reap its containers. The Docker socket is
@@ -175,7 +177,7 @@ def container_options(
     host = {
         "auto_remove": True,
         "read_only": True,
-        "init": True,
+        "init": False,
         "network_mode": "none",
         # IPv6 on loopback, as on any machine and in a bubblewrap sandbox (the
         # engine turns it off in a container without a network).
