@@ -67,6 +67,25 @@ def test_cookie_refused_from_another_origin(user: User, server: SandpitServer) -
         assert same.status_code == 201
 
 
+def test_cookie_refused_from_our_host_on_another_scheme_or_port(
+    user: User, server: SandpitServer
+) -> None:
+    # server.url is http://127.0.0.1:<port>: the same host over https, or on
+    # another port, is another origin (RFC 6454), and is refused.
+    port = int(server.url.rsplit(":", 1)[1])
+    with httpx.Client(base_url=server.url) as browser:
+        browser.post("/api/auth/login", json={"username": user.username, "password": user.password})
+        for origin in (f"https://127.0.0.1:{port}", f"http://127.0.0.1:{port + 1}", "null"):
+            refused = browser.post(
+                "/api/workspaces", json={"name": "x"}, headers={"Origin": origin}
+            )
+            assert refused.status_code == 403, origin
+        same = browser.post(
+            "/api/workspaces", json={"name": "y"}, headers={"Origin": f"http://127.0.0.1:{port}/"}
+        )
+        assert same.status_code == 201
+
+
 def test_register_name_taken(user: User, anon: httpx.Client) -> None:
     again = anon.post(
         "/api/auth/register", json={"username": user.username, "password": "another-password"}

@@ -20,6 +20,7 @@ from sandpit.context import AppContext
 from sandpit.db.models import Role, User, Workspace
 from sandpit.errors import Forbidden, Unauthorized
 from sandpit.runs.service import RunService
+from sandpit.security.origins import origin_allowed
 from sandpit.sandbox.manager import SandboxManager
 from sandpit.services import users, workspaces
 from sandpit.terminals.manager import TerminalManager
@@ -54,24 +55,15 @@ def bearer_token(authorization: str | None) -> str | None:
     return token.strip()
 
 
-def origin_allowed(origin: str | None, host: str | None, allowed: list[str]) -> bool:
-    """True if a cookie-authenticated request from `origin` may act on this server.
-
-    A missing Origin (same-origin GETs, non-browser clients) is allowed; the
-    cookie's SameSite=Strict already keeps cross-site browsers from sending it.
-    """
-    if origin is None:
-        return True
-    if origin in allowed:
-        return True
-    _, _, origin_host = origin.partition("://")
-    return host is not None and origin_host == host
-
-
 def token_from_request(
-    headers: Any, cookies: dict[str, str], method: str, context: AppContext
+    headers: Any, cookies: dict[str, str], method: str, context: AppContext, scheme: str
 ) -> str:
-    """Find the request's token (header first, then cookie) or raise `Unauthorized`/`Forbidden`."""
+    """Find the request's token (header first, then cookie) or raise `Unauthorized`/`Forbidden`.
+
+    `scheme` is the request's URL scheme: with the cookie, a state-changing
+    request must come from this very origin (scheme, host and port) or an
+    allowed one (`sandpit.security.origins`).
+    """
     token = bearer_token(headers.get("authorization"))
     if token is not None:
         return token
@@ -79,7 +71,7 @@ def token_from_request(
     if not token:
         raise Unauthorized("Please sign in first.")
     if method not in _SAFE_METHODS and not origin_allowed(
-        headers.get("origin"), headers.get("host"), context.settings.allowed_origins
+        headers.get("origin"), scheme, headers.get("host"), context.settings.allowed_origins
     ):
         raise Forbidden("This request came from another site and was refused.")
     return token
@@ -94,7 +86,9 @@ async def token_user(db: AsyncSession, context: AppContext, token: str) -> User:
 
 
 async def current_user(request: Request, context: Context, db: DbSession) -> User:
-    token = token_from_request(request.headers, request.cookies, request.method, context)
+    token = token_from_request(
+        request.headers, request.cookies, request.method, context, request.url.scheme
+    )
     return await token_user(db, context, token)
 
 

@@ -110,7 +110,9 @@ async def terminal_websocket(websocket: WebSocket, workspace_id: str, terminal_i
 
 async def _socket_user(websocket: WebSocket, context: AppContext) -> User:
     # Not a safe method: a cookie-authenticated socket must come from our origin.
-    token = token_from_request(websocket.headers, websocket.cookies, "WEBSOCKET", context)
+    token = token_from_request(
+        websocket.headers, websocket.cookies, "WEBSOCKET", context, websocket.url.scheme
+    )
     async with context.sessions() as db:
         return await token_user(db, context, token)
 
