@@ -38,7 +38,7 @@ from sandpit.db.engine import create_engine, session_factory
 from sandpit.errors import NotFound
 from sandpit.frontend import mount_frontend
 from sandpit.runs.service import RunService
-from sandpit.sandboxes import SandboxSetupError, build_manager
+from sandpit.sandboxes import SandboxSetupError, build_manager, workspace_owners
 from sandpit.security.ratelimit import MemoryRateLimiter
 from sandpit.security.tokens import TokenCodec
 from sandpit.terminals.commandlog import CommandLog
@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             limiter=MemoryRateLimiter(),
         )
         try:
-            context.sandboxes = await build_manager(settings)
+            context.sandboxes = await build_manager(settings, workspace_owners(context.sessions))
         except SandboxSetupError as exc:
             # The rest of the API (accounts, files) still works; runs and
             # terminals answer 503 with this sentence.

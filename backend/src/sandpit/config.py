@@ -145,6 +145,9 @@ class Settings(BaseSettings):
     package_proxy_idle_s: int = Field(default=60, ge=1)
     package_proxy_connection_s: int = Field(default=600, ge=1)
     package_proxy_header_bytes: int = Field(default=8192, ge=256, le=65536)
+    # --- Package proxy fairness (issue 12): tunnels at once per user, across
+    # all their sandboxes, so one user cannot take the server's pool of 512.
+    package_proxy_connections_per_user: int = Field(default=32, ge=1, le=512)
 
     @field_validator("package_proxy_allowed_hosts", "package_proxy_local_hosts")
     @classmethod

@@ -16,8 +16,10 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import docker.errors
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sandpit.config import Settings
+from sandpit.db.models import Workspace
 from sandpit.errors import SandpitError
 from sandpit.proxy.limits import MiB, ProxyLimits
 from sandpit.proxy.policy import Allowlist
@@ -40,8 +42,12 @@ class SandboxSetupError(SandpitError):
     status_code = 503
 
 
-async def build_manager(settings: Settings) -> SandboxManager:
+async def build_manager(
+    settings: Settings, owner_of: Callable[[str], Awaitable[str]] | None = None
+) -> SandboxManager:
     """The sandbox manager for the configured backend, opened (orphans reaped).
+
+    `owner_of(workspace_id)` names a workspace's user (see `SandboxManager`).
 
     Raises `SandboxSetupError` naming what is missing: the runtime image, a
     cgroup controller, the launcher's compiler.
@@ -69,10 +75,26 @@ async def build_manager(settings: Settings) -> SandboxManager:
         )
     backend = await build(settings, image, driver)
     manager = SandboxManager(
-        backend, settings.limits, lambda workspace_id: mounted_workspace_dir(settings, workspace_id)
+        backend,
+        settings.limits,
+        lambda workspace_id: mounted_workspace_dir(settings, workspace_id),
+        owner_of=owner_of,
     )
     await manager.open()
     return manager
+
+
+def workspace_owners(
+    sessions: async_sessionmaker[AsyncSession],
+) -> Callable[[str], Awaitable[str]]:
+    """`owner_of` for `build_manager`: the id of the user a workspace belongs to ("" if gone)."""
+
+    async def owner_of(workspace_id: str) -> str:
+        async with sessions() as db:
+            workspace = await db.get(Workspace, workspace_id)
+            return workspace.owner_id if workspace is not None else ""
+
+    return owner_of
 
 
 async def _bubblewrap_backend(
@@ -143,6 +165,7 @@ def build_proxy(settings: Settings) -> PackageProxy | None:
         return None
     limits = ProxyLimits(
         connections=settings.package_proxy_connections,
+        owner_connections=settings.package_proxy_connections_per_user,
         window_bytes=settings.package_proxy_window_mb * MiB,
         window_s=settings.package_proxy_window_s,
         idle_s=settings.package_proxy_idle_s,

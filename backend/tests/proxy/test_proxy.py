@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from sandpit.proxy.limits import ProxyLimits
+from sandpit.proxy.limits import LogThrottle, ProxyLimits
 from sandpit.proxy.policy import Allowlist, HostAddresses, forbidden_reason
 from sandpit.proxy.resolver import Resolver
 from sandpit.proxy.server import SOCKET_NAME, Endpoint, PackageProxy
@@ -186,6 +186,87 @@ async def test_connections_over_the_sandbox_cap_are_429(
     ).status == 403
 
 
+async def test_one_owners_sandboxes_share_a_cap_so_others_keep_the_pool(
+    make_proxy: ProxyFactory, connections: Opener
+) -> None:
+    proxy = make_proxy(connections=2, owner_connections=3, total_connections=5)
+    hog = [await proxy.attach(f"hog{n}", f"hog-ws{n}", owner="user-hog") for n in range(3)]
+    other = await proxy.attach("other", "other-ws", owner="user-other")
+    # The hog's three sandboxes hold its three slots (each under its own cap of 2).
+    held = [await connections(hog[n].socket_path) for n in (0, 0, 1)]
+    for client in held:
+        client.writer.write(b"CONNECT pypi.org:443 HTTP/1.1\r\n")
+    await asyncio.sleep(0.2)
+    over = await (await connections(hog[2].socket_path)).connect("pypi.org:443")
+    assert over.status == 429
+    assert over.reason == (
+        "Too many connections through the package proxy at once from your sandboxes "
+        "(at most 3); try again when some finish."
+    )
+    # Another user still gets through (the pool of 5 is not taken), to the allowlist's 403.
+    assert (await (await connections(other.socket_path)).connect("example.com:443")).status == 403
+    # The owner's share frees with its connections.
+    held[0].close()
+    await asyncio.sleep(0.2)
+    freed = await (await connections(hog[2].socket_path)).connect("example.com:443")
+    assert freed.status == 403
+
+
+async def test_without_an_owner_the_workspace_stands_for_one(
+    make_proxy: ProxyFactory, connections: Opener
+) -> None:
+    proxy = make_proxy(connections=5, owner_connections=1)
+    first = await proxy.attach("s1", "w1")
+    again = await proxy.attach("s2", "w1")  # a restarted sandbox of the same workspace
+    elsewhere = await proxy.attach("s3", "w2")
+    held = await connections(first.socket_path)
+    held.writer.write(b"CONNECT pypi.org:443 HTTP/1.1\r\n")
+    await asyncio.sleep(0.2)
+    assert (await (await connections(again.socket_path)).connect("pypi.org:443")).status == 429
+    assert (
+        await (await connections(elsewhere.socket_path)).connect("example.com:443")
+    ).status == 403
+
+
+async def test_refusals_are_logged_within_a_budget_per_sandbox(
+    socket_root: Path, connections: Opener, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="sandpit.proxy")
+    now = [0.0]
+    proxy = PackageProxy(
+        Allowlist.parse(["pypi.org:443"]),
+        ProxyLimits(refusal_logs=3, refusal_log_s=60),
+        socket_root,
+        clock=lambda: now[0],
+    )
+    try:
+        looping = await proxy.attach("looping", "w1")
+        quiet = await proxy.attach("quiet", "w2")
+        for _ in range(20):
+            answer = await (await connections(looping.socket_path)).connect("example.com:443")
+            assert answer.status == 403  # every refusal is still answered
+        assert (
+            await (await connections(quiet.socket_path)).connect("example.com:443")
+        ).status == 403
+
+        def refusals(sandbox: str) -> list[str]:
+            return [
+                r.getMessage()
+                for r in caplog.records
+                if r.getMessage().startswith(f"proxy refused: sandbox={sandbox} ")
+            ]
+
+        assert len(refusals("looping")) == 3
+        assert len(refusals("quiet")) == 1  # another sandbox's budget is its own
+        # A new window: the next line says how many were left out.
+        now[0] += 61
+        await (await connections(looping.socket_path)).connect("example.com:443")
+        assert refusals("looping")[-1].endswith("(and 17 more refusals not logged)")
+        assert len(refusals("looping")) == 4
+    finally:
+        await proxy.close()
+
+
 async def test_idle_tunnel_is_closed(
     with_index: ProxyFactory, connections: Opener, index_target: IndexTarget
 ) -> None:
@@ -330,3 +411,18 @@ async def test_lookups_are_shared_and_briefly_cached() -> None:
     with pytest.raises(socket.gaierror):
         await resolver.resolve("no-such-host.invalid", 443)
     assert ("no-such-host.invalid", 443) not in resolver._cache
+
+
+def test_the_log_throttle_counts_what_it_leaves_out() -> None:
+    now = [0.0]
+    throttle = LogThrottle(2, 10, clock=lambda: now[0])
+    assert [throttle.admit("a") for _ in range(5)] == [0, 0, None, None, None]
+    assert throttle.admit("b") == 0
+    now[0] = 9.9
+    assert throttle.admit("a") is None
+    now[0] = 10
+    assert throttle.admit("a") == 4
+    assert throttle.admit("a") == 0
+    assert throttle.admit("a") is None
+    throttle.forget("a")
+    assert throttle.admit("a") == 0

@@ -209,9 +209,7 @@ def test_only_the_families_python_uses_may_make_sockets(call: str) -> None:
             verdict = evaluate(program, nr(call), [upper | family, SOCK_DGRAM, 0])
             assert verdict == ret_errno(errno.EAFNOSUPPORT), hex(upper | family)
     for family in (0xFFFF_FFFF, 2**63, 2**64 - 1):
-        assert evaluate(program, nr(call), [family, SOCK_DGRAM, 0]) == ret_errno(
-            errno.EAFNOSUPPORT
-        )
+        assert evaluate(program, nr(call), [family, SOCK_DGRAM, 0]) == ret_errno(errno.EAFNOSUPPORT)
 
 
 def test_netlink_sockets_may_speak_route_only() -> None:

@@ -20,8 +20,8 @@ from sandpit.context import AppContext
 from sandpit.db.models import Role, User, Workspace
 from sandpit.errors import Forbidden, Unauthorized
 from sandpit.runs.service import RunService
-from sandpit.security.origins import origin_allowed
 from sandpit.sandbox.manager import SandboxManager
+from sandpit.security.origins import origin_allowed
 from sandpit.services import users, workspaces
 from sandpit.terminals.manager import TerminalManager
 

@@ -14,6 +14,7 @@ class ProxyLimits:
     """Bounds on one sandbox's use of the proxy (the settings fill them in)."""
 
     connections: int = 16  # tunnels and pending requests at once, per sandbox
+    owner_connections: int = 32  # the same, per owner (a user) across their sandboxes
     window_bytes: int = 500 * MiB  # bytes both ways, per workspace per window
     window_s: float = 3600.0
     idle_s: float = 60.0  # a tunnel with no bytes either way for this long ends
@@ -22,6 +23,8 @@ class ProxyLimits:
     header_timeout_s: float = 10.0
     connect_timeout_s: float = 10.0  # resolving and connecting upstream
     total_connections: int = 512  # across all sandboxes: the server's own descriptors
+    refusal_logs: int = 10  # refusals logged per sandbox per `refusal_log_s`; the rest counted
+    refusal_log_s: float = 60.0
 
 
 class Allowance:
@@ -56,3 +59,36 @@ class Allowance:
         for key, (start, _) in list(self._windows.items()):
             if now - start >= self.window_s:
                 del self._windows[key]
+
+
+class LogThrottle:
+    """At most `per_window` log lines per key (a sandbox) per `window_s` seconds.
+
+    A sandbox in a loop of refused requests must not fill the server's log:
+    past the budget its lines are only counted, and the next line let through
+    says how many were left out. Fixed windows; keys expire with them.
+    """
+
+    def __init__(
+        self, per_window: int, window_s: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.per_window = per_window
+        self.window_s = window_s
+        self._clock = clock
+        # key -> (window start, lines logged in it, lines left out since the last logged)
+        self._windows: dict[str, tuple[float, int, int]] = {}
+
+    def admit(self, key: str) -> int | None:
+        """None: leave this line out. Otherwise log it, with this many left out before it."""
+        now = self._clock()
+        start, logged, left_out = self._windows.get(key, (now, 0, 0))
+        if now - start >= self.window_s:
+            start, logged = now, 0
+        if logged >= self.per_window:
+            self._windows[key] = (start, logged, left_out + 1)
+            return None
+        self._windows[key] = (start, logged + 1, 0)
+        return left_out
+
+    def forget(self, key: str) -> None:
+        self._windows.pop(key, None)

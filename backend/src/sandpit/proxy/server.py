@@ -8,13 +8,17 @@ every tunnel through it. One connection on a socket is one request:
                                           side closes or a limit ends the tunnel
     anything else                      → 4xx/5xx with a sentence, then close
 
-Checks, in order: the sandbox's connections at once (429), the request head's
+Checks, in order: the sandbox's connections at once, its owner's (a user's,
+across their sandboxes) and the server's (429), the request head's
 size (431) and time to arrive (408), the method (405), the target against
 the allowlist (403), the workspace's byte allowance (429), the name's
 resolution (502) and every resolved address against the forbidden ranges
 and the host's own addresses (403). The tunnel then goes to an address that
 passed, never to a name resolved again. Every tunnel and refusal is logged
-with the sandbox, the workspace, the target, the bytes and the duration.
+with the sandbox, the workspace, the target, the bytes and the duration;
+refusals at most `ProxyLimits.refusal_logs` a minute per sandbox (the next
+line says how many were left out), so a loop of refused requests cannot
+fill the log.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sandpit.proxy.limits import Allowance, MiB, ProxyLimits
+from sandpit.proxy.limits import Allowance, LogThrottle, MiB, ProxyLimits
 from sandpit.proxy.policy import Allowlist, HostAddresses, forbidden_reason
 from sandpit.proxy.protocol import (
     ESTABLISHED,
@@ -71,6 +75,7 @@ class Endpoint:
     sandbox_id: str
     workspace_id: str
     directory: Path
+    owner: str = ""  # whose sandbox (a user id); its connections count together
     server: asyncio.Server | None = None
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     closed: bool = False
@@ -112,7 +117,9 @@ class PackageProxy:
         self._resolver = Resolver(clock=clock)
         self.endpoints: dict[str, Endpoint] = {}
         self._connections: dict[str, int] = {}
+        self._owner_connections: dict[str, int] = {}
         self._total = 0
+        self._refusal_log = LogThrottle(limits.refusal_logs, limits.refusal_log_s, clock)
 
     def reap(self) -> None:
         """Remove the socket directories a previous server process left."""
@@ -126,9 +133,18 @@ class PackageProxy:
                     log.warning("proxy: left %s in place: %s", entry, exc)
 
     async def attach(
-        self, sandbox_id: str, workspace_id: str, owner_uid: int | None = None
+        self,
+        sandbox_id: str,
+        workspace_id: str,
+        owner_uid: int | None = None,
+        *,
+        owner: str = "",
     ) -> Endpoint:
         """Make sandbox `sandbox_id`'s socket: `socket_root/<sandbox_id>/proxy.sock`.
+
+        `owner` names whose sandbox it is (a user id): the owner's sandboxes
+        share `ProxyLimits.owner_connections`, so no one user can take the
+        server's pool. Empty: the workspace stands for the owner.
 
         The directory is the server's (mode 0711) and should be mounted
         read-only into that sandbox alone. The socket belongs to `owner_uid`
@@ -138,7 +154,12 @@ class PackageProxy:
         """
         if not _SAFE_ID.fullmatch(sandbox_id) or sandbox_id in self.endpoints:
             raise ValueError(f"bad or duplicate sandbox id {sandbox_id!r}")
-        endpoint = Endpoint(sandbox_id, workspace_id, self.socket_root / sandbox_id)
+        endpoint = Endpoint(
+            sandbox_id,
+            workspace_id,
+            self.socket_root / sandbox_id,
+            owner or f"workspace:{workspace_id}",
+        )
         sock = await asyncio.to_thread(_listening_socket, endpoint.directory, owner_uid)
         try:
             endpoint.server = await asyncio.start_unix_server(
@@ -155,6 +176,7 @@ class PackageProxy:
     def detach(self, sandbox_id: str) -> None:
         """Close sandbox `sandbox_id`'s endpoint, if it has one."""
         endpoint = self.endpoints.pop(sandbox_id, None)
+        self._refusal_log.forget(sandbox_id)
         if endpoint is not None:
             endpoint.close()
 
@@ -183,21 +205,33 @@ class PackageProxy:
                 f"Too many connections through the package proxy at once (at most "
                 f"{self.limits.connections} per sandbox); try again when some finish.",
             )
+        elif self._owner_connections.get(endpoint.owner, 0) >= self.limits.owner_connections:
+            busy = Refusal(
+                429,
+                f"Too many connections through the package proxy at once from your sandboxes "
+                f"(at most {self.limits.owner_connections}); try again when some finish.",
+                log_reason="over the owner's share",
+            )
         elif self._total >= self.limits.total_connections:
             busy = Refusal(429, "The package proxy is busy; try again in a minute.")
         if busy is not None:
             await self._refuse(endpoint, "-", busy, writer)
             return
         self._connections[endpoint.sandbox_id] = self._connections.get(endpoint.sandbox_id, 0) + 1
+        self._owner_connections[endpoint.owner] = self._owner_connections.get(endpoint.owner, 0) + 1
         self._total += 1
         endpoint.tasks.add(task)
         try:
             await self._tunnel(endpoint, reader, writer)
         finally:
             self._total -= 1
-            self._connections[endpoint.sandbox_id] -= 1
-            if not self._connections[endpoint.sandbox_id]:
-                del self._connections[endpoint.sandbox_id]
+            for counts, key in (
+                (self._connections, endpoint.sandbox_id),
+                (self._owner_connections, endpoint.owner),
+            ):
+                counts[key] -= 1
+                if not counts[key]:
+                    del counts[key]
             endpoint.tasks.discard(task)
 
     async def _tunnel(
@@ -250,15 +284,19 @@ class PackageProxy:
     async def _refuse(
         self, endpoint: Endpoint, target: str, refusal: Refusal, writer: asyncio.StreamWriter
     ) -> None:
-        """Log the refusal, send its response, close (abort if the client does not read)."""
-        log.info(
-            "proxy refused: sandbox=%s workspace=%s target=%s status=%d reason=%s",
-            endpoint.sandbox_id,
-            endpoint.workspace_id,
-            target,
-            refusal.status,
-            refusal.log_reason,
-        )
+        """Log the refusal (within the sandbox's log budget), send its response, close
+        (abort if the client does not read)."""
+        left_out = self._refusal_log.admit(endpoint.sandbox_id)
+        if left_out is not None:
+            log.info(
+                "proxy refused: sandbox=%s workspace=%s target=%s status=%d reason=%s%s",
+                endpoint.sandbox_id,
+                endpoint.workspace_id,
+                target,
+                refusal.status,
+                refusal.log_reason,
+                f" (and {left_out} more refusals not logged)" if left_out else "",
+            )
         try:
             writer.write(refusal_response(refusal.status, refusal.sentence))
             await asyncio.wait_for(writer.drain(), 5)

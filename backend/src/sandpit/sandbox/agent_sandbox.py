@@ -183,7 +183,9 @@ class AgentBackend(ABC, Generic[SandboxT]):
         """Give the sandbox its socket on the package proxy; return the socket's directory."""
         if self.proxy is None:
             return None
-        await self.proxy.attach(spec.sandbox_id, spec.workspace_id, owner_uid=owner_uid)
+        await self.proxy.attach(
+            spec.sandbox_id, spec.workspace_id, owner_uid=owner_uid, owner=spec.owner
+        )
         endpoint = self.proxy.endpoints.get(spec.sandbox_id)
         return endpoint.directory if endpoint is not None else None
 

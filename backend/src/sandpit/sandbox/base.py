@@ -167,6 +167,9 @@ class SandboxSpec:
     workspace_dir: Path
     limits: Limits
     env: dict[str, str] = field(default_factory=dict)
+    # Whose sandbox it is (a user id; empty if unknown): what several
+    # sandboxes share on the host (the package proxy's pool) is capped per owner.
+    owner: str = ""
 
 
 class SandboxBackend(Protocol):

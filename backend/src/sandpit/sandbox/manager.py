@@ -14,7 +14,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from sandpit.sandbox.base import EndReason, Sandbox, SandboxBackend, SandboxSpec
@@ -32,10 +32,13 @@ class SandboxManager:
         limits: Limits,
         workspace_dir: Callable[[str], Path],
         clock: Callable[[], float] = time.monotonic,
+        owner_of: Callable[[str], Awaitable[str]] | None = None,
     ) -> None:
+        """`owner_of(workspace_id)` names the workspace's user for `SandboxSpec.owner`."""
         self.backend = backend
         self.limits = limits
         self._workspace_dir = workspace_dir
+        self._owner_of = owner_of
         self._clock = clock
         self._sandboxes: dict[str, Sandbox] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -82,6 +85,7 @@ class SandboxManager:
                 workspace_id=workspace_id,
                 workspace_dir=self._workspace_dir(workspace_id),
                 limits=self.limits,
+                owner=await self._owner_of(workspace_id) if self._owner_of else "",
             )
             sandbox = await self.backend.start(spec)
             self._sandboxes[workspace_id] = sandbox
