@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
+import hashlib
+import os
+import re
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -156,3 +161,54 @@ def test_accepted_encodings() -> None:
     assert accepted_encodings("br;q=0, GZIP;q=0.8, identity ; q=1") == {"gzip", "identity"}
     assert accepted_encodings("br;q=0.0, gzip;q=nonsense") == set()
     assert accepted_encodings("") == set()
+
+
+def test_pages_carry_a_strict_csp_that_lists_their_inline_scripts(
+    anon: httpx.Client, built_app: Path
+) -> None:
+    for page, file in (("/", "index.html"), ("/workspace/", "workspace/index.html")):
+        response = anon.get(page)
+        policy = response.headers["content-security-policy"]
+        directives = dict(
+            (part.split()[0], part.split()[1:]) for part in policy.split("; ") if part
+        )
+        scripts = directives["script-src"]
+        assert scripts[0] == "'self'"
+        assert "'unsafe-inline'" not in scripts
+        assert "'unsafe-eval'" not in scripts
+        html = (built_app / file).read_bytes()
+        inline = [
+            body
+            for attributes, body in re.findall(rb"<script\b([^>]*)>(.*?)</script>", html, re.S)
+            if body and b"src=" not in attributes
+        ]
+        assert inline, "the export has inline scripts (Next.js's bootstrap)"
+        expected = {
+            "'sha256-" + base64.b64encode(hashlib.sha256(body).digest()).decode() + "'"
+            for body in inline
+        }
+        assert set(scripts[1:]) == expected
+        assert directives["object-src"] == ["'none'"]
+        assert directives["base-uri"] == ["'none'"]
+        assert directives["frame-ancestors"] == ["'none'"]
+        assert directives["img-src"] == ["'self'", "blob:", "data:"]
+    # Not a page: a script asset has no policy of its own.
+    chunk = sorted((built_app / "_next" / "static" / "chunks").glob("*.js"))[0]
+    assert "content-security-policy" not in anon.get(f"/_next/static/chunks/{chunk.name}").headers
+    assert "content-security-policy" in anon.get("/no-such-page/").headers
+
+
+def test_a_rebuilt_page_gets_a_new_policy(exported: httpx.Client, export_dir: Path) -> None:
+    page = export_dir / "index.html"
+    original = page.read_bytes()
+    first = exported.get("/").headers["content-security-policy"]
+    try:
+        page.write_bytes(original + b"<script>window.rebuilt = 1</script>")
+        later = time.time_ns() + 10**9  # a new mtime even on a coarse clock
+        os.utime(page, ns=(later, later))
+        second = exported.get("/").headers["content-security-policy"]
+    finally:
+        page.write_bytes(original)
+    digest = base64.b64encode(hashlib.sha256(b"window.rebuilt = 1").digest()).decode()
+    assert f"'sha256-{digest}'" not in first
+    assert f"'sha256-{digest}'" in second

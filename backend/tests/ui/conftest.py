@@ -4,6 +4,10 @@ One Sandpit server (SQLite) per module serves the built web app
 (`frontend/out`, built by `make test`), and one headless Chromium per
 session. Each test gets a fresh browser context, signed in as a fresh user.
 Playwright never downloads a browser here: it launches /usr/bin/chromium.
+
+Every context watches for Content-Security-Policy violations (the page's
+`securitypolicyviolation` events and Chromium's console reports of them);
+a test during which any happened fails, whatever it was testing.
 """
 
 from __future__ import annotations
@@ -17,7 +21,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Locator,
+    Page,
+    expect,
+    sync_playwright,
+)
 
 from sandpit.config import REPO_DIR
 from tests.servers import SandpitServer
@@ -164,9 +176,40 @@ class Ide:
         return path
 
 
+# Reports each violation on the console, where the context's listener finds it.
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI || "inline"}`
+    + ` at ${event.sourceFile}:${event.lineNumber}`);
+});
+"""
+# What the current test's contexts reported: checked by `no_csp_violations`.
+CSP_VIOLATIONS: list[str] = []
+
+
+def _watch_csp(message: ConsoleMessage) -> None:
+    text = message.text
+    if text.startswith("CSP violation:") or "Content Security Policy" in text:
+        CSP_VIOLATIONS.append(text)
+
+
 def new_context(browser: Browser, **options: Any) -> BrowserContext:
-    """A browser context with the laptop-sized viewport every UI test uses."""
-    return browser.new_context(viewport={"width": 1440, "height": 900}, **options)
+    """A browser context with the laptop-sized viewport every UI test uses,
+    watching for CSP violations."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, **options)
+    context.add_init_script(REPORT_CSP_VIOLATIONS)
+    context.on("console", _watch_csp)
+    return context
+
+
+@pytest.fixture(autouse=True)
+def no_csp_violations() -> Iterator[None]:
+    """Fail the test if any page it opened violated the Content-Security-Policy."""
+    CSP_VIOLATIONS.clear()
+    yield
+    found = list(CSP_VIOLATIONS)
+    CSP_VIOLATIONS.clear()
+    assert not found, "Content-Security-Policy violations:\n" + "\n".join(found)
 
 
 @contextlib.contextmanager

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+import time
 
 from playwright.sync_api import expect
 
-from tests.ui.conftest import PASSWORD, Ide
+from tests.ui.conftest import CSP_VIOLATIONS, PASSWORD, Ide
 
 PLOT_PROGRAM = """\
 import numpy as np
@@ -197,3 +198,32 @@ def test_a_run_ended_by_a_limit_says_which(ide: Ide) -> None:
     block = ide.page.get_by_test_id("run").last
     expect(block).to_have_attribute("data-status", "timeout")
     expect(block.get_by_test_id("run-limit")).to_contain_text("time limit")
+
+
+def test_the_page_refuses_an_inline_script_and_the_watch_sees_it(ide: Ide) -> None:
+    # The control for every other UI test's "no CSP violation": a script the
+    # policy does not list by hash is refused, and the watch reports it.
+    # (DevTools' own evaluation, like this one, is exempt from the policy.)
+    ide.open_workspace()
+    injected = ide.page.evaluate(
+        """() => {
+            const element = document.createElement("script");
+            element.textContent = "window.injected = true";
+            document.body.append(element);
+            return window.injected === true;
+        }"""
+    )
+    assert injected is False
+
+    def reported() -> tuple[bool, bool]:
+        """Seen by the page's event listener; reported by Chromium itself."""
+        return (
+            any(v.startswith("CSP violation: script-src") for v in CSP_VIOLATIONS),
+            any("Executing inline script violates" in v for v in CSP_VIOLATIONS),
+        )
+
+    deadline = time.monotonic() + 10
+    while reported() != (True, True) and time.monotonic() < deadline:
+        ide.page.evaluate("1")  # a round trip delivers the console events sent so far
+    assert reported() == (True, True), CSP_VIOLATIONS
+    CSP_VIOLATIONS.clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import os.path
 
 import pytest
@@ -9,7 +10,14 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from sandpit.errors import InvalidPath
-from sandpit.workspaces.paths import MAX_NAME_BYTES, MAX_PATH_BYTES, join_display, validate_path
+from sandpit.workspaces.paths import (
+    MAX_NAME_BYTES,
+    MAX_PATH_BYTES,
+    display_name,
+    join_display,
+    unescape_path,
+    validate_path,
+)
 
 LONGEST = ("a" * 255, "a" * 255, "a" * 255, "b" * 254, "c")  # 1024 bytes with the slashes
 
@@ -137,3 +145,34 @@ def test_validate_path_either_refuses_or_stays_beneath_the_root(raw: str) -> Non
     assert len(join_display(parts).encode()) <= MAX_PATH_BYTES
     # Validation is idempotent: the canonical form validates to itself.
     assert validate_path(join_display(parts)) == parts
+
+
+# -- escaped names -----------------------------------------------------------------
+
+
+@given(
+    st.binary(min_size=1, max_size=255).filter(
+        lambda b: b"/" not in b and b"\0" not in b and b not in (b".", b"..")
+    )
+)
+def test_any_on_disk_name_escapes_to_printable_ascii_and_back(raw: bytes) -> None:
+    name = os.fsdecode(raw)
+    shown = display_name(name)
+    if shown == name:  # a valid name is shown as it is
+        assert validate_path(name) == (name,)
+    else:
+        assert shown.isascii()
+        assert shown.isprintable()
+        assert "\\" in shown  # never a valid path, so never another file's
+    assert unescape_path(shown) == (name,)
+    assert os.fsencode(unescape_path(shown)[0]) == raw
+
+
+def test_escapes_are_readable() -> None:
+    assert display_name("main.py") == "main.py"
+    assert display_name("café.py") == "café.py"
+    assert display_name("a\x1b[31m") == "a\\u001b[31m"
+    assert display_name(os.fsdecode(b"\xff.py")) == "\\xff.py"
+    assert display_name("back\\slash") == "back\\\\slash"
+    assert display_name("x\U0001f600\u202e") == "x\\U0001f600\\u202e"
+    assert join_display(("ok", "a\x07", "b.py")) == "ok/a\\u0007/b.py"

@@ -283,6 +283,27 @@ export interface paths {
         patch: operations["update_workspace_api_workspaces__workspace_id__patch"];
         trace?: never;
     };
+    "/api/workspaces/{workspace_id}/escaped-files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete Escaped File
+         * @description Delete an entry whose name the file paths cannot hold (listed with `escaped: true`),
+         *     as `DELETE .../files/{path}` does: a link itself, a folder only `recursive` if not empty.
+         */
+        delete: operations["delete_escaped_file_api_workspaces__workspace_id__escaped_files_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/workspaces/{workspace_id}/files": {
         parameters: {
             query?: never;
@@ -557,6 +578,12 @@ export interface components {
         };
         /** FileEntry */
         FileEntry: {
+            /**
+             * Escaped
+             * @description A name on the path holds a control, escape or bidi character, invalid UTF-8 or another character a path may not have (sandbox code made it): `path` is then its escaped form (`\xNN`, `\uXXXX`, `\\`), which only `DELETE .../escaped-files?path=` takes.
+             * @default false
+             */
+            escaped: boolean;
             /**
              * Kind
              * @enum {string}
@@ -2012,6 +2039,84 @@ export interface operations {
             };
             /** @description The saved state is over 64 KiB. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    delete_escaped_file_api_workspaces__workspace_id__escaped_files_delete: {
+        parameters: {
+            query: {
+                /** @description The path exactly as listed for an entry with `escaped: true`. */
+                path: string;
+                recursive?: boolean;
+            };
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A malformed escaped path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource (or another user's). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A folder that is not empty (see `recursive`). */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

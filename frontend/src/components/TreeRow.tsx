@@ -1,7 +1,7 @@
 "use client";
 
 import type { DragEvent, ReactNode } from "react";
-import { downloadUrl } from "@/lib/files";
+import { downloadUrl, isEscaped } from "@/lib/files";
 import type { TreeNode } from "@/lib/tree";
 import { formatBytes } from "@/lib/format";
 import { Icon } from "./Icon";
@@ -47,7 +47,8 @@ export function TreeRow({
 }: Props) {
   const folder = node.kind === "dir";
   // The name read out holds what is shown: the name, and a file's size.
-  const shown = node.kind === "link" ? `${node.name} (link)` : node.name;
+  const escaped = isEscaped(node.path);
+  const shown = node.kind === "link" ? `${node.name} (link)` : escaped ? `${node.name} (escaped name)` : node.name;
   const label = folder ? shown : `${shown} ${formatBytes(node.size)}`;
   return (
     <li
@@ -78,7 +79,10 @@ export function TreeRow({
       </span>
       {editor ?? (
         <>
-          <span className={`min-w-0 flex-1 truncate py-1 ${node.kind === "link" || node.kind === "other" ? "italic text-fg-muted" : ""}`} title={node.path}>
+          <span
+            className={`min-w-0 flex-1 truncate py-1 ${node.kind === "link" || node.kind === "other" || escaped ? "italic text-fg-muted" : ""}`}
+            title={escaped ? `${node.path}: a name with characters a path may not hold, shown escaped; delete it here or rename it in the terminal` : node.path}
+          >
             {node.name}
           </span>
           {/* A space, so the text shown reads "main.py 55 B", as the label says. */}{" "}

@@ -105,13 +105,23 @@ export function writeFile(
   });
 }
 
+/** Whether a listed path is the escaped form of a name no path may hold (`FileEntry.escaped`):
+ * only those hold a backslash. */
+export function isEscaped(path: string): boolean {
+  return path.includes("\\");
+}
+
 /** Delete a file, a link, or a folder with everything in it. */
 export function deleteEntry(workspaceId: string, path: string): Promise<Result<object>> {
   return attempt(async () => {
-    const { error, response } = await api.DELETE("/api/workspaces/{workspace_id}/files/{path}", {
-      params: { path: { workspace_id: workspaceId, path }, query: { recursive: true } },
-      pathSerializer: filePathSerializer,
-    });
+    const { error, response } = isEscaped(path)
+      ? await api.DELETE("/api/workspaces/{workspace_id}/escaped-files", {
+          params: { path: { workspace_id: workspaceId }, query: { path, recursive: true } },
+        })
+      : await api.DELETE("/api/workspaces/{workspace_id}/files/{path}", {
+          params: { path: { workspace_id: workspaceId, path }, query: { recursive: true } },
+          pathSerializer: filePathSerializer,
+        });
     // 404: already gone, which is what was asked for.
     return response.ok || response.status === 404 ? { ok: true } : failure(error, response);
   });

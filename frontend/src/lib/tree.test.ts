@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import type { FileEntry } from "@/api/client";
 import { ancestors, baseName, buildTree, isWithin, parentOf, renamedPath, visibleRows, type TreeNode } from "./tree";
 
-const file = (path: string, size = 1, mtime = 10): FileEntry => ({ path, kind: "file", size, mtime });
-const dir = (path: string, mtime = 20): FileEntry => ({ path, kind: "dir", size: 0, mtime });
+const file = (path: string, size = 1, mtime = 10): FileEntry => ({ path, kind: "file", size, mtime, escaped: false });
+const dir = (path: string, mtime = 20): FileEntry => ({ path, kind: "dir", size: 0, mtime, escaped: false });
 
 /** The tree as nested [path, children] pairs: what a test states value for value. */
 function shape(nodes: readonly TreeNode[]): unknown[] {

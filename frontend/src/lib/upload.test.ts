@@ -22,7 +22,7 @@ const files = vi.hoisted(() => ({
 vi.mock("./files", () => files);
 
 const item = (path: string) => ({ path, file: new File([path], path.split("/").at(-1) ?? path) });
-const entry = (path: string, kind: FileEntry["kind"]): FileEntry => ({ path, kind, size: 1, mtime: 0 });
+const entry = (path: string, kind: FileEntry["kind"]): FileEntry => ({ path, kind, size: 1, mtime: 0, escaped: false });
 
 describe("planning an upload", () => {
   const batch: UploadBatch = { files: [item("a.py"), item("data/b.csv"), item("data/c.csv")], folders: ["empty"] };

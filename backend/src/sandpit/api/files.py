@@ -21,6 +21,9 @@ from sandpit.workspaces.fs import WorkspaceFS
 from sandpit.workspaces.store import workspace_fs
 
 router = APIRouter(prefix="/workspaces/{workspace_id}", tags=["files"])
+# Longest escaped path taken: a path's 1024 bytes, each escaped as 4 or more
+# characters (\xff; \U0010ffff is 10 for 4 bytes), and room to spare.
+MAX_ESCAPED_PATH = 16 * 1024
 
 # Raw file content is user-controlled: never let a browser render it as a page.
 _RAW_HEADERS = {
@@ -50,7 +53,7 @@ async def list_files(
     """Every file, recursively, with paths relative to the workspace and `/` separators."""
     entries = await to_thread.run_sync(fs.list, include_dirs)
     return [
-        FileEntry(path=e.path, size=e.size, kind=e.kind, mtime=e.mtime)
+        FileEntry(path=e.path, size=e.size, kind=e.kind, mtime=e.mtime, escaped=e.escaped)
         for e in entries
         if include_dirs or e.kind == "file"
     ]
@@ -155,6 +158,34 @@ async def delete_file(
 ) -> Response:
     """Delete a file, a link (never its target) or a folder (non-empty needs `recursive`)."""
     await to_thread.run_sync(lambda: fs.delete(path, recursive=recursive))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.delete(
+    "/escaped-files",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=responses(
+        400,
+        409,
+        e400="A malformed escaped path.",
+        e409="A folder that is not empty (see `recursive`).",
+    ),
+)
+async def delete_escaped_file(
+    path: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=MAX_ESCAPED_PATH,
+            description="The path exactly as listed for an entry with `escaped: true`.",
+        ),
+    ],
+    fs: OwnedFS,
+    recursive: bool = False,
+) -> Response:
+    """Delete an entry whose name the file paths cannot hold (listed with `escaped: true`),
+    as `DELETE .../files/{path}` does: a link itself, a folder only `recursive` if not empty."""
+    await to_thread.run_sync(lambda: fs.delete_escaped(path, recursive=recursive))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

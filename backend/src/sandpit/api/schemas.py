@@ -151,6 +151,13 @@ class FileEntry(BaseModel):
     size: int
     kind: Literal["file", "dir", "link", "other"]
     mtime: float
+    escaped: bool = Field(
+        default=False,
+        description="A name on the path holds a control, escape or bidi character, invalid "
+        "UTF-8 or another character a path may not have (sandbox code made it): `path` is then "
+        "its escaped form (`\\xNN`, `\\uXXXX`, `\\\\`), which only "
+        "`DELETE .../escaped-files?path=` takes.",
+    )
 
 
 class FolderCreate(Body):

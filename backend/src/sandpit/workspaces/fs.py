@@ -65,7 +65,7 @@ from sandpit.workspaces._tree import (
     remove_tree,
     scan,
 )
-from sandpit.workspaces.paths import join_display, validate_path
+from sandpit.workspaces.paths import join_display, unescape_path, validate_path
 
 __all__ = ["TEMP_PREFIX", "Entry", "Usage", "WorkspaceFS", "WorkspaceRootError"]
 
@@ -74,12 +74,18 @@ MIB = 1024 * 1024
 
 @dataclass(frozen=True)
 class Entry:
-    """One listed entry: "/"-joined path, kind, size in bytes (0 unless a file), mtime."""
+    """One listed entry: "/"-joined path, kind, size in bytes (0 unless a file), mtime.
+
+    `escaped`: a name on the path breaks the naming rules (sandbox code made
+    it), so `path` is its escaped form (`sandpit.workspaces.paths`), which
+    only `delete_escaped` takes.
+    """
 
     path: str
     kind: Kind
     size: int
     mtime: float
+    escaped: bool = False
 
 
 @dataclass(frozen=True)
@@ -137,9 +143,11 @@ class WorkspaceFS:
     def list(self, include_dirs: bool = False) -> builtins.list[Entry]:
         """Return every file, link and other entry (and folder if asked), sorted by path.
 
-        Links are listed as kind "link" and never followed. Entries the API
-        could not name (invalid or non-NFC names, paths over the length
-        limit, our temporary files) are left out, as is anything beneath them.
+        Links are listed as kind "link" and never followed. Entries with a
+        name the API could not take as is (a control, escape or bidi
+        character, invalid UTF-8, a non-NFC name) are listed under their
+        escaped path, flagged `escaped`, as is anything beneath them; our
+        temporary files and paths over the length limit are left out.
 
         Raises `PayloadTooLarge` if the tree holds more than `max_entries` entries.
         """
@@ -151,11 +159,17 @@ class WorkspaceFS:
                     f"The workspace holds more than {self.max_entries} files and folders, "
                     "too many to list; remove some from the terminal."
                 ) from None
-        entries = [
-            Entry(join_display(f.parts), f.kind, f.size, f.mtime)
-            for f in found
-            if f.addressable and (include_dirs or f.kind != "dir")
-        ]
+        entries = []
+        for f in found:
+            if not include_dirs and f.kind == "dir":
+                continue
+            if f.addressable:
+                entries.append(Entry(join_display(f.parts), f.kind, f.size, f.mtime))
+                continue
+            shown = join_display(f.parts)
+            # Without a backslash nothing was escaped: the path is only too long.
+            if "\\" in shown and not any(is_reserved(part) for part in f.parts):
+                entries.append(Entry(shown, f.kind, f.size, f.mtime, escaped=True))
         entries.sort(key=lambda entry: entry.path)
         return entries
 
@@ -270,7 +284,22 @@ class WorkspaceFS:
         `Conflict` (a non-empty folder without `recursive`, or the folder
         changed under us).
         """
-        parts = self._parts(path)
+        self._delete(self._parts(path), recursive)
+
+    def delete_escaped(self, path: str, recursive: bool = False) -> None:
+        """`delete` for a path as listed with `escaped` (see `Entry`).
+
+        Raises `InvalidPath` for a malformed escaped path or one naming our
+        temporary files, then as `delete`.
+        """
+        parts = unescape_path(path)
+        if any(is_reserved(part) for part in parts):
+            raise InvalidPath(
+                f"Names starting with '{TEMP_PREFIX}' are reserved for Sandpit's temporary files."
+            )
+        self._delete(parts, recursive)
+
+    def _delete(self, parts: tuple[str, ...], recursive: bool) -> None:
         shown = join_display(parts)
         name = parts[-1]
         with (
