@@ -135,7 +135,9 @@ class Ide:
         ).wait_for()
 
     def tree_item(self, path: str) -> Locator:
-        return self.page.locator(f'[role="treeitem"][data-path="{path}"]')
+        # A CSS string: backslashes (escaped names hold them) and quotes escaped.
+        quoted = path.replace("\\", "\\\\").replace('"', '\\"')
+        return self.page.locator(f'[role="treeitem"][data-path="{quoted}"]')
 
     def open_file(self, path: str) -> Locator:
         """Click the file in the tree; answers the editor, once it shows the file."""

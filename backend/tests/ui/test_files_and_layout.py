@@ -228,3 +228,29 @@ def test_reopening_a_workspace_from_the_list(ide: Ide) -> None:
     page.get_by_role("link", name="Workspaces").click()
     page.get_by_role("link", name="demo").click()
     expect(page.get_by_role("textbox", name="Editor: main.py")).to_contain_text("again")
+
+
+def test_odd_names_show_escaped_in_the_tree_and_can_be_deleted(ide: Ide) -> None:
+    # User code makes names with a terminal escape and a bidi override; the
+    # tree shows them escaped (plain ASCII, nothing hidden or reordered),
+    # marked, and deletes them like any file.
+    code = "for name in ('\\x1b[31mred', 'invoice\\u202efdp.exe'):\n    open(name, 'w').close()\n"
+    run = ide.api("POST", f"/api/workspaces/{ide.workspace_id}/runs?wait=true", data={"code": code})
+    assert run["status"] == "ok", run
+    ide.open_workspace()
+    page = ide.page
+    for escaped in ("\\u001b[31mred", "invoice\\u202efdp.exe"):
+        row = ide.tree_item(escaped)
+        expect(row).to_be_visible()
+        expect(row).to_contain_text(escaped)
+        expect(row).to_have_attribute("aria-label", re.compile(r"\(escaped name\)"))
+    assert "\u202e" not in page.locator('[role="tree"]').inner_text()
+
+    ide.tree_item("invoice\\u202efdp.exe").focus()
+    page.keyboard.press("Delete")
+    dialog = page.get_by_role("dialog", name="Delete file?")
+    dialog.get_by_role("button", name="Delete").click()
+    expect(ide.tree_item("invoice\\u202efdp.exe")).to_have_count(0)
+    expect(ide.tree_item("\\u001b[31mred")).to_be_visible()
+    listed = ide.api("GET", f"/api/workspaces/{ide.workspace_id}/files")
+    assert [entry["path"] for entry in listed] == ["\\u001b[31mred"]
