@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -31,7 +32,7 @@ from sandpit.api import (
 )
 from sandpit.api.body_size import BodySizeLimit
 from sandpit.api.errors import MethodNotAllowed, install_error_handlers
-from sandpit.config import Settings
+from sandpit.config import Settings, private_data_dir
 from sandpit.context import AppContext
 from sandpit.db import migrate
 from sandpit.db.engine import create_engine, session_factory
@@ -58,7 +59,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        settings.workspaces_dir.mkdir(parents=True, exist_ok=True)
+        private_data_dir(settings.data_dir)
+        # Search-only for others: each sandbox's uid passes through to its own
+        # workspace (0700, its own); no one may list the workspaces.
+        settings.workspaces_dir.mkdir(mode=0o711, exist_ok=True)
+        os.chmod(settings.workspaces_dir, 0o711)  # noqa: S103 - search only, as said
         engine = create_engine(settings.effective_database_url())
         await migrate.upgrade(engine)
         context = AppContext(

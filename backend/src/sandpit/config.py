@@ -227,7 +227,7 @@ class Settings(BaseSettings):
                 "(for example `openssl rand -hex 32`) before starting in production."
             )
         path = self.data_dir / "jwt_secret"
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        private_data_dir(self.data_dir)
         try:
             return path.read_text().strip()
         except FileNotFoundError:
@@ -241,6 +241,26 @@ class Settings(BaseSettings):
         with open(fd, "w") as handle:
             handle.write(generated + "\n")
         return generated
+
+
+DATA_DIR_MODE = 0o711
+"""The data directory's mode: the server's, search-only for others (see `private_data_dir`)."""
+
+
+def private_data_dir(path: Path) -> None:
+    """Create the data directory if needed and close it to other host users.
+
+    Mode 0711: no one else may list it or open what it holds: the database and
+    the secret are 0600, workspaces and plots sit in 0700 folders. The one
+    bit left to others is search, because bubblewrap runs as each sandbox's
+    own unprivileged uid and looks up, by path, the runtime image in
+    `images/` (public, nothing secret) and the sandbox's proxy socket folder
+    (0711, its socket 0600 for that uid alone); it resolves even a source
+    given by descriptor through its path, so 0700 would stop every sandbox
+    when the image lives in the data directory (the default).
+    """
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path, DATA_DIR_MODE)
 
 
 def _create_private(path: Path) -> int:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -40,14 +43,33 @@ def async_url(url: str) -> str:
 
 
 def create_engine(url: str) -> AsyncEngine:
-    """Create the engine. SQLite gets WAL, foreign keys and a busy timeout."""
+    """Create the engine. SQLite gets WAL, foreign keys and a busy timeout, and its
+    file (with its journal, which SQLite makes with the file's mode) is the server's
+    alone: mode 0600."""
     url = async_url(url)
     if url.startswith("sqlite"):
+        _private_sqlite_file(make_url(url).database)
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "handle_error", _discard_broken_sqlite)
         return engine
     return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def _private_sqlite_file(database: str | None) -> None:
+    """Create the database file 0600 (or make it so): it holds password hashes and tokens'
+    owners, and every other host user could read a 0644 one."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+    for suffix in ("-wal", "-shm", "-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(path.with_name(path.name + suffix), 0o600, follow_symlinks=False)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

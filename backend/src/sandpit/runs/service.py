@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import shutil
 import time
 import uuid
@@ -362,9 +363,13 @@ class RunService:
 
     def _save_images(self, run_id: str, images: list[bytes]) -> None:
         directory = self.images_root / run_id
-        directory.mkdir(parents=True, exist_ok=True)
+        self.images_root.mkdir(mode=0o700, exist_ok=True)
+        directory.mkdir(mode=0o700, exist_ok=True)
         for index, data in enumerate(images):
-            (directory / f"{index}.png").write_bytes(data)
+            # The server's alone, like everything in the data directory.
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+            with open(os.open(directory / f"{index}.png", flags, 0o600), "wb") as file:
+                file.write(data)
 
 
 def _stopped(live: LiveRun) -> RunOutcome:
