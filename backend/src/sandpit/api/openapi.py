@@ -56,6 +56,7 @@ for _name, _method, _path in (
     ("Usage", "get", "/api/workspaces/{workspace_id}/usage"),
     ("WriteFile", "put", "/api/workspaces/{workspace_id}/files/{path}"),
     ("CreateFolder", "post", "/api/workspaces/{workspace_id}/folders"),
+    ("DeleteEscapedFile", "delete", "/api/workspaces/{workspace_id}/escaped-files"),
     ("CreateRun", "post", "/api/workspaces/{workspace_id}/runs"),
     ("ListRuns", "get", "/api/workspaces/{workspace_id}/runs"),
     ("GetSandbox", "get", "/api/workspaces/{workspace_id}/sandbox"),
