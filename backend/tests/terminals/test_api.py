@@ -114,6 +114,13 @@ def test_socket_authentication(server: SandpitServer, terminals: Terminals) -> N
         server, None, workspace, terminal_id, headers=cookie, origin="https://evil.example"
     )
     assert cross_site.read_close().code == 4403
+    # Our host over another scheme or on another port is another origin.
+    port = int(server.url.rsplit(":", 1)[1])
+    for origin in (f"https://127.0.0.1:{port}", f"http://127.0.0.1:{port + 1}"):
+        other_origin = TerminalClient(
+            server, None, workspace, terminal_id, headers=cookie, origin=origin
+        )
+        assert other_origin.read_close().code == 4403, origin
     same_site = TerminalClient(
         server, None, workspace, terminal_id, headers=cookie, origin=server.url
     )
