@@ -60,7 +60,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.workspaces_dir.mkdir(parents=True, exist_ok=True)
         engine = create_engine(settings.effective_database_url())
-        await migrate.upgrade(engine)
+        try:
+            await migrate.upgrade(engine)
+        except migrate.SchemaTooNew as exc:
+            # The one line an operator must see: the server then stops.
+            log.critical("refusing to start: %s", exc.detail)
+            await engine.dispose()
+            raise
         context = AppContext(
             settings=settings,
             engine=engine,

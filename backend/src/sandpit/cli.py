@@ -45,6 +45,20 @@ def _parser() -> argparse.ArgumentParser:
     openapi.add_argument("output", type=Path, help="file to write ('-' for standard output)")
     openapi.set_defaults(handler=_openapi)
 
+    backup = commands.add_parser(
+        "backup", help="write a backup of the database and the data directory to DEST"
+    )
+    backup.add_argument("destination", type=Path, metavar="DEST", help="a new file (.tar or .tar.gz)")
+    backup.add_argument(
+        "--include-secrets", action="store_true", help="also back up DATA_DIR/jwt_secret"
+    )
+    backup.set_defaults(handler=_backup)
+    restore = commands.add_parser(
+        "restore", help="restore a backup into an empty data directory and database"
+    )
+    restore.add_argument("source", type=Path, metavar="SRC", help="a file `sandpit backup` wrote")
+    restore.set_defaults(handler=_restore)
+
     user = commands.add_parser("user", help="manage accounts").add_subparsers(
         required=True, metavar="ACTION"
     )
@@ -80,7 +94,10 @@ def _serve(args: argparse.Namespace) -> int:
         host=settings.host,
         port=settings.port,
         log_config=None,
-        proxy_headers=True,
+        # X-Forwarded-For/-Proto only from the configured proxies: anyone else
+        # could forge an address and escape the per-address rate limits.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies),
         ws_max_size=1024 * 1024,
         # Open run streams (SSE) and terminal sockets would otherwise hold a
         # stop for as long as a run may last; clients reconnect and replay.
@@ -99,6 +116,30 @@ def _migrate(_args: argparse.Namespace) -> int:
             await engine.dispose()
 
     print(f"database at revision {asyncio.run(run())}")
+    return 0
+
+
+def _backup(args: argparse.Namespace) -> int:
+    from sandpit.ops.backup import backup
+
+    manifest = backup(Settings(), args.destination, include_secrets=args.include_secrets)
+    size = sum(entry[0] for entry in manifest.files.values())
+    print(
+        f"backed up {len(manifest.workspaces)} workspaces and {len(manifest.files)} files "
+        f"({size / 2**20:.1f} MiB, schema {manifest.schema_revision}) to {args.destination}"
+    )
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from sandpit.ops.restore import restore
+
+    manifest = restore(Settings(), args.source)
+    print(
+        f"restored {len(manifest.workspaces)} workspaces and {len(manifest.files)} files "
+        f"from the backup of {manifest.created_at} (schema {manifest.schema_revision}); "
+        "the server upgrades the schema at start if it is older"
+    )
     return 0
 
 

@@ -1,0 +1,219 @@
+"""`sandpit restore SRC`: bring a backup back into an empty data directory and database.
+
+All or nothing, in three steps:
+1. Refuse unless the target is empty: the data directory holds nothing but
+   a runtime image (`images/`), and the database has no table.
+2. Unpack the whole archive into a staging directory beside the data
+   directory, checking every member against the manifest (size and SHA-256)
+   and that nothing the manifest lists is missing. A truncated or corrupted
+   archive stops here, before the target is touched.
+3. Move the stores into place, make each workspace's volume and copy its
+   files in, then load the database last (SQLite: one rename; PostgreSQL:
+   one transaction). If any of it fails, everything put in place is removed
+   again, so the target is left empty as it was found.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tarfile
+import uuid
+from pathlib import Path
+
+from sandpit.config import Settings
+from sandpit.ops import database
+from sandpit.ops.archive import CHUNK, MANIFEST, ROOT, BackupError, Manifest, members
+from sandpit.workspaces.volume import Volumes, umount_argv
+
+KEEP_IN_TARGET = frozenset({"images"})
+
+
+def restore(settings: Settings, source: Path) -> Manifest:
+    """Restore the backup at `source`; return its manifest. `BackupError` says why not."""
+    if not source.is_file():
+        raise BackupError(f"There is no backup at {source}.")
+    url = settings.effective_database_url()
+    _check_empty_target(settings, url)
+    data_dir = settings.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    staging = data_dir.parent / f".{data_dir.name}.restore-{uuid.uuid4().hex[:8]}"
+    staging.mkdir(mode=0o700)
+    try:
+        manifest = _unpack(source, staging)
+        if manifest.database != database.kind(url):
+            raise BackupError(
+                f"The backup holds a {manifest.database} database but DATABASE_URL names "
+                f"{database.kind(url)}; convert it with the database's own tools."
+            )
+        stage_root = staging / ROOT
+        try:
+            _place(settings, stage_root, manifest)
+            _load_database(url, stage_root)
+        except BaseException:
+            _empty_target(settings)
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return manifest
+
+
+def _check_empty_target(settings: Settings, url: str) -> None:
+    if settings.data_dir.exists():
+        found = sorted(set(os.listdir(settings.data_dir)) - KEEP_IN_TARGET)
+        if found:
+            raise BackupError(
+                f"The data directory {settings.data_dir} is not empty ({', '.join(found[:5])}); "
+                "restore only into an empty one."
+            )
+    if not database.is_empty(url):
+        raise BackupError("The database is not empty; restore only into an empty database.")
+
+
+def _unpack(source: Path, staging: Path) -> Manifest:
+    """Extract every member into `staging`, checked against the manifest at the end."""
+    seen: dict[str, list[object]] = {}
+    links: dict[str, str] = {}
+    manifest: Manifest | None = None
+    try:
+        for tar, member in members(source):
+            if manifest is not None:
+                raise BackupError("The backup has members after its manifest; it is damaged.")
+            if not member.name.startswith(f"{ROOT}/"):
+                raise BackupError(f"The backup holds {member.name!r}, outside {ROOT}/.")
+            if member.name == MANIFEST:
+                manifest = Manifest.from_bytes(_read_member(tar, member))
+                continue
+            if member.isfile():
+                seen[member.name] = [member.size, _extract_hashing(tar, member, staging)]
+            elif member.issym():
+                links[member.name] = member.linkname
+                tar.extract(member, staging, filter="tar", numeric_owner=True)
+            elif member.isdir():
+                tar.extract(member, staging, filter="tar", numeric_owner=True)
+            else:
+                raise BackupError(f"The backup holds {member.name!r}, which is not a file.")
+    except (tarfile.TarError, EOFError) as exc:
+        raise BackupError(f"The backup is truncated or damaged ({exc}).") from exc
+    if manifest is None:
+        raise BackupError("The backup has no manifest: it is truncated or incomplete.")
+    _compare(manifest, seen, links)
+    return manifest
+
+
+def _read_member(tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
+    handle = tar.extractfile(member)
+    assert handle is not None
+    data = handle.read()
+    if len(data) != member.size:
+        raise BackupError(f"{member.name} is truncated in the backup.")
+    return data
+
+
+def _extract_hashing(tar: tarfile.TarFile, member: tarfile.TarInfo, staging: Path) -> str:
+    """Extract one file member (by tarfile's safe `tar` filter) and return its SHA-256."""
+    tar.extract(member, staging, filter="tar", numeric_owner=True)
+    digest = hashlib.sha256()
+    path = staging / member.name
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    with open(fd, "rb") as extracted:
+        while chunk := extracted.read(CHUNK):
+            digest.update(chunk)
+        if extracted.tell() != member.size:
+            raise BackupError(f"{member.name} is truncated in the backup.")
+    return digest.hexdigest()
+
+
+def _compare(manifest: Manifest, seen: dict[str, list[object]], links: dict[str, str]) -> None:
+    for name, expected in manifest.files.items():
+        if name not in seen:
+            raise BackupError(f"{name} is listed in the manifest but missing from the backup.")
+        if seen[name] != list(expected):
+            raise BackupError(
+                f"{name} does not match its checksum in the manifest; the backup is corrupted."
+            )
+    extra = sorted(set(seen) - set(manifest.files))
+    if extra:
+        raise BackupError(f"{extra[0]} is in the backup but not in its manifest.")
+    if links != manifest.links:
+        raise BackupError("The backup's links differ from its manifest; the backup is damaged.")
+
+
+def _place(settings: Settings, stage_root: Path, manifest: Manifest) -> None:
+    """Move the stores and the workspaces from staging into the data directory."""
+    data_dir = settings.data_dir
+    stores = stage_root / "data"
+    if stores.is_dir():
+        for entry in sorted(os.listdir(stores)):
+            os.rename(stores / entry, data_dir / entry)
+    workspaces_dir = settings.workspaces_dir
+    workspaces_dir.mkdir(exist_ok=True)
+    volumes = Volumes(
+        workspaces_dir, settings.workspace_quota_bytes, settings.workspace_quota_files
+    )
+    staged = stage_root / "workspaces"
+    for workspace_id in manifest.workspaces:
+        source = staged / workspace_id
+        target = workspaces_dir / workspace_id
+        if not settings.workspace_volumes:
+            os.rename(source, target)
+            continue
+        volumes.create(target)
+        try:
+            _copy_into(source, target)
+        finally:
+            _unmount(target)
+
+
+def _copy_into(source: Path, target: Path) -> None:
+    """Copy the staged tree into the freshly made (empty, ours alone) volume."""
+    for entry in sorted(os.listdir(source)):
+        path = source / entry
+        if path.is_symlink():
+            os.symlink(os.readlink(path), target / entry)
+        elif path.is_dir():
+            shutil.copytree(path, target / entry, symlinks=True)
+        else:
+            shutil.copy2(path, target / entry, follow_symlinks=False)
+
+
+def _unmount(directory: Path) -> None:
+    # The server mounts the volume when the workspace is first used.
+    if os.path.ismount(directory):
+        subprocess.run(umount_argv(directory, lazy=False), check=False, env={})  # noqa: S603
+
+
+def _load_database(url: str, stage_root: Path) -> None:
+    if database.kind(url) == "sqlite":
+        staged = stage_root / "database" / "sandpit.db"
+        database.check_sqlite(staged)
+        target = database.sqlite_path(url)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        for suffix in ("-wal", "-shm", "-journal"):
+            Path(f"{target}{suffix}").unlink(missing_ok=True)
+        shutil.move(staged, target)
+        return
+    database.restore_postgres(url, stage_root / "database" / "postgres.dump")
+
+
+def _empty_target(settings: Settings) -> None:
+    """Undo a restore that failed part-way: the target was empty, so empty it again."""
+    data_dir = settings.data_dir
+    workspaces_dir = settings.workspaces_dir
+    if workspaces_dir.is_dir():
+        for entry in os.listdir(workspaces_dir):
+            _unmount(workspaces_dir / entry)
+    for entry in os.listdir(data_dir):
+        if entry in KEEP_IN_TARGET:
+            continue
+        path = data_dir / entry
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    url = settings.effective_database_url()
+    if database.kind(url) == "postgresql":
+        database.empty_postgres(url)
+
