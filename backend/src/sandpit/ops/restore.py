@@ -15,12 +15,14 @@ All or nothing, in three steps:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
 import subprocess
 import tarfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from sandpit.config import Settings
@@ -77,30 +79,61 @@ def _unpack(source: Path, staging: Path) -> Manifest:
     seen: dict[str, list[object]] = {}
     links: dict[str, str] = {}
     manifest: Manifest | None = None
+    staging_fd = os.open(staging, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     try:
         for tar, member in members(source):
             if manifest is not None:
                 raise BackupError("The backup has members after its manifest; it is damaged.")
-            if not member.name.startswith(f"{ROOT}/"):
-                raise BackupError(f"The backup holds {member.name!r}, outside {ROOT}/.")
+            parts = _parts(member.name)
             if member.name == MANIFEST:
                 manifest = Manifest.from_bytes(_read_member(tar, member))
-                continue
-            if member.isfile():
-                seen[member.name] = [member.size, _extract_hashing(tar, member, staging)]
+            elif member.isfile():
+                seen[member.name] = [member.size, _extract_file(tar, member, staging_fd, parts)]
             elif member.issym():
                 links[member.name] = member.linkname
-                tar.extract(member, staging, filter="tar", numeric_owner=True)
+                with _parent(staging_fd, parts) as parent:
+                    os.symlink(member.linkname, parts[-1], dir_fd=parent)
             elif member.isdir():
-                tar.extract(member, staging, filter="tar", numeric_owner=True)
+                with _parent(staging_fd, parts) as parent:
+                    with contextlib.suppress(FileExistsError):
+                        os.mkdir(parts[-1], 0o700, dir_fd=parent)
+                    os.chmod(parts[-1], member.mode & 0o7777, dir_fd=parent, follow_symlinks=False)
             else:
                 raise BackupError(f"The backup holds {member.name!r}, which is not a file.")
     except (tarfile.TarError, EOFError) as exc:
         raise BackupError(f"The backup is truncated or damaged ({exc}).") from exc
+    finally:
+        os.close(staging_fd)
     if manifest is None:
         raise BackupError("The backup has no manifest: it is truncated or incomplete.")
     _compare(manifest, seen, links)
     return manifest
+
+
+def _parts(name: str) -> list[str]:
+    """The checked components of a member's name: under ROOT, relative, no `..`."""
+    parts = name.split("/")
+    if parts[0] != ROOT or len(parts) < 2 or any(p in ("", ".", "..") for p in parts):
+        raise BackupError(f"The backup holds {name!r}, outside {ROOT}/; it is not a backup.")
+    return parts
+
+
+@contextlib.contextmanager
+def _parent(root_fd: int, parts: list[str]) -> Iterator[int]:
+    """A descriptor of the member's parent folder, made as needed, never through a link."""
+    fd = os.dup(root_fd)
+    try:
+        for part in parts[:-1]:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(part, 0o700, dir_fd=fd)
+            child = os.open(
+                part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd
+            )
+            os.close(fd)
+            fd = child
+        yield fd
+    finally:
+        os.close(fd)
 
 
 def _read_member(tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
@@ -112,17 +145,24 @@ def _read_member(tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
     return data
 
 
-def _extract_hashing(tar: tarfile.TarFile, member: tarfile.TarInfo, staging: Path) -> str:
-    """Extract one file member (by tarfile's safe `tar` filter) and return its SHA-256."""
-    tar.extract(member, staging, filter="tar", numeric_owner=True)
+def _extract_file(
+    tar: tarfile.TarFile, member: tarfile.TarInfo, root_fd: int, parts: list[str]
+) -> str:
+    """Write one file member into staging (a new file, never through a link); its SHA-256."""
+    source = tar.extractfile(member)
+    assert source is not None
     digest = hashlib.sha256()
-    path = staging / member.name
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    with open(fd, "rb") as extracted:
-        while chunk := extracted.read(CHUNK):
+    with _parent(root_fd, parts) as parent:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        fd = os.open(parts[-1], flags, member.mode & 0o777, dir_fd=parent)
+    with open(fd, "wb") as target:
+        while chunk := source.read(CHUNK):
             digest.update(chunk)
-        if extracted.tell() != member.size:
+            target.write(chunk)
+        if target.tell() != member.size:
             raise BackupError(f"{member.name} is truncated in the backup.")
+        target.flush()
+        os.utime(target.fileno(), (member.mtime, member.mtime))
     return digest.hexdigest()
 
 
