@@ -48,9 +48,17 @@ def _parser() -> argparse.ArgumentParser:
     backup = commands.add_parser(
         "backup", help="write a backup of the database and the data directory to DEST"
     )
-    backup.add_argument("destination", type=Path, metavar="DEST", help="a new file (.tar or .tar.gz)")
+    backup.add_argument(
+        "destination",
+        type=Path,
+        metavar="DEST",
+        help="a new file (.tar, or .tar.gz to compress), or a folder to write a dated .tar.gz in",
+    )
     backup.add_argument(
         "--include-secrets", action="store_true", help="also back up DATA_DIR/jwt_secret"
+    )
+    backup.add_argument(
+        "--keep", type=int, metavar="N", help="with a folder: delete all but the newest N backups"
     )
     backup.set_defaults(handler=_backup)
     restore = commands.add_parser(
@@ -58,6 +66,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     restore.add_argument("source", type=Path, metavar="SRC", help="a file `sandpit backup` wrote")
     restore.set_defaults(handler=_restore)
+
+    service = commands.add_parser(
+        "install-service", help="install and start the systemd units of deploy/systemd"
+    )
+    service.add_argument("--target", type=Path, default=Path("/etc/systemd/system"))
+    service.add_argument("--no-start", action="store_true", help="enable, but do not start")
+    service.add_argument(
+        "--print", action="store_true", help="print the units for this checkout; install nothing"
+    )
+    service.set_defaults(handler=_install_service)
 
     user = commands.add_parser("user", help="manage accounts").add_subparsers(
         required=True, metavar="ACTION"
@@ -120,14 +138,34 @@ def _migrate(_args: argparse.Namespace) -> int:
 
 
 def _backup(args: argparse.Namespace) -> int:
-    from sandpit.ops.backup import backup
+    from sandpit.ops.backup import backup, dated_destination, prune
 
-    manifest = backup(Settings(), args.destination, include_secrets=args.include_secrets)
+    destination = args.destination
+    if destination.is_dir():
+        destination = dated_destination(destination)
+    manifest = backup(Settings(), destination, include_secrets=args.include_secrets)
     size = sum(entry[0] for entry in manifest.files.values())
     print(
         f"backed up {len(manifest.workspaces)} workspaces and {len(manifest.files)} files "
-        f"({size / 2**20:.1f} MiB, schema {manifest.schema_revision}) to {args.destination}"
+        f"({size / 2**20:.1f} MiB, schema {manifest.schema_revision}) to {destination}"
     )
+    if args.keep is not None and args.destination.is_dir():
+        for old in prune(args.destination, args.keep):
+            print(f"deleted the older backup {old}")
+    return 0
+
+
+def _install_service(args: argparse.Namespace) -> int:
+    from sandpit.config import REPO_DIR
+    from sandpit.ops import service
+
+    units_dir = REPO_DIR / "deploy" / "systemd"
+    if args.print:
+        for name, text in service.render_units(REPO_DIR, units_dir).items():
+            print(f"# --- {name}\n{text}")
+        return 0
+    for line in service.install(REPO_DIR, units_dir, args.target, start=not args.no_start):
+        print(line)
     return 0
 
 

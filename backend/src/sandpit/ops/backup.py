@@ -50,6 +50,7 @@ STABLE_TRIES = 5
 # Settings that are secret or say where this server's data is (a restore
 # uses its own): never written to settings.json.
 PRIVATE_SETTINGS = frozenset({"jwt_secret", "database_url"})
+DATED_PREFIX = "sandpit-"
 
 
 def backup(settings: Settings, destination: Path, *, include_secrets: bool = False) -> Manifest:
@@ -83,6 +84,21 @@ def backup(settings: Settings, destination: Path, *, include_secrets: bool = Fal
         partial.unlink(missing_ok=True)
         raise
     return manifest
+
+
+def dated_destination(folder: Path) -> Path:
+    """A new archive name in `folder`, named for the time (UTC) so names sort by age."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    return folder / f"{DATED_PREFIX}{stamp}.tar.gz"
+
+
+def prune(folder: Path, keep: int) -> list[Path]:
+    """Delete all but the newest `keep` dated backups in `folder`; return those deleted."""
+    dated = sorted(folder.glob(f"{DATED_PREFIX}*.tar.gz"))
+    doomed = dated[: max(0, len(dated) - max(keep, 1))]
+    for path in doomed:
+        path.unlink()
+    return doomed
 
 
 def _database(writer: ArchiveWriter, url: str) -> None:
