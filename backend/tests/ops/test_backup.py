@@ -154,14 +154,19 @@ def test_backup_while_working_restores_into_a_new_server(
     try:
         quiet = alice.workspace("quiet")
         for path, text in {"main.py": "print('hello')\n", "notes/a.md": "# é ü ✓\n"}.items():
-            assert alice.client.put(f"/api/workspaces/{quiet}/files/{path}", content=text.encode()).status_code in (200, 201)
+            assert alice.client.put(
+                f"/api/workspaces/{quiet}/files/{path}", content=text.encode()
+            ).status_code in (200, 201)
         made = alice.client.post(
             f"/api/workspaces/{quiet}/runs", params={"wait": "true"}, json={"code": BINARY_PROGRAM}
         )
         assert made.json()["status"] == "ok", made.text
         run_id = made.json()["id"]
         idle = bob.workspace("idle")
-        assert bob.client.put(f"/api/workspaces/{idle}/files/b.py", content=b"x = 1\n").status_code == 201
+        assert (
+            bob.client.put(f"/api/workspaces/{idle}/files/b.py", content=b"x = 1\n").status_code
+            == 201
+        )
         busy = bob.workspace("busy")
         expected = {quiet: files_of(alice, quiet), idle: files_of(bob, idle)}
         # The binary file and the link, read on disk (the file API serves text only).
@@ -200,7 +205,8 @@ def test_backup_while_working_restores_into_a_new_server(
                     saved = files_of(again, busy)["busy.txt"]
                     assert saved in work.saved
                     log = files_of(again, busy)["typed.log"].decode()
-                    assert log.startswith("typed-0\n") and log.endswith("\n")
+                    assert log.startswith("typed-0\n")
+                    assert log.endswith("\n")
                 else:
                     assert again.client.get(f"/api/runs/{run_id}").json()["stdout"] == ""
                     ran = again.client.post(

@@ -96,16 +96,15 @@ def test_upload_of_one_mib_and_the_body_cap(user: User) -> None:
     assert "detail" in too_big.json()
 
 
-def test_sign_in_sets_a_secure_cookie_and_the_origin_check_holds(
-    proxy: Proxy, user: User
-) -> None:
+def test_sign_in_sets_a_secure_cookie_and_the_origin_check_holds(proxy: Proxy, user: User) -> None:
     with proxy.client() as browser:
         login = browser.post(
             "/api/auth/login", json={"username": user.username, "password": user.password}
         )
         assert login.status_code == 200, login.text
         cookie = login.headers["set-cookie"].lower()
-        assert "secure" in cookie and "httponly" in cookie
+        assert "secure" in cookie
+        assert "httponly" in cookie
         assert login.headers["strict-transport-security"].startswith("max-age=31536000")
         assert browser.get("/api/auth/me").json()["username"] == user.username
         same_site = browser.post(
@@ -141,10 +140,14 @@ def test_rate_limits_key_on_the_forwarded_address(kind: str) -> None:
     try:
         with running_proxy(kind, server.port) as proxy:
             # Through the proxy from 127.0.0.2: forged headers do not spread the count.
-            with proxy.client(transport=httpx.HTTPTransport(local_address="127.0.0.2", verify=proxy.tls)) as first:
+            with proxy.client(
+                transport=httpx.HTTPTransport(local_address="127.0.0.2", verify=proxy.tls)
+            ) as first:
                 assert _failed_logins(first, 4, forged=True) == [401, 401, 401, 429]
             # Another client address (127.0.0.3) through the same proxy has its own count.
-            with proxy.client(transport=httpx.HTTPTransport(local_address="127.0.0.3", verify=proxy.tls)) as second:
+            with proxy.client(
+                transport=httpx.HTTPTransport(local_address="127.0.0.3", verify=proxy.tls)
+            ) as second:
                 assert _failed_logins(second, 1, forged=True) == [401]
         # Straight to the server from 127.0.0.4, not a trusted proxy: the forged
         # X-Forwarded-For is ignored, and the count is the peer's own.

@@ -38,13 +38,15 @@ def test_units_name_the_checkout() -> None:
     assert "KillMode=mixed" in main
     assert "StandardError=journal" in main
     backup = units["sandpit-backup.service"].splitlines()
-    assert "ExecStart=/srv/sp/backend/.venv/bin/sandpit backup --keep 7 /var/backups/sandpit" in backup
+    assert (
+        "ExecStart=/srv/sp/backend/.venv/bin/sandpit backup --keep 7 /var/backups/sandpit" in backup
+    )
     assert not any("/opt/sandpit" in text for text in units.values())
 
 
 def test_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
-    for name, text in service.render_units(REPO_DIR, UNITS_DIR).items():
-        (tmp_path / name).write_text(text)
+    for name, unit in service.render_units(REPO_DIR, UNITS_DIR).items():
+        (tmp_path / name).write_text(unit)
     result = subprocess.run(
         ["systemd-analyze", "verify", *(str(tmp_path / name) for name in service.UNITS)],
         capture_output=True,
@@ -147,7 +149,8 @@ def test_a_database_newer_than_the_server_is_refused_at_start() -> None:
         with pytest.raises(RuntimeError, match="exited early") as failed:
             server.start()
         assert "refusing to start: The database is at schema revision '9999'" in str(failed.value)
-        assert server.process is not None and server.process.returncode != 0
+        assert server.process is not None
+        assert server.process.returncode != 0
     finally:
         server.close()
 

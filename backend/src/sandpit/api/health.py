@@ -87,7 +87,7 @@ async def _database(context: AppContext) -> ReadinessCheck:
         try:
             async with context.engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
-        except Exception as exc:  # noqa: BLE001 - any failure means "unreachable"
+        except Exception as exc:
             return f"The database is unreachable ({type(exc).__name__})."
         return None
 

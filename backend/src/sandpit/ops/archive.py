@@ -60,7 +60,9 @@ class Manifest:
             data = json.loads(raw)
             manifest = cls(**data)
         except (ValueError, TypeError) as exc:
-            raise BackupError("The backup's manifest is unreadable; the backup is damaged.") from exc
+            raise BackupError(
+                "The backup's manifest is unreadable; the backup is damaged."
+            ) from exc
         if manifest.format != FORMAT:
             raise BackupError(
                 f"The backup has format {manifest.format}; this version reads format {FORMAT}."

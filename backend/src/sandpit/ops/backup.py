@@ -261,7 +261,10 @@ def _add_open_file(writer: ArchiveWriter, source: IO[bytes], name: str, *, froze
 
 @contextlib.contextmanager
 def _stable_copy(source: IO[bytes], name: str) -> Iterator[tuple[IO[bytes], os.stat_result]]:
-    """A private copy of `source` taken while it did not change (`BackupError` if it never held still)."""
+    """A private copy of `source`, taken while it did not change.
+
+    Raises `BackupError` if it never held still in `STABLE_TRIES` reads.
+    """
     for _ in range(STABLE_TRIES):
         before = os.fstat(source.fileno())
         with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as copy:
@@ -271,7 +274,7 @@ def _stable_copy(source: IO[bytes], name: str) -> Iterator[tuple[IO[bytes], os.s
             after = os.fstat(source.fileno())
             if _same(before, after) and copy.tell() == after.st_size:
                 copy.seek(0)
-                yield copy, after  # type: ignore[misc]
+                yield copy, after
                 return
     raise BackupError(f"{name} kept changing while it was copied; run the backup again.")
 

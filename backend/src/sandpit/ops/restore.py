@@ -203,8 +203,26 @@ def _place(settings: Settings, stage_root: Path, manifest: Manifest) -> None:
         volumes.create(target)
         try:
             _copy_into(source, target)
+            _verify_placed(manifest, workspace_id, target)
         finally:
             _unmount(target)
+
+
+def _verify_placed(manifest: Manifest, workspace_id: str, target: Path) -> None:
+    """Check the files as they are now on the workspace's volume against the manifest."""
+    prefix = f"{ROOT}/workspaces/{workspace_id}/"
+    for name, (size, sha256) in manifest.files.items():
+        if not name.startswith(prefix):
+            continue
+        path = target / name.removeprefix(prefix)
+        digest = hashlib.sha256()
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        with open(fd, "rb") as placed:
+            while chunk := placed.read(CHUNK):
+                digest.update(chunk)
+            length = placed.tell()
+        if (length, digest.hexdigest()) != (size, sha256):
+            raise BackupError(f"{path} does not match the manifest after the restore.")
 
 
 def _copy_into(source: Path, target: Path) -> None:
@@ -256,4 +274,3 @@ def _empty_target(settings: Settings) -> None:
     url = settings.effective_database_url()
     if database.kind(url) == "postgresql":
         database.empty_postgres(url)
-

@@ -50,7 +50,9 @@ def install(repo_dir: Path, units_dir: Path, target: Path, *, start: bool) -> li
     _systemctl("daemon-reload")
     now = ["--now"] if start else []
     _systemctl("enable", *now, "sandpit.service", "sandpit-backup.timer")
-    done.append("enabled sandpit.service and sandpit-backup.timer" + (" (started)" if start else ""))
+    done.append(
+        "enabled sandpit.service and sandpit-backup.timer" + (" (started)" if start else "")
+    )
     return done
 
 
