@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import getpass
 import json
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -140,6 +141,9 @@ def _migrate(_args: argparse.Namespace) -> int:
 def _backup(args: argparse.Namespace) -> int:
     from sandpit.ops.backup import backup, dated_destination, prune
 
+    # SIGTERM (systemctl stop, a timeout) unwinds like Ctrl+C: the workspace
+    # being copied is thawed and the partial archive removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     destination = args.destination
     if destination.is_dir():
         destination = dated_destination(destination)

@@ -29,6 +29,9 @@ BINARY_PROGRAM = (
     "os.makedirs('pkg/sub', exist_ok=True)\n"
     "open('pkg/sub/deep.txt', 'w').write('deep')\n"
     "os.symlink('/usr/bin/python3', 'py-link')\n"
+    "import matplotlib.pyplot as plt\n"
+    "plt.plot([1, 2, 3])\n"
+    "plt.show()\n"
 )
 
 
@@ -162,6 +165,8 @@ def test_backup_while_working_restores_into_a_new_server(
         )
         assert made.json()["status"] == "ok", made.text
         run_id = made.json()["id"]
+        plot = alice.client.get(f"/api/runs/{run_id}/images/0")
+        assert plot.status_code == 200, plot.text
         idle = bob.workspace("idle")
         assert (
             bob.client.put(f"/api/workspaces/{idle}/files/b.py", content=b"x = 1\n").status_code
@@ -209,6 +214,8 @@ def test_backup_while_working_restores_into_a_new_server(
                     assert log.endswith("\n")
                 else:
                     assert again.client.get(f"/api/runs/{run_id}").json()["stdout"] == ""
+                    # The plot, kept in the data directory's runs/ store.
+                    assert again.client.get(f"/api/runs/{run_id}/images/0").content == plot.content
                     ran = again.client.post(
                         f"/api/workspaces/{quiet}/runs",
                         params={"wait": "true"},
