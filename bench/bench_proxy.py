@@ -70,7 +70,7 @@ def _echo_run(client: httpx.Client) -> Iterator[tuple[str, RunEvents]]:
 
 
 def _stream_ms(target: Direct, user: User) -> list[float]:
-    samples = []
+    samples: list[float] = []
     with (
         target.client(headers={"Authorization": f"Bearer {user.token}"}) as client,
         _echo_run(client) as (run_id, events),
@@ -94,15 +94,17 @@ def main() -> None:
     server.start()
     rows = []
     try:
-        user = User(server)
         with ExitStack() as stack:
             targets: list[tuple[str, Direct]] = [("direct", Direct(server))]
             for kind in ("nginx", "caddy"):
                 proxy = stack.enter_context(running_proxy(kind, server.port))
                 targets.append((kind, proxy))  # type: ignore[arg-type]
             for name, target in targets:
+                # A user per path: each has its own sandboxes and their caps.
+                user = User(server)
                 echo = _echo_ms(target, user)
                 stream = _stream_ms(target, user)
+                user.close()
                 rows.append(
                     (
                         name,
@@ -112,7 +114,6 @@ def main() -> None:
                         f"{percentile(stream, 99):.2f}",
                     )
                 )
-        user.close()
     finally:
         server.close()
     print_table(

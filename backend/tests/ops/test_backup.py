@@ -9,6 +9,7 @@ must show every user, workspace and file byte for byte.
 from __future__ import annotations
 
 import hashlib
+import re
 import subprocess
 import sys
 import threading
@@ -291,6 +292,7 @@ def _assert_left_empty(target: SandpitServer) -> None:
         ("flip", "does not match its checksum"),
         ("truncate", "truncated"),
         ("drop-manifest", "no manifest"),
+        ("newer", "from a newer version of Sandpit"),
     ],
 )
 def test_damaged_backup_is_refused_and_nothing_is_restored(
@@ -305,6 +307,12 @@ def test_damaged_backup_is_refused_and_nothing_is_restored(
         raw[at + 3] ^= 0x20
     elif damage == "truncate":
         raw = raw[: len(raw) // 2]
+    elif damage == "newer":
+        # The manifest says a schema revision this code does not know (same length).
+        found = re.search(rb'"schema_revision": "([^"]*)"', raw[manifest_at:])
+        assert found is not None
+        start = manifest_at + found.start(1)
+        raw[start : start + len(found.group(1))] = b"9" * len(found.group(1))
     else:
         raw = raw[:manifest_at]
     damaged = tmp_path / "damaged.tar"

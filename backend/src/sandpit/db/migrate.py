@@ -95,6 +95,14 @@ def _upgrade_sync(connection: Connection, revision: str) -> None:
     command.upgrade(config, revision)
 
 
+def knows(revision: str) -> bool:
+    """True if `revision` is one of this code's migrations (False: a newer Sandpit's)."""
+    try:
+        return ScriptDirectory.from_config(alembic_config()).get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
 def _refuse_unknown(connection: Connection, scripts: ScriptDirectory) -> None:
     current = MigrationContext.configure(connection).get_current_heads()
     for found in current:

@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sandpit.config import Settings
+from sandpit.db import migrate
 from sandpit.ops import database
 from sandpit.ops.archive import CHUNK, MANIFEST, ROOT, BackupError, Manifest, members
 from sandpit.workspaces.volume import Volumes, umount_argv
@@ -45,6 +46,12 @@ def restore(settings: Settings, source: Path) -> Manifest:
     staging.mkdir(mode=0o700)
     try:
         manifest = _unpack(source, staging)
+        revision = manifest.schema_revision
+        if revision is not None and not migrate.knows(revision):
+            raise BackupError(
+                f"The backup's database is at schema revision {revision!r}, from a newer "
+                "version of Sandpit; restore it with that version."
+            )
         if manifest.database != database.kind(url):
             raise BackupError(
                 f"The backup holds a {manifest.database} database but DATABASE_URL names "
