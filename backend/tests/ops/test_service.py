@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import subprocess
+import tempfile
 from pathlib import Path
 
 import httpx
@@ -23,7 +24,7 @@ from sandpit.db.engine import create_engine
 from sandpit.ops import service
 from sandpit.sandbox import cgroups
 from tests.conftest import User
-from tests.servers import SandpitServer, mounts_under, wait_for
+from tests.servers import PostgresServer, SandpitServer, mounts_under, wait_for
 from tests.terminals.client import TerminalClient
 
 UNITS_DIR = REPO_DIR / "deploy" / "systemd"
@@ -187,3 +188,22 @@ def test_ready_says_what_is_wrong(tmp_path: Path) -> None:
         assert "nearly full" in body["detail"]
     finally:
         broken.close()
+
+
+@pytest.mark.postgres
+def test_ready_says_when_the_database_is_unreachable() -> None:
+    database = PostgresServer(Path(tempfile.mkdtemp(prefix="sandpit-pg-ready-")))
+    database.start()
+    server = SandpitServer(database.create_database())
+    try:
+        server.start()
+        assert httpx.get(f"{server.url}/api/ready", timeout=10).status_code == 200
+        database.stop()
+        answer = httpx.get(f"{server.url}/api/ready", timeout=10)
+        assert answer.status_code == 503
+        assert "database is unreachable" in answer.json()["detail"]
+        # Liveness does not touch the database: the process still serves.
+        assert httpx.get(f"{server.url}/api/health", timeout=10).status_code == 200
+    finally:
+        server.close()
+        database.stop()

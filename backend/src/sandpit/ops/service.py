@@ -14,14 +14,14 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from sandpit.ops.archive import BackupError
+from sandpit.errors import SandpitError
 
 SHIPPED_PREFIX = "/opt/sandpit"
 UNITS = ("sandpit.service", "sandpit-backup.service", "sandpit-backup.timer")
 SYSTEMD_RUNNING = Path("/run/systemd/system")
 
 
-class ServiceError(BackupError):
+class ServiceError(SandpitError):
     """The service could not be installed; the sentence says why."""
 
 
