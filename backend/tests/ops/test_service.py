@@ -95,9 +95,33 @@ def _describe(pid: int) -> str:
     return f"{status} {cmdline!r} {cgroup}"
 
 
-def test_sigterm_ends_every_sandbox_and_leaves_nothing_behind() -> None:
-    server = SandpitServer()
+def _containers(server: SandpitServer) -> list[str]:
+    """Ids of the Docker containers this server made (running or not)."""
+    listed = subprocess.run(
+        [
+            "docker",
+            "ps",
+            "-aq",
+            "--filter",
+            f"label=org.sandpit.instance={server.env['CGROUP_ROOT']}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return listed.stdout.split()
+
+
+@pytest.mark.parametrize("backend", ["bubblewrap", "docker"])
+def test_sigterm_ends_every_sandbox_and_leaves_nothing_behind(backend: str) -> None:
+    server = SandpitServer(sandbox_backend=backend)
     server.start()
+    # What is left of the sandboxes: host processes of their uids (bubblewrap)
+    # or containers (Docker, whose processes all run as host uid 1000).
+    if backend == "docker":
+        leftovers = lambda: _containers(server)  # noqa: E731
+    else:
+        leftovers = lambda: [str(pid) for pid in _sandbox_processes(server)]  # noqa: E731
     try:
         user = User(server)
         workspace = user.workspace()
@@ -109,7 +133,9 @@ def test_sigterm_ends_every_sandbox_and_leaves_nothing_behind() -> None:
                 f"/api/workspaces/{workspace}/runs", json={"code": "import time; time.sleep(600)"}
             )
             assert started.status_code == 202, started.text
-            wait_for(lambda: len(_sandbox_processes(server)) >= 4, 30, "the sandbox's processes")
+            if backend == "bubblewrap":
+                wait_for(lambda: len(leftovers()) >= 4, 30, "the sandbox's processes")
+            assert leftovers() != []
             assert mounts_under(server.data_dir) != []
             driver = cgroups.detect(server.env["CGROUP_ROOT"])
             assert driver.list_sandboxes() != []
@@ -123,10 +149,12 @@ def test_sigterm_ends_every_sandbox_and_leaves_nothing_behind() -> None:
         # A sandbox's outer bwrap may still be a zombie for a moment: its exit
         # status passes to init (the server's parent under systemd), which reaps it.
         try:
-            wait_for(lambda: not _sandbox_processes(server), 10, "no sandbox process")
+            wait_for(lambda: not leftovers(), 10, "no sandbox left")
         except TimeoutError:
-            left = _sandbox_processes(server)
-            raise AssertionError({pid: _describe(pid) for pid in left}) from None
+            left = leftovers()
+            raise AssertionError(
+                {pid: _describe(int(pid)) for pid in left if pid.isdigit()} or left
+            ) from None
         assert mounts_under(server.data_dir) == []
         assert driver.list_sandboxes() == []
     finally:
