@@ -2,7 +2,8 @@
 # Install the system packages Sandpit needs. Usage: setup-system.sh [run|test]
 #   run:  what `make run` needs (Python venv support, Node.js, bubblewrap)
 #   test: also what the test pass needs (PostgreSQL server, Chromium, the Docker engine;
-#         iproute2 and openssl for the proxy tests' own network namespace and test CA)
+#         iproute2 and openssl for the proxy tests' own network namespace and test CA;
+#         nginx and caddy for the reverse-proxy tests of deploy/nginx and deploy/caddy)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
@@ -17,7 +18,7 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   packages+=(nodejs npm)
 fi
 if [ "$mode" = test ]; then
-  packages+=(postgresql chromium docker.io iproute2 openssl)
+  packages+=(postgresql chromium docker.io iproute2 openssl nginx caddy)
 fi
 apt_ensure "${packages[@]}"
 

@@ -65,7 +65,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.workspaces_dir.mkdir(mode=0o711, exist_ok=True)
         os.chmod(settings.workspaces_dir, 0o711)  # noqa: S103 - search only, as said
         engine = create_engine(settings.effective_database_url())
-        await migrate.upgrade(engine)
+        try:
+            await migrate.upgrade(engine)
+        except migrate.SchemaTooNew as exc:
+            # The one line an operator must see: the server then stops.
+            log.critical("refusing to start: %s", exc.detail)
+            await engine.dispose()
+            raise
         context = AppContext(
             settings=settings,
             engine=engine,

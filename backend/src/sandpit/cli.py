@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import getpass
 import json
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,6 +46,38 @@ def _parser() -> argparse.ArgumentParser:
     openapi.add_argument("output", type=Path, help="file to write ('-' for standard output)")
     openapi.set_defaults(handler=_openapi)
 
+    backup = commands.add_parser(
+        "backup", help="write a backup of the database and the data directory to DEST"
+    )
+    backup.add_argument(
+        "destination",
+        type=Path,
+        metavar="DEST",
+        help="a new file (.tar, or .tar.gz to compress), or a folder to write a dated .tar.gz in",
+    )
+    backup.add_argument(
+        "--include-secrets", action="store_true", help="also back up DATA_DIR/jwt_secret"
+    )
+    backup.add_argument(
+        "--keep", type=int, metavar="N", help="with a folder: delete all but the newest N backups"
+    )
+    backup.set_defaults(handler=_backup)
+    restore = commands.add_parser(
+        "restore", help="restore a backup into an empty data directory and database"
+    )
+    restore.add_argument("source", type=Path, metavar="SRC", help="a file `sandpit backup` wrote")
+    restore.set_defaults(handler=_restore)
+
+    service = commands.add_parser(
+        "install-service", help="install and start the systemd units of deploy/systemd"
+    )
+    service.add_argument("--target", type=Path, default=Path("/etc/systemd/system"))
+    service.add_argument("--no-start", action="store_true", help="enable, but do not start")
+    service.add_argument(
+        "--print", action="store_true", help="print the units for this checkout; install nothing"
+    )
+    service.set_defaults(handler=_install_service)
+
     user = commands.add_parser("user", help="manage accounts").add_subparsers(
         required=True, metavar="ACTION"
     )
@@ -80,7 +113,10 @@ def _serve(args: argparse.Namespace) -> int:
         host=settings.host,
         port=settings.port,
         log_config=None,
-        proxy_headers=True,
+        # X-Forwarded-For/-Proto only from the configured proxies: anyone else
+        # could forge an address and escape the per-address rate limits.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies),
         ws_max_size=1024 * 1024,
         # Open run streams (SSE) and terminal sockets would otherwise hold a
         # stop for as long as a run may last; clients reconnect and replay.
@@ -99,6 +135,53 @@ def _migrate(_args: argparse.Namespace) -> int:
             await engine.dispose()
 
     print(f"database at revision {asyncio.run(run())}")
+    return 0
+
+
+def _backup(args: argparse.Namespace) -> int:
+    from sandpit.ops.backup import backup, dated_destination, prune
+
+    # SIGTERM (systemctl stop, a timeout) unwinds like Ctrl+C: the workspace
+    # being copied is thawed and the partial archive removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    destination = args.destination
+    if destination.is_dir():
+        destination = dated_destination(destination)
+    manifest = backup(Settings(), destination, include_secrets=args.include_secrets)
+    size = sum(entry[0] for entry in manifest.files.values())
+    print(
+        f"backed up {len(manifest.workspaces)} workspaces and {len(manifest.files)} files "
+        f"({size / 2**20:.1f} MiB, schema {manifest.schema_revision}) to {destination}"
+    )
+    if args.keep is not None and args.destination.is_dir():
+        for old in prune(args.destination, args.keep):
+            print(f"deleted the older backup {old}")
+    return 0
+
+
+def _install_service(args: argparse.Namespace) -> int:
+    from sandpit.config import REPO_DIR
+    from sandpit.ops import service
+
+    units_dir = REPO_DIR / "deploy" / "systemd"
+    if args.print:
+        for name, text in service.render_units(REPO_DIR, units_dir).items():
+            print(f"# --- {name}\n{text}")
+        return 0
+    for line in service.install(REPO_DIR, units_dir, args.target, start=not args.no_start):
+        print(line)
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from sandpit.ops.restore import restore
+
+    manifest = restore(Settings(), args.source)
+    print(
+        f"restored {len(manifest.workspaces)} workspaces and {len(manifest.files)} files "
+        f"from the backup of {manifest.created_at} (schema {manifest.schema_revision}); "
+        "the server upgrades the schema at start if it is older"
+    )
     return 0
 
 

@@ -65,6 +65,15 @@ class Settings(BaseSettings):
     # capture per close, so off in production.
     fd_guard: bool = False
 
+    # --- Operations: reverse proxy, readiness (issue 18; docs/deployment) ------
+    # Addresses or networks of the reverse proxies whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed (e.g. ["127.0.0.1"] for a proxy on this
+    # host). Empty: none, every request's address is the peer's own. Rate
+    # limits by address use the address this yields.
+    trusted_proxies: list[str] = []
+    # /api/ready reports "disk nearly full" below this much free space.
+    ready_min_free_disk_mb: int = Field(default=1024, ge=0)
+
     # --- Request limits -----------------------------------------------------
     max_request_bytes: int = Field(default=2 * MiB, ge=1024)
     login_attempts_per_account: int = Field(default=10, ge=1)

@@ -12,12 +12,11 @@ import contextlib
 import json
 import re
 import time
-from typing import Any
+from ssl import SSLContext
+from typing import Any, Protocol
 
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
-
-from tests.servers import SandpitServer
 
 LOOKBACK = 4096
 
@@ -31,15 +30,21 @@ class Closed(Exception):
         self.reason = reason
 
 
-def ws_url(server: SandpitServer, workspace_id: str, terminal_id: str) -> str:
-    base = server.url.replace("http://", "ws://")
+class Served(Protocol):
+    """Where a server answers: a `SandpitServer`, or a proxy in front of one."""
+
+    url: str
+
+
+def ws_url(server: Served, workspace_id: str, terminal_id: str) -> str:
+    base = server.url.replace("https://", "wss://").replace("http://", "ws://")
     return f"{base}/api/workspaces/{workspace_id}/terminals/{terminal_id}/ws"
 
 
 class TerminalClient:
     def __init__(
         self,
-        server: SandpitServer,
+        server: Served,
         token: str | None,
         workspace_id: str,
         terminal_id: str,
@@ -47,6 +52,7 @@ class TerminalClient:
         auto_ack: bool = True,
         headers: dict[str, str] | None = None,
         origin: str | None = None,
+        ssl: SSLContext | None = None,
     ) -> None:
         all_headers = dict(headers or {})
         if token is not None:
@@ -60,6 +66,7 @@ class TerminalClient:
             max_size=None,
             open_timeout=10,
             legacy=True,  # a plain connection, closed by close()
+            ssl=ssl,  # wss:// through a TLS proxy (tests/ops/test_proxies.py)
         )
         self.auto_ack = auto_ack
         self.output = bytearray()  # every output byte received

@@ -16,11 +16,14 @@ a few hundred KiB of real disk.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import os
+import stat
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from sandpit.errors import SandpitError
@@ -147,8 +150,8 @@ class Volumes:
         volumes disabled) is left as a plain directory.
         """
         image = self.image_of(directory)
-        with _mount_lock(directory):
-            if os.path.ismount(directory) or not image.is_file():
+        with _mount_lock(directory), image_lock(image) as present:
+            if os.path.ismount(directory) or not present:
                 return
             _run(mount_argv(image, directory), "mount the workspace volume")
 
@@ -169,6 +172,26 @@ class Volumes:
                     _run(umount_argv(entry), "unmount the workspace volume")
                 except VolumeError:
                     log.exception("could not unmount %s", entry)
+
+
+@contextlib.contextmanager
+def image_lock(image: Path) -> Iterator[bool]:
+    """Hold an exclusive `flock` on a workspace's image; yield whether it exists.
+
+    Other processes (`sandpit backup` mounting an idle workspace privately)
+    take the same lock, so an image is never mounted twice at once: two
+    writable mounts of one ext4 image would corrupt it.
+    """
+    try:
+        fd = os.open(image, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        yield False
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield stat.S_ISREG(os.fstat(fd).st_mode)
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _mount_lock(directory: Path) -> threading.Lock:
