@@ -57,7 +57,10 @@ class RunOutcome:
     stderr: bytes
     truncated: bool
     duration_ms: int
-    images: list[bytes] = field(default_factory=list)
+    # How many plots the run showed, and their bytes (on disk already, or in
+    # memory for an output without a plot directory: `sandpit.runs.plots`).
+    images: int = 0
+    plot_bytes: int = 0
     message: str | None = None
     # The order it all came in (see `sandpit.runs.transcript`), and the input
     # typed into the run, as its console showed them.
@@ -215,7 +218,8 @@ async def _await_end(
         stderr=output.record("stderr"),
         truncated=output.truncated,
         duration_ms=duration_ms,
-        images=list(output.images),
+        images=len(output.images),
+        plot_bytes=output.images.bytes_stored,
         message=message,
         segments=segments_of(output),
         typed=output.typed,
