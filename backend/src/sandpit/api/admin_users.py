@@ -26,7 +26,7 @@ from sandpit.db.models import Role, User
 from sandpit.errors import Conflict, NotFound
 from sandpit.services import accounts, users, workspaces
 
-router = APIRouter(prefix="/admin", tags=["admin"], responses=responses(401, 403))
+router = APIRouter(prefix="/admin", tags=["admin"])
 
 # A class list of MAX_IMPORT_ROWS rows of name, password and role.
 _MAX_CSV_CHARS = 256 * 1024

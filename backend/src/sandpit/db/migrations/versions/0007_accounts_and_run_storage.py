@@ -19,14 +19,15 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("users") as batch:
-        batch.add_column(
-            sa.Column("disabled", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
-    with op.batch_alter_table("runs") as batch:
-        batch.add_column(
-            sa.Column("stored_bytes", sa.Integer(), nullable=False, server_default="0")
-        )
+    # A plain ADD COLUMN, not a batch: on SQLite a batch copies and drops the
+    # table, and dropping `users` with foreign keys on would cascade to every
+    # workspace and run.
+    op.add_column(
+        "users", sa.Column("disabled", sa.Boolean(), nullable=False, server_default=sa.false())
+    )
+    op.add_column(
+        "runs", sa.Column("stored_bytes", sa.Integer(), nullable=False, server_default="0")
+    )
     op.create_table(
         "invitations",
         sa.Column("id", sa.String(32), primary_key=True),
@@ -42,7 +43,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("invitations")
-    with op.batch_alter_table("runs") as batch:
-        batch.drop_column("stored_bytes")
-    with op.batch_alter_table("users") as batch:
-        batch.drop_column("disabled")
+    # DROP COLUMN (SQLite 3.35+), for the same reason as above.
+    op.drop_column("runs", "stored_bytes")
+    op.drop_column("users", "disabled")
