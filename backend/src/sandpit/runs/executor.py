@@ -277,7 +277,8 @@ async def _read_stream(
 
 
 async def _read_plots(fd: int, output: RunOutput) -> None:
-    """Read length-prefixed PNGs; anything malformed ends the channel, never the server.
+    """Read length-prefixed PNGs, up to `MAX_IMAGES`; anything malformed ends the
+    channel, never the server. What comes after is read and dropped until EOF.
 
     Reads `fd` directly (the executor owns and closes it) rather than through
     a pipe transport: a transport made from a file object closes the
@@ -290,8 +291,9 @@ async def _read_plots(fd: int, output: RunOutput) -> None:
     readable = asyncio.Event()
     loop.add_reader(fd, readable.set)
     buffer = bytearray()
+    accepting = True
     try:
-        while len(output.images) < MAX_IMAGES:
+        while True:
             await readable.wait()
             readable.clear()
             try:
@@ -300,9 +302,15 @@ async def _read_plots(fd: int, output: RunOutput) -> None:
                 continue
             if not data:
                 return
+            if not accepting:
+                # Past the cap or a malformed frame: read and drop to the end.
+                # Left unread, the pipe fills and the program blocks in show()
+                # until its time limit.
+                continue
             buffer += data
-            if not _take_images(buffer, output):
-                return
+            if not _take_images(buffer, output) or len(output.images) >= MAX_IMAGES:
+                accepting = False
+                buffer.clear()
     finally:
         loop.remove_reader(fd)
 

@@ -30,6 +30,7 @@ from typing import Any
 from anyio import to_thread
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import defer
 
 from sandpit.config import Settings
 from sandpit.db.models import Run, User, Workspace
@@ -186,16 +187,26 @@ class RunService:
     ) -> list[Run]:
         """The workspace's runs, newest first: `limit` of them, older than run `before`.
 
-        `before` is a run id of the previous page; an unknown one is `BadRequest`."""
-        query = select(Run).where(Run.workspace_id == workspace.id)
+        `before` is a run id of the previous page; an unknown one is `BadRequest`.
+        The runs come without their output columns (deferred): summaries only."""
+        # A list never loads outputs (up to 1 MiB each): only the summary's columns.
+        query = (
+            select(Run)
+            .options(defer(Run.stdout), defer(Run.stderr), defer(Run.segments), defer(Run.typed))
+            .where(Run.workspace_id == workspace.id)
+        )
         if before is not None:
-            cursor = await db.get(Run, before)
-            if cursor is None or cursor.workspace_id != workspace.id:
+            cursor = (
+                await db.execute(
+                    select(Run.created_at).where(Run.id == before, Run.workspace_id == workspace.id)
+                )
+            ).first()
+            if cursor is None:
                 raise BadRequest("'before' must be the id of a run of this workspace.")
             query = query.where(
                 or_(
                     Run.created_at < cursor.created_at,
-                    and_(Run.created_at == cursor.created_at, Run.id < cursor.id),
+                    and_(Run.created_at == cursor.created_at, Run.id < before),
                 )
             )
         rows = await db.scalars(query.order_by(Run.created_at.desc(), Run.id.desc()).limit(limit))
