@@ -7,9 +7,7 @@ self-sign-up is closed. Kept apart from `api.admin` (logs, limits, metrics).
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Body, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from sandpit.api.account_schemas import (
     AdminUserCreate,
@@ -23,13 +21,13 @@ from sandpit.api.account_schemas import (
 from sandpit.api.deps import Context, CurrentAdmin, DbSession
 from sandpit.api.errors import responses
 from sandpit.db.models import Role, User
-from sandpit.errors import Conflict, NotFound
+from sandpit.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
 from sandpit.services import accounts, users, workspaces
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
-# A class list of MAX_IMPORT_ROWS rows of name, password and role.
-_MAX_CSV_CHARS = 256 * 1024
+# A class list of MAX_IMPORT_ROWS rows of name, password and role fits easily.
+MAX_CSV_BYTES = 256 * 1024
 
 
 async def _user(db: DbSession, user_id: str) -> User:
@@ -54,25 +52,34 @@ async def create_user(body: AdminUserCreate, _admin: CurrentAdmin, db: DbSession
 @router.post(
     "/users/import",
     response_model=list[ImportedRow],
-    responses=responses(400, 413, e400="No rows.", e413="Too many rows."),
+    responses=responses(
+        400,
+        413,
+        e400="No rows, or not UTF-8 text.",
+        e413="Over 1000 rows, or over 256 KiB.",
+    ),
+    openapi_extra={
+        "requestBody": {
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+            "required": True,
+            "description": "A class list (CSV, sent as `text/csv` or `text/plain`): one "
+            "`username[,password[,role]]` a line; an optional header row.",
+        }
+    },
 )
-async def import_users(
-    _admin: CurrentAdmin,
-    db: DbSession,
-    body: Annotated[
-        str,
-        Body(
-            media_type="text/csv",
-            max_length=_MAX_CSV_CHARS,
-            description="One `username[,password[,role]]` a line; an optional header row.",
-        ),
-    ],
-) -> list[ImportedRow]:
+async def import_users(_admin: CurrentAdmin, db: DbSession, request: Request) -> list[ImportedRow]:
     """Create the accounts of a class list; each row answers alone (made, or why not).
 
     An empty password is generated and returned here, the only time it is shown.
     """
-    rows = await accounts.import_csv(db, body)
+    raw = await request.body()
+    if len(raw) > MAX_CSV_BYTES:
+        raise PayloadTooLarge(f"A class list is at most {MAX_CSV_BYTES // 1024} KiB; split it.")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("The class list is not UTF-8 text.") from None
+    rows = await accounts.import_csv(db, text)
     return [
         ImportedRow(
             line=row.line,

@@ -161,7 +161,10 @@ async def import_csv(db: AsyncSession, text: str) -> list[Imported]:
     a list can be fixed and sent again. Raises `PayloadTooLarge` past
     `MAX_IMPORT_ROWS` rows, `BadRequest` for a list with none.
     """
-    rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
+    try:
+        rows = [row for row in csv.reader(io.StringIO(text)) if any(c.strip() for c in row)]
+    except csv.Error as exc:
+        raise BadRequest(f"The class list is not valid CSV: {exc}.") from None
     if rows and rows[0][0].strip().lower() == "username":
         rows = rows[1:]
     if not rows:
