@@ -20,6 +20,7 @@ from starlette.routing import Match
 from sandpit import __version__
 from sandpit.api import (
     admin,
+    admin_users,
     auth,
     files,
     health,
@@ -40,15 +41,31 @@ from sandpit.errors import NotFound
 from sandpit.frontend import mount_frontend
 from sandpit.runs.service import RunService
 from sandpit.sandboxes import SandboxSetupError, build_manager, workspace_owners
+from sandpit.security.login_throttle import LoginThrottle
 from sandpit.security.ratelimit import MemoryRateLimiter
 from sandpit.security.tokens import TokenCodec
 from sandpit.terminals.commandlog import CommandLog
 from sandpit.terminals.manager import TerminalManager
+from sandpit.workspaces.reaper import VolumeReaper
 from sandpit.workspaces.store import volumes
 
 log = logging.getLogger(__name__)
 
 _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
+
+
+def _volume_reaper(settings: Settings, context: AppContext) -> VolumeReaper | None:
+    """Started here: volumes are mounted when needed and unmounted after idling."""
+    if not settings.workspace_volumes:
+        return None
+
+    def in_use() -> set[str]:
+        sandboxes = context.sandboxes
+        return set() if sandboxes is None else sandboxes.workspaces_with_sandbox()
+
+    reaper = VolumeReaper(volumes(settings), settings.workspace_volume_idle_s, in_use)
+    reaper.start()
+    return reaper
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -78,6 +95,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             sessions=session_factory(engine),
             tokens=TokenCodec(secret, settings.jwt_ttl_s),
             limiter=MemoryRateLimiter(),
+            login_throttle=LoginThrottle(
+                free_failures=settings.login_free_failures,
+                base_s=settings.login_delay_base_s,
+                max_s=settings.login_delay_max_s,
+            ),
         )
         try:
             context.sandboxes = await build_manager(settings, workspace_owners(context.sessions))
@@ -103,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 ),
             )
             context.terminals.open()
+        reaper = _volume_reaper(settings, context)
         app.state.context = context
         log.info("sandpit ready on port %s (data in %s)", settings.port, settings.data_dir)
         try:
@@ -114,6 +137,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await context.runs.close()
             if context.sandboxes is not None:
                 await context.sandboxes.close()
+            if reaper is not None:
+                await reaper.close()
             if settings.workspace_volumes:
                 await asyncio.to_thread(volumes(settings).unmount_all)
             await engine.dispose()
@@ -131,7 +156,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
 
     api = APIRouter(prefix="/api")
-    for module in (health, auth, workspaces, files, runs, sandboxes, terminals, limits, admin):
+    routers = (health, auth, workspaces, files, runs, sandboxes, terminals, limits, admin)
+    for module in (*routers, admin_users):
         api.include_router(module.router)
     app.include_router(api)
 

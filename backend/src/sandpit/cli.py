@@ -1,9 +1,10 @@
-"""The `sandpit` command line: serve, migrate, manage users, dump the OpenAPI document."""
+"""The `sandpit` command line: serve, migrate, users and invitations, the OpenAPI document."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
 import getpass
 import json
 import signal
@@ -16,7 +17,7 @@ from sandpit.db import migrate
 from sandpit.db.engine import create_engine, session_factory
 from sandpit.db.models import Role
 from sandpit.errors import SandpitError
-from sandpit.services import users
+from sandpit.services import accounts, users
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -92,6 +93,24 @@ def _parser() -> argparse.ArgumentParser:
     role.add_argument("username")
     role.add_argument("role", choices=[r.value for r in Role])
     role.set_defaults(handler=_user_set_role)
+    imported = user.add_parser(
+        "import",
+        help="create the accounts of a class list (CSV: username[,password[,role]])",
+        description="Rows with no password get a generated one; the output (CSV: "
+        "username,password,role,error) is the only place it is shown.",
+    )
+    imported.add_argument("csv", type=Path, help="the class list ('-' for standard input)")
+    imported.set_defaults(handler=_user_import)
+    invite = commands.add_parser(
+        "invite", help="make an invitation code (for sign-up while SIGNUP_OPEN=false)"
+    )
+    invite.add_argument("--uses", type=int, default=1, help="accounts it can make (default 1)")
+    invite.add_argument(
+        "--days", type=float, default=7, help="days until it expires (0: never; default 7)"
+    )
+    invite.add_argument("--role", choices=[r.value for r in Role], default=Role.USER.value)
+    invite.add_argument("--note", default="", help="what it is for, for the admins' list")
+    invite.set_defaults(handler=_invite)
     return parser
 
 
@@ -233,6 +252,53 @@ def _user_set_role(args: argparse.Namespace) -> int:
 
     asyncio.run(run())
     print(f"{args.username!r} is now {args.role}")
+    return 0
+
+
+def _user_import(args: argparse.Namespace) -> int:
+    text = sys.stdin.read() if str(args.csv) == "-" else args.csv.read_text(encoding="utf-8")
+
+    async def run() -> list[accounts.Imported]:
+        engine = create_engine(Settings().effective_database_url())
+        try:
+            await migrate.upgrade(engine)
+            async with session_factory(engine)() as db:
+                return await accounts.import_csv(db, text)
+        finally:
+            await engine.dispose()
+
+    rows = asyncio.run(run())
+    out = csv.writer(sys.stdout)
+    out.writerow(["username", "password", "role", "error"])
+    for row in rows:
+        out.writerow([row.username, row.password or "", row.role, row.error or ""])
+    failed = sum(1 for row in rows if row.error)
+    print(f"created {len(rows) - failed} accounts, {failed} failed", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _invite(args: argparse.Namespace) -> int:
+    if args.uses < 1:
+        raise SandpitError("--uses must be at least 1.")
+
+    async def run() -> str:
+        engine = create_engine(Settings().effective_database_url())
+        try:
+            await migrate.upgrade(engine)
+            async with session_factory(engine)() as db:
+                made = await accounts.create_invitation(
+                    db,
+                    None,
+                    uses=args.uses,
+                    expires_in_s=int(args.days * 86400) or None,
+                    role=Role(args.role),
+                    note=args.note,
+                )
+                return made.code
+        finally:
+            await engine.dispose()
+
+    print(asyncio.run(run()))
     return 0
 
 

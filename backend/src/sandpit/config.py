@@ -76,9 +76,22 @@ class Settings(BaseSettings):
 
     # --- Request limits -----------------------------------------------------
     max_request_bytes: int = Field(default=2 * MiB, ge=1024)
-    login_attempts_per_account: int = Field(default=10, ge=1)
     login_attempts_per_address: int = Field(default=30, ge=1)
     login_window_s: int = Field(default=300, ge=1)
+
+    # --- Accounts (issue 12 item 4: sign-up, sign-in throttling, invitations) ------
+    # Whether anyone may create an account; when False, only with an invitation
+    # code (`sandpit invite`, `POST /api/admin/invitations`) or by an administrator.
+    signup_open: bool = True
+    # Sign-ups (attempts, successful or not) per client address per window.
+    signups_per_address: int = Field(default=10, ge=1)
+    signup_window_s: int = Field(default=3600, ge=1)
+    # Failed sign-ins per (account, address) before delays start; each further
+    # failure doubles the delay from `login_delay_base_s` up to `login_delay_max_s`.
+    # Another address is never delayed by them, so a stranger cannot lock the owner out.
+    login_free_failures: int = Field(default=5, ge=1)
+    login_delay_base_s: float = Field(default=1.0, gt=0)
+    login_delay_max_s: int = Field(default=300, ge=1)
 
     # --- Workspaces ---------------------------------------------------------
     max_file_bytes: int = Field(default=1 * MiB, ge=1)
@@ -123,6 +136,16 @@ class Settings(BaseSettings):
     run_output_bytes: int = Field(default=1 * MiB, ge=1024)
     runs_per_minute: int = Field(default=60, ge=1)
     concurrent_runs_per_workspace: int = Field(default=4, ge=1)
+
+    # --- Run storage (issue 12 item 3: recorded runs and their plots) -------------
+    # Finished runs kept per workspace; older ones (never a running one) are pruned.
+    runs_kept_per_workspace: int = Field(default=50, ge=1)
+    # Bytes of recorded output and plots per workspace; the oldest finished runs
+    # are pruned past it. Reported by `GET .../usage` as `runs_bytes`.
+    run_storage_bytes: int = Field(default=64 * MiB, ge=1024)
+    # Workspace volumes nobody has used (no sandbox, no file operation) for this
+    # long are unmounted; the next use mounts them again.
+    workspace_volume_idle_s: int = Field(default=300, ge=1)
 
     # --- Terminals (see sandpit.terminals) ---------------------------------------
     terminals_per_workspace: int = Field(default=8, ge=1, le=64)

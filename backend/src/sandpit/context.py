@@ -11,6 +11,7 @@ from sandpit.config import Settings
 from sandpit.errors import ServiceUnavailable
 from sandpit.runs.service import RunService
 from sandpit.sandbox.manager import SandboxManager
+from sandpit.security.login_throttle import LoginThrottle
 from sandpit.security.ratelimit import RateLimiter
 from sandpit.security.tokens import TokenCodec
 from sandpit.terminals.manager import TerminalManager
@@ -25,6 +26,7 @@ class AppContext:
     sessions: async_sessionmaker[Any]
     tokens: TokenCodec
     limiter: RateLimiter
+    login_throttle: LoginThrottle
     # None where sandboxes cannot run here; `sandbox_unavailable` says why.
     sandboxes: SandboxManager | None = None
     runs: RunService | None = None
@@ -39,6 +41,16 @@ class AppContext:
         """Write the terminals' buffered command lines, where terminals run (none otherwise)."""
         if self.terminals is not None:
             await self.terminals.command_log.flush()
+
+    async def end_workspace(self, workspace_id: str) -> None:
+        """End everything running for the workspace before its files go: its runs
+        (awaited until recorded, so none writes a plot afterwards), its terminals and
+        its sandbox. Nothing to end where sandboxes cannot run."""
+        if self.runs is not None:
+            await self.runs.stop_workspace(workspace_id)
+        if self.terminals is not None:
+            await self.terminals.delete_workspace(workspace_id)
+        await self.stop_sandbox(workspace_id)
 
     async def stop_sandbox(self, workspace_id: str) -> None:
         """End the workspace's sandbox, if one may run here (nothing to end otherwise)."""

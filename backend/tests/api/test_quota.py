@@ -35,7 +35,17 @@ def test_byte_quota(small_server: SandpitServer, make_user: MakeUser) -> None:
     # Replacing a file counts its old size as freed.
     assert user.client.put(f"{url}/a.txt", content=b"a" * 900).status_code == 200
     usage = user.client.get(f"/api/workspaces/{ws}/usage").json()
-    assert usage == {"bytes": 900, "files": 1, "quota_bytes": 1000, "quota_files": 3}
+    assert usage == {
+        "bytes": 900,
+        "files": 1,
+        "quota_bytes": 1000,
+        "quota_files": 3,
+        # No runs yet; the run storage limits are the defaults.
+        "runs": 0,
+        "runs_bytes": 0,
+        "runs_quota_bytes": 64 * 1024 * 1024,
+        "runs_kept": 50,
+    }
 
 
 def test_file_count_quota(small_server: SandpitServer, make_user: MakeUser) -> None:

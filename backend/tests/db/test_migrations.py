@@ -8,7 +8,7 @@ from sqlalchemy import text
 from sandpit.db import migrate
 from sandpit.db.engine import async_url, create_engine
 
-HEAD = "0005"
+HEAD = "0007"
 
 
 async def test_upgrade_from_first_revision_keeps_data(database_url: str) -> None:
@@ -70,6 +70,40 @@ async def test_runs_recorded_before_transcripts_keep_their_output(database_url: 
             ).one()
         # No order known: clients show stdout, then stderr, as before.
         assert tuple(row) == ("out", "err", None, None)
+    finally:
+        await engine.dispose()
+
+
+async def test_accounts_and_runs_from_before_0007_are_enabled_and_count_nothing(
+    database_url: str,
+) -> None:
+    engine = create_engine(database_url)
+    try:
+        await migrate.upgrade(engine, "0005")
+        async with engine.begin() as connection:
+            for statement in (
+                "INSERT INTO users (id, username, password_hash, role, created_at) "
+                "VALUES ('u1', 'olduser', 'hash', 'user', CURRENT_TIMESTAMP)",
+                "INSERT INTO workspaces (id, owner_id, name, created_at, updated_at) "
+                "VALUES ('w1', 'u1', 'old work', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+                "INSERT INTO runs (id, workspace_id, user_id, status, stdout, stderr, truncated, "
+                "images, created_at) VALUES ('r1', 'w1', 'u1', 'ok', 'out', 'err', false, 0, "
+                "CURRENT_TIMESTAMP)",
+            ):
+                await connection.execute(text(statement))
+
+        await migrate.upgrade(engine)
+        async with engine.connect() as connection:
+            disabled = (
+                await connection.execute(text("SELECT disabled FROM users WHERE id = 'u1'"))
+            ).scalar_one()
+            stored = (
+                await connection.execute(text("SELECT stored_bytes FROM runs WHERE id = 'r1'"))
+            ).scalar_one()
+            invitations = (
+                await connection.execute(text("SELECT count(*) FROM invitations"))
+            ).scalar_one()
+        assert (bool(disabled), stored, invitations) == (False, 0, 0)
     finally:
         await engine.dispose()
 

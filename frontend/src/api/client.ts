@@ -27,6 +27,8 @@ type Schemas = components["schemas"];
 export type WorkspaceDetail = Schemas["WorkspaceDetail"];
 /** A run, finished or not (`GET /api/runs/{run_id}`). */
 export type Run = Schemas["RunOut"];
+/** A run in a list: no output (the run's own record has it). */
+export type RunSummary = Schemas["RunSummary"];
 export type RunStatus = Run["status"];
 /** The workspace's sandbox: use against limits, and why the last one ended. */
 export type Sandbox = Schemas["SandboxOut"];

@@ -1,6 +1,6 @@
 "use client";
 
-import { useEffect, useRef, type ReactNode } from "react";
+import { useEffect, useId, useRef, type ReactNode } from "react";
 import { ErrorMessage } from "./ErrorMessage";
 
 type Props = {
@@ -22,6 +22,8 @@ type Props = {
  */
 export function ConfirmDialog({ open, title, children, confirmLabel, busyLabel, busy, error, onConfirm, onCancel }: Props) {
   const ref = useRef<HTMLDialogElement>(null);
+  // Unique: a page may hold several dialogs (the home page: a workspace's, the account's).
+  const titleId = useId();
 
   useEffect(() => {
     const dialog = ref.current;
@@ -38,7 +40,7 @@ export function ConfirmDialog({ open, title, children, confirmLabel, busyLabel, 
   return (
     <dialog
       ref={ref}
-      aria-labelledby="confirm-title"
+      aria-labelledby={titleId}
       onCancel={(event) => {
         event.preventDefault();
         if (!busy) {
@@ -48,7 +50,7 @@ export function ConfirmDialog({ open, title, children, confirmLabel, busyLabel, 
       className="m-auto w-[min(28rem,calc(100vw-2rem))] rounded-xl border border-line bg-surface p-0 text-fg shadow-xl"
     >
       <div className="space-y-4 p-6">
-        <h2 id="confirm-title" className="text-lg font-semibold">
+        <h2 id={titleId} className="text-lg font-semibold">
           {title}
         </h2>
         <div className="text-sm text-fg-muted">{children}</div>

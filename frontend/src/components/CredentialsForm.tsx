@@ -1,16 +1,21 @@
 "use client";
 
-import { useRef, useState, type FormEvent } from "react";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
-import { register, signIn } from "@/lib/auth";
+import { register, registrationOpen, signIn } from "@/lib/auth";
 import { HOME_URL, safeNext } from "@/lib/navigation";
 import { checkPassword, checkUsername, PASSWORD_RULE, USERNAME_RULE } from "@/lib/validation";
 import { ErrorMessage } from "./ErrorMessage";
 import { TextField } from "./TextField";
 
 type Mode = "login" | "register";
-type FieldErrors = { username?: string | null; password?: string | null; confirm?: string | null };
+type FieldErrors = {
+  username?: string | null;
+  password?: string | null;
+  confirm?: string | null;
+  invitation?: string | null;
+};
 
 const COPY = {
   login: {
@@ -41,14 +46,33 @@ export function CredentialsForm({ mode }: { mode: Mode }) {
   const usernameRef = useRef<HTMLInputElement>(null);
   const passwordRef = useRef<HTMLInputElement>(null);
   const confirmRef = useRef<HTMLInputElement>(null);
+  const invitationRef = useRef<HTMLInputElement>(null);
+  /** Whether anyone may sign up; when not, an invitation code is needed. */
+  const [signupOpen, setSignupOpen] = useState(true);
 
-  function validate(username: string, password: string, confirm: string): FieldErrors | null {
+  useEffect(() => {
+    if (mode !== "register") {
+      return;
+    }
+    let live = true;
+    void registrationOpen().then((open) => {
+      if (live) {
+        setSignupOpen(open);
+      }
+    });
+    return () => {
+      live = false;
+    };
+  }, [mode]);
+
+  function validate(username: string, password: string, confirm: string, invitation: string): FieldErrors | null {
     const found: FieldErrors =
       mode === "register"
         ? {
             username: checkUsername(username),
             password: checkPassword(password),
             confirm: confirm === password ? null : "The passwords do not match.",
+            invitation: signupOpen || invitation !== "" ? null : "Sign-up is closed: enter your invitation code.",
           }
         : {
             username: username === "" ? "Enter your username." : null,
@@ -63,12 +87,19 @@ export function CredentialsForm({ mode }: { mode: Mode }) {
     const username = String(form.get("username") ?? "").trim();
     const password = String(form.get("password") ?? "");
     const confirm = String(form.get("confirm") ?? "");
+    const invitation = String(form.get("invitation") ?? "").trim();
 
-    const invalid = validate(username, password, confirm);
+    const invalid = validate(username, password, confirm, invitation);
     setErrors(invalid ?? {});
     setFormError(null);
     if (invalid !== null) {
-      const first = invalid.username ? usernameRef : invalid.password ? passwordRef : confirmRef;
+      const first = invalid.username
+        ? usernameRef
+        : invalid.password
+          ? passwordRef
+          : invalid.confirm
+            ? confirmRef
+            : invitationRef;
       first.current?.focus();
       return;
     }
@@ -76,7 +107,7 @@ export function CredentialsForm({ mode }: { mode: Mode }) {
     setBusy(true);
     const credentials = { username, password };
     if (mode === "register") {
-      const created = await register(credentials);
+      const created = await register(credentials, invitation);
       if (!created.ok) {
         setFormError(created.message);
         setBusy(false);
@@ -137,6 +168,22 @@ export function CredentialsForm({ mode }: { mode: Mode }) {
             required
             maxLength={128}
             error={errors.confirm}
+          />
+        )}
+        {mode === "register" && (
+          <TextField
+            ref={invitationRef}
+            id="invitation"
+            name="invitation"
+            label={signupOpen ? "Invitation code (if you have one)" : "Invitation code"}
+            autoComplete="off"
+            autoCapitalize="none"
+            autoCorrect="off"
+            spellCheck={false}
+            required={!signupOpen}
+            maxLength={100}
+            hint={signupOpen ? undefined : "Sign-up on this server is by invitation: your instructor has the code."}
+            error={errors.invitation}
           />
         )}
         <button type="submit" className="btn-primary w-full" disabled={busy}>

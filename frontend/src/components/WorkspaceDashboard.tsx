@@ -3,6 +3,7 @@
 import { useEffect, useState } from "react";
 import type { Workspace } from "@/api/client";
 import type { Result } from "@/lib/result";
+import { AccountSection } from "./AccountSection";
 import { deleteWorkspace, listWorkspaces } from "@/lib/workspaces";
 import { ConfirmDialog } from "./ConfirmDialog";
 import { CreateWorkspaceForm } from "./CreateWorkspaceForm";
@@ -134,6 +135,8 @@ export function WorkspaceDashboard() {
           cannot be undone.
         </p>
       </ConfirmDialog>
+
+      <AccountSection />
     </main>
   );
 }

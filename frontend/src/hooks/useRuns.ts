@@ -136,9 +136,11 @@ export function useRuns(workspaceId: string, onFinished: (run: ConsoleRun) => vo
 
   useEffect(() => {
     let live = true;
-    void listRuns(workspaceId).then((answer) => {
-      if (live && answer.ok) {
-        const past = answer.runs.slice(0, HISTORY).reverse().map((run) => fromRun(run));
+    void listRuns(workspaceId, HISTORY).then(async (answer) => {
+      // The list is summaries; each run's output comes with its own record.
+      const records = answer.ok ? await Promise.all(answer.runs.map((run) => getRun(run.id))) : [];
+      if (live && records.length > 0) {
+        const past = records.flatMap((record) => (record.ok ? [fromRun(record.run)] : [])).reverse();
         // Runs started since the page opened stay after the history.
         setRuns((current) => [...past.filter((run) => !current.some((c) => c.id === run.id)), ...current]);
       }

@@ -9,12 +9,24 @@ import { attempt, failure, type Result } from "./result";
 
 export type Credentials = { username: string; password: string };
 
-/** `POST /api/auth/register`: a new account (not signed in yet). */
-export function register(credentials: Credentials): Promise<Result> {
+/**
+ * `POST /api/auth/register`: a new account (not signed in yet). `invitation`:
+ * the code that lets one sign up while sign-up is closed (left out when empty).
+ */
+export function register(credentials: Credentials, invitation = ""): Promise<Result> {
   return attempt(async () => {
-    const { error, response } = await api.POST("/api/auth/register", { body: credentials });
+    const body = invitation === "" ? credentials : { ...credentials, invitation };
+    const { error, response } = await api.POST("/api/auth/register", { body });
     return error === undefined && response.ok ? { ok: true } : failure(error, response);
   });
+}
+
+/** `GET /api/auth/registration`: whether anyone may sign up (else: with an invitation code). */
+export function registrationOpen(): Promise<boolean> {
+  return api.GET("/api/auth/registration").then(
+    ({ data }) => data?.open ?? true,
+    () => true,
+  );
 }
 
 /** `POST /api/auth/login`: the session cookie is set on success. */

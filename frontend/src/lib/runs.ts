@@ -3,7 +3,7 @@
  * client. Answers as lib/result.ts says, never throws. The run console's
  * state lives in hooks/useRuns.ts; this is only how it talks to the server.
  */
-import { api, type Run, type RunLimits } from "@/api/client";
+import { api, type Run, type RunLimits, type RunSummary } from "@/api/client";
 import type { components } from "@/api/schema";
 import { attempt, failure, type Result } from "./result";
 
@@ -11,11 +11,11 @@ import { attempt, failure, type Result } from "./result";
 type RunFile = { path: string; stdin: string; interactive: boolean; timeout_s?: number };
 type RunStarted = components["schemas"]["RunStarted"];
 
-/** The workspace's latest runs, newest first. */
-export function listRuns(workspaceId: string): Promise<Result<{ runs: Run[] }>> {
+/** The workspace's latest `limit` runs, newest first, as summaries (no output: `getRun` has it). */
+export function listRuns(workspaceId: string, limit: number): Promise<Result<{ runs: RunSummary[] }>> {
   return attempt(async () => {
     const { data, error, response } = await api.GET("/api/workspaces/{workspace_id}/runs", {
-      params: { path: { workspace_id: workspaceId } },
+      params: { path: { workspace_id: workspaceId }, query: { limit } },
     });
     return data !== undefined ? { ok: true, runs: data } : failure(error, response);
   });

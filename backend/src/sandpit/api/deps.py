@@ -82,6 +82,9 @@ async def token_user(db: AsyncSession, context: AppContext, token: str) -> User:
     user = await users.get_user(db, context.tokens.user_id(token))
     if user is None:
         raise Unauthorized("Your account no longer exists; please sign in again.")
+    if user.disabled:
+        # Disabling takes effect at once, on tokens issued before it too.
+        raise Unauthorized("Your account is disabled; ask an administrator.")
     return user
 
 

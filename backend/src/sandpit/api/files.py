@@ -13,10 +13,11 @@ from urllib.parse import quote
 from anyio import to_thread
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from sandpit.api.deps import Context, OwnedWorkspace
+from sandpit.api.deps import Context, DbSession, OwnedWorkspace
 from sandpit.api.errors import responses
 from sandpit.api.schemas import FileEntry, FolderCreate, MoveRequest, Usage, WorkspacePath
 from sandpit.errors import PayloadTooLarge
+from sandpit.services import workspaces
 from sandpit.workspaces.fs import WorkspaceFS
 from sandpit.workspaces.store import workspace_fs
 
@@ -64,13 +65,21 @@ async def list_files(
     response_model=Usage,
     responses=responses(413, e413="Too many files and folders: past the quota."),
 )
-async def usage(fs: OwnedFS, context: Context) -> Usage:
+async def usage(fs: OwnedFS, workspace: OwnedWorkspace, db: DbSession, context: Context) -> Usage:
+    """The workspace's files against their quota, and its recorded runs (with plots)
+    against the run storage, past which the oldest runs are pruned."""
     used = await to_thread.run_sync(fs.usage)
+    runs, runs_bytes = await workspaces.run_storage(db, workspace.id)
+    settings = context.settings
     return Usage(
         bytes=used.bytes,
         files=used.files,
-        quota_bytes=context.settings.workspace_quota_bytes,
-        quota_files=context.settings.workspace_quota_files,
+        quota_bytes=settings.workspace_quota_bytes,
+        quota_files=settings.workspace_quota_files,
+        runs=runs,
+        runs_bytes=runs_bytes,
+        runs_quota_bytes=settings.run_storage_bytes,
+        runs_kept=settings.runs_kept_per_workspace,
     )
 
 

@@ -96,6 +96,19 @@ _LINKS[("post", "/api/workspaces/{workspace_id}/terminals", "201")] = {
     for name, method in (("GetTerminal", "get"), ("DeleteTerminal", "delete"))
 }
 
+# --- Accounts (api/admin_users.py): a created account's and invitation's ids.
+_LINKS[("post", "/api/admin/users", "201")] = {
+    name: (method, "/api/admin/users/{user_id}", {"user_id": "$response.body#/id"})
+    for name, method in (("UpdateUser", "patch"), ("DeleteUser", "delete"))
+}
+_LINKS[("post", "/api/admin/invitations", "201")] = {
+    "DeleteInvitation": (
+        "delete",
+        "/api/admin/invitations/{invitation_id}",
+        {"invitation_id": "$response.body#/id"},
+    )
+}
+
 
 def install(app: FastAPI) -> None:
     """Serve the completed document at `app.openapi_url` (built once, on first use)."""

@@ -37,7 +37,9 @@ from sandpit.api.schemas import (
     RunStartEvent,
     RunStatus,
     RunStdin,
+    RunSummary,
 )
+from sandpit.db.models import Run
 from sandpit.errors import BadRequest
 from sandpit.runs import position
 from sandpit.runs import service as run_service
@@ -51,6 +53,10 @@ router = APIRouter(tags=["runs"])
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such run (or another user's)."}
 }
+
+
+# The longest page of runs: summaries are small, and a list is never a bulk export.
+MAX_PAGE = 100
 
 
 def _image_url(run_id: str, index: int) -> str:
@@ -138,10 +144,46 @@ async def create_run(
     return run_out(service.view(await service.get_owned(db, user, run.id)))
 
 
-@router.get("/workspaces/{workspace_id}/runs", response_model=list[RunOut])
-async def list_runs(workspace: OwnedWorkspace, db: DbSession, service: Runs) -> list[RunOut]:
-    """The workspace's latest runs, newest first."""
-    return [run_out(service.view(run)) for run in await service.list_for(db, workspace)]
+@router.get(
+    "/workspaces/{workspace_id}/runs",
+    response_model=list[RunSummary],
+    responses=responses(400, e400="'before' is not a run of this workspace."),
+)
+async def list_runs(
+    workspace: OwnedWorkspace,
+    db: DbSession,
+    service: Runs,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Runs in this page.")] = 20,
+    before: Annotated[
+        str | None,
+        Query(max_length=32, description="The last run id of the previous page."),
+    ] = None,
+) -> list[RunSummary]:
+    """The workspace's runs, newest first, a page at a time, without their output.
+
+    A list never carries outputs (each may be 1 MiB): `GET /api/runs/{run_id}`
+    gives a run's output. The next page: `before` = the last id of this one.
+    """
+    return [
+        run_summary(run)
+        for run in await service.list_for(db, workspace, limit=limit, before=before)
+    ]
+
+
+def run_summary(run: Run) -> RunSummary:
+    return RunSummary(
+        id=run.id,
+        workspace_id=run.workspace_id,
+        path=run.path,
+        status=cast(RunStatus, run.status),
+        exit_code=run.exit_code,
+        truncated=run.truncated,
+        duration_ms=run.duration_ms,
+        image_count=run.images,
+        message=run.message,
+        created_at=run.created_at,
+        finished_at=run.finished_at,
+    )
 
 
 @router.get("/runs/{run_id}", response_model=RunOut, responses=_NOT_FOUND)

@@ -177,6 +177,12 @@ class Usage(BaseModel):
     files: int
     quota_bytes: int
     quota_files: int
+    runs: int = Field(default=0, description="Recorded runs of the workspace.")
+    runs_bytes: int = Field(default=0, description="Bytes the recorded runs and their plots take.")
+    runs_quota_bytes: int = Field(
+        default=0, description="Past this, the oldest finished runs are pruned."
+    )
+    runs_kept: int = Field(default=0, description="Finished runs kept at most.")
 
 
 class RunCreate(Body):
@@ -232,6 +238,22 @@ class RunOutputPiece(BaseModel):
 
     stream: Stream
     text: str
+
+
+class RunSummary(BaseModel):
+    """A run in a list: everything but its output (`GET /api/runs/{run_id}` has that)."""
+
+    id: str
+    workspace_id: str
+    path: str | None
+    status: RunStatus
+    exit_code: int | None
+    truncated: bool
+    duration_ms: int | None
+    image_count: int = Field(description="How many plots the run showed.")
+    message: str | None
+    created_at: Timestamp
+    finished_at: Timestamp | None
 
 
 class RunOut(BaseModel):

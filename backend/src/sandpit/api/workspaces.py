@@ -59,6 +59,6 @@ async def open_workspace(workspace: OwnedWorkspace, db: DbSession) -> WorkspaceD
 @router.delete("/{workspace_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_workspace(workspace: OwnedWorkspace, db: DbSession, context: Context) -> Response:
     # Nothing may keep running on files that are about to go.
-    await context.stop_sandbox(workspace.id)
+    await context.end_workspace(workspace.id)
     await workspaces.delete(db, context.settings, workspace)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -42,6 +42,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16), default=Role.USER.value)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A disabled account cannot sign in, and its tokens stop working (issue 12).
+    disabled: Mapped[bool] = mapped_column(default=False)
 
     workspaces: Mapped[list[Workspace]] = relationship(
         back_populates="owner", cascade="all, delete-orphan", passive_deletes=True
@@ -96,6 +98,9 @@ class Run(Base):
     # input typed into it; None for runs recorded before these were kept.
     segments: Mapped[str | None] = mapped_column(Text, default=None)
     typed: Mapped[str | None] = mapped_column(Text, default=None)
+    # Bytes the record and its plots take, counted against the workspace's run
+    # storage (`RUN_STORAGE_BYTES`); 0 while it runs.
+    stored_bytes: Mapped[int] = mapped_column(default=0)
 
 
 class CommandLogEntry(Base):
@@ -114,4 +119,23 @@ class CommandLogEntry(Base):
     command: Mapped[str] = mapped_column(String(1000))
     # Commands of this user before this one that were not recorded (rate limit).
     skipped_before: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Invitation(Base):
+    """A code that lets its holder create an account while sign-up is closed.
+
+    Only the code's SHA-256 is stored: the database never holds a usable code.
+    """
+
+    __tablename__ = "invitations"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The role the accounts made with it get.
+    role: Mapped[str] = mapped_column(String(16), default=Role.USER.value)
+    uses_left: Mapped[int] = mapped_column(default=1)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_by: Mapped[str | None] = mapped_column(String(32), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -57,7 +57,10 @@ class RunOutcome:
     stderr: bytes
     truncated: bool
     duration_ms: int
-    images: list[bytes] = field(default_factory=list)
+    # How many plots the run showed, and their bytes (on disk already, or in
+    # memory for an output without a plot directory: `sandpit.runs.plots`).
+    images: int = 0
+    plot_bytes: int = 0
     message: str | None = None
     # The order it all came in (see `sandpit.runs.transcript`), and the input
     # typed into the run, as its console showed them.
@@ -215,7 +218,8 @@ async def _await_end(
         stderr=output.record("stderr"),
         truncated=output.truncated,
         duration_ms=duration_ms,
-        images=list(output.images),
+        images=len(output.images),
+        plot_bytes=output.images.bytes_stored,
         message=message,
         segments=segments_of(output),
         typed=output.typed,
@@ -273,7 +277,8 @@ async def _read_stream(
 
 
 async def _read_plots(fd: int, output: RunOutput) -> None:
-    """Read length-prefixed PNGs; anything malformed ends the channel, never the server.
+    """Read length-prefixed PNGs, up to `MAX_IMAGES`; anything malformed ends the
+    channel, never the server. What comes after is read and dropped until EOF.
 
     Reads `fd` directly (the executor owns and closes it) rather than through
     a pipe transport: a transport made from a file object closes the
@@ -286,8 +291,9 @@ async def _read_plots(fd: int, output: RunOutput) -> None:
     readable = asyncio.Event()
     loop.add_reader(fd, readable.set)
     buffer = bytearray()
+    accepting = True
     try:
-        while len(output.images) < MAX_IMAGES:
+        while True:
             await readable.wait()
             readable.clear()
             try:
@@ -296,9 +302,15 @@ async def _read_plots(fd: int, output: RunOutput) -> None:
                 continue
             if not data:
                 return
+            if not accepting:
+                # Past the cap or a malformed frame: read and drop to the end.
+                # Left unread, the pipe fills and the program blocks in show()
+                # until its time limit.
+                continue
             buffer += data
-            if not _take_images(buffer, output):
-                return
+            if not _take_images(buffer, output) or len(output.images) >= MAX_IMAGES:
+                accepting = False
+                buffer.clear()
     finally:
         loop.remove_reader(fd)
 

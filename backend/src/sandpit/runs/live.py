@@ -14,8 +14,10 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from sandpit.runs.output import Cursor, Image, RunOutput, Text
+from sandpit.runs.plots import PlotStore
 from sandpit.runs.stdin import RunInput
 
 # Clients following one run at once (each holds a connection).
@@ -39,11 +41,20 @@ class InputState:
 class LiveRun:
     """Legal states: running → ended (`finish()`, once the outcome is recorded)."""
 
-    def __init__(self, run_id: str, output_bytes: int, stdin: bytes, *, interactive: bool) -> None:
+    def __init__(
+        self,
+        run_id: str,
+        output_bytes: int,
+        stdin: bytes,
+        *,
+        interactive: bool,
+        plots_dir: Path | None = None,
+    ) -> None:
         self.run_id = run_id
         self.interactive = interactive
         self.started = time.monotonic()
-        self.output = RunOutput(output_bytes)
+        # Plots go to `plots_dir` as they come (`sandpit.runs.plots`), not into memory.
+        self.output = RunOutput(output_bytes, PlotStore(plots_dir))
         self.input = RunInput(stdin, keep_open=interactive, on_change=self.output.notify)
         self.followers = 0
         # Set once the program is being started: from then on a stop is

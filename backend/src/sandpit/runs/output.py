@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
+from sandpit.runs.plots import PlotStore
+
 # Past this many times the cap, a flooding run is ended.
 FLOOD_FACTOR = 16
 MAX_IMAGES = 20
@@ -66,7 +68,7 @@ class RunOutput:
     Legal states: open → ended (`end()`: nothing is added after it).
     """
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, plots: PlotStore | None = None) -> None:
         self.limit = limit
         self.kept = 0
         self.seen = 0
@@ -75,7 +77,8 @@ class RunOutput:
             "stderr": bytearray(),
             "stdin": bytearray(),
         }
-        self.images: list[bytes] = []
+        # On disk as they come when the store has a directory (`sandpit.runs.plots`).
+        self.images = plots if plots is not None else PlotStore()
         self.ended = False
         # The log, append-only. Segment i: kind KINDS[log_kinds[i]], bytes
         # up to log_ends[i] of that stream (for images: the count so far).
@@ -116,7 +119,7 @@ class RunOutput:
         """Keep a plot; False once the run has shown `MAX_IMAGES` (it is dropped)."""
         if len(self.images) >= MAX_IMAGES:
             return False
-        self.images.append(png)
+        self.images.add(png)
         self._segment(_IMAGE, len(self.images))
         self.notify()
         return True

@@ -5,9 +5,12 @@ recorded again when it ends. `?wait=true` simply awaits that task. While it
 runs, its `LiveRun` holds the output so far (for followers, `follow()`) and
 its input (`send_input()`); it is dropped only after the end is recorded,
 so a follower always finds either the live run or the finished record.
-Images (plots) are kept in the data directory, outside any workspace, named
-by run id and index, so no path a user controls is ever involved; while
-the run runs they are served from memory.
+Images (plots) are kept in the data directory, outside any workspace, under
+`runs/<workspace>/<run>/<index>.png`, so no path a user controls is ever
+involved; they are written there as they come (`sandpit.runs.plots`), so a
+run's plots never pile up in the server's memory, and removed with the
+workspace. After each run is recorded, the workspace's old runs are pruned
+(`sandpit.runs.retention`); a running run never is.
 """
 
 from __future__ import annotations
@@ -26,13 +29,14 @@ from pathlib import Path
 from typing import Any
 
 from anyio import to_thread
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import defer
 
 from sandpit.config import Settings
 from sandpit.db.models import Run, User, Workspace
 from sandpit.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, RateLimited
-from sandpit.runs import transcript
+from sandpit.runs import retention, transcript
 from sandpit.runs.executor import STOPPED_MESSAGE, RunOutcome, RunRequest, execute
 from sandpit.runs.live import MAX_FOLLOWERS, InputState, LiveRun, Started, follow
 from sandpit.runs.output import Image, Text
@@ -43,7 +47,7 @@ from sandpit.sandbox.environment import run_env
 from sandpit.sandbox.manager import SandboxManager
 from sandpit.security.ratelimit import RateLimiter, retry_after_seconds
 from sandpit.workspaces.paths import join_display, validate_path
-from sandpit.workspaces.store import workspace_fs
+from sandpit.workspaces.store import runs_dir, workspace_fs
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +87,7 @@ class RunService:
         self._live: dict[str, LiveRun] = {}
         self._stopped: set[str] = set()
         self._per_workspace: dict[str, int] = {}
+        self._workspace_of: dict[str, str] = {}
 
     async def start(
         self,
@@ -151,8 +156,15 @@ class RunService:
             env=run_env(),
         )
         self._per_workspace[workspace.id] = self._per_workspace.get(workspace.id, 0) + 1
-        live = LiveRun(run.id, request.output_bytes, request.stdin, interactive=interactive)
+        live = LiveRun(
+            run.id,
+            request.output_bytes,
+            request.stdin,
+            interactive=interactive,
+            plots_dir=self._plots_dir(workspace.id, run.id),
+        )
         self._live[run.id] = live
+        self._workspace_of[run.id] = workspace.id
         task = asyncio.get_running_loop().create_task(
             self._execute(run.id, workspace.id, request, live)
         )
@@ -171,14 +183,42 @@ class RunService:
         await db.refresh(run)
         return run
 
-    async def list_for(self, db: AsyncSession, workspace: Workspace, limit: int = 50) -> list[Run]:
-        rows = await db.scalars(
+    async def list_for(
+        self, db: AsyncSession, workspace: Workspace, *, limit: int = 20, before: str | None = None
+    ) -> list[Run]:
+        """The workspace's runs, newest first: `limit` of them, older than run `before`.
+
+        `before` is a run id of the previous page; an unknown one is `BadRequest`.
+        The runs come without their output columns (deferred): summaries only."""
+        # A list never loads outputs (up to 1 MiB each): only the summary's columns.
+        query = (
             select(Run)
+            .options(defer(Run.stdout), defer(Run.stderr), defer(Run.segments), defer(Run.typed))
             .where(Run.workspace_id == workspace.id)
-            .order_by(Run.created_at.desc())
-            .limit(limit)
         )
+        if before is not None:
+            cursor = (
+                await db.execute(
+                    select(Run.created_at).where(Run.id == before, Run.workspace_id == workspace.id)
+                )
+            ).first()
+            if cursor is None:
+                raise BadRequest("'before' must be the id of a run of this workspace.")
+            query = query.where(
+                or_(
+                    Run.created_at < cursor.created_at,
+                    and_(Run.created_at == cursor.created_at, Run.id < before),
+                )
+            )
+        rows = await db.scalars(query.order_by(Run.created_at.desc(), Run.id.desc()).limit(limit))
         return list(rows)
+
+    async def stop_workspace(self, workspace_id: str) -> None:
+        """Stop every run of the workspace and wait until each is recorded (before
+        the workspace is deleted, so no run writes a plot after its files went)."""
+        for run_id, owner in list(self._workspace_of.items()):
+            if owner == workspace_id:
+                await self.stop(run_id)
 
     async def stop(self, run_id: str) -> None:
         """Stop a running run (all its processes); a finished run is left as it is.
@@ -207,11 +247,17 @@ class RunService:
         live = self._live.get(run.id)
         if live is not None:
             if 0 <= index < len(live.output.images):
-                return live.output.images[index]
+                return live.output.images.get(index)
             raise NotFound("There is no such image.")
         if not 0 <= index < run.images:
             raise NotFound("There is no such image.")
-        return self.images_root / run.id / f"{index}.png"
+        path = self._plots_dir(run.workspace_id, run.id) / f"{index}.png"
+        # Runs recorded before plots were kept per workspace: `runs/<run>/`.
+        legacy = self.images_root / run.id / f"{index}.png"
+        return legacy if not path.exists() and legacy.exists() else path
+
+    def _plots_dir(self, workspace_id: str, run_id: str) -> Path:
+        return runs_dir(self.settings, workspace_id) / run_id
 
     def view(self, run: Run) -> RunView:
         """`run` as clients are shown it: with its output so far while it runs."""
@@ -301,15 +347,18 @@ class RunService:
                 if run_id not in self._stopped:
                     raise
                 outcome = _stopped(live)
-            await self._record(run_id, outcome)
+            await self._record(run_id, workspace_id, outcome)
         except Exception:
             log.exception("run %s failed", run_id)
             with contextlib.suppress(Exception):
-                await self._record(run_id, _failure("The run failed on the server; it was logged."))
+                await self._record(
+                    run_id, workspace_id, _failure("The run failed on the server; it was logged.")
+                )
         finally:
             self._tasks.pop(run_id, None)
             self._stopped.discard(run_id)
             self._per_workspace[workspace_id] -= 1
+            self._workspace_of.pop(run_id, None)
             # Only now, with the end recorded: a follower finds the live run
             # or the finished record, never neither.
             live.finish()
@@ -340,13 +389,12 @@ class RunService:
             except SandboxError as exc:
                 return _failure(exc.detail)
 
-    async def _record(self, run_id: str, outcome: RunOutcome) -> None:
-        if outcome.images:
-            await to_thread.run_sync(self._save_images, run_id, outcome.images)
+    async def _record(self, run_id: str, workspace_id: str, outcome: RunOutcome) -> None:
+        plots = self._plots_dir(workspace_id, run_id)
         async with self.sessions() as db:
             run = await db.get(Run, run_id)
             if run is None:  # the workspace was deleted meanwhile
-                await to_thread.run_sync(shutil.rmtree, self.images_root / run_id, True)
+                await to_thread.run_sync(shutil.rmtree, plots, True)
                 return
             run.status = outcome.status
             run.exit_code = outcome.exit_code
@@ -354,22 +402,28 @@ class RunService:
             run.stderr = outcome.stderr.decode("utf-8", "replace")
             run.truncated = outcome.truncated
             run.duration_ms = outcome.duration_ms
-            run.images = len(outcome.images)
+            run.images = outcome.images
             run.message = outcome.message
             run.segments = transcript.encode(outcome.segments)
             run.typed = outcome.typed.decode("utf-8", "replace")
             run.finished_at = datetime.now(UTC)
+            run.stored_bytes = _record_bytes(run) + outcome.plot_bytes
             await db.commit()
+            pruned = await retention.prune(
+                db,
+                workspace_id,
+                keep=self.settings.runs_kept_per_workspace,
+                max_bytes=self.settings.run_storage_bytes,
+            )
+        for old in pruned:
+            await to_thread.run_sync(shutil.rmtree, self._plots_dir(workspace_id, old), True)
+            await to_thread.run_sync(shutil.rmtree, self.images_root / old, True)
 
-    def _save_images(self, run_id: str, images: list[bytes]) -> None:
-        directory = self.images_root / run_id
-        self.images_root.mkdir(mode=0o700, exist_ok=True)
-        directory.mkdir(mode=0o700, exist_ok=True)
-        for index, data in enumerate(images):
-            # The server's alone, like everything in the data directory.
-            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
-            with open(os.open(directory / f"{index}.png", flags, 0o600), "wb") as file:
-                file.write(data)
+
+def _record_bytes(run: Run) -> int:
+    """What a finished run's record takes in the database, roughly: its texts."""
+    texts = (run.stdout, run.stderr, run.segments or "", run.typed or "", run.message or "")
+    return sum(len(text.encode()) for text in texts)
 
 
 def _stopped(live: LiveRun) -> RunOutcome:
@@ -382,7 +436,8 @@ def _stopped(live: LiveRun) -> RunOutcome:
         stderr=output.record("stderr"),
         truncated=output.truncated,
         duration_ms=int((time.monotonic() - live.started) * 1000),
-        images=list(output.images),
+        images=len(output.images),
+        plot_bytes=output.images.bytes_stored,
         message=STOPPED_MESSAGE,
         segments=transcript.segments_of(output),
         typed=output.typed,

@@ -68,6 +68,10 @@ class SandboxManager:
             return None
         return sandbox
 
+    def workspaces_with_sandbox(self) -> set[str]:
+        """Workspaces whose sandbox runs or is still ending (their files are in use)."""
+        return set(self._sandboxes)
+
     def last_end(self, workspace_id: str) -> EndReason | None:
         """Why the workspace's previous sandbox ended, if one did."""
         return self._ended.get(workspace_id)

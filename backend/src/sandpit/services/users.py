@@ -9,7 +9,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sandpit.db.models import Role, User
-from sandpit.errors import BadRequest, Conflict, RateLimited, Unauthorized
+from sandpit.errors import BadRequest, Conflict, Forbidden, RateLimited, Unauthorized
+from sandpit.security.login_throttle import LoginThrottle
 from sandpit.security.passwords import hash_password, verify_password
 from sandpit.security.ratelimit import RateLimiter, retry_after_seconds
 
@@ -28,14 +29,20 @@ def check_credentials_shape(username: str, password: str) -> None:
 
 
 async def create_user(
-    db: AsyncSession, username: str, password: str, role: Role = Role.USER
+    db: AsyncSession, username: str, password: str, role: Role = Role.USER, *, commit: bool = True
 ) -> User:
-    """Create an account. Raises `BadRequest` for a bad shape, `Conflict` if the name is taken."""
+    """Create an account. Raises `BadRequest` for a bad shape, `Conflict` if the name is taken.
+
+    With `commit=False` the account is only flushed, so the caller can make
+    it part of a larger transaction (an invitation used up with it)."""
     check_credentials_shape(username, password)
     user = User(username=username, password_hash=await hash_password(password), role=role.value)
     db.add(user)
     try:
-        await db.commit()
+        if commit:
+            await db.commit()
+        else:
+            await db.flush()
     except IntegrityError as exc:
         await db.rollback()
         raise Conflict(f"The username {username!r} is already taken.") from exc
@@ -45,37 +52,41 @@ async def create_user(
 async def authenticate(
     db: AsyncSession,
     limiter: RateLimiter,
+    throttle: LoginThrottle,
     username: str,
     password: str,
     address: str,
     *,
-    per_account: int,
     per_address: int,
     window_s: int,
 ) -> User:
     """Return the user whose credentials these are.
 
-    Failed attempts are counted per account and per client address; once
-    either passes its limit within the window, `RateLimited` is raised before
-    the password is even checked, so guessing gains nothing. Successful
-    sign-ins are not counted (a classroom behind one NAT address signs in at
-    once) and clear the account's count. Wrong credentials raise
-    `Unauthorized` without saying which part was wrong.
+    Failed attempts are throttled per (account, address) with growing delays
+    (`LoginThrottle`), and counted per address (`per_address` within
+    `window_s`, any account). While either holds, `RateLimited` is raised
+    before the password is even checked, so guessing gains nothing; the
+    owner signing in from another address is not held back by a stranger's
+    failures. Successful sign-ins are not counted (a classroom behind one NAT
+    address signs in at once) and clear their pair's failures. Wrong
+    credentials raise `Unauthorized` without saying which part was wrong; a
+    disabled account, with the right password, `Forbidden`.
     """
-    keys = ((f"login:user:{username}", per_account), (f"login:addr:{address}", per_address))
-    for key, limit in keys:
-        wait = limiter.peek(key, limit, window_s)
-        if wait:
-            seconds = retry_after_seconds(wait)
-            raise RateLimited(
-                f"Too many failed sign-in attempts; try again in {seconds} seconds.", seconds
-            )
+    address_key = f"login:addr:{address}"
+    wait = max(throttle.wait(username, address), limiter.peek(address_key, per_address, window_s))
+    if wait:
+        seconds = retry_after_seconds(wait)
+        raise RateLimited(
+            f"Too many failed sign-in attempts; try again in {seconds} seconds.", seconds
+        )
     user = await db.scalar(select(User).where(User.username == username))
     if not await verify_password(user.password_hash if user else None, password) or user is None:
-        for key, limit in keys:
-            limiter.hit(key, limit, window_s)
+        throttle.failed(username, address)
+        limiter.hit(address_key, per_address, window_s)
         raise Unauthorized("The username or password is wrong.")
-    limiter.reset(keys[0][0])
+    throttle.succeeded(username, address)
+    if user.disabled:
+        raise Forbidden("This account is disabled; ask an administrator.")
     return user
 
 
@@ -90,3 +101,7 @@ async def set_role(db: AsyncSession, username: str, role: Role) -> User:
     user.role = role.value
     await db.commit()
     return user
+
+
+async def get_by_name(db: AsyncSession, username: str) -> User | None:
+    return await db.scalar(select(User).where(User.username == username))

@@ -19,9 +19,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sandpit.config import Settings
-from sandpit.db.models import User, Workspace
+from sandpit.db.models import Run, User, Workspace
 from sandpit.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
-from sandpit.workspaces.store import remove_tree, volumes, workspace_dir, workspace_fs
+from sandpit.workspaces.store import (
+    remove_tree,
+    runs_dir,
+    volumes,
+    workspace_dir,
+    workspace_fs,
+)
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +93,18 @@ async def create(db: AsyncSession, settings: Settings, user: User, name: str) ->
     return workspace
 
 
+async def run_storage(db: AsyncSession, workspace_id: str) -> tuple[int, int]:
+    """The workspace's recorded runs: how many, and the bytes they and their plots take."""
+    row = (
+        await db.execute(
+            select(func.count(), func.coalesce(func.sum(Run.stored_bytes), 0)).where(
+                Run.workspace_id == workspace_id
+            )
+        )
+    ).one()
+    return int(row[0]), int(row[1])
+
+
 async def update(
     db: AsyncSession,
     workspace: Workspace,
@@ -116,10 +134,18 @@ async def mark_opened(db: AsyncSession, workspace: Workspace) -> Workspace:
 
 
 async def delete(db: AsyncSession, settings: Settings, workspace: Workspace) -> None:
-    """Delete the record, then the files (`remove_tree`: never half-visible, no link followed)."""
-    directory = workspace_dir(settings, workspace.id)
+    """Delete the record (its runs go with it), then the files and the runs' plots
+    (`remove_tree`: never half-visible, no link followed)."""
     await db.delete(workspace)
     await db.commit()
+    await remove_files(settings, workspace.id)
+
+
+async def remove_files(settings: Settings, workspace_id: str) -> None:
+    """Remove everything the workspace has on disk: its volume, directory and run plots."""
+    directory = workspace_dir(settings, workspace_id)
     if settings.workspace_volumes:
         await to_thread.run_sync(volumes(settings).remove, directory)
-    await to_thread.run_sync(remove_tree, directory, settings.data_dir / "trash")
+    trash = settings.data_dir / "trash"
+    await to_thread.run_sync(remove_tree, directory, trash)
+    await to_thread.run_sync(remove_tree, runs_dir(settings, workspace_id), trash)

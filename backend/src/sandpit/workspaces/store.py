@@ -31,6 +31,13 @@ def workspace_dir(settings: Settings, workspace_id: str) -> Path:
     return settings.workspaces_dir / workspace_id
 
 
+def runs_dir(settings: Settings, workspace_id: str) -> Path:
+    """Where the workspace's recorded runs keep their plots: `runs/<workspace>/<run>/<i>.png`.
+
+    Outside the workspace (no sandbox sees it) and removed with it."""
+    return settings.data_dir / "runs" / workspace_dir(settings, workspace_id).name
+
+
 def volumes(settings: Settings) -> Volumes:
     """The workspace volumes (one small filesystem per workspace) the settings describe."""
     return Volumes(

@@ -11,6 +11,15 @@ filesystem but never its raw metadata.
 
 Mounted with nosuid and nodev. Images are sparse: an empty workspace costs
 a few hundred KiB of real disk.
+
+A volume is mounted when something needs it (`ensure_mounted`: every file
+operation and every sandbox start goes through it) and unmounted after
+idling (`unmount_idle`, called periodically by `sandpit.workspaces.reaper`),
+so a host holds thousands of workspaces with only the active ones using a
+loop device and a journal thread. A volume in use is never unmounted: the
+caller names the workspaces with a live sandbox, and the unmount is not
+lazy, so one still held open (a file operation under way) fails with EBUSY
+and is simply tried again later.
 """
 
 from __future__ import annotations
@@ -50,6 +59,8 @@ _sizes: dict[tuple[int, int], int] = {}
 # not stack two mounts on one workspace.
 _mount_locks: dict[Path, threading.Lock] = {}
 _mount_locks_guard = threading.Lock()
+# When each directory's volume was last needed (`time.monotonic()`).
+_last_used: dict[Path, float] = {}
 
 
 class VolumeError(SandpitError):
@@ -151,14 +162,49 @@ class Volumes:
         """
         image = self.image_of(directory)
         with _mount_lock(directory), image_lock(image) as present:
+            _last_used[directory] = time.monotonic()
             if os.path.ismount(directory) or not present:
                 return
             _run(mount_argv(image, directory), "mount the workspace volume")
 
+    def unmount_idle(self, idle_s: float, in_use: set[str]) -> list[Path]:
+        """Unmount every volume not needed for `idle_s` seconds whose workspace id is
+        not in `in_use` (those with a live sandbox); return the directories unmounted.
+
+        A volume still held (EBUSY) stays mounted until a later call.
+        """
+        if not self.workspaces_dir.is_dir():
+            return []
+        now = time.monotonic()
+        unmounted = []
+        for entry in self.workspaces_dir.iterdir():
+            if entry.name in in_use or not os.path.ismount(entry):
+                continue
+            with _mount_lock(entry):
+                # Mounted before this server started (or by another): count from now.
+                last = _last_used.setdefault(entry, now)
+                if now - last < idle_s or not os.path.ismount(entry):
+                    continue
+                result = subprocess.run(  # noqa: S603 - a fixed argv, no shell
+                    umount_argv(entry, lazy=False),
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                    env={},
+                )
+                if result.returncode == 0:
+                    _last_used.pop(entry, None)
+                    unmounted.append(entry)
+                else:
+                    log.debug("volume %s is busy: %s", entry, result.stderr.strip())
+        return unmounted
+
     def remove(self, directory: Path) -> None:
         """Unmount and delete the image; the caller removes the directory."""
-        if os.path.ismount(directory):
-            _run(umount_argv(directory), "unmount the workspace volume")
+        with _mount_lock(directory):
+            if os.path.ismount(directory):
+                _run(umount_argv(directory), "unmount the workspace volume")
+            _last_used.pop(directory, None)
         with contextlib.suppress(FileNotFoundError):
             self.image_of(directory).unlink()
 
