@@ -19,6 +19,7 @@ from starlette.routing import Match
 from sandpit import __version__
 from sandpit.api import (
     admin,
+    archives,
     auth,
     files,
     health,
@@ -117,10 +118,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_request_bytes,
+        larger=[(path, settings.import_max_bytes) for path in archives.IMPORT_PATHS],
+    )
 
     api = APIRouter(prefix="/api")
-    for module in (health, auth, workspaces, files, runs, sandboxes, terminals, limits, admin):
+    for module in (
+        health,
+        auth,
+        archives,
+        workspaces,
+        files,
+        runs,
+        sandboxes,
+        terminals,
+        limits,
+        admin,
+    ):
         api.include_router(module.router)
     app.include_router(api)
 

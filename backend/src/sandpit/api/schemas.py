@@ -146,6 +146,16 @@ class WorkspaceDetail(WorkspaceOut):
     ui_state: dict[str, Any]
 
 
+class ImportOut(BaseModel):
+    """What an import into an existing workspace wrote."""
+
+    files: int = Field(description="Files written (new or replaced).")
+    bytes: int = Field(description="Their total size.")
+    snapshot_before: str | None = Field(
+        description="The automatic snapshot taken just before, to undo the import."
+    )
+
+
 class FileEntry(BaseModel):
     path: str
     size: int
