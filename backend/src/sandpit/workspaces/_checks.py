@@ -55,7 +55,7 @@ def check_content(data: bytes, max_bytes: int, shown: str, formats: frozenset[st
         return
     if len(data) > max_bytes:
         raise PayloadTooLarge(too_large(shown, max_bytes))
-    found = None if dataformats.is_utf8_text(data) else dataformats.detect(data)
+    found = dataformats.detect(data)  # an all-ASCII PDF is a PDF, not text
     claimed = dataformats.expected_by_name(shown)
     if claimed is not None and (found is None or found.name != claimed.name):
         raise UnsupportedMediaType(

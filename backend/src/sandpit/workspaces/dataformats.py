@@ -82,7 +82,9 @@ def is_utf8_text(data: bytes) -> bool:
 def detect(data: bytes) -> DataFormat | None:
     """The data format `data` holds, judged by content alone; None if none of `FORMATS`.
 
-    UTF-8 text is not a data format (it is a plain text file) and answers None.
+    The binary formats' signatures are checked first (a PDF may be all
+    ASCII); UTF-8 text is not a data format (it is a plain text file) and
+    answers None.
     """
     for name, check in _CHECKS:
         if check(data):
@@ -101,11 +103,9 @@ def expected_by_name(name: str) -> DataFormat | None:
 
 def media_type(data: bytes) -> str:
     """The Content-Type to serve `data` with (see the module docstring)."""
-    if is_utf8_text(data):
-        return "text/plain; charset=utf-8"
     found = detect(data)
     if found is None:
-        return "application/octet-stream"
+        return "text/plain; charset=utf-8" if is_utf8_text(data) else "application/octet-stream"
     if found.name == "text":
         # Stored as uploaded, in an encoding we cannot know: let the browser
         # not guess; the IDE decodes it as Windows-1252 (a superset of Latin-1).
