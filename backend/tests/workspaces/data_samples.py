@@ -65,8 +65,11 @@ def npy() -> bytes:
     """A NumPy 1.0 file holding three little-endian float64s, laid out as numpy writes it."""
     header = b"{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }"
     header += b" " * (64 - 10 - len(header) - 1) + b"\n"
-    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header + struct.pack(
-        "<3d", 1.0, 2.0, 3.0
+    return (
+        b"\x93NUMPY\x01\x00"
+        + struct.pack("<H", len(header))
+        + header
+        + struct.pack("<3d", 1.0, 2.0, 3.0)
     )
 
 
