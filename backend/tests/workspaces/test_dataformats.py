@@ -25,7 +25,8 @@ def test_the_setting_knows_every_format() -> None:
 def test_each_format_is_recognised_by_content(fmt: str) -> None:
     name, data = SAMPLES[fmt]
     found = dataformats.detect(data)
-    assert found is not None and found.name == fmt
+    assert found is not None
+    assert found.name == fmt
     check_content(data, 1 << 20, name, ALL)
     # By content, not by name: the same bytes under a neutral name are accepted too.
     check_content(data, 1 << 20, "upload.bin", ALL)
@@ -37,7 +38,8 @@ def test_each_format_is_recognised_by_content(fmt: str) -> None:
 
 def test_utf16_text_with_bom_is_text() -> None:
     found = dataformats.detect(UTF16_TEXT)
-    assert found is not None and found.name == "text"
+    assert found is not None
+    assert found.name == "text"
 
 
 @pytest.mark.parametrize(

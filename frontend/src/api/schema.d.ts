@@ -261,6 +261,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/workspaces/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import Workspace
+         * @description Create a workspace holding the zip's files; on any error nothing is created.
+         */
+        post: operations["import_workspace_api_workspaces_import_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/workspaces/{workspace_id}": {
         parameters: {
             query?: never;
@@ -281,6 +301,26 @@ export interface paths {
          * @description Rename the workspace and/or save the IDE's state (open tabs, layout).
          */
         patch: operations["update_workspace_api_workspaces__workspace_id__patch"];
+        trace?: never;
+    };
+    "/api/workspaces/{workspace_id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Workspace
+         * @description Every regular file of the workspace as a zip (links and special files left out).
+         */
+        get: operations["export_workspace_api_workspaces__workspace_id__export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/workspaces/{workspace_id}/files": {
@@ -314,7 +354,7 @@ export interface paths {
         get: operations["read_file_api_workspaces__workspace_id__files__path__get"];
         /**
          * Write File
-         * @description Create or replace a file with the raw request body (UTF-8 text, at most 1 MiB).
+         * @description Create or replace a file with the raw request body (text or allowed data, at most 1 MiB).
          *
          *     Answers 201 when the file was created and 200 when it was replaced.
          */
@@ -341,6 +381,29 @@ export interface paths {
         put?: never;
         /** Create Folder */
         post: operations["create_folder_api_workspaces__workspace_id__folders_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspace_id}/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import Into Workspace
+         * @description Add the zip's files to the workspace, replacing files of the same names.
+         *
+         *     Other files stay. An automatic snapshot is taken just before anything is
+         *     written (`snapshot_before`); on any error nothing is written.
+         */
+        post: operations["import_into_workspace_api_workspaces__workspace_id__import_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -577,6 +640,27 @@ export interface components {
              * @example main.py
              */
             path: string;
+        };
+        /**
+         * ImportOut
+         * @description What an import into an existing workspace wrote.
+         */
+        ImportOut: {
+            /**
+             * Bytes
+             * @description Their total size.
+             */
+            bytes: number;
+            /**
+             * Files
+             * @description Files written (new or replaced).
+             */
+            files: number;
+            /**
+             * Snapshot Before
+             * @description The automatic snapshot taken just before, to undo the import.
+             */
+            snapshot_before: string | null;
         };
         /**
          * LimitsOut
@@ -1836,6 +1920,97 @@ export interface operations {
             };
         };
     };
+    import_workspace_api_workspaces_import_post: {
+        parameters: {
+            query: {
+                name: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The zip file, as the raw body (at most `IMPORT_MAX_BYTES`); the Content-Type is not relied on, the bytes are. */
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+                "application/zip": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkspaceDetail"];
+                };
+            };
+            /** @description An unsafe entry (an absolute path, `..`, a refused name, a link, a device, a duplicate); the sentence names it. Nothing was written. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The name is taken, or the user has all the workspaces allowed. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description More files or bytes than the quota, a zip bomb, or a zip past the import limit. Nothing was written. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The body is not a zip file. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
     get_workspace_api_workspaces__workspace_id__get: {
         parameters: {
             query?: never;
@@ -2030,6 +2205,67 @@ export interface operations {
             };
         };
     };
+    export_workspace_api_workspaces__workspace_id__export_get: {
+        parameters: {
+            query?: {
+                /** @description Also include `.local/` (packages installed with pip). */
+                include_local?: boolean;
+            };
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The workspace's files as a zip, streamed as it is made. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": string;
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource (or another user's). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many files and folders to list. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
     list_files_api_workspaces__workspace_id__files_get: {
         parameters: {
             query?: {
@@ -2105,12 +2341,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The file's content. */
+            /** @description The file's content: UTF-8 text as text/plain, an allowed data format (by content) as its own type, anything else as application/octet-stream; never a type a browser would run (SVG and HTML are text/plain). */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/octet-stream": unknown;
                     "text/plain": unknown;
                 };
             };
@@ -2180,7 +2417,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        /** @description The file's new content: UTF-8 text, at most 1 MiB; none for an empty file. */
+        /** @description The file's new content: UTF-8 text (or, where `ALLOWED_DATA_FORMATS` allows, a binary data file of an allowed format), at most 1 MiB; none for an empty file. */
         requestBody?: {
             content: {
                 "text/plain": string;
@@ -2259,7 +2496,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description Not UTF-8 text. */
+            /** @description Neither UTF-8 text nor an allowed data format (`ALLOWED_DATA_FORMATS`). */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2436,6 +2673,97 @@ export interface operations {
             };
             /** @description A body, file or quota limit would be passed. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    import_into_workspace_api_workspaces__workspace_id__import_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        /** @description The zip file, as the raw body (at most `IMPORT_MAX_BYTES`); the Content-Type is not relied on, the bytes are. */
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+                "application/zip": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportOut"];
+                };
+            };
+            /** @description An unsafe entry (an absolute path, `..`, a refused name, a link, a device, a duplicate); the sentence names it. Nothing was written. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource (or another user's). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description More files or bytes than the quota, a zip bomb, or a zip past the import limit. Nothing was written. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The body is not a zip file. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -13,11 +13,12 @@ from urllib.parse import quote
 
 from anyio import to_thread
 from fastapi import APIRouter, Query, Request, status
+from pydantic import AfterValidator
 from fastapi.responses import StreamingResponse
 
 from sandpit.api.deps import Context, CurrentUser, DbSession, OwnedWorkspace
-from sandpit.api.errors import responses
-from sandpit.api.schemas import ImportOut, WorkspaceDetail
+from sandpit.api.errors import MethodNotAllowed, responses
+from sandpit.api.schemas import NAME_SCHEMA, ImportOut, WorkspaceDetail, workspace_name
 from sandpit.services import archives
 from sandpit.workspaces.archive import export_paths, export_zip
 from sandpit.workspaces.store import workspace_fs
@@ -29,9 +30,13 @@ IMPORT_PATHS = (r"^/api/workspaces/import$", r"^/api/workspaces/[^/]+/import$")
 
 _ZIP_BODY: dict[str, Any] = {
     "requestBody": {
-        "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+        "content": {
+            "application/zip": {"schema": {"type": "string", "format": "binary"}},
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+        },
         "required": True,
-        "description": "The zip file, as the raw body (at most `IMPORT_MAX_BYTES`).",
+        "description": "The zip file, as the raw body (at most `IMPORT_MAX_BYTES`); the "
+        "Content-Type is not relied on, the bytes are.",
     }
 }
 _IMPORT_ERRORS = responses(
@@ -92,7 +97,7 @@ async def import_workspace(
     user: CurrentUser,
     db: DbSession,
     context: Context,
-    name: Annotated[str, Query(min_length=1, max_length=100, description="The new name.")],
+    name: Annotated[str, AfterValidator(workspace_name), Query(json_schema_extra=NAME_SCHEMA)],
 ) -> WorkspaceDetail:
     """Create a workspace holding the zip's files; on any error nothing is created."""
     settings = context.settings
@@ -100,6 +105,17 @@ async def import_workspace(
         await archives.spool_upload(request.stream(), spool, settings.import_max_bytes)
         workspace = await archives.import_new(db, settings, user, name, spool)
     return WorkspaceDetail.model_validate(workspace)
+
+
+@router.api_route(
+    "/import",
+    methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+    include_in_schema=False,
+)
+async def import_other_methods() -> None:
+    # Without this, `/workspaces/import` would also match `/workspaces/{workspace_id}`
+    # and answer its methods (a 404 for a workspace named "import").
+    raise MethodNotAllowed({"POST"})
 
 
 @router.post(
