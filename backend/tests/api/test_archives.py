@@ -167,7 +167,7 @@ def test_bad_name_and_taken_name(user: User) -> None:
     bad = user.client.post(
         "/api/workspaces/import", params={"name": "a\x07b"}, content=body, headers=ZIP
     )
-    assert bad.status_code == 400
+    assert bad.status_code == 422  # as for POST /api/workspaces: the name's shape
     user.workspace("taken")
     taken = user.client.post(
         "/api/workspaces/import", params={"name": "taken"}, content=body, headers=ZIP

@@ -13,8 +13,8 @@ from urllib.parse import quote
 
 from anyio import to_thread
 from fastapi import APIRouter, Query, Request, status
-from pydantic import AfterValidator
 from fastapi.responses import StreamingResponse
+from pydantic import AfterValidator
 
 from sandpit.api.deps import Context, CurrentUser, DbSession, OwnedWorkspace
 from sandpit.api.errors import MethodNotAllowed, responses
