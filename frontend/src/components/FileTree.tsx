@@ -32,19 +32,29 @@ type Props = {
  * go into the focused folder; files and folders dropped from the desktop are
  * uploaded into the folder under the pointer (lib/upload.ts), as are those
  * picked with "Upload files" or "Upload folder" into the focused folder;
- * "Download all" zips the workspace in the browser. What the actions do is
+ * "Download all" downloads the zip the server streams, "Import zip" adds a
+ * zip's files. `.local/` (pip's installs) is hidden unless "Show hidden
+ * files" is on (then "Download all" includes it too). What the actions do is
  * hooks/useFileActions.ts; this component is the tree, its keys and its
  * drops. What user code creates appears with the next listing poll.
  */
+/** Hidden unless asked for: `.local/` (where pip installs), as noisy as a virtualenv. */
+function isHidden(path: string): boolean {
+  return path === ".local" || path.startsWith(".local/");
+}
+
 export function FileTree(props: Props) {
   const { workspaceId, entries, expanded, activePath, dirtyPaths, onToggle, onOpen } = props;
-  const tree = useMemo(() => buildTree(entries), [entries]);
+  const [showHidden, setShowHidden] = useState(false);
+  const shown = useMemo(() => (showHidden ? entries : entries.filter((entry) => !isHidden(entry.path))), [entries, showHidden]);
+  const tree = useMemo(() => buildTree(shown), [shown]);
   const rows = useMemo(() => visibleRows(tree, expanded), [tree, expanded]);
   const [focused, setFocused] = useState<string | null>(null);
   const [dropTarget, setDropTarget] = useState<string | null>(null);
   const list = useRef<HTMLUListElement>(null);
   const picker = useRef<HTMLInputElement>(null);
   const folderPicker = useRef<HTMLInputElement>(null);
+  const zipPicker = useRef<HTMLInputElement>(null);
 
   const actions = useFileActions({
     ...props,
@@ -150,7 +160,9 @@ export function FileTree(props: Props) {
     { icon: "folderPlus", label: "New folder" },
     { icon: "upload", label: "Upload files", disabled: uploading !== null },
     { icon: "folderUp", label: "Upload folder", disabled: uploading !== null },
-    { icon: "archive", label: actions.zipping ? "Zipping…" : "Download all as zip", disabled: actions.zipping },
+    { icon: "archive", label: showHidden ? "Download all as zip (with hidden files)" : "Download all as zip" },
+    { icon: "archiveIn", label: actions.importing ? "Importing…" : "Import zip into this workspace", disabled: actions.importing },
+    { icon: showHidden ? "eye" : "eyeOff", label: showHidden ? "Hide hidden files" : "Show hidden files" },
     { icon: "refresh", label: "Refresh" },
   ];
   function runTool(icon: IconName) {
@@ -159,7 +171,10 @@ export function FileTree(props: Props) {
       folderPlus: () => startCreate("folder"),
       upload: () => picker.current?.click(),
       folderUp: () => folderPicker.current?.click(),
-      archive: () => void actions.downloadAll(),
+      archive: () => actions.downloadAll(showHidden),
+      archiveIn: () => zipPicker.current?.click(),
+      eye: () => setShowHidden(false),
+      eyeOff: () => setShowHidden(true),
       refresh: () => void props.onRefresh(),
     };
     tools[icon]?.();
@@ -211,6 +226,20 @@ export function FileTree(props: Props) {
             const batch = pickedItems(event.target.files);
             event.target.value = "";
             void upload(batch, targetFolder());
+          }}
+        />
+        <input
+          ref={zipPicker}
+          type="file"
+          accept=".zip,application/zip"
+          hidden
+          data-testid="zip-picker"
+          onChange={(event) => {
+            const file = event.target.files?.[0];
+            event.target.value = "";
+            if (file !== undefined) {
+              void actions.importZip(file);
+            }
           }}
         />
         <input
