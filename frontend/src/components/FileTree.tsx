@@ -161,8 +161,6 @@ export function FileTree(props: Props) {
     { icon: "upload", label: "Upload files", disabled: uploading !== null },
     { icon: "folderUp", label: "Upload folder", disabled: uploading !== null },
     { icon: "archive", label: showHidden ? "Download all as zip (with hidden files)" : "Download all as zip" },
-    { icon: "archiveIn", label: actions.importing ? "Importing…" : "Import zip into this workspace", disabled: actions.importing },
-    { icon: showHidden ? "eye" : "eyeOff", label: showHidden ? "Hide hidden files" : "Show hidden files" },
     { icon: "refresh", label: "Refresh" },
   ];
   function runTool(icon: IconName) {
@@ -172,9 +170,6 @@ export function FileTree(props: Props) {
       upload: () => picker.current?.click(),
       folderUp: () => folderPicker.current?.click(),
       archive: () => actions.downloadAll(showHidden),
-      archiveIn: () => zipPicker.current?.click(),
-      eye: () => setShowHidden(false),
-      eyeOff: () => setShowHidden(true),
       refresh: () => void props.onRefresh(),
     };
     tools[icon]?.();
@@ -347,6 +342,21 @@ export function FileTree(props: Props) {
             ))}
           </ul>
         )}
+      </div>
+      <div className="flex items-center gap-2 border-t border-line px-3 py-1.5 text-xs text-fg-muted">
+        <label className="mr-auto flex items-center gap-2">
+          <input type="checkbox" checked={showHidden} onChange={(event) => setShowHidden(event.target.checked)} />
+          Show hidden files
+        </label>
+        <button
+          type="button"
+          className="underline hover:text-fg disabled:opacity-50"
+          disabled={actions.importing}
+          onClick={() => zipPicker.current?.click()}
+          title="Add a zip's files to this workspace (files of the same names are replaced)"
+        >
+          {actions.importing ? "Importing…" : "Import zip"}
+        </button>
       </div>
       <ConfirmDialog
         open={doomed !== null}
