@@ -38,7 +38,9 @@ def rss_bytes(pid: int) -> int:
 
 def fill(folder: Path) -> int:
     """Write the workspace's files; answers their total size."""
-    text = b"".join(f"value_{i} = compute({i}, scale=0.5)  # step {i}\n".encode() for i in range(20_000))
+    text = b"".join(
+        f"value_{i} = compute({i}, scale=0.5)  # step {i}\n".encode() for i in range(20_000)
+    )
     total = 0
     for index in range(FILES):
         data = os.urandom(FILE_BYTES) if index % 2 == 0 else text[:FILE_BYTES]
@@ -97,7 +99,13 @@ def main() -> None:
         print()
         print_table(
             ("server RSS before MiB", "peak MiB", "peak - before MiB"),
-            [(f"{baseline / MiB:.1f}", f"{peak / MiB:.1f}", f"{(peak - baseline) / MiB:.1f}")],
+            [
+                (
+                    f"{baseline / MiB:.1f}",
+                    f"{peak / MiB:.1f}",
+                    f"{(peak - baseline) / MiB:.1f}",
+                )
+            ],
         )
         user.close()
     finally:
