@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["api_files", "runs", "terminals", "ide", "load", "backup", "proxy"]
+BENCHMARKS = ["api_files", "runs", "terminals", "ide", "load", "backup", "proxy", "export"]
 
 
 def main(argv: list[str]) -> int:

@@ -21,6 +21,7 @@ from sandpit import __version__
 from sandpit.api import (
     admin,
     admin_users,
+    archives,
     auth,
     files,
     health,
@@ -153,10 +154,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_request_bytes,
+        larger=[(path, settings.import_max_bytes) for path in archives.IMPORT_PATHS],
+    )
 
     api = APIRouter(prefix="/api")
-    routers = (health, auth, workspaces, files, runs, sandboxes, terminals, limits, admin)
+    routers = (health, auth, archives, workspaces, files, runs, sandboxes, terminals, limits, admin)
     for module in (*routers, admin_users):
         api.include_router(module.router)
     app.include_router(api)

@@ -27,6 +27,24 @@ MiB = 1024 * 1024
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "CHANGE_ME_IN_PRODUCTION"})
 
 
+# The binary data formats ALLOWED_DATA_FORMATS may name; each is described and
+# recognised in sandpit.workspaces.dataformats (a test keeps the two in step).
+DATA_FORMAT_NAMES = (
+    "text",
+    "png",
+    "jpeg",
+    "gif",
+    "pdf",
+    "xlsx",
+    "parquet",
+    "arrow",
+    "npy",
+    "npz",
+    "sqlite",
+    "zip",
+)
+
+
 class ConfigError(SandpitError):
     """The settings cannot work; raised at start-up, never per request."""
 
@@ -101,6 +119,17 @@ class Settings(BaseSettings):
     # Put each workspace on a loop-mounted filesystem of its quota's size, so
     # files written by user code stop at the quota too (needs root).
     workspace_volumes: bool = True
+
+    # --- Export, import and data files (issue 13, items 5 and 6) ---------------
+    # Binary data formats the file API stores besides UTF-8 text, each recognised
+    # by its content (names from sandpit.workspaces.dataformats.FORMATS, or "all").
+    # Empty (the default): "Python, text files only", as the seed says.
+    allowed_data_formats: list[str] = []
+    # Largest zip accepted by an import, in bytes (the body is spooled to disk).
+    import_max_bytes: int = Field(default=120 * MiB, ge=1024)
+    # A zip whose entries expand to more than this many times their compressed
+    # size (counted from the data, once past 1 MiB) is refused as a zip bomb.
+    import_max_ratio: int = Field(default=100, ge=2)
 
     # --- Sandboxes (defaults from the seed's container configuration) ----------
     # bubblewrap (no daemon) or docker (containers on the local engine).
@@ -191,6 +220,19 @@ class Settings(BaseSettings):
     def _local_hosts_are_allowed(self) -> Settings:
         Allowlist.parse(self.package_proxy_allowed_hosts, self.package_proxy_local_hosts)
         return self
+
+    @field_validator("allowed_data_formats")
+    @classmethod
+    def _data_formats(cls, value: list[str]) -> list[str]:
+        names = [name.strip().lower() for name in value if name.strip()]
+        if "all" in names:
+            return list(DATA_FORMAT_NAMES)
+        unknown = sorted(set(names) - set(DATA_FORMAT_NAMES))
+        if unknown:
+            raise ValueError(
+                f"unknown data formats {unknown}; known: {', '.join(DATA_FORMAT_NAMES)} (or all)"
+            )
+        return names
 
     @field_validator("package_proxy_ca_bundle", "docker_host", "docker_image", mode="before")
     @classmethod

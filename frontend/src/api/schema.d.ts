@@ -27,114 +27,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/admin/invitations": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * List Invitations
-         * @description The invitation codes, newest first (their codes are never shown again).
-         */
-        get: operations["list_invitations_api_admin_invitations_get"];
-        put?: never;
-        /**
-         * Create Invitation
-         * @description A code that makes `uses` accounts (with `role`) while self-sign-up is closed.
-         */
-        post: operations["create_invitation_api_admin_invitations_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/admin/invitations/{invitation_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /** Delete Invitation */
-        delete: operations["delete_invitation_api_admin_invitations__invitation_id__delete"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/admin/users": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Create User
-         * @description Create an account (also while self-sign-up is closed).
-         */
-        post: operations["create_user_api_admin_users_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/admin/users/import": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Import Users
-         * @description Create the accounts of a class list; each row answers alone (made, or why not).
-         *
-         *     An empty password is generated and returned here, the only time it is shown.
-         */
-        post: operations["import_users_api_admin_users_import_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/admin/users/{user_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /**
-         * Delete User
-         * @description Delete the account and everything of it (nothing is left on disk).
-         */
-        delete: operations["delete_user_api_admin_users__user_id__delete"];
-        options?: never;
-        head?: never;
-        /**
-         * Update User
-         * @description Disable or enable an account (a disabled one cannot sign in; its sessions end), or
-         *     change its role. Disabling ends the account's sandboxes.
-         */
-        patch: operations["update_user_api_admin_users__user_id__patch"];
-        trace?: never;
-    };
     "/api/auth/login": {
         parameters: {
             query?: never;
@@ -183,14 +75,7 @@ export interface paths {
         get: operations["me_api_auth_me_get"];
         put?: never;
         post?: never;
-        /**
-         * Delete Me
-         * @description Delete the account and everything of it: workspaces, runs, plots, terminals, sandboxes.
-         *
-         *     Nothing of it is left on disk. The password is asked again, so a session
-         *     left open cannot delete the account.
-         */
-        delete: operations["delete_me_api_auth_me_delete"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -205,31 +90,8 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /**
-         * Register
-         * @description Create an account (with an invitation code while sign-up is closed).
-         */
+        /** Register */
         post: operations["register_api_auth_register_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/auth/registration": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Registration
-         * @description Whether anyone may sign up, or only with an invitation code.
-         */
-        get: operations["registration_api_auth_registration_get"];
-        put?: never;
-        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -399,6 +261,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/workspaces/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import Workspace
+         * @description Create a workspace holding the zip's files; on any error nothing is created.
+         */
+        post: operations["import_workspace_api_workspaces_import_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/workspaces/{workspace_id}": {
         parameters: {
             query?: never;
@@ -419,6 +301,26 @@ export interface paths {
          * @description Rename the workspace and/or save the IDE's state (open tabs, layout).
          */
         patch: operations["update_workspace_api_workspaces__workspace_id__patch"];
+        trace?: never;
+    };
+    "/api/workspaces/{workspace_id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Workspace
+         * @description Every regular file of the workspace as a zip (links and special files left out).
+         */
+        get: operations["export_workspace_api_workspaces__workspace_id__export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/workspaces/{workspace_id}/files": {
@@ -452,7 +354,7 @@ export interface paths {
         get: operations["read_file_api_workspaces__workspace_id__files__path__get"];
         /**
          * Write File
-         * @description Create or replace a file with the raw request body (UTF-8 text, at most 1 MiB).
+         * @description Create or replace a file with the raw request body (text or allowed data, at most 1 MiB).
          *
          *     Answers 201 when the file was created and 200 when it was replaced.
          */
@@ -479,6 +381,29 @@ export interface paths {
         put?: never;
         /** Create Folder */
         post: operations["create_folder_api_workspaces__workspace_id__folders_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspace_id}/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import Into Workspace
+         * @description Add the zip's files to the workspace, replacing files of the same names.
+         *
+         *     Other files stay. An automatic snapshot is taken just before anything is
+         *     written (`snapshot_before`); on any error nothing is written.
+         */
+        post: operations["import_into_workspace_api_workspaces__workspace_id__import_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -534,10 +459,7 @@ export interface paths {
         };
         /**
          * List Runs
-         * @description The workspace's runs, newest first, a page at a time, without their output.
-         *
-         *     A list never carries outputs (each may be 1 MiB): `GET /api/runs/{run_id}`
-         *     gives a run's output. The next page: `before` = the last id of this one.
+         * @description The workspace's latest runs, newest first.
          */
         get: operations["list_runs_api_workspaces__workspace_id__runs_get"];
         put?: never;
@@ -629,11 +551,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * Usage
-         * @description The workspace's files against their quota, and its recorded runs (with plots)
-         *     against the run storage, past which the oldest runs are pruned.
-         */
+        /** Usage */
         get: operations["usage_api_workspaces__workspace_id__usage_get"];
         put?: never;
         post?: never;
@@ -647,56 +565,6 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /**
-         * AccountDeletion
-         * @description The account's password, so a session left open cannot delete it.
-         */
-        AccountDeletion: {
-            /** Password */
-            password: string;
-        };
-        /** AdminUserCreate */
-        AdminUserCreate: {
-            /**
-             * Password
-             * @example correct horse battery
-             */
-            password: string;
-            /**
-             * Role
-             * @default user
-             * @enum {string}
-             */
-            role: "user" | "reviewer" | "admin";
-            /**
-             * Username
-             * @example ada
-             */
-            username: string;
-        };
-        /** AdminUserOut */
-        AdminUserOut: {
-            /**
-             * Created At
-             * Format: date-time
-             */
-            created_at: string;
-            /** Disabled */
-            disabled: boolean;
-            /** Id */
-            id: string;
-            /** Role */
-            role: string;
-            /** Username */
-            username: string;
-        };
-        /** AdminUserUpdate */
-        AdminUserUpdate: {
-            /** Disabled */
-            disabled?: boolean | null;
-            /** Role */
-            role?: ("user" | "reviewer" | "admin") | null;
-        };
         /** CommandLogEntryOut */
         CommandLogEntryOut: {
             /** Command */
@@ -725,6 +593,19 @@ export interface components {
             entries: components["schemas"]["CommandLogEntryOut"][];
             /** Next Before */
             next_before: number | null;
+        };
+        /** Credentials */
+        Credentials: {
+            /**
+             * Password
+             * @example correct horse battery
+             */
+            password: string;
+            /**
+             * Username
+             * @example ada
+             */
+            username: string;
         };
         /**
          * ErrorOut
@@ -761,64 +642,25 @@ export interface components {
             path: string;
         };
         /**
-         * ImportedRow
-         * @description One row of a class list: made (with the generated password, shown once) or not (`error`).
+         * ImportOut
+         * @description What an import into an existing workspace wrote.
          */
-        ImportedRow: {
-            /** Error */
-            error?: string | null;
-            /** Line */
-            line: number;
-            /** Password */
-            password?: string | null;
-            /** Role */
-            role: string;
-            /** Username */
-            username: string;
-        };
-        /** InvitationCreate */
-        InvitationCreate: {
+        ImportOut: {
             /**
-             * Expires In S
-             * @description None: never expires.
-             * @default 604800
+             * Bytes
+             * @description Their total size.
              */
-            expires_in_s: number | null;
+            bytes: number;
             /**
-             * Note
-             * @default
+             * Files
+             * @description Files written (new or replaced).
              */
-            note: string;
+            files: number;
             /**
-             * Role
-             * @default user
-             * @enum {string}
+             * Snapshot Before
+             * @description The automatic snapshot taken just before, to undo the import.
              */
-            role: "user" | "reviewer" | "admin";
-            /**
-             * Uses
-             * @description Accounts it can make.
-             * @default 1
-             */
-            uses: number;
-        };
-        /** InvitationOut */
-        InvitationOut: {
-            /**
-             * Created At
-             * Format: date-time
-             */
-            created_at: string;
-            /** Expires At */
-            expires_at: string | null;
-            /** Id */
-            id: string;
-            /** Note */
-            note: string;
-            /** Role */
-            role: string;
-            /** Uses Left */
-            uses_left: number;
+            snapshot_before: string | null;
         };
         /**
          * LimitsOut
@@ -860,58 +702,6 @@ export interface components {
              * @example main.py
              */
             to: string;
-        };
-        /** NewInvitationOut */
-        NewInvitationOut: {
-            /**
-             * Code
-             * @description The code to hand out; shown only now.
-             */
-            code: string;
-            /**
-             * Created At
-             * Format: date-time
-             */
-            created_at: string;
-            /** Expires At */
-            expires_at: string | null;
-            /** Id */
-            id: string;
-            /** Note */
-            note: string;
-            /** Role */
-            role: string;
-            /** Uses Left */
-            uses_left: number;
-        };
-        /**
-         * Registration
-         * @description Sign-up: the credentials, and an invitation code (needed while sign-up is closed).
-         */
-        Registration: {
-            /** Invitation */
-            invitation?: string | null;
-            /**
-             * Password
-             * @example correct horse battery
-             */
-            password: string;
-            /**
-             * Username
-             * @example ada
-             */
-            username: string;
-        };
-        /**
-         * RegistrationInfo
-         * @description What the sign-up form needs to know before it is filled in.
-         */
-        RegistrationInfo: {
-            /**
-             * Open
-             * @description Whether an account can be made without an invitation code.
-             */
-            open: boolean;
         };
         /**
          * RunCreate
@@ -1162,43 +952,6 @@ export interface components {
             text: string;
         };
         /**
-         * RunSummary
-         * @description A run in a list: everything but its output (`GET /api/runs/{run_id}` has that).
-         */
-        RunSummary: {
-            /**
-             * Created At
-             * Format: date-time
-             */
-            created_at: string;
-            /** Duration Ms */
-            duration_ms: number | null;
-            /** Exit Code */
-            exit_code: number | null;
-            /** Finished At */
-            finished_at: string | null;
-            /** Id */
-            id: string;
-            /**
-             * Image Count
-             * @description How many plots the run showed.
-             */
-            image_count: number;
-            /** Message */
-            message: string | null;
-            /** Path */
-            path: string | null;
-            /**
-             * Status
-             * @enum {string}
-             */
-            status: "running" | "ok" | "error" | "timeout" | "oom" | "killed";
-            /** Truncated */
-            truncated: boolean;
-            /** Workspace Id */
-            workspace_id: string;
-        };
-        /**
          * SandboxLimitsOut
          * @description Shared by everything running in one workspace's sandbox at once.
          */
@@ -1307,30 +1060,6 @@ export interface components {
             quota_bytes: number;
             /** Quota Files */
             quota_files: number;
-            /**
-             * Runs
-             * @description Recorded runs of the workspace.
-             * @default 0
-             */
-            runs: number;
-            /**
-             * Runs Bytes
-             * @description Bytes the recorded runs and their plots take.
-             * @default 0
-             */
-            runs_bytes: number;
-            /**
-             * Runs Kept
-             * @description Finished runs kept at most.
-             * @default 0
-             */
-            runs_kept: number;
-            /**
-             * Runs Quota Bytes
-             * @description Past this, the oldest finished runs are pruned.
-             * @default 0
-             */
-            runs_quota_bytes: number;
         };
         /** UserOut */
         UserOut: {
@@ -1512,470 +1241,6 @@ export interface operations {
             };
         };
     };
-    list_invitations_api_admin_invitations_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["InvitationOut"][];
-                };
-            };
-            /** @description Not signed in, or the session has expired. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-        };
-    };
-    create_invitation_api_admin_invitations_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["InvitationCreate"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["NewInvitationOut"];
-                };
-            };
-            /** @description The request is malformed or asks for something impossible. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Not signed in, or the session has expired. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description A body, file or quota limit would be passed. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description The request's shape is wrong (a missing or mistyped field). */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ValidationErrorOut"];
-                };
-            };
-        };
-    };
-    delete_invitation_api_admin_invitations__invitation_id__delete: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                invitation_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not signed in, or the session has expired. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description No such resource (or another user's). */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description The request's shape is wrong (a missing or mistyped field). */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ValidationErrorOut"];
-                };
-            };
-        };
-    };
-    create_user_api_admin_users_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["AdminUserCreate"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["AdminUserOut"];
-                };
-            };
-            /** @description The request is malformed or asks for something impossible. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Not signed in, or the session has expired. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description The username is taken. */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description A body, file or quota limit would be passed. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description The request's shape is wrong (a missing or mistyped field). */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ValidationErrorOut"];
-                };
-            };
-        };
-    };
-    import_users_api_admin_users_import_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "text/csv": string;
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ImportedRow"][];
-                };
-            };
-            /** @description No rows. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Not signed in, or the session has expired. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Too many rows. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description The request's shape is wrong (a missing or mistyped field). */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ValidationErrorOut"];
-                };
-            };
-        };
-    };
-    delete_user_api_admin_users__user_id__delete: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                user_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not signed in, or the session has expired. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description No such resource (or another user's). */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description An administrator cannot delete themselves here. */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description The request's shape is wrong (a missing or mistyped field). */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ValidationErrorOut"];
-                };
-            };
-        };
-    };
-    update_user_api_admin_users__user_id__patch: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                user_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["AdminUserUpdate"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["AdminUserOut"];
-                };
-            };
-            /** @description The request is malformed or asks for something impossible. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Not signed in, or the session has expired. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description No such resource (or another user's). */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description An administrator cannot disable themselves. */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description A body, file or quota limit would be passed. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description The request's shape is wrong (a missing or mistyped field). */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ValidationErrorOut"];
-                };
-            };
-        };
-    };
     login_api_auth_login_post: {
         parameters: {
             query?: never;
@@ -2016,15 +1281,6 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description The account is disabled. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
             /** @description A body, file or quota limit would be passed. */
             413: {
                 headers: {
@@ -2043,7 +1299,7 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationErrorOut"];
                 };
             };
-            /** @description Too many failed attempts for this account from this address, or from this address. */
+            /** @description Too many attempts. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -2103,84 +1359,6 @@ export interface operations {
             };
         };
     };
-    delete_me_api_auth_me_delete: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["AccountDeletion"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description The request is malformed or asks for something impossible. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Not signed in, or the session has expired. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description The password is wrong. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description A body, file or quota limit would be passed. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description The request's shape is wrong (a missing or mistyped field). */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ValidationErrorOut"];
-                };
-            };
-            /** @description Too many wrong passwords. */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again. */
-                    "Retry-After": number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-        };
-    };
     register_api_auth_register_post: {
         parameters: {
             query?: never;
@@ -2190,7 +1368,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["Registration"];
+                "application/json": components["schemas"]["Credentials"];
             };
         };
         responses: {
@@ -2205,15 +1383,6 @@ export interface operations {
             };
             /** @description The request is malformed or asks for something impossible. */
             400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Sign-up is closed and no valid invitation code was given. */
-            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2246,37 +1415,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ValidationErrorOut"];
-                };
-            };
-            /** @description Too many sign-ups from this address. */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again. */
-                    "Retry-After": number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-        };
-    };
-    registration_api_auth_registration_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["RegistrationInfo"];
                 };
             };
         };
@@ -2782,6 +1920,97 @@ export interface operations {
             };
         };
     };
+    import_workspace_api_workspaces_import_post: {
+        parameters: {
+            query: {
+                name: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The zip file, as the raw body (at most `IMPORT_MAX_BYTES`); the Content-Type is not relied on, the bytes are. */
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+                "application/zip": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkspaceDetail"];
+                };
+            };
+            /** @description An unsafe entry (an absolute path, `..`, a refused name, a link, a device, a duplicate); the sentence names it. Nothing was written. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The name is taken, or the user has all the workspaces allowed. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description More files or bytes than the quota, a zip bomb, or a zip past the import limit. Nothing was written. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The body is not a zip file. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
     get_workspace_api_workspaces__workspace_id__get: {
         parameters: {
             query?: never;
@@ -2976,6 +2205,67 @@ export interface operations {
             };
         };
     };
+    export_workspace_api_workspaces__workspace_id__export_get: {
+        parameters: {
+            query?: {
+                /** @description Also include `.local/` (packages installed with pip). */
+                include_local?: boolean;
+            };
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The workspace's files as a zip, streamed as it is made. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": string;
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource (or another user's). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many files and folders to list. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
     list_files_api_workspaces__workspace_id__files_get: {
         parameters: {
             query?: {
@@ -3051,12 +2341,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The file's content. */
+            /** @description The file's content: UTF-8 text as text/plain, an allowed data format (by content) as its own type, anything else as application/octet-stream; never a type a browser would run (SVG and HTML are text/plain). */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/octet-stream": unknown;
                     "text/plain": unknown;
                 };
             };
@@ -3126,7 +2417,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        /** @description The file's new content: UTF-8 text, at most 1 MiB; none for an empty file. */
+        /** @description The file's new content: UTF-8 text (or, where `ALLOWED_DATA_FORMATS` allows, a binary data file of an allowed format), at most 1 MiB; none for an empty file. */
         requestBody?: {
             content: {
                 "text/plain": string;
@@ -3205,7 +2496,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description Not UTF-8 text. */
+            /** @description Neither UTF-8 text nor an allowed data format (`ALLOWED_DATA_FORMATS`). */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3400,6 +2691,97 @@ export interface operations {
             };
         };
     };
+    import_into_workspace_api_workspaces__workspace_id__import_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        /** @description The zip file, as the raw body (at most `IMPORT_MAX_BYTES`); the Content-Type is not relied on, the bytes are. */
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+                "application/zip": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportOut"];
+                };
+            };
+            /** @description An unsafe entry (an absolute path, `..`, a refused name, a link, a device, a duplicate); the sentence names it. Nothing was written. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource (or another user's). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description More files or bytes than the quota, a zip bomb, or a zip past the import limit. Nothing was written. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The body is not a zip file. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
     move_api_workspaces__workspace_id__move_post: {
         parameters: {
             query?: never;
@@ -3549,12 +2931,7 @@ export interface operations {
     };
     list_runs_api_workspaces__workspace_id__runs_get: {
         parameters: {
-            query?: {
-                /** @description Runs in this page. */
-                limit?: number;
-                /** @description The last run id of the previous page. */
-                before?: string | null;
-            };
+            query?: never;
             header?: never;
             path: {
                 workspace_id: string;
@@ -3569,16 +2946,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RunSummary"][];
-                };
-            };
-            /** @description 'before' is not a run of this workspace. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["RunOut"][];
                 };
             };
             /** @description Not signed in, or the session has expired. */

@@ -32,19 +32,29 @@ type Props = {
  * go into the focused folder; files and folders dropped from the desktop are
  * uploaded into the folder under the pointer (lib/upload.ts), as are those
  * picked with "Upload files" or "Upload folder" into the focused folder;
- * "Download all" zips the workspace in the browser. What the actions do is
+ * "Download all" downloads the zip the server streams, "Import zip" adds a
+ * zip's files. `.local/` (pip's installs) is hidden unless "Show hidden
+ * files" is on (then "Download all" includes it too). What the actions do is
  * hooks/useFileActions.ts; this component is the tree, its keys and its
  * drops. What user code creates appears with the next listing poll.
  */
+/** Hidden unless asked for: `.local/` (where pip installs), as noisy as a virtualenv. */
+function isHidden(path: string): boolean {
+  return path === ".local" || path.startsWith(".local/");
+}
+
 export function FileTree(props: Props) {
   const { workspaceId, entries, expanded, activePath, dirtyPaths, onToggle, onOpen } = props;
-  const tree = useMemo(() => buildTree(entries), [entries]);
+  const [showHidden, setShowHidden] = useState(false);
+  const shown = useMemo(() => (showHidden ? entries : entries.filter((entry) => !isHidden(entry.path))), [entries, showHidden]);
+  const tree = useMemo(() => buildTree(shown), [shown]);
   const rows = useMemo(() => visibleRows(tree, expanded), [tree, expanded]);
   const [focused, setFocused] = useState<string | null>(null);
   const [dropTarget, setDropTarget] = useState<string | null>(null);
   const list = useRef<HTMLUListElement>(null);
   const picker = useRef<HTMLInputElement>(null);
   const folderPicker = useRef<HTMLInputElement>(null);
+  const zipPicker = useRef<HTMLInputElement>(null);
 
   const actions = useFileActions({
     ...props,
@@ -150,7 +160,7 @@ export function FileTree(props: Props) {
     { icon: "folderPlus", label: "New folder" },
     { icon: "upload", label: "Upload files", disabled: uploading !== null },
     { icon: "folderUp", label: "Upload folder", disabled: uploading !== null },
-    { icon: "archive", label: actions.zipping ? "Zipping…" : "Download all as zip", disabled: actions.zipping },
+    { icon: "archive", label: showHidden ? "Download all as zip (with hidden files)" : "Download all as zip" },
     { icon: "refresh", label: "Refresh" },
   ];
   function runTool(icon: IconName) {
@@ -159,7 +169,7 @@ export function FileTree(props: Props) {
       folderPlus: () => startCreate("folder"),
       upload: () => picker.current?.click(),
       folderUp: () => folderPicker.current?.click(),
-      archive: () => void actions.downloadAll(),
+      archive: () => actions.downloadAll(showHidden),
       refresh: () => void props.onRefresh(),
     };
     tools[icon]?.();
@@ -211,6 +221,20 @@ export function FileTree(props: Props) {
             const batch = pickedItems(event.target.files);
             event.target.value = "";
             void upload(batch, targetFolder());
+          }}
+        />
+        <input
+          ref={zipPicker}
+          type="file"
+          accept=".zip,application/zip"
+          hidden
+          data-testid="zip-picker"
+          onChange={(event) => {
+            const file = event.target.files?.[0];
+            event.target.value = "";
+            if (file !== undefined) {
+              void actions.importZip(file);
+            }
           }}
         />
         <input
@@ -318,6 +342,21 @@ export function FileTree(props: Props) {
             ))}
           </ul>
         )}
+      </div>
+      <div className="flex items-center gap-2 border-t border-line px-3 py-1.5 text-xs text-fg-muted">
+        <label className="mr-auto flex items-center gap-2">
+          <input type="checkbox" checked={showHidden} onChange={(event) => setShowHidden(event.target.checked)} />
+          Show hidden files
+        </label>
+        <button
+          type="button"
+          className="underline hover:text-fg disabled:opacity-50"
+          disabled={actions.importing}
+          onClick={() => zipPicker.current?.click()}
+          title="Add a zip's files to this workspace (files of the same names are replaced)"
+        >
+          {actions.importing ? "Importing…" : "Import zip"}
+        </button>
       </div>
       <ConfirmDialog
         open={doomed !== null}

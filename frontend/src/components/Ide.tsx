@@ -1,5 +1,6 @@
 "use client";
 
+import dynamic from "next/dynamic";
 import { startTransition, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { FileEntry, WorkspaceDetail } from "@/api/client";
 import { useEditorTabs } from "@/hooks/useEditorTabs";
@@ -13,10 +14,10 @@ import { useSandbox } from "@/hooks/useSandbox";
 import { useTerminalStart } from "@/hooks/useTerminalStart";
 import { useUiState } from "@/hooks/useUiState";
 import { isPython, type EditorDoc, type EditorHandle } from "@/lib/editor";
+import { isCsv } from "@/lib/dataFiles";
 import { clampSize, LIMITS, parseUiState, type Layout } from "@/lib/uiState";
 import { CodeEditor } from "./CodeEditor";
 import { EditorTabs } from "./EditorTabs";
-import { FilePreview } from "./FilePreview";
 import { FileTree } from "./FileTree";
 import { IdeToolbar } from "./IdeToolbar";
 import { LimitBanner } from "./LimitBanner";
@@ -24,6 +25,11 @@ import { RunConsole } from "./RunConsole";
 import { SandboxStatusBar } from "./SandboxStatusBar";
 import { Splitter } from "./Splitter";
 import { TerminalPanel } from "./TerminalPanel";
+
+// Viewers for what is not editable text load when such a file is opened, so
+// the workspace page's first load does not carry them.
+const FilePreview = dynamic(() => import("./FilePreview"), { ssr: false });
+const CsvTable = dynamic(() => import("./CsvTable"), { ssr: false });
 
 // The editor (CodeMirror) is imported, not loaded with next/dynamic: its
 // code then downloads with the page's, alongside React's, instead of after
@@ -57,6 +63,8 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
   const tabs = useEditorTabs(workspaceId, editor, files.entries, restore);
   const [terminalMounted, setTerminalMounted] = useState(initial.layout.terminalOpen);
   const [notice, setNotice] = useState<string | null>(null);
+  // CSV tabs show a table unless switched to their text.
+  const [csvAsText, setCsvAsText] = useState<ReadonlySet<string>>(new Set());
   const focusPending = useRef<string | null>(null);
   const root = useRef<HTMLElement>(null);
 
@@ -270,6 +278,29 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
                   startTransition(() => setEditorReady(true));
                 }}
               />
+              {activeTab?.kind === "text" && isCsv(activeTab.path) && !csvAsText.has(activeTab.path) && (
+                <CsvTable
+                  path={activeTab.path}
+                  text={activeTab.text}
+                  textLabel="Edit as text"
+                  onShowText={() => setCsvAsText((paths) => new Set(paths).add(activeTab.path))}
+                />
+              )}
+              {activeTab?.kind === "text" && isCsv(activeTab.path) && csvAsText.has(activeTab.path) && (
+                <button
+                  type="button"
+                  className="btn-secondary absolute top-2 right-4 z-10 py-1"
+                  onClick={() =>
+                    setCsvAsText((paths) => {
+                      const next = new Set(paths);
+                      next.delete(activeTab.path);
+                      return next;
+                    })
+                  }
+                >
+                  View as table
+                </button>
+              )}
               {activeTab !== null && activeTab.kind !== "text" && (
                 <FilePreview workspaceId={workspaceId} tab={activeTab} onRetry={() => tabs.reload(activeTab.path)} />
               )}

@@ -1,5 +1,6 @@
 "use client";
 
+import dynamic from "next/dynamic";
 import { useEffect, useState } from "react";
 import type { Workspace } from "@/api/client";
 import type { Result } from "@/lib/result";
@@ -10,6 +11,9 @@ import { CreateWorkspaceForm } from "./CreateWorkspaceForm";
 import { ErrorMessage } from "./ErrorMessage";
 import { LoadingState } from "./LoadingState";
 import { WorkspaceRow } from "./WorkspaceRow";
+
+// The import UI (and lib/archives.ts) load only where the dashboard shows.
+const ImportZip = dynamic(() => import("./ImportZip"), { ssr: false });
 
 type ListState = { kind: "loading" } | { kind: "ready"; items: Workspace[] } | { kind: "failed"; message: string };
 
@@ -83,6 +87,12 @@ export function WorkspaceDashboard() {
 
       <section className="card p-4 sm:p-5">
         <CreateWorkspaceForm onCreated={created} />
+        <ImportZip
+          onImported={(workspace) => {
+            created(workspace);
+            setAnnouncement(`Imported workspace ${workspace.name}.`);
+          }}
+        />
       </section>
 
       <section aria-labelledby="workspace-list-title" className="space-y-3">

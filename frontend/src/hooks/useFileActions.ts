@@ -16,7 +16,7 @@ import {
   type UploadProgress,
   type UploadSummary,
 } from "@/lib/upload";
-import { saveBlob, zipWorkspace } from "@/lib/zip";
+import { exportUrl } from "@/lib/workspaces";
 
 /** A name being typed: a new file or folder in `parent`, or a new name for `path`. */
 export type Editing = { mode: "file" | "folder"; parent: string } | { mode: "rename"; path: string } | null;
@@ -41,8 +41,8 @@ type Options = {
 /**
  * What the file tree does to files, and the state each action shows while
  * it runs: creating and renaming (through a name being typed), deleting
- * (after a confirmation), uploading (asking before replacing files) and
- * zipping the workspace. Each action answers a sentence for the person when
+ * (after a confirmation), uploading (asking before replacing files),
+ * downloading the workspace as a zip and importing a zip into it. Each action answers a sentence for the person when
  * it fails, or null, and lists the files again when it changed them.
  */
 export function useFileActions(options: Options) {
@@ -53,7 +53,7 @@ export function useFileActions(options: Options) {
   const [deleting, setDeleting] = useState(false);
   const [deleteError, setDeleteError] = useState<string | null>(null);
   const [notice, setNotice] = useState<Notice>(null);
-  const [zipping, setZipping] = useState(false);
+  const [importing, setImporting] = useState(false);
   const [uploading, setUploading] = useState<UploadProgress | null>(null);
 
   /** Creates `name` in `parent`. Answers why not, or null once it is there. */
@@ -134,19 +134,27 @@ export function useFileActions(options: Options) {
     setNotice(uploadSummary(batch, folder, failures));
   }
 
-  async function downloadAll() {
-    setZipping(true);
+  /** The server streams the zip; the browser saves it as a download. */
+  function downloadAll(includeHidden: boolean) {
+    const link = document.createElement("a");
+    link.href = exportUrl(workspaceId, includeHidden);
+    link.download = `${options.workspaceName || "workspace"}.zip`;
+    link.click();
+  }
+
+  /** Add a zip's files to the workspace (lib/archives.ts loads only now). */
+  async function importZip(file: File) {
+    setImporting(true);
     setNotice(null);
-    try {
-      const { blob, skipped } = await zipWorkspace(workspaceId, entries);
-      saveBlob(blob, `${options.workspaceName || "workspace"}.zip`);
-      if (skipped.length > 0) {
-        setNotice({ kind: "info", text: `Left out of the zip (too large or unreadable): ${skipped.join(", ")}` });
-      }
-    } catch {
-      setNotice({ kind: "error", text: "The zip could not be made. Please try again." });
+    const { importIntoWorkspace } = await import("@/lib/archives");
+    const result = await importIntoWorkspace(workspaceId, file);
+    setImporting(false);
+    if (result.ok) {
+      setNotice({ kind: "info", text: `Imported ${result.files} files from ${file.name}.` });
+      await onRefresh();
+    } else {
+      setNotice({ kind: "error", text: result.message });
     }
-    setZipping(false);
   }
 
   return {
@@ -157,7 +165,7 @@ export function useFileActions(options: Options) {
     deleteError,
     notice,
     setNotice,
-    zipping,
+    importing,
     uploading,
     create,
     rename,
@@ -166,5 +174,6 @@ export function useFileActions(options: Options) {
     confirmDelete,
     upload,
     downloadAll,
+    importZip,
   };
 }

@@ -18,6 +18,7 @@ from sandpit.api.errors import responses
 from sandpit.api.schemas import FileEntry, FolderCreate, MoveRequest, Usage, WorkspacePath
 from sandpit.errors import PayloadTooLarge
 from sandpit.services import workspaces
+from sandpit.workspaces import dataformats
 from sandpit.workspaces.fs import WorkspaceFS
 from sandpit.workspaces.store import workspace_fs
 
@@ -87,7 +88,12 @@ async def usage(fs: OwnedFS, workspace: OwnedWorkspace, db: DbSession, context: 
     "/files/{path:path}",
     response_class=Response,
     responses={
-        200: {"content": {"text/plain": {}}, "description": "The file's content."},
+        200: {
+            "content": {"text/plain": {}, "application/octet-stream": {}},
+            "description": "The file's content: UTF-8 text as text/plain, an allowed data "
+            "format (by content) as its own type, anything else as application/octet-stream; "
+            "never a type a browser would run (SVG and HTML are text/plain).",
+        },
         **responses(
             400,
             409,
@@ -105,10 +111,10 @@ async def read_file(
 ) -> Response:
     data = await to_thread.run_sync(fs.read, path)
     headers = dict(_RAW_HEADERS)
-    if download:
-        name = path.rsplit("/", 1)[-1]
-        headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
-    return Response(data, media_type="text/plain; charset=utf-8", headers=headers)
+    name = path.rsplit("/", 1)[-1]
+    disposition = "attachment" if download else "inline"
+    headers["Content-Disposition"] = f"{disposition}; filename*=UTF-8''{quote(name)}"
+    return Response(data, media_type=dataformats.media_type(data), headers=headers)
 
 
 @router.put(
@@ -122,7 +128,7 @@ async def read_file(
             415,
             e400="An invalid path.",
             e409="A folder is in the way.",
-            e415="Not UTF-8 text.",
+            e415="Neither UTF-8 text nor an allowed data format (`ALLOWED_DATA_FORMATS`).",
         ),
     },
     openapi_extra={
@@ -130,8 +136,9 @@ async def read_file(
         "requestBody": {
             "content": {"text/plain": {"schema": {"type": "string"}}},
             "required": False,
-            "description": "The file's new content: UTF-8 text, at most 1 MiB; none for an "
-            "empty file.",
+            "description": "The file's new content: UTF-8 text (or, where "
+            "`ALLOWED_DATA_FORMATS` allows, a binary data file of an allowed format), at most "
+            "1 MiB; none for an empty file.",
         }
     },
 )
@@ -142,7 +149,7 @@ async def write_file(
     fs: OwnedFS,
     context: Context,
 ) -> FileEntry:
-    """Create or replace a file with the raw request body (UTF-8 text, at most 1 MiB).
+    """Create or replace a file with the raw request body (text or allowed data, at most 1 MiB).
 
     Answers 201 when the file was created and 200 when it was replaced.
     """

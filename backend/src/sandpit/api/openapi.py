@@ -63,9 +63,21 @@ for _name, _method, _path in (
     ("StopSandbox", "delete", "/api/workspaces/{workspace_id}/sandbox"),
     ("CreateTerminal", "post", "/api/workspaces/{workspace_id}/terminals"),
     ("ListTerminals", "get", "/api/workspaces/{workspace_id}/terminals"),
+    ("ExportWorkspace", "get", "/api/workspaces/{workspace_id}/export"),
+    ("ImportIntoWorkspace", "post", "/api/workspaces/{workspace_id}/import"),
     ("DeleteWorkspace", "delete", "/api/workspaces/{workspace_id}"),
 ):
     _link_workspace(_name, _method, _path)
+
+# A workspace made by an import is reached the same way as one created empty.
+_LINKS[("post", "/api/workspaces/import", "201")] = {
+    name: (method, path, {"workspace_id": "$response.body#/id"})
+    for name, method, path in (
+        ("GetImportedWorkspace", "get", "/api/workspaces/{workspace_id}"),
+        ("ListImportedFiles", "get", "/api/workspaces/{workspace_id}/files"),
+        ("ExportImportedWorkspace", "get", "/api/workspaces/{workspace_id}/export"),
+    )
+}
 
 for _status in ("200", "202"):
     _LINKS[("post", "/api/workspaces/{workspace_id}/runs", _status)] = {

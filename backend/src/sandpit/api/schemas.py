@@ -104,18 +104,20 @@ def _workspace_name(value: str) -> str:
         raise ValueError(exc.detail) from exc
 
 
+NAME_SCHEMA: dict[str, Any] = {
+    # The length is in the pattern (see `patterns.workspace_path`).
+    "minLength": 1,
+    "pattern": patterns.name_pattern(NAME_MAX),
+    "description": f"At most {NAME_MAX} characters once trimmed, with at least one "
+    "visible one; no control or invisible characters.",
+}
+# The same check and schema for a name given as a query parameter (the import).
+workspace_name = _workspace_name
+
 WorkspaceName = Annotated[
     str,
     AfterValidator(_workspace_name),
-    Field(
-        json_schema_extra={
-            # The length is in the pattern (see `patterns.workspace_path`).
-            "minLength": 1,
-            "pattern": patterns.name_pattern(NAME_MAX),
-            "description": f"At most {NAME_MAX} characters once trimmed, with at least one "
-            "visible one; no control or invisible characters.",
-        }
-    ),
+    Field(json_schema_extra=NAME_SCHEMA),
 ]
 
 # A path in a workspace, as `sandpit.workspaces.paths.validate_path` checks it
@@ -144,6 +146,16 @@ class WorkspaceOut(BaseModel):
 
 class WorkspaceDetail(WorkspaceOut):
     ui_state: dict[str, Any]
+
+
+class ImportOut(BaseModel):
+    """What an import into an existing workspace wrote."""
+
+    files: int = Field(description="Files written (new or replaced).")
+    bytes: int = Field(description="Their total size.")
+    snapshot_before: str | None = Field(
+        description="The automatic snapshot taken just before, to undo the import."
+    )
 
 
 class FileEntry(BaseModel):

@@ -16,6 +16,7 @@ from sandpit.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
 )
+from sandpit.workspaces import dataformats
 
 
 def check_text(data: bytes, max_bytes: int, shown: str) -> None:
@@ -36,6 +37,47 @@ def check_text(data: bytes, max_bytes: int, shown: str) -> None:
         raise UnsupportedMediaType(
             "Only text files can be saved here, and this content is not valid UTF-8."
         ) from None
+
+
+def check_content(data: bytes, max_bytes: int, shown: str, formats: frozenset[str]) -> None:
+    """Accept `data` as the content of the file `shown`: text, or an allowed data format.
+
+    Without `formats` this is `check_text`. With them (names from
+    `dataformats.FORMATS`, the `ALLOWED_DATA_FORMATS` setting), content that
+    is not UTF-8 text must be one of them, recognised by its bytes; and a
+    name whose extension claims a format must hold exactly that format.
+
+    Raises `PayloadTooLarge` over `max_bytes`, `UnsupportedMediaType` with a
+    sentence listing the allowed formats otherwise.
+    """
+    if not formats:
+        check_text(data, max_bytes, shown)
+        return
+    if len(data) > max_bytes:
+        raise PayloadTooLarge(too_large(shown, max_bytes))
+    found = dataformats.detect(data)  # an all-ASCII PDF is a PDF, not text
+    claimed = dataformats.expected_by_name(shown)
+    if claimed is not None and (found is None or found.name != claimed.name):
+        raise UnsupportedMediaType(
+            f"'{shown}' is named like a {claimed.label} file, but its content is not "
+            f"{claimed.label}. {allowed_sentence(formats)}"
+        )
+    if found is None and not dataformats.is_utf8_text(data):
+        raise UnsupportedMediaType(
+            f"'{shown}' is neither UTF-8 text nor an allowed data format. "
+            f"{allowed_sentence(formats)}"
+        )
+    if found is not None and found.name not in formats:
+        raise UnsupportedMediaType(
+            f"'{shown}' is a {found.label} file, which is not allowed here. "
+            f"{allowed_sentence(formats)}"
+        )
+
+
+def allowed_sentence(formats: frozenset[str]) -> str:
+    """ "Files may be Python or UTF-8 text, or: PNG, JPEG." in the order of `FORMATS`."""
+    labels = [f.label for f in dataformats.FORMATS.values() if f.name in formats]
+    return "Files may be Python or UTF-8 text, or: " + ", ".join(labels) + "."
 
 
 def check_readable(st: os.stat_result, max_bytes: int, shown: str) -> None:

@@ -12,6 +12,7 @@ import errno
 import os
 import secrets
 import stat
+from collections.abc import Iterable
 
 from sandpit.workspaces import _syscalls
 from sandpit.workspaces._tree import TEMP_PREFIX
@@ -87,8 +88,10 @@ def make_folder(dir_fd: int, name: str, owner: tuple[int, int] | None) -> bool:
     return True
 
 
-def replace_file(dir_fd: int, name: str, data: bytes, owner: tuple[int, int] | None) -> bool:
-    """Atomically make `name` a regular file holding `data`; return True if created.
+def replace_file(
+    dir_fd: int, name: str, data: bytes | Iterable[bytes], owner: tuple[int, int] | None
+) -> bool:
+    """Atomically make `name` a regular file holding `data` (or its chunks); True if created.
 
     Writes a new temporary file (O_EXCL | O_NOFOLLOW) in the same folder,
     fsyncs it, renames it over `name` and fsyncs the folder: after a crash
@@ -108,7 +111,8 @@ def replace_file(dir_fd: int, name: str, data: bytes, owner: tuple[int, int] | N
     fd = os.open(temp, _TEMP_FLAGS, 0o600, dir_fd=dir_fd)
     try:
         try:
-            _write_all(fd, data)
+            for chunk in [data] if isinstance(data, bytes) else data:
+                _write_all(fd, chunk)
             if owner is not None:
                 os.fchown(fd, *owner)
             os.fchmod(fd, mode)

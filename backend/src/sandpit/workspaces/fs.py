@@ -48,8 +48,8 @@ from sandpit.errors import (
 )
 from sandpit.workspaces import _io
 from sandpit.workspaces._checks import (
+    check_content,
     check_readable,
-    check_text,
     human_size,
     link_sentence,
     too_large,
@@ -107,6 +107,8 @@ class WorkspaceFS:
     `max_files` for the workspace (checked on write), and `max_entries`
     (default ``2 * max_files``) for any walk of the tree. `resolver` picks how
     folders are opened (default: openat2 where available, else the walk).
+    `data_formats` names the binary data formats `write` accepts besides
+    UTF-8 text (`sandpit.workspaces.dataformats`; none by default).
     """
 
     def __init__(
@@ -118,6 +120,7 @@ class WorkspaceFS:
         max_files: int = 2000,
         max_entries: int | None = None,
         resolver: Resolver | None = None,
+        data_formats: frozenset[str] = frozenset(),
     ) -> None:
         self.root = root
         self.max_file_bytes = max_file_bytes
@@ -125,6 +128,7 @@ class WorkspaceFS:
         self.max_files = max_files
         self.max_entries = max_entries if max_entries is not None else 2 * max_files
         self.resolver = resolver if resolver is not None else default_resolver()
+        self.data_formats = data_formats
 
     def ensure_root(self) -> None:
         """Create the root folder (mode 0o700, parents too) if missing.
@@ -231,6 +235,53 @@ class WorkspaceFS:
             raise PayloadTooLarge(too_large(shown, self.max_file_bytes))
         return data
 
+    @contextlib.contextmanager
+    def open_file(self, path: str) -> Iterator[int]:
+        """Yield a read-only fd of the regular file at `path`, whatever its size.
+
+        For streaming (the export): the same refusals as `read` but no size
+        limit; the caller reads with `os.read` and must not keep the fd.
+        """
+        parts = self._parts(path)
+        shown = join_display(parts)
+        with (
+            self._open_root() as root_fd,
+            _permission_errors(shown),
+            self._open_parent(root_fd, parts) as dir_fd,
+        ):
+            try:
+                fd = os.open(parts[-1], _io.READ_FLAGS, dir_fd=dir_fd)
+            except FileNotFoundError:
+                raise NotFound(f"'{shown}' does not exist.") from None
+            except OSError as exc:
+                if exc.errno == errno.ELOOP:
+                    raise InvalidPath(link_sentence(shown)) from None
+                raise BadRequest(f"'{shown}' cannot be opened.") from exc
+        try:
+            check_readable(os.fstat(fd), 1 << 62, shown)
+            yield fd
+        finally:
+            os.close(fd)
+
+    def write_from(self, path: str, chunks: Iterator[bytes]) -> bool:
+        """Atomically store the bytes of `chunks` as the file at `path`; True if created.
+
+        For content already checked by the caller (the import): no content
+        or size check here and no quota check (the caller checks the quota
+        for the whole batch first). Links and parents as `write`.
+        """
+        parts = self._parts(path)
+        shown = join_display(parts)
+        with self._open_root() as root_fd, _permission_errors(shown):
+            old = self._lstat_path(root_fd, parts)
+            if old is not None and stat.S_ISDIR(old.st_mode):
+                raise Conflict(f"'{shown}' is a folder; a file cannot replace it.")
+            with self._open_parent(root_fd, parts, create=True) as dir_fd:
+                try:
+                    return _io.replace_file(dir_fd, parts[-1], chunks, _io.new_owner(root_fd))
+                except IsADirectoryError:
+                    raise Conflict(f"'{shown}' is a folder; a file cannot replace it.") from None
+
     def write(self, path: str, data: bytes) -> bool:
         """Atomically store `data` as the file at `path`; return True if it was created.
 
@@ -238,13 +289,13 @@ class WorkspaceFS:
         `path` is replaced, never written through.
 
         Raises `InvalidPath`, `PayloadTooLarge` (over `max_file_bytes`),
-        `UnsupportedMediaType` (not UTF-8 text, or contains NUL),
-        `QuotaExceeded`, `Conflict` (a folder is at `path`, or a file is
-        where a parent folder should be).
+        `UnsupportedMediaType` (neither UTF-8 text without NUL nor one of
+        `data_formats`, recognised by content), `QuotaExceeded`, `Conflict`
+        (a folder is at `path`, or a file is where a parent folder should be).
         """
         parts = self._parts(path)
         shown = join_display(parts)
-        check_text(data, self.max_file_bytes, shown)
+        check_content(data, self.max_file_bytes, shown, self.data_formats)
         with self._open_root() as root_fd, _permission_errors(shown):
             old = self._lstat_path(root_fd, parts)
             if old is not None and stat.S_ISDIR(old.st_mode):

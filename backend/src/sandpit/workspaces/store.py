@@ -60,6 +60,7 @@ def workspace_fs(settings: Settings, workspace_id: str) -> WorkspaceFS:
         max_file_bytes=settings.max_file_bytes,
         max_total_bytes=settings.workspace_quota_bytes,
         max_files=settings.workspace_quota_files,
+        data_formats=frozenset(settings.allowed_data_formats),
     )
 
 
