@@ -14,7 +14,6 @@ import { useSandbox } from "@/hooks/useSandbox";
 import { useTerminalStart } from "@/hooks/useTerminalStart";
 import { useUiState } from "@/hooks/useUiState";
 import { isPython, type EditorDoc, type EditorHandle } from "@/lib/editor";
-import { isCsv } from "@/lib/dataFiles";
 import { clampSize, LIMITS, parseUiState, type Layout } from "@/lib/uiState";
 import { CodeEditor } from "./CodeEditor";
 import { EditorTabs } from "./EditorTabs";
@@ -29,6 +28,8 @@ import { TerminalPanel } from "./TerminalPanel";
 // Viewers for what is not editable text load when such a file is opened, so
 // the workspace page's first load does not carry them.
 const FilePreview = dynamic(() => import("./FilePreview"), { ssr: false });
+// Not lib/dataFiles' isCsv: importing it here would put that module in the first load.
+const isCsv = (path: string) => /\.(csv|tsv)$/i.test(path);
 const CsvView = dynamic(() => import("./CsvTable").then((m) => m.CsvView), { ssr: false });
 
 // The editor (CodeMirror) is imported, not loaded with next/dynamic: its
