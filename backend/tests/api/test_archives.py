@@ -185,3 +185,38 @@ def test_import_body_may_pass_the_request_limit(user: User) -> None:
         "/api/workspaces/import", params={"name": "big"}, content=body, headers=ZIP
     )
     assert created.status_code == 201, created.text
+
+
+def test_import_into_existing_refuses_a_clash_of_kinds_before_writing(
+    data_server: SandpitServer, make_user: MakeUser
+) -> None:
+    user = make_user(data_server)
+    ws = user.workspace()
+    url = f"/api/workspaces/{ws}/files"
+    user.client.put(f"{url}/lib", content=b"a file named lib\n")
+    user.client.post(f"/api/workspaces/{ws}/folders", json={"path": "data"})
+    for files, word in (
+        ({"a.py": b"1\n", "lib/util.py": b"2\n"}, "folder 'lib'"),
+        ({"a.py": b"1\n", "data": b"3\n"}, "file 'data'"),
+    ):
+        refused = user.client.post(f"/api/workspaces/{ws}/import", content=_zip(files), headers=ZIP)
+        assert refused.status_code == 400, refused.text
+        assert word in refused.json()["detail"]
+        assert _files(user, ws) == {"lib": b"a file named lib\n"}
+
+
+def test_import_into_existing_never_follows_a_planted_link(
+    data_server: SandpitServer, make_user: MakeUser
+) -> None:
+    user = make_user(data_server)
+    ws = user.workspace()
+    outside = data_server.data_dir / "outside"
+    outside.mkdir()
+    assert user.client.get(f"/api/workspaces/{ws}/files").json() == []  # its volume is mounted
+    (data_server.data_dir / "workspaces" / ws / "lib").symlink_to(outside)
+    refused = user.client.post(
+        f"/api/workspaces/{ws}/import", content=_zip({"lib/evil.py": b"1\n"}), headers=ZIP
+    )
+    assert refused.status_code == 400
+    assert "a link" in refused.json()["detail"]
+    assert list(outside.iterdir()) == []

@@ -1,6 +1,6 @@
 "use client";
 
-import { useMemo } from "react";
+import { useMemo, useState } from "react";
 import { parseCsv } from "@/lib/dataFiles";
 
 const ROWS = 200;
@@ -48,5 +48,21 @@ export default function CsvTable({ path, text, onShowText, textLabel }: { path: 
         </table>
       </div>
     </div>
+  );
+}
+
+/**
+ * A UTF-8 CSV tab: the table over the editor, or (after "Edit as text") the
+ * editor with a button back to the table.
+ */
+export function CsvView({ path, text }: { path: string; text: string }) {
+  const [asText, setAsText] = useState(false);
+  if (!asText) {
+    return <CsvTable path={path} text={text} textLabel="Edit as text" onShowText={() => setAsText(true)} />;
+  }
+  return (
+    <button type="button" className="btn-secondary absolute top-2 right-4 z-10 py-1" onClick={() => setAsText(false)}>
+      View as table
+    </button>
   );
 }

@@ -14,7 +14,6 @@ import { useSandbox } from "@/hooks/useSandbox";
 import { useTerminalStart } from "@/hooks/useTerminalStart";
 import { useUiState } from "@/hooks/useUiState";
 import { isPython, type EditorDoc, type EditorHandle } from "@/lib/editor";
-import { isCsv } from "@/lib/dataFiles";
 import { clampSize, LIMITS, parseUiState, type Layout } from "@/lib/uiState";
 import { CodeEditor } from "./CodeEditor";
 import { EditorTabs } from "./EditorTabs";
@@ -29,7 +28,9 @@ import { TerminalPanel } from "./TerminalPanel";
 // Viewers for what is not editable text load when such a file is opened, so
 // the workspace page's first load does not carry them.
 const FilePreview = dynamic(() => import("./FilePreview"), { ssr: false });
-const CsvTable = dynamic(() => import("./CsvTable"), { ssr: false });
+// Not lib/dataFiles' isCsv: importing it here would put that module in the first load.
+const isCsv = (path: string) => /\.(csv|tsv)$/i.test(path);
+const CsvView = dynamic(() => import("./CsvTable").then((m) => m.CsvView), { ssr: false });
 
 // The editor (CodeMirror) is imported, not loaded with next/dynamic: its
 // code then downloads with the page's, alongside React's, instead of after
@@ -63,8 +64,7 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
   const tabs = useEditorTabs(workspaceId, editor, files.entries, restore);
   const [terminalMounted, setTerminalMounted] = useState(initial.layout.terminalOpen);
   const [notice, setNotice] = useState<string | null>(null);
-  // CSV tabs show a table unless switched to their text.
-  const [csvAsText, setCsvAsText] = useState<ReadonlySet<string>>(new Set());
+
   const focusPending = useRef<string | null>(null);
   const root = useRef<HTMLElement>(null);
 
@@ -278,28 +278,8 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
                   startTransition(() => setEditorReady(true));
                 }}
               />
-              {activeTab?.kind === "text" && isCsv(activeTab.path) && !csvAsText.has(activeTab.path) && (
-                <CsvTable
-                  path={activeTab.path}
-                  text={activeTab.text}
-                  textLabel="Edit as text"
-                  onShowText={() => setCsvAsText((paths) => new Set(paths).add(activeTab.path))}
-                />
-              )}
-              {activeTab?.kind === "text" && isCsv(activeTab.path) && csvAsText.has(activeTab.path) && (
-                <button
-                  type="button"
-                  className="btn-secondary absolute top-2 right-4 z-10 py-1"
-                  onClick={() =>
-                    setCsvAsText((paths) => {
-                      const next = new Set(paths);
-                      next.delete(activeTab.path);
-                      return next;
-                    })
-                  }
-                >
-                  View as table
-                </button>
+              {activeTab?.kind === "text" && isCsv(activeTab.path) && (
+                <CsvView key={activeTab.path} path={activeTab.path} text={activeTab.text} />
               )}
               {activeTab !== null && activeTab.kind !== "text" && (
                 <FilePreview workspaceId={workspaceId} tab={activeTab} onRetry={() => tabs.reload(activeTab.path)} />

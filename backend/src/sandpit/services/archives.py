@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sandpit.config import Settings
 from sandpit.db.models import User, Workspace
-from sandpit.errors import PayloadTooLarge, QuotaExceeded
+from sandpit.errors import BadRequest, PayloadTooLarge, QuotaExceeded
 from sandpit.services import workspaces
 from sandpit.workspaces._checks import human_size
 from sandpit.workspaces.archive import ImportPlan, check_zip, unpack
@@ -106,8 +106,9 @@ async def import_into(
 ) -> ImportResult:
     """Add the zip's files to `workspace`, replacing files of the same names.
 
-    Raises what `check_zip` raises, or `QuotaExceeded` when the workspace
-    with the zip's files would pass its quota; in both cases nothing is
+    Raises what `check_zip` raises, `QuotaExceeded` when the workspace with
+    the zip's files would pass its quota, `BadRequest` when a name is a file
+    in one and a folder (or link) in the other; in each case nothing is
     written and no snapshot is taken.
     """
     fs = workspace_fs(settings, workspace.id)
@@ -119,8 +120,35 @@ async def import_into(
 
 
 def _check_room(fs: WorkspaceFS, plan: ImportPlan) -> None:
-    """Refuse an import the workspace's quota has no room for (counting replaced files)."""
-    existing = {entry.path: entry for entry in fs.list()}
+    """Refuse an import that could not be written whole: no room, or a clash of kinds.
+
+    Checked before anything is written, so that an import never stops half
+    way: the quota (counting replaced files), a file of the zip where the
+    workspace has a folder, and a folder of the zip where the workspace has
+    a file or a link (a link is never followed).
+    """
+    everything = {entry.path: entry for entry in fs.list(include_dirs=True)}
+    for path in plan.files:
+        found = everything.get(path)
+        if found is not None and found.kind == "dir":
+            raise BadRequest(
+                f"The zip holds a file '{path}', but the workspace has a folder there; "
+                "nothing was imported."
+            )
+    folders = set(plan.folders) | {
+        "/".join(parts[:depth])
+        for parts in (path.split("/") for path in plan.files)
+        for depth in range(1, len(parts))
+    }
+    for folder in sorted(folders):
+        found = everything.get(folder)
+        if found is not None and found.kind != "dir":
+            what = "a link" if found.kind == "link" else "a file"
+            raise BadRequest(
+                f"The zip holds a folder '{folder}', but the workspace has {what} there; "
+                "nothing was imported."
+            )
+    existing = {path: entry for path, entry in everything.items() if entry.kind == "file"}
     used = fs.usage()
     replaced = [existing[path] for path in plan.files if path in existing]
     more_bytes = plan.total_bytes - sum(entry.size for entry in replaced)
