@@ -95,7 +95,10 @@ async def token_user(db: AsyncSession, context: AppContext, token: str) -> User:
 
 async def current_user(request: Request, context: Context, db: DbSession) -> User:
     token = token_from_request(request.headers, request.cookies, request.method, context)
-    return await token_user(db, context, token)
+    user = await token_user(db, context, token)
+    # For the refusal log: who was refused, if a limit refuses this request.
+    request.state.user_id = user.id
+    return user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

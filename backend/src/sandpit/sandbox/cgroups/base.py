@@ -99,6 +99,32 @@ def check_limits(limits: Limits) -> None:
         raise ValueError("the process limit must be at least 1")
 
 
+@dataclass(frozen=True)
+class RootLimits:
+    """Limits on the cgroup that holds every sandbox: all of them together.
+
+    None leaves that limit off. With them the kernel keeps the sandboxes
+    together within `memory_bytes` and `cpus`, so the server and the database
+    outside the root always keep the rest of the host.
+    """
+
+    memory_bytes: int | None
+    cpus: float | None
+
+
+def memory_in_use(stat: dict[str, int], version: int) -> int:
+    """Memory the sandboxes hold that the kernel cannot reclaim: anonymous plus tmpfs.
+
+    `stat` is the root's parsed memory.stat. Page cache is left out on
+    purpose: it is reclaimable, and a removed sandbox cgroup's cache is
+    charged to the root, so counting it would make the root look full long
+    after its sandboxes ended.
+    """
+    if version == 1:
+        return stat.get("total_rss", 0) + stat.get("total_shmem", 0)
+    return stat.get("anon", 0) + stat.get("shmem", 0)
+
+
 def cpu_quota_us(cpus: float) -> int:
     """The CFS quota per `CPU_PERIOD_US` for `cpus` CPUs (1.0 -> 100000, 0.5 -> 50000)."""
     return max(MIN_CPU_QUOTA_US, round(cpus * CPU_PERIOD_US))
@@ -315,6 +341,14 @@ class CgroupDriver(ABC):
                 sandbox.remove()
                 reaped.append(sandbox_id)
         return reaped
+
+    @abstractmethod
+    def limit_root(self, limits: RootLimits) -> None:
+        """Put `limits` on the root that holds every sandbox. Raises CgroupError."""
+
+    @abstractmethod
+    def root_memory_in_use(self) -> int | None:
+        """Memory all sandboxes hold now (see `memory_in_use`); None if unknown."""
 
     def remove_root(self) -> None:
         """Reap every sandbox, then remove the root's last part (tests, uninstall)."""
