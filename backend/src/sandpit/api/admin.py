@@ -56,15 +56,12 @@ async def list_users(
     ).tuples():
         workspaces[owner_id].append(workspace_id)
     midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    runs_today = dict(
-        (
-            await db.execute(
-                select(Run.user_id, func.count())
-                .where(Run.user_id.in_(ids), Run.created_at >= midnight)
-                .group_by(Run.user_id)
-            )
-        ).tuples()
+    counted = await db.execute(
+        select(Run.user_id, func.count())
+        .where(Run.user_id.in_(ids), Run.created_at >= midnight)
+        .group_by(Run.user_id)
     )
+    runs_today = {uid: count for uid, count in counted.tuples()}
     live = await _live_by_user(context)
     storage = await asyncio.to_thread(_storage_by_user, context.settings, workspaces)
     page = [
@@ -144,9 +141,9 @@ async def admission(
         in_use = await asyncio.to_thread(manager.admission.memory_in_use)
     refusals = context.refusals.newest(limit=limit, status=status_code, user_id=user_id)
     user_ids = {r.user_id for r in refusals if r.user_id}
-    names = dict(
-        (await db.execute(select(User.id, User.username).where(User.id.in_(user_ids)))).tuples()
-    )
+    rows = await db.execute(select(User.id, User.username).where(User.id.in_(user_ids)))
+    # Not dict(rows): a Result has keys(), so dict() would take it for a mapping.
+    names = {uid: name for uid, name in rows.tuples()}
     return AdmissionOut(
         sandboxes=len(manager.running()) if manager is not None else 0,
         memory_in_use_bytes=in_use,

@@ -40,6 +40,7 @@ def route_of(scope: Scope) -> str:
         templates = {
             id(context.original_route): context.path_format
             for context in iter_route_contexts(app.router.routes)
+            if context.path_format
         }
         state.route_templates = templates
     path = (templates or {}).get(id(route)) or getattr(route, "path", None)
