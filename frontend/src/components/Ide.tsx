@@ -1,7 +1,9 @@
 "use client";
 
+import dynamic from "next/dynamic";
 import { startTransition, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { FileEntry, WorkspaceDetail } from "@/api/client";
+import { useAdmission } from "@/hooks/useAdmission";
 import { useEditorTabs } from "@/hooks/useEditorTabs";
 import { useFileListing } from "@/hooks/useFileListing";
 import { useExpandedFolders } from "@/hooks/useExpandedFolders";
@@ -24,6 +26,12 @@ import { RunConsole } from "./RunConsole";
 import { SandboxStatusBar } from "./SandboxStatusBar";
 import { Splitter } from "./Splitter";
 import { TerminalPanel } from "./TerminalPanel";
+
+// Shown only when the server refuses a sandbox (full, or the user's cap):
+// loaded then, so the page's own scripts do not grow.
+const AdmissionNotice = dynamic(() => import("./AdmissionNotice").then((m) => m.AdmissionNotice), {
+  ssr: false,
+});
 
 // The editor (CodeMirror) is imported, not loaded with next/dynamic: its
 // code then downloads with the page's, alongside React's, instead of after
@@ -58,6 +66,7 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
   const [terminalMounted, setTerminalMounted] = useState(initial.layout.terminalOpen);
   const [notice, setNotice] = useState<string | null>(null);
   const focusPending = useRef<string | null>(null);
+  const admission = useAdmission();
   const root = useRef<HTMLElement>(null);
 
   const activeTab = tabs.tabs.find((tab) => tab.path === tabs.active) ?? null;
@@ -202,6 +211,7 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
         timeLimit={ui.timeLimit}
         onTimeLimit={(timeLimit) => updateUi((state) => ({ ...state, timeLimit }))}
       />
+      {admission.kind !== "idle" && <AdmissionNotice state={admission} />}
       <LimitBanner sandbox={sandbox.sandbox} lastRun={runs.runs.at(-1)} />
       <div className="flex min-h-0 flex-1">
         {sizes.treeOpen && (

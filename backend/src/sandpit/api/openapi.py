@@ -62,6 +62,7 @@ for _name, _method, _path in (
     ("StopSandbox", "delete", "/api/workspaces/{workspace_id}/sandbox"),
     ("CreateTerminal", "post", "/api/workspaces/{workspace_id}/terminals"),
     ("ListTerminals", "get", "/api/workspaces/{workspace_id}/terminals"),
+    ("AdminStopSandbox", "delete", "/api/admin/sandboxes/{workspace_id}"),
     ("DeleteWorkspace", "delete", "/api/workspaces/{workspace_id}"),
 ):
     _link_workspace(_name, _method, _path)
