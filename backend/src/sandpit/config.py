@@ -134,7 +134,7 @@ class Settings(BaseSettings):
     sandboxes_cpu_share: float = Field(default=0.75, gt=0, le=1)
     # Memory a starting sandbox is counted for until it can be measured
     # (about a typical sandbox's; docs/deployment has the measurements).
-    sandbox_start_reserve_mb: int = Field(default=96, ge=1)
+    sandbox_start_reserve_mb: int = Field(default=120, ge=1)
     # Retry-After of a refused start (cap reached, host full).
     admission_retry_s: int = Field(default=10, ge=1, le=600)
     # GET /metrics: a scraper sends `Authorization: Bearer <token>`; empty:
