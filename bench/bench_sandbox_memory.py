@@ -91,7 +91,8 @@ def main() -> None:
             run = user.client.post(
                 f"/api/workspaces/{workspace}/runs?wait=true", json={"code": "pass"}, timeout=120
             )
-            assert run.status_code == 200 and run.json()["status"] == "ok", run.text
+            assert run.status_code == 200, run.text
+            assert run.json()["status"] == "ok", run.text
         start_s = time.monotonic() - started
         time.sleep(5)  # what the runs freed is freed
         host_after, server_after = mem_available(), rss(server.process.pid)

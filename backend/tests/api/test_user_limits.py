@@ -91,7 +91,8 @@ def test_the_cap_on_sandboxes_names_them_and_lets_go_when_one_stops(
         ("first", True, 1),
         ("second", False, 0),
     ]
-    assert mine[1]["terminals"] == 1 and mine[1]["attached_terminals"] == 0
+    assert mine[1]["terminals"] == 1
+    assert mine[1]["attached_terminals"] == 0
     assert all(s["memory_bytes"] > 0 and s["pids"] > 0 for s in mine)
 
     # Another user is not held back by this one's cap.
@@ -214,8 +215,7 @@ def test_a_full_host_answers_503_and_admits_again_when_memory_frees(
         assert full.status_code == 503
         assert full.headers["Retry-After"] == "10"
         assert full.json()["detail"] == (
-            "The server is full: every sandbox it has room for is in use. "
-            "Try again in 10 seconds."
+            "The server is full: every sandbox it has room for is in use. Try again in 10 seconds."
         )
         refusals = bystander.client.get("/api/admin/admission", params={"status": 503}).json()
         assert refusals["refusals"][0]["route"] == "/api/workspaces/{workspace_id}/terminals"
@@ -265,7 +265,9 @@ def test_metrics_need_the_token_or_an_admin(
     assert 'sandpit_runs_total{status="ok"}' in text
     assert 'route="/api/workspaces/{workspace_id}/runs"' in text
     # Bounded labels: no raw path, no id, no user name.
-    assert workspace not in text and user.id not in text and user.username not in text
+    assert workspace not in text
+    assert user.id not in text
+    assert user.username not in text
     make_admin(capped, user)
     assert user.client.get("/metrics").status_code == 200
 
@@ -283,7 +285,8 @@ def test_the_admin_view_lists_users_and_sandboxes_and_stops_one(
     mine = [s for s in listed if s["workspace_id"] == workspace]
     assert len(mine) == 1
     assert (mine[0]["username"], mine[0]["workspace_name"]) == (student.username, "essay")
-    assert mine[0]["memory_bytes"] > 0 and mine[0]["pids"] > 0
+    assert mine[0]["memory_bytes"] > 0
+    assert mine[0]["pids"] > 0
 
     users: list[dict[str, object]] = []
     offset: int | None = 0
@@ -293,7 +296,8 @@ def test_the_admin_view_lists_users_and_sandboxes_and_stops_one(
         offset = page["next_offset"]
     row = next(u for u in users if u["id"] == student.id)
     assert (row["sandboxes"], row["workspaces"]) == (1, 1)
-    assert isinstance(row["memory_bytes"], int) and row["memory_bytes"] > 0
+    assert isinstance(row["memory_bytes"], int)
+    assert row["memory_bytes"] > 0
 
     assert admin.client.delete(f"/api/admin/sandboxes/{workspace}").status_code == 204
     assert student.client.get(f"/api/workspaces/{workspace}/sandbox").json()["running"] is False

@@ -83,16 +83,20 @@ def test_at_the_cap_the_ide_stops_the_sandbox_chosen_asking_first_if_busy(
     with signed_in(small_server, browser, "fourth") as ide:
         fourth = ide.workspace_id
         busy = ide.create_workspace("busy-one")
-        ide.api("POST", f"/api/workspaces/{busy}/runs", data={"code": "import time; time.sleep(300)"})
+        ide.api(
+            "POST", f"/api/workspaces/{busy}/runs", data={"code": "import time; time.sleep(300)"}
+        )
         for name in ("idle-a", "idle-b"):
             ide.api("POST", f"/api/workspaces/{ide.create_workspace(name)}/terminals", data={})
-        wait_until(
-            lambda: len(ide.api("GET", "/api/sandboxes")) == 3, "three sandboxes to run"
-        )
+        wait_until(lambda: len(ide.api("GET", "/api/sandboxes")) == 3, "three sandboxes to run")
         ide.workspace_id = fourth
         ide.put_file("main.py", "print('in the fourth')\n")
         # Closed terminal panel: the run is what asks for the sandbox.
-        ide.api("PATCH", f"/api/workspaces/{fourth}", data={"ui_state": {"layout": {"terminalOpen": False}}})
+        ide.api(
+            "PATCH",
+            f"/api/workspaces/{fourth}",
+            data={"ui_state": {"layout": {"terminalOpen": False}}},
+        )
         ide.open_workspace()
         ide.open_file("main.py")
         ide.page.get_by_role("button", name="Run", exact=True).click()
@@ -122,9 +126,7 @@ def test_the_admin_view_lists_a_live_sandbox_and_stops_it(
 ) -> None:
     student = make_user(small_server)
     workspace = student.workspace("lab-3")
-    assert (
-        student.client.post(f"/api/workspaces/{workspace}/terminals", json={}).status_code == 201
-    )
+    assert student.client.post(f"/api/workspaces/{workspace}/terminals", json={}).status_code == 201
     with signed_in(small_server, browser, "admin-ws") as admin:
         make_admin(small_server, _AsUser(admin.username))
         admin.page.goto(f"{small_server.url}/admin/")
