@@ -89,7 +89,9 @@ def main() -> None:
         for index in range(count):
             workspace = user.workspace(f"idle-{index}")
             run = user.client.post(
-                f"/api/workspaces/{workspace}/runs?wait=true", json={"code": "pass"}, timeout=120
+                f"/api/workspaces/{workspace}/runs?wait=true",
+                json={"code": "pass"},
+                timeout=120,
             )
             assert run.status_code == 200, run.text
             assert run.json()["status"] == "ok", run.text

@@ -2,7 +2,7 @@
 
 import { useEffect, useRef, useState } from "react";
 import type { AdmissionState, LiveSandbox } from "@/lib/admission";
-import { listMySandboxes } from "@/lib/admission";
+import { listMySandboxes } from "@/lib/admissionFlow";
 import { formatBytes } from "@/lib/format";
 import { endSandbox } from "@/lib/sandbox";
 import { ErrorMessage } from "./ErrorMessage";

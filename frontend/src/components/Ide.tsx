@@ -3,7 +3,6 @@
 import dynamic from "next/dynamic";
 import { startTransition, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { FileEntry, WorkspaceDetail } from "@/api/client";
-import { useAdmission } from "@/hooks/useAdmission";
 import { useEditorTabs } from "@/hooks/useEditorTabs";
 import { useFileListing } from "@/hooks/useFileListing";
 import { useExpandedFolders } from "@/hooks/useExpandedFolders";
@@ -14,6 +13,7 @@ import { useRuns } from "@/hooks/useRuns";
 import { useSandbox } from "@/hooks/useSandbox";
 import { useTerminalStart } from "@/hooks/useTerminalStart";
 import { useUiState } from "@/hooks/useUiState";
+import { watchAdmission, type AdmissionState } from "@/lib/admission";
 import { isPython, type EditorDoc, type EditorHandle } from "@/lib/editor";
 import { clampSize, LIMITS, parseUiState, type Layout } from "@/lib/uiState";
 import { CodeEditor } from "./CodeEditor";
@@ -66,7 +66,8 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
   const [terminalMounted, setTerminalMounted] = useState(initial.layout.terminalOpen);
   const [notice, setNotice] = useState<string | null>(null);
   const focusPending = useRef<string | null>(null);
-  const admission = useAdmission();
+  const [admission, setAdmission] = useState<AdmissionState>({ kind: "idle" });
+  useEffect(() => watchAdmission(setAdmission), []);
   const root = useRef<HTMLElement>(null);
 
   const activeTab = tabs.tabs.find((tab) => tab.path === tabs.active) ?? null;

@@ -10,13 +10,11 @@
  *   decline, the caller gets the 429 as it came.
  *
  * `admitted(call)` wraps a call that may start a sandbox (a run, a
- * terminal). The state is a tiny store (`subscribe`, `admissionState`) that
- * the lazily loaded notice (components/AdmissionNotice.tsx) renders, so the
- * workspace page carries only this module until a refusal happens.
+ * terminal). Only this check is in the page's scripts: the waiting and
+ * asking (lib/admissionFlow.ts) and what shows it
+ * (components/AdmissionNotice.tsx) load when a refusal first comes.
  */
-import { api } from "@/api/client";
 import type { components } from "@/api/schema";
-import { attempt, failure, type Result } from "./result";
 
 export type LiveSandbox = components["schemas"]["LiveSandboxOut"];
 
@@ -27,86 +25,32 @@ export type AdmissionState =
   /** At the cap: `decide(true)` once one is stopped (try again), `decide(false)` to give up. */
   | { kind: "cap"; message: string; decide: (retry: boolean) => void };
 
-type Answer = { error?: unknown; response: Response };
+export type Answer = { error?: unknown; response: Response };
 
-let state: AdmissionState = { kind: "idle" };
-const listeners = new Set<() => void>();
-let fullWaiters = 0;
+let listener: ((state: AdmissionState) => void) | null = null;
 
-function publish(next: AdmissionState): void {
-  state = next;
-  listeners.forEach((listener) => listener());
+/** Hear of every change of the admission state (one listener: the IDE); returns the release. */
+export function watchAdmission(onChange: (state: AdmissionState) => void): () => void {
+  listener = onChange;
+  return () => {
+    if (listener === onChange) {
+      listener = null;
+    }
+  };
 }
 
-/** For `useSyncExternalStore`: the current state and a subscription. */
-export function admissionState(): AdmissionState {
-  return state;
-}
-
-export function subscribeAdmission(listener: () => void): () => void {
-  listeners.add(listener);
-  return () => listeners.delete(listener);
-}
-
-function detailOf(error: unknown): string {
-  const detail = typeof error === "object" && error !== null ? (error as { detail?: unknown }).detail : undefined;
-  return typeof detail === "string" ? detail : "";
-}
-
-function isSandboxCap(error: unknown): boolean {
-  return typeof error === "object" && error !== null && (error as { limit?: unknown }).limit === "sandboxes_per_user";
-}
-
-function waitFull(seconds: number, message: string): Promise<void> {
-  fullWaiters += 1;
-  publish({ kind: "full", retryAt: Date.now() + seconds * 1000, message });
-  return new Promise((resolve) =>
-    window.setTimeout(() => {
-      fullWaiters -= 1;
-      if (fullWaiters === 0 && state.kind === "full") {
-        publish({ kind: "idle" });
-      }
-      resolve();
-    }, seconds * 1000),
-  );
-}
-
-function askToStopOne(message: string): Promise<boolean> {
-  return new Promise((resolve) =>
-    publish({
-      kind: "cap",
-      message,
-      decide: (retry) => {
-        publish({ kind: "idle" });
-        resolve(retry);
-      },
-    }),
-  );
+/** Tell the listener of a new state (lib/admissionFlow.ts). */
+export function showAdmission(state: AdmissionState): void {
+  listener?.(state);
 }
 
 /** `call`'s answer once admitted (see the module comment), or its refusal if the user gives up. */
 export async function admitted<A extends Answer>(call: () => Promise<A>): Promise<A> {
-  for (;;) {
-    const answer = await call();
-    const { status, headers } = answer.response;
-    const retryAfter = Number(headers.get("Retry-After"));
-    if (status === 503 && retryAfter > 0) {
-      await waitFull(Math.min(retryAfter, 300), detailOf(answer.error));
-      continue;
-    }
-    if (status === 429 && isSandboxCap(answer.error) && state.kind !== "cap") {
-      if (await askToStopOne(detailOf(answer.error))) {
-        continue;
-      }
-    }
+  const answer = await call();
+  const status = answer.response.status;
+  if (status !== 503 && status !== 429) {
     return answer;
   }
-}
-
-/** `GET /api/sandboxes`: the user's running sandboxes, oldest first. */
-export function listMySandboxes(): Promise<Result<{ sandboxes: LiveSandbox[] }>> {
-  return attempt(async () => {
-    const { data, error, response } = await api.GET("/api/sandboxes");
-    return data !== undefined ? { ok: true, sandboxes: data } : failure(error, response);
-  });
+  const { admit } = await import("./admissionFlow");
+  return admit(answer, call);
 }
