@@ -18,11 +18,6 @@ export function AppHeader() {
             <span className="max-sm:sr-only">Signed in as </span>
             <span className="font-medium text-fg">{me.username}</span>
           </span>
-          {me.role === "admin" && (
-            <a href="/admin/" className="text-fg-muted hover:text-fg">
-              Admin
-            </a>
-          )}
           <SignOutButton />
         </div>
       </div>

@@ -125,6 +125,10 @@ class RunService:
             raise PayloadTooLarge("The code is larger than the 1 MiB limit.")
         if len(stdin.encode()) > MAX_STDIN_BYTES:
             raise PayloadTooLarge("The input is larger than the 1 MiB limit.")
+        # A run starts its sandbox in the background: refuse here, with a
+        # status a client can act on and before the run counts against the
+        # rate, what that start would be refused.
+        self.manager.check_admission(workspace.id, user.id)
         wait = self.limiter.hit(f"runs:{user.id}", self.settings.runs_per_minute, 60)
         if wait:
             seconds = retry_after_seconds(wait)
@@ -143,9 +147,6 @@ class RunService:
                 "most one user may have at once; wait for one to finish or stop it.",
                 2,
             )
-        # A run starts its sandbox in the background: refuse here, with the
-        # status a client can act on, what that start would be refused.
-        self.manager.check_admission(workspace.id, user.id)
         limit = float(self.settings.run_timeout_max_s)
         timeout = min(timeout_s if timeout_s is not None else self.settings.run_timeout_s, limit)
         run = Run(
