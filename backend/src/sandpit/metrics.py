@@ -14,6 +14,8 @@ is counted under the route "unmatched".
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -22,7 +24,9 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
 
 # No `*_created` series: they double the output and no dashboard of ours reads them.
 disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -96,11 +100,10 @@ class Metrics:
             ["route", "status"],
             registry=r,
         )
-        self.proxy_bytes = Counter(
-            "sandpit_proxy_bytes",
-            "Bytes relayed by the package proxy (both ways), counted as tunnels end.",
-            registry=r,
-        )
+        # The proxy counts its own bytes (Allowance.total); this reports the
+        # count it had at the last sample, as a counter.
+        self.proxy_bytes = 0
+        r.register(_ProxyBytes(self))
         self._gauges = {
             name: Gauge(name, help_text, registry=r) for name, help_text in GAUGES.items()
         }
@@ -122,3 +125,17 @@ class Metrics:
     def render(self) -> bytes:
         """The registry in Prometheus' text format."""
         return generate_latest(self.registry)
+
+
+class _ProxyBytes(Collector):
+    """`sandpit_proxy_bytes_total`: bytes the package proxy relayed, both ways."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def collect(self) -> Iterable[Metric]:
+        yield CounterMetricFamily(
+            "sandpit_proxy_bytes",
+            "Bytes relayed by the package proxy, both ways.",
+            value=self._metrics.proxy_bytes,
+        )

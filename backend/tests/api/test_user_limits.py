@@ -258,6 +258,7 @@ def test_metrics_need_the_token_or_an_admin(
         "sandpit_oom_kills_total",
         "sandpit_terminal_sessions",
         "sandpit_proxy_tunnels",
+        "sandpit_proxy_bytes_total",
         "sandpit_admission_refusals_total",
         "sandpit_storage_used_bytes",
     ):

@@ -69,6 +69,7 @@ async def sample_gauges(context: AppContext) -> None:
         if isinstance(proxy, PackageProxy):
             tunnels = sum(len(endpoint.tasks) for endpoint in proxy.endpoints.values())
             m.set_gauge("sandpit_proxy_tunnels", tunnels)
+            m.proxy_bytes = proxy.allowance.total
     if context.terminals is not None:
         terminals = [t for t in context.terminals.all() if not t.exited]
         m.set_gauge("sandpit_terminal_sessions", len(terminals))
