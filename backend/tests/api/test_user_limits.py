@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -228,6 +229,39 @@ def test_a_full_host_answers_503_and_admits_again_when_memory_frees(
         )
     finally:
         instance.close()
+
+
+def test_cpu_is_shared_per_user_not_per_sandbox(
+    make_user: Callable[[SandpitServer], User],
+) -> None:
+    instance = SandpitServer()
+    instance.start()
+    try:
+        many, one = make_user(instance), make_user(instance)
+        workspaces = [many.workspace(f"w{i}") for i in range(3)]
+        for workspace in workspaces:
+            assert start_sandbox(many, workspace).status_code == 201
+        assert start_sandbox(one, one.workspace()).status_code == 201
+        # Three sandboxes of one user weigh a third each; the other's weighs 1.
+        assert cpu_weights(instance) == [337, 337, 337, 1024]
+        assert many.client.delete(f"/api/workspaces/{workspaces[0]}/sandbox").status_code == 204
+        until(lambda: cpu_weights(instance) == [512, 512, 1024], "the weights to follow")
+    finally:
+        instance.close()
+
+
+def cpu_weights(server: SandpitServer) -> list[int]:
+    """The CPU weights of the server's sandboxes, in v1 shares (v2 weights scaled), sorted."""
+    root = server.env["CGROUP_ROOT"]
+    v1 = Path("/sys/fs/cgroup/cpu") / root
+    if v1.is_dir():
+        found = [int((d / "cpu.shares").read_text()) for d in v1.iterdir() if d.is_dir()]
+    else:
+        v2 = Path("/sys/fs/cgroup") / root
+        found = [
+            int((d / "cpu.weight").read_text()) * 1024 // 100 for d in v2.iterdir() if d.is_dir()
+        ]
+    return sorted(found)
 
 
 # --- /metrics and the admin API ----------------------------------------------

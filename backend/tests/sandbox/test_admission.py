@@ -12,7 +12,7 @@ import pytest
 
 from sandpit.errors import HostFull, RateLimited
 from sandpit.sandbox.admission import Admission, AdmissionLimits, Held, SandboxCapReached
-from sandpit.sandbox.cgroups.base import RootLimits, memory_in_use
+from sandpit.sandbox.cgroups.base import RootLimits, memory_in_use, v1_cpu_shares
 from sandpit.sandbox.cgroups.v1 import v1_root_limit_files
 from sandpit.sandbox.cgroups.v2 import v2_root_limit_files
 from sandpit.security.ratelimit import MemoryRateLimiter
@@ -166,3 +166,14 @@ def test_memory_in_use_is_anonymous_plus_tmpfs_never_cache() -> None:
     v2 = {"anon": 300, "shmem": 40, "file": 9000}
     assert memory_in_use(v1, 1) == 120
     assert memory_in_use(v2, 2) == 340
+
+
+def test_cpu_weight_in_v1_shares() -> None:
+    assert [v1_cpu_shares(w) for w in (100, 50, 33, 1, 10_000, 100_000)] == [
+        1024,
+        512,
+        337,
+        10,
+        102_400,
+        262_144,
+    ]

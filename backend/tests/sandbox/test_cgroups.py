@@ -310,6 +310,15 @@ def test_memory_in_use_counts_what_sandboxes_allocate(
     assert wait_until(lambda: (driver.root_memory_in_use() or 0) < before + 16 * MiB, 10)
 
 
+def test_cpu_weight_lands(driver: CgroupDriver) -> None:
+    sandbox = driver.create_sandbox("weighed", SMALL)
+    sandbox.set_cpu_weight(33)
+    if driver.version == 1:
+        assert files(sandbox, "cpu.shares") == {"cpu.shares": "337"}
+    else:
+        assert files(sandbox, "cpu.weight") == {"cpu.weight": "33"}
+
+
 def root_files(driver: CgroupDriver, *names: str) -> dict[str, str]:
     found = {}
     for name in names:

@@ -125,6 +125,15 @@ def memory_in_use(stat: dict[str, int], version: int) -> int:
     return stat.get("anon", 0) + stat.get("shmem", 0)
 
 
+CPU_WEIGHT_DEFAULT = 100
+"""cgroup v2's default cpu.weight; v1's cpu.shares is 1024 for the same."""
+
+
+def v1_cpu_shares(weight: int) -> int:
+    """v1 cpu.shares for a v2-style `weight` (100 -> 1024), within the kernel's 2..262144."""
+    return min(262_144, max(2, weight * 1024 // CPU_WEIGHT_DEFAULT))
+
+
 def cpu_quota_us(cpus: float) -> int:
     """The CFS quota per `CPU_PERIOD_US` for `cpus` CPUs (1.0 -> 100000, 0.5 -> 50000)."""
     return max(MIN_CPU_QUOTA_US, round(cpus * CPU_PERIOD_US))
@@ -250,6 +259,11 @@ class SandboxCgroup(CgroupNode):
     @abstractmethod
     def stats(self) -> CgroupStats:
         """Usage and limits of the whole sandbox (every leaf together)."""
+
+    @abstractmethod
+    def set_cpu_weight(self, weight: int) -> None:
+        """Its share of contended CPU beside the other sandboxes (v2 units, 1..10000,
+        default `CPU_WEIGHT_DEFAULT`). Its CPU limit stays as it is. Raises CgroupError."""
 
     def gather(self, name: str) -> Leaf:
         """Move the processes already in this cgroup itself into a new leaf `name`; return it.

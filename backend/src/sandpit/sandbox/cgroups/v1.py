@@ -40,6 +40,7 @@ from sandpit.sandbox.cgroups.base import (
     check_limits,
     cpu_quota_us,
     memory_in_use,
+    v1_cpu_shares,
     validate_leaf_name,
     validate_sandbox_id,
 )
@@ -194,6 +195,15 @@ class V1Sandbox(SandboxCgroup):
     def kill(self) -> None:
         # Freezing the sandbox freezes every leaf beneath it.
         _kill(self.dirs, self.procs, f"sandbox {self.sandbox_id}")
+
+    def set_cpu_weight(self, weight: int) -> None:
+        directory = self.dirs.get("cpu")
+        if directory is None:
+            return
+        try:
+            write_file(directory / "cpu.shares", str(v1_cpu_shares(weight)))
+        except OSError as error:
+            raise CgroupError(f"cannot set the CPU shares of {directory}: {error}") from error
 
     def stats(self) -> CgroupStats:
         pids = _number(self.dirs, "pids.current")

@@ -209,6 +209,14 @@ class V2Sandbox(SandboxCgroup):
         own = _events(self.path, "memory.events.local").get("oom_kill", 0)
         return own + self._removed_oom_kills + sum(leaf.oom_killed() for leaf in self.leaves())
 
+    def set_cpu_weight(self, weight: int) -> None:
+        if "cpu" not in self._options.controllers:
+            return
+        try:
+            write_file(self.path / "cpu.weight", str(min(10_000, max(1, weight))))
+        except OSError as error:
+            raise CgroupError(f"cannot set the CPU weight of {self.path}: {error}") from error
+
     def stats(self) -> CgroupStats:
         pids = try_read(self.path / "pids.current")
         return CgroupStats(
