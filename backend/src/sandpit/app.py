@@ -26,6 +26,7 @@ from sandpit.api import (
     files,
     health,
     limits,
+    metrics,
     openapi,
     runs,
     sandboxes,
@@ -34,12 +35,14 @@ from sandpit.api import (
 )
 from sandpit.api.body_size import BodySizeLimit
 from sandpit.api.errors import MethodNotAllowed, install_error_handlers
+from sandpit.api.observe import RequestMetrics
 from sandpit.config import Settings, private_data_dir
 from sandpit.context import AppContext
 from sandpit.db import migrate
 from sandpit.db.engine import create_engine, session_factory
 from sandpit.errors import NotFound
 from sandpit.frontend import mount_frontend
+from sandpit.metrics import Metrics
 from sandpit.runs.service import RunService
 from sandpit.sandboxes import SandboxSetupError, build_manager, workspace_owners
 from sandpit.security.login_throttle import LoginThrottle
@@ -74,6 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     # Fail before serving anything if the secret is unusable (production).
     secret = settings.resolve_jwt_secret()
+    # Built with the app, not in the lifespan: the request middleware counts into it.
+    server_metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -101,9 +106,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 base_s=settings.login_delay_base_s,
                 max_s=settings.login_delay_max_s,
             ),
+            metrics=server_metrics,
         )
         try:
-            context.sandboxes = await build_manager(settings, workspace_owners(context.sessions))
+            context.sandboxes = await build_manager(
+                settings, context.limiter, server_metrics, workspace_owners(context.sessions)
+            )
         except SandboxSetupError as exc:
             # The rest of the API (accounts, files) still works; runs and
             # terminals answer 503 with this sentence.
@@ -111,7 +119,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.error("sandboxes are unavailable: %s", exc.detail)
         if context.sandboxes is not None:
             context.runs = RunService(
-                settings, context.sandboxes, context.sessions, context.limiter
+                settings,
+                context.sandboxes,
+                context.sessions,
+                context.limiter,
+                on_finished=server_metrics.run_finished,
             )
             # --- Terminals
             context.terminals = TerminalManager(
@@ -159,12 +171,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_bytes=settings.max_request_bytes,
         larger=[(path, settings.import_max_bytes) for path in archives.IMPORT_PATHS],
     )
+    app.add_middleware(RequestMetrics, metrics=server_metrics)
 
     api = APIRouter(prefix="/api")
     routers = (health, auth, archives, workspaces, files, runs, sandboxes, terminals, limits, admin)
     for module in (*routers, admin_users):
         api.include_router(module.router)
+    api.include_router(sandboxes.user_router)
     app.include_router(api)
+    app.include_router(metrics.router)
 
     @app.api_route("/api/{rest:path}", methods=_ALL_METHODS, include_in_schema=False)
     async def unknown_endpoint(request: Request) -> None:

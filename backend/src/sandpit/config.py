@@ -176,6 +176,33 @@ class Settings(BaseSettings):
     # long are unmounted; the next use mounts them again.
     workspace_volume_idle_s: int = Field(default=300, ge=1)
 
+
+    # --- Per-user limits and host admission (issue 12 items 1, 2, 5) -----------
+    # See sandpit.sandbox.admission. A user holds at most this many sandboxes
+    # (running or starting) and starts at most this many a minute.
+    sandboxes_per_user: int = Field(default=3, ge=1)
+    sandbox_starts_per_minute: int = Field(default=10, ge=1)
+    # Runs running at once and terminals open at once, over all of a user's workspaces.
+    concurrent_runs_per_user: int = Field(default=6, ge=1)
+    terminals_per_user: int = Field(default=12, ge=1)
+    # Memory for all sandboxes together: the cgroup root's limit and the
+    # admission budget. Unset: SANDBOXES_MEMORY_SHARE of the host's memory,
+    # leaving the rest to the server, the database and the page cache.
+    sandboxes_memory_mb: int | None = Field(default=None, ge=64)
+    sandboxes_memory_share: float = Field(default=0.6, gt=0, le=1)
+    # CPUs for all sandboxes together (the root's CFS quota). Unset:
+    # SANDBOXES_CPU_SHARE of the host's CPUs, at least one.
+    sandboxes_cpus: float | None = Field(default=None, gt=0)
+    sandboxes_cpu_share: float = Field(default=0.75, gt=0, le=1)
+    # Memory a starting sandbox is counted for until it can be measured
+    # (about a typical sandbox's; docs/deployment has the measurements).
+    sandbox_start_reserve_mb: int = Field(default=120, ge=1)
+    # Retry-After of a refused start (cap reached, host full).
+    admission_retry_s: int = Field(default=10, ge=1, le=600)
+    # GET /metrics: a scraper sends `Authorization: Bearer <token>`; empty:
+    # only a signed-in administrator may read it.
+    metrics_token: SecretStr = SecretStr("")
+
     # --- Terminals (see sandpit.terminals) ---------------------------------------
     terminals_per_workspace: int = Field(default=8, ge=1, le=64)
     # Windows (WebSocket clients) attached to one terminal at once.
@@ -234,7 +261,14 @@ class Settings(BaseSettings):
             )
         return names
 
-    @field_validator("package_proxy_ca_bundle", "docker_host", "docker_image", mode="before")
+    @field_validator(
+        "package_proxy_ca_bundle",
+        "docker_host",
+        "docker_image",
+        "sandboxes_memory_mb",
+        "sandboxes_cpus",
+        mode="before",
+    )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
@@ -271,6 +305,20 @@ class Settings(BaseSettings):
             lifetime_s=self.sandbox_lifetime_s,
             idle_s=self.sandbox_idle_s,
         )
+
+    @property
+    def sandboxes_memory_bytes(self) -> int:
+        """Memory for all sandboxes together (`SANDBOXES_MEMORY_MB`, else a share of the host's)."""
+        if self.sandboxes_memory_mb is not None:
+            return self.sandboxes_memory_mb * MiB
+        return int(host_memory_bytes() * self.sandboxes_memory_share)
+
+    @property
+    def sandboxes_cpu_limit(self) -> float:
+        """CPUs for all sandboxes together (`SANDBOXES_CPUS`, else a share of the host's)."""
+        if self.sandboxes_cpus is not None:
+            return self.sandboxes_cpus
+        return max(1.0, (os.cpu_count() or 1) * self.sandboxes_cpu_share)
 
     @property
     def is_production(self) -> bool:
@@ -335,6 +383,17 @@ def private_data_dir(path: Path) -> None:
     """
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(path, DATA_DIR_MODE)
+
+
+def host_memory_bytes() -> int:
+    """The host's memory (MemTotal of /proc/meminfo; sysconf where that cannot be read)."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
 def _create_private(path: Path) -> int:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from sandpit.config import Settings
 from sandpit.errors import ServiceUnavailable
+from sandpit.metrics import Metrics
 from sandpit.runs.service import RunService
 from sandpit.sandbox.manager import SandboxManager
 from sandpit.security.login_throttle import LoginThrottle
 from sandpit.security.ratelimit import RateLimiter
+from sandpit.security.refusals import RefusalLog
 from sandpit.security.tokens import TokenCodec
 from sandpit.terminals.manager import TerminalManager
 
@@ -32,6 +34,8 @@ class AppContext:
     runs: RunService | None = None
     terminals: TerminalManager | None = None  # --- Terminals
     sandbox_unavailable: str | None = None
+    metrics: Metrics = field(default_factory=Metrics)
+    refusals: RefusalLog = field(default_factory=RefusalLog)
 
     def sandboxes_unavailable(self) -> ServiceUnavailable:
         """The 503 for sandbox features on a host where they cannot run, saying why."""

@@ -12,13 +12,20 @@ from __future__ import annotations
 
 
 class SandpitError(Exception):
-    """Base of every error a user may see. `detail` is shown as it is."""
+    """Base of every error a user may see. `detail` is shown as it is.
+
+    `retry_after` (seconds), when set, becomes a `Retry-After` header;
+    `extra` holds more fields for the JSON body beside `detail` (e.g. the
+    sandboxes a user has running when they hit the cap on them).
+    """
 
     status_code: int = 400
+    retry_after: int | None = None
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.extra: dict[str, object] = {}
 
 
 class BadRequest(SandpitError):
@@ -85,3 +92,11 @@ class ServiceUnavailable(SandpitError):
     """A dependency (sandbox backend, database) cannot serve right now (503)."""
 
     status_code = 503
+
+
+class HostFull(ServiceUnavailable):
+    """The host has no room for one more sandbox now; retry in `retry_after` seconds (503)."""
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = max(1, retry_after)

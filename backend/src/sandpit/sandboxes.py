@@ -21,16 +21,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sandpit.config import Settings
 from sandpit.db.models import Workspace
 from sandpit.errors import SandpitError
+from sandpit.metrics import Metrics
 from sandpit.proxy.limits import MiB, ProxyLimits
 from sandpit.proxy.policy import Allowlist
 from sandpit.proxy.server import PackageProxy
 from sandpit.runtime.docker_image import DockerImageError, ensure_docker_image
 from sandpit.runtime.image import RuntimeImage, find_image
 from sandpit.sandbox import cgroups
+from sandpit.sandbox.admission import Admission, AdmissionLimits
 from sandpit.sandbox.backends.bubblewrap import BubblewrapBackend, UidPool, font_cache_of
 from sandpit.sandbox.backends.docker import DockerBackend, connect_engine, engine_problem
 from sandpit.sandbox.base import SandboxBackend, SandboxError
 from sandpit.sandbox.manager import SandboxManager
+from sandpit.security.ratelimit import MemoryRateLimiter, RateLimiter
 from sandpit.workspaces.store import mounted_workspace_dir
 
 log = logging.getLogger(__name__)
@@ -43,12 +46,18 @@ class SandboxSetupError(SandpitError):
 
 
 async def build_manager(
-    settings: Settings, owner_of: Callable[[str], Awaitable[str]] | None = None
+    settings: Settings,
+    limiter: RateLimiter | None = None,
+    metrics: Metrics | None = None,
+    owner_of: Callable[[str], Awaitable[str]] | None = None,
 ) -> SandboxManager:
     """The sandbox manager for the configured backend, opened (orphans reaped).
 
-    `owner_of(workspace_id)` names a workspace's user (see `SandboxManager`).
-
+    The cgroup root that holds every sandbox gets the host-wide limits
+    (`Settings.sandboxes_memory_bytes`, `sandboxes_cpu_limit`), and starts
+    pass admission (see `sandpit.sandbox.admission`) against the per-user
+    caps, counted in `limiter`, and the same memory budget. `owner_of(workspace_id)`
+    names a workspace's user where a start does not (see `SandboxManager`).
     Raises `SandboxSetupError` naming what is missing: the runtime image, a
     cgroup controller, the launcher's compiler.
     """
@@ -74,11 +83,32 @@ async def build_manager(
             f" choose one of {', '.join(sorted(BACKENDS))}."
         )
     backend = await build(settings, image, driver)
+    budget = settings.sandboxes_memory_bytes
+    await asyncio.to_thread(_limit_root, driver, budget, settings.sandboxes_cpu_limit)
+
+    def refused(reason: str, _user_id: str, _detail: str) -> None:
+        if metrics is not None:
+            metrics.admission_refusals.labels(reason=reason).inc()
+
+    admission = Admission(
+        AdmissionLimits(
+            sandboxes_per_user=settings.sandboxes_per_user,
+            starts_per_minute=settings.sandbox_starts_per_minute,
+            memory_budget_bytes=budget,
+            start_reserve_bytes=settings.sandbox_start_reserve_mb * MiB,
+            retry_after_s=settings.admission_retry_s,
+        ),
+        limiter or MemoryRateLimiter(),
+        driver.root_memory_in_use,
+        refused,
+    )
     manager = SandboxManager(
         backend,
         settings.limits,
         lambda workspace_id: mounted_workspace_dir(settings, workspace_id),
         owner_of=owner_of,
+        admission=admission,
+        on_started=metrics.sandbox_started if metrics is not None else lambda seconds: None,
     )
     await manager.open()
     return manager
@@ -95,6 +125,25 @@ def workspace_owners(
             return workspace.owner_id if workspace is not None else ""
 
     return owner_of
+
+
+def _limit_root(driver: cgroups.CgroupDriver, memory_bytes: int, cpus: float) -> None:
+    """Put the host-wide limits on the cgroup root of every sandbox.
+
+    Where the kernel refuses (a v1 root already above a lower limit answers
+    EBUSY), the server still starts: admission keeps to the budget, and the
+    log says the backstop is missing.
+    """
+    try:
+        driver.limit_root(cgroups.RootLimits(memory_bytes=memory_bytes, cpus=cpus))
+    except cgroups.CgroupError as exc:
+        log.error("the sandboxes' cgroup root has no host-wide limit: %s", exc)
+        return
+    log.info(
+        "all sandboxes together: at most %d MiB of memory and %.2f CPUs",
+        memory_bytes // MiB,
+        cpus,
+    )
 
 
 async def _bubblewrap_backend(

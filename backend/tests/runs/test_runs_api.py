@@ -186,3 +186,6 @@ def test_sandboxes_still_start_after_a_stopped_run(user: User, ws: str) -> None:
     for name in ("a", "b", "c"):
         other = user.workspace(name)
         assert run(user, other, code="print('ok')")["stdout"] == "ok\n"
+        # Ended after use: a user holds at most SANDBOXES_PER_USER (3) at once,
+        # and each start here is a fresh one, as the regression needs.
+        assert user.client.delete(f"/api/workspaces/{other}/sandbox").status_code == 204

@@ -17,8 +17,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from sandpit.sandbox.cgroups import CgroupDriver, CgroupUnavailable, SandboxCgroup, detect
-from sandpit.sandbox.cgroups.fs import parse_keyed, read_file, wait_until
+from sandpit.sandbox.cgroups import (
+    CgroupDriver,
+    CgroupUnavailable,
+    RootLimits,
+    SandboxCgroup,
+    detect,
+)
+from sandpit.sandbox.cgroups.fs import parse_keyed, parse_limit, read_file, wait_until
 from sandpit.sandbox.cgroups.v1 import V1Driver
 from sandpit.sandbox.limits import Limits, MiB
 from tests.sandbox.live_cgroups import (
@@ -255,3 +261,68 @@ def test_gather_moves_an_engines_processes_into_a_leaf(
     assert sandbox.procs() == sorted([init.pid, sleeper.pid])
     run.kill()
     assert agent.procs() == [init.pid]
+
+
+# --- the root of every sandbox: host-wide limits and the memory all of them hold ---
+
+
+def test_root_limits_land_and_lift(driver: CgroupDriver) -> None:
+    driver.limit_root(RootLimits(memory_bytes=300 * MiB, cpus=1.5))
+    if driver.version == 1:
+        assert root_files(driver, "memory.limit_in_bytes", "cpu.cfs_quota_us") == {
+            "memory.limit_in_bytes": str(300 * MiB),
+            "cpu.cfs_quota_us": "150000",
+        }
+    else:
+        assert root_files(driver, "memory.max", "cpu.max") == {
+            "memory.max": str(300 * MiB),
+            "cpu.max": "150000 100000",
+        }
+    driver.limit_root(RootLimits(memory_bytes=None, cpus=None))
+    if driver.version == 1:
+        found = root_files(driver, "memory.limit_in_bytes", "cpu.cfs_quota_us")
+        assert parse_limit(found["memory.limit_in_bytes"]) is None
+        assert found["cpu.cfs_quota_us"] == "-1"
+    else:
+        assert root_files(driver, "memory.max", "cpu.max") == {
+            "memory.max": "max",
+            "cpu.max": "max 100000",
+        }
+
+
+def test_memory_in_use_counts_what_sandboxes_allocate(
+    driver: CgroupDriver, children: Children
+) -> None:
+    before = driver.root_memory_in_use()
+    assert before is not None
+    sandbox = driver.create_sandbox("holder", Limits(memory_bytes=256 * MiB, pids=10))
+    holder = children.in_leaf(
+        sandbox.leaf("run-1"),
+        "b = bytearray(48 * 1024 * 1024)\nfor i in range(0, len(b), 4096): b[i] = 1\n"
+        "print('held', flush=True)\nimport time; time.sleep(100)",
+    )
+    assert read_line(holder) == "held"
+    in_use = driver.root_memory_in_use()
+    assert in_use is not None
+    assert in_use - before >= 48 * MiB
+    holder.kill()
+    holder.wait()
+    assert wait_until(lambda: (driver.root_memory_in_use() or 0) < before + 16 * MiB, 10)
+
+
+def test_cpu_weight_lands(driver: CgroupDriver) -> None:
+    sandbox = driver.create_sandbox("weighed", SMALL)
+    sandbox.set_cpu_weight(33)
+    if driver.version == 1:
+        assert files(sandbox, "cpu.shares") == {"cpu.shares": "337"}
+    else:
+        assert files(sandbox, "cpu.weight") == {"cpu.weight": "33"}
+
+
+def root_files(driver: CgroupDriver, *names: str) -> dict[str, str]:
+    found = {}
+    for name in names:
+        for path in driver.root_dirs:
+            if (path / name).exists():
+                found[name] = read_file(path / name).strip()
+    return found

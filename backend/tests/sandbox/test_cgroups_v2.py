@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from sandpit.sandbox.cgroups import RootLimits
 from sandpit.sandbox.cgroups.detect import parse_mountinfo
 from sandpit.sandbox.cgroups.fs import read_file, wait_until
 from sandpit.sandbox.cgroups.v2 import V2Driver
@@ -122,3 +123,14 @@ def test_v2_gather_passes_controllers_down_once_the_cgroup_is_empty(
     run.kill()
     assert run.procs() == []
     assert agent.procs() == [init.pid]
+
+
+def test_root_limits_without_controllers_are_skipped_and_memory_is_unknown(
+    v2_driver: V2Driver,
+) -> None:
+    # A hierarchy without the memory and cpu controllers cannot hold the
+    # host-wide limits: nothing is written (nothing fails), and admission
+    # hears that the memory in use is unknown, so it counts reserves alone.
+    v2_driver.limit_root(RootLimits(memory_bytes=64 * 2**20, cpus=1))
+    assert not (v2_driver.root / "memory.max").exists()
+    assert v2_driver.root_memory_in_use() is None

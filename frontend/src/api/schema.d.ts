@@ -3,6 +3,27 @@
  */
 
 export interface paths {
+    "/api/admin/admission": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Admission
+         * @description The host's budget and use now, and the newest refusals (429 and 503 with
+         *     `Retry-After`), filtered by status and user.
+         */
+        get: operations["admission_api_admin_admission_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/command-log": {
         parameters: {
             query?: never;
@@ -19,6 +40,67 @@ export interface paths {
          *     (echo off) are not recorded.
          */
         get: operations["command_log_api_admin_command_log_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/sandboxes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Sandboxes
+         * @description Every sandbox running now, oldest first, with its use and owner.
+         */
+        get: operations["list_sandboxes_api_admin_sandboxes_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/sandboxes/{workspace_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Stop Sandbox
+         * @description End a workspace's sandbox and everything in it (runs end as `killed`).
+         */
+        delete: operations["stop_sandbox_api_admin_sandboxes__workspace_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Users
+         * @description Users by name, with their usage: sandboxes running now with their memory and CPU,
+         *     disk allocated to their workspaces, runs started today (UTC).
+         */
+        get: operations["list_users_api_admin_users_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -237,6 +319,30 @@ export interface paths {
          * @description Stop the run and every process it started; a finished run is returned as it is.
          */
         post: operations["stop_run_api_runs__run_id__stop_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sandboxes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Sandboxes
+         * @description The caller's sandboxes running now, oldest first, with what keeps each busy.
+         *
+         *     At the cap on active sandboxes a start answers 429 listing their
+         *     workspaces; this says more about each, so a client can offer to stop one
+         *     (`DELETE /api/workspaces/{id}/sandbox`), asking first when it is `busy`.
+         */
+        get: operations["my_sandboxes_api_sandboxes_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -561,10 +667,145 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Metrics
+         * @description The server's metrics (see `sandpit.metrics` for the list and their labels).
+         */
+        get: operations["metrics_metrics_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AdminSandboxOut */
+        AdminSandboxOut: {
+            /**
+             * Attached Terminals
+             * @description Terminals a window is attached to now.
+             */
+            attached_terminals: number;
+            /**
+             * Busy
+             * @description A run runs or a terminal is attached: stopping it would end that work, so a client asks the user first.
+             */
+            busy: boolean;
+            /** Cpu Seconds */
+            cpu_seconds: number;
+            /**
+             * Expires At
+             * @description When its lifetime limit ends it (seconds since epoch).
+             */
+            expires_at: number;
+            /** Memory Bytes */
+            memory_bytes: number;
+            /** Memory Limit Bytes */
+            memory_limit_bytes: number;
+            /** Pids */
+            pids: number;
+            /**
+             * Runs
+             * @description Runs running in it now.
+             */
+            runs: number;
+            /**
+             * Started At
+             * @description Seconds since the epoch.
+             */
+            started_at: number;
+            /**
+             * Terminals
+             * @description Terminals open in it.
+             */
+            terminals: number;
+            /** User Id */
+            user_id: string;
+            /** Username */
+            username: string | null;
+            /** Workspace Id */
+            workspace_id: string;
+            /** Workspace Name */
+            workspace_name: string;
+        };
+        /** AdminUserOut */
+        AdminUserOut: {
+            /**
+             * Cpu Seconds
+             * @description CPU time of their running sandboxes so far.
+             */
+            cpu_seconds: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Id */
+            id: string;
+            /**
+             * Memory Bytes
+             * @description Memory of their running sandboxes now.
+             */
+            memory_bytes: number;
+            /** Role */
+            role: string;
+            /**
+             * Runs Today
+             * @description Runs started since midnight UTC.
+             */
+            runs_today: number;
+            /**
+             * Sandboxes
+             * @description Sandboxes running now.
+             */
+            sandboxes: number;
+            /**
+             * Storage Bytes
+             * @description Disk allocated to their workspaces.
+             */
+            storage_bytes: number;
+            /** Username */
+            username: string;
+            /** Workspaces */
+            workspaces: number;
+        };
+        /** AdminUsersPage */
+        AdminUsersPage: {
+            /** Next Offset */
+            next_offset: number | null;
+            /** Users */
+            users: components["schemas"]["AdminUserOut"][];
+        };
+        /**
+         * AdmissionOut
+         * @description The host's admission state now.
+         */
+        AdmissionOut: {
+            /** Cpus */
+            cpus: number;
+            /** Memory Budget Bytes */
+            memory_budget_bytes: number;
+            /** Memory In Use Bytes */
+            memory_in_use_bytes: number | null;
+            /** Refusals */
+            refusals: components["schemas"]["RefusalOut"][];
+            /** Sandboxes */
+            sandboxes: number;
+            /** Sandboxes Per User */
+            sandboxes_per_user: number;
+        };
         /** CommandLogEntryOut */
         CommandLogEntryOut: {
             /** Command */
@@ -674,7 +915,56 @@ export interface components {
             package_index_hosts: string[];
             runs: components["schemas"]["RunLimitsOut"];
             sandbox: components["schemas"]["SandboxLimitsOut"];
+            users: components["schemas"]["UserLimitsOut"];
             workspaces: components["schemas"]["WorkspaceLimitsOut"];
+        };
+        /**
+         * LiveSandboxOut
+         * @description A sandbox running now, with its use and what keeps it busy.
+         */
+        LiveSandboxOut: {
+            /**
+             * Attached Terminals
+             * @description Terminals a window is attached to now.
+             */
+            attached_terminals: number;
+            /**
+             * Busy
+             * @description A run runs or a terminal is attached: stopping it would end that work, so a client asks the user first.
+             */
+            busy: boolean;
+            /** Cpu Seconds */
+            cpu_seconds: number;
+            /**
+             * Expires At
+             * @description When its lifetime limit ends it (seconds since epoch).
+             */
+            expires_at: number;
+            /** Memory Bytes */
+            memory_bytes: number;
+            /** Memory Limit Bytes */
+            memory_limit_bytes: number;
+            /** Pids */
+            pids: number;
+            /**
+             * Runs
+             * @description Runs running in it now.
+             */
+            runs: number;
+            /**
+             * Started At
+             * @description Seconds since the epoch.
+             */
+            started_at: number;
+            /**
+             * Terminals
+             * @description Terminals open in it.
+             */
+            terminals: number;
+            /** Workspace Id */
+            workspace_id: string;
+            /** Workspace Name */
+            workspace_name: string;
         };
         /** LoginRequest */
         LoginRequest: {
@@ -702,6 +992,32 @@ export interface components {
              * @example main.py
              */
             to: string;
+        };
+        /**
+         * RefusalOut
+         * @description A request refused by a limit (429) or by a full host (503), with `Retry-After`.
+         */
+        RefusalOut: {
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Detail */
+            detail: string;
+            /** Id */
+            id: number;
+            /**
+             * Route
+             * @description The route's template, e.g. /api/workspaces/{workspace_id}/runs.
+             */
+            route: string;
+            /** Status */
+            status: number;
+            /** User Id */
+            user_id: string | null;
+            /** Username */
+            username: string | null;
         };
         /**
          * RunCreate
@@ -1061,6 +1377,28 @@ export interface components {
             /** Quota Files */
             quota_files: number;
         };
+        /**
+         * UserLimitsOut
+         * @description Caps on one user over all their workspaces (429 with `Retry-After` past them).
+         */
+        UserLimitsOut: {
+            /** Concurrent Runs */
+            concurrent_runs: number;
+            /** Runs Per Minute */
+            runs_per_minute: number;
+            /** Sandbox Starts Per Minute */
+            sandbox_starts_per_minute: number;
+            /**
+             * Sandboxes
+             * @description Sandboxes running or starting at once.
+             */
+            sandboxes: number;
+            /**
+             * Terminals
+             * @description Terminals open at once.
+             */
+            terminals: number;
+        };
         /** UserOut */
         UserOut: {
             /** Id */
@@ -1186,6 +1524,58 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    admission_api_admin_admission_get: {
+        parameters: {
+            query?: {
+                /** @description 429 or 503 only. */
+                status?: number | null;
+                user_id?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdmissionOut"];
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
     command_log_api_admin_command_log_get: {
         parameters: {
             query?: {
@@ -1210,6 +1600,150 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CommandLogPage"];
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    list_sandboxes_api_admin_sandboxes_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminSandboxOut"][];
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    stop_sandbox_api_admin_sandboxes__workspace_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No sandbox runs for that workspace. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    list_users_api_admin_users_get: {
+        parameters: {
+            query?: {
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUsersPage"];
                 };
             };
             /** @description Not signed in, or the session has expired. */
@@ -1515,9 +2049,11 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationErrorOut"];
                 };
             };
-            /** @description Sandboxes cannot run here right now; the sentence says why. */
+            /** @description Sandboxes cannot run here right now, or the server is full (then with `Retry-After`); the sentence says why. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1588,9 +2124,11 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Sandboxes cannot run here right now; the sentence says why. */
+            /** @description Sandboxes cannot run here right now, or the server is full (then with `Retry-After`); the sentence says why. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1645,9 +2183,11 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationErrorOut"];
                 };
             };
-            /** @description Sandboxes cannot run here right now; the sentence says why. */
+            /** @description Sandboxes cannot run here right now, or the server is full (then with `Retry-After`); the sentence says why. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1737,9 +2277,11 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationErrorOut"];
                 };
             };
-            /** @description Sandboxes cannot run here right now; the sentence says why. */
+            /** @description Sandboxes cannot run here right now, or the server is full (then with `Retry-After`); the sentence says why. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1802,8 +2344,39 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationErrorOut"];
                 };
             };
-            /** @description Sandboxes cannot run here right now; the sentence says why. */
+            /** @description Sandboxes cannot run here right now, or the server is full (then with `Retry-After`); the sentence says why. */
             503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    my_sandboxes_api_sandboxes_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LiveSandboxOut"][];
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2976,9 +3549,11 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationErrorOut"];
                 };
             };
-            /** @description Sandboxes cannot run here right now; the sentence says why. */
+            /** @description Sandboxes cannot run here right now, or the server is full (then with `Retry-After`); the sentence says why. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3097,9 +3672,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description Sandboxes cannot run here right now; the sentence says why. */
+            /** @description Sandboxes cannot run here right now, or the server is full (then with `Retry-After`); the sentence says why. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3155,9 +3732,11 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationErrorOut"];
                 };
             };
-            /** @description Sandboxes cannot run here right now; the sentence says why. */
+            /** @description Sandboxes cannot run here right now, or the server is full (then with `Retry-After`); the sentence says why. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3269,9 +3848,11 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationErrorOut"];
                 };
             };
-            /** @description Sandboxes cannot run here right now; the sentence says why. */
+            /** @description Sandboxes cannot run here right now, or the server is full (then with `Retry-After`); the sentence says why. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3369,9 +3950,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description Sandboxes cannot run here right now; the sentence says why. */
+            /** @description Sandboxes cannot run here right now, or the server is full (then with `Retry-After`); the sentence says why. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3428,9 +4011,11 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationErrorOut"];
                 };
             };
-            /** @description Sandboxes cannot run here right now; the sentence says why. */
+            /** @description Sandboxes cannot run here right now, or the server is full (then with `Retry-After`); the sentence says why. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3494,9 +4079,11 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationErrorOut"];
                 };
             };
-            /** @description Sandboxes cannot run here right now; the sentence says why. */
+            /** @description Sandboxes cannot run here right now, or the server is full (then with `Retry-After`); the sentence says why. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3559,6 +4146,44 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    metrics_metrics_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every metric, in the Prometheus text format. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };

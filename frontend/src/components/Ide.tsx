@@ -13,6 +13,7 @@ import { useRuns } from "@/hooks/useRuns";
 import { useSandbox } from "@/hooks/useSandbox";
 import { useTerminalStart } from "@/hooks/useTerminalStart";
 import { useUiState } from "@/hooks/useUiState";
+import { watchAdmission, type AdmissionState } from "@/lib/admission";
 import { isPython, type EditorDoc, type EditorHandle } from "@/lib/editor";
 import { clampSize, LIMITS, parseUiState, type Layout } from "@/lib/uiState";
 import { CodeEditor } from "./CodeEditor";
@@ -31,6 +32,11 @@ const FilePreview = dynamic(() => import("./FilePreview"), { ssr: false });
 // Not lib/dataFiles' isCsv: importing it here would put that module in the first load.
 const isCsv = (path: string) => /\.(csv|tsv)$/i.test(path);
 const CsvView = dynamic(() => import("./CsvTable").then((m) => m.CsvView), { ssr: false });
+// Shown only when the server refuses a sandbox (full, or the user's cap):
+// loaded then, so the page's own scripts do not grow.
+const AdmissionNotice = dynamic(() => import("./AdmissionNotice").then((m) => m.AdmissionNotice), {
+  ssr: false,
+});
 
 // The editor (CodeMirror) is imported, not loaded with next/dynamic: its
 // code then downloads with the page's, alongside React's, instead of after
@@ -66,6 +72,8 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
   const [notice, setNotice] = useState<string | null>(null);
 
   const focusPending = useRef<string | null>(null);
+  const [admission, setAdmission] = useState<AdmissionState>({ kind: "idle" });
+  useEffect(() => watchAdmission(setAdmission), []);
   const root = useRef<HTMLElement>(null);
 
   const activeTab = tabs.tabs.find((tab) => tab.path === tabs.active) ?? null;
@@ -210,6 +218,7 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
         timeLimit={ui.timeLimit}
         onTimeLimit={(timeLimit) => updateUi((state) => ({ ...state, timeLimit }))}
       />
+      {admission.kind !== "idle" && <AdmissionNotice state={admission} />}
       <LimitBanner sandbox={sandbox.sandbox} lastRun={runs.runs.at(-1)} />
       <div className="flex min-h-0 flex-1">
         {sizes.treeOpen && (

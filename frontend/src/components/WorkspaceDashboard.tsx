@@ -10,6 +10,7 @@ import { ConfirmDialog } from "./ConfirmDialog";
 import { CreateWorkspaceForm } from "./CreateWorkspaceForm";
 import { ErrorMessage } from "./ErrorMessage";
 import { LoadingState } from "./LoadingState";
+import { useSession } from "./SessionProvider";
 import { WorkspaceRow } from "./WorkspaceRow";
 
 // The import UI (and lib/archives.ts) load only where the dashboard shows.
@@ -30,6 +31,7 @@ function listState(result: Result<{ workspaces: Workspace[] }>): ListState {
 }
 
 export function WorkspaceDashboard() {
+  const isAdmin = useSession().role === "admin";
   const [list, setList] = useState<ListState>({ kind: "loading" });
   const [announcement, setAnnouncement] = useState("");
   const [doomed, setDoomed] = useState<Workspace | null>(null);
@@ -83,6 +85,14 @@ export function WorkspaceDashboard() {
       <div className="space-y-1">
         <h1 className="text-2xl font-semibold tracking-tight">Your workspaces</h1>
         <p className="text-sm text-fg-muted">Each workspace has its own files, terminal and Python sandbox.</p>
+        {/* Here, not in the header: the workspace page's scripts stay as they are. */}
+        {isAdmin && (
+          <p className="text-sm">
+            <a href="/admin/" className="underline underline-offset-2">
+              Administration
+            </a>
+          </p>
+        )}
       </div>
 
       <section className="card p-4 sm:p-5">

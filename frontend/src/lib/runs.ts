@@ -5,6 +5,7 @@
  */
 import { api, type Run, type RunLimits, type RunSummary } from "@/api/client";
 import type { components } from "@/api/schema";
+import { admitted } from "./admission";
 import { attempt, failure, type Result } from "./result";
 
 /** A file to run, the input it reads first, and a time limit (the server's default if left out). */
@@ -21,13 +22,18 @@ export function listRuns(workspaceId: string, limit: number): Promise<Result<{ r
   });
 }
 
-/** Start a run in the workspace: the finished run, or (202) the one now running. */
+/**
+ * Start a run in the workspace: the finished run, or (202) the one now running.
+ * A full server or the cap on sandboxes is handled first (lib/admission.ts).
+ */
 export function startRun(workspaceId: string, body: RunFile): Promise<Result<{ run: Run | RunStarted }>> {
   return attempt(async () => {
-    const { data, error, response } = await api.POST("/api/workspaces/{workspace_id}/runs", {
-      params: { path: { workspace_id: workspaceId } },
-      body,
-    });
+    const { data, error, response } = await admitted(() =>
+      api.POST("/api/workspaces/{workspace_id}/runs", {
+        params: { path: { workspace_id: workspaceId } },
+        body,
+      }),
+    );
     return data !== undefined ? { ok: true, run: data } : failure(error, response);
   });
 }

@@ -7,6 +7,7 @@
  */
 import { api, errorMessage, NETWORK_ERROR } from "@/api/client";
 import type { components } from "@/api/schema";
+import { admitted } from "./admission";
 
 /** A terminal as listed; `exited`: its shell has ended (the server lists those for a while). */
 export type TerminalInfo = components["schemas"]["TerminalOut"];
@@ -37,12 +38,18 @@ export async function listTerminals(workspaceId: string): Promise<TerminalsResul
   }
 }
 
-/** `POST .../terminals`: a new shell in the workspace's sandbox (answered as a list of one). */
+/**
+ * `POST .../terminals`: a new shell in the workspace's sandbox (answered as a
+ * list of one). A full server or the cap on sandboxes is handled first
+ * (lib/admission.ts).
+ */
 export async function createTerminal(workspaceId: string): Promise<TerminalsResult> {
   try {
-    const { data, error, response } = await api.POST("/api/workspaces/{workspace_id}/terminals", {
-      params: { path: { workspace_id: workspaceId } },
-    });
+    const { data, error, response } = await admitted(() =>
+      api.POST("/api/workspaces/{workspace_id}/terminals", {
+        params: { path: { workspace_id: workspaceId } },
+      }),
+    );
     return data !== undefined ? { kind: "ok", terminals: [data] } : refused(error, response);
   } catch {
     return { kind: "failed", message: NETWORK_ERROR };

@@ -92,7 +92,10 @@ async def current_user(request: Request, context: Context, db: DbSession) -> Use
     token = token_from_request(
         request.headers, request.cookies, request.method, context, request.url.scheme
     )
-    return await token_user(db, context, token)
+    user = await token_user(db, context, token)
+    # For the refusal log: who was refused, if a limit refuses this request.
+    request.state.user_id = user.id
+    return user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

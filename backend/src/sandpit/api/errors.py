@@ -22,7 +22,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from sandpit.errors import RateLimited, SandpitError
+from sandpit.api.observe import note_refusal
+from sandpit.errors import SandpitError
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,8 @@ _MEANINGS = {
     415: "The content is not what this endpoint accepts.",
     422: "The request's shape is wrong (a missing or mistyped field).",
     429: "A per-user limit was reached; `Retry-After` says when to try again.",
-    503: "Sandboxes cannot run here right now; the sentence says why.",
+    503: "Sandboxes cannot run here right now, or the server is full (then with "
+    "`Retry-After`); the sentence says why.",
 }
 
 _RETRY_AFTER = {
@@ -86,6 +88,8 @@ def responses(*codes: int, **sentences: str) -> dict[int | str, dict[str, Any]]:
         }
         if code == 429:
             entry["headers"] = _RETRY_AFTER
+        if code == 503:
+            entry["headers"] = {"Retry-After": {**_RETRY_AFTER["Retry-After"], "required": False}}
         declared[code] = entry
     return declared
 
@@ -110,12 +114,15 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected_error)
 
 
-async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, SandpitError)
     headers = {}
-    if isinstance(exc, RateLimited):
+    if exc.retry_after is not None:
         headers["Retry-After"] = str(exc.retry_after)
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+        note_refusal(request, exc)
+    return JSONResponse(
+        {**exc.extra, "detail": exc.detail}, status_code=exc.status_code, headers=headers
+    )
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:

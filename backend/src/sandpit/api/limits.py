@@ -5,7 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from sandpit.api.deps import Context, CurrentUser
-from sandpit.api.schemas import LimitsOut, RunLimitsOut, SandboxLimitsOut, WorkspaceLimitsOut
+from sandpit.api.schemas import (
+    LimitsOut,
+    RunLimitsOut,
+    SandboxLimitsOut,
+    UserLimitsOut,
+    WorkspaceLimitsOut,
+)
 
 router = APIRouter(tags=["limits"])
 
@@ -39,6 +45,13 @@ async def get_limits(_user: CurrentUser, context: Context) -> LimitsOut:
             file_bytes=settings.max_file_bytes,
             per_user=settings.max_workspaces_per_user,
             terminals=settings.terminals_per_workspace,
+        ),
+        users=UserLimitsOut(
+            sandboxes=settings.sandboxes_per_user,
+            sandbox_starts_per_minute=settings.sandbox_starts_per_minute,
+            runs_per_minute=settings.runs_per_minute,
+            concurrent_runs=settings.concurrent_runs_per_user,
+            terminals=settings.terminals_per_user,
         ),
         package_index_hosts=(
             list(settings.package_proxy_allowed_hosts) if settings.package_proxy_enabled else []

@@ -65,6 +65,7 @@ for _name, _method, _path in (
     ("ListTerminals", "get", "/api/workspaces/{workspace_id}/terminals"),
     ("ExportWorkspace", "get", "/api/workspaces/{workspace_id}/export"),
     ("ImportIntoWorkspace", "post", "/api/workspaces/{workspace_id}/import"),
+    ("AdminStopSandbox", "delete", "/api/admin/sandboxes/{workspace_id}"),
     ("DeleteWorkspace", "delete", "/api/workspaces/{workspace_id}"),
 ):
     _link_workspace(_name, _method, _path)

@@ -1,15 +1,77 @@
-"""The workspace's sandbox: its state and use against its limits, and stopping it."""
+"""The workspace's sandbox: its state and use against its limits, and stopping it;
+and the sandboxes a user has running (`GET /api/sandboxes`), which a client
+shows when the cap on them is reached."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from collections.abc import Iterable
 
-from sandpit.api.deps import Context, OwnedWorkspace, Sandboxes
+from fastapi import APIRouter, Response, status
+from sqlalchemy import select
+
+from sandpit.api.admin_schemas import LiveSandboxOut
+from sandpit.api.deps import Context, CurrentUser, DbSession, OwnedWorkspace, Sandboxes
 from sandpit.api.schemas import SandboxOut
+from sandpit.context import AppContext
+from sandpit.db.models import Workspace
 from sandpit.errors import ServiceUnavailable
-from sandpit.sandbox.base import EndReason, SandboxError
+from sandpit.sandbox.base import EndReason, Sandbox, SandboxError
 
 router = APIRouter(prefix="/workspaces/{workspace_id}/sandbox", tags=["sandbox"])
+user_router = APIRouter(prefix="/sandboxes", tags=["sandbox"])
+
+
+@user_router.get("", response_model=list[LiveSandboxOut])
+async def my_sandboxes(user: CurrentUser, db: DbSession, context: Context) -> list[LiveSandboxOut]:
+    """The caller's sandboxes running now, oldest first, with what keeps each busy.
+
+    At the cap on active sandboxes a start answers 429 listing their
+    workspaces; this says more about each, so a client can offer to stop one
+    (`DELETE /api/workspaces/{id}/sandbox`), asking first when it is `busy`.
+    """
+    manager = context.sandboxes
+    if manager is None:
+        return []
+    mine = [s for s in manager.running() if manager.owner_of(s.workspace_id) == user.id]
+    names = await workspace_names(db, (s.workspace_id for s in mine))
+    found = [await live_sandbox(context, s, names.get(s.workspace_id, "")) for s in mine]
+    return sorted((f for f in found if f is not None), key=lambda f: f.started_at)
+
+
+async def workspace_names(db: DbSession, ids: Iterable[str]) -> dict[str, str]:
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    rows = await db.execute(select(Workspace.id, Workspace.name).where(Workspace.id.in_(wanted)))
+    return {workspace_id: name for workspace_id, name in rows.tuples()}
+
+
+async def live_sandbox(context: AppContext, sandbox: Sandbox, name: str) -> LiveSandboxOut | None:
+    """`sandbox` as `LiveSandboxOut`; None if it ended meanwhile."""
+    try:
+        stats = await sandbox.stats()
+    except SandboxError:
+        return None
+    workspace_id = sandbox.workspace_id
+    runs = context.runs.running_in(workspace_id) if context.runs is not None else 0
+    terminals = context.terminals.list(workspace_id) if context.terminals is not None else []
+    open_terminals = [t for t in terminals if not t.exited]
+    attached = sum(1 for t in open_terminals if t.clients)
+    manager = context.sandboxes
+    return LiveSandboxOut(
+        workspace_id=workspace_id,
+        workspace_name=name,
+        started_at=stats.started_at,
+        expires_at=stats.expires_at,
+        memory_bytes=stats.memory_bytes,
+        memory_limit_bytes=stats.memory_limit_bytes,
+        cpu_seconds=stats.cpu_seconds,
+        pids=stats.pids,
+        runs=runs,
+        terminals=len(open_terminals),
+        attached_terminals=attached,
+        busy=runs > 0 or attached > 0 or (manager is not None and manager.is_busy(workspace_id)),
+    )
 
 
 @router.get("", response_model=SandboxOut)

@@ -399,12 +399,23 @@ class WorkspaceLimitsOut(BaseModel):
     terminals: int = Field(description="Terminals open at once per workspace.")
 
 
+class UserLimitsOut(BaseModel):
+    """Caps on one user over all their workspaces (429 with `Retry-After` past them)."""
+
+    sandboxes: int = Field(description="Sandboxes running or starting at once.")
+    sandbox_starts_per_minute: int
+    runs_per_minute: int
+    concurrent_runs: int
+    terminals: int = Field(description="Terminals open at once.")
+
+
 class LimitsOut(BaseModel):
     """The limits this server applies, as a client should present them."""
 
     runs: RunLimitsOut
     sandbox: SandboxLimitsOut
     workspaces: WorkspaceLimitsOut
+    users: UserLimitsOut
     package_index_hosts: list[str] = Field(
         description="What pip may reach (host:port); nothing else is reachable from a sandbox. "
         "Empty when the package proxy is off."

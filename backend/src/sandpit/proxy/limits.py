@@ -37,6 +37,8 @@ class Allowance:
         self.window_s = window_s
         self._clock = clock
         self._windows: dict[str, tuple[float, int]] = {}
+        # Every byte ever counted, for the metrics (sandpit_proxy_bytes_total).
+        self.total = 0
 
     def _window(self, key: str) -> tuple[float, int]:
         now = self._clock()
@@ -52,6 +54,7 @@ class Allowance:
         """Count `count` bytes; False once the window's allowance is used up."""
         start, used = self._window(key)
         self._windows[key] = (start, used + count)
+        self.total += count
         return used + count <= self.window_bytes
 
     def prune(self) -> None:

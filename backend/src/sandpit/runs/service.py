@@ -22,7 +22,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,7 +35,14 @@ from sqlalchemy.orm import defer
 
 from sandpit.config import Settings
 from sandpit.db.models import Run, User, Workspace
-from sandpit.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, RateLimited
+from sandpit.errors import (
+    BadRequest,
+    Conflict,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    ServiceUnavailable,
+)
 from sandpit.runs import retention, transcript
 from sandpit.runs.executor import STOPPED_MESSAGE, RunOutcome, RunRequest, execute
 from sandpit.runs.live import MAX_FOLLOWERS, InputState, LiveRun, Started, follow
@@ -77,8 +84,11 @@ class RunService:
         manager: SandboxManager,
         sessions: async_sessionmaker[Any],
         limiter: RateLimiter,
+        on_finished: Callable[[str, int], None] = lambda status, duration_ms: None,
     ) -> None:
         self.settings = settings
+        # Hears of every recorded end: (status, duration in ms), for the metrics.
+        self._on_finished = on_finished
         self.manager = manager
         self.sessions = sessions
         self.limiter = limiter
@@ -88,6 +98,7 @@ class RunService:
         self._stopped: set[str] = set()
         self._per_workspace: dict[str, int] = {}
         self._workspace_of: dict[str, str] = {}
+        self._per_user: dict[str, int] = {}
 
     async def start(
         self,
@@ -120,6 +131,10 @@ class RunService:
             raise PayloadTooLarge("The code is larger than the 1 MiB limit.")
         if len(stdin.encode()) > MAX_STDIN_BYTES:
             raise PayloadTooLarge("The input is larger than the 1 MiB limit.")
+        # A run starts its sandbox in the background: refuse here, with a
+        # status a client can act on and before the run counts against the
+        # rate, what that start would be refused.
+        self.manager.check_admission(workspace.id, user.id)
         wait = self.limiter.hit(f"runs:{user.id}", self.settings.runs_per_minute, 60)
         if wait:
             seconds = retry_after_seconds(wait)
@@ -130,6 +145,12 @@ class RunService:
             raise RateLimited(
                 f"{self.settings.concurrent_runs_per_workspace} runs are already running in this "
                 "workspace; wait for one to finish or stop it.",
+                2,
+            )
+        if self._per_user.get(user.id, 0) >= self.settings.concurrent_runs_per_user:
+            raise RateLimited(
+                f"You already have {self.settings.concurrent_runs_per_user} runs running, the "
+                "most one user may have at once; wait for one to finish or stop it.",
                 2,
             )
         limit = float(self.settings.run_timeout_max_s)
@@ -156,6 +177,7 @@ class RunService:
             env=run_env(),
         )
         self._per_workspace[workspace.id] = self._per_workspace.get(workspace.id, 0) + 1
+        self._per_user[user.id] = self._per_user.get(user.id, 0) + 1
         live = LiveRun(
             run.id,
             request.output_bytes,
@@ -166,10 +188,18 @@ class RunService:
         self._live[run.id] = live
         self._workspace_of[run.id] = workspace.id
         task = asyncio.get_running_loop().create_task(
-            self._execute(run.id, workspace.id, request, live)
+            self._execute(run.id, workspace.id, user.id, request, live)
         )
         self._tasks[run.id] = task
         return run
+
+    def running_count(self) -> int:
+        """Runs started and not yet recorded as ended."""
+        return len(self._tasks)
+
+    def running_in(self, workspace_id: str) -> int:
+        """Runs running in the workspace now."""
+        return self._per_workspace.get(workspace_id, 0)
 
     async def wait(self, run_id: str) -> None:
         task = self._tasks.get(run_id)
@@ -337,11 +367,11 @@ class RunService:
             await self.stop(run_id)
 
     async def _execute(
-        self, run_id: str, workspace_id: str, request: RunRequest, live: LiveRun
+        self, run_id: str, workspace_id: str, user_id: str, request: RunRequest, live: LiveRun
     ) -> None:
         try:
             try:
-                outcome = await self._outcome(run_id, workspace_id, request, live)
+                outcome = await self._outcome(run_id, workspace_id, user_id, request, live)
             except asyncio.CancelledError:
                 # Stopped before the process started (e.g. while the sandbox was starting).
                 if run_id not in self._stopped:
@@ -359,17 +389,22 @@ class RunService:
             self._stopped.discard(run_id)
             self._per_workspace[workspace_id] -= 1
             self._workspace_of.pop(run_id, None)
+            self._per_user[user_id] -= 1
+            if not self._per_user[user_id]:
+                del self._per_user[user_id]
             # Only now, with the end recorded: a follower finds the live run
             # or the finished record, never neither.
             live.finish()
             self._live.pop(run_id, None)
 
     async def _outcome(
-        self, run_id: str, workspace_id: str, request: RunRequest, live: LiveRun
+        self, run_id: str, workspace_id: str, user_id: str, request: RunRequest, live: LiveRun
     ) -> RunOutcome:
         try:
-            sandbox = await self.manager.get(workspace_id)
-        except SandboxError as exc:
+            sandbox = await self.manager.get(workspace_id, user_id)
+        except (SandboxError, RateLimited, ServiceUnavailable) as exc:
+            # A start refused after the check in `start` (another start took
+            # the place meanwhile): the run ends saying why.
             return _failure(exc.detail)
         with self.manager.busy(workspace_id):
             live.executing = True
@@ -418,6 +453,7 @@ class RunService:
         for old in pruned:
             await to_thread.run_sync(shutil.rmtree, self._plots_dir(workspace_id, old), True)
             await to_thread.run_sync(shutil.rmtree, self.images_root / old, True)
+        self._on_finished(outcome.status, outcome.duration_ms)
 
 
 def _record_bytes(run: Run) -> int:

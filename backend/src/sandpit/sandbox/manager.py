@@ -5,6 +5,16 @@ lifetime limit, when it has been idle (no process running and nobody
 attached) for the idle timeout, or on request; the next need starts a fresh
 one. Starting is serialized per workspace so two requests at once share one
 sandbox.
+
+Every start passes `Admission` first (the owner's cap on sandboxes, the host's
+memory budget, the owner's start rate). The check and the record of the
+start being under way (`_starting`) happen with no await between them, so
+two starts at once cannot both take the last place.
+
+CPU is shared per user, not per sandbox: a user's k sandboxes each get 1/k
+of a sandbox's CPU weight (`_share_cpu`), so when the host's CPUs are
+contended, one user with three busy sandboxes weighs as much as another
+with one. Each sandbox's own CPU limit stays as it is.
 """
 
 from __future__ import annotations
@@ -17,12 +27,15 @@ import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from sandpit.sandbox.admission import Admission, Held
 from sandpit.sandbox.base import EndReason, Sandbox, SandboxBackend, SandboxSpec
 from sandpit.sandbox.limits import Limits
 
 log = logging.getLogger(__name__)
 
 SWEEP_INTERVAL_S = 5.0
+# A sandbox's CPU weight alone (cgroup v2 units; v1 shares scale from it).
+CPU_WEIGHT = 100
 
 
 class SandboxManager:
@@ -33,10 +46,19 @@ class SandboxManager:
         workspace_dir: Callable[[str], Path],
         clock: Callable[[], float] = time.monotonic,
         owner_of: Callable[[str], Awaitable[str]] | None = None,
+        admission: Admission | None = None,
+        on_started: Callable[[float], None] = lambda seconds: None,
     ) -> None:
-        """`owner_of(workspace_id)` names the workspace's user for `SandboxSpec.owner`."""
+        """`owner_of(workspace_id)` names the workspace's user for `SandboxSpec.owner`
+        when a start does not name it (`get(..., owner_id)`)."""
         self.backend = backend
         self.limits = limits
+        # None: every start is admitted (tests of the lifecycle alone).
+        self.admission = admission
+        self._on_started = on_started
+        # workspace -> owner, for sandboxes running or starting.
+        self._owners: dict[str, str] = {}
+        self._starting: set[str] = set()
         self._workspace_dir = workspace_dir
         self._owner_of = owner_of
         self._clock = clock
@@ -76,27 +98,86 @@ class SandboxManager:
         """Why the workspace's previous sandbox ended, if one did."""
         return self._ended.get(workspace_id)
 
-    async def get(self, workspace_id: str) -> Sandbox:
-        """The workspace's running sandbox, started now if there is none."""
+    def running(self) -> list[Sandbox]:
+        """Every sandbox running now."""
+        return [s for s in self._sandboxes.values() if s.ended_reason is None]
+
+    def owner_of(self, workspace_id: str) -> str | None:
+        """The user whose sandbox runs (or starts) for the workspace, if one does."""
+        return self._owners.get(workspace_id)
+
+    def is_busy(self, workspace_id: str) -> bool:
+        """Whether a run or an attached terminal uses the workspace's sandbox now."""
+        return self._busy.get(workspace_id, 0) > 0
+
+    def held_by(self, owner_id: str) -> list[Held]:
+        """The sandboxes `owner_id` holds (running or starting), oldest first."""
+        held = [
+            w
+            for w, owner in self._owners.items()
+            if owner == owner_id and (w in self._starting or self.current(w) is not None)
+        ]
+        held.sort(key=lambda w: self._started.get(w, float("inf")))
+        return [Held(w, self.is_busy(w)) for w in held]
+
+    def check_admission(self, workspace_id: str, owner_id: str) -> None:
+        """Raise what `get` would raise if it had to start a sandbox now (nothing if one runs).
+
+        For requests that start their sandbox in the background (runs): the
+        refusal then reaches the client as a status, not as a failed run.
+        """
+        if self.admission is None or self.current(workspace_id) is not None:
+            return
+        if workspace_id in self._starting:
+            return
+        self.admission.check(owner_id, self.held_by(owner_id), len(self._starting), record=False)
+
+    async def get(self, workspace_id: str, owner_id: str = "") -> Sandbox:
+        """The workspace's running sandbox, started now if there is none.
+
+        A start is admitted first (see `Admission.check`, whose refusals this
+        raises); `owner_id` is the workspace's owner, whose caps it counts
+        against. Raises `SandboxError` if the backend cannot start it.
+        """
         lock = self._locks.setdefault(workspace_id, asyncio.Lock())
         async with lock:
             sandbox = self.current(workspace_id)
             if sandbox is not None:
                 self.touch(workspace_id)
                 return sandbox
+            if self.admission is not None:
+                self.admission.check(owner_id, self.held_by(owner_id), len(self._starting))
+            self._owners[workspace_id] = owner_id
+            self._starting.add(workspace_id)
             spec = SandboxSpec(
                 sandbox_id=uuid.uuid4().hex,
                 workspace_id=workspace_id,
                 workspace_dir=self._workspace_dir(workspace_id),
                 limits=self.limits,
-                owner=await self._owner_of(workspace_id) if self._owner_of else "",
+                owner=owner_id or (await self._owner_of(workspace_id) if self._owner_of else ""),
             )
-            sandbox = await self.backend.start(spec)
+            began = time.monotonic()
+            try:
+                sandbox = await self.backend.start(spec)
+            except BaseException:
+                self._owners.pop(workspace_id, None)
+                raise
+            finally:
+                self._starting.discard(workspace_id)
+            self._on_started(time.monotonic() - began)
             self._sandboxes[workspace_id] = sandbox
             self._started[workspace_id] = self._clock()
             self.touch(workspace_id)
             asyncio.get_running_loop().create_task(self._forget_when_ended(sandbox))
+            await self._share_cpu(owner_id)
             return sandbox
+
+    async def _share_cpu(self, owner_id: str) -> None:
+        """Give each of the owner's running sandboxes 1/k of a sandbox's CPU weight."""
+        mine = [s for s in self.running() if self._owners.get(s.workspace_id) == owner_id]
+        weight = max(1, CPU_WEIGHT // max(1, len(mine)))
+        for sandbox in mine:
+            await sandbox.set_cpu_weight(weight)
 
     def touch(self, workspace_id: str) -> None:
         self._last_active[workspace_id] = self._clock()
@@ -147,3 +228,8 @@ class SandboxManager:
         self._ended[sandbox.workspace_id] = reason
         if self._sandboxes.get(sandbox.workspace_id) is sandbox:
             del self._sandboxes[sandbox.workspace_id]
+            owner = self._owners.get(sandbox.workspace_id)
+            if sandbox.workspace_id not in self._starting:
+                self._owners.pop(sandbox.workspace_id, None)
+            if owner is not None:
+                await self._share_cpu(owner)

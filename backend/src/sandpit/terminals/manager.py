@@ -57,6 +57,7 @@ class TerminalManager:
         )
         self._terminals: dict[str, dict[str, Terminal]] = {}
         self._starting: dict[str, int] = {}
+        self._starting_by_user: dict[str, int] = {}
 
     def open(self) -> None:
         self.command_log.open()
@@ -87,9 +88,17 @@ class TerminalManager:
             raise RateLimited(
                 f"This workspace already has {cap} terminals open; close one to open another.", 5
             )
+        per_user = self._settings.terminals_per_user
+        if self.count_for(user_id) + self._starting_by_user.get(user_id, 0) >= per_user:
+            raise RateLimited(
+                f"You already have {per_user} terminals open, the most one user may have at "
+                "once; close one to open another.",
+                5,
+            )
         self._starting[workspace_id] = self._starting.get(workspace_id, 0) + 1
+        self._starting_by_user[user_id] = self._starting_by_user.get(user_id, 0) + 1
         try:
-            sandbox = await self._sandboxes.get(workspace_id)
+            sandbox = await self._sandboxes.get(workspace_id, user_id)
             terminal_id = uuid.uuid4().hex
             process = await sandbox.exec(
                 ExecRequest(
@@ -104,6 +113,9 @@ class TerminalManager:
             )
         finally:
             self._starting[workspace_id] -= 1
+            self._starting_by_user[user_id] -= 1
+            if not self._starting_by_user[user_id]:
+                del self._starting_by_user[user_id]
         terminal = Terminal(
             terminal_id=terminal_id,
             workspace_id=workspace_id,
@@ -123,6 +135,19 @@ class TerminalManager:
     def list(self, workspace_id: str) -> list[Terminal]:
         """The workspace's terminals, oldest first (exited ones until they are culled)."""
         return sorted(self._terminals.get(workspace_id, {}).values(), key=lambda t: t.created_at)
+
+    def count_for(self, user_id: str) -> int:
+        """Terminals `user_id` has open (not exited) over all their workspaces."""
+        return sum(
+            1
+            for by_id in self._terminals.values()
+            for t in by_id.values()
+            if t.owner_id == user_id and not t.exited
+        )
+
+    def all(self) -> tuple[Terminal, ...]:
+        """Every terminal, exited ones until they are culled (for the metrics, the admin view)."""
+        return tuple(t for by_id in self._terminals.values() for t in by_id.values())
 
     def get(self, workspace_id: str, terminal_id: str) -> Terminal:
         terminal = self._terminals.get(workspace_id, {}).get(terminal_id)

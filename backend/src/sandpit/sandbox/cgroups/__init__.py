@@ -41,7 +41,14 @@ cannot enforce the limits, with a sentence naming what is missing;
 
 from __future__ import annotations
 
-from sandpit.sandbox.cgroups.base import CgroupDriver, CgroupNode, CgroupStats, Leaf, SandboxCgroup
+from sandpit.sandbox.cgroups.base import (
+    CgroupDriver,
+    CgroupNode,
+    CgroupStats,
+    Leaf,
+    RootLimits,
+    SandboxCgroup,
+)
 from sandpit.sandbox.cgroups.detect import detect
 from sandpit.sandbox.cgroups.errors import CgroupError, CgroupUnavailable
 
@@ -52,6 +59,7 @@ __all__ = [
     "CgroupStats",
     "CgroupUnavailable",
     "Leaf",
+    "RootLimits",
     "SandboxCgroup",
     "detect",
 ]

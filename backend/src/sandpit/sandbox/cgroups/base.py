@@ -99,6 +99,41 @@ def check_limits(limits: Limits) -> None:
         raise ValueError("the process limit must be at least 1")
 
 
+@dataclass(frozen=True)
+class RootLimits:
+    """Limits on the cgroup that holds every sandbox: all of them together.
+
+    None leaves that limit off. With them the kernel keeps the sandboxes
+    together within `memory_bytes` and `cpus`, so the server and the database
+    outside the root always keep the rest of the host.
+    """
+
+    memory_bytes: int | None
+    cpus: float | None
+
+
+def memory_in_use(stat: dict[str, int], version: int) -> int:
+    """Memory the sandboxes hold that the kernel cannot reclaim: anonymous plus tmpfs.
+
+    `stat` is the root's parsed memory.stat. Page cache is left out on
+    purpose: it is reclaimable, and a removed sandbox cgroup's cache is
+    charged to the root, so counting it would make the root look full long
+    after its sandboxes ended.
+    """
+    if version == 1:
+        return stat.get("total_rss", 0) + stat.get("total_shmem", 0)
+    return stat.get("anon", 0) + stat.get("shmem", 0)
+
+
+CPU_WEIGHT_DEFAULT = 100
+"""cgroup v2's default cpu.weight; v1's cpu.shares is 1024 for the same."""
+
+
+def v1_cpu_shares(weight: int) -> int:
+    """v1 cpu.shares for a v2-style `weight` (100 -> 1024), within the kernel's 2..262144."""
+    return min(262_144, max(2, weight * 1024 // CPU_WEIGHT_DEFAULT))
+
+
 def cpu_quota_us(cpus: float) -> int:
     """The CFS quota per `CPU_PERIOD_US` for `cpus` CPUs (1.0 -> 100000, 0.5 -> 50000)."""
     return max(MIN_CPU_QUOTA_US, round(cpus * CPU_PERIOD_US))
@@ -225,6 +260,11 @@ class SandboxCgroup(CgroupNode):
     def stats(self) -> CgroupStats:
         """Usage and limits of the whole sandbox (every leaf together)."""
 
+    @abstractmethod
+    def set_cpu_weight(self, weight: int) -> None:
+        """Its share of contended CPU beside the other sandboxes (v2 units, 1..10000,
+        default `CPU_WEIGHT_DEFAULT`). Its CPU limit stays as it is. Raises CgroupError."""
+
     def gather(self, name: str) -> Leaf:
         """Move the processes already in this cgroup itself into a new leaf `name`; return it.
 
@@ -315,6 +355,14 @@ class CgroupDriver(ABC):
                 sandbox.remove()
                 reaped.append(sandbox_id)
         return reaped
+
+    @abstractmethod
+    def limit_root(self, limits: RootLimits) -> None:
+        """Put `limits` on the root that holds every sandbox. Raises CgroupError."""
+
+    @abstractmethod
+    def root_memory_in_use(self) -> int | None:
+        """Memory all sandboxes hold now (see `memory_in_use`); None if unknown."""
 
     def remove_root(self) -> None:
         """Reap every sandbox, then remove the root's last part (tests, uninstall)."""

@@ -35,9 +35,12 @@ from sandpit.sandbox.cgroups.base import (
     CgroupDriver,
     CgroupStats,
     Leaf,
+    RootLimits,
     SandboxCgroup,
     check_limits,
     cpu_quota_us,
+    memory_in_use,
+    v1_cpu_shares,
     validate_leaf_name,
     validate_sandbox_id,
 )
@@ -78,6 +81,21 @@ def v1_limit_files(limits: Limits, *, memsw: bool) -> list[tuple[str, str]]:
         ("pids.max", str(limits.pids)),
     ]
     return files
+
+
+def v1_root_limit_files(limits: RootLimits) -> list[tuple[str, str]]:
+    """The (file, value) pairs that put `limits` on the v1 root of every sandbox.
+
+    "-1" lifts a limit. The period is written before the quota: the kernel
+    checks a quota against the period in force.
+    """
+    memory = "-1" if limits.memory_bytes is None else str(limits.memory_bytes)
+    quota = "-1" if limits.cpus is None else str(cpu_quota_us(limits.cpus))
+    return [
+        ("memory.limit_in_bytes", memory),
+        ("cpu.cfs_period_us", str(CPU_PERIOD_US)),
+        ("cpu.cfs_quota_us", quota),
+    ]
 
 
 def _freeze(freezer: Path) -> None:
@@ -178,6 +196,15 @@ class V1Sandbox(SandboxCgroup):
         # Freezing the sandbox freezes every leaf beneath it.
         _kill(self.dirs, self.procs, f"sandbox {self.sandbox_id}")
 
+    def set_cpu_weight(self, weight: int) -> None:
+        directory = self.dirs.get("cpu")
+        if directory is None:
+            return
+        try:
+            write_file(directory / "cpu.shares", str(v1_cpu_shares(weight)))
+        except OSError as error:
+            raise CgroupError(f"cannot set the CPU shares of {directory}: {error}") from error
+
     def stats(self) -> CgroupStats:
         pids = _number(self.dirs, "pids.current")
         oom_kills = _oom_kills(self.dirs.get("memory")) + self._removed_oom_kills
@@ -243,6 +270,23 @@ class V1Driver(CgroupDriver):
                 f"{flag} is 0 and cannot be set to 1, so a sandbox's memory limit"
                 f" would not cover its processes: {error.strerror}"
             ) from error
+
+    def limit_root(self, limits: RootLimits) -> None:
+        for file_name, value in v1_root_limit_files(limits):
+            directory = self._roots.get(controller_of(file_name))
+            if directory is None:
+                continue
+            try:
+                write_file(directory / file_name, value)
+            except OSError as error:
+                raise CgroupError(
+                    f"cannot write {value} to {directory / file_name}: {error}"
+                ) from error
+
+    def root_memory_in_use(self) -> int | None:
+        memory = self._roots.get("memory")
+        text = try_read(memory / "memory.stat") if memory is not None else None
+        return None if text is None else memory_in_use(parse_keyed(text), 1)
 
     def _dirs(self, sandbox_id: str) -> dict[str, Path]:
         validate_sandbox_id(sandbox_id)

@@ -36,9 +36,11 @@ from sandpit.sandbox.cgroups.base import (
     CgroupDriver,
     CgroupStats,
     Leaf,
+    RootLimits,
     SandboxCgroup,
     check_limits,
     cpu_quota_us,
+    memory_in_use,
     validate_leaf_name,
     validate_sandbox_id,
 )
@@ -77,6 +79,13 @@ def v2_limit_files(limits: Limits, *, swap: bool) -> list[tuple[str, str]]:
         ("pids.max", str(limits.pids)),
     ]
     return files
+
+
+def v2_root_limit_files(limits: RootLimits) -> list[tuple[str, str]]:
+    """The (file, value) pairs that put `limits` on the v2 root of every sandbox ("max": none)."""
+    memory = "max" if limits.memory_bytes is None else str(limits.memory_bytes)
+    quota = "max" if limits.cpus is None else str(cpu_quota_us(limits.cpus))
+    return [("memory.max", memory), ("cpu.max", f"{quota} {CPU_PERIOD_US}")]
 
 
 def enable_controllers(path: Path, names: Set[str]) -> None:
@@ -200,6 +209,14 @@ class V2Sandbox(SandboxCgroup):
         own = _events(self.path, "memory.events.local").get("oom_kill", 0)
         return own + self._removed_oom_kills + sum(leaf.oom_killed() for leaf in self.leaves())
 
+    def set_cpu_weight(self, weight: int) -> None:
+        if "cpu" not in self._options.controllers:
+            return
+        try:
+            write_file(self.path / "cpu.weight", str(min(10_000, max(1, weight))))
+        except OSError as error:
+            raise CgroupError(f"cannot set the CPU weight of {self.path}: {error}") from error
+
     def stats(self) -> CgroupStats:
         pids = try_read(self.path / "pids.current")
         return CgroupStats(
@@ -264,6 +281,18 @@ class V2Driver(CgroupDriver):
                     " processes (choose a cgroup root outside the server's own cgroup)"
                 ) from error
             raise unavailable(error, "enable controllers in", path) from error
+
+    def limit_root(self, limits: RootLimits) -> None:
+        try:
+            for file_name, value in v2_root_limit_files(limits):
+                if controller_of(file_name) in self.controllers:
+                    write_file(self.root / file_name, value)
+        except OSError as error:
+            raise CgroupError(f"cannot set the limits of {self.root}: {error}") from error
+
+    def root_memory_in_use(self) -> int | None:
+        text = try_read(self.root / "memory.stat") if "memory" in self.controllers else None
+        return None if text is None else memory_in_use(parse_keyed(text), 2)
 
     def open_sandbox(self, sandbox_id: str) -> V2Sandbox | None:
         sandbox = V2Sandbox(sandbox_id, self.root / validate_sandbox_id(sandbox_id), self._options)

@@ -1,0 +1,227 @@
+"""A noisy tenant at every cap while a bystander works (issue 12).
+
+One server with the default limits. A bystander has a warm sandbox (one run
+done) and a file; their warm run (`print("hi")`, `?wait=true`) and file read
+are timed twice in the same session:
+
+1. quiet: nobody else on the server;
+2. noisy: meanwhile one user does everything at their caps at once, for
+   NOISY_S seconds (default 60):
+   - sandboxes: holds SANDBOXES_PER_USER sandboxes, and keeps asking for one
+     more (refused 429) and for starts in the rate window;
+   - runs with many plots: keeps CONCURRENT_RUNS_PER_USER runs going, each
+     drawing 20 matplotlib figures, burning CPU in between;
+   - list calls: keeps listing their workspaces' runs;
+   - terminals: holds TERMINALS_PER_USER terminals, and keeps asking for more.
+
+Reported: the bystander's p50 and p99 in both phases and their ratio, what
+the noisy user got (answers by status), and the server's peak RSS (sampled
+every 100 ms, and the kernel's high-water mark).
+
+Usage: backend/.venv/bin/python bench/run.py noisy_tenant   (NOISY_S=60)
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+from common import percentile, print_table
+from tests.conftest import User
+from tests.servers import SandpitServer
+
+PLOTS = """
+import matplotlib.pyplot as plt, math
+for figure in range(20):
+    plt.figure()
+    plt.plot([math.sin(i / 10 + figure) for i in range(2000)])
+    plt.show()
+sum(i * i for i in range(3_000_000))
+"""
+SAMPLES = 40
+# The bystander keeps under RUNS_PER_MINUTE (60) too: a sample every 1.1 s.
+SAMPLE_EVERY_S = 1.1
+
+
+def status_of(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+class Noisy:
+    """One user at every cap, from several threads, until `stop` is set."""
+
+    def __init__(self, server: SandpitServer) -> None:
+        self.user = User(server)
+        self.stop = threading.Event()
+        self.answers: Counter[str] = Counter()
+        self.lock = threading.Lock()
+        self.workspaces = [self.user.workspace(f"noisy-{i}") for i in range(5)]
+        self.url = server.url
+        self.headers = dict(self.user.client.headers)
+
+    def count(self, what: str, response: httpx.Response) -> None:
+        with self.lock:
+            self.answers[f"{what} {response.status_code}"] += 1
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers=self.headers, timeout=120)
+
+    def threads(self) -> list[threading.Thread]:
+        held = self.workspaces[:3]
+        jobs = [
+            *(lambda w=w: self.plots(w) for w in held * 2),  # 6 = the concurrent cap
+            self.lists,
+            self.lists,
+            self.terminals,
+            self.more_sandboxes,
+        ]
+        return [threading.Thread(target=job, daemon=True) for job in jobs]
+
+    def plots(self, workspace: str) -> None:
+        with self.client() as client:
+            while not self.stop.is_set():
+                answer = client.post(
+                    f"/api/workspaces/{workspace}/runs?wait=true", json={"code": PLOTS}
+                )
+                self.count("run with 20 plots", answer)
+                if answer.status_code == 429:
+                    time.sleep(float(answer.headers.get("Retry-After", "1")))
+
+    def lists(self) -> None:
+        with self.client() as client:
+            while not self.stop.is_set():
+                for workspace in self.workspaces[:3]:
+                    self.count("list runs", client.get(f"/api/workspaces/{workspace}/runs"))
+
+    def terminals(self) -> None:
+        with self.client() as client:
+            while not self.stop.is_set():
+                for workspace in self.workspaces[:3]:
+                    answer = client.post(f"/api/workspaces/{workspace}/terminals", json={})
+                    self.count("open a terminal", answer)
+                time.sleep(0.2)
+
+    def more_sandboxes(self) -> None:
+        with self.client() as client:
+            while not self.stop.is_set():
+                for workspace in self.workspaces[3:]:
+                    answer = client.post(f"/api/workspaces/{workspace}/terminals", json={})
+                    self.count("one more sandbox", answer)
+                time.sleep(0.2)
+
+
+def bystander_samples(user: User, workspace: str) -> tuple[list[float], list[float]]:
+    runs, reads = [], []
+    for _ in range(SAMPLES):
+        next_at = time.monotonic() + SAMPLE_EVERY_S
+        began = time.perf_counter()
+        run = user.client.post(
+            f"/api/workspaces/{workspace}/runs?wait=true", json={"code": 'print("hi")'}
+        )
+        runs.append((time.perf_counter() - began) * 1000)
+        assert run.status_code == 200, run.text
+        assert run.json()["stdout"] == "hi\n", run.text
+        began = time.perf_counter()
+        read = user.client.get(f"/api/workspaces/{workspace}/files/notes.txt")
+        reads.append((time.perf_counter() - began) * 1000)
+        assert read.status_code == 200
+        time.sleep(max(0.0, next_at - time.monotonic()))
+    return runs, reads
+
+
+def main() -> None:
+    noisy_s = float(os.environ.get("NOISY_S", "60"))
+    server = SandpitServer()
+    server.start()
+    assert server.process is not None
+    pid = server.process.pid
+    peak = [0]
+    sampling = threading.Event()
+
+    def sample_rss() -> None:
+        while not sampling.is_set():
+            peak[0] = max(peak[0], status_of(pid, "VmRSS"))
+            time.sleep(0.1)
+
+    sampler = threading.Thread(target=sample_rss, daemon=True)
+    sampler.start()
+    try:
+        bystander = User(server)
+        workspace = bystander.workspace("bystander")
+        bystander.client.put(f"/api/workspaces/{workspace}/files/notes.txt", content=b"x" * 4096)
+        warm = bystander.client.post(
+            f"/api/workspaces/{workspace}/runs?wait=true", json={"code": "1"}
+        )
+        assert warm.status_code == 200, warm.text  # the sandbox is up: runs are warm
+        time.sleep(SAMPLE_EVERY_S)
+        quiet_runs, quiet_reads = bystander_samples(bystander, workspace)
+        quiet_rss = status_of(pid, "VmRSS")
+
+        noisy = Noisy(server)
+        threads = noisy.threads()
+        for thread in threads:
+            thread.start()
+        time.sleep(5)  # every cap reached
+        began = time.monotonic()
+        noisy_runs, noisy_reads = bystander_samples(bystander, workspace)
+        while time.monotonic() - began < noisy_s:
+            time.sleep(0.5)
+        noisy.stop.set()
+        for thread in threads:
+            thread.join(timeout=180)
+        sampling.set()
+        hwm = status_of(pid, "VmHWM")
+
+        rows = []
+        for name, quiet, loud in (
+            ("warm run", quiet_runs, noisy_runs),
+            ("file read", quiet_reads, noisy_reads),
+        ):
+            rows.append(
+                (
+                    name,
+                    f"{percentile(quiet, 50):.1f}",
+                    f"{percentile(quiet, 99):.1f}",
+                    f"{percentile(loud, 50):.1f}",
+                    f"{percentile(loud, 99):.1f}",
+                    f"{percentile(loud, 99) / percentile(quiet, 99):.2f}x",
+                )
+            )
+        print(f"bystander, {SAMPLES} samples per phase; noisy phase {noisy_s:.0f} s")
+        print_table(
+            (
+                "bystander",
+                "quiet p50 ms",
+                "quiet p99 ms",
+                "noisy p50 ms",
+                "noisy p99 ms",
+                "p99 ratio",
+            ),
+            rows,
+        )
+        print()
+        print_table(
+            ("the noisy user's requests", "answers"),
+            [(what, str(n)) for what, n in sorted(noisy.answers.items())],
+        )
+        print()
+        print(
+            f"server RSS: {quiet_rss / 2**20:.0f} MiB quiet, peak {peak[0] / 2**20:.0f} MiB "
+            f"sampled, high-water mark {hwm / 2**20:.0f} MiB"
+        )
+        noisy.user.close()
+        bystander.close()
+    finally:
+        sampling.set()
+        server.close()
+
+
+if __name__ == "__main__":
+    main()
