@@ -72,6 +72,86 @@ def _volume_reaper(settings: Settings, context: AppContext) -> VolumeReaper | No
     return reaper
 
 
+async def _open_context(settings: Settings, secret: str, server_metrics: Metrics) -> AppContext:
+    """The data directory made private, the database migrated, the services started.
+
+    Sandboxes that cannot start (no image, no cgroups) leave runs and terminals
+    unset and `sandbox_unavailable` saying why; the rest of the API still works.
+    """
+    private_data_dir(settings.data_dir)
+    # Search-only for others: each sandbox's uid passes through to its own
+    # workspace (0700, its own); no one may list the workspaces.
+    settings.workspaces_dir.mkdir(mode=0o711, exist_ok=True)
+    os.chmod(settings.workspaces_dir, 0o711)  # noqa: S103 - search only, as said
+    engine = create_engine(settings.effective_database_url())
+    try:
+        await migrate.upgrade(engine)
+    except migrate.SchemaTooNew as exc:
+        # The one line an operator must see: the server then stops.
+        log.critical("refusing to start: %s", exc.detail)
+        await engine.dispose()
+        raise
+    context = AppContext(
+        settings=settings,
+        engine=engine,
+        sessions=session_factory(engine),
+        tokens=TokenCodec(secret, settings.jwt_ttl_s),
+        limiter=MemoryRateLimiter(),
+        login_throttle=LoginThrottle(
+            free_failures=settings.login_free_failures,
+            base_s=settings.login_delay_base_s,
+            max_s=settings.login_delay_max_s,
+        ),
+        metrics=server_metrics,
+    )
+    try:
+        context.sandboxes = await build_manager(
+            settings, context.limiter, server_metrics, workspace_owners(context.sessions)
+        )
+    except SandboxSetupError as exc:
+        # The rest of the API (accounts, files) still works; runs and
+        # terminals answer 503 with this sentence.
+        context.sandbox_unavailable = exc.detail
+        log.error("sandboxes are unavailable: %s", exc.detail)
+    if context.sandboxes is not None:
+        context.runs = RunService(
+            settings,
+            context.sandboxes,
+            context.sessions,
+            context.limiter,
+            on_finished=server_metrics.run_finished,
+        )
+        # --- Terminals
+        context.terminals = TerminalManager(
+            settings,
+            context.sandboxes,
+            context.limiter,
+            CommandLog(
+                context.sessions,
+                context.limiter,
+                per_minute=settings.command_log_per_minute,
+                max_rows=settings.command_log_max_rows,
+            ),
+        )
+        context.terminals.open()
+    return context
+
+
+async def _close_context(context: AppContext, reaper: VolumeReaper | None) -> None:
+    """Everything `_open_context` started, stopped: terminals, runs, sandboxes, volumes."""
+    if context.terminals is not None:  # --- Terminals
+        await context.terminals.close()
+    if context.runs is not None:
+        await context.runs.close()
+    if context.sandboxes is not None:
+        await context.sandboxes.close()
+    if reaper is not None:
+        await reaper.close()
+    if context.settings.workspace_volumes:
+        await asyncio.to_thread(volumes(context.settings).unmount_all)
+    await context.engine.dispose()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app. `settings` defaults to the environment and `backend/.env`."""
     settings = settings or Settings()
@@ -82,79 +162,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        private_data_dir(settings.data_dir)
-        # Search-only for others: each sandbox's uid passes through to its own
-        # workspace (0700, its own); no one may list the workspaces.
-        settings.workspaces_dir.mkdir(mode=0o711, exist_ok=True)
-        os.chmod(settings.workspaces_dir, 0o711)  # noqa: S103 - search only, as said
-        engine = create_engine(settings.effective_database_url())
-        try:
-            await migrate.upgrade(engine)
-        except migrate.SchemaTooNew as exc:
-            # The one line an operator must see: the server then stops.
-            log.critical("refusing to start: %s", exc.detail)
-            await engine.dispose()
-            raise
-        context = AppContext(
-            settings=settings,
-            engine=engine,
-            sessions=session_factory(engine),
-            tokens=TokenCodec(secret, settings.jwt_ttl_s),
-            limiter=MemoryRateLimiter(),
-            login_throttle=LoginThrottle(
-                free_failures=settings.login_free_failures,
-                base_s=settings.login_delay_base_s,
-                max_s=settings.login_delay_max_s,
-            ),
-            metrics=server_metrics,
-        )
-        try:
-            context.sandboxes = await build_manager(
-                settings, context.limiter, server_metrics, workspace_owners(context.sessions)
-            )
-        except SandboxSetupError as exc:
-            # The rest of the API (accounts, files) still works; runs and
-            # terminals answer 503 with this sentence.
-            context.sandbox_unavailable = exc.detail
-            log.error("sandboxes are unavailable: %s", exc.detail)
-        if context.sandboxes is not None:
-            context.runs = RunService(
-                settings,
-                context.sandboxes,
-                context.sessions,
-                context.limiter,
-                on_finished=server_metrics.run_finished,
-            )
-            # --- Terminals
-            context.terminals = TerminalManager(
-                settings,
-                context.sandboxes,
-                context.limiter,
-                CommandLog(
-                    context.sessions,
-                    context.limiter,
-                    per_minute=settings.command_log_per_minute,
-                    max_rows=settings.command_log_max_rows,
-                ),
-            )
-            context.terminals.open()
+        context = await _open_context(settings, secret, server_metrics)
         reaper = _volume_reaper(settings, context)
         app.state.context = context
         log.info("sandpit ready on port %s (data in %s)", settings.port, settings.data_dir)
         try:
             yield
         finally:
-            if context.terminals is not None:  # --- Terminals
-                await context.terminals.close()
-            if context.runs is not None:
-                await context.runs.close()
-            if context.sandboxes is not None:
-                await context.sandboxes.close()
-            if reaper is not None:
-                await reaper.close()
-            if settings.workspace_volumes:
-                await asyncio.to_thread(volumes(settings).unmount_all)
-            await engine.dispose()
+            await _close_context(context, reaper)
 
     app = FastAPI(
         title="Sandpit",

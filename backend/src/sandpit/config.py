@@ -176,7 +176,6 @@ class Settings(BaseSettings):
     # long are unmounted; the next use mounts them again.
     workspace_volume_idle_s: int = Field(default=300, ge=1)
 
-
     # --- Per-user limits and host admission (issue 12 items 1, 2, 5) -----------
     # See sandpit.sandbox.admission. A user holds at most this many sandboxes
     # (running or starting) and starts at most this many a minute.

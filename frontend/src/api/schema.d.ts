@@ -48,6 +48,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/invitations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Invitations
+         * @description The invitation codes, newest first (their codes are never shown again).
+         */
+        get: operations["list_invitations_api_admin_invitations_get"];
+        put?: never;
+        /**
+         * Create Invitation
+         * @description A code that makes `uses` accounts (with `role`) while self-sign-up is closed.
+         */
+        post: operations["create_invitation_api_admin_invitations_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/invitations/{invitation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete Invitation */
+        delete: operations["delete_invitation_api_admin_invitations__invitation_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/sandboxes": {
         parameters: {
             query?: never;
@@ -102,11 +143,62 @@ export interface paths {
          */
         get: operations["list_users_api_admin_users_get"];
         put?: never;
-        post?: never;
+        /**
+         * Create User
+         * @description Create an account (also while self-sign-up is closed).
+         */
+        post: operations["create_user_api_admin_users_post"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import Users
+         * @description Create the accounts of a class list; each row answers alone (made, or why not).
+         *
+         *     An empty password is generated and returned here, the only time it is shown.
+         */
+        post: operations["import_users_api_admin_users_import_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete User
+         * @description Delete the account and everything of it (nothing is left on disk).
+         */
+        delete: operations["delete_user_api_admin_users__user_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Update User
+         * @description Disable or enable an account (a disabled one cannot sign in; its sessions end), or
+         *     change its role. Disabling ends the account's sandboxes.
+         */
+        patch: operations["update_user_api_admin_users__user_id__patch"];
         trace?: never;
     };
     "/api/auth/login": {
@@ -157,7 +249,14 @@ export interface paths {
         get: operations["me_api_auth_me_get"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete Me
+         * @description Delete the account and everything of it: workspaces, runs, plots, terminals, sandboxes.
+         *
+         *     Nothing of it is left on disk. The password is asked again, so a session
+         *     left open cannot delete the account.
+         */
+        delete: operations["delete_me_api_auth_me_delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -172,8 +271,31 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Register */
+        /**
+         * Register
+         * @description Create an account (with an invitation code while sign-up is closed).
+         */
         post: operations["register_api_auth_register_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/registration": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Registration
+         * @description Whether anyone may sign up, or only with an invitation code.
+         */
+        get: operations["registration_api_auth_registration_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -209,6 +331,26 @@ export interface paths {
          * @description Run, sandbox and workspace limits: the defaults a run or a file gets, and the caps.
          */
         get: operations["get_limits_api_limits_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Ready
+         * @description Readiness: 200 when the database, the sandboxes and the disk are fine, else 503.
+         */
+        get: operations["ready_api_ready_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -409,6 +551,27 @@ export interface paths {
         patch: operations["update_workspace_api_workspaces__workspace_id__patch"];
         trace?: never;
     };
+    "/api/workspaces/{workspace_id}/escaped-files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete Escaped File
+         * @description Delete an entry whose name the file paths cannot hold (listed with `escaped: true`),
+         *     as `DELETE .../files/{path}` does: a link itself, a folder only `recursive` if not empty.
+         */
+        delete: operations["delete_escaped_file_api_workspaces__workspace_id__escaped_files_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/workspaces/{workspace_id}/export": {
         parameters: {
             query?: never;
@@ -565,7 +728,10 @@ export interface paths {
         };
         /**
          * List Runs
-         * @description The workspace's latest runs, newest first.
+         * @description The workspace's runs, newest first, a page at a time, without their output.
+         *
+         *     A list never carries outputs (each may be 1 MiB): `GET /api/runs/{run_id}`
+         *     gives a run's output. The next page: `before` = the last id of this one.
          */
         get: operations["list_runs_api_workspaces__workspace_id__runs_get"];
         put?: never;
@@ -657,7 +823,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Usage */
+        /**
+         * Usage
+         * @description The workspace's files against their quota, and its recorded runs (with plots)
+         *     against the run storage, past which the oldest runs are pruned.
+         */
         get: operations["usage_api_workspaces__workspace_id__usage_get"];
         put?: never;
         post?: never;
@@ -691,6 +861,30 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * AccountDeletion
+         * @description The account's password, so a session left open cannot delete it.
+         */
+        AccountDeletion: {
+            /** Password */
+            password: string;
+        };
+        /** AccountOut */
+        AccountOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Disabled */
+            disabled: boolean;
+            /** Id */
+            id: string;
+            /** Role */
+            role: string;
+            /** Username */
+            username: string;
+        };
         /** AdminSandboxOut */
         AdminSandboxOut: {
             /**
@@ -740,6 +934,25 @@ export interface components {
             /** Workspace Name */
             workspace_name: string;
         };
+        /** AdminUserCreate */
+        AdminUserCreate: {
+            /**
+             * Password
+             * @example correct horse battery
+             */
+            password: string;
+            /**
+             * Role
+             * @default user
+             * @enum {string}
+             */
+            role: "user" | "reviewer" | "admin";
+            /**
+             * Username
+             * @example ada
+             */
+            username: string;
+        };
         /** AdminUserOut */
         AdminUserOut: {
             /**
@@ -752,6 +965,11 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+            /**
+             * Disabled
+             * @description A disabled account cannot sign in.
+             */
+            disabled: boolean;
             /** Id */
             id: string;
             /**
@@ -780,6 +998,13 @@ export interface components {
             username: string;
             /** Workspaces */
             workspaces: number;
+        };
+        /** AdminUserUpdate */
+        AdminUserUpdate: {
+            /** Disabled */
+            disabled?: boolean | null;
+            /** Role */
+            role?: ("user" | "reviewer" | "admin") | null;
         };
         /** AdminUsersPage */
         AdminUsersPage: {
@@ -835,19 +1060,6 @@ export interface components {
             /** Next Before */
             next_before: number | null;
         };
-        /** Credentials */
-        Credentials: {
-            /**
-             * Password
-             * @example correct horse battery
-             */
-            password: string;
-            /**
-             * Username
-             * @example ada
-             */
-            username: string;
-        };
         /**
          * ErrorOut
          * @description Every error's body.
@@ -861,6 +1073,12 @@ export interface components {
         };
         /** FileEntry */
         FileEntry: {
+            /**
+             * Escaped
+             * @description A name on the path holds a control, escape or bidi character, invalid UTF-8 or another character a path may not have (sandbox code made it): `path` is then its escaped form (`\xNN`, `\uXXXX`, `\\`), which only `DELETE .../escaped-files?path=` takes.
+             * @default false
+             */
+            escaped: boolean;
             /**
              * Kind
              * @enum {string}
@@ -902,6 +1120,66 @@ export interface components {
              * @description The automatic snapshot taken just before, to undo the import.
              */
             snapshot_before: string | null;
+        };
+        /**
+         * ImportedRow
+         * @description One row of a class list: made (with the generated password, shown once) or not (`error`).
+         */
+        ImportedRow: {
+            /** Error */
+            error?: string | null;
+            /** Line */
+            line: number;
+            /** Password */
+            password?: string | null;
+            /** Role */
+            role: string;
+            /** Username */
+            username: string;
+        };
+        /** InvitationCreate */
+        InvitationCreate: {
+            /**
+             * Expires In S
+             * @description None: never expires.
+             * @default 604800
+             */
+            expires_in_s: number | null;
+            /**
+             * Note
+             * @default
+             */
+            note: string;
+            /**
+             * Role
+             * @default user
+             * @enum {string}
+             */
+            role: "user" | "reviewer" | "admin";
+            /**
+             * Uses
+             * @description Accounts it can make.
+             * @default 1
+             */
+            uses: number;
+        };
+        /** InvitationOut */
+        InvitationOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Expires At */
+            expires_at: string | null;
+            /** Id */
+            id: string;
+            /** Note */
+            note: string;
+            /** Role */
+            role: string;
+            /** Uses Left */
+            uses_left: number;
         };
         /**
          * LimitsOut
@@ -993,6 +1271,56 @@ export interface components {
              */
             to: string;
         };
+        /** NewInvitationOut */
+        NewInvitationOut: {
+            /**
+             * Code
+             * @description The code to hand out; shown only now.
+             */
+            code: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Expires At */
+            expires_at: string | null;
+            /** Id */
+            id: string;
+            /** Note */
+            note: string;
+            /** Role */
+            role: string;
+            /** Uses Left */
+            uses_left: number;
+        };
+        /** ReadinessCheck */
+        ReadinessCheck: {
+            /** Detail */
+            detail: string;
+            /**
+             * Name
+             * @enum {string}
+             */
+            name: "database" | "image" | "cgroups" | "disk";
+            /** Ok */
+            ok: boolean;
+        };
+        /**
+         * ReadinessOut
+         * @description Whether the server can serve users; `detail` names every problem (or says "Ready.").
+         */
+        ReadinessOut: {
+            /** Checks */
+            checks: components["schemas"]["ReadinessCheck"][];
+            /** Detail */
+            detail: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ready" | "not_ready";
+        };
         /**
          * RefusalOut
          * @description A request refused by a limit (429) or by a full host (503), with `Retry-After`.
@@ -1018,6 +1346,35 @@ export interface components {
             user_id: string | null;
             /** Username */
             username: string | null;
+        };
+        /**
+         * Registration
+         * @description Sign-up: the credentials, and an invitation code (needed while sign-up is closed).
+         */
+        Registration: {
+            /** Invitation */
+            invitation?: string | null;
+            /**
+             * Password
+             * @example correct horse battery
+             */
+            password: string;
+            /**
+             * Username
+             * @example ada
+             */
+            username: string;
+        };
+        /**
+         * RegistrationInfo
+         * @description What the sign-up form needs to know before it is filled in.
+         */
+        RegistrationInfo: {
+            /**
+             * Open
+             * @description Whether an account can be made without an invitation code.
+             */
+            open: boolean;
         };
         /**
          * RunCreate
@@ -1268,6 +1625,43 @@ export interface components {
             text: string;
         };
         /**
+         * RunSummary
+         * @description A run in a list: everything but its output (`GET /api/runs/{run_id}` has that).
+         */
+        RunSummary: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Duration Ms */
+            duration_ms: number | null;
+            /** Exit Code */
+            exit_code: number | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Id */
+            id: string;
+            /**
+             * Image Count
+             * @description How many plots the run showed.
+             */
+            image_count: number;
+            /** Message */
+            message: string | null;
+            /** Path */
+            path: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "running" | "ok" | "error" | "timeout" | "oom" | "killed";
+            /** Truncated */
+            truncated: boolean;
+            /** Workspace Id */
+            workspace_id: string;
+        };
+        /**
          * SandboxLimitsOut
          * @description Shared by everything running in one workspace's sandbox at once.
          */
@@ -1376,6 +1770,30 @@ export interface components {
             quota_bytes: number;
             /** Quota Files */
             quota_files: number;
+            /**
+             * Runs
+             * @description Recorded runs of the workspace.
+             * @default 0
+             */
+            runs: number;
+            /**
+             * Runs Bytes
+             * @description Bytes the recorded runs and their plots take.
+             * @default 0
+             */
+            runs_bytes: number;
+            /**
+             * Runs Kept
+             * @description Finished runs kept at most.
+             * @default 0
+             */
+            runs_kept: number;
+            /**
+             * Runs Quota Bytes
+             * @description Past this, the oldest finished runs are pruned.
+             * @default 0
+             */
+            runs_quota_bytes: number;
         };
         /**
          * UserLimitsOut
@@ -1631,6 +2049,169 @@ export interface operations {
             };
         };
     };
+    list_invitations_api_admin_invitations_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitationOut"][];
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    create_invitation_api_admin_invitations_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InvitationCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NewInvitationOut"];
+                };
+            };
+            /** @description The request is malformed or asks for something impossible. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A body, file or quota limit would be passed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    delete_invitation_api_admin_invitations__invitation_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                invitation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource (or another user's). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
     list_sandboxes_api_admin_sandboxes_get: {
         parameters: {
             query?: never;
@@ -1775,6 +2356,308 @@ export interface operations {
             };
         };
     };
+    create_user_api_admin_users_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdminUserCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountOut"];
+                };
+            };
+            /** @description The request is malformed or asks for something impossible. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The username is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A body, file or quota limit would be passed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    import_users_api_admin_users_import_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description A class list (CSV, sent as `text/csv` or `text/plain`): one `username[,password[,role]]` a line; an optional header row. */
+        requestBody: {
+            content: {
+                "text/plain": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportedRow"][];
+                };
+            };
+            /** @description No rows, or not UTF-8 text. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Over 1000 rows, or over 256 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    delete_user_api_admin_users__user_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource (or another user's). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description An administrator cannot delete themselves here. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    update_user_api_admin_users__user_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdminUserUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountOut"];
+                };
+            };
+            /** @description The request is malformed or asks for something impossible. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource (or another user's). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description An administrator cannot disable themselves. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A body, file or quota limit would be passed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
     login_api_auth_login_post: {
         parameters: {
             query?: never;
@@ -1815,6 +2698,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The account is disabled. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description A body, file or quota limit would be passed. */
             413: {
                 headers: {
@@ -1833,7 +2725,7 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationErrorOut"];
                 };
             };
-            /** @description Too many attempts. */
+            /** @description Too many failed attempts for this account from this address, or from this address. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -1893,6 +2785,84 @@ export interface operations {
             };
         };
     };
+    delete_me_api_auth_me_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountDeletion"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is malformed or asks for something impossible. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The password is wrong. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A body, file or quota limit would be passed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+            /** @description Too many wrong passwords. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
     register_api_auth_register_post: {
         parameters: {
             query?: never;
@@ -1902,7 +2872,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["Credentials"];
+                "application/json": components["schemas"]["Registration"];
             };
         };
         responses: {
@@ -1917,6 +2887,15 @@ export interface operations {
             };
             /** @description The request is malformed or asks for something impossible. */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Sign-up is closed and no valid invitation code was given. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1949,6 +2928,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+            /** @description Too many sign-ups from this address. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    registration_api_auth_registration_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegistrationInfo"];
                 };
             };
         };
@@ -2000,6 +3010,35 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    ready_api_ready_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadinessOut"];
+                };
+            };
+            /** @description Not ready; `detail` says why. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadinessOut"];
                 };
             };
         };
@@ -2778,6 +3817,84 @@ export interface operations {
             };
         };
     };
+    delete_escaped_file_api_workspaces__workspace_id__escaped_files_delete: {
+        parameters: {
+            query: {
+                /** @description The path exactly as listed for an entry with `escaped: true`. */
+                path: string;
+                recursive?: boolean;
+            };
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A malformed escaped path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource (or another user's). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A folder that is not empty (see `recursive`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
     export_workspace_api_workspaces__workspace_id__export_get: {
         parameters: {
             query?: {
@@ -3504,7 +4621,12 @@ export interface operations {
     };
     list_runs_api_workspaces__workspace_id__runs_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Runs in this page. */
+                limit?: number;
+                /** @description The last run id of the previous page. */
+                before?: string | null;
+            };
             header?: never;
             path: {
                 workspace_id: string;
@@ -3519,7 +4641,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RunOut"][];
+                    "application/json": components["schemas"]["RunSummary"][];
+                };
+            };
+            /** @description 'before' is not a run of this workspace. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Not signed in, or the session has expired. */

@@ -34,7 +34,7 @@ class AdminUserCreate(Credentials):
     role: RoleName = "user"
 
 
-class AdminUserOut(BaseModel):
+class AccountOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: str

@@ -69,6 +69,7 @@ async def list_users(
             id=u.id,
             username=u.username,
             role=u.role,
+            disabled=u.disabled,
             created_at=u.created_at,
             workspaces=len(workspaces[u.id]),
             sandboxes=len(live.get(u.id, [])),

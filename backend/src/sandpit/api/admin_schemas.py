@@ -40,6 +40,7 @@ class AdminUserOut(BaseModel):
     id: str
     username: str
     role: str
+    disabled: bool = Field(description="A disabled account cannot sign in.")
     created_at: Timestamp
     workspaces: int
     sandboxes: int = Field(description="Sandboxes running now.")

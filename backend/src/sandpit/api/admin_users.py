@@ -10,8 +10,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 
 from sandpit.api.account_schemas import (
+    AccountOut,
     AdminUserCreate,
-    AdminUserOut,
     AdminUserUpdate,
     ImportedRow,
     InvitationCreate,
@@ -40,13 +40,13 @@ async def _user(db: DbSession, user_id: str) -> User:
 @router.post(
     "/users",
     status_code=status.HTTP_201_CREATED,
-    response_model=AdminUserOut,
+    response_model=AccountOut,
     responses=responses(409, e409="The username is taken."),
 )
-async def create_user(body: AdminUserCreate, _admin: CurrentAdmin, db: DbSession) -> AdminUserOut:
+async def create_user(body: AdminUserCreate, _admin: CurrentAdmin, db: DbSession) -> AccountOut:
     """Create an account (also while self-sign-up is closed)."""
     user = await users.create_user(db, body.username, body.password, Role(body.role))
-    return AdminUserOut.model_validate(user)
+    return AccountOut.model_validate(user)
 
 
 @router.post(
@@ -94,12 +94,12 @@ async def import_users(_admin: CurrentAdmin, db: DbSession, request: Request) ->
 
 @router.patch(
     "/users/{user_id}",
-    response_model=AdminUserOut,
+    response_model=AccountOut,
     responses=responses(404, 409, e409="An administrator cannot disable themselves."),
 )
 async def update_user(
     user_id: str, body: AdminUserUpdate, admin: CurrentAdmin, db: DbSession, context: Context
-) -> AdminUserOut:
+) -> AccountOut:
     """Disable or enable an account (a disabled one cannot sign in; its sessions end), or
     change its role. Disabling ends the account's sandboxes."""
     user = await _user(db, user_id)
@@ -113,7 +113,7 @@ async def update_user(
     if body.role is not None:
         user.role = body.role
         await db.commit()
-    return AdminUserOut.model_validate(user)
+    return AccountOut.model_validate(user)
 
 
 async def _workspace_ids(db: DbSession, user: User) -> list[str]:

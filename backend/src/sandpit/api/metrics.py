@@ -44,7 +44,9 @@ async def metrics(request: Request, context: Context, db: DbSession) -> Response
     expected = context.settings.metrics_token.get_secret_value()
     given = bearer_token(request.headers.get("authorization"))
     if not (expected and given and secrets.compare_digest(given.encode(), expected.encode())):
-        token = token_from_request(request.headers, request.cookies, request.method, context)
+        token = token_from_request(
+            request.headers, request.cookies, request.method, context, request.url.scheme
+        )
         user = await token_user(db, context, token)
         if user.role != Role.ADMIN.value:
             raise Forbidden(
