@@ -68,8 +68,8 @@ def test_the_list_is_summaries_a_page_at_a_time(user: User) -> None:
     # The output is the run's own.
     assert user.client.get(f"/api/runs/{ids[0]}").json()["stdout"] == "0" * 1000 + "\n"
     bad = user.client.get(f"/api/workspaces/{ws}/runs", params={"before": "0" * 32})
-    assert bad.status_code == 400
-    assert "before" in bad.json()["detail"]
+    assert bad.status_code == 404
+    assert "'before'" in bad.json()["detail"]
     too_many = user.client.get(f"/api/workspaces/{ws}/runs", params={"limit": 101})
     assert too_many.status_code == 422
 
@@ -157,5 +157,5 @@ def test_another_user_cannot_page_through_my_runs(
     other = make_user(small)
     theirs = other.workspace()
     answer = other.client.get(f"/api/workspaces/{theirs}/runs", params={"before": mine})
-    assert answer.status_code == 400
+    assert answer.status_code == 404
     assert other.client.get(f"/api/workspaces/{ws}/runs").status_code == 404

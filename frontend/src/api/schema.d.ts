@@ -3,6 +3,28 @@
  */
 
 export interface paths {
+    "/api/admin/class-lists": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import Users
+         * @description Create the accounts of a class list; each row answers alone (made, or why not).
+         *
+         *     An empty password is generated and returned here, the only time it is shown.
+         */
+        post: operations["import_users_api_admin_class_lists_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/command-log": {
         parameters: {
             query?: never;
@@ -82,28 +104,6 @@ export interface paths {
          * @description Create an account (also while self-sign-up is closed).
          */
         post: operations["create_user_api_admin_users_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/admin/users/import": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Import Users
-         * @description Create the accounts of a class list; each row answers alone (made, or why not).
-         *
-         *     An empty password is generated and returned here, the only time it is shown.
-         */
-        post: operations["import_users_api_admin_users_import_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1457,6 +1457,76 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    import_users_api_admin_class_lists_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description A class list (CSV, sent as `text/csv` or `text/plain`): one `username[,password[,role]]` a line; an optional header row. */
+        requestBody: {
+            content: {
+                "text/plain": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportedRow"][];
+                };
+            };
+            /** @description Not UTF-8 text. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Over 1000 rows, or over 256 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
     command_log_api_admin_command_log_get: {
         parameters: {
             query?: {
@@ -1734,75 +1804,6 @@ export interface operations {
                 };
             };
             /** @description A body, file or quota limit would be passed. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description The request's shape is wrong (a missing or mistyped field). */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ValidationErrorOut"];
-                };
-            };
-        };
-    };
-    import_users_api_admin_users_import_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "text/csv": string;
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ImportedRow"][];
-                };
-            };
-            /** @description No rows. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Not signed in, or the session has expired. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Too many rows. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3572,15 +3573,6 @@ export interface operations {
                     "application/json": components["schemas"]["RunSummary"][];
                 };
             };
-            /** @description 'before' is not a run of this workspace. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
             /** @description Not signed in, or the session has expired. */
             401: {
                 headers: {
@@ -3590,7 +3582,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description No such resource (or another user's). */
+            /** @description No such workspace, or 'before' is no run of it. */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -50,12 +50,12 @@ async def create_user(body: AdminUserCreate, _admin: CurrentAdmin, db: DbSession
 
 
 @router.post(
-    "/users/import",
+    "/class-lists",
     response_model=list[ImportedRow],
     responses=responses(
         400,
         413,
-        e400="No rows, or not UTF-8 text.",
+        e400="Not UTF-8 text.",
         e413="Over 1000 rows, or over 256 KiB.",
     ),
     openapi_extra={
