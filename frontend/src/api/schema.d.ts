@@ -1465,7 +1465,7 @@ export interface operations {
             cookie?: never;
         };
         /** @description A class list (CSV, sent as `text/csv` or `text/plain`): one `username[,password[,role]]` a line; an optional header row. */
-        requestBody: {
+        requestBody?: {
             content: {
                 "text/plain": string;
             };

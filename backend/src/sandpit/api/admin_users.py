@@ -61,7 +61,8 @@ async def create_user(body: AdminUserCreate, _admin: CurrentAdmin, db: DbSession
     openapi_extra={
         "requestBody": {
             "content": {"text/plain": {"schema": {"type": "string"}}},
-            "required": True,
+            # None (or only blank lines) makes no account: an empty answer.
+            "required": False,
             "description": "A class list (CSV, sent as `text/csv` or `text/plain`): one "
             "`username[,password[,role]]` a line; an optional header row.",
         }
