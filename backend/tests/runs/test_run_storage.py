@@ -159,3 +159,21 @@ def test_another_user_cannot_page_through_my_runs(
     answer = other.client.get(f"/api/workspaces/{theirs}/runs", params={"before": mine})
     assert answer.status_code == 404
     assert other.client.get(f"/api/workspaces/{ws}/runs").status_code == 404
+
+
+def test_plots_kept_in_the_older_layout_are_served_and_removed(
+    user: User, small: SandpitServer
+) -> None:
+    # Runs recorded before plots were kept per workspace have them in runs/<run>/.
+    ws = user.workspace()
+    plotted = run(user, ws, PLOT)
+    run_id = str(plotted["id"])
+    legacy = small.data_dir / "runs" / run_id
+    (small.data_dir / "runs" / ws / run_id).rename(legacy)
+    served = user.client.get(f"/api/runs/{run_id}/images/0")
+    assert served.status_code == 200
+    assert served.content == (legacy / "0.png").read_bytes()
+
+    assert user.client.delete(f"/api/workspaces/{ws}").status_code == 204
+    assert not legacy.exists()
+    assert not (small.data_dir / "runs" / ws).exists()

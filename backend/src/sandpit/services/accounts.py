@@ -29,7 +29,7 @@ from sandpit.db.models import Invitation, Role, User, Workspace
 from sandpit.errors import BadRequest, Conflict, Forbidden, PayloadTooLarge, RateLimited
 from sandpit.security.ratelimit import RateLimiter, retry_after_seconds
 from sandpit.services import users
-from sandpit.services.workspaces import remove_files
+from sandpit.services.workspaces import legacy_plot_runs, remove_files, remove_legacy_plots
 
 # A class list of more rows than this is split by the administrator.
 MAX_IMPORT_ROWS = 1000
@@ -217,8 +217,10 @@ async def delete_account(
     )
     for workspace_id in workspace_ids:
         await end_workspace(workspace_id)
+    legacy = await legacy_plot_runs(db, workspace_ids)
     # The records first: a request racing with this one finds no account.
     await db.delete(user)
     await db.commit()
     for workspace_id in workspace_ids:
         await remove_files(settings, workspace_id)
+    await remove_legacy_plots(settings, legacy)
