@@ -212,19 +212,26 @@ def test_admins_create_accounts_and_import_a_class_list(closed: SandpitServer) -
 
         ada, bob = name("ada"), name("bob")
         class_list = f"username,password,role\n{ada},,user\n{bob},bobs-own-pass,reviewer\n"
-        class_list += f"{one},whatever-pass,\nBad Name,,\n{name('c')},,teacher\n"
+        class_list += f"{one},whatever-pass,\nBad Name,,\n\n{name('c')},,teacher\n"
         imported = anon.post(
-            "/api/admin/users/import",
+            "/api/admin/class-lists",
             content=class_list,
             headers={**admin, "Content-Type": "text/csv"},
         )
         assert imported.status_code == 200, imported.text
         rows = imported.json()
+        # Lines of the list as sent (the header is line 1).
         assert [(r["line"], r["error"] is None) for r in rows] == [
-            (1, True), (2, True), (3, False), (4, False), (5, False)
+            (2, True), (3, True), (4, False), (5, False), (7, False)
         ]  # fmt: skip
         assert "already taken" in rows[2]["error"]
         assert "No role 'teacher'" in rows[4]["error"]
+        empty = anon.post("/api/admin/class-lists", content=b"", headers=admin)
+        assert empty.status_code == 200
+        assert empty.json() == []
+        nul = anon.post("/api/admin/class-lists", content=b"a\x00b,x\n", headers=admin)
+        assert nul.status_code == 200
+        assert "A username is" in nul.json()[0]["error"]
         generated = rows[0]["password"]
         assert generated
         assert rows[1]["password"] is None

@@ -68,8 +68,8 @@ def test_the_list_is_summaries_a_page_at_a_time(user: User) -> None:
     # The output is the run's own.
     assert user.client.get(f"/api/runs/{ids[0]}").json()["stdout"] == "0" * 1000 + "\n"
     bad = user.client.get(f"/api/workspaces/{ws}/runs", params={"before": "0" * 32})
-    assert bad.status_code == 400
-    assert "before" in bad.json()["detail"]
+    assert bad.status_code == 404
+    assert "'before'" in bad.json()["detail"]
     too_many = user.client.get(f"/api/workspaces/{ws}/runs", params={"limit": 101})
     assert too_many.status_code == 422
 
@@ -157,5 +157,23 @@ def test_another_user_cannot_page_through_my_runs(
     other = make_user(small)
     theirs = other.workspace()
     answer = other.client.get(f"/api/workspaces/{theirs}/runs", params={"before": mine})
-    assert answer.status_code == 400
+    assert answer.status_code == 404
     assert other.client.get(f"/api/workspaces/{ws}/runs").status_code == 404
+
+
+def test_plots_kept_in_the_older_layout_are_served_and_removed(
+    user: User, small: SandpitServer
+) -> None:
+    # Runs recorded before plots were kept per workspace have them in runs/<run>/.
+    ws = user.workspace()
+    plotted = run(user, ws, PLOT)
+    run_id = str(plotted["id"])
+    legacy = small.data_dir / "runs" / run_id
+    (small.data_dir / "runs" / ws / run_id).rename(legacy)
+    served = user.client.get(f"/api/runs/{run_id}/images/0")
+    assert served.status_code == 200
+    assert served.content == (legacy / "0.png").read_bytes()
+
+    assert user.client.delete(f"/api/workspaces/{ws}").status_code == 204
+    assert not legacy.exists()
+    assert not (small.data_dir / "runs" / ws).exists()

@@ -3,21 +3,22 @@
  */
 
 export interface paths {
-    "/api/admin/admission": {
+    "/api/admin/class-lists": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /**
-         * Admission
-         * @description The host's budget and use now, and the newest refusals (429 and 503 with
-         *     `Retry-After`), filtered by status and user.
-         */
-        get: operations["admission_api_admin_admission_get"];
+        get?: never;
         put?: never;
-        post?: never;
+        /**
+         * Import Users
+         * @description Create the accounts of a class list; each row answers alone (made, or why not).
+         *
+         *     An empty password is generated and returned here, the only time it is shown.
+         */
+        post: operations["import_users_api_admin_class_lists_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -89,46 +90,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/admin/sandboxes": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * List Sandboxes
-         * @description Every sandbox running now, oldest first, with its use and owner.
-         */
-        get: operations["list_sandboxes_api_admin_sandboxes_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/admin/sandboxes/{workspace_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /**
-         * Stop Sandbox
-         * @description End a workspace's sandbox and everything in it (runs end as `killed`).
-         */
-        delete: operations["stop_sandbox_api_admin_sandboxes__workspace_id__delete"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/admin/users": {
         parameters: {
             query?: never;
@@ -136,40 +97,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * List Users
-         * @description Users by name, with their usage: sandboxes running now with their memory and CPU,
-         *     disk allocated to their workspaces, runs started today (UTC).
-         */
-        get: operations["list_users_api_admin_users_get"];
+        get?: never;
         put?: never;
         /**
          * Create User
          * @description Create an account (also while self-sign-up is closed).
          */
         post: operations["create_user_api_admin_users_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/admin/users/import": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Import Users
-         * @description Create the accounts of a class list; each row answers alone (made, or why not).
-         *
-         *     An empty password is generated and returned here, the only time it is shown.
-         */
-        post: operations["import_users_api_admin_users_import_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -339,26 +273,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/ready": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Ready
-         * @description Readiness: 200 when the database, the sandboxes and the disk are fine, else 503.
-         */
-        get: operations["ready_api_ready_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/runs/{run_id}": {
         parameters: {
             query?: never;
@@ -467,30 +381,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/sandboxes": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * My Sandboxes
-         * @description The caller's sandboxes running now, oldest first, with what keeps each busy.
-         *
-         *     At the cap on active sandboxes a start answers 429 listing their
-         *     workspaces; this says more about each, so a client can offer to stop one
-         *     (`DELETE /api/workspaces/{id}/sandbox`), asking first when it is `busy`.
-         */
-        get: operations["my_sandboxes_api_sandboxes_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/workspaces": {
         parameters: {
             query?: never;
@@ -503,26 +393,6 @@ export interface paths {
         put?: never;
         /** Create Workspace */
         post: operations["create_workspace_api_workspaces_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/workspaces/import": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Import Workspace
-         * @description Create a workspace holding the zip's files; on any error nothing is created.
-         */
-        post: operations["import_workspace_api_workspaces_import_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -549,47 +419,6 @@ export interface paths {
          * @description Rename the workspace and/or save the IDE's state (open tabs, layout).
          */
         patch: operations["update_workspace_api_workspaces__workspace_id__patch"];
-        trace?: never;
-    };
-    "/api/workspaces/{workspace_id}/escaped-files": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /**
-         * Delete Escaped File
-         * @description Delete an entry whose name the file paths cannot hold (listed with `escaped: true`),
-         *     as `DELETE .../files/{path}` does: a link itself, a folder only `recursive` if not empty.
-         */
-        delete: operations["delete_escaped_file_api_workspaces__workspace_id__escaped_files_delete"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/workspaces/{workspace_id}/export": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Export Workspace
-         * @description Every regular file of the workspace as a zip (links and special files left out).
-         */
-        get: operations["export_workspace_api_workspaces__workspace_id__export_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
         trace?: never;
     };
     "/api/workspaces/{workspace_id}/files": {
@@ -623,7 +452,7 @@ export interface paths {
         get: operations["read_file_api_workspaces__workspace_id__files__path__get"];
         /**
          * Write File
-         * @description Create or replace a file with the raw request body (text or allowed data, at most 1 MiB).
+         * @description Create or replace a file with the raw request body (UTF-8 text, at most 1 MiB).
          *
          *     Answers 201 when the file was created and 200 when it was replaced.
          */
@@ -650,29 +479,6 @@ export interface paths {
         put?: never;
         /** Create Folder */
         post: operations["create_folder_api_workspaces__workspace_id__folders_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/workspaces/{workspace_id}/import": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Import Into Workspace
-         * @description Add the zip's files to the workspace, replacing files of the same names.
-         *
-         *     Other files stay. An automatic snapshot is taken just before anything is
-         *     written (`snapshot_before`); on any error nothing is written.
-         */
-        post: operations["import_into_workspace_api_workspaces__workspace_id__import_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -837,26 +643,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/metrics": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Metrics
-         * @description The server's metrics (see `sandpit.metrics` for the list and their labels).
-         */
-        get: operations["metrics_metrics_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -868,71 +654,6 @@ export interface components {
         AccountDeletion: {
             /** Password */
             password: string;
-        };
-        /** AccountOut */
-        AccountOut: {
-            /**
-             * Created At
-             * Format: date-time
-             */
-            created_at: string;
-            /** Disabled */
-            disabled: boolean;
-            /** Id */
-            id: string;
-            /** Role */
-            role: string;
-            /** Username */
-            username: string;
-        };
-        /** AdminSandboxOut */
-        AdminSandboxOut: {
-            /**
-             * Attached Terminals
-             * @description Terminals a window is attached to now.
-             */
-            attached_terminals: number;
-            /**
-             * Busy
-             * @description A run runs or a terminal is attached: stopping it would end that work, so a client asks the user first.
-             */
-            busy: boolean;
-            /** Cpu Seconds */
-            cpu_seconds: number;
-            /**
-             * Expires At
-             * @description When its lifetime limit ends it (seconds since epoch).
-             */
-            expires_at: number;
-            /** Memory Bytes */
-            memory_bytes: number;
-            /** Memory Limit Bytes */
-            memory_limit_bytes: number;
-            /** Pids */
-            pids: number;
-            /**
-             * Runs
-             * @description Runs running in it now.
-             */
-            runs: number;
-            /**
-             * Started At
-             * @description Seconds since the epoch.
-             */
-            started_at: number;
-            /**
-             * Terminals
-             * @description Terminals open in it.
-             */
-            terminals: number;
-            /** User Id */
-            user_id: string;
-            /** Username */
-            username: string | null;
-            /** Workspace Id */
-            workspace_id: string;
-            /** Workspace Name */
-            workspace_name: string;
         };
         /** AdminUserCreate */
         AdminUserCreate: {
@@ -956,48 +677,18 @@ export interface components {
         /** AdminUserOut */
         AdminUserOut: {
             /**
-             * Cpu Seconds
-             * @description CPU time of their running sandboxes so far.
-             */
-            cpu_seconds: number;
-            /**
              * Created At
              * Format: date-time
              */
             created_at: string;
-            /**
-             * Disabled
-             * @description A disabled account cannot sign in.
-             */
+            /** Disabled */
             disabled: boolean;
             /** Id */
             id: string;
-            /**
-             * Memory Bytes
-             * @description Memory of their running sandboxes now.
-             */
-            memory_bytes: number;
             /** Role */
             role: string;
-            /**
-             * Runs Today
-             * @description Runs started since midnight UTC.
-             */
-            runs_today: number;
-            /**
-             * Sandboxes
-             * @description Sandboxes running now.
-             */
-            sandboxes: number;
-            /**
-             * Storage Bytes
-             * @description Disk allocated to their workspaces.
-             */
-            storage_bytes: number;
             /** Username */
             username: string;
-            /** Workspaces */
-            workspaces: number;
         };
         /** AdminUserUpdate */
         AdminUserUpdate: {
@@ -1005,31 +696,6 @@ export interface components {
             disabled?: boolean | null;
             /** Role */
             role?: ("user" | "reviewer" | "admin") | null;
-        };
-        /** AdminUsersPage */
-        AdminUsersPage: {
-            /** Next Offset */
-            next_offset: number | null;
-            /** Users */
-            users: components["schemas"]["AdminUserOut"][];
-        };
-        /**
-         * AdmissionOut
-         * @description The host's admission state now.
-         */
-        AdmissionOut: {
-            /** Cpus */
-            cpus: number;
-            /** Memory Budget Bytes */
-            memory_budget_bytes: number;
-            /** Memory In Use Bytes */
-            memory_in_use_bytes: number | null;
-            /** Refusals */
-            refusals: components["schemas"]["RefusalOut"][];
-            /** Sandboxes */
-            sandboxes: number;
-            /** Sandboxes Per User */
-            sandboxes_per_user: number;
         };
         /** CommandLogEntryOut */
         CommandLogEntryOut: {
@@ -1074,12 +740,6 @@ export interface components {
         /** FileEntry */
         FileEntry: {
             /**
-             * Escaped
-             * @description A name on the path holds a control, escape or bidi character, invalid UTF-8 or another character a path may not have (sandbox code made it): `path` is then its escaped form (`\xNN`, `\uXXXX`, `\\`), which only `DELETE .../escaped-files?path=` takes.
-             * @default false
-             */
-            escaped: boolean;
-            /**
              * Kind
              * @enum {string}
              */
@@ -1099,27 +759,6 @@ export interface components {
              * @example main.py
              */
             path: string;
-        };
-        /**
-         * ImportOut
-         * @description What an import into an existing workspace wrote.
-         */
-        ImportOut: {
-            /**
-             * Bytes
-             * @description Their total size.
-             */
-            bytes: number;
-            /**
-             * Files
-             * @description Files written (new or replaced).
-             */
-            files: number;
-            /**
-             * Snapshot Before
-             * @description The automatic snapshot taken just before, to undo the import.
-             */
-            snapshot_before: string | null;
         };
         /**
          * ImportedRow
@@ -1193,56 +832,7 @@ export interface components {
             package_index_hosts: string[];
             runs: components["schemas"]["RunLimitsOut"];
             sandbox: components["schemas"]["SandboxLimitsOut"];
-            users: components["schemas"]["UserLimitsOut"];
             workspaces: components["schemas"]["WorkspaceLimitsOut"];
-        };
-        /**
-         * LiveSandboxOut
-         * @description A sandbox running now, with its use and what keeps it busy.
-         */
-        LiveSandboxOut: {
-            /**
-             * Attached Terminals
-             * @description Terminals a window is attached to now.
-             */
-            attached_terminals: number;
-            /**
-             * Busy
-             * @description A run runs or a terminal is attached: stopping it would end that work, so a client asks the user first.
-             */
-            busy: boolean;
-            /** Cpu Seconds */
-            cpu_seconds: number;
-            /**
-             * Expires At
-             * @description When its lifetime limit ends it (seconds since epoch).
-             */
-            expires_at: number;
-            /** Memory Bytes */
-            memory_bytes: number;
-            /** Memory Limit Bytes */
-            memory_limit_bytes: number;
-            /** Pids */
-            pids: number;
-            /**
-             * Runs
-             * @description Runs running in it now.
-             */
-            runs: number;
-            /**
-             * Started At
-             * @description Seconds since the epoch.
-             */
-            started_at: number;
-            /**
-             * Terminals
-             * @description Terminals open in it.
-             */
-            terminals: number;
-            /** Workspace Id */
-            workspace_id: string;
-            /** Workspace Name */
-            workspace_name: string;
         };
         /** LoginRequest */
         LoginRequest: {
@@ -1293,59 +883,6 @@ export interface components {
             role: string;
             /** Uses Left */
             uses_left: number;
-        };
-        /** ReadinessCheck */
-        ReadinessCheck: {
-            /** Detail */
-            detail: string;
-            /**
-             * Name
-             * @enum {string}
-             */
-            name: "database" | "image" | "cgroups" | "disk";
-            /** Ok */
-            ok: boolean;
-        };
-        /**
-         * ReadinessOut
-         * @description Whether the server can serve users; `detail` names every problem (or says "Ready.").
-         */
-        ReadinessOut: {
-            /** Checks */
-            checks: components["schemas"]["ReadinessCheck"][];
-            /** Detail */
-            detail: string;
-            /**
-             * Status
-             * @enum {string}
-             */
-            status: "ready" | "not_ready";
-        };
-        /**
-         * RefusalOut
-         * @description A request refused by a limit (429) or by a full host (503), with `Retry-After`.
-         */
-        RefusalOut: {
-            /**
-             * At
-             * Format: date-time
-             */
-            at: string;
-            /** Detail */
-            detail: string;
-            /** Id */
-            id: number;
-            /**
-             * Route
-             * @description The route's template, e.g. /api/workspaces/{workspace_id}/runs.
-             */
-            route: string;
-            /** Status */
-            status: number;
-            /** User Id */
-            user_id: string | null;
-            /** Username */
-            username: string | null;
         };
         /**
          * Registration
@@ -1795,28 +1332,6 @@ export interface components {
              */
             runs_quota_bytes: number;
         };
-        /**
-         * UserLimitsOut
-         * @description Caps on one user over all their workspaces (429 with `Retry-After` past them).
-         */
-        UserLimitsOut: {
-            /** Concurrent Runs */
-            concurrent_runs: number;
-            /** Runs Per Minute */
-            runs_per_minute: number;
-            /** Sandbox Starts Per Minute */
-            sandbox_starts_per_minute: number;
-            /**
-             * Sandboxes
-             * @description Sandboxes running or starting at once.
-             */
-            sandboxes: number;
-            /**
-             * Terminals
-             * @description Terminals open at once.
-             */
-            terminals: number;
-        };
         /** UserOut */
         UserOut: {
             /** Id */
@@ -1942,19 +1457,19 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    admission_api_admin_admission_get: {
+    import_users_api_admin_class_lists_post: {
         parameters: {
-            query?: {
-                /** @description 429 or 503 only. */
-                status?: number | null;
-                user_id?: string | null;
-                limit?: number;
-            };
+            query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        /** @description A class list (CSV, sent as `text/csv` or `text/plain`): one `username[,password[,role]]` a line; an optional header row. */
+        requestBody?: {
+            content: {
+                "text/plain": string;
+            };
+        };
         responses: {
             /** @description Successful Response */
             200: {
@@ -1962,7 +1477,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AdmissionOut"];
+                    "application/json": components["schemas"]["ImportedRow"][];
+                };
+            };
+            /** @description Not UTF-8 text. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Not signed in, or the session has expired. */
@@ -1976,6 +1500,15 @@ export interface operations {
             };
             /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Over 1000 rows, or over 256 KiB. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2212,150 +1745,6 @@ export interface operations {
             };
         };
     };
-    list_sandboxes_api_admin_sandboxes_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["AdminSandboxOut"][];
-                };
-            };
-            /** @description Not signed in, or the session has expired. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-        };
-    };
-    stop_sandbox_api_admin_sandboxes__workspace_id__delete: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                workspace_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not signed in, or the session has expired. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description No sandbox runs for that workspace. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description The request's shape is wrong (a missing or mistyped field). */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ValidationErrorOut"];
-                };
-            };
-        };
-    };
-    list_users_api_admin_users_get: {
-        parameters: {
-            query?: {
-                offset?: number;
-                limit?: number;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["AdminUsersPage"];
-                };
-            };
-            /** @description Not signed in, or the session has expired. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description The request's shape is wrong (a missing or mistyped field). */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ValidationErrorOut"];
-                };
-            };
-        };
-    };
     create_user_api_admin_users_post: {
         parameters: {
             query?: never;
@@ -2375,7 +1764,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AccountOut"];
+                    "application/json": components["schemas"]["AdminUserOut"];
                 };
             };
             /** @description The request is malformed or asks for something impossible. */
@@ -2415,76 +1804,6 @@ export interface operations {
                 };
             };
             /** @description A body, file or quota limit would be passed. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description The request's shape is wrong (a missing or mistyped field). */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ValidationErrorOut"];
-                };
-            };
-        };
-    };
-    import_users_api_admin_users_import_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** @description A class list (CSV, sent as `text/csv` or `text/plain`): one `username[,password[,role]]` a line; an optional header row. */
-        requestBody: {
-            content: {
-                "text/plain": string;
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ImportedRow"][];
-                };
-            };
-            /** @description No rows, or not UTF-8 text. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Not signed in, or the session has expired. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Over 1000 rows, or over 256 KiB. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2590,7 +1909,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AccountOut"];
+                    "application/json": components["schemas"]["AdminUserOut"];
                 };
             };
             /** @description The request is malformed or asks for something impossible. */
@@ -3014,35 +2333,6 @@ export interface operations {
             };
         };
     };
-    ready_api_ready_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ReadinessOut"];
-                };
-            };
-            /** @description Not ready; `detail` says why. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ReadinessOut"];
-                };
-            };
-        };
-    };
     get_run_api_runs__run_id__get: {
         parameters: {
             query?: never;
@@ -3088,11 +2378,9 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationErrorOut"];
                 };
             };
-            /** @description Sandboxes cannot run here right now, or the server is full (then with `Retry-After`); the sentence says why. */
+            /** @description Sandboxes cannot run here right now; the sentence says why. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3163,11 +2451,9 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Sandboxes cannot run here right now, or the server is full (then with `Retry-After`); the sentence says why. */
+            /** @description Sandboxes cannot run here right now; the sentence says why. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3222,11 +2508,9 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationErrorOut"];
                 };
             };
-            /** @description Sandboxes cannot run here right now, or the server is full (then with `Retry-After`); the sentence says why. */
+            /** @description Sandboxes cannot run here right now; the sentence says why. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3316,11 +2600,9 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationErrorOut"];
                 };
             };
-            /** @description Sandboxes cannot run here right now, or the server is full (then with `Retry-After`); the sentence says why. */
+            /** @description Sandboxes cannot run here right now; the sentence says why. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3383,39 +2665,8 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationErrorOut"];
                 };
             };
-            /** @description Sandboxes cannot run here right now, or the server is full (then with `Retry-After`); the sentence says why. */
+            /** @description Sandboxes cannot run here right now; the sentence says why. */
             503: {
-                headers: {
-                    /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-        };
-    };
-    my_sandboxes_api_sandboxes_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["LiveSandboxOut"][];
-                };
-            };
-            /** @description Not signed in, or the session has expired. */
-            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3514,97 +2765,6 @@ export interface operations {
             };
             /** @description A body, file or quota limit would be passed. */
             413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description The request's shape is wrong (a missing or mistyped field). */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ValidationErrorOut"];
-                };
-            };
-        };
-    };
-    import_workspace_api_workspaces_import_post: {
-        parameters: {
-            query: {
-                name: string;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** @description The zip file, as the raw body (at most `IMPORT_MAX_BYTES`); the Content-Type is not relied on, the bytes are. */
-        requestBody: {
-            content: {
-                "application/octet-stream": string;
-                "application/zip": string;
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["WorkspaceDetail"];
-                };
-            };
-            /** @description An unsafe entry (an absolute path, `..`, a refused name, a link, a device, a duplicate); the sentence names it. Nothing was written. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Not signed in, or the session has expired. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description The name is taken, or the user has all the workspaces allowed. */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description More files or bytes than the quota, a zip bomb, or a zip past the import limit. Nothing was written. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description The body is not a zip file. */
-            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3817,145 +2977,6 @@ export interface operations {
             };
         };
     };
-    delete_escaped_file_api_workspaces__workspace_id__escaped_files_delete: {
-        parameters: {
-            query: {
-                /** @description The path exactly as listed for an entry with `escaped: true`. */
-                path: string;
-                recursive?: boolean;
-            };
-            header?: never;
-            path: {
-                workspace_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description A malformed escaped path. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Not signed in, or the session has expired. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description No such resource (or another user's). */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description A folder that is not empty (see `recursive`). */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description The request's shape is wrong (a missing or mistyped field). */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ValidationErrorOut"];
-                };
-            };
-        };
-    };
-    export_workspace_api_workspaces__workspace_id__export_get: {
-        parameters: {
-            query?: {
-                /** @description Also include `.local/` (packages installed with pip). */
-                include_local?: boolean;
-            };
-            header?: never;
-            path: {
-                workspace_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The workspace's files as a zip, streamed as it is made. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/zip": string;
-                };
-            };
-            /** @description Not signed in, or the session has expired. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description No such resource (or another user's). */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Too many files and folders to list. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description The request's shape is wrong (a missing or mistyped field). */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ValidationErrorOut"];
-                };
-            };
-        };
-    };
     list_files_api_workspaces__workspace_id__files_get: {
         parameters: {
             query?: {
@@ -4031,13 +3052,12 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The file's content: UTF-8 text as text/plain, an allowed data format (by content) as its own type, anything else as application/octet-stream; never a type a browser would run (SVG and HTML are text/plain). */
+            /** @description The file's content. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": unknown;
                     "text/plain": unknown;
                 };
             };
@@ -4107,7 +3127,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        /** @description The file's new content: UTF-8 text (or, where `ALLOWED_DATA_FORMATS` allows, a binary data file of an allowed format), at most 1 MiB; none for an empty file. */
+        /** @description The file's new content: UTF-8 text, at most 1 MiB; none for an empty file. */
         requestBody?: {
             content: {
                 "text/plain": string;
@@ -4186,7 +3206,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description Neither UTF-8 text nor an allowed data format (`ALLOWED_DATA_FORMATS`). */
+            /** @description Not UTF-8 text. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -4381,97 +3401,6 @@ export interface operations {
             };
         };
     };
-    import_into_workspace_api_workspaces__workspace_id__import_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                workspace_id: string;
-            };
-            cookie?: never;
-        };
-        /** @description The zip file, as the raw body (at most `IMPORT_MAX_BYTES`); the Content-Type is not relied on, the bytes are. */
-        requestBody: {
-            content: {
-                "application/octet-stream": string;
-                "application/zip": string;
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ImportOut"];
-                };
-            };
-            /** @description An unsafe entry (an absolute path, `..`, a refused name, a link, a device, a duplicate); the sentence names it. Nothing was written. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Not signed in, or the session has expired. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description No such resource (or another user's). */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description More files or bytes than the quota, a zip bomb, or a zip past the import limit. Nothing was written. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description The body is not a zip file. */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description The request's shape is wrong (a missing or mistyped field). */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ValidationErrorOut"];
-                };
-            };
-        };
-    };
     move_api_workspaces__workspace_id__move_post: {
         parameters: {
             query?: never;
@@ -4644,15 +3573,6 @@ export interface operations {
                     "application/json": components["schemas"]["RunSummary"][];
                 };
             };
-            /** @description 'before' is not a run of this workspace. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
             /** @description Not signed in, or the session has expired. */
             401: {
                 headers: {
@@ -4662,7 +3582,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description No such resource (or another user's). */
+            /** @description No such workspace, or 'before' is no run of it. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4680,11 +3600,9 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationErrorOut"];
                 };
             };
-            /** @description Sandboxes cannot run here right now, or the server is full (then with `Retry-After`); the sentence says why. */
+            /** @description Sandboxes cannot run here right now; the sentence says why. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4803,11 +3721,9 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description Sandboxes cannot run here right now, or the server is full (then with `Retry-After`); the sentence says why. */
+            /** @description Sandboxes cannot run here right now; the sentence says why. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4863,11 +3779,9 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationErrorOut"];
                 };
             };
-            /** @description Sandboxes cannot run here right now, or the server is full (then with `Retry-After`); the sentence says why. */
+            /** @description Sandboxes cannot run here right now; the sentence says why. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4979,11 +3893,9 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationErrorOut"];
                 };
             };
-            /** @description Sandboxes cannot run here right now, or the server is full (then with `Retry-After`); the sentence says why. */
+            /** @description Sandboxes cannot run here right now; the sentence says why. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5081,11 +3993,9 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description Sandboxes cannot run here right now, or the server is full (then with `Retry-After`); the sentence says why. */
+            /** @description Sandboxes cannot run here right now; the sentence says why. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5142,11 +4052,9 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationErrorOut"];
                 };
             };
-            /** @description Sandboxes cannot run here right now, or the server is full (then with `Retry-After`); the sentence says why. */
+            /** @description Sandboxes cannot run here right now; the sentence says why. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5210,11 +4118,9 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationErrorOut"];
                 };
             };
-            /** @description Sandboxes cannot run here right now, or the server is full (then with `Retry-After`); the sentence says why. */
+            /** @description Sandboxes cannot run here right now; the sentence says why. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5277,44 +4183,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ValidationErrorOut"];
-                };
-            };
-        };
-    };
-    metrics_metrics_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Every metric, in the Prometheus text format. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/plain": string;
-                };
-            };
-            /** @description Not signed in, or the session has expired. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };

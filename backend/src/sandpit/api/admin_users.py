@@ -50,18 +50,19 @@ async def create_user(body: AdminUserCreate, _admin: CurrentAdmin, db: DbSession
 
 
 @router.post(
-    "/users/import",
+    "/class-lists",
     response_model=list[ImportedRow],
     responses=responses(
         400,
         413,
-        e400="No rows, or not UTF-8 text.",
+        e400="Not UTF-8 text.",
         e413="Over 1000 rows, or over 256 KiB.",
     ),
     openapi_extra={
         "requestBody": {
             "content": {"text/plain": {"schema": {"type": "string"}}},
-            "required": True,
+            # None (or only blank lines) makes no account: an empty answer.
+            "required": False,
             "description": "A class list (CSV, sent as `text/csv` or `text/plain`): one "
             "`username[,password[,role]]` a line; an optional header row.",
         }

@@ -147,7 +147,7 @@ async def create_run(
 @router.get(
     "/workspaces/{workspace_id}/runs",
     response_model=list[RunSummary],
-    responses=responses(400, e400="'before' is not a run of this workspace."),
+    responses=responses(404, e404="No such workspace, or 'before' is no run of it."),
 )
 async def list_runs(
     workspace: OwnedWorkspace,

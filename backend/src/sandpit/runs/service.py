@@ -217,7 +217,7 @@ class RunService:
     ) -> list[Run]:
         """The workspace's runs, newest first: `limit` of them, older than run `before`.
 
-        `before` is a run id of the previous page; an unknown one is `BadRequest`.
+        `before` is a run id of the previous page; an unknown one is `NotFound`.
         The runs come without their output columns (deferred): summaries only."""
         # A list never loads outputs (up to 1 MiB each): only the summary's columns.
         query = (
@@ -232,7 +232,8 @@ class RunService:
                 )
             ).first()
             if cursor is None:
-                raise BadRequest("'before' must be the id of a run of this workspace.")
+                # Like every other run id that names no run of the caller's.
+                raise NotFound("There is no such run ('before') in this workspace.")
             query = query.where(
                 or_(
                     Run.created_at < cursor.created_at,

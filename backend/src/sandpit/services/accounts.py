@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from sandpit.db.models import Invitation, Role, User, Workspace
 from sandpit.errors import BadRequest, Conflict, Forbidden, PayloadTooLarge, RateLimited
 from sandpit.security.ratelimit import RateLimiter, retry_after_seconds
 from sandpit.services import users
-from sandpit.services.workspaces import remove_files
+from sandpit.services.workspaces import legacy_plot_runs, remove_files, remove_legacy_plots
 
 # A class list of more rows than this is split by the administrator.
 MAX_IMPORT_ROWS = 1000
@@ -153,43 +152,47 @@ class Imported:
 
 
 async def import_csv(db: AsyncSession, text: str) -> list[Imported]:
-    """Create an account per row of a class list: `username[,password[,role]]`.
+    """Create an account per line of a class list: `username[,password[,role]]`.
 
-    A first row starting with `username` is a header. An empty password is
-    generated (and returned, the only time it is shown). Each row succeeds or
-    fails alone (`error` says why: a bad name, a taken name, a bad role), so
-    a list can be fixed and sent again. Raises `PayloadTooLarge` past
-    `MAX_IMPORT_ROWS` rows, `BadRequest` for a list with none.
+    A first line starting with `username` is a header; blank lines are
+    skipped, so an empty list makes nothing. An empty password is generated
+    (and returned, the only time it is shown). Each line succeeds or fails
+    alone (`error` says why: not CSV, a bad or taken name, a bad role), so a
+    list can be fixed and sent again. Raises `PayloadTooLarge` past
+    `MAX_IMPORT_ROWS` lines.
     """
-    try:
-        rows = [row for row in csv.reader(io.StringIO(text)) if any(c.strip() for c in row)]
-    except csv.Error as exc:
-        raise BadRequest(f"The class list is not valid CSV: {exc}.") from None
-    if rows and rows[0][0].strip().lower() == "username":
-        rows = rows[1:]
-    if not rows:
-        raise BadRequest("The class list has no rows: one 'username[,password[,role]]' a line.")
-    if len(rows) > MAX_IMPORT_ROWS:
+    lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    if lines and lines[0][1].strip().lower().startswith("username"):
+        lines = lines[1:]
+    if len(lines) > MAX_IMPORT_ROWS:
         raise PayloadTooLarge(f"A class list has at most {MAX_IMPORT_ROWS} rows; split it.")
     results = []
-    for line, row in enumerate(rows, start=1):
-        cells = [cell.strip() for cell in row] + ["", ""]
-        username, password, role_name = cells[0], cells[1], cells[2] or Role.USER.value
-        generated = None
-        if not password:
-            password = generated = secrets.token_urlsafe(GENERATED_PASSWORD_BYTES)
+    for line, raw in lines:
         try:
-            role = Role(role_name)
-        except ValueError:
-            results.append(Imported(line, username, role_name, error=f"No role {role_name!r}."))
+            cells = [cell.strip() for cell in next(csv.reader([raw]))] + ["", "", ""]
+        except csv.Error as exc:
+            results.append(Imported(line, "", "", error=f"Not a CSV line: {exc}."))
             continue
-        try:
-            await users.create_user(db, username, password, role)
-        except (BadRequest, Conflict) as exc:
-            results.append(Imported(line, username, role.value, error=exc.detail))
-            continue
-        results.append(Imported(line, username, role.value, password=generated))
+        results.append(await _import_row(db, line, *cells[:3]))
     return results
+
+
+async def _import_row(
+    db: AsyncSession, line: int, username: str, password: str, role_name: str
+) -> Imported:
+    role_name = role_name or Role.USER.value
+    try:
+        role = Role(role_name)
+    except ValueError:
+        return Imported(line, username, role_name, error=f"No role {role_name!r}.")
+    generated = None
+    if not password:
+        password = generated = secrets.token_urlsafe(GENERATED_PASSWORD_BYTES)
+    try:
+        await users.create_user(db, username, password, role)
+    except (BadRequest, Conflict) as exc:
+        return Imported(line, username, role.value, error=exc.detail)
+    return Imported(line, username, role.value, password=generated)
 
 
 async def set_disabled(db: AsyncSession, user: User, disabled: bool) -> User:
@@ -214,8 +217,10 @@ async def delete_account(
     )
     for workspace_id in workspace_ids:
         await end_workspace(workspace_id)
+    legacy = await legacy_plot_runs(db, workspace_ids)
     # The records first: a request racing with this one finds no account.
     await db.delete(user)
     await db.commit()
     for workspace_id in workspace_ids:
         await remove_files(settings, workspace_id)
+    await remove_legacy_plots(settings, legacy)

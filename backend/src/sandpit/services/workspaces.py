@@ -136,9 +136,31 @@ async def mark_opened(db: AsyncSession, workspace: Workspace) -> Workspace:
 async def delete(db: AsyncSession, settings: Settings, workspace: Workspace) -> None:
     """Delete the record (its runs go with it), then the files and the runs' plots
     (`remove_tree`: never half-visible, no link followed)."""
+    legacy = await legacy_plot_runs(db, [workspace.id])
     await db.delete(workspace)
     await db.commit()
     await remove_files(settings, workspace.id)
+    await remove_legacy_plots(settings, legacy)
+
+
+async def legacy_plot_runs(db: AsyncSession, workspace_ids: list[str]) -> list[str]:
+    """Runs of these workspaces with plots, whose plots may still be in the layout of
+    before plots were kept per workspace (`runs/<run>/`): to remove them too."""
+    if not workspace_ids:
+        return []
+    rows = await db.scalars(
+        select(Run.id).where(Run.workspace_id.in_(workspace_ids), Run.images > 0)
+    )
+    return list(rows)
+
+
+async def remove_legacy_plots(settings: Settings, run_ids: list[str]) -> None:
+    """Remove the plots of these runs kept in the older layout (`runs/<run>/`)."""
+    for run_id in run_ids:
+        # Ids we made (uuid hex), read from the database, never from a request.
+        await to_thread.run_sync(
+            remove_tree, settings.data_dir / "runs" / run_id, settings.data_dir / "trash"
+        )
 
 
 async def remove_files(settings: Settings, workspace_id: str) -> None:
