@@ -179,6 +179,10 @@ class SandpitServer:
             # Every test user signs up from 127.0.0.1; the sign-up limit per
             # address has its own tests, on servers that keep it low.
             "SIGNUPS_PER_ADDRESS": "1000000",
+            # Tests play the reverse proxy on this host: a test client speaks for
+            # several client addresses with X-Forwarded-For (tests/api/test_accounts.py).
+            # tests/ops/test_proxies.py shows the header ignored from anyone else.
+            "TRUSTED_PROXIES": '["127.0.0.1"]',
             **{key.upper(): value for key, value in settings.items()},
         }
         self.process: subprocess.Popen[bytes] | None = None

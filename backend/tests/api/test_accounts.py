@@ -1,9 +1,9 @@
 """Accounts between many users: sign-up limits, invitations, sign-in throttling,
 class lists, disabling and deleting accounts, through HTTP against real servers.
 
-Client addresses: the server trusts `X-Forwarded-For` from 127.0.0.1 (uvicorn's
-proxy headers, as behind the documented reverse proxy), so one test client
-speaks for several addresses.
+Client addresses: test servers trust `X-Forwarded-For` from 127.0.0.1
+(`TRUSTED_PROXIES`, as behind the documented reverse proxy), so one test
+client speaks for several addresses.
 """
 
 from __future__ import annotations
