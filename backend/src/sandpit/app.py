@@ -22,6 +22,7 @@ from sandpit.api import (
     auth,
     files,
     health,
+    history,
     limits,
     openapi,
     runs,
@@ -37,6 +38,9 @@ from sandpit.db import migrate
 from sandpit.db.engine import create_engine, session_factory
 from sandpit.errors import NotFound
 from sandpit.frontend import mount_frontend
+from sandpit.history.restore import Restorer
+from sandpit.history.service import HistoryService
+from sandpit.history.watcher import HistoryWatcher
 from sandpit.runs.service import RunService
 from sandpit.sandboxes import SandboxSetupError, build_manager
 from sandpit.security.ratelimit import MemoryRateLimiter
@@ -61,12 +65,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.workspaces_dir.mkdir(parents=True, exist_ok=True)
         engine = create_engine(settings.effective_database_url())
         await migrate.upgrade(engine)
+        sessions = session_factory(engine)
+        stored_history = HistoryService(settings, sessions)  # --- History and snapshots
         context = AppContext(
             settings=settings,
             engine=engine,
-            sessions=session_factory(engine),
+            sessions=sessions,
             tokens=TokenCodec(secret, settings.jwt_ttl_s),
             limiter=MemoryRateLimiter(),
+            history=stored_history,
+            restorer=Restorer(stored_history, lambda _: False),
         )
         try:
             context.sandboxes = await build_manager(settings)
@@ -92,11 +100,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 ),
             )
             context.terminals.open()
+        watcher = _watch_history(context)  # --- History and snapshots
         app.state.context = context
         log.info("sandpit ready on port %s (data in %s)", settings.port, settings.data_dir)
         try:
             yield
         finally:
+            if watcher is not None:  # --- History and snapshots
+                await watcher.close()
             if context.terminals is not None:  # --- Terminals
                 await context.terminals.close()
             if context.runs is not None:
@@ -120,7 +131,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
 
     api = APIRouter(prefix="/api")
-    for module in (health, auth, workspaces, files, runs, sandboxes, terminals, limits, admin):
+    for module in (
+        health,
+        auth,
+        workspaces,
+        files,
+        history,
+        runs,
+        sandboxes,
+        terminals,
+        limits,
+        admin,
+    ):
         api.include_router(module.router)
     app.include_router(api)
 
@@ -142,3 +164,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     openapi.install(app)
     mount_frontend(app, settings.frontend_dir)
     return app
+
+
+def _watch_history(context: AppContext) -> HistoryWatcher | None:
+    """Where sandboxes run: the watcher that records what programs change, and
+    restores that refuse to run under a running program. None elsewhere."""
+    if context.sandboxes is None or context.runs is None:
+        return None
+    runs = context.runs
+    context.restorer = Restorer(context.history, lambda w: runs.running_in(w) > 0)
+    watcher = HistoryWatcher(context.history, context.sandboxes.running_workspaces)
+    watcher.open()
+    return watcher

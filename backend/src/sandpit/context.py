@@ -9,6 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from sandpit.config import Settings
 from sandpit.errors import ServiceUnavailable
+from sandpit.history.restore import Restorer
+from sandpit.history.service import HistoryService
 from sandpit.runs.service import RunService
 from sandpit.sandbox.manager import SandboxManager
 from sandpit.security.ratelimit import RateLimiter
@@ -25,6 +27,9 @@ class AppContext:
     sessions: async_sessionmaker[Any]
     tokens: TokenCodec
     limiter: RateLimiter
+    # --- History and snapshots
+    history: HistoryService
+    restorer: Restorer
     # None where sandboxes cannot run here; `sandbox_unavailable` says why.
     sandboxes: SandboxManager | None = None
     runs: RunService | None = None

@@ -158,6 +158,10 @@ class RunService:
         self._tasks[run.id] = task
         return run
 
+    def running_in(self, workspace_id: str) -> int:
+        """How many runs are running in the workspace now."""
+        return self._per_workspace.get(workspace_id, 0)
+
     async def wait(self, run_id: str) -> None:
         task = self._tasks.get(run_id)
         if task is not None:
