@@ -330,16 +330,15 @@ class HistoryService:
                 )[:_EVICT_BATCH]
                 if not candidates:
                     break
-                # One at a time within the batch would be exact but slow; a small
-                # batch may evict a few versions more than strictly needed.
-                doomed_v = [i for _, kind, i in candidates if kind == "v"]
-                doomed_s = [i for _, kind, i in candidates if kind == "s"]
-                if doomed_v:
-                    await db.execute(delete(FileVersion).where(FileVersion.id.in_(doomed_v)))
-                if doomed_s:
-                    await db.execute(delete(Snapshot).where(Snapshot.id.in_(doomed_s)))
-                await db.commit()
-                evicted += len(candidates)
+                for _, kind, item_id in candidates:
+                    table = FileVersion if kind == "v" else Snapshot
+                    await db.execute(delete(table).where(table.id == item_id))
+                    await db.commit()
+                    evicted += 1
+                    # One at a time: shared contents make the bytes an item frees
+                    # unknown until it is gone.
+                    if await self.usage(db, owner_id) <= self.settings.history_quota_bytes:
+                        break
         if evicted:
             log.info("evicted %d history items of user %s (quota)", evicted, owner_id)
             await self.collect()
