@@ -1,5 +1,6 @@
 "use client";
 
+import dynamic from "next/dynamic";
 import { startTransition, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { FileEntry, WorkspaceDetail } from "@/api/client";
 import { useEditorTabs } from "@/hooks/useEditorTabs";
@@ -24,6 +25,10 @@ import { RunConsole } from "./RunConsole";
 import { SandboxStatusBar } from "./SandboxStatusBar";
 import { Splitter } from "./Splitter";
 import { TerminalPanel } from "./TerminalPanel";
+import type { HistoryView } from "./history/HistoryPanel";
+
+// History and snapshots load when first opened, never with the IDE.
+const HistoryPanel = dynamic(() => import("./history/HistoryPanel").then((m) => m.HistoryPanel), { ssr: false });
 
 // The editor (CodeMirror) is imported, not loaded with next/dynamic: its
 // code then downloads with the page's, alongside React's, instead of after
@@ -57,6 +62,7 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
   const tabs = useEditorTabs(workspaceId, editor, files.entries, restore);
   const [terminalMounted, setTerminalMounted] = useState(initial.layout.terminalOpen);
   const [notice, setNotice] = useState<string | null>(null);
+  const [historyView, setHistoryView] = useState<HistoryView | null>(null);
   const focusPending = useRef<string | null>(null);
   const root = useRef<HTMLElement>(null);
 
@@ -171,6 +177,17 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
     cycleFocus,
   });
 
+  // A restore changed files: show the tree and the open tabs as they are now.
+  const { reload: reloadTab, deleted: closeTab } = tabs;
+  const onRestored = useCallback(
+    ({ written, deleted }: { written: string[]; deleted: string[] }) => {
+      void refreshFiles();
+      deleted.forEach(closeTab);
+      written.filter((path) => tabs.tabs.some((tab) => tab.path === path)).forEach(reloadTab);
+    },
+    [refreshFiles, closeTab, reloadTab, tabs.tabs],
+  );
+
   // Warn before leaving with edits the server does not have yet.
   useLeaveWarning(tabs.tabs.some((tab) => tab.dirty || tab.saving));
 
@@ -199,6 +216,7 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
         onStop={stopLatest}
         onToggleTree={() => setLayout({ treeOpen: !sizes.treeOpen })}
         onToggleTerminal={toggleTerminal}
+        onHistory={setHistoryView}
         timeLimit={ui.timeLimit}
         onTimeLimit={(timeLimit) => updateUi((state) => ({ ...state, timeLimit }))}
       />
@@ -332,6 +350,17 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
           />
         </aside>
       </div>
+      {historyView !== null && (
+        <HistoryPanel
+          workspaceId={workspaceId}
+          path={activeTab?.kind === "text" ? activeTab.path : null}
+          readText={(path) => editor.current?.snapshot(path)?.text ?? null}
+          view={historyView}
+          onView={setHistoryView}
+          onClose={() => setHistoryView(null)}
+          onRestored={onRestored}
+        />
+      )}
       <SandboxStatusBar
         sandbox={sandbox.sandbox}
         usage={sandbox.usage}

@@ -1,5 +1,6 @@
 "use client";
 
+import dynamic from "next/dynamic";
 import { useEffect, useState } from "react";
 import type { Sandbox, Usage } from "@/api/client";
 import { formatBytes } from "@/lib/format";
@@ -11,8 +12,11 @@ function remaining(expiresAt: number, now: number): string {
   return minutes >= 60 ? `${Math.floor(minutes / 60)} h ${minutes % 60} min` : `${minutes}:${seconds}`;
 }
 
+// The history quota's use, fetched after the IDE is up (its own small chunk).
+const HistoryMeter = dynamic(() => import("./history/HistoryMeter").then((m) => m.HistoryMeter), { ssr: false });
+
 /** A use against a limit, with a thin meter that turns amber past 80 %. */
-function Meter({ label, used, limit, text }: { label: string; used: number; limit: number | null; text: string }) {
+export function Meter({ label, used, limit, text }: { label: string; used: number; limit: number | null; text: string }) {
   const share = limit !== null && limit > 0 ? Math.min(1, used / limit) : null;
   return (
     <span className="flex items-center gap-1.5" title={label}>
@@ -122,6 +126,7 @@ export function SandboxStatusBar({
             text={`${formatBytes(usage.bytes)} / ${formatBytes(usage.quota_bytes)} · ${usage.files} / ${usage.quota_files} files`}
           />
         )}
+        <HistoryMeter />
       </span>
     </footer>
   );
