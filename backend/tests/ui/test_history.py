@@ -90,6 +90,8 @@ def test_a_deleted_file_is_brought_back(ide: Ide) -> None:
     page = ide.page
     ide.put_file("precious.py", "answer = 42\n")
     ide.open_workspace()
+    # The terminal takes the focus when it connects: let it, then use the tree.
+    page.get_by_test_id("terminal-status").get_by_text("Connected").wait_for()
     ide.tree_item("precious.py").focus()
     page.keyboard.press("Delete")
     dialog = page.get_by_role("dialog", name="Delete file?")
