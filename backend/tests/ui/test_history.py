@@ -14,8 +14,9 @@ def test_snapshot_change_compare_and_restore(ide: Ide) -> None:
     ide.put_file("data.txt", "kept\n")
     ide.open_workspace()
 
-    page.get_by_role("button", name="Snapshots", exact=True).click()
+    page.get_by_role("button", name="History", exact=True).click()
     history = page.get_by_role("complementary", name="History")
+    history.get_by_role("tab", name="Snapshots").click()
     history.get_by_label("Snapshot name").fill("Before my change")
     history.get_by_role("button", name="Save snapshot").click()
     expect(history.get_by_text("Saved snapshot “Before my change” (2 files).")).to_be_visible()

@@ -1267,6 +1267,10 @@ export interface components {
             bytes: number;
             /** Files */
             files: number;
+            /** History Bytes */
+            history_bytes: number;
+            /** History Quota Bytes */
+            history_quota_bytes: number;
             /** Quota Bytes */
             quota_bytes: number;
             /** Quota Files */

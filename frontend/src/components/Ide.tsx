@@ -1,7 +1,6 @@
 "use client";
 
-import dynamic from "next/dynamic";
-import { startTransition, useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { lazy, startTransition, Suspense, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { FileEntry, WorkspaceDetail } from "@/api/client";
 import { useEditorTabs } from "@/hooks/useEditorTabs";
 import { useFileListing } from "@/hooks/useFileListing";
@@ -27,8 +26,9 @@ import { Splitter } from "./Splitter";
 import { TerminalPanel } from "./TerminalPanel";
 import type { HistoryView } from "./history/HistoryPanel";
 
-// History and snapshots load when first opened, never with the IDE.
-const HistoryPanel = dynamic(() => import("./history/HistoryPanel").then((m) => m.HistoryPanel), { ssr: false });
+// History and snapshots load when first opened, never with the IDE (React.lazy:
+// next/dynamic would add its loader to the page's first download).
+const HistoryPanel = lazy(() => import("./history/HistoryPanel").then((m) => ({ default: m.HistoryPanel })));
 
 // The editor (CodeMirror) is imported, not loaded with next/dynamic: its
 // code then downloads with the page's, alongside React's, instead of after
@@ -216,7 +216,7 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
         onStop={stopLatest}
         onToggleTree={() => setLayout({ treeOpen: !sizes.treeOpen })}
         onToggleTerminal={toggleTerminal}
-        onHistory={setHistoryView}
+        onHistory={() => setHistoryView(activeTab?.kind === "text" ? "file" : "snapshots")}
         timeLimit={ui.timeLimit}
         onTimeLimit={(timeLimit) => updateUi((state) => ({ ...state, timeLimit }))}
       />
@@ -351,15 +351,17 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
         </aside>
       </div>
       {historyView !== null && (
-        <HistoryPanel
-          workspaceId={workspaceId}
-          path={activeTab?.kind === "text" ? activeTab.path : null}
-          readText={(path) => editor.current?.snapshot(path)?.text ?? null}
-          view={historyView}
-          onView={setHistoryView}
-          onClose={() => setHistoryView(null)}
-          onRestored={onRestored}
-        />
+        <Suspense fallback={null}>
+          <HistoryPanel
+            workspaceId={workspaceId}
+            path={activeTab?.kind === "text" ? activeTab.path : null}
+            readText={(path) => editor.current?.snapshot(path)?.text ?? null}
+            view={historyView}
+            onView={setHistoryView}
+            onClose={() => setHistoryView(null)}
+            onRestored={onRestored}
+          />
+        </Suspense>
       )}
       <SandboxStatusBar
         sandbox={sandbox.sandbox}

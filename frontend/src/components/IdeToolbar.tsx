@@ -17,7 +17,7 @@ type Props = {
   onStop: () => void;
   onToggleTree: () => void;
   onToggleTerminal: () => void;
-  onHistory: (view: "file" | "snapshots") => void;
+  onHistory: () => void;
 };
 
 const isMac = () => typeof navigator !== "undefined" && /Mac|iPhone|iPad/.test(navigator.platform);
@@ -57,11 +57,8 @@ export function IdeToolbar(props: Props) {
           <Icon name="terminal" />
           <span className="max-md:sr-only">Terminal</span>
         </button>
-        <button type="button" onClick={() => props.onHistory("file")} className="btn-ghost px-2 py-1 text-xs" title="The open file's versions">
+        <button type="button" onClick={props.onHistory} className="btn-ghost px-2 py-1 text-xs" title="File history, snapshots, deleted files">
           History
-        </button>
-        <button type="button" onClick={() => props.onHistory("snapshots")} className="btn-ghost px-2 py-1 text-xs" title="Save points of the workspace">
-          Snapshots
         </button>
         {props.running && (
           <button type="button" onClick={props.onStop} className="btn-secondary px-3 py-1 hover:text-danger">

@@ -1,6 +1,5 @@
 "use client";
 
-import dynamic from "next/dynamic";
 import { useEffect, useState } from "react";
 import type { Sandbox, Usage } from "@/api/client";
 import { formatBytes } from "@/lib/format";
@@ -12,11 +11,8 @@ function remaining(expiresAt: number, now: number): string {
   return minutes >= 60 ? `${Math.floor(minutes / 60)} h ${minutes % 60} min` : `${minutes}:${seconds}`;
 }
 
-// The history quota's use, fetched after the IDE is up (its own small chunk).
-const HistoryMeter = dynamic(() => import("./history/HistoryMeter").then((m) => m.HistoryMeter), { ssr: false });
-
 /** A use against a limit, with a thin meter that turns amber past 80 %. */
-export function Meter({ label, used, limit, text }: { label: string; used: number; limit: number | null; text: string }) {
+function Meter({ label, used, limit, text }: { label: string; used: number; limit: number | null; text: string }) {
   const share = limit !== null && limit > 0 ? Math.min(1, used / limit) : null;
   return (
     <span className="flex items-center gap-1.5" title={label}>
@@ -43,8 +39,8 @@ export function Meter({ label, used, limit, text }: { label: string; used: numbe
 
 /**
  * The bottom bar: the sandbox's memory, CPU and processes against its
- * limits, how long it has left, and the workspace's storage against its
- * quota. Counts down the lifetime every second between polls.
+ * limits, how long it has left, the workspace's storage against its quota and
+ * the owner's history (versions, snapshots) against theirs. Counts down the lifetime every second between polls.
  */
 export function SandboxStatusBar({
   sandbox,
@@ -126,7 +122,14 @@ export function SandboxStatusBar({
             text={`${formatBytes(usage.bytes)} / ${formatBytes(usage.quota_bytes)} · ${usage.files} / ${usage.quota_files} files`}
           />
         )}
-        <HistoryMeter />
+        {usage !== null && (
+          <Meter
+            label="History"
+            used={usage.history_bytes}
+            limit={usage.history_quota_bytes}
+            text={`${formatBytes(usage.history_bytes)} / ${formatBytes(usage.history_quota_bytes)}`}
+          />
+        )}
       </span>
     </footer>
   );

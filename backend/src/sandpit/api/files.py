@@ -13,7 +13,7 @@ from urllib.parse import quote
 from anyio import to_thread
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from sandpit.api.deps import Context, OwnedWorkspace
+from sandpit.api.deps import Context, DbSession, OwnedWorkspace
 from sandpit.api.errors import responses
 from sandpit.api.schemas import FileEntry, FolderCreate, MoveRequest, Usage, WorkspacePath
 from sandpit.context import AppContext
@@ -62,13 +62,17 @@ async def list_files(
     response_model=Usage,
     responses=responses(413, e413="Too many files and folders: past the quota."),
 )
-async def usage(fs: OwnedFS, context: Context) -> Usage:
+async def usage(
+    fs: OwnedFS, workspace: OwnedWorkspace, db: DbSession, context: Context
+) -> Usage:
     used = await to_thread.run_sync(fs.usage)
     return Usage(
         bytes=used.bytes,
         files=used.files,
         quota_bytes=context.settings.workspace_quota_bytes,
         quota_files=context.settings.workspace_quota_files,
+        history_bytes=await context.history.usage(db, workspace.owner_id),
+        history_quota_bytes=context.settings.history_quota_bytes,
     )
 
 

@@ -170,6 +170,9 @@ class Usage(BaseModel):
     files: int
     quota_bytes: int
     quota_files: int
+    # The owner's history (versions and snapshots of all their workspaces), shown beside.
+    history_bytes: int
+    history_quota_bytes: int
 
 
 class RunCreate(Body):

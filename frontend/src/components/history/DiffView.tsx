@@ -1,5 +1,7 @@
 "use client";
 
+import { EditorState } from "@codemirror/state";
+import { EditorView } from "@codemirror/view";
 import { useEffect, useRef, useState } from "react";
 
 /**
@@ -14,8 +16,8 @@ export function DiffView({ before, after, beforeLabel, afterLabel }: { before: s
   useEffect(() => {
     let destroyed = false;
     let dispose = () => {};
-    void Promise.all([import("@codemirror/merge"), import("@codemirror/view"), import("@codemirror/state")])
-      .then(([{ MergeView }, { EditorView }, { EditorState }]) => {
+    void import("@codemirror/merge")
+      .then(({ MergeView }) => {
         if (destroyed || host.current === null) {
           return;
         }
