@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["api_files", "runs", "terminals", "ide", "load"]
+BENCHMARKS = ["api_files", "runs", "terminals", "ide", "load", "history"]
 
 
 def main(argv: list[str]) -> int:

@@ -16,11 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import ctypes.util
+import functools
 import hashlib
 import os
 import secrets
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
+from typing import cast
 
 _HEX = frozenset("0123456789abcdef")
 
@@ -97,6 +101,41 @@ class BlobStore:
         _fsync_dir(target.parent)
         return sha
 
+    def put_many(self, contents: list[bytes]) -> list[str]:
+        """Store each of `contents` (once) and return their SHA-256s, in order.
+
+        Like `put`, but flushed together: the new blobs are written to
+        temporary names, the whole filesystem is flushed once (syncfs, where
+        the C library has it; otherwise each file is fsynced), then each is
+        renamed into place and each folder touched is fsynced once. Thousands
+        of blobs (a snapshot) then cost a few flushes, not two per blob.
+        """
+        names = [sha256_of(data) for data in contents]
+        pending: dict[str, tuple[Path, Path]] = {}
+        try:
+            for sha, data in zip(names, contents, strict=True):
+                target = self.path(sha)
+                if sha in pending or target.exists():
+                    continue
+                target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                temp = target.parent / f".tmp-{secrets.token_hex(8)}"
+                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+                pending[sha] = (temp, target)
+                with open(fd, "wb", closefd=True) as handle:
+                    handle.write(data)
+            if pending:
+                _flush([temp for temp, _ in pending.values()], self.root)
+            for temp, target in pending.values():
+                os.rename(temp, target)
+        except BaseException:
+            for temp, _ in pending.values():
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(temp)
+            raise
+        for folder in {target.parent for _, target in pending.values()}:
+            _fsync_dir(folder)
+        return names
+
     def get(self, sha256: str) -> bytes:
         """The content of blob `sha256`; `FileNotFoundError` if it is not stored."""
         return self.path(sha256).read_bytes()
@@ -123,3 +162,35 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _flush(paths: list[Path], root: Path) -> None:
+    """Make the content of `paths` durable: one syncfs(2) of their filesystem if the C
+    library offers it, else an fsync per file."""
+    syncfs = _syncfs()
+    if syncfs is not None:
+        fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            if syncfs(fd) == 0:
+                return
+        finally:
+            os.close(fd)
+    for path in paths:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+@functools.cache
+def _syncfs() -> Callable[[int], int] | None:
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return None
+    function = getattr(ctypes.CDLL(name, use_errno=True), "syncfs", None)
+    if function is None:
+        return None
+    function.argtypes = [ctypes.c_int]
+    function.restype = ctypes.c_int
+    return cast(Callable[[int], int], function)

@@ -88,7 +88,8 @@ class HistoryService:
         ]
 
         def put_all() -> list[Stored]:
-            return [Stored(path, self.blobs.put(data), len(data)) for path, data in kept]
+            names = self.blobs.put_many([data for _, data in kept])
+            return [Stored(p, sha, len(d)) for (p, d), sha in zip(kept, names, strict=True)]
 
         return await to_thread.run_sync(put_all)
 
@@ -113,21 +114,30 @@ class HistoryService:
         versions were added or updated. Files history skips (`rules`) are ignored."""
         if not files:
             return 0
+        replaced: set[str] = set()
         async with self.blobs.gate.writing():
             stored = await self.store(files)
             if not stored:
                 return 0
             async with self.sessions() as db:
                 await _ensure_blob_rows(db, stored)
-                changed = await self._add_versions(db, workspace_id, stored, source)
+                changed = await self._add_versions(db, workspace_id, stored, source, replaced)
                 await db.commit()
+        if replaced:
+            await self.collect(replaced)
         if changed:
             await self.enforce_quota(owner_id, keep_versions={v.id for v in changed})
         return len(changed)
 
     async def _add_versions(
-        self, db: AsyncSession, workspace_id: str, stored: Sequence[Stored], source: Source
+        self,
+        db: AsyncSession,
+        workspace_id: str,
+        stored: Sequence[Stored],
+        source: Source,
+        replaced: set[str],
     ) -> list[FileVersion]:
+        """Add or coalesce versions; the contents coalescing replaced go into `replaced`."""
         latest = await _latest_versions(db, workspace_id, [s.path for s in stored])
         now = datetime.now(UTC)
         window = timedelta(seconds=self.settings.history_coalesce_s)
@@ -142,6 +152,7 @@ class HistoryService:
                 and last.source == source
                 and now - last.created_at < window
             ):
+                replaced.add(last.sha256)
                 last.sha256, last.size, last.updated_at = item.sha256, item.size, now
                 changed.append(last)
                 continue
@@ -344,20 +355,20 @@ class HistoryService:
             await self.collect()
         return evicted
 
-    async def collect(self) -> int:
-        """Remove every blob no version or snapshot refers to; return how many went."""
+    async def collect(self, among: set[str] | None = None) -> int:
+        """Remove every blob no version or snapshot refers to (only those `among`, when
+        given: a cheap check of a few); return how many went."""
         async with self.blobs.gate.collecting():
             async with self.sessions() as db:
-                referenced = union(
-                    select(FileVersion.sha256), select(SnapshotFile.sha256)
-                ).subquery()
-                unreferenced = list(
-                    await db.scalars(
-                        select(HistoryBlob.sha256).where(
-                            HistoryBlob.sha256.not_in(select(referenced.c[0]))
-                        )
-                    )
-                )
+                versions, files = select(FileVersion.sha256), select(SnapshotFile.sha256)
+                query = select(HistoryBlob.sha256)
+                if among is not None:
+                    versions = versions.where(FileVersion.sha256.in_(sorted(among)))
+                    files = files.where(SnapshotFile.sha256.in_(sorted(among)))
+                    query = query.where(HistoryBlob.sha256.in_(sorted(among)))
+                referenced = union(versions, files).subquery()
+                query = query.where(HistoryBlob.sha256.not_in(select(referenced.c[0])))
+                unreferenced = list(await db.scalars(query))
                 for start in range(0, len(unreferenced), _CHUNK):
                     chunk = unreferenced[start : start + _CHUNK]
                     await db.execute(delete(HistoryBlob).where(HistoryBlob.sha256.in_(chunk)))
