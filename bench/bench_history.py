@@ -27,11 +27,7 @@ FILES = 2000
 
 def _disk_bytes(root: Path) -> tuple[int, int]:
     """(files, bytes) stored under `root`."""
-    sizes = (
-        [p.stat().st_size for p in root.rglob("*") if p.is_file()]
-        if root.exists()
-        else []
-    )
+    sizes = [p.stat().st_size for p in root.rglob("*") if p.is_file()] if root.exists() else []
     return len(sizes), sum(sizes)
 
 
@@ -45,16 +41,12 @@ def storage(server: SandpitServer, coalesce: str) -> tuple[str, ...]:
     before = _disk_bytes(server.data_dir / "blobs")
     logical = 0
     for save in range(SAVES):
-        lines[save % FILE_LINES] = (
-            f"value_{save:04d} = {save:>6}  # edited in save {save}\n"
-        )
+        lines[save % FILE_LINES] = f"value_{save:04d} = {save:>6}  # edited in save {save}\n"
         body = "".join(lines).encode()
         logical += len(body)
         answer = user.client.put(f"/api/workspaces/{ws}/files/module.py", content=body)
         assert answer.is_success, answer.text
-    versions = user.client.get(
-        f"/api/workspaces/{ws}/history", params={"path": "module.py"}
-    ).json()
+    versions = user.client.get(f"/api/workspaces/{ws}/history", params={"path": "module.py"}).json()
     after = _disk_bytes(server.data_dir / "blobs")
     stored = after[1] - before[1]
     user.close()
@@ -82,9 +74,7 @@ def snapshots(server: SandpitServer) -> list[tuple[str, str]]:
     for i in range(FILES):
         folder = root / f"pkg{i // 100:02d}"
         folder.mkdir(exist_ok=True)
-        (folder / f"m{i:04d}.py").write_bytes(
-            f"# module {i}\n".encode().ljust(1024, b"x")
-        )
+        (folder / f"m{i:04d}.py").write_bytes(f"# module {i}\n".encode().ljust(1024, b"x"))
     base = f"/api/workspaces/{ws}/snapshots"
     results: list[tuple[str, str]] = []
     first: dict[str, str] = {}
@@ -94,9 +84,7 @@ def snapshots(server: SandpitServer) -> list[tuple[str, str]]:
         assert answer.status_code == 201, answer.text
         first.setdefault("id", answer.json()["id"])
 
-    results.append(
-        (f"snapshot, {FILES} new files", f"{_timed(lambda: snap('one')):.2f}")
-    )
+    results.append((f"snapshot, {FILES} new files", f"{_timed(lambda: snap('one')):.2f}"))
     results.append(
         (
             f"snapshot, {FILES} files already stored",

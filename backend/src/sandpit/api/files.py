@@ -62,9 +62,7 @@ async def list_files(
     response_model=Usage,
     responses=responses(413, e413="Too many files and folders: past the quota."),
 )
-async def usage(
-    fs: OwnedFS, workspace: OwnedWorkspace, db: DbSession, context: Context
-) -> Usage:
+async def usage(fs: OwnedFS, workspace: OwnedWorkspace, db: DbSession, context: Context) -> Usage:
     used = await to_thread.run_sync(fs.usage)
     return Usage(
         bytes=used.bytes,
