@@ -44,8 +44,10 @@ _RAW: dict[int | str, dict[str, Any]] = {
     }
 }
 _RESTORE_ERRORS = responses(
+    400,
     409,
     413,
+    e400="An invalid path.",
     e409="A run is running in the workspace, or a folder is where a file would go.",
     e413="The restored files would not fit the workspace's quota.",
 )
@@ -133,7 +135,11 @@ async def read_snapshot_file(
     return _raw(await context.history.content(found.sha256))
 
 
-@router.get(_WS + "/snapshots/{snapshot_id}/compare", response_model=list[SnapshotChange])
+@router.get(
+    _WS + "/snapshots/{snapshot_id}/compare",
+    response_model=list[SnapshotChange],
+    responses=responses(413, e413="Too many files and folders to list."),
+)
 async def compare_snapshot(
     snapshot_id: str, workspace: OwnedWorkspace, db: DbSession, context: Context
 ) -> list[SnapshotChange]:
@@ -190,7 +196,11 @@ async def restore_snapshot(
 # -- file history ----------------------------------------------------------------------
 
 
-@router.get(_WS + "/history", response_model=list[VersionOut])
+@router.get(
+    _WS + "/history",
+    response_model=list[VersionOut],
+    responses=responses(400, e400="An invalid path."),
+)
 async def file_history(
     path: Annotated[WorkspacePath, Query(description="The file's path in the workspace.")],
     workspace: OwnedWorkspace,
@@ -223,7 +233,11 @@ async def restore_version(
     return _restored(done)
 
 
-@router.get(_WS + "/deleted-files", response_model=list[VersionOut])
+@router.get(
+    _WS + "/deleted-files",
+    response_model=list[VersionOut],
+    responses=responses(413, e413="Too many files and folders to list."),
+)
 async def deleted_files(
     workspace: OwnedWorkspace, db: DbSession, context: Context
 ) -> list[VersionOut]:
