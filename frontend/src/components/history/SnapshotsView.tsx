@@ -24,7 +24,7 @@ type Shown =
   | { kind: "files" }
   | { kind: "file"; path: string; text: string }
   | { kind: "compare"; changes: SnapshotChange[] }
-  | { kind: "diff"; path: string; before: string; after: string };
+  | { kind: "diff"; path: string; inSnapshot: boolean; before: string; after: string };
 
 const STATUS: Record<SnapshotChange["status"], string> = {
   added: "added since",
@@ -181,7 +181,8 @@ export function SnapshotsView({ workspaceId, onRestored }: { workspaceId: string
         return;
       }
       const after = change.status === "removed" ? "" : await currentText(workspaceId, change.path);
-      setShown({ kind: "diff", path: change.path, before: typeof before === "string" ? before : before.text, after });
+      const text = typeof before === "string" ? before : before.text;
+      setShown({ kind: "diff", path: change.path, inSnapshot: change.status !== "added", before: text, after });
     });
 
   const chosen = snapshots?.find((s) => s.id === selected) ?? null;
@@ -314,7 +315,7 @@ export function SnapshotsView({ workspaceId, onRestored }: { workspaceId: string
               <>
                 <div className="flex items-center gap-2 border-b border-line px-3 py-1.5 text-sm">
                   <span className="min-w-0 flex-1 truncate font-mono">{shown.path}</span>
-                  {shown.before !== "" && (
+                  {shown.inSnapshot && (
                     <button type="button" className="btn-primary px-2 py-1" disabled={busy} onClick={() => void restore(shown.path)}>
                       Restore this file
                     </button>
