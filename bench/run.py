@@ -12,7 +12,17 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["api_files", "runs", "terminals", "ide", "load", "backup", "proxy", "export"]
+BENCHMARKS = [
+    "api_files",
+    "runs",
+    "terminals",
+    "ide",
+    "load",
+    "backup",
+    "proxy",
+    "export",
+    "history",
+]
 
 
 def main(argv: list[str]) -> int:

@@ -25,6 +25,7 @@ from sandpit.api import (
     auth,
     files,
     health,
+    history,
     limits,
     metrics,
     openapi,
@@ -42,6 +43,9 @@ from sandpit.db import migrate
 from sandpit.db.engine import create_engine, session_factory
 from sandpit.errors import NotFound
 from sandpit.frontend import mount_frontend
+from sandpit.history.restore import Restorer
+from sandpit.history.service import HistoryService
+from sandpit.history.watcher import HistoryWatcher
 from sandpit.metrics import Metrics
 from sandpit.runs.service import RunService
 from sandpit.sandboxes import SandboxSetupError, build_manager, workspace_owners
@@ -91,12 +95,17 @@ async def _open_context(settings: Settings, secret: str, server_metrics: Metrics
         log.critical("refusing to start: %s", exc.detail)
         await engine.dispose()
         raise
+    sessions = session_factory(engine)
+    stored_history = HistoryService(settings, sessions)  # --- History and snapshots
     context = AppContext(
         settings=settings,
         engine=engine,
-        sessions=session_factory(engine),
+        sessions=sessions,
         tokens=TokenCodec(secret, settings.jwt_ttl_s),
         limiter=MemoryRateLimiter(),
+        history=stored_history,
+        # Replaced by `_watch_history` where runs exist (restores then wait for none).
+        restorer=Restorer(stored_history, lambda _: False),
         login_throttle=LoginThrottle(
             free_failures=settings.login_free_failures,
             base_s=settings.login_delay_base_s,
@@ -164,11 +173,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         context = await _open_context(settings, secret, server_metrics)
         reaper = _volume_reaper(settings, context)
+        watcher = _watch_history(context)  # --- History and snapshots
         app.state.context = context
         log.info("sandpit ready on port %s (data in %s)", settings.port, settings.data_dir)
         try:
             yield
         finally:
+            if watcher is not None:  # --- History and snapshots
+                await watcher.close()
             await _close_context(context, reaper)
 
     app = FastAPI(
@@ -189,8 +201,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestMetrics, metrics=server_metrics)
 
     api = APIRouter(prefix="/api")
-    routers = (health, auth, archives, workspaces, files, runs, sandboxes, terminals, limits, admin)
-    for module in (*routers, admin_users):
+    routers = (health, auth, archives, workspaces, files, history, runs, sandboxes, terminals)
+    for module in (*routers, limits, admin, admin_users):
         api.include_router(module.router)
     api.include_router(sandboxes.user_router)
     app.include_router(api)
@@ -214,3 +226,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     openapi.install(app)
     mount_frontend(app, settings.frontend_dir)
     return app
+
+
+def _watch_history(context: AppContext) -> HistoryWatcher | None:
+    """Where sandboxes run: the watcher that records what programs change, and
+    restores that refuse to run under a running program. None elsewhere."""
+    if context.sandboxes is None or context.runs is None:
+        return None
+    runs = context.runs
+    context.restorer = Restorer(context.history, lambda w: runs.running_in(w) > 0)
+    watcher = HistoryWatcher(context.history, context.sandboxes.running_workspaces)
+    watcher.open()
+    return watcher

@@ -131,6 +131,17 @@ class Settings(BaseSettings):
     # size (counted from the data, once past 1 MiB) is refused as a zip bomb.
     import_max_ratio: int = Field(default=100, ge=2)
 
+    # --- History and snapshots (see sandpit.history) ----------------------------
+    # Bytes of stored content (versions and snapshots, each distinct content
+    # counted once) each user may keep; past it the oldest automatic versions
+    # and automatic snapshots go first, named snapshots never.
+    history_quota_bytes: int = Field(default=500 * MiB, ge=1)
+    # Changes of one file from one source within this many seconds coalesce
+    # into one version (autosave, a program rewriting a file in a loop).
+    history_coalesce_s: float = Field(default=5.0, ge=0)
+    # How often the watcher scans the workspaces whose sandbox is running.
+    history_scan_interval_s: float = Field(default=2.0, ge=0.2)
+
     # --- Sandboxes (defaults from the seed's container configuration) ----------
     # bubblewrap (no daemon) or docker (containers on the local engine).
     sandbox_backend: Literal["bubblewrap", "docker"] = "bubblewrap"
@@ -289,6 +300,11 @@ class Settings(BaseSettings):
     @property
     def workspaces_dir(self) -> Path:
         return self.data_dir / "workspaces"
+
+    @property
+    def blobs_dir(self) -> Path:
+        """Where history and snapshot contents live, one file per SHA-256."""
+        return self.data_dir / "blobs"
 
     @property
     def limits(self) -> Limits:

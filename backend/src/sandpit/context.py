@@ -9,6 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from sandpit.config import Settings
 from sandpit.errors import ServiceUnavailable
+from sandpit.history.restore import Restorer
+from sandpit.history.service import HistoryService
 from sandpit.metrics import Metrics
 from sandpit.runs.service import RunService
 from sandpit.sandbox.manager import SandboxManager
@@ -29,6 +31,9 @@ class AppContext:
     tokens: TokenCodec
     limiter: RateLimiter
     login_throttle: LoginThrottle
+    # --- History and snapshots
+    history: HistoryService
+    restorer: Restorer
     # None where sandboxes cannot run here; `sandbox_unavailable` says why.
     sandboxes: SandboxManager | None = None
     runs: RunService | None = None

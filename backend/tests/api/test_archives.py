@@ -116,12 +116,24 @@ def test_import_into_existing_adds_and_replaces(
         headers=ZIP,
     )
     assert answer.status_code == 200, answer.text
-    assert answer.json() == {"files": 2, "bytes": 10, "snapshot_before": None}
+    result = answer.json()
+    assert {k: result[k] for k in ("files", "bytes")} == {"files": 2, "bytes": 10}
     assert _files(user, ws) == {
         "keep.py": b"keep = 1\n",
         "main.py": b"new\n",
         "lib/util.py": b"u = 2\n",
     }
+    # Each imported file has a version from the import.
+    versions = user.client.get(f"/api/workspaces/{ws}/history", params={"path": "main.py"})
+    assert versions.status_code == 200, versions.text
+    assert versions.json()[0]["source"] == "import"
+    # The automatic snapshot taken just before undoes the import.
+    snapshots = user.client.get(f"/api/workspaces/{ws}/snapshots").json()
+    before = next(s for s in snapshots if s["id"] == result["snapshot_before"])
+    assert before["label"] == "Before import"
+    restored = user.client.post(f"/api/workspaces/{ws}/snapshots/{before['id']}/restore")
+    assert restored.status_code == 200, restored.text
+    assert _files(user, ws) == {"keep.py": b"keep = 1\n", "main.py": b"old\n"}
 
 
 def test_import_into_existing_counts_the_quota(

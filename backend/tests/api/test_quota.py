@@ -35,6 +35,8 @@ def test_byte_quota(small_server: SandpitServer, make_user: MakeUser) -> None:
     # Replacing a file counts its old size as freed.
     assert user.client.put(f"{url}/a.txt", content=b"a" * 900).status_code == 200
     usage = user.client.get(f"/api/workspaces/{ws}/usage").json()
+    # History counts against its own quota: a.txt's two saves within the coalescing
+    # window are one version, holding the latest 900 bytes.
     assert usage == {
         "bytes": 900,
         "files": 1,
@@ -45,6 +47,8 @@ def test_byte_quota(small_server: SandpitServer, make_user: MakeUser) -> None:
         "runs_bytes": 0,
         "runs_quota_bytes": 64 * 1024 * 1024,
         "runs_kept": 50,
+        "history_bytes": 900,
+        "history_quota_bytes": 500 * 1024 * 1024,
     }
 
 

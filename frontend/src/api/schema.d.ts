@@ -3,6 +3,27 @@
  */
 
 export interface paths {
+    "/api/admin/admission": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Admission
+         * @description The host's budget and use now, and the newest refusals (429 and 503 with
+         *     `Retry-After`), filtered by status and user.
+         */
+        get: operations["admission_api_admin_admission_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/class-lists": {
         parameters: {
             query?: never;
@@ -90,7 +111,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/admin/users": {
+    "/api/admin/sandboxes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Sandboxes
+         * @description Every sandbox running now, oldest first, with its use and owner.
+         */
+        get: operations["list_sandboxes_api_admin_sandboxes_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/sandboxes/{workspace_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -98,6 +139,31 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Stop Sandbox
+         * @description End a workspace's sandbox and everything in it (runs end as `killed`).
+         */
+        delete: operations["stop_sandbox_api_admin_sandboxes__workspace_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Users
+         * @description Users by name, with their usage: sandboxes running now with their memory and CPU,
+         *     disk allocated to their workspaces, runs started today (UTC).
+         */
+        get: operations["list_users_api_admin_users_get"];
         put?: never;
         /**
          * Create User
@@ -253,6 +319,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/history/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * History Usage
+         * @description How much of the user's history quota their versions and snapshots take.
+         */
+        get: operations["history_usage_api_history_usage_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/limits": {
         parameters: {
             query?: never;
@@ -265,6 +351,26 @@ export interface paths {
          * @description Run, sandbox and workspace limits: the defaults a run or a file gets, and the caps.
          */
         get: operations["get_limits_api_limits_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Ready
+         * @description Readiness: 200 when the database, the sandboxes and the disk are fine, else 503.
+         */
+        get: operations["ready_api_ready_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -381,6 +487,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/sandboxes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Sandboxes
+         * @description The caller's sandboxes running now, oldest first, with what keeps each busy.
+         *
+         *     At the cap on active sandboxes a start answers 429 listing their
+         *     workspaces; this says more about each, so a client can offer to stop one
+         *     (`DELETE /api/workspaces/{id}/sandbox`), asking first when it is `busy`.
+         */
+        get: operations["my_sandboxes_api_sandboxes_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/workspaces": {
         parameters: {
             query?: never;
@@ -393,6 +523,26 @@ export interface paths {
         put?: never;
         /** Create Workspace */
         post: operations["create_workspace_api_workspaces_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import Workspace
+         * @description Create a workspace holding the zip's files; on any error nothing is created.
+         */
+        post: operations["import_workspace_api_workspaces_import_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -419,6 +569,67 @@ export interface paths {
          * @description Rename the workspace and/or save the IDE's state (open tabs, layout).
          */
         patch: operations["update_workspace_api_workspaces__workspace_id__patch"];
+        trace?: never;
+    };
+    "/api/workspaces/{workspace_id}/deleted-files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Deleted Files
+         * @description Files that have history but are not in the workspace now: each one's latest version.
+         */
+        get: operations["deleted_files_api_workspaces__workspace_id__deleted_files_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspace_id}/escaped-files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete Escaped File
+         * @description Delete an entry whose name the file paths cannot hold (listed with `escaped: true`),
+         *     as `DELETE .../files/{path}` does: a link itself, a folder only `recursive` if not empty.
+         */
+        delete: operations["delete_escaped_file_api_workspaces__workspace_id__escaped_files_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspace_id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Workspace
+         * @description Every regular file of the workspace as a zip (links and special files left out).
+         */
+        get: operations["export_workspace_api_workspaces__workspace_id__export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/workspaces/{workspace_id}/files": {
@@ -452,9 +663,10 @@ export interface paths {
         get: operations["read_file_api_workspaces__workspace_id__files__path__get"];
         /**
          * Write File
-         * @description Create or replace a file with the raw request body (UTF-8 text, at most 1 MiB).
+         * @description Create or replace a file with the raw request body (text or allowed data, at most 1 MiB).
          *
-         *     Answers 201 when the file was created and 200 when it was replaced.
+         *     Answers 201 when the file was created and 200 when it was replaced. The
+         *     new content becomes a version in the file's history.
          */
         put: operations["write_file_api_workspaces__workspace_id__files__path__put"];
         post?: never;
@@ -479,6 +691,89 @@ export interface paths {
         put?: never;
         /** Create Folder */
         post: operations["create_folder_api_workspaces__workspace_id__folders_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspace_id}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * File History
+         * @description The versions of a file, newest first, also for a file deleted since.
+         */
+        get: operations["file_history_api_workspaces__workspace_id__history_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspace_id}/history/{version_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Version
+         * @description The content of one version.
+         */
+        get: operations["read_version_api_workspaces__workspace_id__history__version_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspace_id}/history/{version_id}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore Version
+         * @description Put a version back at its path (also bringing back a deleted file).
+         */
+        post: operations["restore_version_api_workspaces__workspace_id__history__version_id__restore_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspace_id}/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import Into Workspace
+         * @description Add the zip's files to the workspace, replacing files of the same names.
+         *
+         *     Other files stay. An automatic snapshot is taken just before anything is
+         *     written (`snapshot_before`); on any error nothing is written.
+         */
+        post: operations["import_into_workspace_api_workspaces__workspace_id__import_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -577,6 +872,131 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/workspaces/{workspace_id}/snapshots": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Snapshots
+         * @description The workspace's snapshots, newest first.
+         */
+        get: operations["list_snapshots_api_workspaces__workspace_id__snapshots_get"];
+        put?: never;
+        /**
+         * Create Snapshot
+         * @description Save the workspace's files as a named, immutable snapshot.
+         */
+        post: operations["create_snapshot_api_workspaces__workspace_id__snapshots_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspace_id}/snapshots/{snapshot_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete Snapshot
+         * @description Delete a snapshot (its contents go once nothing else refers to them).
+         */
+        delete: operations["delete_snapshot_api_workspaces__workspace_id__snapshots__snapshot_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspace_id}/snapshots/{snapshot_id}/compare": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Compare Snapshot
+         * @description The files that differ between the snapshot and the workspace now, by path.
+         */
+        get: operations["compare_snapshot_api_workspaces__workspace_id__snapshots__snapshot_id__compare_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspace_id}/snapshots/{snapshot_id}/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Snapshot Files */
+        get: operations["list_snapshot_files_api_workspaces__workspace_id__snapshots__snapshot_id__files_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspace_id}/snapshots/{snapshot_id}/files/{path}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Snapshot File
+         * @description A file's content as the snapshot holds it.
+         */
+        get: operations["read_snapshot_file_api_workspaces__workspace_id__snapshots__snapshot_id__files__path__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspace_id}/snapshots/{snapshot_id}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore Snapshot
+         * @description Make the workspace hold exactly the snapshot's files (or restore one file).
+         *
+         *     The state just before is saved as a new automatic snapshot, so the
+         *     restore can itself be undone. Refused (409) while a run is running.
+         *     Folders history does not keep (`.local/`, caches) are left as they are.
+         */
+        post: operations["restore_snapshot_api_workspaces__workspace_id__snapshots__snapshot_id__restore_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/workspaces/{workspace_id}/terminals": {
         parameters: {
             query?: never;
@@ -643,6 +1063,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Metrics
+         * @description The server's metrics (see `sandpit.metrics` for the list and their labels).
+         */
+        get: operations["metrics_metrics_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -654,6 +1094,71 @@ export interface components {
         AccountDeletion: {
             /** Password */
             password: string;
+        };
+        /** AccountOut */
+        AccountOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Disabled */
+            disabled: boolean;
+            /** Id */
+            id: string;
+            /** Role */
+            role: string;
+            /** Username */
+            username: string;
+        };
+        /** AdminSandboxOut */
+        AdminSandboxOut: {
+            /**
+             * Attached Terminals
+             * @description Terminals a window is attached to now.
+             */
+            attached_terminals: number;
+            /**
+             * Busy
+             * @description A run runs or a terminal is attached: stopping it would end that work, so a client asks the user first.
+             */
+            busy: boolean;
+            /** Cpu Seconds */
+            cpu_seconds: number;
+            /**
+             * Expires At
+             * @description When its lifetime limit ends it (seconds since epoch).
+             */
+            expires_at: number;
+            /** Memory Bytes */
+            memory_bytes: number;
+            /** Memory Limit Bytes */
+            memory_limit_bytes: number;
+            /** Pids */
+            pids: number;
+            /**
+             * Runs
+             * @description Runs running in it now.
+             */
+            runs: number;
+            /**
+             * Started At
+             * @description Seconds since the epoch.
+             */
+            started_at: number;
+            /**
+             * Terminals
+             * @description Terminals open in it.
+             */
+            terminals: number;
+            /** User Id */
+            user_id: string;
+            /** Username */
+            username: string | null;
+            /** Workspace Id */
+            workspace_id: string;
+            /** Workspace Name */
+            workspace_name: string;
         };
         /** AdminUserCreate */
         AdminUserCreate: {
@@ -677,18 +1182,48 @@ export interface components {
         /** AdminUserOut */
         AdminUserOut: {
             /**
+             * Cpu Seconds
+             * @description CPU time of their running sandboxes so far.
+             */
+            cpu_seconds: number;
+            /**
              * Created At
              * Format: date-time
              */
             created_at: string;
-            /** Disabled */
+            /**
+             * Disabled
+             * @description A disabled account cannot sign in.
+             */
             disabled: boolean;
             /** Id */
             id: string;
+            /**
+             * Memory Bytes
+             * @description Memory of their running sandboxes now.
+             */
+            memory_bytes: number;
             /** Role */
             role: string;
+            /**
+             * Runs Today
+             * @description Runs started since midnight UTC.
+             */
+            runs_today: number;
+            /**
+             * Sandboxes
+             * @description Sandboxes running now.
+             */
+            sandboxes: number;
+            /**
+             * Storage Bytes
+             * @description Disk allocated to their workspaces.
+             */
+            storage_bytes: number;
             /** Username */
             username: string;
+            /** Workspaces */
+            workspaces: number;
         };
         /** AdminUserUpdate */
         AdminUserUpdate: {
@@ -696,6 +1231,31 @@ export interface components {
             disabled?: boolean | null;
             /** Role */
             role?: ("user" | "reviewer" | "admin") | null;
+        };
+        /** AdminUsersPage */
+        AdminUsersPage: {
+            /** Next Offset */
+            next_offset: number | null;
+            /** Users */
+            users: components["schemas"]["AdminUserOut"][];
+        };
+        /**
+         * AdmissionOut
+         * @description The host's admission state now.
+         */
+        AdmissionOut: {
+            /** Cpus */
+            cpus: number;
+            /** Memory Budget Bytes */
+            memory_budget_bytes: number;
+            /** Memory In Use Bytes */
+            memory_in_use_bytes: number | null;
+            /** Refusals */
+            refusals: components["schemas"]["RefusalOut"][];
+            /** Sandboxes */
+            sandboxes: number;
+            /** Sandboxes Per User */
+            sandboxes_per_user: number;
         };
         /** CommandLogEntryOut */
         CommandLogEntryOut: {
@@ -740,6 +1300,12 @@ export interface components {
         /** FileEntry */
         FileEntry: {
             /**
+             * Escaped
+             * @description A name on the path holds a control, escape or bidi character, invalid UTF-8 or another character a path may not have (sandbox code made it): `path` is then its escaped form (`\xNN`, `\uXXXX`, `\\`), which only `DELETE .../escaped-files?path=` takes.
+             * @default false
+             */
+            escaped: boolean;
+            /**
              * Kind
              * @enum {string}
              */
@@ -759,6 +1325,34 @@ export interface components {
              * @example main.py
              */
             path: string;
+        };
+        /** HistoryUsage */
+        HistoryUsage: {
+            /** Bytes */
+            bytes: number;
+            /** Quota Bytes */
+            quota_bytes: number;
+        };
+        /**
+         * ImportOut
+         * @description What an import into an existing workspace wrote.
+         */
+        ImportOut: {
+            /**
+             * Bytes
+             * @description Their total size.
+             */
+            bytes: number;
+            /**
+             * Files
+             * @description Files written (new or replaced).
+             */
+            files: number;
+            /**
+             * Snapshot Before
+             * @description The automatic snapshot taken just before: restoring it undoes the import.
+             */
+            snapshot_before: string;
         };
         /**
          * ImportedRow
@@ -832,7 +1426,56 @@ export interface components {
             package_index_hosts: string[];
             runs: components["schemas"]["RunLimitsOut"];
             sandbox: components["schemas"]["SandboxLimitsOut"];
+            users: components["schemas"]["UserLimitsOut"];
             workspaces: components["schemas"]["WorkspaceLimitsOut"];
+        };
+        /**
+         * LiveSandboxOut
+         * @description A sandbox running now, with its use and what keeps it busy.
+         */
+        LiveSandboxOut: {
+            /**
+             * Attached Terminals
+             * @description Terminals a window is attached to now.
+             */
+            attached_terminals: number;
+            /**
+             * Busy
+             * @description A run runs or a terminal is attached: stopping it would end that work, so a client asks the user first.
+             */
+            busy: boolean;
+            /** Cpu Seconds */
+            cpu_seconds: number;
+            /**
+             * Expires At
+             * @description When its lifetime limit ends it (seconds since epoch).
+             */
+            expires_at: number;
+            /** Memory Bytes */
+            memory_bytes: number;
+            /** Memory Limit Bytes */
+            memory_limit_bytes: number;
+            /** Pids */
+            pids: number;
+            /**
+             * Runs
+             * @description Runs running in it now.
+             */
+            runs: number;
+            /**
+             * Started At
+             * @description Seconds since the epoch.
+             */
+            started_at: number;
+            /**
+             * Terminals
+             * @description Terminals open in it.
+             */
+            terminals: number;
+            /** Workspace Id */
+            workspace_id: string;
+            /** Workspace Name */
+            workspace_name: string;
         };
         /** LoginRequest */
         LoginRequest: {
@@ -884,6 +1527,59 @@ export interface components {
             /** Uses Left */
             uses_left: number;
         };
+        /** ReadinessCheck */
+        ReadinessCheck: {
+            /** Detail */
+            detail: string;
+            /**
+             * Name
+             * @enum {string}
+             */
+            name: "database" | "image" | "cgroups" | "disk";
+            /** Ok */
+            ok: boolean;
+        };
+        /**
+         * ReadinessOut
+         * @description Whether the server can serve users; `detail` names every problem (or says "Ready.").
+         */
+        ReadinessOut: {
+            /** Checks */
+            checks: components["schemas"]["ReadinessCheck"][];
+            /** Detail */
+            detail: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ready" | "not_ready";
+        };
+        /**
+         * RefusalOut
+         * @description A request refused by a limit (429) or by a full host (503), with `Retry-After`.
+         */
+        RefusalOut: {
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Detail */
+            detail: string;
+            /** Id */
+            id: number;
+            /**
+             * Route
+             * @description The route's template, e.g. /api/workspaces/{workspace_id}/runs.
+             */
+            route: string;
+            /** Status */
+            status: number;
+            /** User Id */
+            user_id: string | null;
+            /** Username */
+            username: string | null;
+        };
         /**
          * Registration
          * @description Sign-up: the credentials, and an invitation code (needed while sign-up is closed).
@@ -912,6 +1608,18 @@ export interface components {
              * @description Whether an account can be made without an invitation code.
              */
             open: boolean;
+        };
+        /** RestoreOut */
+        RestoreOut: {
+            /** Deleted */
+            deleted: string[];
+            /**
+             * Snapshot Before
+             * @description The snapshot of the state just before the restore.
+             */
+            snapshot_before: string;
+            /** Written */
+            written: string[];
         };
         /**
          * RunCreate
@@ -1247,6 +1955,56 @@ export interface components {
             /** Started At */
             started_at?: number | null;
         };
+        /**
+         * SnapshotChange
+         * @description A file that differs between a snapshot and the workspace now.
+         */
+        SnapshotChange: {
+            /** Path */
+            path: string;
+            /**
+             * Status
+             * @description added: only in the workspace now; removed: only in the snapshot.
+             * @enum {string}
+             */
+            status: "added" | "removed" | "changed";
+        };
+        /** SnapshotCreate */
+        SnapshotCreate: {
+            /**
+             * Label
+             * @example Before refactoring
+             */
+            label: string;
+        };
+        /** SnapshotFileOut */
+        SnapshotFileOut: {
+            /** Path */
+            path: string;
+            /** Size */
+            size: number;
+        };
+        /** SnapshotOut */
+        SnapshotOut: {
+            /**
+             * Automatic
+             * @description Made by Sandpit (before a restore or an import).
+             */
+            automatic: boolean;
+            /** Bytes */
+            bytes: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Files */
+            files: number;
+            /** Id */
+            id: string;
+            /** Label */
+            label: string;
+        };
         /** TerminalCreate */
         TerminalCreate: {
             /**
@@ -1303,6 +2061,10 @@ export interface components {
             bytes: number;
             /** Files */
             files: number;
+            /** History Bytes */
+            history_bytes: number;
+            /** History Quota Bytes */
+            history_quota_bytes: number;
             /** Quota Bytes */
             quota_bytes: number;
             /** Quota Files */
@@ -1331,6 +2093,28 @@ export interface components {
              * @default 0
              */
             runs_quota_bytes: number;
+        };
+        /**
+         * UserLimitsOut
+         * @description Caps on one user over all their workspaces (429 with `Retry-After` past them).
+         */
+        UserLimitsOut: {
+            /** Concurrent Runs */
+            concurrent_runs: number;
+            /** Runs Per Minute */
+            runs_per_minute: number;
+            /** Sandbox Starts Per Minute */
+            sandbox_starts_per_minute: number;
+            /**
+             * Sandboxes
+             * @description Sandboxes running or starting at once.
+             */
+            sandboxes: number;
+            /**
+             * Terminals
+             * @description Terminals open at once.
+             */
+            terminals: number;
         };
         /** UserOut */
         UserOut: {
@@ -1365,6 +2149,25 @@ export interface components {
             msg: string;
             /** Type */
             type: string;
+        };
+        /** VersionOut */
+        VersionOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Id */
+            id: string;
+            /** Path */
+            path: string;
+            /** Size */
+            size: number;
+            /**
+             * Source
+             * @enum {string}
+             */
+            source: "editor" | "api" | "sandbox" | "restore" | "import";
         };
         /** WorkspaceCreate */
         WorkspaceCreate: {
@@ -1457,6 +2260,58 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    admission_api_admin_admission_get: {
+        parameters: {
+            query?: {
+                /** @description 429 or 503 only. */
+                status?: number | null;
+                user_id?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdmissionOut"];
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
     import_users_api_admin_class_lists_post: {
         parameters: {
             query?: never;
@@ -1745,6 +2600,150 @@ export interface operations {
             };
         };
     };
+    list_sandboxes_api_admin_sandboxes_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminSandboxOut"][];
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    stop_sandbox_api_admin_sandboxes__workspace_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No sandbox runs for that workspace. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    list_users_api_admin_users_get: {
+        parameters: {
+            query?: {
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUsersPage"];
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
     create_user_api_admin_users_post: {
         parameters: {
             query?: never;
@@ -1764,7 +2763,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AdminUserOut"];
+                    "application/json": components["schemas"]["AccountOut"];
                 };
             };
             /** @description The request is malformed or asks for something impossible. */
@@ -1909,7 +2908,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AdminUserOut"];
+                    "application/json": components["schemas"]["AccountOut"];
                 };
             };
             /** @description The request is malformed or asks for something impossible. */
@@ -2304,6 +3303,35 @@ export interface operations {
             };
         };
     };
+    history_usage_api_history_usage_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HistoryUsage"];
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
     get_limits_api_limits_get: {
         parameters: {
             query?: never;
@@ -2329,6 +3357,35 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    ready_api_ready_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadinessOut"];
+                };
+            };
+            /** @description Not ready; `detail` says why. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadinessOut"];
                 };
             };
         };
@@ -2378,9 +3435,11 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationErrorOut"];
                 };
             };
-            /** @description Sandboxes cannot run here right now; the sentence says why. */
+            /** @description Sandboxes cannot run here right now, or the server is full (then with `Retry-After`); the sentence says why. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2451,9 +3510,11 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Sandboxes cannot run here right now; the sentence says why. */
+            /** @description Sandboxes cannot run here right now, or the server is full (then with `Retry-After`); the sentence says why. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2508,9 +3569,11 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationErrorOut"];
                 };
             };
-            /** @description Sandboxes cannot run here right now; the sentence says why. */
+            /** @description Sandboxes cannot run here right now, or the server is full (then with `Retry-After`); the sentence says why. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2600,9 +3663,11 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationErrorOut"];
                 };
             };
-            /** @description Sandboxes cannot run here right now; the sentence says why. */
+            /** @description Sandboxes cannot run here right now, or the server is full (then with `Retry-After`); the sentence says why. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2665,8 +3730,39 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationErrorOut"];
                 };
             };
-            /** @description Sandboxes cannot run here right now; the sentence says why. */
+            /** @description Sandboxes cannot run here right now, or the server is full (then with `Retry-After`); the sentence says why. */
             503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    my_sandboxes_api_sandboxes_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LiveSandboxOut"][];
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2765,6 +3861,97 @@ export interface operations {
             };
             /** @description A body, file or quota limit would be passed. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    import_workspace_api_workspaces_import_post: {
+        parameters: {
+            query: {
+                name: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The zip file, as the raw body (at most `IMPORT_MAX_BYTES`); the Content-Type is not relied on, the bytes are. */
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+                "application/zip": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkspaceDetail"];
+                };
+            };
+            /** @description An unsafe entry (an absolute path, `..`, a refused name, a link, a device, a duplicate); the sentence names it. Nothing was written. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The name is taken, or the user has all the workspaces allowed. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description More files or bytes than the quota, a zip bomb, or a zip past the import limit. Nothing was written. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The body is not a zip file. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2977,6 +4164,203 @@ export interface operations {
             };
         };
     };
+    deleted_files_api_workspaces__workspace_id__deleted_files_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionOut"][];
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource (or another user's). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many files and folders to list. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    delete_escaped_file_api_workspaces__workspace_id__escaped_files_delete: {
+        parameters: {
+            query: {
+                /** @description The path exactly as listed for an entry with `escaped: true`. */
+                path: string;
+                recursive?: boolean;
+            };
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A malformed escaped path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource (or another user's). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A folder that is not empty (see `recursive`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    export_workspace_api_workspaces__workspace_id__export_get: {
+        parameters: {
+            query?: {
+                /** @description Also include `.local/` (packages installed with pip). */
+                include_local?: boolean;
+            };
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The workspace's files as a zip, streamed as it is made. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": string;
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource (or another user's). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many files and folders to list. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
     list_files_api_workspaces__workspace_id__files_get: {
         parameters: {
             query?: {
@@ -3052,12 +4436,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The file's content. */
+            /** @description The file's content: UTF-8 text as text/plain, an allowed data format (by content) as its own type, anything else as application/octet-stream; never a type a browser would run (SVG and HTML are text/plain). */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/octet-stream": unknown;
                     "text/plain": unknown;
                 };
             };
@@ -3119,7 +4504,10 @@ export interface operations {
     };
     write_file_api_workspaces__workspace_id__files__path__put: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Who saves, as the file's history shows it. */
+                source?: "api" | "editor";
+            };
             header?: never;
             path: {
                 path: string;
@@ -3127,7 +4515,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        /** @description The file's new content: UTF-8 text, at most 1 MiB; none for an empty file. */
+        /** @description The file's new content: UTF-8 text (or, where `ALLOWED_DATA_FORMATS` allows, a binary data file of an allowed format), at most 1 MiB; none for an empty file. */
         requestBody?: {
             content: {
                 "text/plain": string;
@@ -3206,7 +4594,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description Not UTF-8 text. */
+            /** @description Neither UTF-8 text nor an allowed data format (`ALLOWED_DATA_FORMATS`). */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3383,6 +4771,295 @@ export interface operations {
             };
             /** @description A body, file or quota limit would be passed. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    file_history_api_workspaces__workspace_id__history_get: {
+        parameters: {
+            query: {
+                /** @description The file's path in the workspace. */
+                path: string;
+            };
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionOut"][];
+                };
+            };
+            /** @description An invalid path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource (or another user's). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    read_version_api_workspaces__workspace_id__history__version_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                version_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stored content. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": unknown;
+                    "text/plain": unknown;
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource (or another user's). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    restore_version_api_workspaces__workspace_id__history__version_id__restore_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                version_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RestoreOut"];
+                };
+            };
+            /** @description An invalid path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource (or another user's). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A run is running in the workspace, or a folder is where a file would go. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The restored files would not fit the workspace's quota. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    import_into_workspace_api_workspaces__workspace_id__import_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        /** @description The zip file, as the raw body (at most `IMPORT_MAX_BYTES`); the Content-Type is not relied on, the bytes are. */
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+                "application/zip": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportOut"];
+                };
+            };
+            /** @description An unsafe entry (an absolute path, `..`, a refused name, a link, a device, a duplicate); the sentence names it. Nothing was written. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource (or another user's). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description More files or bytes than the quota, a zip bomb, or a zip past the import limit. Nothing was written. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The body is not a zip file. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3600,9 +5277,11 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationErrorOut"];
                 };
             };
-            /** @description Sandboxes cannot run here right now; the sentence says why. */
+            /** @description Sandboxes cannot run here right now, or the server is full (then with `Retry-After`); the sentence says why. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3721,9 +5400,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description Sandboxes cannot run here right now; the sentence says why. */
+            /** @description Sandboxes cannot run here right now, or the server is full (then with `Retry-After`); the sentence says why. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3779,9 +5460,11 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationErrorOut"];
                 };
             };
-            /** @description Sandboxes cannot run here right now; the sentence says why. */
+            /** @description Sandboxes cannot run here right now, or the server is full (then with `Retry-After`); the sentence says why. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3828,6 +5511,451 @@ export interface operations {
             };
             /** @description No such resource (or another user's). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    list_snapshots_api_workspaces__workspace_id__snapshots_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SnapshotOut"][];
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource (or another user's). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    create_snapshot_api_workspaces__workspace_id__snapshots_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SnapshotCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SnapshotOut"];
+                };
+            };
+            /** @description The request is malformed or asks for something impossible. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource (or another user's). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The snapshot would not fit the history quota. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    delete_snapshot_api_workspaces__workspace_id__snapshots__snapshot_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                snapshot_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource (or another user's). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    compare_snapshot_api_workspaces__workspace_id__snapshots__snapshot_id__compare_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                snapshot_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SnapshotChange"][];
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource (or another user's). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many files and folders to list. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    list_snapshot_files_api_workspaces__workspace_id__snapshots__snapshot_id__files_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                snapshot_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SnapshotFileOut"][];
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource (or another user's). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    read_snapshot_file_api_workspaces__workspace_id__snapshots__snapshot_id__files__path__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                snapshot_id: string;
+                path: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stored content. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": unknown;
+                    "text/plain": unknown;
+                };
+            };
+            /** @description An invalid path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource (or another user's). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    restore_snapshot_api_workspaces__workspace_id__snapshots__snapshot_id__restore_post: {
+        parameters: {
+            query?: {
+                /** @description Restore only this file of the snapshot. */
+                path?: string | null;
+            };
+            header?: never;
+            path: {
+                snapshot_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RestoreOut"];
+                };
+            };
+            /** @description An invalid path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource (or another user's). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A run is running in the workspace, or a folder is where a file would go. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The restored files would not fit the workspace's quota. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3893,9 +6021,11 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationErrorOut"];
                 };
             };
-            /** @description Sandboxes cannot run here right now; the sentence says why. */
+            /** @description Sandboxes cannot run here right now, or the server is full (then with `Retry-After`); the sentence says why. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3993,9 +6123,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description Sandboxes cannot run here right now; the sentence says why. */
+            /** @description Sandboxes cannot run here right now, or the server is full (then with `Retry-After`); the sentence says why. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4052,9 +6184,11 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationErrorOut"];
                 };
             };
-            /** @description Sandboxes cannot run here right now; the sentence says why. */
+            /** @description Sandboxes cannot run here right now, or the server is full (then with `Retry-After`); the sentence says why. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4118,9 +6252,11 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationErrorOut"];
                 };
             };
-            /** @description Sandboxes cannot run here right now; the sentence says why. */
+            /** @description Sandboxes cannot run here right now, or the server is full (then with `Retry-After`); the sentence says why. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4183,6 +6319,44 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    metrics_metrics_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every metric, in the Prometheus text format. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };

@@ -370,7 +370,7 @@ export function FileTree(props: Props) {
       >
         <p>
           <strong className="font-mono font-semibold break-all text-fg">{doomed?.path}</strong>
-          {doomed?.kind === "dir" ? " and everything in it" : ""} will be deleted. This cannot be undone.
+          {doomed?.kind === "dir" ? " and everything in it" : ""} will be deleted. You can bring it back from History → Deleted files.
         </p>
       </ConfirmDialog>
     </div>

@@ -1,7 +1,7 @@
 "use client";
 
 import dynamic from "next/dynamic";
-import { startTransition, useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { lazy, startTransition, Suspense, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { FileEntry, WorkspaceDetail } from "@/api/client";
 import { useEditorTabs } from "@/hooks/useEditorTabs";
 import { useFileListing } from "@/hooks/useFileListing";
@@ -25,6 +25,11 @@ import { RunConsole } from "./RunConsole";
 import { SandboxStatusBar } from "./SandboxStatusBar";
 import { Splitter } from "./Splitter";
 import { TerminalPanel } from "./TerminalPanel";
+import type { HistoryView } from "./history/HistoryPanel";
+
+// History and snapshots load when first opened, never with the IDE (React.lazy:
+// next/dynamic would add its loader to the page's first download).
+const HistoryPanel = lazy(() => import("./history/HistoryPanel").then((m) => ({ default: m.HistoryPanel })));
 
 // Viewers for what is not editable text load when such a file is opened, so
 // the workspace page's first load does not carry them.
@@ -70,7 +75,7 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
   const tabs = useEditorTabs(workspaceId, editor, files.entries, restore);
   const [terminalMounted, setTerminalMounted] = useState(initial.layout.terminalOpen);
   const [notice, setNotice] = useState<string | null>(null);
-
+  const [historyView, setHistoryView] = useState<HistoryView | null>(null);
   const focusPending = useRef<string | null>(null);
   const [admission, setAdmission] = useState<AdmissionState>({ kind: "idle" });
   useEffect(() => watchAdmission(setAdmission), []);
@@ -187,6 +192,17 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
     cycleFocus,
   });
 
+  // A restore changed files: show the tree and the open tabs as they are now.
+  const { reload: reloadTab, deleted: closeTab } = tabs;
+  const onRestored = useCallback(
+    ({ written, deleted }: { written: string[]; deleted: string[] }) => {
+      void refreshFiles();
+      deleted.forEach(closeTab);
+      written.filter((path) => tabs.tabs.some((tab) => tab.path === path)).forEach(reloadTab);
+    },
+    [refreshFiles, closeTab, reloadTab, tabs.tabs],
+  );
+
   // Warn before leaving with edits the server does not have yet.
   useLeaveWarning(tabs.tabs.some((tab) => tab.dirty || tab.saving));
 
@@ -215,6 +231,7 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
         onStop={stopLatest}
         onToggleTree={() => setLayout({ treeOpen: !sizes.treeOpen })}
         onToggleTerminal={toggleTerminal}
+        onHistory={() => setHistoryView(activeTab?.kind === "text" ? "file" : "snapshots")}
         timeLimit={ui.timeLimit}
         onTimeLimit={(timeLimit) => updateUi((state) => ({ ...state, timeLimit }))}
       />
@@ -352,6 +369,19 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
           />
         </aside>
       </div>
+      {historyView !== null && (
+        <Suspense fallback={null}>
+          <HistoryPanel
+            workspaceId={workspaceId}
+            path={activeTab?.kind === "text" ? activeTab.path : null}
+            readText={(path) => editor.current?.snapshot(path)?.text ?? null}
+            view={historyView}
+            onView={setHistoryView}
+            onClose={() => setHistoryView(null)}
+            onRestored={onRestored}
+          />
+        </Suspense>
+      )}
       <SandboxStatusBar
         sandbox={sandbox.sandbox}
         usage={sandbox.usage}

@@ -17,6 +17,7 @@ type Props = {
   onStop: () => void;
   onToggleTree: () => void;
   onToggleTerminal: () => void;
+  onHistory: () => void;
 };
 
 const isMac = () => typeof navigator !== "undefined" && /Mac|iPhone|iPad/.test(navigator.platform);
@@ -55,6 +56,9 @@ export function IdeToolbar(props: Props) {
         >
           <Icon name="terminal" />
           <span className="max-md:sr-only">Terminal</span>
+        </button>
+        <button type="button" onClick={props.onHistory} className="btn-ghost px-2 py-1 text-xs" title="File history, snapshots, deleted files">
+          History
         </button>
         {props.running && (
           <button type="button" onClick={props.onStop} className="btn-secondary px-3 py-1 hover:text-danger">

@@ -39,8 +39,8 @@ function Meter({ label, used, limit, text }: { label: string; used: number; limi
 
 /**
  * The bottom bar: the sandbox's memory, CPU and processes against its
- * limits, how long it has left, and the workspace's storage against its
- * quota. Counts down the lifetime every second between polls.
+ * limits, how long it has left, the workspace's storage against its quota and
+ * the owner's history (versions, snapshots) against theirs. Counts down the lifetime every second between polls.
  */
 export function SandboxStatusBar({
   sandbox,
@@ -120,6 +120,14 @@ export function SandboxStatusBar({
             used={usage.bytes}
             limit={usage.quota_bytes}
             text={`${formatBytes(usage.bytes)} / ${formatBytes(usage.quota_bytes)} · ${usage.files} / ${usage.quota_files} files`}
+          />
+        )}
+        {usage !== null && (
+          <Meter
+            label="History"
+            used={usage.history_bytes}
+            limit={usage.history_quota_bytes}
+            text={`${formatBytes(usage.history_bytes)} / ${formatBytes(usage.history_quota_bytes)}`}
           />
         )}
       </span>

@@ -151,8 +151,8 @@ export function WorkspaceDashboard() {
         onCancel={() => setDoomed(null)}
       >
         <p>
-          <strong className="font-semibold text-fg">{doomed?.name}</strong> and all its files will be deleted. This
-          cannot be undone.
+          <strong className="font-semibold text-fg">{doomed?.name}</strong> and all its files, history and snapshots will be
+          deleted. This cannot be undone.
         </p>
       </ConfirmDialog>
 

@@ -155,7 +155,7 @@ export function useEditorTabs(
         return true;
       }
       patch(path, { saving: true });
-      const result = await writeFile(workspaceId, path, snapshot.text);
+      const result = await writeFile(workspaceId, path, snapshot.text, "editor");
       if (result.ok) {
         const stillDirty = editor.current?.markSaved(path, snapshot) ?? false;
         patch(path, { saving: false, saveError: null, dirty: stillDirty, mtime: result.entry.mtime });

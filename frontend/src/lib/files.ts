@@ -86,10 +86,11 @@ export function writeFile(
   workspaceId: string,
   path: string,
   content: string | Blob,
+  source: "api" | "editor" = "api",
 ): Promise<Result<{ entry: FileEntry; created: boolean }>> {
   return attempt(async () => {
     const { data, error, response } = await api.PUT("/api/workspaces/{workspace_id}/files/{path}", {
-      params: { path: { workspace_id: workspaceId, path } },
+      params: { path: { workspace_id: workspaceId, path }, query: { source } },
       pathSerializer: filePathSerializer,
       body: "",
       bodySerializer: () => content,

@@ -103,7 +103,7 @@ async def import_workspace(
     settings = context.settings
     with archives.spool_file(settings) as spool:
         await archives.spool_upload(request.stream(), spool, settings.import_max_bytes)
-        workspace = await archives.import_new(db, settings, user, name, spool)
+        workspace = await archives.import_new(db, settings, context.history, user, name, spool)
     return WorkspaceDetail.model_validate(workspace)
 
 
@@ -125,7 +125,7 @@ async def import_other_methods() -> None:
     openapi_extra=_ZIP_BODY,
 )
 async def import_into_workspace(
-    request: Request, workspace: OwnedWorkspace, db: DbSession, context: Context
+    request: Request, workspace: OwnedWorkspace, context: Context
 ) -> ImportOut:
     """Add the zip's files to the workspace, replacing files of the same names.
 
@@ -135,5 +135,5 @@ async def import_into_workspace(
     settings = context.settings
     with archives.spool_file(settings) as spool:
         await archives.spool_upload(request.stream(), spool, settings.import_max_bytes)
-        result = await archives.import_into(db, settings, workspace, spool)
+        result = await archives.import_into(settings, context.history, workspace, spool)
     return ImportOut(files=result.files, bytes=result.bytes, snapshot_before=result.snapshot_before)

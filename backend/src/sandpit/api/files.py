@@ -7,7 +7,7 @@ plant them). Filesystem calls block, so they run in a worker thread.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import quote
 
 from anyio import to_thread
@@ -16,7 +16,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sandpit.api.deps import Context, DbSession, OwnedWorkspace
 from sandpit.api.errors import responses
 from sandpit.api.schemas import FileEntry, FolderCreate, MoveRequest, Usage, WorkspacePath
-from sandpit.errors import PayloadTooLarge
+from sandpit.context import AppContext
+from sandpit.errors import PayloadTooLarge, SandpitError
 from sandpit.services import workspaces
 from sandpit.workspaces import dataformats
 from sandpit.workspaces.fs import WorkspaceFS
@@ -81,6 +82,8 @@ async def usage(fs: OwnedFS, workspace: OwnedWorkspace, db: DbSession, context: 
         runs_bytes=runs_bytes,
         runs_quota_bytes=settings.run_storage_bytes,
         runs_kept=settings.runs_kept_per_workspace,
+        history_bytes=await context.history.usage(db, workspace.owner_id),
+        history_quota_bytes=settings.history_quota_bytes,
     )
 
 
@@ -147,15 +150,22 @@ async def write_file(
     request: Request,
     response: Response,
     fs: OwnedFS,
+    workspace: OwnedWorkspace,
     context: Context,
+    source: Annotated[
+        Literal["api", "editor"], Query(description="Who saves, as the file's history shows it.")
+    ] = "api",
 ) -> FileEntry:
     """Create or replace a file with the raw request body (text or allowed data, at most 1 MiB).
 
-    Answers 201 when the file was created and 200 when it was replaced.
+    Answers 201 when the file was created and 200 when it was replaced. The
+    new content becomes a version in the file's history.
     """
     data = await _read_body(request, context.settings.max_file_bytes)
-    created = await to_thread.run_sync(fs.write, path, data)
-    entry = await to_thread.run_sync(fs.stat, path)
+    async with context.history.lock(workspace.id):
+        created = await to_thread.run_sync(fs.write, path, data)
+        entry = await to_thread.run_sync(fs.stat, path)
+        await context.history.record(workspace.id, workspace.owner_id, [(entry.path, data)], source)
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return FileEntry(path=entry.path, size=entry.size, kind=entry.kind, mtime=entry.mtime)
 
@@ -231,13 +241,29 @@ async def create_folder(
     response_model=FileEntry,
     responses=responses(409, e409="The destination exists (see `overwrite`)."),
 )
-async def move(body: MoveRequest, fs: OwnedFS) -> FileEntry:
+async def move(
+    body: MoveRequest, fs: OwnedFS, workspace: OwnedWorkspace, context: Context
+) -> FileEntry:
     """Rename or move a file or folder within the workspace."""
-    await to_thread.run_sync(
-        lambda: fs.move(body.source, body.destination, overwrite=body.overwrite)
-    )
-    entry = await to_thread.run_sync(fs.stat, body.destination)
+    async with context.history.lock(workspace.id):
+        await to_thread.run_sync(
+            lambda: fs.move(body.source, body.destination, overwrite=body.overwrite)
+        )
+        entry = await to_thread.run_sync(fs.stat, body.destination)
+        if entry.kind == "file":
+            await _record_moved(context, workspace.id, workspace.owner_id, fs, entry.path)
     return FileEntry(path=entry.path, size=entry.size, kind=entry.kind, mtime=entry.mtime)
+
+
+async def _record_moved(
+    context: AppContext, workspace_id: str, owner_id: str, fs: WorkspaceFS, path: str
+) -> None:
+    """A moved file's content is a version at its new path (its old path keeps its history)."""
+    try:
+        data = await to_thread.run_sync(fs.read, path)
+    except SandpitError:
+        return  # too large to keep, or changed meanwhile: the watcher sees it later
+    await context.history.record(workspace_id, owner_id, [(path, data)], "api")
 
 
 async def _read_body(request: Request, limit: int) -> bytes:

@@ -67,6 +67,10 @@ for _name, _method, _path in (
     ("ImportIntoWorkspace", "post", "/api/workspaces/{workspace_id}/import"),
     ("AdminStopSandbox", "delete", "/api/admin/sandboxes/{workspace_id}"),
     ("DeleteWorkspace", "delete", "/api/workspaces/{workspace_id}"),
+    ("CreateSnapshot", "post", "/api/workspaces/{workspace_id}/snapshots"),
+    ("ListSnapshots", "get", "/api/workspaces/{workspace_id}/snapshots"),
+    ("FileHistory", "get", "/api/workspaces/{workspace_id}/history"),
+    ("DeletedFiles", "get", "/api/workspaces/{workspace_id}/deleted-files"),
 ):
     _link_workspace(_name, _method, _path)
 
@@ -100,6 +104,20 @@ for _status in ("200", "201"):
         )
         for name, method in (("ReadFile", "get"), ("DeleteFile", "delete"))
     }
+# --- History and snapshots: a snapshot just made can be listed, compared, restored, deleted.
+_LINKS[("post", "/api/workspaces/{workspace_id}/snapshots", "201")] = {
+    name: (
+        method,
+        "/api/workspaces/{workspace_id}/snapshots/{snapshot_id}" + suffix,
+        {"workspace_id": "$request.path.workspace_id", "snapshot_id": "$response.body#/id"},
+    )
+    for name, method, suffix in (
+        ("ListSnapshotFiles", "get", "/files"),
+        ("CompareSnapshot", "get", "/compare"),
+        ("RestoreSnapshot", "post", "/restore"),
+        ("DeleteSnapshot", "delete", ""),
+    )
+}
 _LINKS[("post", "/api/workspaces/{workspace_id}/terminals", "201")] = {
     name: (
         method,

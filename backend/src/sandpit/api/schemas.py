@@ -153,8 +153,8 @@ class ImportOut(BaseModel):
 
     files: int = Field(description="Files written (new or replaced).")
     bytes: int = Field(description="Their total size.")
-    snapshot_before: str | None = Field(
-        description="The automatic snapshot taken just before, to undo the import."
+    snapshot_before: str = Field(
+        description="The automatic snapshot taken just before: restoring it undoes the import."
     )
 
 
@@ -195,6 +195,9 @@ class Usage(BaseModel):
         default=0, description="Past this, the oldest finished runs are pruned."
     )
     runs_kept: int = Field(default=0, description="Finished runs kept at most.")
+    # The owner's history (versions and snapshots of all their workspaces), shown beside.
+    history_bytes: int
+    history_quota_bytes: int
 
 
 class RunCreate(Body):
@@ -458,3 +461,60 @@ class CommandLogPage(BaseModel):
     entries: list[CommandLogEntryOut]
     # Pass as `before` for the next (older) page; null on the last page.
     next_before: int | None
+
+
+# --- History and snapshots (see sandpit.history) ---------------------------------
+
+VersionSource = Literal["editor", "api", "sandbox", "restore", "import"]
+
+
+class SnapshotCreate(Body):
+    label: str = Field(min_length=1, max_length=200, examples=["Before refactoring"])
+
+
+class SnapshotOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    label: str
+    created_at: Timestamp
+    files: int
+    bytes: int
+    automatic: bool = Field(description="Made by Sandpit (before a restore or an import).")
+
+
+class SnapshotFileOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    path: str
+    size: int
+
+
+class SnapshotChange(BaseModel):
+    """A file that differs between a snapshot and the workspace now."""
+
+    path: str
+    status: Literal["added", "removed", "changed"] = Field(
+        description="added: only in the workspace now; removed: only in the snapshot."
+    )
+
+
+class RestoreOut(BaseModel):
+    snapshot_before: str = Field(description="The snapshot of the state just before the restore.")
+    written: list[str]
+    deleted: list[str]
+
+
+class VersionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    path: str
+    created_at: Timestamp
+    size: int
+    source: VersionSource
+
+
+class HistoryUsage(BaseModel):
+    bytes: int
+    quota_bytes: int

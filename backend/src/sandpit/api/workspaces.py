@@ -61,4 +61,6 @@ async def delete_workspace(workspace: OwnedWorkspace, db: DbSession, context: Co
     # Nothing may keep running on files that are about to go.
     await context.end_workspace(workspace.id)
     await workspaces.delete(db, context.settings, workspace)
+    # Its versions and snapshots went with the record; now their contents.
+    await context.history.collect()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

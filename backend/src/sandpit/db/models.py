@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from sandpit.db.types import UTCDateTime
@@ -139,3 +139,73 @@ class Invitation(Base):
     note: Mapped[str] = mapped_column(String(200), default="")
     created_by: Mapped[str | None] = mapped_column(String(32), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- History and snapshots (see `sandpit.history`) ----------------------------
+
+
+class HistoryBlob(Base):
+    """One stored content, named by its SHA-256; the bytes are a file under `DATA_DIR/blobs`.
+
+    Shared by every version and snapshot that holds the same bytes; removed
+    by `sandpit.history.blobs` once nothing refers to it.
+    """
+
+    __tablename__ = "history_blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FileVersion(Base):
+    """One recorded state of one file of a workspace (`source`: who changed it)."""
+
+    __tablename__ = "file_versions"
+    __table_args__ = (Index("ix_file_versions_workspace_path", "workspace_id", "path"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    workspace_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("workspaces.id", ondelete="CASCADE")
+    )
+    path: Mapped[str] = mapped_column(String(1024))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column()
+    # editor | api | sandbox | restore | import
+    source: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When a coalesced version last took new content (equal to created_at at first).
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Snapshot(Base):
+    """A frozen state of a whole workspace: a label and a manifest (`SnapshotFile`s).
+
+    `automatic` snapshots (made before a restore or an import) may be evicted
+    when the owner's history quota is reached; named ones never silently.
+    """
+
+    __tablename__ = "snapshots"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    workspace_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    label: Mapped[str] = mapped_column(String(200))
+    automatic: Mapped[bool] = mapped_column(default=False)
+    files: Mapped[int] = mapped_column(default=0)
+    bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SnapshotFile(Base):
+    """One file of a snapshot's manifest."""
+
+    __tablename__ = "snapshot_files"
+
+    snapshot_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("snapshots.id", ondelete="CASCADE"), primary_key=True
+    )
+    path: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column()

@@ -94,6 +94,10 @@ class SandboxManager:
         """Workspaces whose sandbox runs or is still ending (their files are in use)."""
         return set(self._sandboxes)
 
+    def running_workspaces(self) -> list[str]:
+        """The workspaces whose sandbox is running now."""
+        return [w for w, sandbox in self._sandboxes.items() if sandbox.ended_reason is None]
+
     def last_end(self, workspace_id: str) -> EndReason | None:
         """Why the workspace's previous sandbox ended, if one did."""
         return self._ended.get(workspace_id)

@@ -7,9 +7,10 @@ check; if unpacking it still fails (a disk error), the workspace is deleted
 again, so an error leaves nothing behind.
 
 Import into an existing workspace adds the zip's files, replacing files of
-the same names and keeping the others. Just before it writes,
-`_before_import_into_existing` runs: that is where the automatic snapshot
-of the workspace is taken (wired in by the snapshots work, issue 13 item 3).
+the same names and keeping the others. Just before it writes, an automatic
+snapshot of the workspace is taken ("Before import"), so the import can be
+undone by restoring it. Every imported file gets a version with the source
+`import` in its history.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sandpit.config import Settings
 from sandpit.db.models import User, Workspace
-from sandpit.errors import BadRequest, PayloadTooLarge, QuotaExceeded
+from sandpit.errors import BadRequest, PayloadTooLarge, QuotaExceeded, SandpitError
+from sandpit.history.service import HistoryService
 from sandpit.services import workspaces
 from sandpit.workspaces._checks import human_size
 from sandpit.workspaces.archive import ImportPlan, check_zip, unpack
@@ -33,6 +35,7 @@ from sandpit.workspaces.fs import WorkspaceFS
 from sandpit.workspaces.store import workspace_fs
 
 _SPOOL_WRITE = 1024 * 1024
+_RECORD_BATCH = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,7 @@ class ImportResult:
 
     files: int
     bytes: int
-    snapshot_before: str | None
+    snapshot_before: str
 
 
 @contextlib.contextmanager
@@ -82,7 +85,12 @@ def _check(settings: Settings, spool: BinaryIO) -> ImportPlan:
 
 
 async def import_new(
-    db: AsyncSession, settings: Settings, user: User, name: str, spool: BinaryIO
+    db: AsyncSession,
+    settings: Settings,
+    history: HistoryService,
+    user: User,
+    name: str,
+    spool: BinaryIO,
 ) -> Workspace:
     """Create the workspace `name` holding the zip's files.
 
@@ -94,7 +102,9 @@ async def import_new(
     workspace = await workspaces.create(db, settings, user, name)
     try:
         fs = workspace_fs(settings, workspace.id)
-        await to_thread.run_sync(unpack, spool, plan, fs)
+        async with history.lock(workspace.id):
+            await to_thread.run_sync(unpack, spool, plan, fs)
+            await _record_imported(history, fs, workspace, plan)
     except BaseException:
         await workspaces.delete(db, settings, workspace)
         raise
@@ -102,7 +112,7 @@ async def import_new(
 
 
 async def import_into(
-    db: AsyncSession, settings: Settings, workspace: Workspace, spool: BinaryIO
+    settings: Settings, history: HistoryService, workspace: Workspace, spool: BinaryIO
 ) -> ImportResult:
     """Add the zip's files to `workspace`, replacing files of the same names.
 
@@ -114,9 +124,13 @@ async def import_into(
     fs = workspace_fs(settings, workspace.id)
     plan = await to_thread.run_sync(_check, settings, spool)
     await to_thread.run_sync(_check_room, fs, plan)
-    snapshot = await _before_import_into_existing(db, settings, workspace)
-    await to_thread.run_sync(unpack, spool, plan, fs)
-    return ImportResult(files=len(plan.files), bytes=plan.total_bytes, snapshot_before=snapshot)
+    async with history.lock(workspace.id):
+        snapshot = await history.take_snapshot(
+            workspace.id, workspace.owner_id, label="Before import", automatic=True
+        )
+        await to_thread.run_sync(unpack, spool, plan, fs)
+        await _record_imported(history, fs, workspace, plan)
+    return ImportResult(files=len(plan.files), bytes=plan.total_bytes, snapshot_before=snapshot.id)
 
 
 def _check_room(fs: WorkspaceFS, plan: ImportPlan) -> None:
@@ -165,15 +179,22 @@ def _check_room(fs: WorkspaceFS, plan: ImportPlan) -> None:
         )
 
 
-async def _before_import_into_existing(
-    db: AsyncSession, settings: Settings, workspace: Workspace
-) -> str | None:
-    """The one call point before an import writes into an existing workspace.
-
-    THE LEAD WIRES THE AUTOMATIC SNAPSHOT HERE AT MERGE (issue 13 item 3,
-    helper 13a's snapshot function): take a snapshot labelled like
-    "Before import" and return its id. Until then no snapshot is taken and
-    this returns None (the API answers ``"snapshot_before": null``).
-    """
-    del db, settings, workspace
-    return None
+async def _record_imported(
+    history: HistoryService, fs: WorkspaceFS, workspace: Workspace, plan: ImportPlan
+) -> None:
+    """Give each imported file a version with the source `import` (the caller holds
+    the workspace's history lock), read in batches of at most `_RECORD_BATCH`
+    bytes so a large import is never held in memory whole."""
+    batch: list[tuple[str, bytes]] = []
+    size = 0
+    for path in plan.files:
+        try:
+            data = await to_thread.run_sync(fs.read, path)
+        except SandpitError:
+            continue  # too large for history, or gone: the history rules skip it too
+        batch.append((path, data))
+        size += len(data)
+        if size >= _RECORD_BATCH:
+            await history.record(workspace.id, workspace.owner_id, batch, "import")
+            batch, size = [], 0
+    await history.record(workspace.id, workspace.owner_id, batch, "import")

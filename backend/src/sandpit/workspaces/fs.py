@@ -423,6 +423,32 @@ class WorkspaceFS:
             os.fsync(dst_dir)
             os.fsync(src_dir)
 
+    def put_back(self, path: str, data: bytes, *, check_quota: bool = True) -> bool:
+        """Atomically store `data` at `path` like `write`, without the text check.
+
+        For content that was in this workspace before (a version or a
+        snapshot being restored): it may be a file that sandbox code wrote,
+        which the file API would not accept from a client. `check_quota`
+        False is for a caller that checked the whole restore's size first.
+        Raises as `write` does, except `UnsupportedMediaType`.
+        """
+        parts = self._parts(path)
+        shown = join_display(parts)
+        if len(data) > self.max_file_bytes:
+            raise PayloadTooLarge(too_large(shown, self.max_file_bytes))
+        with self._open_root() as root_fd, _permission_errors(shown):
+            old = self._lstat_path(root_fd, parts)
+            if old is not None and stat.S_ISDIR(old.st_mode):
+                raise Conflict(f"'{shown}' is a folder; a file cannot replace it.")
+            if check_quota:
+                old_size = old.st_size if old is not None and stat.S_ISREG(old.st_mode) else 0
+                self._check_quota(root_fd, len(data) - old_size, 0 if old is not None else 1)
+            with self._open_parent(root_fd, parts, create=True) as dir_fd:
+                try:
+                    return _io.replace_file(dir_fd, parts[-1], data, _io.new_owner(root_fd))
+                except IsADirectoryError:
+                    raise Conflict(f"'{shown}' is a folder; a file cannot replace it.") from None
+
     # -- helpers ---------------------------------------------------------------
 
     def _parts(self, path: str) -> tuple[str, ...]:

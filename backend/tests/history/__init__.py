@@ -1,0 +1,1 @@
+"""History and snapshots (issue 13)."""
