@@ -96,6 +96,10 @@ class Run(Base):
     # input typed into it; None for runs recorded before these were kept.
     segments: Mapped[str | None] = mapped_column(Text, default=None)
     typed: Mapped[str | None] = mapped_column(Text, default=None)
+    # Which way Python started ("warm", "fresh"; None: unknown) and why fresh
+    # (`sandpit.runs.interpreter`).
+    interpreter: Mapped[str | None] = mapped_column(String(8), default=None)
+    interpreter_note: Mapped[str | None] = mapped_column(String(400), default=None)
 
 
 class CommandLogEntry(Base):

@@ -1,0 +1,298 @@
+"""The warm interpreter: Python with the preload set imported, forked once per run.
+
+THIS FILE RUNS INSIDE THE SANDBOX, with the runtime image's Python, as the
+sandbox user, started by the agent with a run's environment:
+
+    python3 /run/sandpit/warm.py CONTROL_FD MODULE[,MODULE...]
+
+It imports the modules first (nothing of its own before them, so what they
+leave in `sys.modules` is exactly what a fresh interpreter importing them
+would hold), then serves the agent on CONTROL_FD, a SOCK_SEQPACKET socket
+(one JSON message per packet, descriptors as SCM_RIGHTS):
+
+  agent → here  {"op": "fork", "id", "kind": "file"|"code", "path", "cwd",
+                 "env", "argv"} with fds [stdin, stdout, stderr, plots,
+                 (code), gate]; the child takes stdio and extras as 0, 1, 2,
+                 3, ... and waits on the gate like every child the agent starts.
+  here → agent  {"op": "ready", "names": [...], "user_site": ...} once, after
+                 the imports: the top-level names a workspace file must not
+                 shadow; {"op": "forked", "id", "pid"}; and
+                 {"op": "exited", "pid", "status"} (a raw wait status) for
+                 every child it reaps.
+
+The contract that keeps runs apart: this process only ever forks. It runs
+no user code, imports nothing on request and keeps no state from a child
+(a child never comes back). Every signal that can be ignored is ignored
+(SIGCHLD wakes the loop and does nothing else), and it is not dumpable, so
+another process of the sandbox user can neither read or write its memory or
+descriptors through /proc nor make it run anything; it can only kill it,
+which the agent notices and answers by starting another one.
+
+In a child, before the gate: descriptors in place and every other one
+closed (this socket with them), signals and the signal mask as a fresh
+interpreter has them, dumpable again, its own session. After the gate
+(confined by then): the run's working directory, environment, standard
+streams built as at start-up, random state reseeded, `sys.argv`,
+`sys.orig_argv`, `sys.path` (the user site as it is now), import caches
+cleared, and `sys.modules` back to the preload set; then the program runs
+as `__main__` (`mainrun`).
+"""
+
+import sys
+
+_PRELOAD = sys.argv[2].split(",") if len(sys.argv) > 2 else []
+_FAILED = []
+for _name in _PRELOAD:
+    try:
+        __import__(_name)
+    except Exception:  # a module the image lacks is simply not preloaded
+        _FAILED.append(_name)
+# What a fresh interpreter that imported the preload set would hold.
+_PRELOADED = frozenset(sys.modules)
+
+import array  # noqa: E402 - only after the preload set, see above
+import contextlib  # noqa: E402
+import ctypes  # noqa: E402
+import fcntl  # noqa: E402
+import io  # noqa: E402
+import itertools  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import select  # noqa: E402
+import signal  # noqa: E402
+import site  # noqa: E402
+import socket  # noqa: E402
+from typing import TYPE_CHECKING, Any  # noqa: E402
+
+if TYPE_CHECKING:
+    from sandpit.sandbox.inside import mainrun
+else:
+    import mainrun  # beside this file (sys.path[0])
+
+MAX_MESSAGE = 256 * 1024
+MAX_FDS = 6
+PR_SET_DUMPABLE = 4
+RUNNER = "/run/sandpit/run_code.py"
+
+
+class Job:
+    """What a forked child runs: a workspace file, or a code string on descriptor 4."""
+
+    def __init__(self, kind: str, path: str, cwd: str, argv: list[str]) -> None:
+        self.kind = kind
+        self.path = path
+        self.cwd = cwd
+        self.argv = argv
+
+
+def _send(control: socket.socket, message: dict[str, object]) -> None:
+    control.sendmsg([json.dumps(message).encode()])
+
+
+def _receive(control: socket.socket) -> tuple[dict[str, object] | None, list[int]]:
+    fds = array.array("i")
+    data, ancillary, _flags, _addr = control.recvmsg(
+        MAX_MESSAGE, socket.CMSG_SPACE(MAX_FDS * fds.itemsize), socket.MSG_CMSG_CLOEXEC
+    )
+    for level, kind, payload in ancillary:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.frombytes(payload[: len(payload) - (len(payload) % fds.itemsize)])
+    if not data:
+        return None, list(fds)
+    return json.loads(data), list(fds)
+
+
+def _top_level_names() -> list[str]:
+    return sorted({name.partition(".")[0] for name in _PRELOADED})
+
+
+def serve(control_fd: int) -> Job:
+    """Serve the agent until it goes (then exit); return only in a forked child."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    control = socket.socket(fileno=control_fd)
+    wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    signal.set_wakeup_fd(wake_w)
+    for sig in signal.valid_signals():
+        if sig not in (signal.SIGKILL, signal.SIGSTOP, signal.SIGCHLD):
+            with contextlib.suppress(OSError, ValueError):
+                signal.signal(sig, signal.SIG_IGN)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    _send(
+        control,
+        {
+            "op": "ready",
+            "names": _top_level_names(),
+            "user_site": site.getusersitepackages(),
+            "failed": _FAILED,
+        },
+    )
+    while True:
+        ready, _, _ = select.select([control.fileno(), wake_r], [], [])
+        if wake_r in ready:
+            with contextlib.suppress(BlockingIOError):
+                os.read(wake_r, 4096)
+            _reap(control)
+        if control.fileno() not in ready:
+            continue
+        message, fds = _receive(control)
+        if message is None:
+            os._exit(0)  # the agent went away: the sandbox ends with it
+        if message.get("op") != "fork" or len(fds) < 5:
+            for fd in fds:
+                os.close(fd)
+            continue
+        pid = os.fork()
+        if pid == 0:
+            signal.set_wakeup_fd(-1)
+            for fd in (wake_r, wake_w, control.detach()):
+                os.close(fd)
+            return _child(message, fds, libc)
+        for fd in fds:
+            os.close(fd)
+        _send(control, {"op": "forked", "id": message.get("id"), "pid": pid})
+
+
+def _reap(control: socket.socket) -> None:
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        _send(control, {"op": "exited", "pid": pid, "status": status})
+
+
+def _child(message: dict[str, object], fds: list[int], libc: ctypes.CDLL) -> Job:
+    """The forked child up to and past its gate; returns the job to run as `__main__`."""
+    try:
+        for sig in signal.valid_signals():
+            if sig not in (signal.SIGKILL, signal.SIGSTOP):
+                with contextlib.suppress(OSError, ValueError):
+                    signal.signal(sig, signal.SIG_DFL)
+        # As Python itself sets them at start-up.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])
+        libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
+        os.setsid()
+        *stdio, gate = fds
+        gate = fcntl.fcntl(gate, fcntl.F_DUPFD_CLOEXEC, 64)
+        moved = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 64) for fd in stdio]
+        for target, fd in enumerate(moved):
+            os.dup2(fd, target)
+        os.closerange(len(moved), gate)
+        os.closerange(gate + 1, 4096)
+        if os.read(gate, 1) != b"g":
+            os._exit(127)  # never released: the server could not confine us
+        os.close(gate)
+    except BaseException:  # nothing may escape into the serving loop's frames
+        os._exit(127)
+    env = message.get("env")
+    os.environ.clear()
+    os.environ.update({str(k): str(v) for k, v in env.items()} if isinstance(env, dict) else {})
+    cwd = str(message.get("cwd", "/app"))
+    os.chdir(cwd)
+    _new_stdio()
+    _reseed()
+    kind = str(message.get("kind"))
+    path = str(message.get("path", ""))
+    argv = [str(a) for a in message.get("argv", [])]  # type: ignore[attr-defined]
+    sys.orig_argv = argv
+    if kind == "code":
+        sys.argv = ["main.py"]
+        path0 = "/app"
+    else:
+        sys.argv = [path]
+        path0 = os.path.dirname(os.path.realpath(os.path.join(cwd, path)))
+    _fix_path(path0)
+    for name in list(sys.modules):
+        if name not in _PRELOADED:
+            del sys.modules[name]
+    return Job(kind, path, cwd, argv)
+
+
+def _new_stdio() -> None:
+    """Standard streams as Python makes them at start-up, for the descriptors the run has."""
+    old = sys.__stdout__
+    buffered = not (old is not None and old.write_through)
+    for fd, attr, write in ((0, "stdin", False), (1, "stdout", True), (2, "stderr", True)):
+        before = getattr(sys, f"__{attr}__")
+        buffering = 0 if (write and not buffered) else -1
+        binary = open(fd, "wb" if write else "rb", buffering, closefd=False)  # noqa: SIM115
+        raw: Any = binary if buffering == 0 else binary.raw  # type: ignore[attr-defined]
+        raw.name = f"<{attr}>"
+        line_buffering = buffered and (raw.isatty() or fd == 2)
+        stream = io.TextIOWrapper(
+            binary,
+            encoding=before.encoding if before is not None else "utf-8",
+            errors=before.errors if before is not None else "strict",
+            newline="\n",
+            line_buffering=line_buffering,
+            write_through=not buffered,
+        )
+        stream.mode = "w" if write else "r"  # type: ignore[misc]
+        setattr(sys, attr, stream)
+        setattr(sys, f"__{attr}__", stream)
+
+
+def _reseed() -> None:
+    """New random state, as a fresh interpreter's imports would have drawn it.
+
+    And a new thread counter: a thread started while the preload set was
+    imported (matplotlib's font-cache timer) must not shift the default
+    names of the program's threads ("Thread-1").
+    """
+    threading = sys.modules.get("threading")
+    if threading is not None:
+        threading._counter = itertools.count(1).__next__  # type: ignore[attr-defined]
+    random = sys.modules.get("random")
+    if random is not None:
+        random.seed()
+    numpy_random = sys.modules.get("numpy.random")
+    if numpy_random is not None:
+        numpy_random.seed()
+
+
+def _fix_path(path0: str) -> None:
+    """`sys.path` as a fresh `python3` started now would have it."""
+    sys.path[0] = path0
+    user_site = site.getusersitepackages()
+    if site.ENABLE_USER_SITE:
+        present = os.path.isdir(user_site)
+        if present and user_site not in sys.path:
+            suffixes = ("site-packages", "dist-packages")
+            system = [i for i, p in enumerate(sys.path) if p.endswith(suffixes)]
+            sys.path.insert(system[0] if system else len(sys.path), user_site)
+        elif not present and user_site in sys.path:
+            sys.path.remove(user_site)
+    sys.path_importer_cache.clear()
+    importlib = sys.modules.get("importlib")
+    if importlib is not None:
+        importlib.invalidate_caches()
+
+
+def run(job: Job) -> None:
+    """Run the job as `__main__` (exceptions reach the top level, see `mainrun`)."""
+    if job.kind == "code":
+        with open(4, "rb", closefd=True) as source:
+            code = source.read()
+        mainrun.run_as_main(code, "main.py")
+        return
+    filename = os.path.normpath(os.path.join(job.cwd, job.path))
+    try:
+        with open(filename, "rb") as source:
+            text = source.read()
+    except OSError as exc:
+        error = f"[Errno {exc.errno}] {exc.strerror}"
+        sys.stderr.write(f"python3: can't open file {filename!r}: {error}\n")
+        sys.stderr.flush()
+        os._exit(2)
+    mainrun.run_as_main(text, filename)
+
+
+if __name__ == "__main__":
+    mainrun.add_own_file(__file__)
+    run(serve(int(sys.argv[1])))
