@@ -54,6 +54,11 @@ CASES: dict[str, tuple[dict[str, str], str, str]] = {
         "print(CUSTOMIZED)\n",
         "site",
     ),
+    "a matplotlibrc in the working directory": (
+        {"matplotlibrc": "lines.linewidth: 7\n"},
+        "import matplotlib\nprint(matplotlib.rcParams['lines.linewidth'])\n",
+        "7.0",
+    ),
     "a usercustomize.py in the user site": (
         {f"{USER_SITE}/usercustomize.py": "import builtins\nbuiltins.CUSTOMIZED = 'user'\n"},
         "print(CUSTOMIZED)\n",
@@ -68,7 +73,7 @@ def _remove(workspace: Path, files: dict[str, str]) -> None:
         if top.is_dir():
             shutil.rmtree(top)
         else:
-            top.unlink()
+            top.unlink(missing_ok=True)
 
 
 async def test_each_kind_of_shadowing_runs_fresh_and_the_users_module_wins(
@@ -90,10 +95,8 @@ async def test_each_kind_of_shadowing_runs_fresh_and_the_users_module_wins(
             case,
             outcome,
         )
-        _remove(workspace, files)
-        if script != "main.py":
-            _remove(workspace, {script: ""})
-            (workspace / "main.py").write_text("print('plain')\n")
+        _remove(workspace, {**files, script: ""})
+        (workspace / "main.py").write_text("print('plain')\n")
         again = await run_file(sandbox, "main.py", warm=True)
         assert is_warm(again), (case, "not warm again after the shadow went", again.interpreter)
 

@@ -102,8 +102,7 @@ class Agent:
             if warm is not None:
                 watched.append(warm.fileno())
             ready, _, _ = select.select(watched, [], [], self.keeper.timeout())
-            if not ready:
-                self.keeper.maybe_start()  # a restart came due
+            self.keeper.restart_if_due()
             if self.wake_r in ready:
                 with contextlib.suppress(BlockingIOError):
                     os.read(self.wake_r, 4096)

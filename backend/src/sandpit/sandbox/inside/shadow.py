@@ -6,7 +6,8 @@ A fork of the warm interpreter already holds the preload set and every
 module it pulled in. A fresh `python3 main.py` would instead find, first on
 its path, whatever the workspace puts there: a `numpy.py` or `pandas/` in
 the script's directory or /app, a package pip installed into the user site,
-a `.pth` file (run at start-up), a `sitecustomize`/`usercustomize`. Any of
+a `.pth` file (run at start-up), a `sitecustomize`/`usercustomize`, a
+`matplotlibrc` (read when matplotlib is imported). Any of
 those, and the run must start fresh. This is decided from directory
 listings, cached by each directory's change time (and inode), so a run
 costs a few `stat` calls unless something changed.
@@ -22,6 +23,9 @@ from importlib.machinery import all_suffixes
 
 # Imported at start-up from anywhere on the path, preloaded or not.
 STARTUP_HOOKS = frozenset({"sitecustomize", "usercustomize"})
+# Files a preloaded library reads when it is imported (matplotlib: the
+# working directory's matplotlibrc).
+IMPORT_TIME_FILES = frozenset({"matplotlibrc"})
 RACY_NS = 100_000_000
 
 
@@ -67,7 +71,7 @@ class ShadowCheck:
         except OSError:
             return None
         for name in entries:
-            if pth and name.endswith(".pth"):
+            if (pth and name.endswith(".pth")) or name in IMPORT_TIME_FILES:
                 return os.path.join(directory, name)
             stem = name.partition(".")[0]
             if stem not in self.names:

@@ -16,14 +16,14 @@ would hold), then serves the agent on CONTROL_FD, a SOCK_SEQPACKET socket
                  3, ... and waits on the gate like every child the agent starts.
   here → agent  {"op": "ready", "names": [...], "user_site": ...} once, after
                  the imports: the top-level names a workspace file must not
-                 shadow; {"op": "forked", "id", "pid"}; and
-                 {"op": "exited", "pid", "status"} (a raw wait status) for
-                 every child it reaps.
+                 shadow; then {"op": "forked", "id", "pid"} for each fork
+                 (pid -1: it could not). The child is handed to the agent at
+                 once (`_fork_orphan`), which reaps it like its own.
 
 The contract that keeps runs apart: this process only ever forks. It runs
 no user code, imports nothing on request and keeps no state from a child
 (a child never comes back). Every signal that can be ignored is ignored
-(SIGCHLD wakes the loop and does nothing else), and it is not dumpable, so
+(SIGCHLD too: it only waits for its short-lived intermediates), and it is not dumpable, so
 another process of the sandbox user can neither read or write its memory or
 descriptors through /proc nor make it run anything; it can only kill it,
 which the agent notices and answers by starting another one.
@@ -58,7 +58,6 @@ import io  # noqa: E402
 import itertools  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
-import select  # noqa: E402
 import signal  # noqa: E402
 import site  # noqa: E402
 import socket  # noqa: E402
@@ -111,13 +110,10 @@ def serve(control_fd: int) -> Job:
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     control = socket.socket(fileno=control_fd)
-    wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-    signal.set_wakeup_fd(wake_w)
     for sig in signal.valid_signals():
         if sig not in (signal.SIGKILL, signal.SIGSTOP, signal.SIGCHLD):
             with contextlib.suppress(OSError, ValueError):
                 signal.signal(sig, signal.SIG_IGN)
-    signal.signal(signal.SIGCHLD, lambda *_: None)
     _send(
         control,
         {
@@ -128,13 +124,6 @@ def serve(control_fd: int) -> Job:
         },
     )
     while True:
-        ready, _, _ = select.select([control.fileno(), wake_r], [], [])
-        if wake_r in ready:
-            with contextlib.suppress(BlockingIOError):
-                os.read(wake_r, 4096)
-            _reap(control)
-        if control.fileno() not in ready:
-            continue
         message, fds = _receive(control)
         if message is None:
             os._exit(0)  # the agent went away: the sandbox ends with it
@@ -142,26 +131,49 @@ def serve(control_fd: int) -> Job:
             for fd in fds:
                 os.close(fd)
             continue
-        pid = os.fork()
+        pid = _fork_orphan(control)
         if pid == 0:
-            signal.set_wakeup_fd(-1)
-            for fd in (wake_r, wake_w, control.detach()):
-                os.close(fd)
             return _child(message, fds, libc)
         for fd in fds:
             os.close(fd)
         _send(control, {"op": "forked", "id": message.get("id"), "pid": pid})
 
 
-def _reap(control: socket.socket) -> None:
-    while True:
+def _fork_orphan(control: socket.socket) -> int:
+    """Fork a child that is not ours: 0 in the child, its pid (or -1) here.
+
+    An intermediate process forks it and exits at once, so the child is
+    handed to the agent (its subreaper), which reaps it and reports its exit
+    like any other: nothing about a run's end depends on this process, which
+    user code may stop or kill.
+    """
+    pid_r, pid_w = os.pipe2(os.O_CLOEXEC)
+    child = -1
+    try:
+        middle = os.fork()
+    except OSError:  # out of processes (the sandbox's limit): this run starts fresh
+        os.close(pid_r)
+        os.close(pid_w)
+        return -1
+    if middle == 0:
         try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-        _send(control, {"op": "exited", "pid": pid, "status": status})
+            child = os.fork()
+            if child == 0:
+                os.close(pid_r)
+                os.close(pid_w)
+                os.close(control.detach())
+                return 0
+            os.write(pid_w, str(child).encode())
+        except BaseException:  # nothing may return into the serving loop but the child
+            if child == 0:
+                os._exit(127)
+        os._exit(0)
+    os.close(pid_w)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(middle, 0)
+    answer = os.read(pid_r, 32)
+    os.close(pid_r)
+    return int(answer) if answer.isdigit() else -1
 
 
 def _child(message: dict[str, object], fds: list[int], libc: ctypes.CDLL) -> Job:

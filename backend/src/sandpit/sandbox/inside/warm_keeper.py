@@ -14,9 +14,11 @@ the workspace shadows a module it holds (`shadowed`, see `shadow.py`), and
 it answered the fork within `FORK_TIMEOUT_S` (`unavailable`: it was stopped
 or is stuck; it is killed and started again).
 
-If it dies (the OOM killer, user code killing it), its children live on
-(the agent is their subreaper) and their exits are still reported; a new
-one is started after a delay that grows with repeated deaths.
+The runs it forks are handed to the agent at once (they are orphaned
+through an intermediate process, and the agent is their subreaper), so the
+agent reaps them and reports their exits like any other, whatever becomes
+of the warm interpreter. If it dies (the OOM killer, user code killing it),
+a new one is started after a delay that grows with repeated deaths.
 """
 
 import array
@@ -92,6 +94,11 @@ class Keeper:
         self.restart_at = None
         self._start()
 
+    def restart_if_due(self) -> None:
+        """Start a new interpreter if one died and its restart delay has passed."""
+        if self.restart_at is not None and self.pid is None:
+            self.maybe_start()
+
     def timeout(self) -> float | None:
         """Seconds until a due restart, for the agent's select; None when none is due."""
         if self.restart_at is None or self.pid is not None:
@@ -159,15 +166,8 @@ class Keeper:
         self.deaths = [t for t in self.deaths if now - t < DEATH_MEMORY_S] + [now]
         delay = min(RESTART_MAX_S, RESTART_BASE_S * 2 ** (len(self.deaths) - 1))
         self.restart_at = now + delay
-        # Its runs that already ended, unreported, are gone for good; those
-        # still running were handed to the agent (the subreaper) and will be
-        # reaped by it.
-        for pid, spawn_id in list(self.children.items()):
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                del self.children[pid]
-                self.report_exit(spawn_id, None)  # type: ignore[operator]
+        # Its runs are the agent's children (see warm.py), reaped by it: they
+        # do not depend on this process.
 
     # --- messages ---------------------------------------------------------------
 
@@ -202,12 +202,6 @@ class Keeper:
                 user_site = message.get("user_site")
                 self.user_site = user_site if isinstance(user_site, str) else None
                 self.ready = True
-        elif op == "exited":
-            pid, status = message.get("pid"), message.get("status")
-            if isinstance(pid, int) and isinstance(status, int):
-                spawn_id = self.children.pop(pid, None)
-                if spawn_id is not None:
-                    self.report_exit(spawn_id, status)  # type: ignore[operator]
 
     # --- forking ------------------------------------------------------------------
 
@@ -270,6 +264,5 @@ class Keeper:
                 if isinstance(pid, int) and pid > 0:
                     self.children[pid] = spawn_id
                     return pid, "", None
-                self.kill()
-                return None, "unavailable", None
+                return None, "unavailable", None  # it could not fork (out of processes)
             self._handle(answer)
