@@ -1,4 +1,4 @@
-"""Run latency through the API, bubblewrap beside Docker, warm interpreter off and on (issues 3, 6, 15).
+"""Run latency through the API, bubblewrap beside Docker, warm runs off and on (issues 3, 6, 15).
 
 For each sandbox backend, and for each `WARM_INTERPRETER` setting (a server
 each, one after the other, same session):
@@ -117,7 +117,10 @@ def measure_backend(backend: str, warm_setting: str, rows: list[Row], notes: lis
             "(HTTP, auth, 2 DB writes, the event loop)"
         )
         rows.append(
-            row(f"{label}: numpy + pandas, API end to end", measure(lambda: run(NUMPY_PANDAS), REPEAT))
+            row(
+                f"{label}: numpy + pandas, API end to end",
+                measure(lambda: run(NUMPY_PANDAS), REPEAT),
+            )
         )
         time.sleep(1)
         memory = user.client.get(f"/api/workspaces/{ws}/sandbox").json()["memory_bytes"]
@@ -131,7 +134,7 @@ def measure_backend(backend: str, warm_setting: str, rows: list[Row], notes: lis
         rows.append(row(f"{label}: cold run (sandbox start + run)", cold))
         if backend == "docker":
             shim = docker_shim_rss(server.env["CGROUP_ROOT"])
-            notes.append(f"{label}: the idle sandbox's shim, outside it: {shim / 2**20:.1f} MiB RSS")
+            notes.append(f"{label}: the idle sandbox's shim, outside it: {shim / 2**20:.1f} MiB")
         user.close()
     finally:
         server.close()

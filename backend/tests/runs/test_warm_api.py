@@ -1,4 +1,4 @@
-"""A run's record says which way Python started (`interpreter`, `interpreter_note`), through HTTP."""
+"""A run's record says which way Python started (`interpreter`, its note), through HTTP."""
 
 from __future__ import annotations
 

@@ -140,8 +140,8 @@ async def test_a_run_cannot_reach_signal_or_keep_down_the_warm_interpreter(
         "        print(what, 'reached')\n"
         "    except OSError as exc:\n"
         "        print(what, type(exc).__name__)\n"
-        "for sig in (signal.SIGUSR1, signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD):\n"
-        "    os.kill(pid, sig)\n"
+        "for name in ('SIGUSR1', 'SIGTERM', 'SIGINT', 'SIGHUP', 'SIGCHLD'):\n"
+        "    os.kill(pid, getattr(signal, name))\n"
         "print(pid > 0)\n",
     )
     assert reach == (

@@ -79,4 +79,4 @@ async def test_a_code_string_runs_the_same_warm_and_fresh(
     assert is_warm(warm)
     assert not is_warm(fresh)
     assert _result(warm) == _result(fresh)
-    assert warm.stderr.decode().startswith("Traceback (most recent call last):\n  File \"main.py\"")
+    assert warm.stderr.decode().startswith('Traceback (most recent call last):\n  File "main.py"')

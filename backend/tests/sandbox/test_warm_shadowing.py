@@ -114,8 +114,8 @@ async def test_a_package_that_shadows_nothing_stays_warm_and_imports(
     warm = await run_file(sandbox, "main.py", warm=True)
     fresh = await run_file(sandbox, "main.py", warm=False)
     assert is_warm(warm), warm.interpreter
-    assert warm.stdout == fresh.stdout == (
-        f"mytool /app/{USER_SITE}/mytool/__init__.py\n".encode()
+    assert (
+        warm.stdout == fresh.stdout == (f"mytool /app/{USER_SITE}/mytool/__init__.py\n".encode())
     ), (warm, fresh)
 
 

@@ -66,7 +66,9 @@ def is_warm(outcome: RunOutcome) -> bool:
     return outcome.interpreter is not None and outcome.interpreter.warm
 
 
-async def until_warm(sandbox: Sandbox, workspace: Path, deadline_s: float = WARM_DEADLINE_S) -> float:
+async def until_warm(
+    sandbox: Sandbox, workspace: Path, deadline_s: float = WARM_DEADLINE_S
+) -> float:
     """Run a trivial file until a run is forked warm; return the seconds it took.
 
     The first run that asks starts the warm interpreter once it has ended;

@@ -31,7 +31,7 @@ import socket
 import time
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
+if TYPE_CHECKING or __package__:  # on the host (its tests): as part of the package
     from sandpit.sandbox.inside.shadow import ShadowCheck
 else:
     from shadow import ShadowCheck
