@@ -42,8 +42,8 @@ BACKENDS = ("bubblewrap", "docker")
 WARM_SETTINGS = ("false", "true")
 HI = "print('hi')"
 NUMPY_PANDAS = "import numpy, pandas\nprint('hi')"
-REPEAT = 40
-COLD_REPEAT = 10
+REPEAT = 30
+COLD_REPEAT = 8
 WARM_DEADLINE_S = 300.0
 
 Row = tuple[str, str, str, str, str]
@@ -119,7 +119,7 @@ def measure_backend(backend: str, warm_setting: str, rows: list[Row], notes: lis
         rows.append(
             row(
                 f"{label}: numpy + pandas, API end to end",
-                measure(lambda: run(NUMPY_PANDAS), REPEAT),
+                measure(lambda: run(NUMPY_PANDAS), REPEAT // 2, 3),
             )
         )
         time.sleep(1)
