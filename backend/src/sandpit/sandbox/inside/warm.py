@@ -23,10 +23,12 @@ would hold), then serves the agent on CONTROL_FD, a SOCK_SEQPACKET socket
 The contract that keeps runs apart: this process only ever forks. It runs
 no user code, imports nothing on request and keeps no state from a child
 (a child never comes back). Every signal that can be ignored is ignored
-(SIGCHLD too: it only waits for its short-lived intermediates), and it is not dumpable, so
-another process of the sandbox user can neither read or write its memory or
-descriptors through /proc nor make it run anything; it can only kill it,
-which the agent notices and answers by starting another one.
+(SIGCHLD keeps its default, which does nothing, so the waits for its
+short-lived intermediates work), no handler of ours runs, and it is not
+dumpable, so another process of the sandbox user can neither read or write
+its memory or descriptors through /proc nor make it run anything; it can
+only stop or kill it, which the agent notices and answers by starting
+another one.
 
 In a child, before the gate: descriptors in place and every other one
 closed (this socket with them), signals and the signal mask as a fresh

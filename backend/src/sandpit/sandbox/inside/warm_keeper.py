@@ -29,6 +29,7 @@ import select
 import signal
 import socket
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING or __package__:  # on the host (its tests): as part of the package
@@ -64,7 +65,7 @@ class Keeper:
     (`status` a raw wait status, or None when it could not be known).
     """
 
-    def __init__(self, report_exit: object) -> None:
+    def __init__(self, report_exit: Callable[[str, int | None], None]) -> None:
         self.report_exit = report_exit
         self.preload: list[str] | None = None
         self.env: dict[str, str] | None = None
@@ -153,7 +154,7 @@ class Keeper:
         spawn_id = self.children.pop(pid, None)
         if spawn_id is None:
             return False
-        self.report_exit(spawn_id, status)  # type: ignore[operator]
+        self.report_exit(spawn_id, status)
         return True
 
     def _died(self) -> None:
