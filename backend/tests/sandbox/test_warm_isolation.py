@@ -18,7 +18,8 @@ from sandpit.sandbox.base import Sandbox
 from tests.sandbox.conftest import Sandboxes, Workspaces
 from tests.sandbox.warm_runs import PRELOAD, is_warm, run_file, until_warm
 
-# Runs forked from it show its command line too: it is the one whose parent is not.
+# Runs forked from it (and its spare) show its command line too: it is the
+# oldest of those processes.
 FIND_WARM = """
 import os
 def warm_pid():
@@ -29,10 +30,10 @@ def warm_pid():
                 with open(f"/proc/{pid}/cmdline", "rb") as f:
                     if b"/run/sandpit/warm.py" in f.read():
                         with open(f"/proc/{pid}/stat") as s:
-                            found[int(pid)] = int(s.read().rsplit(")", 1)[1].split()[1])
+                            found[int(pid)] = int(s.read().rsplit(")", 1)[1].split()[19])
             except OSError:
                 pass
-    return next(pid for pid, parent in found.items() if parent not in found)
+    return min(found, key=found.get)
 """
 
 
