@@ -181,6 +181,7 @@ class Agent:
             preload = warm.get("preload")
             modules = [str(m) for m in preload] if isinstance(preload, list) else []
             self.keeper.configure(modules, env)
+            self.keeper.run_started(spawn_id)
             if self.spawn_warm(spawn_id, argv, env, cwd, fds, started):
                 return
         gate_r, gate_w = os.pipe2(os.O_CLOEXEC)
@@ -205,6 +206,7 @@ class Agent:
                 os.close(fd)
             if master >= 0:
                 os.close(master)
+            self.keeper.run_ended(spawn_id)  # it never started
             self.send({"op": "failed", "id": spawn_id, "error": os.strerror(exc.errno or 0)})
             return
         if pid == 0:  # child
@@ -324,6 +326,7 @@ class Agent:
     def report_exit(self, spawn_id: str, status: int | None) -> None:
         """Tell the server that `spawn_id` ended (`status` None: how is unknown, say SIGKILL)."""
         self.pids.pop(spawn_id, None)
+        self.keeper.run_ended(spawn_id)
         gate = self.gates.pop(spawn_id, None)
         if gate is not None:
             os.close(gate[1])

@@ -77,6 +77,11 @@ class Keeper:
         self.children: dict[int, str] = {}  # pid -> spawn id, forked by the interpreter
         self.restart_at: float | None = None
         self.deaths: list[float] = []
+        # Runs (spawns that asked for warm) still running, fresh or warm: while
+        # any runs, an interpreter still importing is held (SIGSTOP), so its
+        # imports never take CPU from a run (they share the sandbox's quota).
+        self.running: set[str] = set()
+        self.held = False
 
     # --- lifecycle ------------------------------------------------------------
 
@@ -85,6 +90,26 @@ class Keeper:
         if self.preload is None:
             self.preload = [m for m in preload if m.replace(".", "").replace("_", "").isalnum()]
             self.env = {k: v for k, v in env.items() if k != PLOT_FD_VARIABLE}
+
+    def run_started(self, spawn_id: str) -> None:
+        """A run began: hold an interpreter that is still importing."""
+        self.running.add(spawn_id)
+        if self.pid is not None and not self.ready and not self.held:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGSTOP)
+            self.held = True
+
+    def run_ended(self, spawn_id: str) -> None:
+        """A run ended: let a held interpreter import on if none is left."""
+        self.running.discard(spawn_id)
+        if not self.running:
+            self._release()
+
+    def _release(self) -> None:
+        if self.held and self.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGCONT)
+        self.held = False
 
     def maybe_start(self) -> None:
         """Start the interpreter if it was asked for and none runs or is due to restart."""
@@ -138,6 +163,11 @@ class Keeper:
         self.pid = pid
         self.sock = ours
         self.ready = False
+        self.held = False
+        if self.running:  # a run is going on: import once it is over
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
+            self.held = True
 
     def kill(self) -> None:
         """Kill the interpreter (it is stuck); its death is handled when it is reaped."""
@@ -145,6 +175,7 @@ class Keeper:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGKILL)
             self.ready = False
+            self.held = False
 
     def reaped(self, pid: int, status: int) -> bool:
         """Handle a child the agent reaped; True if it was ours (the interpreter or a run)."""
@@ -160,6 +191,7 @@ class Keeper:
     def _died(self) -> None:
         self.pid = None
         self.ready = False
+        self.held = False
         if self.sock is not None:
             self.sock.close()
             self.sock = None
