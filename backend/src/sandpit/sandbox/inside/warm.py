@@ -5,10 +5,12 @@ sandbox user, started by the agent with a run's environment:
 
     python3 /run/sandpit/warm.py CONTROL_FD MODULE[,MODULE...]
 
-It imports the modules first (nothing of its own before them, so what they
-leave in `sys.modules` is exactly what a fresh interpreter importing them
-would hold), then serves the agent on CONTROL_FD, a SOCK_SEQPACKET socket
-(one JSON message per packet, descriptors as SCM_RIGHTS):
+It imports the modules first (nothing of its own before them but `atexit`,
+to register its quick exit first, see `_exit_quickly`; so what they leave
+in `sys.modules` is what a fresh interpreter importing them would hold),
+freezes them out of the collector's sight (`gc.freeze`), then serves the
+agent on CONTROL_FD, a SOCK_SEQPACKET socket (one JSON message per packet,
+descriptors as SCM_RIGHTS):
 
   agent → here  {"op": "fork", "id", "kind": "file"|"code", "path", "cwd",
                  "env", "argv"} with fds [stdin, stdout, stderr, plots,
@@ -18,7 +20,9 @@ would hold), then serves the agent on CONTROL_FD, a SOCK_SEQPACKET socket
                  the imports: the top-level names a workspace file must not
                  shadow; then {"op": "forked", "id", "pid"} for each fork
                  (pid -1: it could not). The child is handed to the agent at
-                 once (`_fork_orphan`), which reaps it like its own.
+                 once (`_fork_orphan`), which reaps it like its own. It is
+                 usually a spare forked after the previous run, waiting on
+                 a socket of its own for its run (`_new_spare`).
 
 The contract that keeps runs apart: this process only ever forks. It runs
 no user code, imports nothing on request and keeps no state from a child
