@@ -1,20 +1,30 @@
-"""Run latency through the API, bubblewrap beside Docker, with host baselines (issues 3 and 6).
+"""Run latency through the API, bubblewrap beside Docker, warm runs off and on (issues 3, 6, 15).
 
-For each sandbox backend (a server each, one after the other, same session):
-- warm run: `print("hi")` in a workspace whose sandbox is already running;
+For each sandbox backend, and for each `WARM_INTERPRETER` setting (a server
+each, one after the other, same session):
+- `print('hi')`: a run in a workspace whose sandbox is already running
+  (with the warm interpreter on: once runs are forked from it);
+- numpy + pandas: `import numpy, pandas` and a print, the same way;
+- where the API's time goes for `print('hi')`: the run's own duration (the
+  sandbox: spawn, confine, the program), a `GET /api/runs/{id}` (HTTP, auth,
+  a database read) and the rest (the two database writes of a run, task
+  scheduling on the event loop);
 - cold run: the same right after stopping the sandbox (sandbox start included);
-- idle memory of a sandbox: its memory use with nothing running (the
-  cgroup for bubblewrap, the engine's stats for Docker), after one run.
-Baselines: `python3 -c pass` on the host, the runtime image's python under a
-bare `bwrap` (no cgroup, no agent), and `docker run --rm` of the same image
-(the engine's own start-up cost, no agent).
+- idle memory of a sandbox after one run (the cgroup for bubblewrap, the
+  engine's stats for Docker); with the warm interpreter on, once it is up.
+Baselines: `python3 -c pass` on the host (the floor, measured in the same
+run), the runtime image's python under a bare `bwrap` (no cgroup, no
+agent), and `docker run --rm` of the same image. The load average is
+printed beside: the machine may be shared.
 
 A backend whose server cannot start here (no Docker engine) is reported and skipped.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import statistics
 import subprocess
 import time
 from pathlib import Path
@@ -29,58 +39,115 @@ from sandpit.runtime import plan
 from sandpit.runtime.image import RuntimeImage, find_image
 
 BACKENDS = ("bubblewrap", "docker")
+WARM_SETTINGS = ("false", "true")
+HI = "print('hi')"
+NUMPY_PANDAS = "import numpy, pandas\nprint('hi')"
+REPEAT = 30
+COLD_REPEAT = 8
+WARM_DEADLINE_S = 300.0
+
+Row = tuple[str, str, str, str, str]
 
 
 def main() -> None:
     image = find_image(REPO_DIR / "data")
     if image is None:
         raise SystemExit("build the runtime image first: make image")
-    rows: list[tuple[str, str, str, str, str]] = []
-    idle: dict[str, float] = {}
+    print(f"load average at start: {os.getloadavg()}")
+    rows: list[Row] = baselines(image)
+    floor = float(rows[0][2])
+    notes: list[str] = []
     for backend in BACKENDS:
-        try:
-            idle[backend] = measure_backend(backend, rows)
-        except RuntimeError as exc:
-            print(f"{backend}: the server did not start, skipped ({exc})")
-    rows += baselines(image)
+        for warm in WARM_SETTINGS:
+            try:
+                measure_backend(backend, warm, rows, notes)
+            except RuntimeError as exc:
+                print(f"{backend}: the server did not start, skipped ({exc})")
     print_table(("what", "n", "p50 ms", "p95 ms", "mean ms"), rows)
     print()
-    for backend, memory in idle.items():
-        print(f"idle sandbox memory, {backend} (after one run): {memory / 2**20:.1f} MiB")
+    print(f"floor (host python3 -c pass) p50: {floor:.2f} ms; p50 as a multiple of it:")
+    for r in rows[1:]:
+        print(f"  {r[0]}: {float(r[2]) / floor:.1f}x")
+    print()
+    for note in notes:
+        print(note)
+    print(f"load average at end: {os.getloadavg()}")
 
 
-def measure_backend(backend: str, rows: list[tuple[str, str, str, str, str]]) -> float:
-    """Add the warm and cold rows of `backend`; return its idle memory in bytes."""
+def measure_backend(backend: str, warm_setting: str, rows: list[Row], notes: list[str]) -> None:
+    """Add the rows of `backend` with WARM_INTERPRETER=`warm_setting`, and its memory notes."""
     # The per-user run rate limit would stop a benchmark, not a person.
-    server = SandpitServer(runs_per_minute="1000000", sandbox_backend=backend)
+    server = SandpitServer(
+        runs_per_minute="1000000", sandbox_backend=backend, warm_interpreter=warm_setting
+    )
     server.start()
+    label = f"{backend}, warm {'on' if warm_setting == 'true' else 'off'}"
     try:
         user = User(server)
         ws = user.workspace()
         url = f"/api/workspaces/{ws}/runs"
 
-        def warm() -> None:
-            response = user.client.post(url, params={"wait": True}, json={"code": "print('hi')"})
-            assert response.json()["stdout"] == "hi\n", response.text
+        def run(code: str) -> dict[str, object]:
+            response = user.client.post(url, params={"wait": True}, json={"code": code})
+            answer: dict[str, object] = response.json()
+            assert answer["stdout"] == "hi\n", response.text
+            return answer
 
-        rows.append(row(f"{backend}: warm run, API end to end", measure(warm, 100)))
+        run(HI)
+        if warm_setting == "true":
+            waited = until_warm(run)
+            notes.append(f"{label}: first warm run {waited:.1f} s after the first run")
+        durations: list[float] = []
+        gets: list[float] = []
+
+        def hi() -> None:
+            answer = run(HI)
+            durations.append(float(str(answer["duration_ms"])))
+            start = time.perf_counter()
+            user.client.get(f"/api/runs/{answer['id']}")
+            gets.append((time.perf_counter() - start) * 1000)
+
+        hi_samples = measure(hi, REPEAT)
+        rows.append(row(f"{label}: print('hi'), API end to end", hi_samples))
+        rows.append(row(f"{label}:   of which the run in the sandbox", durations[-REPEAT:]))
+        rows.append(row(f"{label}:   GET /api/runs/{{id}} (HTTP, auth, DB read)", gets[-REPEAT:]))
+        rest = statistics.median(hi_samples) - statistics.median(durations[-REPEAT:])
+        notes.append(
+            f"{label}: print('hi') p50 minus the run's own p50 = {rest:.1f} ms "
+            "(HTTP, auth, 2 DB writes, the event loop)"
+        )
+        rows.append(
+            row(
+                f"{label}: numpy + pandas, API end to end",
+                measure(lambda: run(NUMPY_PANDAS), REPEAT // 2, 3),
+            )
+        )
+        time.sleep(1)
+        memory = user.client.get(f"/api/workspaces/{ws}/sandbox").json()["memory_bytes"]
+        notes.append(f"{label}: idle sandbox memory after runs: {memory / 2**20:.1f} MiB")
         cold = []
-        for _ in range(30):
+        for _ in range(COLD_REPEAT):
             user.client.delete(f"/api/workspaces/{ws}/sandbox")  # not timed
             start = time.perf_counter()
-            warm()
+            run(HI)
             cold.append((time.perf_counter() - start) * 1000)
-        rows.append(row(f"{backend}: cold run (sandbox start + run)", cold))
-        warm()
-        time.sleep(1)
-        memory: int = user.client.get(f"/api/workspaces/{ws}/sandbox").json()["memory_bytes"]
+        rows.append(row(f"{label}: cold run (sandbox start + run)", cold))
         if backend == "docker":
             shim = docker_shim_rss(server.env["CGROUP_ROOT"])
-            print(f"docker: the idle sandbox's shim, outside it: {shim / 2**20:.1f} MiB RSS")
+            notes.append(f"{label}: the idle sandbox's shim, outside it: {shim / 2**20:.1f} MiB")
         user.close()
-        return float(memory)
     finally:
         server.close()
+
+
+def until_warm(run: object) -> float:
+    """Run `print('hi')` until a run says it was forked warm; the seconds it took."""
+    start = time.monotonic()
+    while time.monotonic() - start < WARM_DEADLINE_S:
+        if run(HI)["interpreter"] == "warm":  # type: ignore[operator]
+            return time.monotonic() - start
+        time.sleep(0.2)
+    raise RuntimeError("the warm interpreter did not come up")
 
 
 def docker_shim_rss(instance: str) -> int:
@@ -106,7 +173,7 @@ def docker_shim_rss(instance: str) -> int:
     return total
 
 
-def baselines(image: RuntimeImage) -> list[tuple[str, str, str, str, str]]:
+def baselines(image: RuntimeImage) -> list[Row]:
     rows = [
         row(
             "host: python3 -c pass",

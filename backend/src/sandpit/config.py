@@ -227,6 +227,28 @@ class Settings(BaseSettings):
     command_log_per_minute: int = Field(default=120, ge=1)
     command_log_max_rows: int = Field(default=100_000, ge=100)
 
+    # --- Warm runs (issue 15; see docs/architecture/warm-runs.md) -----------------
+    # Fork each Python run from a pre-imported interpreter kept per sandbox
+    # (started after the sandbox's first run ends); off: every run is fresh.
+    warm_interpreter: bool = True
+    # The modules it imports (with everything they import), a JSON list.
+    warm_preload: list[str] = [
+        "numpy",
+        "pandas",
+        "scipy",
+        "matplotlib",
+        "matplotlib.pyplot",
+        "sandpit_plots",
+    ]
+
+    @field_validator("warm_preload")
+    @classmethod
+    def _module_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not all(part.isidentifier() for part in name.split(".")):
+                raise ValueError(f"{name!r} is not a module name")
+        return value
+
     # --- Package proxy (the only way out of a sandbox; see sandpit.proxy) --------
     package_proxy_enabled: bool = True
     # host:port pairs the proxy tunnels to (HTTPS CONNECT); everything else is refused.

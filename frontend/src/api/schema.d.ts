@@ -1745,6 +1745,16 @@ export interface components {
              * @default false
              */
             input_open: boolean;
+            /**
+             * Interpreter
+             * @description Which way Python started: forked from the sandbox's warm interpreter (its libraries already imported) or fresh. None while it runs, and for runs that never started.
+             */
+            interpreter?: ("warm" | "fresh") | null;
+            /**
+             * Interpreter Note
+             * @description Why it started fresh, in words (None when warm).
+             */
+            interpreter_note?: string | null;
             /** Message */
             message: string | null;
             /**

@@ -143,6 +143,11 @@ export function RunBlock({ run, onStop, onInput, focusTarget = false }: Props) {
         <span className="text-xs text-fg-muted tabular-nums">
           {run.status === "running" ? <Elapsed since={run.startedAt} /> : run.durationMs !== null ? seconds(run.durationMs) : ""}
         </span>
+        {run.interpreter !== null && (
+          <span className="text-xs text-fg-muted" title={run.interpreterNote ?? "forked from the warm interpreter"} data-testid="run-interpreter">
+            {run.interpreter}
+          </span>
+        )}
         {run.exitCode !== null && (
           <span className="text-xs text-fg-muted" data-testid="exit-code">
             exit code {run.exitCode}

@@ -39,6 +39,9 @@ export type ConsoleRun = {
   output: OutputPiece[];
   truncated: boolean;
   durationMs: number | null;
+  /** Which way Python started (forked from the warm interpreter, or fresh) and why fresh. */
+  interpreter: "warm" | "fresh" | null;
+  interpreterNote: string | null;
   images: string[];
   message: string | null;
   startedAt: number;
@@ -66,6 +69,8 @@ function fromRun(run: Run, previous?: ConsoleRun): ConsoleRun {
     output: streamed && previous !== undefined ? previous.output : run.output,
     truncated: run.truncated,
     durationMs: run.duration_ms,
+    interpreter: run.interpreter ?? null,
+    interpreterNote: run.interpreter_note ?? null,
     images: streamed && previous !== undefined && previous.images.length > run.images.length ? previous.images : run.images,
     message: run.message,
     startedAt: previous?.startedAt ?? (Date.parse(run.created_at) || Date.now()),
@@ -295,6 +300,8 @@ export function useRuns(workspaceId: string, onFinished: (run: ConsoleRun) => vo
         output: [],
         truncated: false,
         durationMs: null,
+        interpreter: null,
+        interpreterNote: null,
         images: [],
         message,
         startedAt,

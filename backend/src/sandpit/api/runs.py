@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Depends, Header, Query, Response, status
 from fastapi.responses import FileResponse
@@ -82,6 +82,8 @@ def run_out(view: RunView) -> RunOut:
         finished_at=run.finished_at,
         input_open=view.input_open,
         typed=output.texts["stdin"],
+        interpreter=cast(Literal["warm", "fresh"] | None, run.interpreter),
+        interpreter_note=run.interpreter_note,
         segments=_segments(output.segments),
         output=[
             RunOutputPiece(stream=piece.stream, text=piece.text)

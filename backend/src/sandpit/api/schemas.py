@@ -290,6 +290,15 @@ class RunOut(BaseModel):
         description="Whether `POST /api/runs/{run_id}/stdin` takes input now.",
     )
     typed: str = Field(default="", description="The input typed into the run while it ran.")
+    interpreter: Literal["warm", "fresh"] | None = Field(
+        default=None,
+        description="Which way Python started: forked from the sandbox's warm interpreter "
+        "(its libraries already imported) or fresh. None while it runs, and for runs that "
+        "never started.",
+    )
+    interpreter_note: str | None = Field(
+        default=None, description="Why it started fresh, in words (None when warm)."
+    )
     segments: list[RunSegment] | None = Field(
         default=None,
         description="The order its output came in (so far, while it runs), so a client can "

@@ -101,6 +101,10 @@ class Run(Base):
     # Bytes the record and its plots take, counted against the workspace's run
     # storage (`RUN_STORAGE_BYTES`); 0 while it runs.
     stored_bytes: Mapped[int] = mapped_column(default=0)
+    # Which way Python started ("warm", "fresh"; None: unknown) and why fresh
+    # (`sandpit.runs.interpreter`).
+    interpreter: Mapped[str | None] = mapped_column(String(8), default=None)
+    interpreter_note: Mapped[str | None] = mapped_column(String(400), default=None)
 
 
 class CommandLogEntry(Base):

@@ -27,7 +27,7 @@ from sandpit.fds import OwnedFd, owned_pipe
 from sandpit.runs.output import MAX_IMAGES, RunOutput
 from sandpit.runs.stdin import RunInput
 from sandpit.runs.transcript import Segment, segments_of
-from sandpit.sandbox.base import ExecRequest, ExitStatus, Process, Sandbox
+from sandpit.sandbox.base import ExecRequest, ExitStatus, Interpreter, Process, Sandbox
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
@@ -47,6 +47,9 @@ class RunRequest:
     timeout_s: float
     output_bytes: int
     env: dict[str, str]
+    # The warm interpreter's preload set, to fork the run from it when the
+    # sandbox can; None runs it fresh.
+    warm: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -66,6 +69,8 @@ class RunOutcome:
     # typed into the run, as its console showed them.
     segments: list[Segment] = field(default_factory=list)
     typed: bytes = b""
+    # Which way Python started (None: the sandbox could not say, or never started it).
+    interpreter: Interpreter | None = None
 
 
 async def execute(
@@ -101,7 +106,13 @@ async def execute(
     try:
         try:
             process = await sandbox.exec(
-                ExecRequest(argv=argv, env=env, group=group, extra_fds=[e.fd for e in theirs])
+                ExecRequest(
+                    argv=argv,
+                    env=env,
+                    group=group,
+                    extra_fds=[e.fd for e in theirs],
+                    warm=request.warm,
+                )
             )
         finally:
             for end in theirs:
@@ -223,6 +234,7 @@ async def _await_end(
         message=message,
         segments=segments_of(output),
         typed=output.typed,
+        interpreter=process.interpreter,
     )
 
 

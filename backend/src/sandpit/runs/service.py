@@ -44,6 +44,7 @@ from sandpit.errors import (
 )
 from sandpit.runs import retention, transcript
 from sandpit.runs.executor import STOPPED_MESSAGE, RunOutcome, RunRequest, execute
+from sandpit.runs.interpreter import describe
 from sandpit.runs.live import MAX_FOLLOWERS, InputState, LiveRun, Started, follow
 from sandpit.runs.output import Image, Text
 from sandpit.runs.stdin import MAX_PENDING_BYTES
@@ -173,7 +174,8 @@ class RunService:
             stdin=stdin.encode(),
             timeout_s=timeout,
             output_bytes=self.settings.run_output_bytes,
-            env=run_env(),
+            env=run_env(self.settings.sandbox_cpus),
+            warm=tuple(self.settings.warm_preload) if self.settings.warm_interpreter else None,
         )
         self._per_workspace[workspace.id] = self._per_workspace.get(workspace.id, 0) + 1
         self._per_user[user.id] = self._per_user.get(user.id, 0) + 1
@@ -441,6 +443,9 @@ class RunService:
             run.message = outcome.message
             run.segments = transcript.encode(outcome.segments)
             run.typed = outcome.typed.decode("utf-8", "replace")
+            run.interpreter, run.interpreter_note = describe(
+                outcome.interpreter, enabled=self.settings.warm_interpreter
+            )
             run.finished_at = datetime.now(UTC)
             run.stored_bytes = _record_bytes(run) + outcome.plot_bytes
             await db.commit()

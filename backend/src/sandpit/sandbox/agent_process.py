@@ -27,7 +27,7 @@ import uuid
 from pathlib import Path
 
 from sandpit.sandbox import cgroups
-from sandpit.sandbox.base import ExecRequest, ExitStatus, SandboxError
+from sandpit.sandbox.base import ExecRequest, ExitStatus, Interpreter, SandboxError
 from sandpit.sandbox.channel import AgentChannel
 
 
@@ -42,6 +42,7 @@ class AgentProcess:
         host_pid: int | None,
         pty_fd: int | None,
         pipes: tuple[int, int, int] | None,
+        interpreter: Interpreter | None = None,
     ) -> None:
         self._channel = channel
         self.spawn_id = spawn_id
@@ -52,6 +53,7 @@ class AgentProcess:
         self.stdout_fd: int | None = pipes[1] if pipes else None
         self.stderr_fd: int | None = pipes[2] if pipes else None
         self._status: ExitStatus | None = None
+        self.interpreter = interpreter
 
     async def wait(self) -> ExitStatus:
         if self._status is None:
@@ -120,6 +122,7 @@ async def exec_via_agent(
             rows=request.rows,
             cols=request.cols,
             fds=[*child_ends, *request.extra_fds],
+            warm=request.warm,
         )
     except BaseException:
         for fd in host_ends or ():
@@ -145,8 +148,9 @@ async def exec_via_agent(
             os.close(fd)
         await _discard(leaf)
         raise SandboxError("The process could not be placed in its group; it was stopped.")
+    interpreter = channel.interpreter(spawn_id)
     channel.go(spawn_id)
-    return AgentProcess(channel, spawn_id, leaf, host_pid, master, host_ends)
+    return AgentProcess(channel, spawn_id, leaf, host_pid, master, host_ends, interpreter)
 
 
 async def _discard(leaf: cgroups.Leaf) -> None:

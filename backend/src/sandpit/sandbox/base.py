@@ -65,6 +65,28 @@ class ExecRequest:
     # Host descriptors that become 3, 4, ... in the process (the caller
     # keeps and closes its own copies).
     extra_fds: tuple[int, ...] | list[int] = ()
+    # For a Python run (`python3 -- path`, the code runner): the modules a
+    # warm interpreter preloads, asking the sandbox to fork the run from it
+    # when it can (`Process.interpreter` says whether it did). None: fresh.
+    warm: tuple[str, ...] | None = None
+
+
+# Why a run that asked for the warm interpreter started fresh (the agent's codes).
+FRESH_REASONS = frozenset({"starting", "environment", "shadowed", "unavailable", "not_python"})
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """Which way a Python run started: forked from the warm interpreter, or fresh.
+
+    `why` is one of `FRESH_REASONS` for a fresh start; `detail` names the
+    shadowing path in the sandbox for `shadowed`. From the sandbox: only
+    ever shown, never acted on.
+    """
+
+    warm: bool
+    why: str | None = None
+    detail: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +122,8 @@ class Process(Protocol):
     stdin_fd: int | None
     stdout_fd: int | None
     stderr_fd: int | None
+    # For an `ExecRequest` with `warm`: which way it started; else None.
+    interpreter: Interpreter | None
 
     async def wait(self) -> ExitStatus:
         """Wait for the process itself (not its children) to end."""

@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from sandpit.fds import OwnedFd
-from sandpit.sandbox.base import ExitStatus, SandboxError
+from sandpit.sandbox.base import FRESH_REASONS, ExitStatus, Interpreter, SandboxError
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,7 @@ class _Pending:
     spawned: asyncio.Future[tuple[int, int | None]]
     exited: asyncio.Future[ExitStatus]
     error: str | None = None
+    interpreter: Interpreter | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -77,9 +78,14 @@ class AgentChannel:
         rows: int,
         cols: int,
         fds: list[int],
+        warm: tuple[str, ...] | None = None,
         timeout: float = 10.0,
     ) -> tuple[int, int | None]:
-        """Fork a held child; return (its pid inside the sandbox, PTY master fd or None)."""
+        """Fork a held child; return (its pid inside the sandbox, PTY master fd or None).
+
+        With `warm` (the modules to preload), the agent may fork it from its
+        warm interpreter; `interpreter(spawn_id)` then says which way it went.
+        """
         loop = asyncio.get_running_loop()
         pending = _Pending(loop.create_future(), loop.create_future())
         self._pending[spawn_id] = pending
@@ -93,6 +99,8 @@ class AgentChannel:
             "rows": rows,
             "cols": cols,
         }
+        if warm is not None:
+            message["warm"] = {"preload": list(warm)}
         self._send(message, fds)
         try:
             return await asyncio.wait_for(asyncio.shield(pending.spawned), timeout)
@@ -119,6 +127,11 @@ class AgentChannel:
             raise SandboxError("The sandbox did not answer in time.") from exc
         finally:
             self._listens.pop(request_id, None)
+
+    def interpreter(self, spawn_id: str) -> Interpreter | None:
+        """Which way spawned process `spawn_id` started, as its agent said (None: not asked)."""
+        pending = self._pending.get(spawn_id)
+        return pending.interpreter if pending is not None else None
 
     def go(self, spawn_id: str) -> None:
         self._send({"op": "go", "id": spawn_id})
@@ -225,6 +238,7 @@ class AgentChannel:
             master = fds[0] if fds else None
             if master is not None and not os.isatty(master.fd):
                 raise ValueError("the PTY is not a terminal")
+            pending.interpreter = _interpreter(message)
             pending.spawned.set_result((pid, master.take() if master is not None else None))
         elif op == "failed" and not pending.spawned.done():
             error = str(message.get("error", "unknown error"))[:200]
@@ -292,3 +306,19 @@ class AgentChannel:
         for answer in self._listens.values():
             if not answer.done():
                 answer.set_exception(SandboxError("The sandbox has ended."))
+
+
+def _interpreter(message: dict[str, object]) -> Interpreter | None:
+    """The "interpreter" of a "spawned" answer, checked (an unknown reason is dropped)."""
+    kind = message.get("interpreter")
+    if kind == "warm":
+        return Interpreter(warm=True)
+    if kind != "fresh":
+        return None
+    why = message.get("why")
+    detail = message.get("detail")
+    return Interpreter(
+        warm=False,
+        why=why if isinstance(why, str) and why in FRESH_REASONS else None,
+        detail=detail[:300] if isinstance(detail, str) and detail.isprintable() else None,
+    )

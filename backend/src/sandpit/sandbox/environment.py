@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from sandpit.sandbox.proxy_bridge import proxy_env
 
 SANDBOX_PATH = "/app/.local/bin:/usr/local/bin:/usr/bin:/bin"
@@ -35,6 +37,19 @@ def base_env() -> dict[str, str]:
     }
 
 
-def run_env() -> dict[str, str]:
-    """For runs: unbuffered output, so streamed output arrives as it is printed."""
-    return {**base_env(), "PYTHONUNBUFFERED": "1", "TERM": "dumb"}
+def run_env(cpus: float = 1.0) -> dict[str, str]:
+    """For runs: unbuffered output, so streamed output arrives as it is printed.
+
+    BLAS and OpenMP thread pools are sized to the sandbox's `cpus` before
+    numpy is imported (a pool per host core would only contend for the
+    quota), the same for a warm interpreter and a fresh one.
+    """
+    threads = str(max(1, math.ceil(cpus)))
+    return {
+        **base_env(),
+        "PYTHONUNBUFFERED": "1",
+        "TERM": "dumb",
+        "OPENBLAS_NUM_THREADS": threads,
+        "OMP_NUM_THREADS": threads,
+        "MKL_NUM_THREADS": threads,
+    }

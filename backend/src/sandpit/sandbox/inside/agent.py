@@ -18,7 +18,14 @@ Protocol (server → agent):
       and held at a gate before exec; the reply is
       {"op": "spawned", "id", "pid"} with the PTY master fd when pty is true,
       or {"op": "failed", "id", "error"}.
-  {"op": "go", "id"}            release the held child: it calls execve.
+      With "warm": {"preload": [modules]} (runs only: `python3 -- path` or
+      the code runner), the agent forks the run from its warm interpreter
+      instead when it can (`warm_keeper.py`), and "spawned" carries
+      "interpreter": "warm", or "fresh" with "why" (and "detail", the
+      shadowing path) when it could not. The first such run starts the
+      warm interpreter once it has ended.
+  {"op": "go", "id"}            release the held child: it calls execve
+                                (a warm child starts the program).
   {"op": "signal", "id", "signal", "group": bool}
   {"op": "listen", "id", "host", "port"}
       a listening TCP socket on the sandbox's own network, for the server to
@@ -51,9 +58,19 @@ import socket
 import struct
 import sys
 import termios
+from typing import TYPE_CHECKING
+
+# Started with -I, which leaves this file's directory off the path: our
+# helpers beside it (read-only, like this file) are added explicitly.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+if TYPE_CHECKING:
+    from sandpit.sandbox.inside.warm_keeper import Keeper
+else:
+    from warm_keeper import Keeper
 
 MAX_MESSAGE = 256 * 1024
 PR_SET_DUMPABLE = 4
+PR_SET_CHILD_SUBREAPER = 36
 MAX_FDS = 6
 LISTEN_BACKLOG = 64
 
@@ -69,6 +86,7 @@ class Agent:
         self.wake_r = wake_r
         signal.set_wakeup_fd(wake_w)
         signal.signal(signal.SIGCHLD, lambda *_: None)
+        self.keeper = Keeper(self.report_exit)
 
     def send(self, message: dict[str, object], fds: list[int] | None = None) -> None:
         data = json.dumps(message).encode()
@@ -79,11 +97,18 @@ class Agent:
 
     def run(self) -> None:
         while True:
-            ready, _, _ = select.select([self.channel.fileno(), self.wake_r], [], [])
+            watched = [self.channel.fileno(), self.wake_r]
+            warm = self.keeper.sock
+            if warm is not None:
+                watched.append(warm.fileno())
+            ready, _, _ = select.select(watched, [], [], self.keeper.timeout())
+            self.keeper.restart_if_due()
             if self.wake_r in ready:
                 with contextlib.suppress(BlockingIOError):
                     os.read(self.wake_r, 4096)
                 self.reap()
+            if warm is not None and warm.fileno() in ready and self.keeper.sock is warm:
+                self.keeper.on_readable()
             if self.channel.fileno() in ready:
                 message, fds = self.receive()
                 if message is None:
@@ -150,6 +175,15 @@ class Agent:
         env = {str(k): str(v) for k, v in message["env"].items()}  # type: ignore[attr-defined]
         cwd = str(message.get("cwd", "/app"))
         use_pty = bool(message.get("pty"))
+        started: dict[str, object] = {}
+        warm = message.get("warm")
+        if isinstance(warm, dict) and not use_pty and len(fds) >= 3:
+            preload = warm.get("preload")
+            modules = [str(m) for m in preload] if isinstance(preload, list) else []
+            self.keeper.configure(modules, env)
+            self.keeper.run_started(spawn_id)
+            if self.spawn_warm(spawn_id, argv, env, cwd, fds, started):
+                return
         gate_r, gate_w = os.pipe2(os.O_CLOEXEC)
         # execve errors travel back through this pipe; a successful exec
         # closes it (O_CLOEXEC), which is how we tell the two apart.
@@ -172,6 +206,7 @@ class Agent:
                 os.close(fd)
             if master >= 0:
                 os.close(master)
+            self.keeper.run_ended(spawn_id)  # it never started
             self.send({"op": "failed", "id": spawn_id, "error": os.strerror(exc.errno or 0)})
             return
         if pid == 0:  # child
@@ -186,9 +221,37 @@ class Agent:
         # Read when the child exits: by then the pipe holds the execve
         # error, or nothing if exec succeeded.
         self.exec_errors[spawn_id] = err_r
-        self.send({"op": "spawned", "id": spawn_id, "pid": pid}, [master] if use_pty else None)
+        self.send(
+            {"op": "spawned", "id": spawn_id, "pid": pid, **started}, [master] if use_pty else None
+        )
         if master >= 0:
             os.close(master)
+
+    def spawn_warm(
+        self,
+        spawn_id: str,
+        argv: list[str],
+        env: dict[str, str],
+        cwd: str,
+        fds: list[int],
+        started: dict[str, object],
+    ) -> bool:
+        """Fork the run from the warm interpreter; False (and `started` says why) if not."""
+        gate_r, gate_w = os.pipe2(os.O_CLOEXEC)
+        try:
+            pid, why, detail = self.keeper.fork(spawn_id, argv, env, cwd, [*fds, gate_r])
+        finally:
+            os.close(gate_r)
+        if pid is None:
+            os.close(gate_w)  # a child forked too late reads EOF at its gate and exits
+            started.update(interpreter="fresh", why=why)
+            if detail is not None:
+                started["detail"] = detail[:300]
+            return False
+        self.pids[spawn_id] = pid
+        self.gates[spawn_id] = (pid, gate_w)
+        self.send({"op": "spawned", "id": spawn_id, "pid": pid, "interpreter": "warm"})
+        return True
 
     @staticmethod
     def child(
@@ -244,13 +307,11 @@ class Agent:
                 return
             if pid == 0:
                 return
+            if self.keeper.reaped(pid, status):
+                continue  # the warm interpreter, or a run it forked (reported)
             spawn_id = self.children.pop(pid, None)
             if spawn_id is None:
                 continue  # an orphan re-parented to us; nothing to report
-            self.pids.pop(spawn_id, None)
-            gate = self.gates.pop(spawn_id, None)
-            if gate is not None:
-                os.close(gate[1])
             err_r = self.exec_errors.pop(spawn_id, None)
             if err_r is not None:
                 error = os.read(err_r, 512)
@@ -258,13 +319,24 @@ class Agent:
                 if error:
                     text = error.decode("utf-8", "replace")
                     self.send({"op": "exec_failed", "id": spawn_id, "error": text})
-            code = os.waitstatus_to_exitcode(status)
-            message: dict[str, object] = {"op": "exited", "id": spawn_id}
-            if code < 0:
-                message.update(code=None, signal=-code)
-            else:
-                message.update(code=code, signal=None)
-            self.send(message)
+            self.report_exit(spawn_id, status)
+            # The first run that asked for a warm interpreter has ended: start it.
+            self.keeper.maybe_start()
+
+    def report_exit(self, spawn_id: str, status: int | None) -> None:
+        """Tell the server that `spawn_id` ended (`status` None: how is unknown, say SIGKILL)."""
+        self.pids.pop(spawn_id, None)
+        self.keeper.run_ended(spawn_id)
+        gate = self.gates.pop(spawn_id, None)
+        if gate is not None:
+            os.close(gate[1])
+        message: dict[str, object] = {"op": "exited", "id": spawn_id}
+        code = os.waitstatus_to_exitcode(status) if status is not None else -signal.SIGKILL
+        if code < 0:
+            message.update(code=None, signal=-code)
+        else:
+            message.update(code=code, signal=None)
+        self.send(message)
 
 
 def _connect() -> socket.socket:
@@ -315,6 +387,9 @@ def main() -> None:
     # Children get the flag back when they exec.
     with contextlib.suppress(OSError, AttributeError):
         libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+        # Runs forked by the warm interpreter come to us if it dies before
+        # them, so their exits are still reported.
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     channel = _connect()
     # The agent's own environment is not passed on: each spawn names its own.
     os.environ.clear()

@@ -1,7 +1,7 @@
 """Accounts and run storage: disabled users, invitation codes, bytes a run stores.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-06
 """
 

@@ -1,0 +1,301 @@
+"""The agent's side of the warm interpreter (`warm.py`): start it, fork from it, outlive it.
+
+THIS FILE RUNS INSIDE THE SANDBOX, in the agent: standard library only.
+
+When it starts (measured, see docs/architecture/warm-runs.md): after the
+first run that asked for it has ended. A sandbox that only ever has
+terminals never pays the ~100 MB of the preloaded libraries, the first run
+is not slowed by imports competing for its CPU, and every later run is warm.
+
+A run forks from it only when all of these hold, else it starts fresh and
+the answer says why (`why`): the interpreter is ready (`starting`), the
+run's environment is the one it started with (`environment`), nothing in
+the workspace shadows a module it holds (`shadowed`, see `shadow.py`), and
+it answered the fork within `FORK_TIMEOUT_S` (`unavailable`: it was stopped
+or is stuck; it is killed and started again).
+
+The runs it forks are handed to the agent at once (they are orphaned
+through an intermediate process, and the agent is their subreaper), so the
+agent reaps them and reports their exits like any other, whatever becomes
+of the warm interpreter. If it dies (the OOM killer, user code killing it),
+a new one is started after a delay that grows with repeated deaths.
+"""
+
+import array
+import contextlib
+import json
+import os
+import select
+import signal
+import socket
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING or __package__:  # on the host (its tests): as part of the package
+    from sandpit.sandbox.inside.shadow import ShadowCheck
+else:
+    from shadow import ShadowCheck
+
+OWN_DIR = "/run/sandpit/"
+WARM_SCRIPT = "/run/sandpit/warm.py"
+RUNNER = "/run/sandpit/run_code.py"
+PLOT_FD_VARIABLE = "SANDPIT_PLOT_FD"
+FORK_TIMEOUT_S = 3.0
+MAX_MESSAGE = 256 * 1024
+# Restart delays after a death: the first at once, then doubling up to a minute.
+RESTART_BASE_S = 0.5
+RESTART_MAX_S = 60.0
+DEATH_MEMORY_S = 300.0
+
+
+def job_of(argv: list[str]) -> tuple[str, str] | None:
+    """("file", path) for `python3 -- path`, ("code", "") for the code runner, else None."""
+    if len(argv) == 3 and argv[0] == "python3" and argv[1] == "--" and argv[2]:
+        return "file", argv[2]
+    if argv == ["python3", RUNNER]:
+        return "code", ""
+    return None
+
+
+class Keeper:
+    """One warm interpreter for the agent; see the module docstring.
+
+    `report_exit(spawn_id, status)` is called for each forked run that ends
+    (`status` a raw wait status, or None when it could not be known).
+    """
+
+    def __init__(self, report_exit: Callable[[str, int | None], None]) -> None:
+        self.report_exit = report_exit
+        self.preload: list[str] | None = None
+        self.env: dict[str, str] | None = None
+        self.pid: int | None = None
+        self.sock: socket.socket | None = None
+        self.ready = False
+        self.check: ShadowCheck | None = None
+        self.user_site: str | None = None
+        self.children: dict[int, str] = {}  # pid -> spawn id, forked by the interpreter
+        self.restart_at: float | None = None
+        self.deaths: list[float] = []
+        # Runs (spawns that asked for warm) still running, fresh or warm: while
+        # any runs, an interpreter still importing is held (SIGSTOP), so its
+        # imports never take CPU from a run (they share the sandbox's quota).
+        self.running: set[str] = set()
+        self.held = False
+
+    # --- lifecycle ------------------------------------------------------------
+
+    def configure(self, preload: list[str], env: dict[str, str]) -> None:
+        """Remember what to preload and the environment, from the first run that asks."""
+        if self.preload is None:
+            self.preload = [m for m in preload if m.replace(".", "").replace("_", "").isalnum()]
+            self.env = {k: v for k, v in env.items() if k != PLOT_FD_VARIABLE}
+
+    def run_started(self, spawn_id: str) -> None:
+        """A run began: hold an interpreter that is still importing."""
+        self.running.add(spawn_id)
+        if self.pid is not None and not self.ready and not self.held:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGSTOP)
+            self.held = True
+
+    def run_ended(self, spawn_id: str) -> None:
+        """A run ended: let a held interpreter import on if none is left."""
+        self.running.discard(spawn_id)
+        if not self.running:
+            self._release()
+
+    def _release(self) -> None:
+        if self.held and self.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGCONT)
+        self.held = False
+
+    def maybe_start(self) -> None:
+        """Start the interpreter if it was asked for and none runs or is due to restart."""
+        if self.preload is None or self.pid is not None:
+            return
+        if self.restart_at is not None and time.monotonic() < self.restart_at:
+            return
+        self.restart_at = None
+        self._start()
+
+    def restart_if_due(self) -> None:
+        """Start a new interpreter if one died and its restart delay has passed."""
+        if self.restart_at is not None and self.pid is None:
+            self.maybe_start()
+
+    def timeout(self) -> float | None:
+        """Seconds until a due restart, for the agent's select; None when none is due."""
+        if self.restart_at is None or self.pid is not None:
+            return None
+        return max(0.0, self.restart_at - time.monotonic())
+
+    def _start(self) -> None:
+        assert self.preload is not None
+        assert self.env is not None
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        argv = ["python3", WARM_SCRIPT, "3", ",".join(self.preload)]
+        try:
+            pid = os.fork()
+        except OSError:
+            ours.close()
+            theirs.close()
+            self._died()
+            return
+        if pid == 0:
+            try:
+                for sig in signal.valid_signals():
+                    if sig not in (signal.SIGKILL, signal.SIGSTOP):
+                        with contextlib.suppress(OSError, ValueError):
+                            signal.signal(sig, signal.SIG_DFL)
+                signal.pthread_sigmask(signal.SIG_SETMASK, [])
+                os.setsid()
+                devnull = os.open(os.devnull, os.O_RDWR)
+                for fd in (0, 1, 2):
+                    os.dup2(devnull, fd)
+                os.dup2(theirs.fileno(), 3)
+                os.closerange(4, 4096)
+                os.execvpe(argv[0], argv, self.env)  # noqa: S606 - an argument list
+            finally:
+                os._exit(127)
+        theirs.close()
+        self.pid = pid
+        self.sock = ours
+        self.ready = False
+        self.held = False
+        if self.running:  # a run is going on: import once it is over
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
+            self.held = True
+
+    def kill(self) -> None:
+        """Kill the interpreter (it is stuck); its death is handled when it is reaped."""
+        if self.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            self.ready = False
+            self.held = False
+
+    def reaped(self, pid: int, status: int) -> bool:
+        """Handle a child the agent reaped; True if it was ours (the interpreter or a run)."""
+        if pid == self.pid:
+            self._died()
+            return True
+        spawn_id = self.children.pop(pid, None)
+        if spawn_id is None:
+            return False
+        self.report_exit(spawn_id, status)
+        return True
+
+    def _died(self) -> None:
+        self.pid = None
+        self.ready = False
+        self.held = False
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+        now = time.monotonic()
+        self.deaths = [t for t in self.deaths if now - t < DEATH_MEMORY_S] + [now]
+        delay = min(RESTART_MAX_S, RESTART_BASE_S * 2 ** (len(self.deaths) - 1))
+        self.restart_at = now + delay
+        # Its runs are the agent's children (see warm.py), reaped by it: they
+        # do not depend on this process.
+
+    # --- messages ---------------------------------------------------------------
+
+    def on_readable(self) -> None:
+        """Handle what the interpreter sent (outside of a fork)."""
+        message = self._receive()
+        if message is None:
+            self.kill()  # it closed its end: it is dying; the reap finishes the job
+            return
+        self._handle(message)
+
+    def _receive(self) -> dict[str, object] | None:
+        assert self.sock is not None
+        try:
+            data = self.sock.recv(MAX_MESSAGE)
+        except OSError:
+            return None
+        if not data:
+            return None
+        try:
+            message = json.loads(data)
+        except ValueError:
+            return {}
+        return message if isinstance(message, dict) else {}
+
+    def _handle(self, message: dict[str, object]) -> None:
+        op = message.get("op")
+        if op == "ready":
+            names = message.get("names")
+            if isinstance(names, list):
+                self.check = ShadowCheck(frozenset(str(n) for n in names))
+                user_site = message.get("user_site")
+                self.user_site = user_site if isinstance(user_site, str) else None
+                self.ready = True
+
+    # --- forking ------------------------------------------------------------------
+
+    def fork(
+        self, spawn_id: str, argv: list[str], env: dict[str, str], cwd: str, fds: list[int]
+    ) -> tuple[int | None, str, str | None]:
+        """Fork the run; (pid, "", None) or (None, why, detail) to start it fresh instead.
+
+        `fds` are [stdin, stdout, stderr, extras..., gate read end]; the
+        caller keeps and closes its copies.
+        """
+        job = job_of(argv)
+        if job is None:
+            return None, "not_python", None
+        if not self.ready or self.sock is None or self.check is None:
+            return None, "starting", None
+        if {k: v for k, v in env.items() if k != PLOT_FD_VARIABLE} != self.env:
+            return None, "environment", None
+        kind, path = job
+        dirs = [cwd]
+        if kind == "file":
+            dirs.insert(0, os.path.dirname(os.path.realpath(os.path.join(cwd, path))))
+        # PYTHONPATH: the workspace's entries; ours (/run/sandpit, read-only) cannot change.
+        dirs += [
+            p
+            for p in env.get("PYTHONPATH", "").split(":")
+            if p and p != cwd and not p.startswith(OWN_DIR)
+        ]
+        hit = self.check.find(dirs, self.user_site)
+        if hit is not None:
+            return None, "shadowed", hit
+        message = {
+            "op": "fork",
+            "id": spawn_id,
+            "kind": kind,
+            "path": path,
+            "cwd": cwd,
+            "env": env,
+            "argv": argv,
+        }
+        ancillary = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds).tobytes())]
+        try:
+            self.sock.sendmsg([json.dumps(message).encode()], ancillary)
+        except OSError:
+            self.kill()
+            return None, "unavailable", None
+        deadline = time.monotonic() + FORK_TIMEOUT_S
+        while True:
+            left = deadline - time.monotonic()
+            ready, _, _ = select.select([self.sock], [], [], max(0.0, left))
+            if not ready:
+                self.kill()  # stopped or stuck: never wait for it again
+                return None, "unavailable", None
+            answer = self._receive()
+            if answer is None:
+                self.kill()
+                return None, "unavailable", None
+            if answer.get("op") == "forked" and answer.get("id") == spawn_id:
+                pid = answer.get("pid")
+                if isinstance(pid, int) and pid > 0:
+                    self.children[pid] = spawn_id
+                    return pid, "", None
+                return None, "unavailable", None  # it could not fork (out of processes)
+            self._handle(answer)

@@ -1,0 +1,3 @@
+name = input("name? ")
+print("hello", name)
+again = input("again? ")
