@@ -24,11 +24,13 @@ BODIES: dict[tuple[str, str], dict[str, Any] | bytes] = {
 
 
 def workspace_endpoints(client: httpx.Client) -> list[tuple[str, str]]:
+    """Every endpoint an owner reaches through a workspace id (the administrator's
+    endpoints, which take one too, answer 403 to everyone else: tests/api/test_admin*)."""
     document = client.get("/api/openapi.json").json()
     return [
         (method, path)
         for path, operations in document["paths"].items()
-        if "{workspace_id}" in path
+        if "{workspace_id}" in path and not path.startswith("/api/admin/")
         for method in operations
     ]
 

@@ -48,10 +48,11 @@ def test_the_data_directory_and_its_files_are_private(user: User, server: Sandpi
     assert stat.S_IMODE((data / "jwt_secret").stat().st_mode) == 0o600
     for database in data.glob("sandpit.db*"):  # with SQLite (the other pass: PostgreSQL)
         assert stat.S_IMODE(database.stat().st_mode) == 0o600, database
-    plots = list((data / "runs").glob("*/*.png"))
+    plots = list((data / "runs").glob("*/*/*.png"))  # runs/<workspace>/<run>/<i>.png
     assert len(plots) == 1
     assert stat.S_IMODE((data / "runs").stat().st_mode) == 0o700
     assert stat.S_IMODE(plots[0].parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(plots[0].parent.parent.stat().st_mode) == 0o700
     assert stat.S_IMODE(plots[0].stat().st_mode) == 0o600
     # All another user can reach: the proxy's socket folders (each socket is its
     # sandbox uid's alone) and nothing else; the image lives elsewhere in tests.
