@@ -34,7 +34,11 @@ class PlotStore:
         if self.directory is None:
             self._memory.append(png)
         else:
-            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # runs/<workspace>/<run>/, each level the server's alone (mkdir's
+            # `parents` would make the upper ones with the umask's mode).
+            runs_root = self.directory.parent.parent
+            for level in (runs_root, self.directory.parent, self.directory):
+                level.mkdir(mode=0o700, exist_ok=True)
             path = self.directory / f"{self._count}.png"
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
             with open(fd, "wb") as handle:
