@@ -1,13 +1,15 @@
-"""Workspace export (issue 13 item 5): throughput and the server's peak memory.
+"""Workspace and snapshot export (issue 13 item 5): throughput and the server's peak memory.
 
 A workspace of ~100 MB (200 files of 500 KiB: half random bytes, which do
 not compress, half Python-like text, which does) is written straight into
 its folder, then `GET /api/workspaces/{id}/export` is read to the end three
-times, counting bytes as they arrive. Throughput is the workspace's size
-over the time to the last byte. The server's resident memory (VmRSS of its
-process, from /proc) is sampled every 10 ms during the exports; the table
-gives it before, at its peak, and the difference: what streaming costs,
-which must stay far below the workspace's size.
+times, counting bytes as they arrive; then a snapshot of it is taken and
+`GET .../snapshots/{sid}/export` (streamed from the blobs) is read the same
+way. Throughput is the files' size over the time to the last byte. The
+server's resident memory (VmRSS of its process, from /proc) is sampled
+every 10 ms during each kind of export; the table gives it before, at its
+peak, and the difference: what streaming costs, which must stay far below
+the workspace's size.
 
 Usage: backend/.venv/bin/python bench/run.py export
 """
@@ -18,6 +20,7 @@ import os
 import threading
 import time
 from pathlib import Path
+from typing import Self
 
 from common import print_table
 from tests.conftest import User
@@ -51,6 +54,53 @@ def fill(folder: Path) -> int:
     return total
 
 
+class Sampler:
+    """The peak of a process's resident memory while the `with` block runs (every 10 ms)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.before = self.peak = rss_bytes(pid)
+        self._running = False
+        self._thread = threading.Thread(target=self._sample)
+
+    def _sample(self) -> None:
+        while self._running:
+            self.peak = max(self.peak, rss_bytes(self.pid))
+            time.sleep(0.01)
+
+    def __enter__(self) -> Self:
+        self._running = True
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._running = False
+        self._thread.join()
+
+
+def exports(user: User, name: str, url: str, size: int) -> list[tuple[str, ...]]:
+    """Read `url` to the end `RUNS` times; a table row per run."""
+    rows = []
+    for run in range(RUNS):
+        received = 0
+        start = time.perf_counter()
+        with user.client.stream("GET", url) as response:
+            response.raise_for_status()
+            for chunk in response.iter_raw():
+                received += len(chunk)
+        seconds = time.perf_counter() - start
+        rows.append(
+            (
+                f"{name} #{run + 1}",
+                f"{size / MiB:.1f}",
+                f"{received / MiB:.1f}",
+                f"{seconds:.2f}",
+                f"{size / MiB / seconds:.1f}",
+            )
+        )
+    return rows
+
+
 def main() -> None:
     # No loop-mounted volume (so the files can be written directly) and room for them.
     server = SandpitServer(workspace_volumes="false", workspace_quota_bytes=str(200 * MiB))
@@ -61,50 +111,32 @@ def main() -> None:
         user = User(server)
         ws = user.workspace("bench")
         size = fill(server.data_dir / "workspaces" / ws)
-        baseline = rss_bytes(pid)
-        peak = baseline
-        sampling = True
-
-        def sample() -> None:
-            nonlocal peak
-            while sampling:
-                peak = max(peak, rss_bytes(pid))
-                time.sleep(0.01)
-
-        sampler = threading.Thread(target=sample)
-        sampler.start()
         rows = []
-        try:
-            for run in range(RUNS):
-                received = 0
-                start = time.perf_counter()
-                with user.client.stream("GET", f"/api/workspaces/{ws}/export") as response:
-                    response.raise_for_status()
-                    for chunk in response.iter_raw():
-                        received += len(chunk)
-                seconds = time.perf_counter() - start
-                rows.append(
-                    (
-                        f"export #{run + 1}",
-                        f"{size / MiB:.1f}",
-                        f"{received / MiB:.1f}",
-                        f"{seconds:.2f}",
-                        f"{size / MiB / seconds:.1f}",
-                    )
-                )
-        finally:
-            sampling = False
-            sampler.join()
-        print_table(("run", "workspace MiB", "zip MiB", "seconds", "MiB/s"), rows)
+        memory = []
+        with Sampler(pid) as sampler:
+            rows += exports(user, "workspace export", f"/api/workspaces/{ws}/export", size)
+        memory.append(("workspace export", sampler))
+        # The same files as a snapshot, exported from their blobs. Taking the
+        # snapshot is outside the measure (it reads the workspace whole).
+        made = user.client.post(f"/api/workspaces/{ws}/snapshots", json={"label": "bench"})
+        made.raise_for_status()
+        assert made.json()["bytes"] == size, made.json()
+        url = f"/api/workspaces/{ws}/snapshots/{made.json()['id']}/export"
+        with Sampler(pid) as sampler:
+            rows += exports(user, "snapshot export", url, size)
+        memory.append(("snapshot export", sampler))
+        print_table(("run", "files MiB", "zip MiB", "seconds", "MiB/s"), rows)
         print()
         print_table(
-            ("server RSS before MiB", "peak MiB", "peak - before MiB"),
+            ("exports", "server RSS before MiB", "peak MiB", "peak - before MiB"),
             [
                 (
-                    f"{baseline / MiB:.1f}",
-                    f"{peak / MiB:.1f}",
-                    f"{(peak - baseline) / MiB:.1f}",
+                    name,
+                    f"{s.before / MiB:.1f}",
+                    f"{s.peak / MiB:.1f}",
+                    f"{(s.peak - s.before) / MiB:.1f}",
                 )
+                for name, s in memory
             ],
         )
         user.close()

@@ -1,7 +1,10 @@
-"""History and snapshots in the browser: snapshot, change, compare, restore; a file's
-history with its diff and restore; a deleted file brought back."""
+"""History and snapshots in the browser: snapshot, change, compare, download, restore; a
+file's history with its diff and restore; a deleted file brought back."""
 
 from __future__ import annotations
+
+import io
+import zipfile
 
 from playwright.sync_api import expect
 
@@ -40,6 +43,17 @@ def test_snapshot_change_compare_and_restore(ide: Ide) -> None:
     expect(diff).to_contain_text("print('one')")
     expect(diff).to_contain_text("print('two')")
     ide.screenshot("history-snapshot-compare")
+
+    # Download the snapshot: a zip of its files as they were, not as they are now.
+    with page.expect_download() as download_info:
+        history.get_by_role("link", name="Download").click()
+    download = download_info.value
+    assert download.suggested_filename.endswith(" - Before my change.zip")
+    archive = zipfile.ZipFile(io.BytesIO(download.path().read_bytes()))
+    assert {name: archive.read(name) for name in archive.namelist()} == {
+        "data.txt": b"kept\n",
+        "main.py": b"print('one')\n",
+    }
 
     # Restore the whole workspace (after confirming), then it holds exactly the snapshot.
     history.get_by_role("button", name="Restore workspace…").click()

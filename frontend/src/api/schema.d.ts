@@ -936,6 +936,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/workspaces/{workspace_id}/snapshots/{snapshot_id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Snapshot
+         * @description Every file of the snapshot as a zip, laid out like the workspace's export.
+         *
+         *     Each file is exactly as the snapshot holds it, whatever the workspace
+         *     holds now. Streamed: if a stored content goes missing meanwhile (the
+         *     snapshot was deleted), the download fails rather than end incomplete.
+         */
+        get: operations["export_snapshot_api_workspaces__workspace_id__snapshots__snapshot_id__export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/workspaces/{workspace_id}/snapshots/{snapshot_id}/files": {
         parameters: {
             query?: never;
@@ -5766,6 +5790,56 @@ export interface operations {
             };
             /** @description Too many files and folders to list. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    export_snapshot_api_workspaces__workspace_id__snapshots__snapshot_id__export_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                snapshot_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The snapshot's files as a zip, streamed from storage as it is made. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": string;
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource (or another user's). */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -115,6 +115,14 @@ export function snapshotFileText(workspaceId: string, snapshotId: string, path: 
   return text(`${base}/files/${encodePath(path)}`);
 }
 
+/**
+ * The URL that downloads a snapshot's files as a zip (the workspace export's
+ * layout), streamed by the server; the session cookie authenticates it.
+ */
+export function snapshotExportUrl(workspaceId: string, snapshotId: string): string {
+  return `/api/workspaces/${encodeURIComponent(workspaceId)}/snapshots/${encodeURIComponent(snapshotId)}/export`;
+}
+
 /** Restore the whole workspace from a snapshot, or only `path`. */
 export function restoreSnapshot(workspaceId: string, snapshotId: string, path?: string): Promise<Result<{ restored: Restored }>> {
   return attempt(async () => {

@@ -9,9 +9,11 @@ owned workspace only).
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from anyio import to_thread
 from fastapi import APIRouter, Query, Response, status
+from fastapi.responses import StreamingResponse
 
 from sandpit.api.deps import Context, CurrentUser, DbSession, OwnedWorkspace
 from sandpit.api.errors import responses
@@ -29,6 +31,7 @@ from sandpit.api.schemas import (
 from sandpit.errors import SandpitError
 from sandpit.history import rules
 from sandpit.history.blobs import sha256_of
+from sandpit.history.export import ManifestEntry, snapshot_zip
 from sandpit.history.restore import Restored
 from sandpit.workspaces.fs import WorkspaceFS
 from sandpit.workspaces.paths import join_display, validate_path
@@ -133,6 +136,48 @@ async def read_snapshot_file(
     shown = join_display(validate_path(path))
     found = await context.history.snapshot_file(db, snapshot_id, shown)
     return _raw(await context.history.content(found.sha256))
+
+
+@router.get(
+    _WS + "/snapshots/{snapshot_id}/export",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "The snapshot's files as a zip, streamed from storage as it is made.",
+        }
+    },
+)
+async def export_snapshot(
+    snapshot_id: str, workspace: OwnedWorkspace, db: DbSession, context: Context
+) -> StreamingResponse:
+    """Every file of the snapshot as a zip, laid out like the workspace's export.
+
+    Each file is exactly as the snapshot holds it, whatever the workspace
+    holds now. Streamed: if a stored content goes missing meanwhile (the
+    snapshot was deleted), the download fails rather than end incomplete.
+    """
+    snapshot = await context.history.snapshot(db, workspace.id, snapshot_id)
+    manifest = [
+        ManifestEntry(path=f.path, sha256=f.sha256, size=f.size)
+        for f in await context.history.snapshot_files(db, snapshot_id)
+    ]
+    filename = quote(f"{workspace.name} - {_file_name_part(snapshot.label)}.zip")
+    return StreamingResponse(
+        snapshot_zip(context.history.blobs, manifest, snapshot.created_at),
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{filename}",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def _file_name_part(label: str) -> str:
+    """A snapshot's label made fit for a downloaded file's name (no folders, no controls)."""
+    cleaned = "".join("_" if c in "/\\" or not c.isprintable() else c for c in label).strip()
+    return cleaned.strip(".") or "snapshot"
 
 
 @router.get(

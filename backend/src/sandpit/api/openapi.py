@@ -114,6 +114,7 @@ _LINKS[("post", "/api/workspaces/{workspace_id}/snapshots", "201")] = {
     for name, method, suffix in (
         ("ListSnapshotFiles", "get", "/files"),
         ("CompareSnapshot", "get", "/compare"),
+        ("ExportSnapshot", "get", "/export"),
         ("RestoreSnapshot", "post", "/restore"),
         ("DeleteSnapshot", "delete", ""),
     )

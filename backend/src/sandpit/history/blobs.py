@@ -140,6 +140,12 @@ class BlobStore:
         """The content of blob `sha256`; `FileNotFoundError` if it is not stored."""
         return self.path(sha256).read_bytes()
 
+    def open(self, sha256: str) -> int:
+        """A read-only file descriptor on blob `sha256` (the caller closes it);
+        `FileNotFoundError` if it is not stored. Once open, the content stays
+        readable even if the blob is collected meanwhile."""
+        return os.open(self.path(sha256), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+
     def remove(self, names: Iterable[str]) -> int:
         """Delete the blobs `names` (missing ones are fine); return how many files went."""
         removed = 0

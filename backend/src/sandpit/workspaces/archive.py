@@ -4,6 +4,8 @@ Export (`export_zip`) yields the zip in chunks as it is made, one file at a
 time read in 64 KiB pieces through `WorkspaceFS.open_file` (never following
 a link), so the server holds a few chunks, never the workspace. Links and
 special files are left out, and so is `.local/` (pip's installs) unless asked.
+`stream_zip` is the streaming part alone, which a snapshot's export
+(`sandpit.history.export`) shares so both zips have the same layout.
 
 Import is two steps, so that a refused zip writes nothing:
 
@@ -29,7 +31,7 @@ import struct
 import time
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -39,7 +41,15 @@ from sandpit.workspaces._tree import is_reserved
 from sandpit.workspaces.fs import WorkspaceFS
 from sandpit.workspaces.paths import join_display, validate_path
 
-__all__ = ["ImportPlan", "check_zip", "export_zip", "unpack"]
+__all__ = [
+    "ImportPlan",
+    "ZipMember",
+    "check_zip",
+    "export_zip",
+    "read_chunks",
+    "stream_zip",
+    "unpack",
+]
 
 CHUNK = 64 * 1024
 LOCAL_DIR = ".local"
@@ -50,6 +60,10 @@ RATIO_FLOOR = 1024 * 1024
 # this size per allowed entry, the directory is refused before it is parsed
 # (a zip of millions of empty entries would otherwise cost a lot of memory).
 _DIRECTORY_BYTES_PER_ENTRY = 46 + 1024 + 256
+
+# A zip member to stream: its path, its modification time (seconds since the
+# epoch) and its content in chunks.
+ZipMember = tuple[str, float, Iterable[bytes]]
 
 
 # --- export ------------------------------------------------------------------------
@@ -101,22 +115,48 @@ def export_zip(fs: WorkspaceFS, paths: list[str]) -> Iterator[bytes]:
     A file that vanished, became a link or cannot be read since it was listed
     is left out (the workspace is live: sandbox code may change it meanwhile).
     """
+    return stream_zip(_workspace_members(fs, paths))
+
+
+def _workspace_members(fs: WorkspaceFS, paths: list[str]) -> Iterator[ZipMember]:
+    for path in paths:
+        try:
+            with fs.open_file(path) as fd:
+                # The file stays open while the zip reads the chunks: the next
+                # member is asked for only once this one is written.
+                yield path, os.fstat(fd).st_mtime, read_chunks(fd)
+        except (NotFound, BadRequest):
+            continue
+
+
+def read_chunks(fd: int) -> Iterator[bytes]:
+    """The content of the open file `fd` from its current offset, `CHUNK` bytes at a time."""
+    while chunk := os.read(fd, CHUNK):
+        yield chunk
+
+
+def stream_zip(members: Iterable[ZipMember]) -> Iterator[bytes]:
+    """Yield a zip of `members` (path, modification time, content in chunks), as it is made.
+
+    The layout every export shares: each member at its workspace path,
+    deflated (level 1: exports are about speed, not size), mode 0644, its
+    time from `mtime`. Only the few chunks not yet yielded are held, never
+    a whole file. An exception from a member's chunks ends the zip there
+    (raised to the caller): an export never hides a file it could not read
+    whole behind a well-formed zip.
+    """
     sink = _Sink()
     # zipfile writes data descriptors to a stream it cannot seek.
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-        for path in paths:
-            try:
-                with fs.open_file(path) as fd:
-                    info = zipfile.ZipInfo(path, _zip_time(os.fstat(fd).st_mtime))
-                    info.compress_type = zipfile.ZIP_DEFLATED
-                    info.external_attr = (stat.S_IFREG | 0o644) << 16
-                    with zf.open(info, "w") as member:
-                        while chunk := os.read(fd, CHUNK):
-                            member.write(chunk)
-                            if out := sink.take():
-                                yield out
-            except (NotFound, BadRequest):
-                continue
+        for path, mtime, chunks in members:
+            info = zipfile.ZipInfo(path, _zip_time(mtime))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = (stat.S_IFREG | 0o644) << 16
+            with zf.open(info, "w") as member:
+                for chunk in chunks:
+                    member.write(chunk)
+                    if out := sink.take():
+                        yield out
             if out := sink.take():
                 yield out
     if out := sink.take():

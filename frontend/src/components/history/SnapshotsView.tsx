@@ -8,6 +8,7 @@ import {
   createSnapshot,
   listSnapshots,
   restoreSnapshot,
+  snapshotExportUrl,
   snapshotFiles,
   snapshotFileText,
   type Restored,
@@ -40,8 +41,9 @@ async function currentText(workspaceId: string, path: string): Promise<string> {
 /**
  * The workspace's snapshots: save one with a name; for each, its files
  * (read-only), a comparison with now (the files that changed and a
- * side-by-side diff), and restoring one file or the whole workspace. A
- * restore first saves the current state as a snapshot, so it can be undone.
+ * side-by-side diff), downloading it as a zip, and restoring one file or
+ * the whole workspace. A restore first saves the current state as a
+ * snapshot, so it can be undone.
  */
 export function SnapshotsView({ workspaceId, onRestored }: { workspaceId: string; onRestored: (restored: Restored) => void }) {
   const [snapshots, setSnapshots] = useState<Snapshot[] | null>(null);
@@ -251,6 +253,9 @@ export function SnapshotsView({ workspaceId, onRestored }: { workspaceId: string
               <button type="button" className="btn-secondary px-2 py-1 text-sm" disabled={busy} onClick={() => void compare()}>
                 Compare with now
               </button>
+              <a href={snapshotExportUrl(workspaceId, chosen.id)} download className="btn-secondary px-2 py-1 text-sm" title="Download this snapshot's files as a zip">
+                Download
+              </a>
               <button type="button" className="btn-secondary px-2 py-1 text-sm" disabled={busy} onClick={() => setConfirming(true)}>
                 Restore workspace…
               </button>
