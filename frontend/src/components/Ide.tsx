@@ -20,6 +20,7 @@ import { EditorTabs } from "./EditorTabs";
 import { FileTree } from "./FileTree";
 import { IdeToolbar } from "./IdeToolbar";
 import { LimitBanner } from "./LimitBanner";
+import { LoadingState } from "./LoadingState";
 import { RunConsole } from "./RunConsole";
 import { SandboxStatusBar } from "./SandboxStatusBar";
 import { Splitter } from "./Splitter";
@@ -310,7 +311,11 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
                   <CsvView key={activeTab.path} path={activeTab.path} text={activeTab.text} />
                 </Suspense>
               )}
-              {activeTab !== null && activeTab.kind !== "text" && (
+              {activeTab?.kind === "loading" && (
+                // Here, not in FilePreview: a file still loading must not fetch the viewers.
+                <LoadingState label={`Opening ${activeTab.path}…`} className="h-full" />
+              )}
+              {activeTab !== null && activeTab.kind !== "text" && activeTab.kind !== "loading" && (
                 <Suspense fallback={null}>
                   <FilePreview workspaceId={workspaceId} tab={activeTab} onRetry={() => tabs.reload(activeTab.path)} />
                 </Suspense>
