@@ -3,10 +3,9 @@
 import { useMemo, useState } from "react";
 import type { FileEntry } from "@/api/client";
 import type { Taken } from "@/lib/drop";
-import { createFolder, deleteEntry, moveEntry, writeFile } from "@/lib/files";
+import { createFolder, deleteEntry, exportUrl, moveEntry, writeFile } from "@/lib/files";
 import { joinPath, parentOf, type TreeNode } from "@/lib/tree";
 import type { UploadProgress, UploadSummary } from "@/lib/upload";
-import { exportUrl } from "@/lib/workspaces";
 
 /** A name being typed: a new file or folder in `parent`, or a new name for `path`. */
 export type Editing = { mode: "file" | "folder"; parent: string } | { mode: "rename"; path: string } | null;
