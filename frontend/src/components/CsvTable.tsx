@@ -8,7 +8,8 @@ const ROWS = 200;
 /**
  * A CSV file as a table: its first row as column names, the next rows under
  * them (at most `ROWS`), and the way back to the text. Loaded on demand
- * (next/dynamic): only a CSV tab needs it.
+ * (React.lazy in the IDE, next/dynamic in FilePreview's own chunk): only a
+ * CSV tab needs it.
  */
 export default function CsvTable({ path, text, onShowText, textLabel }: { path: string; text: string; onShowText: () => void; textLabel: string }) {
   const { rows, more } = useMemo(() => parseCsv(text, ROWS + 1), [text]);

@@ -55,7 +55,9 @@ function LegacyCsv({ path, bytes }: { path: string; bytes: ArrayBuffer }) {
  * spinner while it loads, the error when it could not be read, the picture
  * for an image (PNG, JPEG or GIF, known by its bytes; never SVG), a table for
  * a CSV in another encoding, or a download button with the size and type.
- * The binary is never opened as text. Loaded on demand (next/dynamic).
+ * The binary is never opened as text. Loaded on demand (React.lazy in the
+ * IDE, which shows a loading tab's spinner itself so this chunk is not
+ * fetched for it).
  */
 export function FilePreview({ workspaceId, tab, onRetry }: { workspaceId: string; tab: Tab; onRetry: () => void }) {
   if (tab.kind === "loading") {

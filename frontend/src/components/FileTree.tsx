@@ -1,14 +1,16 @@
 "use client";
 
-import { useMemo, useRef, useState, type DragEvent, type KeyboardEvent } from "react";
+import { lazy, Suspense, useMemo, useRef, useState, type DragEvent, type KeyboardEvent } from "react";
 import type { FileEntry } from "@/api/client";
 import { useFileActions } from "@/hooks/useFileActions";
 import { baseName, buildTree, parentOf, visibleRows, type TreeNode } from "@/lib/tree";
-import { droppedItems, pickedItems } from "@/lib/upload";
-import { ConfirmDialog } from "./ConfirmDialog";
+import { takeDrop, takePicked } from "@/lib/drop";
 import { Icon, type IconName } from "./Icon";
 import { NameInput } from "./NameInput";
 import { TreeRow } from "./TreeRow";
+
+// The delete dialog loads when a delete is first asked for, not with the page.
+const ConfirmDialog = lazy(() => import("./ConfirmDialog").then((m) => ({ default: m.ConfirmDialog })));
 
 type Props = {
   workspaceId: string;
@@ -36,7 +38,8 @@ type Props = {
  * zip's files. `.local/` (pip's installs) is hidden unless "Show hidden
  * files" is on (then "Download all" includes it too). What the actions do is
  * hooks/useFileActions.ts; this component is the tree, its keys and its
- * drops. What user code creates appears with the next listing poll.
+ * drops (taken at once, lib/drop.ts; the upload itself loads on first use).
+ * What user code creates appears with the next listing poll.
  */
 /** Hidden unless asked for: `.local/` (where pip installs), as noisy as a virtualenv. */
 function isHidden(path: string): boolean {
@@ -191,10 +194,7 @@ export function FileTree(props: Props) {
         if (uploading !== null || !event.dataTransfer.types.includes("Files")) {
           return;
         }
-        void droppedItems(event.dataTransfer).then(
-          (batch) => upload(batch, folder),
-          () => setNotice({ kind: "error", text: "The dropped files could not be read." }),
-        );
+        void upload(takeDrop(event.dataTransfer), folder);
       }}
     >
       <div className="flex items-center gap-0.5 border-b border-line px-2 py-1">
@@ -218,9 +218,9 @@ export function FileTree(props: Props) {
           multiple
           hidden
           onChange={(event) => {
-            const batch = pickedItems(event.target.files);
+            const taken = takePicked(event.target.files);
             event.target.value = "";
-            void upload(batch, targetFolder());
+            void upload(taken, targetFolder());
           }}
         />
         <input
@@ -249,9 +249,9 @@ export function FileTree(props: Props) {
           hidden
           data-testid="folder-picker"
           onChange={(event) => {
-            const batch = pickedItems(event.target.files);
+            const taken = takePicked(event.target.files);
             event.target.value = "";
-            void upload(batch, targetFolder());
+            void upload(taken, targetFolder());
           }}
         />
       </div>
@@ -358,21 +358,25 @@ export function FileTree(props: Props) {
           {actions.importing ? "Importing…" : "Import zip"}
         </button>
       </div>
-      <ConfirmDialog
-        open={doomed !== null}
-        title={doomed?.kind === "dir" ? "Delete folder?" : "Delete file?"}
-        confirmLabel="Delete"
-        busyLabel="Deleting…"
-        busy={actions.deleting}
-        error={actions.deleteError}
-        onConfirm={() => void actions.confirmDelete()}
-        onCancel={actions.cancelDelete}
-      >
-        <p>
-          <strong className="font-mono font-semibold break-all text-fg">{doomed?.path}</strong>
-          {doomed?.kind === "dir" ? " and everything in it" : ""} will be deleted. You can bring it back from History → Deleted files.
-        </p>
-      </ConfirmDialog>
+      {actions.deleteAsked && (
+        <Suspense fallback={null}>
+          <ConfirmDialog
+            open={doomed !== null}
+            title={doomed?.kind === "dir" ? "Delete folder?" : "Delete file?"}
+            confirmLabel="Delete"
+            busyLabel="Deleting…"
+            busy={actions.deleting}
+            error={actions.deleteError}
+            onConfirm={() => void actions.confirmDelete()}
+            onCancel={actions.cancelDelete}
+          >
+            <p>
+              <strong className="font-mono font-semibold break-all text-fg">{doomed?.path}</strong>
+              {doomed?.kind === "dir" ? " and everything in it" : ""} will be deleted. You can bring it back from History → Deleted files.
+            </p>
+          </ConfirmDialog>
+        </Suspense>
+      )}
     </div>
   );
 }

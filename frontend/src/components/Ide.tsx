@@ -1,6 +1,5 @@
 "use client";
 
-import dynamic from "next/dynamic";
 import { lazy, startTransition, Suspense, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { FileEntry, WorkspaceDetail } from "@/api/client";
 import { useEditorTabs } from "@/hooks/useEditorTabs";
@@ -21,27 +20,26 @@ import { EditorTabs } from "./EditorTabs";
 import { FileTree } from "./FileTree";
 import { IdeToolbar } from "./IdeToolbar";
 import { LimitBanner } from "./LimitBanner";
+import { LoadingState } from "./LoadingState";
 import { RunConsole } from "./RunConsole";
 import { SandboxStatusBar } from "./SandboxStatusBar";
 import { Splitter } from "./Splitter";
 import { TerminalPanel } from "./TerminalPanel";
 import type { HistoryView } from "./history/HistoryPanel";
 
-// History and snapshots load when first opened, never with the IDE (React.lazy:
-// next/dynamic would add its loader to the page's first download).
+// What is not needed to show an editable editor loads when first shown, each
+// below a Suspense boundary of its own. React.lazy, never next/dynamic: the
+// IDE renders only in the browser anyway, and next/dynamic's loader would be
+// in the workspace page's first download.
+// History and snapshots load when first opened.
 const HistoryPanel = lazy(() => import("./history/HistoryPanel").then((m) => ({ default: m.HistoryPanel })));
-
-// Viewers for what is not editable text load when such a file is opened, so
-// the workspace page's first load does not carry them.
-const FilePreview = dynamic(() => import("./FilePreview"), { ssr: false });
+// Viewers for what is not editable text load when such a file is opened.
+const FilePreview = lazy(() => import("./FilePreview"));
 // Not lib/dataFiles' isCsv: importing it here would put that module in the first load.
 const isCsv = (path: string) => /\.(csv|tsv)$/i.test(path);
-const CsvView = dynamic(() => import("./CsvTable").then((m) => m.CsvView), { ssr: false });
-// Shown only when the server refuses a sandbox (full, or the user's cap):
-// loaded then, so the page's own scripts do not grow.
-const AdmissionNotice = dynamic(() => import("./AdmissionNotice").then((m) => m.AdmissionNotice), {
-  ssr: false,
-});
+const CsvView = lazy(() => import("./CsvTable").then((m) => ({ default: m.CsvView })));
+// Shown only when the server refuses a sandbox (full, or the user's cap).
+const AdmissionNotice = lazy(() => import("./AdmissionNotice").then((m) => ({ default: m.AdmissionNotice })));
 
 // The editor (CodeMirror) is imported, not loaded with next/dynamic: its
 // code then downloads with the page's, alongside React's, instead of after
@@ -235,7 +233,11 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
         timeLimit={ui.timeLimit}
         onTimeLimit={(timeLimit) => updateUi((state) => ({ ...state, timeLimit }))}
       />
-      {admission.kind !== "idle" && <AdmissionNotice state={admission} />}
+      {admission.kind !== "idle" && (
+        <Suspense fallback={null}>
+          <AdmissionNotice state={admission} />
+        </Suspense>
+      )}
       <LimitBanner sandbox={sandbox.sandbox} lastRun={runs.runs.at(-1)} />
       <div className="flex min-h-0 flex-1">
         {sizes.treeOpen && (
@@ -305,10 +307,18 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
                 }}
               />
               {activeTab?.kind === "text" && isCsv(activeTab.path) && (
-                <CsvView key={activeTab.path} path={activeTab.path} text={activeTab.text} />
+                <Suspense fallback={null}>
+                  <CsvView key={activeTab.path} path={activeTab.path} text={activeTab.text} />
+                </Suspense>
               )}
-              {activeTab !== null && activeTab.kind !== "text" && (
-                <FilePreview workspaceId={workspaceId} tab={activeTab} onRetry={() => tabs.reload(activeTab.path)} />
+              {activeTab?.kind === "loading" && (
+                // Here, not in FilePreview: a file still loading must not fetch the viewers.
+                <LoadingState label={`Opening ${activeTab.path}…`} className="h-full" />
+              )}
+              {activeTab !== null && activeTab.kind !== "text" && activeTab.kind !== "loading" && (
+                <Suspense fallback={null}>
+                  <FilePreview workspaceId={workspaceId} tab={activeTab} onRetry={() => tabs.reload(activeTab.path)} />
+                </Suspense>
               )}
               {activeTab === null && (
                 <div className="grid h-full place-items-center p-6 text-center text-sm text-fg-muted">

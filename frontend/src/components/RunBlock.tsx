@@ -1,10 +1,12 @@
 "use client";
 
-import { useEffect, useRef, useState } from "react";
+import { lazy, Suspense, useEffect, useRef, useState } from "react";
 import type { ConsoleRun, OutputPiece } from "@/hooks/useRuns";
 import { formatDateTime, formatRelative } from "@/lib/format";
 import { Icon } from "./Icon";
-import { RunInputLine } from "./RunInputLine";
+
+// Only a program waiting for input shows it: loaded then, not with the page.
+const RunInputLine = lazy(() => import("./RunInputLine").then((m) => ({ default: m.RunInputLine })));
 
 const STATUS: Record<ConsoleRun["status"], { label: string; tone: string }> = {
   running: { label: "Running", tone: "text-accent" },
@@ -97,7 +99,11 @@ function Transcript({
           {piece.text}
         </span>
       ))}
-      {showInput && <RunInputLine runId={run.id} onSend={onInput} focusTarget={focusTarget} />}
+      {showInput && (
+        <Suspense fallback={null}>
+          <RunInputLine runId={run.id} onSend={onInput} focusTarget={focusTarget} />
+        </Suspense>
+      )}
     </pre>
   );
 }

@@ -1,23 +1,20 @@
 "use client";
 
-import { useCallback, useEffect, useRef, useState } from "react";
-import dynamic from "next/dynamic";
+import { lazy, Suspense, useCallback, useEffect, useRef, useState } from "react";
 import {
   createTerminal,
   deleteTerminal,
   hasEnded,
   listTerminals,
   type ConnectionState,
-  type TerminalViewProps,
 } from "@/lib/terminals";
 import { ErrorMessage } from "./ErrorMessage";
 import { LoadingState } from "./LoadingState";
 
 // xterm.js touches the DOM when imported: client only, and only on this page.
-const TerminalView = dynamic<TerminalViewProps>(() => import("./TerminalView").then((m) => m.TerminalView), {
-  ssr: false,
-  loading: () => <LoadingState label="Loading terminal…" className="h-full" />,
-});
+// React.lazy, not next/dynamic: the IDE renders only in the browser anyway, and
+// next/dynamic's loader would be in the workspace page's first download.
+const TerminalView = lazy(() => import("./TerminalView").then((m) => ({ default: m.TerminalView })));
 
 type Tab = { id: string; number: number; state: ConnectionState; focus: boolean };
 
@@ -299,16 +296,18 @@ export function TerminalPanel({
             aria-labelledby={`terminal-tab-${tab.id}`}
             className={tab.id === active ? "terminal-surface absolute inset-0 p-1 pl-2" : "hidden"}
           >
-            <TerminalView
-              workspaceId={workspaceId}
-              terminalId={tab.id}
-              visible={tab.id === active}
-              autoFocus={tab.focus}
-              onState={(state) => setState(tab.id, state)}
-              onCommand={onCommand}
-              onNotice={setNotice}
-              isGone={() => hasEnded(workspaceId, tab.id)}
-            />
+            <Suspense fallback={<LoadingState label="Loading terminal…" className="h-full" />}>
+              <TerminalView
+                workspaceId={workspaceId}
+                terminalId={tab.id}
+                visible={tab.id === active}
+                autoFocus={tab.focus}
+                onState={(state) => setState(tab.id, state)}
+                onCommand={onCommand}
+                onNotice={setNotice}
+                isGone={() => hasEnded(workspaceId, tab.id)}
+              />
+            </Suspense>
           </div>
         ))}
       </div>

@@ -2,21 +2,10 @@
 
 import { useMemo, useState } from "react";
 import type { FileEntry } from "@/api/client";
-import { createFolder, deleteEntry, moveEntry, writeFile } from "@/lib/files";
-import { parentOf, type TreeNode } from "@/lib/tree";
-import {
-  foldersToOpen,
-  joinPath,
-  replacedFiles,
-  replaceQuestion,
-  uploadBatch,
-  uploadSummary,
-  withoutFiles,
-  type UploadBatch,
-  type UploadProgress,
-  type UploadSummary,
-} from "@/lib/upload";
-import { exportUrl } from "@/lib/workspaces";
+import type { Taken } from "@/lib/drop";
+import { createFolder, deleteEntry, exportUrl, moveEntry, writeFile } from "@/lib/files";
+import { joinPath, parentOf, type TreeNode } from "@/lib/tree";
+import type { UploadProgress, UploadSummary } from "@/lib/upload";
 
 /** A name being typed: a new file or folder in `parent`, or a new name for `path`. */
 export type Editing = { mode: "file" | "folder"; parent: string } | { mode: "rename"; path: string } | null;
@@ -50,6 +39,8 @@ export function useFileActions(options: Options) {
   const known = useMemo(() => new Map(entries.map((entry) => [entry.path, entry])), [entries]);
   const [editing, setEditing] = useState<Editing>(null);
   const [doomed, setDoomed] = useState<TreeNode | null>(null);
+  // Once asked, the dialog stays mounted (closed), so closing it returns the focus to its opener.
+  const [deleteAsked, setDeleteAsked] = useState(false);
   const [deleting, setDeleting] = useState(false);
   const [deleteError, setDeleteError] = useState<string | null>(null);
   const [notice, setNotice] = useState<Notice>(null);
@@ -95,6 +86,7 @@ export function useFileActions(options: Options) {
   function askDelete(node: TreeNode) {
     setDeleteError(null);
     setDoomed(node);
+    setDeleteAsked(true);
   }
 
   async function confirmDelete() {
@@ -114,8 +106,21 @@ export function useFileActions(options: Options) {
     await onRefresh();
   }
 
-  /** Uploads `batch` into `folder`, asking first before replacing files; the notice says how it went. */
-  async function upload(batch: UploadBatch, folder: string) {
+  /**
+   * Uploads what was dropped or picked (`taken`) into `folder`, asking first
+   * before replacing files; the notice says how it went. lib/upload.ts loads
+   * only now.
+   */
+  async function upload(taken: Taken, folder: string) {
+    const { foldersToOpen, readTaken, replacedFiles, replaceQuestion, uploadBatch, uploadSummary, withoutFiles } =
+      await import("@/lib/upload");
+    let batch;
+    try {
+      batch = await readTaken(taken);
+    } catch {
+      setNotice({ kind: "error", text: "The dropped files could not be read." });
+      return;
+    }
     const replacing = replacedFiles(batch, folder, known);
     if (replacing.length > 0 && !window.confirm(replaceQuestion(replacing, folder))) {
       batch = withoutFiles(batch, replacing);
@@ -161,6 +166,7 @@ export function useFileActions(options: Options) {
     editing,
     setEditing,
     doomed,
+    deleteAsked,
     deleting,
     deleteError,
     notice,

@@ -1,6 +1,6 @@
 /**
  * A workspace imported from a zip: as a new workspace, or into one (the
- * export is a plain download: `exportUrl` in lib/workspaces.ts). Answers as
+ * export is a plain download: `exportUrl` in lib/files.ts). Answers as
  * lib/result.ts says, never throws. Loaded on demand (dynamic import) by the
  * import UI, so the workspace page does not carry it.
  */

@@ -1,7 +1,7 @@
 /**
  * The contract between the IDE and the CodeMirror editor, kept free of
- * CodeMirror imports so the IDE's own chunk stays small: the editor itself
- * is loaded on demand (`next/dynamic`, no SSR).
+ * CodeMirror imports, so that CodeMirror stays out of any module that only
+ * needs the contract (the editor itself is components/CodeEditor.tsx).
  */
 
 /** A text tab's content as last read from the server; a new `revision` replaces the editor's document. */

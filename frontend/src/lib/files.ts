@@ -33,6 +33,18 @@ export function downloadUrl(workspaceId: string, path: string): string {
   return `/api/workspaces/${encodeURIComponent(workspaceId)}/files/${encodePath(path)}?download=true`;
 }
 
+/**
+ * The URL that downloads all the workspace's files as a zip, streamed by the
+ * server (the session cookie authenticates it); `.local/` (pip's installs)
+ * only if `includeHidden`. Here beside `downloadUrl`, not in lib/workspaces.ts:
+ * the file tree's "Download all" needs it, and lib/workspaces.ts (the home
+ * page's calls) would otherwise come with the workspace page's first load.
+ */
+export function exportUrl(workspaceId: string, includeHidden: boolean): string {
+  const query = includeHidden ? "?include_local=true" : "";
+  return `/api/workspaces/${encodeURIComponent(workspaceId)}/export${query}`;
+}
+
 /** Every file, folder and link of the workspace, recursively. */
 export function listFiles(workspaceId: string, fetch?: Fetch): Promise<Result<{ entries: FileEntry[] }>> {
   return attempt(async () => {

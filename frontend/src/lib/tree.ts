@@ -72,6 +72,9 @@ export function visibleRows(nodes: readonly TreeNode[], expanded: ReadonlySet<st
   return rows;
 }
 
+/** `path` inside `folder` ("" for the top). */
+export const joinPath = (folder: string, path: string) => (folder === "" ? path : `${folder}/${path}`);
+
 /** "a/b/c.py" → "a/b"; "c.py" → "". */
 export function parentOf(path: string): string {
   const slash = path.lastIndexOf("/");

@@ -1,10 +1,12 @@
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import type { FileEntry } from "@/api/client";
+import { takeDrop, takePicked } from "./drop";
 import type { Result } from "./files";
 import {
   foldersToOpen,
   joinPath,
   pickedItems,
+  readTaken,
   replacedFiles,
   replaceQuestion,
   uploadBatch,
@@ -72,6 +74,15 @@ describe("planning an upload", () => {
     const list = [plain, inFolder] as unknown as FileList;
     expect(pickedItems(list).files.map((file) => file.path)).toEqual(["one.txt", "picked/sub/two.txt"]);
     expect(pickedItems(null)).toEqual({ files: [], folders: [] });
+  });
+
+  it("takes a drop's files at once, and reads them later, without the entries API too", async () => {
+    const file = new File(["1"], "one.txt");
+    const drop = { items: [{ kind: "file", webkitGetAsEntry: () => null }], files: [file] } as unknown as DataTransfer;
+    const taken = takeDrop(drop);
+    expect(taken).toEqual({ files: [file] });
+    expect(await readTaken(taken)).toEqual({ files: [{ path: "one.txt", file }], folders: [] });
+    expect(await readTaken(takePicked(null))).toEqual({ files: [], folders: [] });
   });
 });
 

@@ -1,7 +1,9 @@
 /**
  * Uploading files and folders into the workspace, from a drop (files and
  * whole folders, through the File and Directory Entries API) or a file
- * input (`webkitdirectory` gives each file its relative path).
+ * input (`webkitdirectory` gives each file its relative path). Loaded on
+ * first use (dynamic import): what must happen while the drop's or the
+ * input's event is being handled is lib/drop.ts, in the page's scripts.
  *
  * Each file is one `PUT .../files/{path}` (the server creates the folders on
  * the way); an empty folder is one `POST .../folders`. A file the server
@@ -9,7 +11,11 @@
  * others still go.
  */
 import type { FileEntry } from "@/api/client";
+import type { Taken } from "./drop";
 import { createFolder, writeFile } from "./files";
+import { joinPath } from "./tree";
+
+export { joinPath };
 
 /** A file to upload and its path relative to the drop (`"data/a.csv"`). */
 export type UploadFile = { path: string; file: File };
@@ -22,26 +28,19 @@ export type UploadSummary = { kind: "error" | "info"; text: string; items?: stri
 /** Requests in flight at once: a folder of small files goes faster, the server stays unhurried. */
 const PARALLEL = 4;
 
-export const joinPath = (folder: string, path: string) => (folder === "" ? path : `${folder}/${path}`);
-
 /**
- * What was dropped: files, and folders with everything in them (empty ones
- * too). The entries are taken at once, as a drop's data is only readable
- * while its event is being handled; reading the folders comes after.
+ * What was dropped or picked (taken by lib/drop.ts): files, and folders with
+ * everything in them (empty ones too), read now from the entries taken then.
  */
-export function droppedItems(data: DataTransfer): Promise<UploadBatch> {
-  const entries = Array.from(data.items)
-    .filter((item) => item.kind === "file")
-    .map((item) => item.webkitGetAsEntry());
-  if (entries.length === 0 || entries.some((entry) => entry === null)) {
-    // No entries API (or not for every item): the plain files, without folders.
-    return Promise.resolve({ files: Array.from(data.files).map((file) => ({ path: file.name, file })), folders: [] });
-  }
-  return readEntries(entries.filter((entry) => entry !== null));
+export function readTaken(taken: Taken): Promise<UploadBatch> {
+  return "entries" in taken ? readEntries(taken.entries) : Promise.resolve(pickedItems(taken.files));
 }
 
-/** The files a file input picked; with `webkitdirectory`, under the picked folder's name. */
-export function pickedItems(list: FileList | null): UploadBatch {
+/**
+ * The files a file input picked (or dropped without the entries API); with
+ * `webkitdirectory`, under the picked folder's name.
+ */
+export function pickedItems(list: ArrayLike<File> | null): UploadBatch {
   const files = Array.from(list ?? []).map((file) => ({ path: file.webkitRelativePath || file.name, file }));
   return { files, folders: [] };
 }

@@ -40,12 +40,3 @@ export function deleteWorkspace(workspaceId: string): Promise<Result> {
     return response.ok || response.status === 404 ? { ok: true } : failure(error, response);
   });
 }
-
-/**
- * The URL that downloads the workspace as a zip, streamed by the server (the
- * session cookie authenticates it); `.local/` (pip's installs) only if `includeHidden`.
- */
-export function exportUrl(workspaceId: string, includeHidden: boolean): string {
-  const query = includeHidden ? "?include_local=true" : "";
-  return `/api/workspaces/${encodeURIComponent(workspaceId)}/export${query}`;
-}
