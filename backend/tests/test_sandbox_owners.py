@@ -1,18 +1,13 @@
-"""Sandboxes carry their owner: the workspace's user, looked up in the database when
-one starts, so what sandboxes share on the host (the package proxy's pool) is capped
-per user."""
+"""Sandboxes carry their owner: the user whose run or terminal starts one, so what
+sandboxes share on the host (the package proxy's pool) is capped per user."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from sandpit.db import migrate
-from sandpit.db.engine import create_engine, session_factory
-from sandpit.db.models import User, Workspace
 from sandpit.sandbox.base import SandboxSpec
 from sandpit.sandbox.limits import Limits
 from sandpit.sandbox.manager import SandboxManager
-from sandpit.sandboxes import workspace_owners
 
 
 class RecordingBackend:
@@ -25,41 +20,34 @@ class RecordingBackend:
 
     async def start(self, spec: SandboxSpec) -> object:
         self.specs.append(spec)
-        return _Started()
+        return _Started(spec.workspace_id)
 
 
 class _Started:
     ended_reason = None
 
+    def __init__(self, workspace_id: str) -> None:
+        self.workspace_id = workspace_id
+        self.weights: list[int] = []
+
+    async def set_cpu_weight(self, weight: int) -> None:
+        self.weights.append(weight)
+
     async def wait_ended(self) -> None:
         return None
 
 
-async def test_the_workspace_owner_goes_into_the_spec(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite:///{tmp_path / 'sandpit.db'}")
-    try:
-        await migrate.upgrade(engine)
-        sessions = session_factory(engine)
-        async with sessions() as db:
-            user = User(username="owner", password_hash="x")
-            db.add(user)
-            await db.flush()
-            workspace = Workspace(owner_id=user.id, name="ws")
-            db.add(workspace)
-            await db.commit()
-            user_id, workspace_id = user.id, workspace.id
-        owner_of = workspace_owners(sessions)
-        assert await owner_of(workspace_id) == user_id
-        assert await owner_of("no-such-workspace") == ""
-
-        backend = RecordingBackend()
-        manager = SandboxManager(
-            backend,  # type: ignore[arg-type]
-            Limits(),
-            lambda workspace: tmp_path / workspace,
-            owner_of=owner_of,
-        )
-        await manager.get(workspace_id)
-        assert [spec.owner for spec in backend.specs] == [user_id]
-    finally:
-        await engine.dispose()
+async def test_the_starting_user_goes_into_the_spec(tmp_path: Path) -> None:
+    backend = RecordingBackend()
+    manager = SandboxManager(
+        backend,  # type: ignore[arg-type]
+        Limits(),
+        lambda workspace: tmp_path / workspace,
+    )
+    await manager.get("ws-1", "user-a")
+    await manager.get("ws-2", "user-b")
+    assert [(spec.workspace_id, spec.owner) for spec in backend.specs] == [
+        ("ws-1", "user-a"),
+        ("ws-2", "user-b"),
+    ]
+    assert manager.owner_of("ws-1") == "user-a"

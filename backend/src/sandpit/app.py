@@ -48,7 +48,7 @@ from sandpit.history.service import HistoryService
 from sandpit.history.watcher import HistoryWatcher
 from sandpit.metrics import Metrics
 from sandpit.runs.service import RunService
-from sandpit.sandboxes import SandboxSetupError, build_manager, workspace_owners
+from sandpit.sandboxes import SandboxSetupError, build_manager
 from sandpit.security.login_throttle import LoginThrottle
 from sandpit.security.ratelimit import MemoryRateLimiter
 from sandpit.security.tokens import TokenCodec
@@ -114,9 +114,7 @@ async def _open_context(settings: Settings, secret: str, server_metrics: Metrics
         metrics=server_metrics,
     )
     try:
-        context.sandboxes = await build_manager(
-            settings, context.limiter, server_metrics, workspace_owners(context.sessions)
-        )
+        context.sandboxes = await build_manager(settings, context.limiter, server_metrics)
     except SandboxSetupError as exc:
         # The rest of the API (accounts, files) still works; runs and
         # terminals answer 503 with this sentence.

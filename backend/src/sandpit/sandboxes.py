@@ -16,10 +16,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import docker.errors
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sandpit.config import Settings
-from sandpit.db.models import Workspace
 from sandpit.errors import SandpitError
 from sandpit.metrics import Metrics
 from sandpit.proxy.limits import MiB, ProxyLimits
@@ -49,15 +47,13 @@ async def build_manager(
     settings: Settings,
     limiter: RateLimiter | None = None,
     metrics: Metrics | None = None,
-    owner_of: Callable[[str], Awaitable[str]] | None = None,
 ) -> SandboxManager:
     """The sandbox manager for the configured backend, opened (orphans reaped).
 
     The cgroup root that holds every sandbox gets the host-wide limits
     (`Settings.sandboxes_memory_bytes`, `sandboxes_cpu_limit`), and starts
     pass admission (see `sandpit.sandbox.admission`) against the per-user
-    caps, counted in `limiter`, and the same memory budget. `owner_of(workspace_id)`
-    names a workspace's user where a start does not (see `SandboxManager`).
+    caps, counted in `limiter`, and the same memory budget.
     Raises `SandboxSetupError` naming what is missing: the runtime image, a
     cgroup controller, the launcher's compiler.
     """
@@ -106,25 +102,11 @@ async def build_manager(
         backend,
         settings.limits,
         lambda workspace_id: mounted_workspace_dir(settings, workspace_id),
-        owner_of=owner_of,
         admission=admission,
         on_started=metrics.sandbox_started if metrics is not None else lambda seconds: None,
     )
     await manager.open()
     return manager
-
-
-def workspace_owners(
-    sessions: async_sessionmaker[AsyncSession],
-) -> Callable[[str], Awaitable[str]]:
-    """`owner_of` for `build_manager`: the id of the user a workspace belongs to ("" if gone)."""
-
-    async def owner_of(workspace_id: str) -> str:
-        async with sessions() as db:
-            workspace = await db.get(Workspace, workspace_id)
-            return workspace.owner_id if workspace is not None else ""
-
-    return owner_of
 
 
 def _limit_root(driver: cgroups.CgroupDriver, memory_bytes: int, cpus: float) -> None:

@@ -24,7 +24,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 from sandpit.sandbox.admission import Admission, Held
@@ -45,12 +45,9 @@ class SandboxManager:
         limits: Limits,
         workspace_dir: Callable[[str], Path],
         clock: Callable[[], float] = time.monotonic,
-        owner_of: Callable[[str], Awaitable[str]] | None = None,
         admission: Admission | None = None,
         on_started: Callable[[float], None] = lambda seconds: None,
     ) -> None:
-        """`owner_of(workspace_id)` names the workspace's user for `SandboxSpec.owner`
-        when a start does not name it (`get(..., owner_id)`)."""
         self.backend = backend
         self.limits = limits
         # None: every start is admitted (tests of the lifecycle alone).
@@ -60,7 +57,6 @@ class SandboxManager:
         self._owners: dict[str, str] = {}
         self._starting: set[str] = set()
         self._workspace_dir = workspace_dir
-        self._owner_of = owner_of
         self._clock = clock
         self._sandboxes: dict[str, Sandbox] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -158,7 +154,7 @@ class SandboxManager:
                 workspace_id=workspace_id,
                 workspace_dir=self._workspace_dir(workspace_id),
                 limits=self.limits,
-                owner=owner_id or (await self._owner_of(workspace_id) if self._owner_of else ""),
+                owner=owner_id,
             )
             began = time.monotonic()
             try:
