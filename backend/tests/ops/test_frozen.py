@@ -44,16 +44,16 @@ def server() -> Iterator[SandpitServer]:
 
 def killed_while_frozen(directory: Path) -> None:
     """Freeze `directory`'s volume in a child, then SIGKILL the child (no thaw)."""
-    child = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-c", FREEZE_AND_WAIT, str(directory)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
-    )
-    assert child.stdout is not None
-    assert child.stdout.readline() == "frozen\n"
-    child.send_signal(signal.SIGKILL)
-    child.wait(timeout=30)
+    ) as child:
+        assert child.stdout is not None
+        assert child.stdout.readline() == "frozen\n"
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
     assert child.returncode == -signal.SIGKILL
 
 
