@@ -169,10 +169,13 @@ def test_backup_while_working_restores_into_a_new_server(
         run_id = made.json()["id"]
         plot = alice.client.get(f"/api/runs/{run_id}/images/0")
         assert plot.status_code == 200, plot.text
-        # A second version of main.py, then a named snapshot holding the
-        # binary file too: both live in the blob store and the history tables.
+        # A second version of main.py (another source, so not coalesced with
+        # the first), then a named snapshot holding the binary file too: both
+        # live in the blob store and the history tables.
         assert alice.client.put(
-            f"/api/workspaces/{quiet}/files/main.py", content=b"print('hello again')\n"
+            f"/api/workspaces/{quiet}/files/main.py",
+            content=b"print('hello again')\n",
+            params={"source": "editor"},
         ).status_code in (200, 201)
         snapshot = alice.client.post(
             f"/api/workspaces/{quiet}/snapshots", json={"label": "Before the backup"}

@@ -2,8 +2,10 @@
 
 Order matters: the database is copied first, then the stores under the data
 directory, then the workspaces. Blobs are written before the rows that name
-them, so every blob the copied database refers to is already on disk when
-the stores are copied; a workspace created after the database copy is
+them, and the server deletes none while the backup holds them pinned (from
+before the database copy until the stores are copied: `history.blobs.pinned`),
+so every blob the copied database refers to is on disk when the stores are
+copied; a workspace created after the database copy is
 included too (restoring an unreferenced folder is harmless).
 
 Never a torn file:
@@ -39,6 +41,7 @@ from typing import IO
 
 from sandpit import __version__
 from sandpit.config import Settings
+from sandpit.history import blobs
 from sandpit.ops import database
 from sandpit.ops.archive import ArchiveWriter, BackupError, Manifest
 from sandpit.workspaces import freeze
@@ -81,8 +84,10 @@ def backup(settings: Settings, destination: Path, *, include_secrets: bool = Fal
         try:
             with tarfile.open(partial, mode) as tar:  # type: ignore[call-overload]
                 writer = ArchiveWriter(tar, manifest)
-                _database(writer, url)
-                _stores(writer, settings, include_secrets=include_secrets)
+                # Every blob the copied rows name stays on disk until copied.
+                with blobs.pinned(settings.blobs_dir):
+                    _database(writer, url)
+                    _stores(writer, settings, include_secrets=include_secrets)
                 _workspaces(writer, settings)
                 writer.data("settings.json", _settings_json(settings))
                 writer.finish()
