@@ -39,6 +39,10 @@ def server() -> Iterator[SandpitServer]:
     server = SandpitServer(workspace_volume_idle_s="8")
     server.start()
     yield server
+    # Should the test fail with a volume still frozen, the server could not stop.
+    workspaces_dir = server.data_dir / "workspaces"
+    with freeze_lock(workspaces_dir, wait=True):
+        thaw_left_frozen(workspaces_dir)
     server.close()
 
 
