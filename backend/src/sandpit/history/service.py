@@ -378,12 +378,13 @@ class HistoryService:
                 await db.commit()
                 # No writer is between a put and its row now (the gate): a blob
                 # without a row is referred to by nothing.
-                named_again = await db.scalars(
-                    select(HistoryBlob.sha256).where(
-                        HistoryBlob.sha256.in_(sorted(self._unremoved))
-                    )
-                )
-                doomed = (self._unremoved - set(named_again)) | set(unreferenced)
+                waiting = sorted(self._unremoved)
+                named_again: set[str] = set()
+                for start in range(0, len(waiting), _CHUNK):
+                    chunk = waiting[start : start + _CHUNK]
+                    found = select(HistoryBlob.sha256).where(HistoryBlob.sha256.in_(chunk))
+                    named_again.update(await db.scalars(found))
+                doomed = (self._unremoved - named_again) | set(unreferenced)
             removed = await to_thread.run_sync(self.blobs.remove_unless_pinned, doomed)
             if removed is None:  # a backup is copying the store: later
                 self._unremoved = doomed
