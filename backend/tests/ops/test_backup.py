@@ -15,6 +15,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -168,6 +169,22 @@ def test_backup_while_working_restores_into_a_new_server(
         run_id = made.json()["id"]
         plot = alice.client.get(f"/api/runs/{run_id}/images/0")
         assert plot.status_code == 200, plot.text
+        # A second version of main.py (another source, so not coalesced with
+        # the first), then a named snapshot holding the binary file too: both
+        # live in the blob store and the history tables.
+        assert alice.client.put(
+            f"/api/workspaces/{quiet}/files/main.py",
+            content=b"print('hello again')\n",
+            params={"source": "editor"},
+        ).status_code in (200, 201)
+        snapshot = alice.client.post(
+            f"/api/workspaces/{quiet}/snapshots", json={"label": "Before the backup"}
+        )
+        assert snapshot.status_code == 201, snapshot.text
+        quiet_history = _history_of(alice, quiet, "main.py")
+        assert len(quiet_history) == 2
+        quiet_snapshots = _snapshots_of(alice, quiet)
+        assert "blob.bin" in quiet_snapshots[snapshot.json()["id"]][1]
         idle = bob.workspace("idle")
         assert (
             bob.client.put(f"/api/workspaces/{idle}/files/b.py", content=b"x = 1\n").status_code
@@ -207,6 +224,11 @@ def test_backup_while_working_restores_into_a_new_server(
                 for workspace_id in workspaces & set(expected):
                     assert files_of(again, workspace_id) == expected[workspace_id]
                 if who is bob:
+                    # Every version of busy.txt the copied database names has
+                    # its blob: some whole save, never a torn or missing one.
+                    busy_history = _history_of(again, busy, "busy.txt")
+                    assert busy_history
+                    assert set(busy_history.values()) <= work.saved
                     # Saved during the backup: some whole version, never a torn one.
                     saved = files_of(again, busy)["busy.txt"]
                     assert saved in work.saved
@@ -214,6 +236,8 @@ def test_backup_while_working_restores_into_a_new_server(
                     assert log.startswith("typed-0\n")
                     assert log.endswith("\n")
                 else:
+                    assert _history_of(again, quiet, "main.py") == quiet_history
+                    assert _snapshots_of(again, quiet) == quiet_snapshots
                     assert again.client.get(f"/api/runs/{run_id}").json()["stdout"] == ""
                     # The plot, kept in the data directory's runs/ store.
                     assert again.client.get(f"/api/runs/{run_id}/images/0").content == plot.content
@@ -233,6 +257,39 @@ def test_backup_while_working_restores_into_a_new_server(
     finally:
         alice.close()
         bob.close()
+
+
+def _history_of(user: User, workspace_id: str, path: str) -> dict[tuple[str, ...], bytes]:
+    """Every version of `path`: (id, time, size, source) -> its content, read back."""
+    listed = user.client.get(f"/api/workspaces/{workspace_id}/history", params={"path": path})
+    assert listed.status_code == 200, listed.text
+    history: dict[tuple[str, ...], bytes] = {}
+    for version in listed.json():
+        got = user.client.get(f"/api/workspaces/{workspace_id}/history/{version['id']}")
+        assert got.status_code == 200, (version, got.text)
+        assert len(got.content) == version["size"]
+        key = (version["id"], version["created_at"], str(version["size"]), version["source"])
+        history[key] = got.content
+    return history
+
+
+def _snapshots_of(user: User, workspace_id: str) -> dict[str, tuple[Any, dict[str, bytes]]]:
+    """Every snapshot by id: its listing and each of its files' content, read back."""
+    base = f"/api/workspaces/{workspace_id}/snapshots"
+    listed = user.client.get(base)
+    assert listed.status_code == 200, listed.text
+    snapshots: dict[str, tuple[Any, dict[str, bytes]]] = {}
+    for snapshot in listed.json():
+        files = user.client.get(f"{base}/{snapshot['id']}/files")
+        assert files.status_code == 200, files.text
+        contents = {}
+        for entry in files.json():
+            got = user.client.get(f"{base}/{snapshot['id']}/files/{entry['path']}")
+            assert got.status_code == 200, (entry, got.text)
+            assert len(got.content) == entry["size"]
+            contents[entry["path"]] = got.content
+        snapshots[snapshot["id"]] = (snapshot, contents)
+    return snapshots
 
 
 def _wait_counts(work: Busy, at_least: int) -> None:

@@ -10,6 +10,12 @@ remove a blob between that write and the reference being committed: writers
 hold `BlobGate.writing()`, collection holds `BlobGate.collecting()`, which
 waits for writers to finish and keeps new ones out meanwhile. The gate is
 per process, which is enough while one server process owns a data directory.
+
+`sandpit backup` (another process) copies the database and then the blob
+files; a blob the copied rows name must still be on disk when the files are
+copied. It holds `pinned` (a shared `flock` on the store's root) meanwhile,
+and `remove_unless_pinned` deletes nothing while any pin is held: the
+caller keeps the names and tries again later.
 """
 
 from __future__ import annotations
@@ -18,11 +24,12 @@ import asyncio
 import contextlib
 import ctypes
 import ctypes.util
+import fcntl
 import functools
 import hashlib
 import os
 import secrets
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from pathlib import Path
 from typing import cast
 
@@ -155,11 +162,42 @@ class BlobStore:
                 removed += 1
         return removed
 
+    def remove_unless_pinned(self, names: Iterable[str]) -> int | None:
+        """`remove` the blobs `names` unless a backup has the store `pinned`: then None,
+        and nothing is deleted."""
+        if not self.root.is_dir():
+            return 0
+        fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return None
+            return self.remove(names)  # closing the descriptor releases the lock
+        finally:
+            os.close(fd)
+
     def stored(self) -> list[str]:
         """Every blob name on disk (for tests and consistency checks)."""
         if not self.root.exists():
             return []
         return sorted(p.name for p in self.root.glob("??/*") if not p.name.startswith("."))
+
+
+@contextlib.contextmanager
+def pinned(root: Path) -> Iterator[None]:
+    """Keep every blob file under `root` on disk while the body runs (any process).
+
+    A shared lock, so it never waits for another pin; it waits only for a
+    `remove_unless_pinned` that is deleting at that moment.
+    """
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -70,6 +70,9 @@ class HistoryService:
         self.sessions = sessions
         self.blobs = BlobStore(settings.blobs_dir)
         self._locks: dict[str, asyncio.Lock] = {}
+        # Blobs whose rows are gone but whose files a backup kept pinned; removed
+        # by a later `collect` unless a row names them again by then.
+        self._unremoved: set[str] = set()
 
     def lock(self, workspace_id: str) -> asyncio.Lock:
         """The workspace's history lock: held while files change and their versions are
@@ -373,7 +376,21 @@ class HistoryService:
                     chunk = unreferenced[start : start + _CHUNK]
                     await db.execute(delete(HistoryBlob).where(HistoryBlob.sha256.in_(chunk)))
                 await db.commit()
-            return await to_thread.run_sync(self.blobs.remove, unreferenced)
+                # No writer is between a put and its row now (the gate): a blob
+                # without a row is referred to by nothing.
+                waiting = sorted(self._unremoved)
+                named_again: set[str] = set()
+                for start in range(0, len(waiting), _CHUNK):
+                    chunk = waiting[start : start + _CHUNK]
+                    found = select(HistoryBlob.sha256).where(HistoryBlob.sha256.in_(chunk))
+                    named_again.update(await db.scalars(found))
+                doomed = (self._unremoved - named_again) | set(unreferenced)
+            removed = await to_thread.run_sync(self.blobs.remove_unless_pinned, doomed)
+            if removed is None:  # a backup is copying the store: later
+                self._unremoved = doomed
+                return 0
+            self._unremoved = set()
+            return removed
 
     async def owner_of(self, workspace_id: str) -> str | None:
         async with self.sessions() as db:

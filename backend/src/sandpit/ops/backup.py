@@ -2,8 +2,10 @@
 
 Order matters: the database is copied first, then the stores under the data
 directory, then the workspaces. Blobs are written before the rows that name
-them, so every blob the copied database refers to is already on disk when
-the stores are copied; a workspace created after the database copy is
+them, and the server deletes none while the backup holds them pinned (from
+before the database copy until the stores are copied: `history.blobs.pinned`),
+so every blob the copied database refers to is on disk when the stores are
+copied; a workspace created after the database copy is
 included too (restoring an unreferenced folder is harmless).
 
 Never a torn file:
@@ -13,14 +15,19 @@ Never a torn file:
   image's lock (see `Volumes.ensure_mounted`), so the server cannot mount it
   meanwhile.
 - Any other file is read into a temporary copy, and its size and change
-  time compared before and after; a file that changed is read again.
+  time compared before and after; a file that changed is read again. One
+  that vanishes between the listing and the read (a blob's temporary name,
+  renamed) is left out: it is not data yet, or not any more.
+
+The whole backup holds `freeze_lock`, so two backups never run at once and
+a volume left frozen by a killed backup is thawed first (see
+`sandpit.workspaces.freeze`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import json
 import logging
 import os
@@ -34,18 +41,19 @@ from typing import IO
 
 from sandpit import __version__
 from sandpit.config import Settings
+from sandpit.history import blobs
 from sandpit.ops import database
 from sandpit.ops.archive import ArchiveWriter, BackupError, Manifest
+from sandpit.workspaces import freeze
 from sandpit.workspaces.volume import UMOUNT, Volumes, image_lock, mount_argv
 
 log = logging.getLogger(__name__)
 
 # Entries of the data directory a backup leaves out: each is rebuilt or is
-# live state of one running process. Everything else is included.
-REBUILDABLE = frozenset({"images", "sandboxes", "trash", "cache", "server.log"})
+# live state of one running process (`imports/` only ever holds the unnamed
+# spool files of uploads in progress). Everything else is included.
+REBUILDABLE = frozenset({"images", "sandboxes", "trash", "cache", "imports", "server.log"})
 SECRETS = frozenset({"jwt_secret"})
-FIFREEZE = 0xC0045877
-FITHAW = 0xC0045878
 STABLE_TRIES = 5
 # Settings that are secret or say where this server's data is (a restore
 # uses its own): never written to settings.json.
@@ -71,18 +79,22 @@ def backup(settings: Settings, destination: Path, *, include_secrets: bool = Fal
     )
     partial = destination.with_name(destination.name + ".partial")
     mode = "w:gz" if destination.name.endswith((".gz", ".tgz")) else "w"
-    try:
-        with tarfile.open(partial, mode) as tar:  # type: ignore[call-overload]
-            writer = ArchiveWriter(tar, manifest)
-            _database(writer, url)
-            _stores(writer, settings, include_secrets=include_secrets)
-            _workspaces(writer, settings)
-            writer.data("settings.json", _settings_json(settings))
-            writer.finish()
-        os.replace(partial, destination)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+    with freeze.freeze_lock(settings.workspaces_dir, wait=True):
+        freeze.thaw_left_frozen(settings.workspaces_dir)
+        try:
+            with tarfile.open(partial, mode) as tar:  # type: ignore[call-overload]
+                writer = ArchiveWriter(tar, manifest)
+                # Every blob the copied rows name stays on disk until copied.
+                with blobs.pinned(settings.blobs_dir):
+                    _database(writer, url)
+                    _stores(writer, settings, include_secrets=include_secrets)
+                _workspaces(writer, settings)
+                writer.data("settings.json", _settings_json(settings))
+                writer.finish()
+            os.replace(partial, destination)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
     return manifest
 
 
@@ -165,14 +177,14 @@ def _workspaces(writer: ArchiveWriter, settings: Settings) -> None:
 def _volume(writer: ArchiveWriter, directory: Path, image: Path, name: str) -> None:
     """Copy a workspace volume: frozen if the server has it mounted, else mounted privately."""
     if os.path.ismount(directory):
-        with _frozen(directory) as root_fd:
+        with freeze.frozen(directory) as root_fd:
             _copy_dir(writer, root_fd, f"workspaces/{name}", frozen=True)
         return
     with image_lock(image) as present:
         if not present:
             raise FileNotFoundError(image)
         if os.path.ismount(directory):  # the server mounted it before we locked
-            with _frozen(directory) as root_fd:
+            with freeze.frozen(directory) as root_fd:
                 _copy_dir(writer, root_fd, f"workspaces/{name}", frozen=True)
             return
         with tempfile.TemporaryDirectory(prefix="sandpit-backup-mnt-") as mount_point:
@@ -181,25 +193,6 @@ def _volume(writer: ArchiveWriter, directory: Path, image: Path, name: str) -> N
                 _copy_tree(writer, Path(mount_point), f"workspaces/{name}", frozen=True)
             finally:
                 _mount([UMOUNT, mount_point])
-
-
-@contextlib.contextmanager
-def _frozen(directory: Path) -> Iterator[int]:
-    """Freeze the filesystem mounted on `directory` while the body reads it.
-
-    The freeze and the thaw go through one descriptor of the mount's root,
-    so the thaw reaches the same filesystem even if the server unmounts the
-    directory meanwhile (a workspace deleted during the backup).
-    """
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    try:
-        fcntl.ioctl(fd, FIFREEZE, 0)
-        try:
-            yield fd
-        finally:
-            fcntl.ioctl(fd, FITHAW, 0)
-    finally:
-        os.close(fd)
 
 
 def _mount(argv: list[str]) -> None:
@@ -229,19 +222,31 @@ def _copy_dir(writer: ArchiveWriter, top_fd: int, name: str, *, frozen: bool) ->
         info = os.fstat(dir_fd)
         writer.directory(base, info.st_mode, info.st_mtime)
         for entry in sorted(filenames + [d for d in dirnames if _is_link(d, dir_fd)]):
-            entry_stat = os.stat(entry, dir_fd=dir_fd, follow_symlinks=False)
-            if stat.S_ISLNK(entry_stat.st_mode):
-                target = os.readlink(entry, dir_fd=dir_fd)
-                writer.link(f"{base}/{entry}", target, entry_stat.st_mtime)
-            elif stat.S_ISREG(entry_stat.st_mode):
-                fd = os.open(entry, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
-                with open(fd, "rb") as source:
-                    _add_open_file(writer, source, f"{base}/{entry}", frozen=frozen)
-            # Sockets, FIFOs and devices are not data: left out.
+            try:
+                _copy_entry(writer, entry, dir_fd, f"{base}/{entry}", frozen=frozen)
+            except FileNotFoundError:
+                if frozen:  # nothing can vanish from a frozen or private volume
+                    raise
+                log.info("%s/%s vanished during the backup", base, entry)
+
+
+def _copy_entry(writer: ArchiveWriter, entry: str, dir_fd: int, name: str, *, frozen: bool) -> None:
+    entry_stat = os.stat(entry, dir_fd=dir_fd, follow_symlinks=False)
+    if stat.S_ISLNK(entry_stat.st_mode):
+        target = os.readlink(entry, dir_fd=dir_fd)
+        writer.link(name, target, entry_stat.st_mtime)
+    elif stat.S_ISREG(entry_stat.st_mode):
+        fd = os.open(entry, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+        with open(fd, "rb") as source:
+            _add_open_file(writer, source, name, frozen=frozen)
+    # Sockets, FIFOs and devices are not data: left out.
 
 
 def _is_link(name: str, dir_fd: int) -> bool:
-    return stat.S_ISLNK(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+    try:
+        return stat.S_ISLNK(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+    except FileNotFoundError:
+        return False
 
 
 def _copy_file(writer: ArchiveWriter, path: Path, name: str, *, frozen: bool) -> None:

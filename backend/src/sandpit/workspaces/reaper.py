@@ -5,7 +5,8 @@ mounted for as long as the server runs, a host with thousands of
 workspaces runs out of loop devices. The reaper looks every few seconds and
 unmounts the volumes idle for `WORKSPACE_VOLUME_IDLE_S` whose workspace has
 no live sandbox (`in_use`, asked of the sandbox manager by the app). The
-next file operation or sandbox start mounts the volume again.
+next file operation or sandbox start mounts the volume again. Each round
+also thaws a volume left frozen by a killed backup (`sandpit.workspaces.freeze`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 
+from sandpit.workspaces.freeze import freeze_lock, thaw_left_frozen
 from sandpit.workspaces.volume import Volumes
 
 log = logging.getLogger(__name__)
@@ -43,12 +45,22 @@ class VolumeReaper:
                 await self._task
 
     async def reap(self) -> int:
-        """Unmount the idle volumes now; how many were unmounted."""
+        """Unmount the idle volumes now; how many were unmounted.
+
+        First thaw any volume a killed `sandpit backup` left frozen (its
+        workspace would hang until then), unless a backup is running now.
+        """
+        await asyncio.to_thread(self._thaw_left_frozen)
         busy = self.in_use()
         unmounted = await asyncio.to_thread(self.volumes.unmount_idle, self.idle_s, busy)
         if unmounted:
             log.info("unmounted %d idle workspace volumes", len(unmounted))
         return len(unmounted)
+
+    def _thaw_left_frozen(self) -> None:
+        with freeze_lock(self.volumes.workspaces_dir, wait=False) as no_backup_running:
+            if no_backup_running:
+                thaw_left_frozen(self.volumes.workspaces_dir)
 
     async def _reap_forever(self) -> None:
         while True:
