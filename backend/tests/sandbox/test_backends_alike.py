@@ -123,6 +123,9 @@ def what_a_user_sees(user: User, body: dict[str, Any]) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     run = response.json()
     files = user.client.get(f"/api/workspaces/{workspace}/files").json()
+    # Ended after use: a user holds at most SANDBOXES_PER_USER (3) sandboxes at once.
+    stopped = user.client.delete(f"/api/workspaces/{workspace}/sandbox")
+    assert stopped.status_code == 204, stopped.text
     return {
         "status": run["status"],
         "exit_code": run["exit_code"],
