@@ -92,7 +92,7 @@ class BlobStore:
         target = self.path(sha)
         if target.exists():
             return sha
-        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _private_dirs(self.root, target.parent)
         temp = target.parent / f".tmp-{secrets.token_hex(8)}"
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         try:
@@ -124,7 +124,7 @@ class BlobStore:
                 target = self.path(sha)
                 if sha in pending or target.exists():
                     continue
-                target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                _private_dirs(self.root, target.parent)
                 temp = target.parent / f".tmp-{secrets.token_hex(8)}"
                 fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
                 pending[sha] = (temp, target)
@@ -238,3 +238,10 @@ def _syncfs() -> Callable[[int], int] | None:
     function.argtypes = [ctypes.c_int]
     function.restype = ctypes.c_int
     return cast(Callable[[int], int], function)
+
+
+def _private_dirs(root: Path, directory: Path) -> None:
+    """Make `root` and its child `directory` the server's alone (0700): `mkdir`'s
+    `parents` would make `root` with the umask's mode."""
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    directory.mkdir(mode=0o700, exist_ok=True)
