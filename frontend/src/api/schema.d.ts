@@ -1926,6 +1926,16 @@ export interface components {
              * @description How many plots the run showed.
              */
             image_count: number;
+            /**
+             * Interpreter
+             * @description Which way Python started (see `RunOut.interpreter`).
+             */
+            interpreter?: ("warm" | "fresh") | null;
+            /**
+             * Interpreter Note
+             * @description Why it started fresh, in words (None when warm).
+             */
+            interpreter_note?: string | null;
             /** Message */
             message: string | null;
             /** Path */

@@ -185,6 +185,8 @@ def run_summary(run: Run) -> RunSummary:
         message=run.message,
         created_at=run.created_at,
         finished_at=run.finished_at,
+        interpreter=cast(Literal["warm", "fresh"] | None, run.interpreter),
+        interpreter_note=run.interpreter_note,
     )
 
 

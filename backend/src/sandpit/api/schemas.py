@@ -269,6 +269,12 @@ class RunSummary(BaseModel):
     message: str | None
     created_at: Timestamp
     finished_at: Timestamp | None
+    interpreter: Literal["warm", "fresh"] | None = Field(
+        default=None, description="Which way Python started (see `RunOut.interpreter`)."
+    )
+    interpreter_note: str | None = Field(
+        default=None, description="Why it started fresh, in words (None when warm)."
+    )
 
 
 class RunOut(BaseModel):
