@@ -19,7 +19,7 @@ TIMEOUT_S = {"timeout.py": 2.0}
 OUTPUT_BYTES = {"output_cap.py": 64 * 1024}
 
 
-def _result(outcome: RunOutcome) -> dict[str, object]:
+def _result(outcome: RunOutcome, plots: list[bytes]) -> dict[str, object]:
     return {
         "status": outcome.status,
         "exit_code": outcome.exit_code,
@@ -28,6 +28,7 @@ def _result(outcome: RunOutcome) -> dict[str, object]:
         "truncated": outcome.truncated,
         "message": outcome.message,
         "images": outcome.images,
+        "plots": plots,
     }
 
 
@@ -42,6 +43,7 @@ async def test_every_program_runs_the_same_warm_and_fresh(
     for path in programs:
         results = []
         for warm in (True, False):
+            plots: list[bytes] = []
             outcome = await run_file(
                 sandbox,
                 path,
@@ -49,9 +51,10 @@ async def test_every_program_runs_the_same_warm_and_fresh(
                 stdin=STDIN.get(path, b""),
                 timeout_s=TIMEOUT_S.get(path, 60.0),
                 output_bytes=OUTPUT_BYTES.get(path, 1024 * 1024),
+                plots=plots,
             )
             assert is_warm(outcome) == warm, (path, outcome.interpreter)
-            results.append(_result(outcome))
+            results.append(_result(outcome, plots))
         if results[0] != results[1]:
             differences[path] = results
     # One key at a time, so a failure shows the two values side by side.
@@ -59,9 +62,10 @@ async def test_every_program_runs_the_same_warm_and_fresh(
         for key in warm_result:
             assert warm_result[key] == fresh_result[key], (path, key)
     # The checked behaviours themselves, beyond "the same both ways".
-    plot = await run_file(sandbox, "plot.py", warm=True)
-    assert len(plot.images) == 2
-    assert plot.images[0].startswith(b"\x89PNG")
+    shown: list[bytes] = []
+    plot = await run_file(sandbox, "plot.py", warm=True, plots=shown)
+    assert plot.images == len(shown) == 2
+    assert shown[0].startswith(b"\x89PNG")
 
 
 async def test_a_code_string_runs_the_same_warm_and_fresh(
@@ -78,5 +82,5 @@ async def test_a_code_string_runs_the_same_warm_and_fresh(
     fresh = await run_code(sandbox, code, warm=False)
     assert is_warm(warm)
     assert not is_warm(fresh)
-    assert _result(warm) == _result(fresh)
+    assert _result(warm, []) == _result(fresh, [])
     assert warm.stderr.decode().startswith('Traceback (most recent call last):\n  File "main.py"')

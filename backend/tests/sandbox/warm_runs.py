@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sandpit.config import Settings
 from sandpit.runs.executor import RunOutcome, RunRequest, execute
+from sandpit.runs.output import RunOutput
 from sandpit.sandbox.base import Sandbox
 from sandpit.sandbox.environment import run_env
 
@@ -34,8 +35,11 @@ async def run_file(
     timeout_s: float = 30.0,
     output_bytes: int = 1024 * 1024,
     env: dict[str, str] | None = None,
+    plots: list[bytes] | None = None,
 ) -> RunOutcome:
-    """Run workspace file `path` as the Run button does, warm if asked and possible."""
+    """Run workspace file `path` as the Run button does, warm if asked and possible.
+
+    The plots it shows are appended to `plots` when given (kept in memory here)."""
     request = RunRequest(
         path=path,
         code=None,
@@ -45,7 +49,11 @@ async def run_file(
         env=env if env is not None else run_env(1.0),
         warm=PRELOAD if warm else None,
     )
-    return await execute(sandbox, f"run-{uuid.uuid4().hex[:12]}", request)
+    output = RunOutput(output_bytes)
+    outcome = await execute(sandbox, f"run-{uuid.uuid4().hex[:12]}", request, output)
+    if plots is not None:
+        plots.extend(output.images.in_memory())
+    return outcome
 
 
 async def run_code(sandbox: Sandbox, code: str, *, warm: bool) -> RunOutcome:
