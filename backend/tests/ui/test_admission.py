@@ -30,8 +30,13 @@ HOLD = (
 
 @pytest.fixture(scope="module")
 def small_server() -> Iterator[SandpitServer]:
+    # A budget of about three idle sandboxes. Without warm interpreters: each
+    # holds ~100 MiB once a run has ended, which would fill it after the first runs.
     server = SandpitServer(
-        sandboxes_memory_mb="256", sandbox_start_reserve_mb="80", admission_retry_s="2"
+        sandboxes_memory_mb="256",
+        sandbox_start_reserve_mb="80",
+        admission_retry_s="2",
+        warm_interpreter="false",
     )
     server.start()
     yield server
