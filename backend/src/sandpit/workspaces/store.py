@@ -73,7 +73,10 @@ def remove_tree(directory: Path, trash: Path) -> None:
     """
     if not shutil.rmtree.avoids_symlink_attacks:  # pragma: no cover - Linux always has it
         raise RuntimeError("This platform's shutil.rmtree can follow symlinks; refusing.")
-    trash.mkdir(parents=True, exist_ok=True)
+    trash.parent.mkdir(parents=True, exist_ok=True)
+    # The server's alone, like everything in the data directory (`private_data_dir`).
+    trash.mkdir(mode=0o700, exist_ok=True)
+    os.chmod(trash, 0o700)
     doomed = trash / uuid.uuid4().hex
     try:
         os.rename(directory, doomed)
