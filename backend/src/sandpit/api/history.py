@@ -18,7 +18,7 @@ from fastapi.responses import StreamingResponse
 from sandpit.api.deps import Context, CurrentUser, DbSession, OwnedWorkspace
 from sandpit.api.errors import responses
 from sandpit.api.files import _RAW_HEADERS
-from sandpit.api.schemas import (
+from sandpit.api.history_schemas import (
     HistoryUsage,
     RestoreOut,
     SnapshotChange,
@@ -26,8 +26,8 @@ from sandpit.api.schemas import (
     SnapshotFileOut,
     SnapshotOut,
     VersionOut,
-    WorkspacePath,
 )
+from sandpit.api.schemas import WorkspacePath
 from sandpit.errors import SandpitError
 from sandpit.history import rules
 from sandpit.history.blobs import sha256_of
