@@ -1,6 +1,7 @@
 "use client";
 
-import { useEffect, useState } from "react";
+import { useState } from "react";
+import { useReloadable } from "@/hooks/useReloadable";
 import { formatBytes, formatDateTime, formatRelative } from "@/lib/format";
 import { deletedFiles, restoreVersion, type Restored, type Version } from "@/lib/history";
 import { ErrorMessage } from "../ErrorMessage";
@@ -9,29 +10,10 @@ import { LoadingState } from "../LoadingState";
 /** Files that were deleted but have history: each can be brought back as it last was. */
 export function DeletedFiles({ workspaceId, onRestored }: { workspaceId: string; onRestored: (restored: Restored) => void }) {
   const [files, setFiles] = useState<Version[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
-
-  const [generation, setGeneration] = useState(0);
-  const load = () => setGeneration((n) => n + 1);
-
-  useEffect(() => {
-    let live = true;
-    void deletedFiles(workspaceId).then((result) => {
-      if (!live) {
-        return;
-      }
-      if (result.ok) {
-        setFiles(result.versions);
-        setError(null);
-      } else {
-        setError(result.message);
-      }
-    });
-    return () => {
-      live = false;
-    };
-  }, [workspaceId, generation]);
+  const { error, setError, reload: load } = useReloadable(workspaceId, () => deletedFiles(workspaceId), (result) =>
+    setFiles(result.versions),
+  );
 
   const restore = async (version: Version) => {
     setBusy(version.id);

@@ -1,6 +1,7 @@
 "use client";
 
 import { useEffect, useEffectEvent, useState } from "react";
+import { useReloadable } from "@/hooks/useReloadable";
 import { readFile } from "@/lib/files";
 import { formatBytes, formatDateTime, formatRelative } from "@/lib/format";
 import { fileHistory, restoreVersion, versionText, type Restored, type Version } from "@/lib/history";
@@ -35,33 +36,21 @@ export function FileHistory({
   const [versions, setVersions] = useState<Version[] | null>(null);
   const [selected, setSelected] = useState<string | null>(null);
   const [texts, setTexts] = useState<{ before: string; after: string } | null>(null);
-  const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const [generation, setGeneration] = useState(0);
-  const load = () => setGeneration((n) => n + 1);
   const editorText = useEffectEvent((file: string) => readText(file));
-
-  useEffect(() => {
-    if (path === null) {
-      return;
-    }
-    let live = true;
-    void fileHistory(workspaceId, path).then((result) => {
-      if (!live) {
-        return;
-      }
-      if (result.ok) {
-        setVersions(result.versions);
-        setSelected((current) => current ?? result.versions[0]?.id ?? null);
-        setError(null);
-      } else {
-        setError(result.message);
-      }
-    });
-    return () => {
-      live = false;
-    };
-  }, [workspaceId, path, generation]);
+  const {
+    error,
+    setError,
+    reload: load,
+    generation,
+  } = useReloadable(
+    path === null ? null : `${workspaceId}/${path}`,
+    () => fileHistory(workspaceId, path ?? ""),
+    (result) => {
+      setVersions(result.versions);
+      setSelected((current) => current ?? result.versions[0]?.id ?? null);
+    },
+  );
 
   useEffect(() => {
     if (selected === null || path === null) {
@@ -86,7 +75,7 @@ export function FileHistory({
     return () => {
       live = false;
     };
-  }, [workspaceId, path, selected, generation]);
+  }, [workspaceId, path, selected, generation, setError]);
 
   const restore = async () => {
     if (selected === null) {

@@ -1,6 +1,7 @@
 "use client";
 
 import { useEffect, useState } from "react";
+import { useReloadable } from "@/hooks/useReloadable";
 import { readFile } from "@/lib/files";
 import { formatDateTime, formatRelative } from "@/lib/format";
 import {
@@ -53,29 +54,10 @@ export function SnapshotsView({ workspaceId, onRestored }: { workspaceId: string
   const [label, setLabel] = useState("");
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
-
-  const [generation, setGeneration] = useState(0);
-  const load = () => setGeneration((n) => n + 1);
-
-  useEffect(() => {
-    let live = true;
-    void listSnapshots(workspaceId).then((result) => {
-      if (!live) {
-        return;
-      }
-      if (result.ok) {
-        setSnapshots(result.snapshots);
-        setError(null);
-      } else {
-        setError(result.message);
-      }
-    });
-    return () => {
-      live = false;
-    };
-  }, [workspaceId, generation]);
+  const { error, setError, reload: load } = useReloadable(workspaceId, () => listSnapshots(workspaceId), (result) =>
+    setSnapshots(result.snapshots),
+  );
 
   const choose = (id: string) => {
     setSelected(id);
@@ -100,7 +82,7 @@ export function SnapshotsView({ workspaceId, onRestored }: { workspaceId: string
     return () => {
       current = false;
     };
-  }, [workspaceId, selected]);
+  }, [workspaceId, selected, setError]);
 
   const save = async () => {
     setBusy(true);
