@@ -49,10 +49,15 @@ def postgres() -> Iterator[PostgresServer]:
 )
 def server(request: pytest.FixtureRequest) -> Iterator[SandpitServer]:
     """A running server, once with SQLite and once with PostgreSQL."""
+    yield from session_server(request)
+
+
+def session_server(request: pytest.FixtureRequest, **settings: str) -> Iterator[SandpitServer]:
+    """Start a server on the database `request.param` names, yield it, close it."""
     database_url = ""
     if request.param == "postgres":
         database_url = request.getfixturevalue("postgres").create_database()
-    instance = SandpitServer(database_url)
+    instance = SandpitServer(database_url, **settings)
     instance.start()
     yield instance
     instance.close()

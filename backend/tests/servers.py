@@ -183,6 +183,14 @@ class SandpitServer:
             # several client addresses with X-Forwarded-For (tests/api/test_accounts.py).
             # tests/ops/test_proxies.py shows the header ignored from anyone else.
             "TRUSTED_PROXIES": '["127.0.0.1"]',
+            # No warm interpreter unless a suite asks for one (warm_interpreter="true"):
+            # each one imports the scientific stack after a sandbox's first run,
+            # about 1.2 CPU-seconds a sandbox, and the pass starts hundreds of
+            # sandboxes on two cores (9 sandboxes: 1.5 s of sandbox CPU without,
+            # 12.4 s with). The runs suite (tests/runs/conftest.py), the warm
+            # suites and the exploit folder's warm variant run with it, as
+            # production does by default.
+            "WARM_INTERPRETER": "false",
             **{key.upper(): value for key, value in settings.items()},
         }
         self.process: subprocess.Popen[bytes] | None = None
