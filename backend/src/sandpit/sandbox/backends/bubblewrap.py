@@ -62,6 +62,9 @@ class BwrapLayout:
     # pip trusts (see `sandpit.sandbox.proxy_bridge`).
     proxy_dir: Path | None = None
     ca_bundle: Path | None = None
+    # Extra host directories, read-only: (host dir, mount point under /run).
+    read_only_mounts: tuple[tuple[Path, str], ...] = ()
+    workspace_read_only: bool = False
 
 
 def bwrap_args(
@@ -94,7 +97,8 @@ def bwrap_args(
         "--ro-bind", str(layout.support), SUPPORT_MOUNT,
         # By descriptor, opened without following links: a workspace directory
         # swapped for a link can never put another directory at /app.
-        "--bind-fd", str(workspace_fd), WORKSPACE_MOUNT,
+        "--ro-bind-fd" if layout.workspace_read_only else "--bind-fd",
+        str(workspace_fd), WORKSPACE_MOUNT,
     ]  # fmt: skip
     if layout.font_cache is not None:
         # matplotlib wants a writable config dir; a prebuilt font list in it
@@ -104,6 +108,10 @@ def bwrap_args(
         args += ["--ro-bind", str(layout.proxy_dir), proxy_bridge.PROXY_MOUNT]
     if layout.ca_bundle is not None:
         args += ["--ro-bind", str(layout.ca_bundle), proxy_bridge.CA_MOUNT]
+    for host, inside in layout.read_only_mounts:
+        # Under /run (checked by `SandboxSpec`): bwrap makes the mount point
+        # in that tmpfs, which is then remounted read-only with the rest.
+        args += ["--ro-bind", str(host), inside]
     args += [
         # bwrap makes /dev and /run as writable tmpfs without a size limit;
         # only /app, /tmp and /dev/shm may be written (their submounts stay).
@@ -254,7 +262,9 @@ class BubblewrapBackend(AgentBackend[BubblewrapSandbox]):
                 INSIDE_DIR,
                 self.font_cache,
                 proxy_dir=proxy_dir,
-                ca_bundle=self.ca_bundle,
+                ca_bundle=self.ca_bundle if spec.package_proxy else None,
+                read_only_mounts=spec.read_only_mounts,
+                workspace_read_only=spec.workspace_read_only,
             )
             args = bwrap_args(
                 layout,
