@@ -69,11 +69,11 @@ def test_read_only_mounts_and_a_read_only_workspace() -> None:
         read_only_mounts=((Path("/host/harness"), "/run/sandpit-grader"),),
         workspace_read_only=True,
     )
-    args = bwrap_args(layout, Limits(), seccomp_fd=5, agent_fd=6, workspace_fd=7)
+    args = bwrap_args(layout, Limits(), seccomp_fd=5, agent_fd=6, workspace_fd=7, mount_fds=(8,))
     assert "--bind-fd" not in args
     start = args.index("--ro-bind-fd")
     assert args[start : start + 3] == ["--ro-bind-fd", "7", "/app"]
-    mount = args.index("/host/harness") - 1
-    assert args[mount : mount + 3] == ["--ro-bind", "/host/harness", "/run/sandpit-grader"]
+    mount = args.index("/run/sandpit-grader") - 2
+    assert args[mount : mount + 3] == ["--ro-bind-fd", "8", "/run/sandpit-grader"]
     # Before /run is remounted read-only: the mount point is made in its tmpfs.
     assert mount < args.index("--remount-ro", args.index("/dev", mount) - 1)
