@@ -79,8 +79,9 @@ def bwrap_args(
     """bwrap's options for one sandbox (they go through `--args FD`). Pure; tested literally.
 
     `mount_fds`: a descriptor of each of `layout.read_only_mounts`' host
-    directories, in order (opened by the server: the sandbox's unprivileged
-    host uid need not be able to reach them by path).
+    directories, in order (opened by the server without following a final
+    link, as the workspace is). bwrap still resolves each one's path as the
+    sandbox's unprivileged host uid: every parent must be searchable by it.
     """
     args = [
         "--unshare-user",
@@ -339,7 +340,7 @@ def open_mount(directory: Path) -> int:
     Raises `SandboxError` if it is missing or not a directory.
     """
     try:
-        return os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        return os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError as exc:
         raise SandboxError("A directory the sandbox needs is missing; it was not started.") from exc
 
