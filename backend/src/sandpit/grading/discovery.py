@@ -23,6 +23,8 @@ from sandpit.grading.results import VISIBILITIES, Visibility
 class TestFileError(ValueError):
     """A test file that cannot be read as Python (the reviewer's to fix): a sentence."""
 
+    __test__ = False  # not a test class, for pytest
+
 
 @dataclass(frozen=True)
 class ExpectedTest:

@@ -45,6 +45,8 @@ def bounded(text: str, limit: int) -> str:
 class TestOutcome:
     """One scored test: a test function of a test file (its parametrized cases together)."""
 
+    __test__ = False  # not a test class, for pytest
+
     name: str  # "test_file.py::test_name" or "test_file.py::TestClass::test_name"
     status: TestStatus
     score: float
