@@ -57,8 +57,16 @@ async def check(
     )
 
 
+# A forgery from inside the test process that does score (docs/architecture/grading.md):
+# what the reviewer is told about it.
+DETERMINED = {
+    "through_the_harness": "The test process exited (code 0) without pytest's summary",
+}
+
+
 def test_every_forgery_folder_has_its_sign() -> None:
-    assert sorted(path.name for path in FORGERIES.iterdir() if path.is_dir()) == sorted(SIGNS)
+    folders = sorted(path.name for path in FORGERIES.iterdir() if path.is_dir())
+    assert folders == sorted([*SIGNS, *DETERMINED])
 
 
 @pytest.mark.parametrize("forgery", sorted(SIGNS))
@@ -80,6 +88,15 @@ async def test_a_forgery_scores_nothing_and_shows(
     )
     said += "\n" + (result.raw_output or "")
     assert SIGNS[forgery] in said, (forgery, result.to_json())
+
+
+async def test_a_determined_forgery_is_shown_to_the_reviewer(
+    bubblewrap: SandboxBackend, scratch: Path
+) -> None:
+    result = await check(bubblewrap, FORGERIES / "through_the_harness", scratch / "work", TIMEOUT_S)
+    assert result.score == result.max_score  # it forged them all: the limit the docs state
+    assert any(DETERMINED["through_the_harness"] in note for note in result.notes), result.notes
+    assert "passed in" not in (result.raw_output or "")  # no pytest summary in its output
 
 
 async def test_a_correct_solution_scores_full_marks(

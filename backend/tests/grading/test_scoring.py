@@ -9,7 +9,7 @@ import pytest
 
 from sandpit.grading import submission
 from sandpit.grading.discovery import ExpectedTest, TestFileError, expected_tests, function_of
-from sandpit.grading.scoring import Ending, parse_records, score
+from sandpit.grading.scoring import Ending, parse_records, score, summary_note
 
 NONCE = "n0nce"
 EXPECTED = [
@@ -197,3 +197,31 @@ def test_what_the_checked_copy_leaves_out(path: str, is_dir: bool, note: str | N
     else:
         assert said is not None
         assert note in said
+
+
+# --- pytest's own account, beside the records ---------------------------------------
+
+
+def test_results_before_collection_are_ignored() -> None:
+    data = reported("hidden/t.py::test_a", "passed") + collected("hidden/t.py::test_a")
+    records = parse_records(data, NONCE)
+    assert (records.tests, records.early_results) == ({}, 1)
+    assert "arrived before pytest had collected" in score(EXPECTED, records, EXITED).notes[0]
+
+
+def test_a_summary_that_disagrees_with_the_records_is_noted() -> None:
+    data = collected("hidden/t.py::test_a", "hidden/t.py::test_b") + reported(
+        "hidden/t.py::test_a", "passed"
+    )
+    records = parse_records(data, NONCE)
+    failed_one = Ending(code=1, signal=None, timed_out=False, timeout_s=30)
+    assert summary_note("..\n1 failed, 1 passed in 0.12s\n", records, failed_one) is None
+    note = summary_note("..\n2 failed in 0.12s\n", records, failed_one)
+    assert note is not None
+    assert note.startswith("pytest's own summary says 0 passed but the harness recorded 1")
+    # No summary: noted when the process exited by itself, not when it was killed.
+    exited = summary_note("", records, EXITED)
+    assert exited is not None
+    assert "without pytest's summary" in exited
+    killed = Ending(code=None, signal=9, timed_out=True, timeout_s=30)
+    assert summary_note("", records, killed) is None

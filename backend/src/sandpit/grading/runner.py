@@ -33,7 +33,6 @@ from sandpit.grading.results import (
     CheckResult,
     LintDiagnostic,
     Visibility,
-    bounded,
 )
 from sandpit.grading.streams import BoundedReader
 from sandpit.sandbox.base import (
@@ -52,6 +51,7 @@ log = logging.getLogger(__name__)
 HARNESS_DIR = Path(__file__).with_name("harness")
 GRADER_MOUNT = "/run/sandpit-grader"
 RESULTS_LIMIT = 4 * 1024 * 1024
+RAW_OUTPUT_TAIL = 4096
 LINT_TIMEOUT_S = 30.0
 # After the test process has ended, how long its output may still take to arrive.
 DRAIN_S = 2.0
@@ -130,12 +130,15 @@ async def grade(
         await asyncio.to_thread(_empty, work_dir)
     records = scoring.parse_records(data, nonce)
     scored = scoring.score(expected, records, ending)
+    disagreement = scoring.summary_note(raw, records, ending)
+    if disagreement is not None:
+        scored.notes.append(disagreement)
     return CheckResult(
         status="done",
         tests=tuple(scored.outcomes),
         lint=tuple(lint),
         notes=tuple(notes + scored.notes),
-        raw_output=bounded(raw, RAW_OUTPUT_LIMIT),
+        raw_output=raw,
     )
 
 
@@ -276,9 +279,10 @@ async def _run(
     if process.stdin_fd is not None:
         os.close(process.stdin_fd)
         process.stdin_fd = None
+    # The head and the tail of each: pytest's summary line comes last.
     readers = [
-        BoundedReader(process.stdout_fd, RAW_OUTPUT_LIMIT),
-        BoundedReader(process.stderr_fd, RAW_OUTPUT_LIMIT),
+        BoundedReader(process.stdout_fd, RAW_OUTPUT_LIMIT // 2, tail=RAW_OUTPUT_TAIL),
+        BoundedReader(process.stderr_fd, RAW_OUTPUT_LIMIT // 4, tail=RAW_OUTPUT_TAIL),
     ]
     process.stdout_fd = process.stderr_fd = None
     timed_out = False

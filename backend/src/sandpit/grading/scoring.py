@@ -15,6 +15,7 @@ Scores come from the expected tests' points, never from the process.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,8 @@ class Records:
     collect_errors: dict[str, str] = field(default_factory=dict)  # file node id -> output
     tests: dict[str, dict[str, Any]] = field(default_factory=dict)  # node id -> record
     forged_lines: int = 0
+    # Test records before the `collected` one: tests run only after collection.
+    early_results: int = 0
 
 
 def parse_records(data: bytes, nonce: str) -> Records:
@@ -65,6 +68,9 @@ def _take(records: Records, record: dict[str, Any]) -> None:
     elif kind == "collect_error":
         records.collect_errors[str(record.get("nodeid", ""))] = str(record.get("output", ""))
     elif kind == "test" and "nodeid" in record:
+        if records.collected is None:
+            records.early_results += 1
+            return
         records.tests[str(record["nodeid"])] = record
 
 
@@ -124,6 +130,11 @@ def score(
             f"{records.forged_lines} line(s) on the results channel did not carry this run's "
             "secret and were ignored: something in the submission tried to write results."
         )
+    if records.early_results:
+        notes.append(
+            f"{records.early_results} result(s) arrived before pytest had collected the tests "
+            "and were ignored: something in the submission wrote them."
+        )
     if tampered:
         notes.append(
             "The submission changed what tests run on ("
@@ -180,3 +191,39 @@ def _one(
     if "skipped" in results:
         return outcome("failed", 0.0, output, "The test was skipped.")
     return outcome("failed", 0.0, output, None)
+
+
+# pytest's last line with -q: "1 failed, 5 passed in 0.41s" (counts in any order).
+_SUMMARY = re.compile(r"^(?:=+ )?((?:\d+ \w+(?:, )?)+) in [\d.]+s", re.MULTILINE)
+_COUNT = re.compile(r"(\d+) (\w+)")
+
+
+def summary_note(raw_output: str, records: Records, ending: Ending) -> str | None:
+    """A note when pytest's own account disagrees with the records on how many passed.
+
+    A second, independent account: a forger who writes records must also
+    fake pytest's terminal output, or this note tells the reviewer. pytest
+    prints its summary line whenever it ends by itself; a process that
+    exited 0 or 1 without one ended another way (`os._exit`). None when
+    the two agree, or when the process was killed or timed out.
+    """
+    found = _SUMMARY.findall(raw_output)
+    if not found:
+        if ending.timed_out or ending.signal is not None or ending.code not in (0, 1):
+            return None
+        if not any(record.get("outcome") == "passed" for record in records.tests.values()):
+            return None
+        return (
+            f"The test process exited (code {ending.code}) without pytest's summary, yet "
+            "results say tests passed: the process was ended from inside (see the raw output)."
+        )
+    counts = {word: int(number) for number, word in _COUNT.findall(found[-1])}
+    said = counts.get("passed", 0)
+    passed = sum(1 for record in records.tests.values() if record.get("outcome") == "passed")
+    tampered = sum(1 for record in records.tests.values() if record.get("outcome") == "tampered")
+    if passed <= said <= passed + tampered:
+        return None
+    return (
+        f"pytest's own summary says {said} passed but the harness recorded {passed}: "
+        "one of the two was forged or cut short (see the raw output)."
+    )

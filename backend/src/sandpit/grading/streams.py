@@ -10,14 +10,17 @@ class BoundedReader:
     """Reads host descriptor `fd` (a pipe) until end of file, keeping the first `cap` bytes.
 
     What passes the cap is read and dropped, so the writer never blocks on
-    it. Owns `fd`: `close()` closes it (idempotent).
+    it, except the last `tail` bytes (pytest's summary comes last, after
+    whatever flood a submission printed). Owns `fd`: `close()` closes it.
     """
 
-    def __init__(self, fd: int, cap: int) -> None:
+    def __init__(self, fd: int, cap: int, tail: int = 0) -> None:
         self.fd: int | None = fd
         self.cap = cap
+        self.tail = tail
         self.total = 0
         self._data = bytearray()
+        self._tail = bytearray()
         self._eof = asyncio.Event()
         self._loop = asyncio.get_running_loop()
         os.set_blocking(fd, False)
@@ -39,13 +42,21 @@ class BoundedReader:
             room = self.cap - len(self._data)
             if room > 0:
                 self._data += chunk[:room]
+            if self.tail and len(chunk) > room:
+                self._tail += chunk[max(room, 0) :]
+                del self._tail[: -self.tail]
 
     async def ended(self) -> None:
         """Return at end of file."""
         await self._eof.wait()
 
     def data(self) -> bytes:
-        return bytes(self._data)
+        """What was kept: the head, then (if more was dropped) a marker and the tail."""
+        if not self._tail:
+            return bytes(self._data)
+        dropped = self.total - len(self._data) - len(self._tail)
+        marker = f"\n… ({dropped} bytes left out) …\n".encode() if dropped else b""
+        return bytes(self._data) + marker + bytes(self._tail)
 
     def _stop(self) -> None:
         if not self._eof.is_set() and self.fd is not None:
