@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -35,8 +36,10 @@ from sandpit.grading.results import (
     Visibility,
 )
 from sandpit.grading.streams import BoundedReader
+from sandpit.sandbox import cgroups
 from sandpit.sandbox.base import (
     ExecRequest,
+    ExitStatus,
     Process,
     Sandbox,
     SandboxBackend,
@@ -55,6 +58,7 @@ RAW_OUTPUT_TAIL = 4096
 LINT_TIMEOUT_S = 30.0
 # After the test process has ended, how long its output may still take to arrive.
 DRAIN_S = 2.0
+SANDBOX_END_NOTICE_S = 1.0
 
 
 async def grade(
@@ -124,6 +128,9 @@ async def grade(
             }
             nonce = secrets.token_hex(16)
             data, raw, ending = await _test(sandbox, sources, nonce, timeout_s)
+        except SandboxError as exc:  # it ended before a process could start in it
+            log.warning("checks %s: the sandbox failed: %s", sandbox_id, exc)
+            return CheckResult.failed(f"The checks could not run: {exc}")
         finally:
             await sandbox.stop()
     finally:
@@ -264,6 +271,13 @@ async def _test(
         out, err, ending = await _run(process, timeout_s, extra=results)
     finally:
         results.close()
+    if ending.signal is not None and not ending.timed_out and not ending.sandbox_ended:
+        # Killed, not by us: if it went with the whole sandbox (its agent was
+        # ended from inside), say that rather than the signal. The end is
+        # noticed a moment after the process's.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(sandbox.wait_ended(), SANDBOX_END_NOTICE_S)
+            ending = dataclasses.replace(ending, sandbox_ended=True)
     raw = out.decode("utf-8", "replace")
     if err:
         raw += "\n--- stderr ---\n" + err.decode("utf-8", "replace")
@@ -286,15 +300,20 @@ async def _run(
     ]
     process.stdout_fd = process.stderr_fd = None
     timed_out = False
+    status = ExitStatus(code=None, signal=None)
+    ended = False
     try:
         try:
             status = await asyncio.wait_for(process.wait(), timeout_s)
         except TimeoutError:
             timed_out = True
-            await process.kill_group()
-            status = await process.wait()
+            await _kill(process)
+            with contextlib.suppress(SandboxError):
+                status = await process.wait()
+        except SandboxError:  # the sandbox ended under it (its agent was killed from inside)
+            ended = True
         # Whatever it left running (holding the pipes open) goes too.
-        await process.kill_group()
+        await _kill(process)
         for reader in [*readers, *([extra] if extra else [])]:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(reader.ended(), DRAIN_S)
@@ -302,8 +321,14 @@ async def _run(
         for reader in readers:
             reader.close()
         process.close()
-    ending = scoring.Ending(status.code, status.signal, timed_out, timeout_s)
+    ending = scoring.Ending(status.code, status.signal, timed_out, timeout_s, ended)
     return readers[0].data(), readers[1].data(), ending
+
+
+async def _kill(process: Process) -> None:
+    """Kill the process's whole group; nothing if the sandbox has already gone."""
+    with contextlib.suppress(OSError, SandboxError, cgroups.CgroupError):
+        await process.kill_group()
 
 
 def _env() -> dict[str, str]:

@@ -82,8 +82,12 @@ class Ending:
     signal: int | None
     timed_out: bool
     timeout_s: float
+    # The whole sandbox ended under it (code and signal unknown).
+    sandbox_ended: bool = False
 
     def sentence(self) -> str:
+        if self.sandbox_ended:
+            return "The sandbox ended while the tests ran, before this test reported."
         if self.timed_out:
             return (
                 f"The checks passed their {self.timeout_s:g} s time limit "
