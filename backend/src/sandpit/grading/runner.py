@@ -56,6 +56,7 @@ HARNESS_DIR = Path(__file__).with_name("harness")
 GRADER_MOUNT = "/run/sandpit-grader"
 RESULTS_LIMIT = 4 * 1024 * 1024
 RAW_OUTPUT_TAIL = 4096
+LINT_OUTPUT_LIMIT = 4 * 1024 * 1024
 LINT_TIMEOUT_S = 30.0
 # After the test process has ended, how long its output may still take to arrive.
 DRAIN_S = 2.0
@@ -227,7 +228,8 @@ async def _lint(sandbox: Sandbox) -> list[LintDiagnostic]:
     """ruff's diagnostics for /app (rules: ruff's defaults, whatever the submission configures)."""
     argv = ["ruff", "check", "--isolated", "--no-cache", "--exit-zero", "--output-format=json", "."]
     process = await sandbox.exec(ExecRequest(argv=argv, env=_env(), group="check-lint", cwd="/app"))
-    out, _err, _ending = await _run(process, LINT_TIMEOUT_S)
+    # All of ruff's JSON or none: a cut document does not parse.
+    out, _err, _ending = await _run(process, LINT_TIMEOUT_S, stdout_cap=LINT_OUTPUT_LIMIT)
     try:
         found = json.loads(out or b"[]")
     except ValueError:
@@ -294,9 +296,16 @@ async def _test(
 
 
 async def _run(
-    process: Process, timeout_s: float, extra: BoundedReader | None = None
+    process: Process,
+    timeout_s: float,
+    extra: BoundedReader | None = None,
+    stdout_cap: int | None = None,
 ) -> tuple[bytes, bytes, scoring.Ending]:
-    """Wait for `process` up to `timeout_s`, then kill its group; its output and how it ended."""
+    """Wait for `process` up to `timeout_s`, then kill its group; its output and how it ended.
+
+    Output is kept bounded: head and tail (pytest's summary is last), or the
+    first `stdout_cap` bytes of stdout when given. `extra` is drained too.
+    """
     assert process.stdout_fd is not None
     assert process.stderr_fd is not None
     if process.stdin_fd is not None:
@@ -304,7 +313,11 @@ async def _run(
         process.stdin_fd = None
     # The head and the tail of each: pytest's summary line comes last.
     readers = [
-        BoundedReader(process.stdout_fd, RAW_OUTPUT_LIMIT // 2, tail=RAW_OUTPUT_TAIL),
+        BoundedReader(
+            process.stdout_fd,
+            stdout_cap or RAW_OUTPUT_LIMIT // 2,
+            tail=0 if stdout_cap else RAW_OUTPUT_TAIL,
+        ),
         BoundedReader(process.stderr_fd, RAW_OUTPUT_LIMIT // 4, tail=RAW_OUTPUT_TAIL),
     ]
     process.stdout_fd = process.stderr_fd = None
