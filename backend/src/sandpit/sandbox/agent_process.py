@@ -168,8 +168,10 @@ def _kill_held(channel: AgentChannel, spawn_id: str, ours: tuple[int, ...]) -> N
 
 
 async def _discard(making_leaf: asyncio.Future[cgroups.Leaf]) -> None:
-    """Remove the leaf of a process that never started (a refused exec), once it is made."""
-    with contextlib.suppress(BaseException):
+    """Remove the leaf of a process that never started (a refused exec), once it is made.
+
+    Never raises: it runs while another error (or a cancellation) is on its way up."""
+    with contextlib.suppress(Exception, asyncio.CancelledError):
         leaf = await asyncio.shield(making_leaf)
         await asyncio.to_thread(leaf.remove)
 
