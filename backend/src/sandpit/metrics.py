@@ -96,7 +96,8 @@ class Metrics:
         )
         self.rate_limited = Counter(
             "sandpit_refusals",
-            "Requests refused with 429 or 503 and Retry-After, by route template and status.",
+            "Requests refused with 429 or 503 and Retry-After (a WebSocket closed with 4429 or "
+            "4503 counts as its HTTP status), by route template and status.",
             ["route", "status"],
             registry=r,
         )

@@ -27,10 +27,11 @@ from sandpit.runtime.docker_image import DockerImageError, ensure_docker_image
 from sandpit.runtime.image import RuntimeImage, find_image
 from sandpit.sandbox import cgroups
 from sandpit.sandbox.admission import Admission, AdmissionLimits
-from sandpit.sandbox.backends.bubblewrap import BubblewrapBackend, UidPool, font_cache_of
+from sandpit.sandbox.backends.bubblewrap import BubblewrapBackend, font_cache_of
 from sandpit.sandbox.backends.docker import DockerBackend, connect_engine, engine_problem
 from sandpit.sandbox.base import SandboxBackend, SandboxError
 from sandpit.sandbox.manager import SandboxManager
+from sandpit.sandbox.uids import UidPool
 from sandpit.security.ratelimit import MemoryRateLimiter, RateLimiter
 from sandpit.workspaces.store import mounted_workspace_dir
 
@@ -175,6 +176,7 @@ async def _docker_backend(
         driver=driver,
         instance=settings.cgroup_root,
         max_sandboxes=settings.docker_max_sandboxes,
+        uids=UidPool(settings.sandbox_uid_base, settings.sandbox_uid_count),
         font_cache=font_cache,
         proxy=build_proxy(settings),
         ca_bundle=ca_bundle_for(settings, image.rootfs),

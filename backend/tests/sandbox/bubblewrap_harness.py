@@ -14,19 +14,21 @@ import sys
 from pathlib import Path
 
 from sandpit.sandbox import cgroups
-from sandpit.sandbox.backends.bubblewrap import (
-    BubblewrapBackend,
-    BubblewrapSandbox,
-    UidPool,
-)
+from sandpit.sandbox.backends.bubblewrap import BubblewrapBackend, BubblewrapSandbox
 from sandpit.sandbox.base import Sandbox
 from sandpit.sandbox.layout import INSIDE_DIR
+from sandpit.sandbox.uids import UidPool
 from tests.sandbox.agent_harness import AgentHarness, live_processes
 
 # Host uids for test sandboxes: a block per backend object, never reused in a session.
 TEST_UID_BASE = 300_000
 UID_BLOCK = 32
 _uid_blocks = itertools.count(TEST_UID_BASE, UID_BLOCK)
+
+
+def take_uid_block() -> int:
+    """The first uid of a block of `UID_BLOCK` test uids no other backend object has."""
+    return next(_uid_blocks)
 
 
 def processes_of_uids(uids: range) -> dict[int, str]:
@@ -45,7 +47,7 @@ class BubblewrapHarness(AgentHarness):
 
     def make(self) -> BubblewrapBackend:
         """A new backend object (a new "server") on this harness's cgroup root and uids."""
-        first = next(_uid_blocks)
+        first = take_uid_block()
         self.uid_blocks.append(range(first, first + UID_BLOCK))
         return BubblewrapBackend(
             rootfs=self.rootfs,
@@ -89,7 +91,7 @@ class BubblewrapHarness(AgentHarness):
         It prints "ready" once the sleeper runs, then waits to be killed
         (the test plays the crash with SIGKILL).
         """
-        first = next(_uid_blocks)
+        first = take_uid_block()
         self.uid_blocks.append(range(first, first + UID_BLOCK))
         args = [self.root_name, str(self.rootfs), str(self.state_dir), str(workspace)]
         return subprocess.Popen(
@@ -106,7 +108,8 @@ import asyncio, sys
 from pathlib import Path
 from sandpit.sandbox import cgroups
 from sandpit.sandbox.base import ExecRequest, SandboxSpec
-from sandpit.sandbox.backends.bubblewrap import BubblewrapBackend, UidPool
+from sandpit.sandbox.backends.bubblewrap import BubblewrapBackend
+from sandpit.sandbox.uids import UidPool
 from sandpit.sandbox.limits import Limits
 
 async def main():

@@ -6,8 +6,10 @@ real cgroups under a random test root that is also the containers' cgroup
 parent and the label (`org.sandpit.instance`) that marks this harness's
 containers, so nothing of another test server or of a real server is touched.
 
-Every container runs as uid 1000, so "the sandbox's host processes" are
-found by the sandbox's PID namespace, not by uid as for bubblewrap.
+Every container runs as a host uid of its own, from a block of test uids
+per backend object (as for bubblewrap); "the sandbox's host processes" are
+still found by the sandbox's PID namespace, which catches a process that
+changed its uid too.
 """
 
 from __future__ import annotations
@@ -35,8 +37,10 @@ from sandpit.sandbox.backends.docker_options import (
     MASKED_PATHS,
 )
 from sandpit.sandbox.base import Sandbox
-from sandpit.sandbox.layout import INSIDE_DIR, SANDBOX_UID, SUPPORT_MOUNT
+from sandpit.sandbox.layout import INSIDE_DIR, SUPPORT_MOUNT
+from sandpit.sandbox.uids import UidPool
 from tests.sandbox.agent_harness import AgentHarness, live_processes
+from tests.sandbox.bubblewrap_harness import UID_BLOCK, take_uid_block
 
 
 @functools.cache
@@ -100,10 +104,13 @@ class DockerHarness(AgentHarness):
             driver=cgroups.detect(self.root_name),
             instance=self.root_name,
             max_sandboxes=32,
+            uids=UidPool(take_uid_block(), UID_BLOCK),
         )
 
     def host_uid(self, sandbox: Sandbox) -> int:
-        return SANDBOX_UID
+        """The host uid the container runs as (uid 1000 inside)."""
+        assert isinstance(sandbox, DockerSandbox)
+        return sandbox.uid
 
     def host_processes(self, sandbox: Sandbox) -> dict[int, str]:
         """Every host process in the sandbox's PID namespace, in its cgroup or not.
@@ -170,6 +177,7 @@ class DockerHarness(AgentHarness):
     def spawn_server(self, workspace: Path, sandbox_id: str) -> subprocess.Popen[bytes]:
         """A separate "server" process that starts sandbox `sandbox_id` with a sleeper in it."""
         args = [self.root_name, self.image, str(self.state_dir), str(workspace), sandbox_id]
+        args.append(str(take_uid_block()))
         return subprocess.Popen(
             [sys.executable, "-c", _SERVER_PROGRAM, *args], stdout=subprocess.PIPE
         )
@@ -189,12 +197,14 @@ from sandpit.sandbox import cgroups
 from sandpit.sandbox.base import ExecRequest, SandboxSpec
 from sandpit.sandbox.backends.docker import DockerBackend, connect_engine
 from sandpit.sandbox.limits import Limits
+from sandpit.sandbox.uids import UidPool
 
 async def main():
-    root, image, state, workspace, sandbox_id = sys.argv[1:]
+    root, image, state, workspace, sandbox_id, first_uid = sys.argv[1:]
     backend = DockerBackend(
         client=connect_engine(), image=image, state_dir=Path(state),
         driver=cgroups.detect(root), instance=root, max_sandboxes=1,
+        uids=UidPool(int(first_uid), 1),
     )
     sandbox = await backend.start(SandboxSpec(sandbox_id, "ws", Path(workspace), Limits()))
     await sandbox.exec(ExecRequest(["sleep", "300"], {"PATH": "/usr/bin:/bin"}, "run-left"))

@@ -37,7 +37,7 @@ def test_the_container_has_the_seeds_configuration_and_more() -> None:
         sandbox_id="s1",
         workspace_id="w1",
         seccomp_profile=profile,
-        max_sandboxes=200,
+        host_uid=200_017,
     )
     assert spec.create == {
         "image": "sandpit-runtime:0123456789abcdef",
@@ -45,7 +45,8 @@ def test_the_container_has_the_seeds_configuration_and_more() -> None:
         "name": "sandpit-00112233aabbccdd",
         "hostname": "sandpit",
         "detach": True,
-        "user": "1000:1000",
+        # The container's own host uid; its agent maps it to 1000 (see the module).
+        "user": "200017:200017",
         "working_dir": "/app",
         "environment": {
             "HOME": "/app",
@@ -53,6 +54,8 @@ def test_the_container_has_the_seeds_configuration_and_more() -> None:
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "LANG": "C.UTF-8",
             "SANDPIT_AGENT_SOCKET": "/run/sandpit-agent/agent.sock",
+            "SANDPIT_USERNS_ID": "1000",
+            "SANDPIT_AGENT_SECCOMP": "/run/sandpit-agent/seccomp.bpf",
         },
         "labels": {
             "org.sandpit.sandbox": "s1",
@@ -73,8 +76,8 @@ def test_the_container_has_the_seeds_configuration_and_more() -> None:
         "pids_limit": 50,
         "ulimits": [
             Ulimit(name="nofile", soft=100, hard=100),
-            # 50 per sandbox, counted per host uid over all of them: see the module.
-            Ulimit(name="nproc", soft=50 * 200, hard=50 * 200),
+            # The seed's 50: the kernel counts it per host uid, one per sandbox.
+            Ulimit(name="nproc", soft=50, hard=50),
             Ulimit(name="fsize", soft=100 * MiB, hard=100 * MiB),
         ],
         "cap_drop": ["ALL"],
@@ -84,7 +87,9 @@ def test_the_container_has_the_seeds_configuration_and_more() -> None:
         ],
         "tmpfs": {
             "/tmp": f"rw,exec,nosuid,nodev,size={64 * MiB},mode=1777",
-            "/tmp/.matplotlib": f"rw,exec,nosuid,nodev,size={16 * MiB},mode=0700,uid=1000,gid=1000",
+            "/tmp/.matplotlib": (
+                f"rw,exec,nosuid,nodev,size={16 * MiB},mode=0700,uid=200017,gid=200017"
+            ),
         },
         "shm_size": 64 * MiB,
         "mounts": [
@@ -183,6 +188,25 @@ def test_the_docker_profile_refuses_what_the_bubblewrap_filter_refuses() -> None
         "args": [{"index": 1, "value": 0xFFFFFFFF, "valueTwo": 0x5412, "op": "SCMP_CMP_MASKED_EQ"}],
     } in by_name["ioctl"]
     assert seccomp.docker_profile("aarch64")["architectures"] == ["SCMP_ARCH_AARCH64"]
+
+
+def test_the_agents_profile_leaves_only_unshare_of_a_user_namespace_to_it() -> None:
+    plain = seccomp.docker_profile("x86_64")
+    agents = seccomp.docker_profile("x86_64", agent_user_namespace=True)
+    assert isinstance(plain["syscalls"], list)
+    assert isinstance(agents["syscalls"], list)
+    changed = [(a, b) for a, b in zip(plain["syscalls"], agents["syscalls"], strict=True) if a != b]
+    assert changed == [
+        (
+            {"names": ["unshare"], "action": "SCMP_ACT_ERRNO", "errnoRet": errno.EPERM},
+            {
+                "names": ["unshare"],
+                "action": "SCMP_ACT_ERRNO",
+                "errnoRet": errno.EPERM,
+                "args": [{"index": 0, "value": 0x10000000, "valueTwo": 0, "op": "SCMP_CMP_NE"}],
+            },
+        )
+    ]
 
 
 def test_an_engine_on_the_systemd_cgroup_driver_is_refused_with_a_sentence() -> None:

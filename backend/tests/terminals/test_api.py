@@ -59,12 +59,29 @@ def test_terminals_per_workspace_are_capped(terminals: Terminals, user: User) ->
     terminals.create()
 
 
-def test_windows_per_terminal_are_capped(terminals: Terminals) -> None:
+def test_windows_per_terminal_are_capped_and_the_refusal_is_recorded(
+    server: SandpitServer, terminals: Terminals, user: User, other_user: User
+) -> None:
     terminal_id = terminals.create()
     for _ in range(8):
         terminals.attach(terminal_id).read_until(r"\$ ")  # attached for sure
     extra = terminals.attach(terminal_id)
-    assert extra.read_close().code == 4429
+    closed = extra.read_close()
+    sentence = "8 windows are already attached to this terminal; close one first."
+    assert (closed.code, closed.reason) == (4429, sentence)
+
+    # Logged and counted like an HTTP 429: under the socket's route template,
+    # with the user who was refused.
+    make_admin(server, other_user)
+    route = "/api/workspaces/{workspace_id}/terminals/{terminal_id}/ws"
+    admission = other_user.client.get(
+        "/api/admin/admission", params={"status": 429, "user_id": user.id}
+    )
+    assert admission.status_code == 200
+    logged = [r for r in admission.json()["refusals"] if r["route"] == route]
+    assert [(r["username"], r["detail"]) for r in logged] == [(user.username, sentence)]
+    metrics = other_user.client.get("/metrics").text
+    assert f'sandpit_refusals_total{{route="{route}",status="429"}}' in metrics
 
 
 def test_sandbox_end_ends_its_terminals_with_a_message(terminals: Terminals, user: User) -> None:

@@ -3,6 +3,9 @@ plots while it runs, and polling when the live stream is not available."""
 
 from __future__ import annotations
 
+import re
+import time
+
 from playwright.sync_api import Locator, Request, Route, expect
 
 from tests.ui.conftest import Ide
@@ -197,3 +200,29 @@ def test_a_dropped_stream_resumes_where_it_was_without_repeating(ide: Ide) -> No
         expect(output).to_have_text("first\ngo? x\nsecond\nend? \n")
     finally:
         proxy.close()
+
+
+def test_the_run_header_says_whether_python_started_warm_or_fresh(ide: Ide) -> None:
+    # The first run of a sandbox is fresh and starts the warm interpreter once
+    # it ends; once that has imported the preload set, a plain program runs warm.
+    block = run_new_file(ide, "plain.py", 'print("hi")\n')
+    label = block.get_by_test_id("run-interpreter")
+    expect(block).to_have_attribute("data-status", "ok", timeout=30_000)
+    expect(label).to_have_text("fresh")
+    deadline = time.monotonic() + 180  # the preload set's imports, on a busy machine
+    while label.inner_text() != "warm":
+        assert time.monotonic() < deadline, "no run was forked warm within 180 s"
+        # One run a second at most: the user's runs-per-minute limit is 60.
+        ide.page.wait_for_timeout(1000)
+        block = press_run(ide)
+        label = block.get_by_test_id("run-interpreter")
+        expect(block).to_have_attribute("data-status", "ok", timeout=30_000)
+    expect(label).to_have_attribute("title", "forked from the warm interpreter")
+
+    # A numpy.py in the workspace would shadow the warm interpreter's numpy: fresh, and why.
+    ide.put_file("numpy.py", "raise SystemExit('the workspace numpy')\n")
+    block = press_run(ide)
+    label = block.get_by_test_id("run-interpreter")
+    expect(block).to_have_attribute("data-status", "ok", timeout=30_000)
+    expect(label).to_have_text("fresh")
+    expect(label).to_have_attribute("title", re.compile(r"numpy\.py shadows a module"))

@@ -2,7 +2,8 @@
 
 `RequestMetrics` is a pure ASGI middleware counting each HTTP answer by
 method, route *template* and status, and timing it; `note_refusal` records a
-429 or 503 with `Retry-After` for the admin view and the metrics. Both name
+429 or 503 with `Retry-After` (or a WebSocket closed with 4429 or 4503, the
+same refusal on a socket) for the admin view and the metrics. Both name
 a request by the template of the route that matched it (`route_of`), so a
 label never holds a raw path, an id or a user's name.
 """
@@ -14,7 +15,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
-from starlette.requests import Request
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sandpit.errors import SandpitError
@@ -78,14 +79,23 @@ class RequestMetrics:
             )
 
 
-def note_refusal(request: Request, error: SandpitError) -> None:
-    """Record a refusal with `Retry-After` (429, 503) in the refusal log and the metrics."""
+def note_refusal(
+    connection: HTTPConnection, error: SandpitError, user_id: str | None = None
+) -> None:
+    """Record a refusal with `Retry-After` (429, 503) in the refusal log and the metrics.
+
+    `connection` is the HTTP request answered with it, or the WebSocket
+    closed with its code (4000 + the status); either is logged under its
+    route template and status. `user_id` defaults to the one the
+    authentication dependency noted on the request, if any.
+    """
     if error.retry_after is None:
         return
-    context: Any = getattr(request.app.state, "context", None)
+    context: Any = getattr(connection.app.state, "context", None)
     if context is None:
         return
-    route = route_of(request.scope)
-    user_id = getattr(request.state, "user_id", None)
+    route = route_of(connection.scope)
+    if user_id is None:
+        user_id = getattr(connection.state, "user_id", None)
     context.refusals.record(error.status_code, route, user_id, error.detail)
     context.metrics.rate_limited.labels(route=route, status=str(error.status_code)).inc()

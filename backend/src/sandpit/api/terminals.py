@@ -2,7 +2,9 @@
 
 The WebSocket protocol is in CONTRACT.md ("Terminals") and
 `sandpit.terminals.socket`. A socket that cannot be served is accepted and
-then closed with a code saying why (`sandpit.api.errors.ws_close_code`).
+then closed with a code saying why (`sandpit.api.errors.ws_close_code`); a
+limit's refusal (4429, 4503) is recorded like an HTTP 429 or 503, in the
+refusal log and the metrics.
 After the shell exits or the sandbox ends, the server closes with 1000;
 when it restarts, with 1001.
 """
@@ -21,6 +23,7 @@ from sandpit.api.deps import (
     token_user,
 )
 from sandpit.api.errors import close_reason, responses, ws_close_code
+from sandpit.api.observe import note_refusal
 from sandpit.api.schemas import TerminalCreate, TerminalOut
 from sandpit.context import AppContext
 from sandpit.db.models import User
@@ -95,12 +98,14 @@ async def terminal_websocket(websocket: WebSocket, workspace_id: str, terminal_i
     cookie (then `Origin` must be this server's or an allowed one)."""
     context: AppContext = websocket.app.state.context
     await websocket.accept()
+    user: User | None = None
     try:
         user = await _socket_user(websocket, context)
         manager = terminal_manager(context)
         terminal = await _owned_terminal(context, manager, user, workspace_id, terminal_id)
         client = terminal.attach(user.id)
     except SandpitError as exc:
+        note_refusal(websocket, exc, user.id if user else None)
         await websocket.close(ws_close_code(exc), close_reason(exc.detail))
         return
     # An attached terminal is in use: its sandbox must not end as idle.

@@ -101,9 +101,12 @@ async def exec_via_agent(
     `agent_node` is the cgroup the agent lives in, where its held child
     appears first. Raises `SandboxError` if the agent refuses or the child
     cannot be confined (it is then killed, never released).
+
+    The leaf is made while the agent forks (the child waits at its gate
+    until it is confined, so only the time changes), and the child is found
+    and confined in one worker-thread hop: each is on every run's path.
     """
     spawn_id = uuid.uuid4().hex
-    leaf = await asyncio.to_thread(cgroup.leaf, request.group, oom_group=not request.pty)
     host_ends: tuple[int, int, int] | None = None
     child_ends: list[int] = []
     if not request.pty:
@@ -112,6 +115,9 @@ async def exec_via_agent(
         stderr_r, stderr_w = os.pipe2(os.O_CLOEXEC)
         host_ends = (stdin_w, stdout_r, stderr_r)
         child_ends = [stdin_r, stdout_w, stderr_w]
+    making_leaf = asyncio.ensure_future(
+        asyncio.to_thread(cgroup.leaf, request.group, oom_group=not request.pty)
+    )
     try:
         ns_pid, master = await channel.spawn(
             spawn_id,
@@ -127,36 +133,62 @@ async def exec_via_agent(
     except BaseException:
         for fd in host_ends or ():
             os.close(fd)
-        await _discard(leaf)
+        await _discard(making_leaf)
         raise
     finally:
         # The agent has its copies (or never will): ours go, once.
         for fd in child_ends:
             os.close(fd)
-    host_pid = await asyncio.to_thread(host_pid_of, agent_node, ns_pid)
-    if host_pid is not None:
-        try:
-            await asyncio.to_thread(_confine, leaf, host_pid)
-        except (OSError, cgroups.CgroupError):
-            host_pid = None
+    ours = (*(host_ends or ()), *([master] if master is not None else []))
+    try:
+        leaf = await asyncio.shield(making_leaf)
+    except BaseException:
+        # No leaf to hold it (or we were cancelled): the held child never runs.
+        _kill_held(channel, spawn_id, ours)
+        await _discard(making_leaf)
+        raise
+    host_pid = await asyncio.to_thread(_find_and_confine, leaf, agent_node, ns_pid)
     if host_pid is None:
         # Not where the agent said it would be: an agent that lies, or a
         # child already gone. Never release a process we could not confine.
-        with contextlib.suppress(SandboxError):
-            channel.signal(spawn_id, signal.SIGKILL, group=False)
-        for fd in (*(host_ends or ()), *([master] if master is not None else [])):
-            os.close(fd)
-        await _discard(leaf)
+        _kill_held(channel, spawn_id, ours)
+        await _discard(making_leaf)
         raise SandboxError("The process could not be placed in its group; it was stopped.")
     interpreter = channel.interpreter(spawn_id)
     channel.go(spawn_id)
     return AgentProcess(channel, spawn_id, leaf, host_pid, master, host_ends, interpreter)
 
 
-async def _discard(leaf: cgroups.Leaf) -> None:
-    """Remove the leaf of a process that never started (a refused exec)."""
-    with contextlib.suppress(OSError, cgroups.CgroupError):
+def _kill_held(channel: AgentChannel, spawn_id: str, ours: tuple[int, ...]) -> None:
+    """Kill a child held at its gate, and close our ends of its descriptors."""
+    with contextlib.suppress(SandboxError):
+        channel.signal(spawn_id, signal.SIGKILL, group=False)
+    for fd in ours:
+        os.close(fd)
+
+
+async def _discard(making_leaf: asyncio.Future[cgroups.Leaf]) -> None:
+    """Remove the leaf of a process that never started (a refused exec), once it is made.
+
+    Never raises: it runs while another error (or a cancellation) is on its way up."""
+    with contextlib.suppress(Exception, asyncio.CancelledError):
+        leaf = await asyncio.shield(making_leaf)
         await asyncio.to_thread(leaf.remove)
+
+
+def _find_and_confine(
+    leaf: cgroups.Leaf, agent_node: cgroups.CgroupNode, ns_pid: int
+) -> int | None:
+    """The held child's host pid, once it is in `leaf` and the first OOM victim; None if
+    it could not be found or moved."""
+    host_pid = host_pid_of(agent_node, ns_pid)
+    if host_pid is None:
+        return None
+    try:
+        _confine(leaf, host_pid)
+    except (OSError, cgroups.CgroupError):
+        return None
+    return host_pid
 
 
 # The OOM score adjustment of every process started in a sandbox: the most

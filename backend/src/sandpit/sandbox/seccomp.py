@@ -359,8 +359,17 @@ _DOCKER_OPS = {_CMP_NE: "SCMP_CMP_NE", _CMP_GT: "SCMP_CMP_GT", _CMP_MASKED_EQ: "
 _DOCKER_ARCHES = {"x86_64": "SCMP_ARCH_X86_64", "aarch64": "SCMP_ARCH_AARCH64"}
 
 
-def docker_profile(machine: str | None = None) -> dict[str, object]:
+def docker_profile(
+    machine: str | None = None, *, agent_user_namespace: bool = False
+) -> dict[str, object]:
     """The same rules as `seccomp_filter`, as a Docker seccomp profile (JSON-ready).
+
+    With `agent_user_namespace`, `unshare(CLONE_NEWUSER)` (that exact
+    argument, nothing else) is left to the container's first process: the
+    agent makes the user namespace that maps its host uid to 1000, then loads
+    `seccomp_filter` itself, stacked on this profile, which refuses every
+    unshare from then on, before any other process exists (see
+    `inside/agent.py`). Everything else is refused exactly as without it.
 
     Pure: built from the one rule table, so the Docker backend refuses exactly
     what the bubblewrap backend refuses (Docker's default profile is not
@@ -377,7 +386,14 @@ def docker_profile(machine: str | None = None) -> dict[str, object]:
     if arch is None:
         raise SeccompError(f"no seccomp profile for this architecture ({machine})")
     syscalls: list[dict[str, object]] = []
-    for rule in _rules():
+    rules = _rules()
+    if agent_user_namespace:
+        only_newuser = _Cmp(0, _CMP_NE, _CLONE_NEW_FLAGS["CLONE_NEWUSER"])
+        rules = [
+            _Rule("unshare", cmps=(only_newuser,)) if rule.syscall == "unshare" else rule
+            for rule in rules
+        ]
+    for rule in rules:
         entry: dict[str, object] = {
             "names": [rule.syscall],
             "action": "SCMP_ACT_ERRNO",

@@ -32,7 +32,7 @@ from pathlib import Path
 from sandpit.proxy.server import PackageProxy
 from sandpit.sandbox import cgroups, launcher, proxy_bridge
 from sandpit.sandbox.agent_sandbox import AgentBackend, AgentSandbox
-from sandpit.sandbox.base import SandboxError, SandboxSpec, SandboxStats
+from sandpit.sandbox.base import SandboxSpec, SandboxStats
 from sandpit.sandbox.channel import AgentChannel, socket_pair
 from sandpit.sandbox.layout import (
     AGENT_COMMAND,
@@ -44,6 +44,7 @@ from sandpit.sandbox.layout import (
 from sandpit.sandbox.limits import Limits
 from sandpit.sandbox.ownership import chown_tree, open_workspace
 from sandpit.sandbox.seccomp import seccomp_filter
+from sandpit.sandbox.uids import UidPool
 
 log = logging.getLogger(__name__)
 
@@ -147,28 +148,6 @@ def sandbox_rlimits(limits: Limits) -> dict[launcher.RlimitName, launcher.Rlimit
         "nproc": (limits.pids, limits.pids),
         "fsize": (limits.file_size_bytes, limits.file_size_bytes),
     }
-
-
-class UidPool:
-    """Unprivileged host uids, one per live sandbox, from a reserved range."""
-
-    def __init__(self, first: int, count: int) -> None:
-        if first < 1000 or count < 1:
-            raise ValueError("the sandbox uid range must start at 1000 or above")
-        self._free = list(range(first, first + count))
-        self._used: set[int] = set()
-
-    def take(self) -> int:
-        if not self._free:
-            raise SandboxError("Too many sandboxes are running; try again in a minute.")
-        uid = self._free.pop(0)
-        self._used.add(uid)
-        return uid
-
-    def give_back(self, uid: int) -> None:
-        if uid in self._used:
-            self._used.discard(uid)
-            self._free.append(uid)
 
 
 class BubblewrapSandbox(AgentSandbox):

@@ -3,7 +3,10 @@
 Chosen with `SANDBOX_BACKEND=docker`; the same interface, agent, cgroup
 leaves and package proxy as the bubblewrap backend, so users see the same
 sandbox. How a sandbox starts (each step for a reason):
-1. The workspace is handed to uid 1000, the container's user.
+1. The sandbox gets a host uid of its own from the server's range (as a
+   bubblewrap sandbox does), and the workspace is handed to it. The
+   container runs as that uid; its agent maps it to uid 1000 in a user
+   namespace of its own (`docker_options` says why and how).
 2. The server listens on a SOCK_SEQPACKET socket in a directory of its own
    for this sandbox, mounted read-only in the container. A container cannot
    inherit a descriptor; this is the one channel between server and agent.
@@ -11,7 +14,9 @@ sandbox. How a sandbox starts (each step for a reason):
    the seed's `CONTAINER_CONFIG` plus dropped capabilities, our seccomp
    profile and labels) under a cgroup parent of ours, and started: the
    agent is the container's init (pid 1; no `docker-init`, whose memory
-   would be open to user code), and connects.
+   would be open to user code), makes its user namespace, drops its
+   capabilities, loads the seccomp filter (`seccomp.bpf` in its directory)
+   and only then connects.
 4. The server takes exactly that one connection (checked: its peer is the
    container's init), then removes the socket, so nothing in the
    container can connect later and pose as the agent.
@@ -56,6 +61,7 @@ from sandpit.proxy.server import PackageProxy
 from sandpit.sandbox import cgroups
 from sandpit.sandbox.agent_sandbox import AgentBackend, AgentSandbox
 from sandpit.sandbox.backends.docker_options import (
+    AGENT_SECCOMP,
     LABEL_INSTANCE,
     LABEL_SANDBOX,
     ContainerLayout,
@@ -64,9 +70,10 @@ from sandpit.sandbox.backends.docker_options import (
 )
 from sandpit.sandbox.base import SandboxError, SandboxSpec, SandboxStats
 from sandpit.sandbox.channel import AgentChannel
-from sandpit.sandbox.layout import INSIDE_DIR, SANDBOX_UID, START_TIMEOUT_S
+from sandpit.sandbox.layout import INSIDE_DIR, START_TIMEOUT_S
 from sandpit.sandbox.ownership import chown_tree, open_workspace
-from sandpit.sandbox.seccomp import docker_profile
+from sandpit.sandbox.seccomp import docker_profile, seccomp_filter
+from sandpit.sandbox.uids import UidPool
 
 log = logging.getLogger(__name__)
 
@@ -93,9 +100,11 @@ class DockerSandbox(AgentSandbox):
         client: DockerClient,
         started: _Started,
         agent_dir: Path,
+        uid: int,
         on_end: Callable[[AgentSandbox], None],
     ) -> None:
         self.container_id: str = started.container.id or ""
+        self.uid = uid  # the host uid the container runs as (1000 inside)
         self.init_pid = started.init_pid
         self._client = client
         self._agent_dir = agent_dir
@@ -166,6 +175,7 @@ class DockerBackend(AgentBackend[DockerSandbox]):
         driver: cgroups.CgroupDriver,
         instance: str,
         max_sandboxes: int,
+        uids: UidPool,
         font_cache: Path | None = None,
         proxy: PackageProxy | None = None,
         ca_bundle: Path | None = None,
@@ -178,7 +188,9 @@ class DockerBackend(AgentBackend[DockerSandbox]):
         # its own containers and never another server's.
         self.instance = instance
         self.max_sandboxes = max_sandboxes
-        self._profile = docker_profile()
+        self.uids = uids
+        self._profile = docker_profile(agent_user_namespace=True)
+        self._filter = seccomp_filter()
         self._agents_dir = state_dir / "docker-agents"
         self._agents_dir.mkdir(parents=True, exist_ok=True, mode=0o711)
 
@@ -192,26 +204,39 @@ class DockerBackend(AgentBackend[DockerSandbox]):
             raise SandboxError("Too many sandboxes are running; try again in a minute.")
         agent_dir = self._agents_dir / spec.sandbox_id
         listener: socket.socket | None = None
+        uid = self.uids.take()
         try:
             workspace_fd = await asyncio.to_thread(open_workspace, spec.workspace_dir)
             try:
-                await asyncio.to_thread(chown_tree, workspace_fd, SANDBOX_UID, SANDBOX_UID)
+                await asyncio.to_thread(chown_tree, workspace_fd, uid, uid)
             finally:
                 os.close(workspace_fd)
-            listener = _listen(agent_dir)
-            proxy_dir = await self._attach_proxy(spec, owner_uid=SANDBOX_UID)
-            started = await self._launch(spec, agent_dir, listener, proxy_dir)
+            listener = _listen(agent_dir, uid, self._filter)
+            proxy_dir = await self._attach_proxy(spec, owner_uid=uid)
+            started = await self._launch(spec, agent_dir, listener, proxy_dir, uid)
         except BaseException:
             self._detach_proxy(spec.sandbox_id)
             shutil.rmtree(agent_dir, ignore_errors=True)
+            self.uids.give_back(uid)
             raise
         finally:
             if listener is not None:
                 listener.close()
-        return await self._adopt(DockerSandbox(spec, self.client, started, agent_dir, self._ended))
+        sandbox = DockerSandbox(spec, self.client, started, agent_dir, uid, self._ended)
+        return await self._adopt(sandbox)
+
+    def _ended(self, sandbox: AgentSandbox) -> None:
+        super()._ended(sandbox)
+        if isinstance(sandbox, DockerSandbox):
+            self.uids.give_back(sandbox.uid)
 
     async def _launch(
-        self, spec: SandboxSpec, agent_dir: Path, listener: socket.socket, proxy_dir: Path | None
+        self,
+        spec: SandboxSpec,
+        agent_dir: Path,
+        listener: socket.socket,
+        proxy_dir: Path | None,
+        uid: int,
     ) -> _Started:
         layout = ContainerLayout(
             image=self.image,
@@ -233,7 +258,7 @@ class DockerBackend(AgentBackend[DockerSandbox]):
             sandbox_id=spec.sandbox_id,
             workspace_id=spec.workspace_id,
             seccomp_profile=self._profile,
-            max_sandboxes=self.max_sandboxes,
+            host_uid=uid,
         )
         try:
             container = await asyncio.to_thread(_run_container, self.client, container_spec)
@@ -259,9 +284,11 @@ class DockerBackend(AgentBackend[DockerSandbox]):
             raise SandboxError("The sandbox did not start in time.") from None
         finally:
             # One connection only: nothing in the container may connect later.
+            # The agent loaded its filter before connecting; the file goes too.
             listener.close()
-            with contextlib.suppress(OSError):
-                os.unlink(listener_path)
+            for path in (listener_path, Path(listener_path).with_name(Path(AGENT_SECCOMP).name)):
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
         try:
             await asyncio.to_thread(container.reload)
             init_pid = int(container.attrs["State"]["Pid"])
@@ -319,15 +346,19 @@ def _run_container(client: DockerClient, spec: ContainerSpec) -> Container:
         raise
 
 
-def _listen(agent_dir: Path) -> socket.socket:
-    """A fresh directory with a socket the container's user may connect to, listening."""
+def _listen(agent_dir: Path, uid: int, seccomp_program: bytes) -> socket.socket:
+    """A fresh directory with a socket only the container's `uid` may connect to,
+    listening, and the seccomp filter its agent loads."""
     shutil.rmtree(agent_dir, ignore_errors=True)
     agent_dir.mkdir(mode=0o755)
+    program = agent_dir / Path(AGENT_SECCOMP).name
+    program.write_bytes(seccomp_program)
+    program.chmod(0o644)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     try:
         path = agent_dir / "agent.sock"
         listener.bind(str(path))
-        os.chown(path, SANDBOX_UID, SANDBOX_UID)
+        os.chown(path, uid, uid)
         os.chmod(path, 0o600)
         listener.listen(1)
         listener.setblocking(False)

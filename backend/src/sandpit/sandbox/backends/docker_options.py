@@ -11,10 +11,10 @@ in tests/sandbox/test_docker_options.py):
     nano_cpus           1 CPU  (the seed's `cpu_count`/`--cpus=1`; `cpu_count`
                         is a Windows-only option in the Docker API)
     pids_limit          50
-    ulimits             nofile=100; nproc, see below; fsize as bubblewrap
+    ulimits             nofile=100, nproc=50, fsize as bubblewrap
     network_mode        none: loopback only; pip goes through the package
                         proxy's socket, mounted read-only (see sandbox/proxy_bridge.py)
-    user                1000:1000
+    user                1000:1000 inside; on the host, a uid of its own (below)
     working_dir         /app, the workspace bound there read-write
     environment         HOME=/app, PYTHONPATH=/app (and PATH, LANG, the agent's socket)
     auto_remove         True; random names (`sandpit-<random hex>`)
@@ -32,13 +32,25 @@ let a restarted server find and reap its containers. The Docker socket is
 never mounted, nothing runs privileged, and the environment is built here,
 never copied from the server's.
 
-nproc: the kernel counts RLIMIT_NPROC per host uid across every container
-(there is no user namespace per container), so `nproc=50` with every
-sandbox running as uid 1000 would let one sandbox's fork bomb stop all the
-others from starting a process. Each sandbox's own processes are capped at
-50 by `pids_limit` (a cgroup, per container); nproc is set to that times the
-number of sandboxes a server may run, a host-wide ceiling that no single
-sandbox can reach.
+The user: the engine (20.10) has no user namespace per container, and
+its `userns-remap` maps every container to the same range, so uid 1000
+would be one host uid shared by every sandbox (and by a host login user
+1000, if there is one). The kernel counts RLIMIT_NPROC, pending signals,
+inotify and epoll watches, pipe buffer pages and message queue bytes per
+host uid across containers, so one sandbox could exhaust them for all (a
+fork bomb at `nproc=50` would stop every other sandbox forking). So each
+container is started as a host uid of its own (`host_uid`, from the
+server's `SANDBOX_UID_BASE` range, like a bubblewrap sandbox's), and its
+first process, the agent, makes a user namespace mapping that uid (and
+gid) to 1000 and nothing else, then drops every capability it has there
+and loads the sandbox's seccomp filter on top of the profile, before any
+other process exists (`inside/agent.py`; `SANDPIT_USERNS_ID`,
+`SANDPIT_AGENT_SECCOMP`). User code is uid 1000 as the contract says, and
+the host's root-owned files show as `nobody`, as in a bubblewrap sandbox.
+The profile leaves the agent exactly `unshare(CLONE_NEWUSER)`
+(`seccomp.docker_profile(agent_user_namespace=True)`); the filter the agent
+loads refuses every unshare again. nproc is the seed's 50: it counts this
+sandbox's uid only.
 """
 
 from __future__ import annotations
@@ -54,9 +66,10 @@ from sandpit.sandbox import proxy_bridge
 from sandpit.sandbox.layout import AGENT_COMMAND, SANDBOX_UID, SUPPORT_MOUNT
 from sandpit.sandbox.limits import Limits
 
-SANDBOX_USER = f"{SANDBOX_UID}:{SANDBOX_UID}"
 AGENT_MOUNT = "/run/sandpit-agent"
 AGENT_SOCKET = f"{AGENT_MOUNT}/agent.sock"
+# The seccomp filter (classic BPF) the agent loads once it has its user namespace.
+AGENT_SECCOMP = f"{AGENT_MOUNT}/seccomp.bpf"
 MATPLOTLIB_DIR = "/tmp/.matplotlib"  # noqa: S108 - inside the container's own tmpfs
 MATPLOTLIB_DIR_BYTES = 16 * 1024 * 1024
 CONTAINER_PATH = "/usr/local/bin:/usr/bin:/bin"
@@ -131,9 +144,10 @@ def container_options(
     sandbox_id: str,
     workspace_id: str,
     seccomp_profile: dict[str, Any],
-    max_sandboxes: int,
+    host_uid: int,
 ) -> ContainerSpec:
-    """The container of one sandbox (see the module docstring)."""
+    """The container of one sandbox, run as `host_uid` (see the module docstring)."""
+    host_user = f"{host_uid}:{host_uid}"
     mounts = [
         Mount("/app", str(layout.workspace), type="bind", read_only=layout.workspace_read_only),
         Mount(SUPPORT_MOUNT, str(layout.support), type="bind", read_only=True),
@@ -144,7 +158,7 @@ def container_options(
         # matplotlib wants a writable config dir with the prebuilt font list in
         # it (saves ~200 ms on the first import); the engine would make the
         # mount point root's, so the dir is a small tmpfs of the sandbox user.
-        tmpfs[MATPLOTLIB_DIR] = _tmpfs_options(MATPLOTLIB_DIR_BYTES, owner=SANDBOX_USER)
+        tmpfs[MATPLOTLIB_DIR] = _tmpfs_options(MATPLOTLIB_DIR_BYTES, owner=host_user)
         target = f"{MATPLOTLIB_DIR}/{layout.font_cache.name}"
         mounts.append(Mount(target, str(layout.font_cache), type="bind", read_only=True))
     if layout.proxy_dir is not None:
@@ -157,14 +171,13 @@ def container_options(
         )
     for source, target in layout.read_only_mounts:
         mounts.append(Mount(target, str(source), type="bind", read_only=True))
-    nproc = limits.pids * max_sandboxes
     create = {
         "image": layout.image,
         "command": AGENT_COMMAND,
         "name": layout.name,
         "hostname": "sandpit",
         "detach": True,
-        "user": SANDBOX_USER,
+        "user": host_user,
         "working_dir": "/app",
         "environment": {
             "HOME": "/app",
@@ -172,6 +185,8 @@ def container_options(
             "PATH": CONTAINER_PATH,
             "LANG": "C.UTF-8",
             "SANDPIT_AGENT_SOCKET": AGENT_SOCKET,
+            "SANDPIT_USERNS_ID": str(SANDBOX_UID),
+            "SANDPIT_AGENT_SECCOMP": AGENT_SECCOMP,
         },
         "labels": {
             LABEL_SANDBOX: sandbox_id,
@@ -194,7 +209,7 @@ def container_options(
         "pids_limit": limits.pids,
         "ulimits": [
             Ulimit(name="nofile", soft=limits.open_files, hard=limits.open_files),
-            Ulimit(name="nproc", soft=nproc, hard=nproc),
+            Ulimit(name="nproc", soft=limits.pids, hard=limits.pids),
             Ulimit(name="fsize", soft=limits.file_size_bytes, hard=limits.file_size_bytes),
         ],
         "cap_drop": ["ALL"],

@@ -64,8 +64,10 @@ from typing import TYPE_CHECKING
 # helpers beside it (read-only, like this file) are added explicitly.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 if TYPE_CHECKING:
+    from sandpit.sandbox.inside import userns
     from sandpit.sandbox.inside.warm_keeper import Keeper
 else:
+    import userns
     from warm_keeper import Keeper
 
 MAX_MESSAGE = 256 * 1024
@@ -381,6 +383,9 @@ def _reset_reserved_signals(libc: ctypes.CDLL) -> None:
 
 def main() -> None:
     libc = ctypes.CDLL(None, use_errno=True)
+    # Docker only: uid 1000 of a user namespace of our own, unprivileged and
+    # under the sandbox's seccomp filter, before anything else runs.
+    userns.enter(libc)
     _reset_reserved_signals(libc)
     # Not dumpable: other processes of the sandbox user cannot read or write
     # the agent's memory through /proc (the kernel here may lack Yama).
