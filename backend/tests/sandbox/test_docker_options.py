@@ -142,7 +142,7 @@ def test_read_only_mounts_and_a_read_only_workspace() -> None:
         font_cache=None,
     )
     spec = container_options(
-        layout, Limits(), sandbox_id="s1", workspace_id="w1", seccomp_profile={}, max_sandboxes=1
+        layout, Limits(), sandbox_id="s1", workspace_id="w1", seccomp_profile={}, host_uid=200_017
     )
     assert spec.host["mounts"] == [
         Mount("/app", "/data/workspaces/w1/mnt", type="bind", read_only=True),
