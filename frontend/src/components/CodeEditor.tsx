@@ -28,6 +28,7 @@ import {
   rectangularSelection,
 } from "@codemirror/view";
 import { tags as t } from "@lezer/highlight";
+import { lineMarks, setLineMark } from "@/lib/lineMarks";
 import { isPython, type EditorHandle, type EditorProps, type EditorSnapshot } from "@/lib/editor";
 
 /** Colours come from CSS variables (globals.css), so one style serves both themes. */
@@ -127,7 +128,7 @@ function sameText(a: Text, b: Text): boolean {
  * Ctrl/Cmd+S saves and Ctrl/Cmd+Enter runs (passed up); Tab indents (Escape,
  * then Tab, moves focus on, as CodeMirror documents for keyboard users).
  */
-export function CodeEditor({ docs, active, onChange, onSave, onRun, onReady }: EditorProps) {
+export function CodeEditor({ docs, active, onChange, onSave, onRun, onReady, initialCursor, onCursor }: EditorProps) {
   const host = useRef<HTMLDivElement>(null);
   const view = useRef<EditorView | null>(null);
   const stored = useRef(new Map<string, Stored>());
@@ -137,6 +138,8 @@ export function CodeEditor({ docs, active, onChange, onSave, onRun, onReady }: E
   const save = useEffectEvent(() => onSave());
   const run = useEffectEvent(() => onRun());
   const ready = useEffectEvent((handle: EditorHandle) => onReady(handle));
+  const cursorMoved = useEffectEvent((path: string, offset: number) => onCursor?.(path, offset));
+  const cursorOf = useEffectEvent((path: string) => initialCursor?.(path));
 
   const extensionsFor = useRef<(path: string) => Extension>(() => []);
 
@@ -161,6 +164,7 @@ export function CodeEditor({ docs, active, onChange, onSave, onRun, onReady }: E
       rectangularSelection(),
       crosshairCursor(),
       highlightActiveLine(),
+      lineMarks,
       Prec.highest(
         keymap.of([
           { key: "Mod-s", preventDefault: true, run: () => (save(), true) },
@@ -185,6 +189,9 @@ export function CodeEditor({ docs, active, onChange, onSave, onRun, onReady }: E
         entry.state = update.state;
         if (update.docChanged) {
           changed(path, !sameText(update.state.doc, entry.saved));
+        }
+        if (update.selectionSet) {
+          cursorMoved(path, update.state.selection.main.head);
         }
       }),
     ];
@@ -240,6 +247,28 @@ export function CodeEditor({ docs, active, onChange, onSave, onRun, onReady }: E
       focus() {
         editor.focus();
       },
+      reveal(path, line, column) {
+        if (shown.current !== path) {
+          return;
+        }
+        const target = editor.state.doc.line(Math.min(Math.max(1, line), editor.state.doc.lines));
+        const at = Math.min(target.to, target.from + Math.max(0, (column ?? 1) - 1));
+        editor.dispatch({
+          selection: { anchor: at },
+          effects: [EditorView.scrollIntoView(at, { y: "center" }), setLineMark.of({ kind: "target", line: target.number })],
+        });
+        editor.focus();
+      },
+      markFailure(path, line) {
+        for (const [key, entry] of stored.current) {
+          const effects = setLineMark.of({ kind: "error", line: key === path ? line : null });
+          if (key === shown.current) {
+            editor.dispatch({ effects });
+          } else {
+            entry.state = entry.state.update({ effects }).state;
+          }
+        }
+      },
     };
     ready(handle);
 
@@ -268,8 +297,14 @@ export function CodeEditor({ docs, active, onChange, onSave, onRun, onReady }: E
     for (const doc of docs) {
       const entry = map.get(doc.path);
       if (entry === undefined || entry.revision !== doc.revision) {
-        const state = EditorState.create({ doc: doc.text, extensions: extensionsFor.current(doc.path) });
-        map.set(doc.path, { state, saved: state.doc, revision: doc.revision });
+        let state = EditorState.create({ doc: doc.text, extensions: extensionsFor.current(doc.path) });
+        // Opened for the first time since the page loaded: the cursor goes back where it was.
+        const cursor = entry === undefined ? Math.min(cursorOf(doc.path) ?? 0, state.doc.length) : 0;
+        if (cursor > 0) {
+          state = state.update({ selection: { anchor: cursor } }).state;
+        }
+        const scroll = cursor > 0 ? EditorView.scrollIntoView(cursor, { y: "center" }) : undefined;
+        map.set(doc.path, { state, saved: state.doc, revision: doc.revision, scroll });
         replacedShown ||= doc.path === shown.current;
       }
     }

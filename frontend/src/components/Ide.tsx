@@ -7,6 +7,7 @@ import { useFileListing } from "@/hooks/useFileListing";
 import { useExpandedFolders } from "@/hooks/useExpandedFolders";
 import { useIdeKeys } from "@/hooks/useIdeKeys";
 import { useLeaveWarning } from "@/hooks/useLeaveWarning";
+import { useLifetimeWarning } from "@/hooks/useLifetimeWarning";
 import { regionProps, useRegionFocus } from "@/hooks/useRegionFocus";
 import { useRuns } from "@/hooks/useRuns";
 import { useSandbox } from "@/hooks/useSandbox";
@@ -14,6 +15,7 @@ import { useTerminalStart } from "@/hooks/useTerminalStart";
 import { useUiState } from "@/hooks/useUiState";
 import { watchAdmission, type AdmissionState } from "@/lib/admission";
 import { isPython, type EditorDoc, type EditorHandle } from "@/lib/editor";
+import { failingPlace, type Location, type PlaceLinks } from "@/lib/traceback";
 import { clampSize, LIMITS, parseUiState, type Layout } from "@/lib/uiState";
 import { CodeEditor } from "./CodeEditor";
 import { EditorTabs } from "./EditorTabs";
@@ -38,6 +40,8 @@ const FilePreview = lazy(() => import("./FilePreview"));
 // Not lib/dataFiles' isCsv: importing it here would put that module in the first load.
 const isCsv = (path: string) => /\.(csv|tsv)$/i.test(path);
 const CsvView = lazy(() => import("./CsvTable").then((m) => ({ default: m.CsvView })));
+// Asked only when stopping the sandbox would end terminals or runs.
+const ConfirmDialog = lazy(() => import("./ConfirmDialog").then((m) => ({ default: m.ConfirmDialog })));
 // Shown only when the server refuses a sandbox (full, or the user's cap).
 const AdmissionNotice = lazy(() => import("./AdmissionNotice").then((m) => ({ default: m.AdmissionNotice })));
 
@@ -62,16 +66,36 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
   const [sizes, setSizes] = useState<Layout>(initial.layout);
   const files = useFileListing(workspaceId, initialFiles);
   const sandbox = useSandbox(workspaceId);
+  const lifetimeWarning = useLifetimeWarning(sandbox.sandbox);
   const refreshFiles = files.refresh;
   const refreshSandbox = sandbox.refresh;
-  const runs = useRuns(workspaceId, () => {
-    void refreshFiles();
-    refreshSandbox();
-  });
   const editor = useRef<EditorHandle | null>(null);
+  const filePaths = useMemo(
+    () => new Set(files.entries.filter((entry) => entry.kind === "file").map((entry) => entry.path)),
+    [files.entries],
+  );
+  const fileExists = useCallback((path: string) => filePaths.has(path), [filePaths]);
+  const runs = useRuns(
+    workspaceId,
+    (finished) => {
+      void refreshFiles();
+      refreshSandbox();
+      // The line it failed on is marked in the editor until that file is edited.
+      const place = finished.status === "ok" ? null : failingPlace(finished.stderr, fileExists);
+      editor.current?.markFailure(place?.path ?? null, place?.line ?? null);
+      // Its input line (if it had the focus) is gone: the editor takes the focus back.
+      const focused = document.activeElement;
+      if (focused === null || focused === document.body) {
+        editor.current?.focus();
+      }
+    },
+    initial.clearedBefore,
+  );
   const restore = useMemo(() => ({ tabs: initial.tabs, active: initial.active }), [initial]);
   const tabs = useEditorTabs(workspaceId, editor, files.entries, restore);
   const [terminalMounted, setTerminalMounted] = useState(initial.layout.terminalOpen);
+  const [terminalCount, setTerminalCount] = useState(0);
+  const [confirmStop, setConfirmStop] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
   const [historyView, setHistoryView] = useState<HistoryView | null>(null);
   const focusPending = useRef<string | null>(null);
@@ -127,6 +151,46 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
     },
     [tabs],
   );
+
+  // A traceback link: open the file, then show the line once the editor has it.
+  const revealPending = useRef<Location | null>(null);
+  const openPlace = useCallback(
+    (place: Location) => {
+      revealPending.current = place;
+      openFile(place.path);
+      if (tabs.tabs.some((tab) => tab.path === place.path && tab.kind === "text")) {
+        requestAnimationFrame(() => {
+          if (revealPending.current === place) {
+            revealPending.current = null;
+            editor.current?.reveal(place.path, place.line, place.column);
+          }
+        });
+      }
+    },
+    [openFile, tabs.tabs],
+  );
+  useEffect(() => {
+    const place = revealPending.current;
+    if (place !== null && editorReady && activeTab?.kind === "text" && activeTab.path === place.path) {
+      revealPending.current = null;
+      editor.current?.reveal(place.path, place.line, place.column);
+    }
+  }, [activeTab, editorReady]);
+  const links = useMemo<PlaceLinks>(() => ({ exists: fileExists, open: openPlace }), [fileExists, openPlace]);
+
+  // Cursor positions, remembered (a moment after the cursor stops) for the next visit.
+  const cursorTimer = useRef(0);
+  const cursors = useRef<Record<string, number>>({ ...initial.cursors });
+  const onCursor = useCallback(
+    (path: string, offset: number) => {
+      cursors.current[path] = offset;
+      window.clearTimeout(cursorTimer.current);
+      cursorTimer.current = window.setTimeout(() => updateUi((state) => ({ ...state, cursors: { ...cursors.current } })), 1000);
+    },
+    [updateUi],
+  );
+  useEffect(() => () => window.clearTimeout(cursorTimer.current), []);
+  const initialCursor = useCallback((path: string) => initial.cursors[path], [initial]);
 
   const canRun = activeTab !== null && activeTab.kind === "text" && isPython(activeTab.path);
 
@@ -238,7 +302,7 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
           <AdmissionNotice state={admission} />
         </Suspense>
       )}
-      <LimitBanner sandbox={sandbox.sandbox} lastRun={runs.runs.at(-1)} />
+      <LimitBanner sandbox={sandbox.sandbox} lastRun={runs.runs.at(-1)} warning={lifetimeWarning} />
       <div className="flex min-h-0 flex-1">
         {sizes.treeOpen && (
           <>
@@ -295,6 +359,8 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
                 onChange={tabs.changed}
                 onSave={() => tabs.active !== null && void tabs.save(tabs.active)}
                 onRun={() => void run()}
+                initialCursor={initialCursor}
+                onCursor={onCursor}
                 onReady={(handle) => {
                   editor.current = handle;
                   if (!focusedOnce.current && activeTab?.kind === "text") {
@@ -350,6 +416,9 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
                 {!terminalHeld && (
                   <TerminalPanel
                     workspaceId={workspaceId}
+                    links={links}
+                    warning={lifetimeWarning}
+                    onCount={setTerminalCount}
                     onCommand={onTerminalCommand}
                     onStarted={refreshSandbox}
                     onClose={() => setLayout({ terminalOpen: false })}
@@ -375,7 +444,13 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
             onStdin={(stdin) => updateUi((state) => ({ ...state, stdin }))}
             onStop={(id) => void runs.stop(id)}
             onInput={runs.sendInput}
-            onClear={runs.clear}
+            onClear={() => {
+              const clearedBefore = runs.clear();
+              if (clearedBefore !== null) {
+                updateUi((state) => ({ ...state, clearedBefore }));
+              }
+            }}
+            links={links}
           />
         </aside>
       </div>
@@ -396,8 +471,39 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
         sandbox={sandbox.sandbox}
         usage={sandbox.usage}
         saveState={saveState}
-        onRestart={() => void sandbox.restart()}
+        onRestart={() => (runs.running || terminalCount > 0 ? setConfirmStop(true) : void sandbox.restart())}
       />
+      {confirmStop && (
+        <Suspense fallback={null}>
+          <ConfirmDialog
+            open
+            title="Stop the sandbox?"
+            confirmLabel="Stop sandbox"
+            busyLabel="Stopping…"
+            busy={false}
+            error={null}
+            onConfirm={() => {
+              setConfirmStop(false);
+              void sandbox.restart();
+            }}
+            onCancel={() => setConfirmStop(false)}
+          >
+            <p>
+              {stopWarning(runs.runs.filter((item) => item.status === "running").length, terminalCount)} Your files are kept;
+              the next run or terminal starts a new sandbox.
+            </p>
+          </ConfirmDialog>
+        </Suspense>
+      )}
     </main>
   );
+}
+
+/** What stopping the sandbox ends, in words. */
+function stopWarning(runs: number, terminals: number): string {
+  const parts = [
+    runs > 0 ? `${runs} running program${runs === 1 ? "" : "s"}` : "",
+    terminals > 0 ? `${terminals} open terminal${terminals === 1 ? "" : "s"}` : "",
+  ].filter(Boolean);
+  return `This ends ${parts.join(" and ")}.`;
 }

@@ -6,12 +6,19 @@ import type { SearchAddon } from "@xterm/addon-search";
 import { Terminal } from "@xterm/xterm";
 import "@xterm/xterm/css/xterm.css";
 import { TerminalClipboardAddon } from "@/lib/terminalClipboardAddon";
+import { registerPlaceLinks } from "@/lib/terminalPlaceLinks";
 import { TerminalRendererAddon } from "@/lib/terminalRendererAddon";
 import { TerminalSocketAddon } from "@/lib/terminalSocketAddon";
 import { DARK, LIGHT } from "@/lib/terminalTheme";
 import type { ConnectionState, TerminalViewProps } from "@/lib/terminals";
 
-type Controls = { fit: () => void; focus: () => void; find: (query: string, back: boolean) => void };
+type Controls = {
+  fit: () => void;
+  focus: () => void;
+  find: (query: string, back: boolean) => void;
+  /** Print a line of the IDE's own (not the program's), in yellow, after what the terminal shows. */
+  announce: (text: string) => void;
+};
 
 const SEARCH_DECORATIONS = { decorations: { matchOverviewRuler: "#d29922", activeMatchColorOverviewRuler: "#58a6ff" } };
 
@@ -36,6 +43,7 @@ export function TerminalView(props: TerminalViewProps) {
   const commanded = useEffectEvent(() => props.onCommand());
   const noticed = useEffectEvent((message: string) => props.onNotice(message));
   const gone = useEffectEvent(() => props.isGone());
+  const places = useEffectEvent(() => props.links);
   const openSearch = useEffectEvent(() => {
     setSearching(true);
     window.setTimeout(() => searchInput.current?.select(), 0);
@@ -92,6 +100,7 @@ export function TerminalView(props: TerminalViewProps) {
 
     const renderer = new TerminalRendererAddon();
     term.loadAddon(renderer);
+    const placeLinks = registerPlaceLinks(term, () => places());
     term.loadAddon(new TerminalClipboardAddon(() => openSearch()));
     // Last: its first message tells the server the fitted size.
     term.loadAddon(
@@ -108,6 +117,10 @@ export function TerminalView(props: TerminalViewProps) {
 
     controls.current = {
       fit: safeFit,
+      announce: (text) => {
+        // Through the renderer, so it comes after output already on its way.
+        renderer.write(new TextEncoder().encode(`\r\n\x1b[33m[Sandpit] ${text}\x1b[0m\r\n`), () => undefined);
+      },
       focus: () => term.focus(),
       find: (text, back) => {
         void searcher().then((addon) =>
@@ -122,6 +135,7 @@ export function TerminalView(props: TerminalViewProps) {
       observer.disconnect();
       cancelAnimationFrame(frame);
       media.removeEventListener("change", onScheme);
+      placeLinks.dispose();
       // Disposes every loaded add-on too: the socket closes, listeners and timers go.
       term.dispose();
     };
@@ -138,6 +152,16 @@ export function TerminalView(props: TerminalViewProps) {
     }
     wasVisible.current = visible;
   }, [visible, autoFocus]);
+
+  // The sandbox's lifetime is nearly over: say so in the terminal too, once per warning.
+  const warned = useRef<string | null>(null);
+  const warning = props.warning;
+  useEffect(() => {
+    if (warning !== null && warned.current !== warning.key) {
+      warned.current = warning.key;
+      controls.current?.announce(warning.text);
+    }
+  }, [warning]);
 
   function closeSearch() {
     setSearching(false);

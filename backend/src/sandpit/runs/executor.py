@@ -35,6 +35,10 @@ READ_CHUNK = 65536
 
 RUNNER = "/run/sandpit/run_code.py"
 STOPPED_MESSAGE = "The run was stopped."
+# A timed-out interactive run that used less than this share of a CPU over
+# its run counts as waiting for input; a CPU-bound one uses about all of it
+# (less on a crowded machine, hence a low share).
+WAITING_CPU_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -201,9 +205,16 @@ async def _await_end(
     ended_early = waiter not in done
     stopped = ended_early and not flooded.is_set() and bool(done)
     timed_out = ended_early and not done
-    # Everything typed was handed over and more may come: the program was
-    # (as far as the server can tell) waiting for input, which counts.
-    waiting = timed_out and stdin.open and stdin.pending == 0
+    # Everything typed was handed over and more may come, and the program
+    # spent most of its time off the CPU: it was (as far as the server can
+    # tell) waiting for input, which counts. Without the CPU check an
+    # interactive run that computed until the limit was said to be waiting.
+    waiting = (
+        timed_out
+        and stdin.open
+        and stdin.pending == 0
+        and process.cpu_seconds() < WAITING_CPU_SHARE * (time.monotonic() - started)
+    )
     # Ended early, or the main process ended: either way anything left in its
     # group (a daemon, a background job) ends with the run.
     await process.kill_group()

@@ -73,6 +73,12 @@ class AgentProcess:
         except (OSError, cgroups.CgroupError):
             return 0
 
+    def cpu_seconds(self) -> float:
+        try:
+            return self._leaf.cpu_seconds()
+        except (OSError, cgroups.CgroupError, ValueError):
+            return 0.0
+
     def resize(self, rows: int, cols: int) -> None:
         if self.pty_fd is not None:
             fcntl.ioctl(self.pty_fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))

@@ -141,6 +141,10 @@ class Process(Protocol):
         """OOM kills in its leaf so far (a host-side fact, not the sandbox's word)."""
         ...
 
+    def cpu_seconds(self) -> float:
+        """CPU time used in its leaf so far (a host-side fact; 0 if unknown)."""
+        ...
+
     def resize(self, rows: int, cols: int) -> None: ...
 
     def close(self) -> None:
