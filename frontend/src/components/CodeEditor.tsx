@@ -29,6 +29,7 @@ import {
 } from "@codemirror/view";
 import { tags as t } from "@lezer/highlight";
 import { lineMarks, setLineMark } from "@/lib/lineMarks";
+import { isDark, onThemeChange } from "@/lib/theme";
 import { isPython, type EditorHandle, type EditorProps, type EditorSnapshot } from "@/lib/editor";
 
 /** Colours come from CSS variables (globals.css), so one style serves both themes. */
@@ -111,7 +112,7 @@ const searchStub: Extension = keymap.of(
 const darkSlot = new Compartment();
 const labelSlot = new Compartment();
 
-const prefersDark = () => window.matchMedia("(prefers-color-scheme: dark)").matches;
+const prefersDark = isDark;
 
 type Stored = { state: EditorState; saved: Text; revision: number; scroll?: StateEffect<unknown> };
 
@@ -133,6 +134,8 @@ export function CodeEditor({ docs, active, onChange, onSave, onRun, onReady, ini
   const view = useRef<EditorView | null>(null);
   const stored = useRef(new Map<string, Stored>());
   const shown = useRef<string | null>(null);
+  /** Where the last run failed: marked in that file now, or when it is opened. */
+  const failure = useRef<{ path: string; line: number } | null>(null);
 
   const changed = useEffectEvent((path: string, dirty: boolean) => onChange(path, dirty));
   const save = useEffectEvent(() => onSave());
@@ -206,11 +209,9 @@ export function CodeEditor({ docs, active, onChange, onSave, onRun, onReady, ini
     const editor = new EditorView({ parent: host.current ?? undefined });
     view.current = editor;
 
-    const media = window.matchMedia("(prefers-color-scheme: dark)");
-    const onScheme = () => {
-      editor.dispatch({ effects: darkSlot.reconfigure(EditorView.darkTheme.of(media.matches)) });
-    };
-    media.addEventListener("change", onScheme);
+    const stopWatching = onThemeChange(() => {
+      editor.dispatch({ effects: darkSlot.reconfigure(EditorView.darkTheme.of(isDark())) });
+    });
 
     const handle: EditorHandle = {
       snapshot(path) {
@@ -260,6 +261,7 @@ export function CodeEditor({ docs, active, onChange, onSave, onRun, onReady, ini
         editor.focus();
       },
       markFailure(path, line) {
+        failure.current = path === null || line === null ? null : { path, line };
         for (const [key, entry] of stored.current) {
           const effects = setLineMark.of({ kind: "error", line: key === path ? line : null });
           if (key === shown.current) {
@@ -273,7 +275,7 @@ export function CodeEditor({ docs, active, onChange, onSave, onRun, onReady, ini
     ready(handle);
 
     return () => {
-      media.removeEventListener("change", onScheme);
+      stopWatching();
       editor.destroy();
       view.current = null;
       shown.current = null;
@@ -302,6 +304,9 @@ export function CodeEditor({ docs, active, onChange, onSave, onRun, onReady, ini
         const cursor = entry === undefined ? Math.min(cursorOf(doc.path) ?? 0, state.doc.length) : 0;
         if (cursor > 0) {
           state = state.update({ selection: { anchor: cursor } }).state;
+        }
+        if (entry === undefined && failure.current?.path === doc.path) {
+          state = state.update({ effects: setLineMark.of({ kind: "error", line: failure.current.line }) }).state;
         }
         const scroll = cursor > 0 ? EditorView.scrollIntoView(cursor, { y: "center" }) : undefined;
         map.set(doc.path, { state, saved: state.doc, revision: doc.revision, scroll });

@@ -40,6 +40,8 @@ const FilePreview = lazy(() => import("./FilePreview"));
 // Not lib/dataFiles' isCsv: importing it here would put that module in the first load.
 const isCsv = (path: string) => /\.(csv|tsv)$/i.test(path);
 const CsvView = lazy(() => import("./CsvTable").then((m) => ({ default: m.CsvView })));
+// The keyboard shortcuts and the theme switch, when asked for.
+const ShortcutsDialog = lazy(() => import("./ShortcutsDialog"));
 // Asked only when stopping the sandbox would end terminals or runs.
 const ConfirmDialog = lazy(() => import("./ConfirmDialog").then((m) => ({ default: m.ConfirmDialog })));
 // Shown only when the server refuses a sandbox (full, or the user's cap).
@@ -96,6 +98,7 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
   const [terminalMounted, setTerminalMounted] = useState(initial.layout.terminalOpen);
   const [terminalCount, setTerminalCount] = useState(0);
   const [confirmStop, setConfirmStop] = useState(false);
+  const [shortcutsOpen, setShortcutsOpen] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
   const [historyView, setHistoryView] = useState<HistoryView | null>(null);
   const focusPending = useRef<string | null>(null);
@@ -252,6 +255,7 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
     run: () => void run(),
     toggleTerminal,
     cycleFocus,
+    showShortcuts: () => setShortcutsOpen(true),
   });
 
   // A restore changed files: show the tree and the open tabs as they are now.
@@ -294,6 +298,7 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
         onToggleTree={() => setLayout({ treeOpen: !sizes.treeOpen })}
         onToggleTerminal={toggleTerminal}
         onHistory={() => setHistoryView(activeTab?.kind === "text" ? "file" : "snapshots")}
+        onShortcuts={() => setShortcutsOpen(true)}
         timeLimit={ui.timeLimit}
         onTimeLimit={(timeLimit) => updateUi((state) => ({ ...state, timeLimit }))}
       />
@@ -473,6 +478,11 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
         saveState={saveState}
         onRestart={() => (runs.running || terminalCount > 0 ? setConfirmStop(true) : void sandbox.restart())}
       />
+      {shortcutsOpen && (
+        <Suspense fallback={null}>
+          <ShortcutsDialog onClose={() => setShortcutsOpen(false)} />
+        </Suspense>
+      )}
       {confirmStop && (
         <Suspense fallback={null}>
           <ConfirmDialog

@@ -18,6 +18,7 @@ type Props = {
   onToggleTree: () => void;
   onToggleTerminal: () => void;
   onHistory: () => void;
+  onShortcuts: () => void;
 };
 
 const isMac = () => typeof navigator !== "undefined" && /Mac|iPhone|iPad/.test(navigator.platform);
@@ -59,6 +60,16 @@ export function IdeToolbar(props: Props) {
         </button>
         <button type="button" onClick={props.onHistory} className="btn-ghost px-2 py-1 text-xs" title="File history, snapshots, deleted files">
           History
+        </button>
+        <button
+          type="button"
+          onClick={props.onShortcuts}
+          className="btn-ghost px-2 py-1 text-xs"
+          title="Keyboard shortcuts and theme (?)"
+          aria-label="Keyboard shortcuts and theme"
+          aria-keyshortcuts="?"
+        >
+          ?
         </button>
         {props.running && (
           <button type="button" onClick={props.onStop} className="btn-secondary px-3 py-1 hover:text-danger">

@@ -10,6 +10,7 @@ import { registerPlaceLinks } from "@/lib/terminalPlaceLinks";
 import { TerminalRendererAddon } from "@/lib/terminalRendererAddon";
 import { TerminalSocketAddon } from "@/lib/terminalSocketAddon";
 import { DARK, LIGHT } from "@/lib/terminalTheme";
+import { isDark, onThemeChange } from "@/lib/theme";
 import type { ConnectionState, TerminalViewProps } from "@/lib/terminals";
 
 type Controls = {
@@ -54,14 +55,13 @@ export function TerminalView(props: TerminalViewProps) {
     if (element === null) {
       return;
     }
-    const media = window.matchMedia("(prefers-color-scheme: dark)");
     const term = new Terminal({
       allowProposedApi: true,
       cursorBlink: true,
       fontFamily: '"JetBrains Mono", "Cascadia Code", "SF Mono", Menlo, Consolas, "DejaVu Sans Mono", monospace',
       fontSize: 13,
       scrollback: 5000,
-      theme: media.matches ? DARK : LIGHT,
+      theme: isDark() ? DARK : LIGHT,
     });
     const fit = new FitAddon();
     term.loadAddon(fit);
@@ -84,10 +84,9 @@ export function TerminalView(props: TerminalViewProps) {
       frame = requestAnimationFrame(safeFit);
     });
     observer.observe(element);
-    const onScheme = () => {
-      term.options.theme = media.matches ? DARK : LIGHT;
-    };
-    media.addEventListener("change", onScheme);
+    const stopWatching = onThemeChange(() => {
+      term.options.theme = isDark() ? DARK : LIGHT;
+    });
 
     // The search add-on, loaded on the first search.
     let search: Promise<SearchAddon> | null = null;
@@ -134,7 +133,7 @@ export function TerminalView(props: TerminalViewProps) {
       controls.current = null;
       observer.disconnect();
       cancelAnimationFrame(frame);
-      media.removeEventListener("change", onScheme);
+      stopWatching();
       placeLinks.dispose();
       // Disposes every loaded add-on too: the socket closes, listeners and timers go.
       term.dispose();

@@ -35,10 +35,6 @@ READ_CHUNK = 65536
 
 RUNNER = "/run/sandpit/run_code.py"
 STOPPED_MESSAGE = "The run was stopped."
-# A timed-out interactive run that used less than this share of a CPU over
-# its run counts as waiting for input; a CPU-bound one uses about all of it
-# (less on a crowded machine, hence a low share).
-WAITING_CPU_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -205,16 +201,11 @@ async def _await_end(
     ended_early = waiter not in done
     stopped = ended_early and not flooded.is_set() and bool(done)
     timed_out = ended_early and not done
-    # Everything typed was handed over and more may come, and the program
-    # spent most of its time off the CPU: it was (as far as the server can
-    # tell) waiting for input, which counts. Without the CPU check an
+    # Everything typed was handed over, more may come, and none of its
+    # processes is on (or waiting for) a CPU: it was (as far as the server
+    # can tell) waiting for input, which counts. Without the last check an
     # interactive run that computed until the limit was said to be waiting.
-    waiting = (
-        timed_out
-        and stdin.open
-        and stdin.pending == 0
-        and process.cpu_seconds() < WAITING_CPU_SHARE * (time.monotonic() - started)
-    )
+    waiting = timed_out and stdin.open and stdin.pending == 0 and process.computing() is False
     # Ended early, or the main process ended: either way anything left in its
     # group (a daemon, a background job) ends with the run.
     await process.kill_group()

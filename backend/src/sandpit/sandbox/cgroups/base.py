@@ -211,10 +211,6 @@ class Leaf(CgroupNode):
     def oom_killed(self) -> int:
         """How many of this leaf's processes the OOM killer has killed (0 if none or gone)."""
 
-    @abstractmethod
-    def cpu_seconds(self) -> float:
-        """CPU time this leaf's processes have used so far (0 if gone)."""
-
     def remove(self) -> None:
         """Kill what is left in the leaf, then remove it; nothing happens if it is gone."""
         if not self.exists():

@@ -154,9 +154,6 @@ class V1Leaf(Leaf):
         # The leaf's own counter: v1 counts a kill in the victim's cgroup only.
         return _oom_kills(self.dirs.get("memory"))
 
-    def cpu_seconds(self) -> float:
-        return int(_number(self.dirs, "cpuacct.usage") or 0) / 1e9
-
 
 class V1Sandbox(SandboxCgroup):
     """A sandbox cgroup: the same path in each hierarchy (`dirs`: controller -> directory)."""

@@ -156,9 +156,6 @@ class V2Leaf(Leaf):
     def oom_killed(self) -> int:
         return _events(self.path, "memory.events").get("oom_kill", 0)
 
-    def cpu_seconds(self) -> float:
-        return _events(self.path, "cpu.stat").get("usage_usec", 0) / 1e6
-
 
 class V2Sandbox(SandboxCgroup):
     """A sandbox cgroup at `path`: the limits; processes only in its leaves."""
