@@ -54,7 +54,8 @@ def no_terminal(ide: Ide, **state: Any) -> None:
 
 
 def run_file(ide: Ide, path: str, status: str) -> Locator:
-    """Open `path`, press Ctrl+Enter in the editor; answers the run's block once it ended with `status`."""
+    """Open `path`, press Ctrl+Enter in the editor; answers the run's block once it
+    ended with `status`."""
     editor = ide.open_file(path)
     before = ide.page.get_by_test_id("run").count()
     editor.press("Control+Enter")
@@ -149,7 +150,9 @@ def test_plots_in_place_clear_cursor_and_tabs_survive_a_reload(ide: Ide) -> None
         "image => image.complete && image.naturalWidth > 100",
         arg=dialog.get_by_role("img").element_handle(),
     )
-    expect(dialog.get_by_role("link", name="Download PNG")).to_have_attribute("download", "figure-1.png")
+    expect(dialog.get_by_role("link", name="Download PNG")).to_have_attribute(
+        "download", "figure-1.png"
+    )
     ide.screenshot("plot-enlarged")
     page.keyboard.press("Escape")
     expect(dialog).to_have_count(0)
@@ -165,7 +168,9 @@ def test_plots_in_place_clear_cursor_and_tabs_survive_a_reload(ide: Ide) -> None
     # A second run, so "Clear" below has something to clear and the console something to scroll.
     before = page.get_by_test_id("run").count()
     page.keyboard.press("Control+Enter")
-    expect(page.get_by_test_id("run").nth(before)).to_have_attribute("data-status", "ok", timeout=60_000)
+    expect(page.get_by_test_id("run").nth(before)).to_have_attribute(
+        "data-status", "ok", timeout=60_000
+    )
 
     page.reload()
     # Restored: the cursor where it was, the plot between its texts, the console at the newest run.
@@ -271,14 +276,15 @@ def test_terminal_links_lifetime_warnings_and_stop_confirmation(
         expires = ide.api("GET", f"/api/workspaces/{ide.workspace_id}/sandbox")["expires_at"]
         banner = page.get_by_test_id("limit-banner")
 
-
         def jump_to(seconds_before_end: float) -> None:
             now_ms = page.evaluate("Date.now()")
             page.clock.fast_forward(int((expires - seconds_before_end) * 1000 - now_ms))
 
         jump_to(290)
         expect(banner).to_contain_text("lifetime limit in 5 minutes")
-        expect(banner).to_contain_text("The next run or terminal starts a new sandbox, with your files kept.")
+        expect(banner).to_contain_text(
+            "The next run or terminal starts a new sandbox, with your files kept."
+        )
         ide.wait_for_terminal(r"\[Sandpit\] The sandbox reaches its lifetime limit in 5 minutes")
         jump_to(55)
         expect(banner).to_contain_text("lifetime limit in 1 minute")
@@ -317,7 +323,8 @@ def test_signed_out_pages_log_no_401_and_a_deep_link_signs_in(
         ide.put_file("main.py", "print('hello')\n")
         assert context.request.post(f"{ui_server.url}/api/auth/logout").status == 204
 
-        # Signed out: the home page and a workspace link go to sign in, with nothing refused on the way.
+        # Signed out: the home page and a workspace link go to sign in, nothing
+        # refused on the way.
         page.goto(f"{ui_server.url}/")
         expect(page).to_have_url(re.compile(r"/login/"))
         page.goto(f"{ui_server.url}/workspace/?id={ide.workspace_id}")
@@ -341,3 +348,130 @@ def test_signed_out_pages_log_no_401_and_a_deep_link_signs_in(
         assert not [text for text in errors if "401" in text], errors
     finally:
         context.close()
+
+
+def test_shortcuts_dialog_and_theme_switch(ide: Ide) -> None:
+    page = ide.page
+    no_terminal(ide)
+    ide.open_workspace()
+    # `?` outside a text field opens it.
+    page.get_by_role("button", name="Run", exact=True).focus()
+    page.keyboard.press("?")
+    dialog = page.get_by_role("dialog", name="Keyboard shortcuts")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_role("rowheader", name="F6 / Shift+F6")).to_be_visible()
+    expect(dialog.get_by_role("rowheader", name="Esc, then Tab")).to_be_visible()
+    expect(dialog.get_by_role("radio", name="System")).to_be_checked()
+
+    html = page.locator("html")
+    background = "getComputedStyle(document.documentElement).backgroundColor"
+    light = page.evaluate(background)
+    dialog.get_by_role("radio", name="Dark").check()
+    expect(html).to_have_attribute("data-theme", "dark")
+    assert page.evaluate(background) != light
+    ide.screenshot("theme-dark")
+    page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
+
+    # Kept in this browser, applied before the page paints; the editor follows it.
+    page.reload()
+    expect(html).to_have_attribute("data-theme", "dark")
+    page.get_by_role("button", name="Keyboard shortcuts and theme").click()
+    dialog.get_by_role("radio", name="Light").check()
+    expect(html).to_have_attribute("data-theme", "light")
+    assert page.evaluate(background) == light
+    dialog.get_by_role("radio", name="System").check()
+    expect(html).not_to_have_attribute("data-theme", re.compile("."))
+
+
+def test_narrow_screens_show_one_region_at_a_time(
+    ui_server: SandpitServer, browser: Browser
+) -> None:
+    with signed_in(ui_server, browser, "phone", dom_terminal=True) as ide:
+        page = ide.page
+        page.set_viewport_size({"width": 390, "height": 844})
+        ide.put_file("main.py", "print('hello from a phone')\n")
+        page.goto(f"{ui_server.url}/workspace/?id={ide.workspace_id}")
+        panels = page.get_by_role("tablist", name="Panels")
+        expect(panels).to_be_visible()
+
+        def width(name: str) -> float:
+            box = page.locator(f'[data-region="{name}"]').bounding_box()
+            assert box is not None, f"{name} is not shown"
+            return float(box["width"])
+
+        def only(name: str) -> None:
+            expect(panels.get_by_role("tab", selected=True)).to_have_count(1)
+            for region in ("tree", "editor", "console", "terminal"):
+                locator = page.locator(f'[data-region="{region}"]')
+                if region == name:
+                    expect(locator).to_be_visible()
+                else:
+                    expect(locator).to_be_hidden()
+
+        panels.get_by_role("tab", name="Files").click()
+        only("tree")
+        ide.tree_item("main.py").click()
+        # Opening a file shows the editor, as wide as the screen.
+        editor = page.get_by_role("textbox", name="Editor: main.py")
+        expect(editor).to_be_focused()
+        only("editor")
+        assert width("editor") >= 380
+        editor.press("Control+Enter")
+        only("console")
+        block = page.get_by_test_id("run").last
+        expect(block).to_have_attribute("data-status", "ok", timeout=60_000)
+        expect(block.get_by_test_id("output")).to_have_text("hello from a phone\n")
+        ide.screenshot("narrow-phone-console")
+
+        panels.get_by_role("tab", name="Terminal").click()
+        only("terminal")
+        expect(page.get_by_test_id("terminal-status")).to_have_text("Connected", timeout=30_000)
+        ide.wait_for_terminal(r"\$\s*$")
+        assert width("terminal") >= 380
+        ide.screenshot("narrow-phone-terminal")
+
+        # A tablet, upright: the same, wider.
+        page.set_viewport_size({"width": 768, "height": 1024})
+        only("terminal")
+        assert width("terminal") >= 750
+        panels.get_by_role("tab", name="Editor").click()
+        only("editor")
+        assert width("editor") >= 750
+        panels.get_by_role("tab", name="Console").click()
+        only("console")
+        expect(block.get_by_test_id("output")).to_be_visible()
+        ide.screenshot("narrow-tablet-console")
+
+        # Wide again: every region side by side, no tabs.
+        page.set_viewport_size({"width": 1440, "height": 900})
+        expect(panels).to_have_count(0)
+        for region in ("tree", "editor", "console", "terminal"):
+            expect(page.locator(f'[data-region="{region}"]')).to_be_visible()
+
+
+def test_the_stopped_banner_says_it_once_and_goes_with_a_new_sandbox(browser: Browser) -> None:
+    # Its own server: sandboxes there live 12 s.
+    server = SandpitServer(sandbox_lifetime_s="12")
+    server.start()
+    try:
+        with signed_in(server, browser, "short") as ide:
+            page = ide.page
+            ide.put_file("main.py", "print('hi')\n")
+            no_terminal(ide)
+            ide.open_workspace()
+            run_file(ide, "main.py", "ok")
+            banner = page.get_by_test_id("limit-banner").filter(has_text="lifetime")
+            expect(banner).to_have_text(
+                "The sandbox reached its maximum lifetime and was stopped. "
+                "The next run or terminal starts a new sandbox, with your files kept.",
+                timeout=40_000,
+            )
+            # A new run, a new sandbox: the old one's end is no longer news.
+            page.get_by_role("textbox", name="Editor: main.py").press("Control+Enter")
+            expect(page.get_by_test_id("status-bar")).to_contain_text(
+                "Sandbox running", timeout=30_000
+            )
+            expect(banner).to_have_count(0)
+    finally:
+        server.close()

@@ -8,7 +8,8 @@ import { useExpandedFolders } from "@/hooks/useExpandedFolders";
 import { useIdeKeys } from "@/hooks/useIdeKeys";
 import { useLeaveWarning } from "@/hooks/useLeaveWarning";
 import { useLifetimeWarning } from "@/hooks/useLifetimeWarning";
-import { regionProps, useRegionFocus } from "@/hooks/useRegionFocus";
+import { useNarrow } from "@/hooks/useNarrow";
+import { regionProps, useRegionFocus, type Region } from "@/hooks/useRegionFocus";
 import { useRuns } from "@/hooks/useRuns";
 import { useSandbox } from "@/hooks/useSandbox";
 import { useTerminalStart } from "@/hooks/useTerminalStart";
@@ -99,6 +100,15 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
   const [terminalCount, setTerminalCount] = useState(0);
   const [confirmStop, setConfirmStop] = useState(false);
   const [shortcutsOpen, setShortcutsOpen] = useState(false);
+  // On a narrow screen, one region at a time, chosen with tabs (RegionTabs).
+  const narrow = useNarrow();
+  const [region, setRegion] = useState<Region>("editor");
+  const showRegion = useCallback((next: Region) => {
+    if (next === "terminal") {
+      setTerminalMounted(true);
+    }
+    setRegion(next);
+  }, []);
   const [notice, setNotice] = useState<string | null>(null);
   const [historyView, setHistoryView] = useState<HistoryView | null>(null);
   const focusPending = useRef<string | null>(null);
@@ -146,6 +156,7 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
   const openFile = useCallback(
     (path: string) => {
       focusPending.current = path;
+      setRegion("editor");
       tabs.open(path);
       if (tabs.tabs.some((tab) => tab.path === path && tab.kind === "text")) {
         // Already loaded: focus once the editor shows it (next frame).
@@ -203,6 +214,7 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
       return;
     }
     setNotice(null);
+    setRegion("console");
     const saved = await tabs.save(activeTab.path);
     if (!saved) {
       setNotice(`${activeTab.path} could not be saved, so it was not run.`);
@@ -308,10 +320,16 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
         </Suspense>
       )}
       <LimitBanner sandbox={sandbox.sandbox} lastRun={runs.runs.at(-1)} warning={lifetimeWarning} />
+      {narrow && <RegionTabs region={region} onSelect={showRegion} />}
       <div className="flex min-h-0 flex-1">
-        {sizes.treeOpen && (
+        {(sizes.treeOpen || narrow) && (
           <>
-            <nav {...regionProps("tree")} aria-label="Files" className="shrink-0 bg-surface" style={{ width: sizes.tree }}>
+            <nav
+              {...regionProps("tree")}
+              aria-label="Files"
+              className={narrow ? (region === "tree" ? "min-w-0 flex-1 bg-surface" : "hidden") : "shrink-0 bg-surface"}
+              style={narrow ? undefined : { width: sizes.tree }}
+            >
               <FileTree
                 workspaceId={workspaceId}
                 workspaceName={workspace.name}
@@ -328,6 +346,7 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
                 onRefresh={refreshFiles}
               />
             </nav>
+            {!narrow && (
             <Splitter
               orientation="vertical"
               label="Resize files panel"
@@ -337,10 +356,15 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
               onChange={(tree) => setSizes((current) => ({ ...current, tree }))}
               onCommit={(tree) => setLayout({ tree: clampSize(tree, "tree") })}
             />
+            )}
           </>
         )}
-        <div className="flex min-w-0 flex-1 flex-col">
-          <section {...regionProps("editor")} aria-label="Editor" className="flex min-h-0 flex-1 flex-col bg-surface">
+        <div className={narrow && region !== "editor" && region !== "terminal" ? "hidden" : "flex min-w-0 flex-1 flex-col"}>
+          <section
+            {...regionProps("editor")}
+            aria-label="Editor"
+            className={narrow && region !== "editor" ? "hidden" : "flex min-h-0 flex-1 flex-col bg-surface"}
+          >
             <EditorTabs tabs={tabs.tabs} active={tabs.active} onSelect={tabs.setActive} onClose={tabs.close} />
             {activeTab?.saveError != null && (
               <div role="alert" className="flex items-center gap-3 border-b border-danger/40 bg-danger-soft px-3 py-1.5 text-sm text-danger" data-testid="save-error">
@@ -402,7 +426,7 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
           </section>
           {terminalMounted && (
             <>
-              {sizes.terminalOpen && (
+              {sizes.terminalOpen && !narrow && (
                 <Splitter
                   orientation="horizontal"
                   label="Resize terminal panel"
@@ -415,8 +439,10 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
               )}
               <div
                 {...regionProps("terminal")}
-                className={sizes.terminalOpen ? "shrink-0" : "hidden"}
-                style={{ height: sizes.terminal }}
+                className={
+                  narrow ? (region === "terminal" ? "min-h-0 flex-1" : "hidden") : sizes.terminalOpen ? "shrink-0" : "hidden"
+                }
+                style={narrow ? undefined : { height: sizes.terminal }}
               >
                 {!terminalHeld && (
                   <TerminalPanel
@@ -433,6 +459,7 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
             </>
           )}
         </div>
+        {!narrow && (
         <Splitter
           orientation="vertical"
           label="Resize console panel"
@@ -442,7 +469,12 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
           onChange={(width) => setSizes((current) => ({ ...current, console: width }))}
           onCommit={(width) => setLayout({ console: clampSize(width, "console") })}
         />
-        <aside {...regionProps("console")} className="shrink-0" style={{ width: sizes.console }}>
+        )}
+        <aside
+          {...regionProps("console")}
+          className={narrow ? (region === "console" ? "min-w-0 flex-1" : "hidden") : "shrink-0"}
+          style={narrow ? undefined : { width: sizes.console }}
+        >
           <RunConsole
             runs={runs.runs}
             stdin={ui.stdin}
@@ -516,4 +548,33 @@ function stopWarning(runs: number, terminals: number): string {
     terminals > 0 ? `${terminals} open terminal${terminals === 1 ? "" : "s"}` : "",
   ].filter(Boolean);
   return `This ends ${parts.join(" and ")}.`;
+}
+
+const REGION_TABS: [Region, string][] = [
+  ["tree", "Files"],
+  ["editor", "Editor"],
+  ["console", "Console"],
+  ["terminal", "Terminal"],
+];
+
+/** On a narrow screen: which region fills the IDE (the others stay mounted, hidden). */
+function RegionTabs({ region, onSelect }: { region: Region; onSelect: (region: Region) => void }) {
+  return (
+    <div role="tablist" aria-label="Panels" className="flex border-b border-line bg-surface-muted text-sm">
+      {REGION_TABS.map(([value, label]) => (
+        <button
+          key={value}
+          type="button"
+          role="tab"
+          aria-selected={region === value}
+          onClick={() => onSelect(value)}
+          className={`flex-1 py-2 font-medium ${
+            region === value ? "bg-surface text-fg shadow-[inset_0_-2px_0_var(--app-accent)]" : "text-fg-muted hover:text-fg"
+          }`}
+        >
+          {label}
+        </button>
+      ))}
+    </div>
+  );
 }

@@ -74,7 +74,8 @@ function Transcript({
   const stick = useRef(true);
   const size = run.output.reduce((total, piece) => total + (piece.stream === "image" ? 1 : piece.text.length), 0);
   const [enlarged, setEnlarged] = useState<number | null>(null);
-  let figures = 0;
+  // Each plot's number (1, 2, ...), in the order shown.
+  const urls = run.output.flatMap((piece) => (piece.stream === "image" ? [piece.url] : []));
   const showInput = run.status === "running" && run.inputOpen;
 
   useEffect(() => {
@@ -106,8 +107,7 @@ function Transcript({
     >
       {run.output.map((piece, index) => {
         if (piece.stream === "image") {
-          figures += 1;
-          const figure = figures;
+          const figure = urls.indexOf(piece.url) + 1;
           return (
             <Figure key={piece.url} src={piece.url} number={figure} runPath={run.path} onEnlarge={() => setEnlarged(figure)} />
           );
@@ -126,7 +126,7 @@ function Transcript({
       {enlarged !== null && (
         <Suspense fallback={null}>
           <PlotViewer
-            src={run.output.filter((piece) => piece.stream === "image")[enlarged - 1]?.url ?? ""}
+            src={urls[enlarged - 1] ?? ""}
             title={figureName(enlarged, run.path)}
             fileName={`figure-${enlarged}.png`}
             onClose={() => setEnlarged(null)}

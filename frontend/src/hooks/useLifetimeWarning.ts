@@ -24,6 +24,8 @@ export function lifetimeText(mark: number): string {
  */
 export function useLifetimeWarning(sandbox: Sandbox | null): LifetimeWarning | null {
   const expires = sandbox?.running ? (sandbox.expires_at ?? null) : null;
+  // A mark is news only for a sandbox that lives longer than it (not for a 12-second test lifetime).
+  const lifetime = expires !== null && sandbox?.started_at != null ? expires - sandbox.started_at : Infinity;
   const [now, setNow] = useState(() => Date.now());
 
   useEffect(() => {
@@ -43,7 +45,7 @@ export function useLifetimeWarning(sandbox: Sandbox | null): LifetimeWarning | n
     return null;
   }
   const left = expires - now / 1000;
-  const mark = [...MARKS_S].reverse().find((seconds) => left <= seconds);
+  const mark = [...MARKS_S].reverse().find((seconds) => left <= seconds && lifetime > seconds);
   if (mark === undefined || left <= 0) {
     return null;
   }

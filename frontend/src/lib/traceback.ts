@@ -20,7 +20,7 @@ export type Linked = { text: string; location: Location | null };
 
 const WORKSPACE_ROOT = "/app/";
 // `File "…", line N` (a traceback frame), or a path ending in .py followed by :line[:column].
-const PLACE = /File "([^"\n]+)", line (\d+)|((?:\/|\.\/)?[\w.\-/]*[\w\-]\.pyw?):(\d+)(?::(\d+))?/g;
+const PLACE = /File "([^"\n]+)", line (\d+)|((?:\/|\.\/)?[\w.\-/]*[\w-]\.pyw?):(\d+)(?::(\d+))?/g;
 
 /** The workspace path `raw` names (`/app/x.py` or `x.py`, `./x.py`), or null for one outside it. */
 export function workspacePath(raw: string): string | null {
