@@ -28,7 +28,6 @@ import {
   rectangularSelection,
 } from "@codemirror/view";
 import { tags as t } from "@lezer/highlight";
-import { lineMarks, setLineMark } from "@/lib/lineMarks";
 import { isDark, onThemeChange } from "@/lib/theme";
 import { isPython, type EditorHandle, type EditorProps, type EditorSnapshot } from "@/lib/editor";
 
@@ -109,6 +108,16 @@ const searchStub: Extension = keymap.of(
     },
   })),
 );
+/** Line marks (lib/lineMarks.ts), loaded with the first traceback link or failed run. */
+const marksSlot = new Compartment();
+let marks: typeof import("@/lib/lineMarks") | null = null;
+const loadMarks = () => import("@/lib/lineMarks").then((module) => (marks = module));
+
+/** `state` with the line marks' extension (once), then `effects`. */
+function withMarks(module: typeof import("@/lib/lineMarks"), state: EditorState, effects: StateEffect<unknown>[]): EditorState {
+  const reconfigure = marksSlot.get(state) === module.lineMarks ? [] : [marksSlot.reconfigure(module.lineMarks)];
+  return state.update({ effects: reconfigure }).state.update({ effects }).state;
+}
 const darkSlot = new Compartment();
 const labelSlot = new Compartment();
 
@@ -167,7 +176,6 @@ export function CodeEditor({ docs, active, onChange, onSave, onRun, onReady, ini
       rectangularSelection(),
       crosshairCursor(),
       highlightActiveLine(),
-      lineMarks,
       Prec.highest(
         keymap.of([
           { key: "Mod-s", preventDefault: true, run: () => (save(), true) },
@@ -203,6 +211,7 @@ export function CodeEditor({ docs, active, onChange, onSave, onRun, onReady, ini
       languageSlot.of(isPython(path) ? python() : []),
       darkSlot.of(EditorView.darkTheme.of(prefersDark())),
       searchSlot.of(searchLoaded ?? searchStub),
+      marksSlot.of(marks?.lineMarks ?? []),
       labelSlot.of(EditorView.contentAttributes.of({ "aria-label": `Editor: ${path}` })),
     ];
 
@@ -249,27 +258,41 @@ export function CodeEditor({ docs, active, onChange, onSave, onRun, onReady, ini
         editor.focus();
       },
       reveal(path, line, column) {
-        if (shown.current !== path) {
-          return;
-        }
-        const target = editor.state.doc.line(Math.min(Math.max(1, line), editor.state.doc.lines));
-        const at = Math.min(target.to, target.from + Math.max(0, (column ?? 1) - 1));
-        editor.dispatch({
-          selection: { anchor: at },
-          effects: [EditorView.scrollIntoView(at, { y: "center" }), setLineMark.of({ kind: "target", line: target.number })],
+        void loadMarks().then((module) => {
+          if (shown.current !== path) {
+            return;
+          }
+          const { doc } = editor.state;
+          const target = doc.line(Math.min(Math.max(1, line), doc.lines));
+          const at = Math.min(target.to, target.from + Math.max(0, (column ?? 1) - 1));
+          editor.dispatch({
+            effects: marksSlot.get(editor.state) === module.lineMarks ? [] : [marksSlot.reconfigure(module.lineMarks)],
+          });
+          editor.dispatch({
+            selection: { anchor: at },
+            effects: [
+              EditorView.scrollIntoView(at, { y: "center" }),
+              module.setLineMark.of({ kind: "target", line: target.number }),
+            ],
+          });
+          editor.focus();
         });
-        editor.focus();
       },
       markFailure(path, line) {
-        failure.current = path === null || line === null ? null : { path, line };
-        for (const [key, entry] of stored.current) {
-          const effects = setLineMark.of({ kind: "error", line: key === path ? line : null });
-          if (key === shown.current) {
-            editor.dispatch({ effects });
-          } else {
-            entry.state = entry.state.update({ effects }).state;
+        void loadMarks().then((module) => {
+          failure.current = path === null || line === null ? null : { path, line };
+          for (const [key, entry] of stored.current) {
+            const effects = [module.setLineMark.of({ kind: "error", line: key === path ? line : null })];
+            if (key === shown.current) {
+              editor.dispatch({
+                effects: marksSlot.get(editor.state) === module.lineMarks ? [] : [marksSlot.reconfigure(module.lineMarks)],
+              });
+              editor.dispatch({ effects });
+            } else {
+              entry.state = withMarks(module, entry.state, effects);
+            }
           }
-        }
+        });
       },
     };
     ready(handle);
@@ -305,8 +328,8 @@ export function CodeEditor({ docs, active, onChange, onSave, onRun, onReady, ini
         if (cursor > 0) {
           state = state.update({ selection: { anchor: cursor } }).state;
         }
-        if (entry === undefined && failure.current?.path === doc.path) {
-          state = state.update({ effects: setLineMark.of({ kind: "error", line: failure.current.line }) }).state;
+        if (entry === undefined && marks !== null && failure.current?.path === doc.path) {
+          state = state.update({ effects: marks.setLineMark.of({ kind: "error", line: failure.current.line }) }).state;
         }
         const scroll = cursor > 0 ? EditorView.scrollIntoView(cursor, { y: "center" }) : undefined;
         map.set(doc.path, { state, saved: state.doc, revision: doc.revision, scroll });

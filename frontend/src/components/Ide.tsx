@@ -16,7 +16,7 @@ import { useTerminalStart } from "@/hooks/useTerminalStart";
 import { useUiState } from "@/hooks/useUiState";
 import { watchAdmission, type AdmissionState } from "@/lib/admission";
 import { isPython, type EditorDoc, type EditorHandle } from "@/lib/editor";
-import { failingPlace, type Location, type PlaceLinks } from "@/lib/traceback";
+import type { Location, PlaceLinks } from "@/lib/traceback";
 import { clampSize, LIMITS, parseUiState, type Layout } from "@/lib/uiState";
 import { CodeEditor } from "./CodeEditor";
 import { EditorTabs } from "./EditorTabs";
@@ -41,10 +41,12 @@ const FilePreview = lazy(() => import("./FilePreview"));
 // Not lib/dataFiles' isCsv: importing it here would put that module in the first load.
 const isCsv = (path: string) => /\.(csv|tsv)$/i.test(path);
 const CsvView = lazy(() => import("./CsvTable").then((m) => ({ default: m.CsvView })));
+// Narrow screens only.
+const RegionTabs = lazy(() => import("./RegionTabs"));
 // The keyboard shortcuts and the theme switch, when asked for.
 const ShortcutsDialog = lazy(() => import("./ShortcutsDialog"));
 // Asked only when stopping the sandbox would end terminals or runs.
-const ConfirmDialog = lazy(() => import("./ConfirmDialog").then((m) => ({ default: m.ConfirmDialog })));
+const StopSandboxDialog = lazy(() => import("./StopSandboxDialog"));
 // Shown only when the server refuses a sandbox (full, or the user's cap).
 const AdmissionNotice = lazy(() => import("./AdmissionNotice").then((m) => ({ default: m.AdmissionNotice })));
 
@@ -84,11 +86,13 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
       void refreshFiles();
       refreshSandbox();
       // The line it failed on is marked in the editor until that file is edited.
-      const place = finished.status === "ok" ? null : failingPlace(finished.stderr, fileExists);
-      editor.current?.markFailure(place?.path ?? null, place?.line ?? null);
-      // Its input line (if it had the focus) is gone: the editor takes the focus back.
+      void import("@/lib/traceback").then(({ failingPlace }) => {
+        const place = finished.status === "ok" ? null : failingPlace(finished.stderr, fileExists);
+        editor.current?.markFailure(place?.path ?? null, place?.line ?? null);
+      });
+      // Its input line (if it has the focus) goes: the editor takes the focus back.
       const focused = document.activeElement;
-      if (focused === null || focused === document.body) {
+      if (focused === null || focused === document.body || focused.matches('[data-testid="run-input"]')) {
         editor.current?.focus();
       }
     },
@@ -320,7 +324,11 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
         </Suspense>
       )}
       <LimitBanner sandbox={sandbox.sandbox} lastRun={runs.runs.at(-1)} warning={lifetimeWarning} />
-      {narrow && <RegionTabs region={region} onSelect={showRegion} />}
+      {narrow && (
+        <Suspense fallback={<div className="h-9 border-b border-line bg-surface-muted" />}>
+          <RegionTabs region={region} onSelect={showRegion} />
+        </Suspense>
+      )}
       <div className="flex min-h-0 flex-1">
         {(sizes.treeOpen || narrow) && (
           <>
@@ -517,64 +525,17 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
       )}
       {confirmStop && (
         <Suspense fallback={null}>
-          <ConfirmDialog
-            open
-            title="Stop the sandbox?"
-            confirmLabel="Stop sandbox"
-            busyLabel="Stopping…"
-            busy={false}
-            error={null}
+          <StopSandboxDialog
+            runs={runs.runs.filter((item) => item.status === "running").length}
+            terminals={terminalCount}
             onConfirm={() => {
               setConfirmStop(false);
               void sandbox.restart();
             }}
             onCancel={() => setConfirmStop(false)}
-          >
-            <p>
-              {stopWarning(runs.runs.filter((item) => item.status === "running").length, terminalCount)} Your files are kept;
-              the next run or terminal starts a new sandbox.
-            </p>
-          </ConfirmDialog>
+          />
         </Suspense>
       )}
     </main>
-  );
-}
-
-/** What stopping the sandbox ends, in words. */
-function stopWarning(runs: number, terminals: number): string {
-  const parts = [
-    runs > 0 ? `${runs} running program${runs === 1 ? "" : "s"}` : "",
-    terminals > 0 ? `${terminals} open terminal${terminals === 1 ? "" : "s"}` : "",
-  ].filter(Boolean);
-  return `This ends ${parts.join(" and ")}.`;
-}
-
-const REGION_TABS: [Region, string][] = [
-  ["tree", "Files"],
-  ["editor", "Editor"],
-  ["console", "Console"],
-  ["terminal", "Terminal"],
-];
-
-/** On a narrow screen: which region fills the IDE (the others stay mounted, hidden). */
-function RegionTabs({ region, onSelect }: { region: Region; onSelect: (region: Region) => void }) {
-  return (
-    <div role="tablist" aria-label="Panels" className="flex border-b border-line bg-surface-muted text-sm">
-      {REGION_TABS.map(([value, label]) => (
-        <button
-          key={value}
-          type="button"
-          role="tab"
-          aria-selected={region === value}
-          onClick={() => onSelect(value)}
-          className={`flex-1 py-2 font-medium ${
-            region === value ? "bg-surface text-fg shadow-[inset_0_-2px_0_var(--app-accent)]" : "text-fg-muted hover:text-fg"
-          }`}
-        >
-          {label}
-        </button>
-      ))}
-    </div>
   );
 }

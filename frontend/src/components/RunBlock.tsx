@@ -3,12 +3,14 @@
 import { lazy, Suspense, useEffect, useRef, useState } from "react";
 import type { ConsoleRun } from "@/hooks/useRuns";
 import { formatDateTime, formatRelative } from "@/lib/format";
-import type { ConsolePiece } from "@/lib/runOutput";
-import { linkPlaces, type PlaceLinks } from "@/lib/traceback";
+import { interleave, type ConsolePiece } from "@/lib/runOutput";
+import type { PlaceLinks } from "@/lib/traceback";
 import { Icon } from "./Icon";
 
 // Only a program waiting for input shows it: loaded then, not with the page.
 const RunInputLine = lazy(() => import("./RunInputLine").then((m) => ({ default: m.RunInputLine })));
+// Links in the output (lib/traceback.ts), when some text may name a place.
+const LinkedText = lazy(() => import("./LinkedText"));
 // A plot at full size, when one is enlarged.
 const PlotViewer = lazy(() => import("./PlotViewer"));
 
@@ -72,10 +74,12 @@ function Transcript({
 }) {
   const box = useRef<HTMLPreElement>(null);
   const stick = useRef(true);
-  const size = run.output.reduce((total, piece) => total + (piece.stream === "image" ? 1 : piece.text.length), 0);
   const [enlarged, setEnlarged] = useState<number | null>(null);
+  // From a record: its plots put back where they were shown.
+  const pieces = run.record === null ? run.output : interleave(run.record);
+  const size = pieces.reduce((total, piece) => total + (piece.stream === "image" ? 1 : piece.text.length), 0);
   // Each plot's number (1, 2, ...), in the order shown.
-  const urls = run.output.flatMap((piece) => (piece.stream === "image" ? [piece.url] : []));
+  const urls = pieces.flatMap((piece) => (piece.stream === "image" ? [piece.url] : []));
   const showInput = run.status === "running" && run.inputOpen;
 
   useEffect(() => {
@@ -85,7 +89,7 @@ function Transcript({
     }
   }, [size, showInput]);
 
-  if (run.output.length === 0 && !showInput) {
+  if (pieces.length === 0 && !showInput) {
     return null;
   }
   return (
@@ -105,7 +109,7 @@ function Transcript({
         }
       }}
     >
-      {run.output.map((piece, index) => {
+      {pieces.map((piece, index) => {
         if (piece.stream === "image") {
           const figure = urls.indexOf(piece.url) + 1;
           return (
@@ -147,34 +151,16 @@ function figureName(number: number, path: string | null): string {
   return `Figure ${number} from ${path ?? "the run"}`;
 }
 
-/** `text` with the workspace places it names as links that open the file at the line. */
+/** `text`, with the places it names as links once their code has loaded (plain text until then). */
 function Linked({ text, links }: { text: string; links: PlaceLinks }) {
-  // Cheap test first: most output names no place.
+  // Cheap test first: most output names no place, and needs no extra code.
   if (!text.includes(".py")) {
     return <>{text}</>;
   }
   return (
-    <>
-      {linkPlaces(text, links.exists).map((part, index) => {
-        const place = part.location;
-        return place === null ? (
-          part.text
-        ) : (
-          <a
-            key={index}
-            href="#"
-            className="underline decoration-dotted underline-offset-2 hover:decoration-solid"
-            title={`Open ${place.path} at line ${place.line}`}
-            onClick={(event) => {
-              event.preventDefault();
-              links.open(place);
-            }}
-          >
-            {part.text}
-          </a>
-        );
-      })}
-    </>
+    <Suspense fallback={text}>
+      <LinkedText text={text} links={links} />
+    </Suspense>
   );
 }
 
@@ -284,7 +270,7 @@ export function RunBlock({ run, onStop, onInput, focusTarget = false, links }: P
         </p>
       )}
       {run.truncated && <p className="mt-2 text-xs text-fg-muted">The output was too long and was cut.</p>}
-      {run.status !== "running" && run.status !== "refused" && run.output.length === 0 && (
+      {run.status !== "running" && run.status !== "refused" && run.output.length === 0 && run.images.length === 0 && (
         <p className="mt-1 text-xs text-fg-muted">No output.</p>
       )}
     </article>

@@ -1,9 +1,12 @@
 "use client";
 
-import { useEffect, useRef, useState } from "react";
+import { lazy, Suspense, useEffect, useRef, useState } from "react";
 import type { ConsoleRun } from "@/hooks/useRuns";
 import type { PlaceLinks } from "@/lib/traceback";
-import { RunBlock } from "./RunBlock";
+
+// A run's block (output, links, plots) loads with the first run to show: an
+// empty console, as most workspaces open, needs none of it.
+const RunBlock = lazy(() => import("./RunBlock").then((m) => ({ default: m.RunBlock })));
 
 type Props = {
   runs: ConsoleRun[];
@@ -102,16 +105,18 @@ export function RunConsole({ runs, stdin, onStdin, onStop, onInput, onClear, lin
             <code className="font-mono">input()</code>.
           </p>
         ) : (
-          runs.map((run) => (
-            <RunBlock
-              key={run.id}
-              run={run}
-              onStop={onStop}
-              onInput={onInput}
-              focusTarget={run.id === inputRun?.id}
-              links={links}
-            />
-          ))
+          <Suspense fallback={null}>
+            {runs.map((run) => (
+              <RunBlock
+                key={run.id}
+                run={run}
+                onStop={onStop}
+                onInput={onInput}
+                focusTarget={run.id === inputRun?.id}
+                links={links}
+              />
+            ))}
+          </Suspense>
         )}
       </div>
     </section>

@@ -3,7 +3,7 @@
 import { useCallback, useEffect, useEffectEvent, useRef, useState } from "react";
 import type { Run, RunStatus } from "@/api/client";
 import type { components } from "@/api/schema";
-import { interleave, type ConsolePiece } from "@/lib/runOutput";
+import type { ConsolePiece } from "@/lib/runOutput";
 import { getRun, listRuns, sendRunInput, startRun, stopRun } from "@/lib/runs";
 
 const POLL_MS = 300;
@@ -34,10 +34,13 @@ export type ConsoleRun = {
   /** As the run's record has it (the stream's output is in `output`). */
   stderr: string;
   /**
-   * stdout, stderr, typed input and plots interleaved as they came, as
-   * received: the run record's, or its stream's events while it is followed.
+   * stdout, stderr and typed input as they came, as received: the run
+   * record's `output` (text only: `record` places the plots), or its stream's
+   * events while it is followed (plots among them, where they came).
    */
   output: ConsolePiece[];
+  /** The record's texts, plots and their order (lib/runOutput.ts); null while the stream's output is shown. */
+  record: Pick<Run, "stdout" | "stderr" | "typed" | "images" | "segments"> | null;
   truncated: boolean;
   durationMs: number | null;
   /** Which way Python started (forked from the warm interpreter, or fresh) and why fresh. */
@@ -67,7 +70,8 @@ function fromRun(run: Run, previous?: ConsoleRun): ConsoleRun {
     status: run.status,
     exitCode: run.exit_code,
     stderr: run.stderr,
-    output: streamed && previous !== undefined ? previous.output : interleave(run),
+    output: streamed && previous !== undefined ? previous.output : run.output,
+    record: streamed && previous !== undefined ? null : run,
     truncated: run.truncated,
     durationMs: run.duration_ms,
     interpreter: run.interpreter ?? null,
@@ -101,7 +105,7 @@ function applyEvents(run: ConsoleRun, events: RunEvent[]): ConsoleRun {
         // after a reconnect, what came after the last event seen.
         next =
           event.after === 0
-            ? { ...next, output: [], images: [], streamed: true, inputOpen: event.input_open }
+            ? { ...next, output: [], record: null, images: [], streamed: true, inputOpen: event.input_open }
             : { ...next, inputOpen: event.input_open };
         break;
       case "output":
@@ -307,6 +311,7 @@ export function useRuns(workspaceId: string, onFinished: (run: ConsoleRun) => vo
         exitCode: null,
         stderr: "",
         output: [],
+        record: null,
         truncated: false,
         durationMs: null,
         interpreter: null,

@@ -3,18 +3,15 @@
  * is kept in this browser (localStorage) and shown as `data-theme` on <html>
  * (absent: the system's), which the CSS tokens and Tailwind's `dark:`
  * variant follow (globals.css). An inline script in the root layout
- * (`THEME_SCRIPT`) sets it before the first paint, so no page flashes.
+ * (lib/themeScript.ts) sets it before the first paint, so no page flashes.
  * The editor and the terminal, which colour themselves from script, ask
  * `isDark()` and listen with `onThemeChange`.
  */
 
 export type Theme = "light" | "dark" | "system";
 
-const KEY = "sandpit.theme";
+import { THEME_KEY as KEY } from "./themeScript";
 const CHANGED = "sandpit-theme";
-
-/** Runs in the page's <head>, before any bundle: self-contained, never throws. */
-export const THEME_SCRIPT = `try{var t=localStorage.getItem(${JSON.stringify(KEY)});if(t==="light"||t==="dark")document.documentElement.dataset.theme=t}catch(e){}`;
 
 export function currentTheme(): Theme {
   const value = document.documentElement.dataset.theme;
