@@ -355,15 +355,15 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
               />
             </nav>
             {!narrow && (
-            <Splitter
-              orientation="vertical"
-              label="Resize files panel"
-              value={sizes.tree}
-              {...LIMITS.tree}
-              direction={1}
-              onChange={(tree) => setSizes((current) => ({ ...current, tree }))}
-              onCommit={(tree) => setLayout({ tree: clampSize(tree, "tree") })}
-            />
+              <Splitter
+                orientation="vertical"
+                label="Resize files panel"
+                value={sizes.tree}
+                {...LIMITS.tree}
+                direction={1}
+                onChange={(tree) => setSizes((current) => ({ ...current, tree }))}
+                onCommit={(tree) => setLayout({ tree: clampSize(tree, "tree") })}
+              />
             )}
           </>
         )}
@@ -468,15 +468,15 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
           )}
         </div>
         {!narrow && (
-        <Splitter
-          orientation="vertical"
-          label="Resize console panel"
-          value={sizes.console}
-          {...LIMITS.console}
-          direction={-1}
-          onChange={(width) => setSizes((current) => ({ ...current, console: width }))}
-          onCommit={(width) => setLayout({ console: clampSize(width, "console") })}
-        />
+          <Splitter
+            orientation="vertical"
+            label="Resize console panel"
+            value={sizes.console}
+            {...LIMITS.console}
+            direction={-1}
+            onChange={(width) => setSizes((current) => ({ ...current, console: width }))}
+            onCommit={(width) => setLayout({ console: clampSize(width, "console") })}
+          />
         )}
         <aside
           {...regionProps("console")}
