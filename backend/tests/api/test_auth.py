@@ -51,8 +51,11 @@ def test_cookie_session_and_logout(server: SandpitServer) -> None:
         browser.post("/api/auth/register", json={"username": name, "password": "pa55word!"})
         browser.post("/api/auth/login", json={"username": name, "password": "pa55word!"})
         assert browser.get("/api/auth/me").json()["username"] == name
+        # The page's hint that a session is there (no proof: the session cookie decides).
+        assert browser.cookies.get("sandpit_signed_in") == "1"
         assert browser.post("/api/auth/logout").status_code == 204
         assert browser.get("/api/auth/me").status_code == 401
+        assert browser.cookies.get("sandpit_signed_in") is None
 
 
 def test_cookie_refused_from_another_origin(user: User, server: SandpitServer) -> None:

@@ -77,6 +77,22 @@ def test_a_timeout_while_waiting_for_input_says_so(user: User, ws: str) -> None:
     )
 
 
+def test_an_interactive_run_that_computes_until_the_limit_is_not_said_to_wait(
+    user: User, ws: str
+) -> None:
+    # Its input is open and empty, as a waiting program's is; but it was on
+    # the CPU all along, so the plain timeout sentence is the true one.
+    response = user.client.post(
+        f"/api/workspaces/{ws}/runs",
+        params={"wait": True},
+        json={"code": "while True:\n    pass", "timeout_s": 2, "interactive": True},
+        timeout=60,
+    )
+    result = response.json()
+    assert result["status"] == "timeout", result
+    assert result["message"] == "The run passed its 2 s time limit and was stopped."
+
+
 def test_oom(user: User, ws: str) -> None:
     result = run(user, ws, code="x = bytearray(900 * 1024 * 1024)\nprint('survived')")
     assert result["status"] == "oom"

@@ -66,6 +66,10 @@ def test_sign_up_create_and_open_a_workspace(anonymous_page: Ide) -> None:
 
     page.get_by_role("textbox", name="New workspace").fill("week-1")
     page.get_by_role("button", name="Create", exact=True).click()
+    # Create opens the new workspace; the list has it too.
+    expect(page.get_by_role("heading", name="week-1")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/workspace/\?id="))
+    page.go_back()
     link = page.get_by_role("link", name="week-1")
     expect(link).to_be_visible()
     page.get_by_role("button", name="Rename week-1").click()

@@ -28,6 +28,7 @@ import {
   rectangularSelection,
 } from "@codemirror/view";
 import { tags as t } from "@lezer/highlight";
+import { isDark, onThemeChange } from "@/lib/theme";
 import { isPython, type EditorHandle, type EditorProps, type EditorSnapshot } from "@/lib/editor";
 
 /** Colours come from CSS variables (globals.css), so one style serves both themes. */
@@ -107,10 +108,20 @@ const searchStub: Extension = keymap.of(
     },
   })),
 );
+/** Line marks (lib/lineMarks.ts), loaded with the first traceback link or failed run. */
+const marksSlot = new Compartment();
+let marks: typeof import("@/lib/lineMarks") | null = null;
+const loadMarks = () => import("@/lib/lineMarks").then((module) => (marks = module));
+
+/** `state` with the line marks' extension (once), then `effects`. */
+function withMarks(module: typeof import("@/lib/lineMarks"), state: EditorState, effects: StateEffect<unknown>[]): EditorState {
+  const reconfigure = marksSlot.get(state) === module.lineMarks ? [] : [marksSlot.reconfigure(module.lineMarks)];
+  return state.update({ effects: reconfigure }).state.update({ effects }).state;
+}
 const darkSlot = new Compartment();
 const labelSlot = new Compartment();
 
-const prefersDark = () => window.matchMedia("(prefers-color-scheme: dark)").matches;
+const prefersDark = isDark;
 
 type Stored = { state: EditorState; saved: Text; revision: number; scroll?: StateEffect<unknown> };
 
@@ -127,16 +138,20 @@ function sameText(a: Text, b: Text): boolean {
  * Ctrl/Cmd+S saves and Ctrl/Cmd+Enter runs (passed up); Tab indents (Escape,
  * then Tab, moves focus on, as CodeMirror documents for keyboard users).
  */
-export function CodeEditor({ docs, active, onChange, onSave, onRun, onReady }: EditorProps) {
+export function CodeEditor({ docs, active, onChange, onSave, onRun, onReady, initialCursor, onCursor }: EditorProps) {
   const host = useRef<HTMLDivElement>(null);
   const view = useRef<EditorView | null>(null);
   const stored = useRef(new Map<string, Stored>());
   const shown = useRef<string | null>(null);
+  /** Where the last run failed: marked in that file now, or when it is opened. */
+  const failure = useRef<{ path: string; line: number } | null>(null);
 
   const changed = useEffectEvent((path: string, dirty: boolean) => onChange(path, dirty));
   const save = useEffectEvent(() => onSave());
   const run = useEffectEvent(() => onRun());
   const ready = useEffectEvent((handle: EditorHandle) => onReady(handle));
+  const cursorMoved = useEffectEvent((path: string, offset: number) => onCursor?.(path, offset));
+  const cursorOf = useEffectEvent((path: string) => initialCursor?.(path));
 
   const extensionsFor = useRef<(path: string) => Extension>(() => []);
 
@@ -186,6 +201,9 @@ export function CodeEditor({ docs, active, onChange, onSave, onRun, onReady }: E
         if (update.docChanged) {
           changed(path, !sameText(update.state.doc, entry.saved));
         }
+        if (update.selectionSet) {
+          cursorMoved(path, update.state.selection.main.head);
+        }
       }),
     ];
     extensionsFor.current = (path: string) => [
@@ -193,17 +211,16 @@ export function CodeEditor({ docs, active, onChange, onSave, onRun, onReady }: E
       languageSlot.of(isPython(path) ? python() : []),
       darkSlot.of(EditorView.darkTheme.of(prefersDark())),
       searchSlot.of(searchLoaded ?? searchStub),
+      marksSlot.of(marks?.lineMarks ?? []),
       labelSlot.of(EditorView.contentAttributes.of({ "aria-label": `Editor: ${path}` })),
     ];
 
     const editor = new EditorView({ parent: host.current ?? undefined });
     view.current = editor;
 
-    const media = window.matchMedia("(prefers-color-scheme: dark)");
-    const onScheme = () => {
-      editor.dispatch({ effects: darkSlot.reconfigure(EditorView.darkTheme.of(media.matches)) });
-    };
-    media.addEventListener("change", onScheme);
+    const stopWatching = onThemeChange(() => {
+      editor.dispatch({ effects: darkSlot.reconfigure(EditorView.darkTheme.of(isDark())) });
+    });
 
     const handle: EditorHandle = {
       snapshot(path) {
@@ -240,11 +257,48 @@ export function CodeEditor({ docs, active, onChange, onSave, onRun, onReady }: E
       focus() {
         editor.focus();
       },
+      reveal(path, line, column) {
+        void loadMarks().then((module) => {
+          if (shown.current !== path) {
+            return;
+          }
+          const { doc } = editor.state;
+          const target = doc.line(Math.min(Math.max(1, line), doc.lines));
+          const at = Math.min(target.to, target.from + Math.max(0, (column ?? 1) - 1));
+          editor.dispatch({
+            effects: marksSlot.get(editor.state) === module.lineMarks ? [] : [marksSlot.reconfigure(module.lineMarks)],
+          });
+          editor.dispatch({
+            selection: { anchor: at },
+            effects: [
+              EditorView.scrollIntoView(at, { y: "center" }),
+              module.setLineMark.of({ kind: "target", line: target.number }),
+            ],
+          });
+          editor.focus();
+        });
+      },
+      markFailure(path, line) {
+        void loadMarks().then((module) => {
+          failure.current = path === null || line === null ? null : { path, line };
+          for (const [key, entry] of stored.current) {
+            const effects = [module.setLineMark.of({ kind: "error", line: key === path ? line : null })];
+            if (key === shown.current) {
+              editor.dispatch({
+                effects: marksSlot.get(editor.state) === module.lineMarks ? [] : [marksSlot.reconfigure(module.lineMarks)],
+              });
+              editor.dispatch({ effects });
+            } else {
+              entry.state = withMarks(module, entry.state, effects);
+            }
+          }
+        });
+      },
     };
     ready(handle);
 
     return () => {
-      media.removeEventListener("change", onScheme);
+      stopWatching();
       editor.destroy();
       view.current = null;
       shown.current = null;
@@ -268,8 +322,17 @@ export function CodeEditor({ docs, active, onChange, onSave, onRun, onReady }: E
     for (const doc of docs) {
       const entry = map.get(doc.path);
       if (entry === undefined || entry.revision !== doc.revision) {
-        const state = EditorState.create({ doc: doc.text, extensions: extensionsFor.current(doc.path) });
-        map.set(doc.path, { state, saved: state.doc, revision: doc.revision });
+        let state = EditorState.create({ doc: doc.text, extensions: extensionsFor.current(doc.path) });
+        // Opened for the first time since the page loaded: the cursor goes back where it was.
+        const cursor = entry === undefined ? Math.min(cursorOf(doc.path) ?? 0, state.doc.length) : 0;
+        if (cursor > 0) {
+          state = state.update({ selection: { anchor: cursor } }).state;
+        }
+        if (entry === undefined && marks !== null && failure.current?.path === doc.path) {
+          state = state.update({ effects: marks.setLineMark.of({ kind: "error", line: failure.current.line }) }).state;
+        }
+        const scroll = cursor > 0 ? EditorView.scrollIntoView(cursor, { y: "center" }) : undefined;
+        map.set(doc.path, { state, saved: state.doc, revision: doc.revision, scroll });
         replacedShown ||= doc.path === shown.current;
       }
     }

@@ -1,6 +1,6 @@
 "use client";
 
-import type { KeyboardEvent } from "react";
+import { useEffect, useRef, type KeyboardEvent } from "react";
 import type { Tab } from "@/hooks/useEditorTabs";
 import { baseName } from "@/lib/tree";
 import { Icon } from "./Icon";
@@ -22,6 +22,17 @@ export function EditorTabs({
   onSelect: (path: string) => void;
   onClose: (path: string) => void;
 }) {
+  const list = useRef<HTMLDivElement>(null);
+  // The active tab is always in sight, however many are open (opened from the tree, restored, or by a link).
+  const count = tabs.length;
+  useEffect(() => {
+    if (active !== null) {
+      list.current
+        ?.querySelector<HTMLElement>(`[data-tab="${CSS.escape(active)}"]`)
+        ?.scrollIntoView({ block: "nearest", inline: "nearest" });
+    }
+  }, [active, count]);
+
   function onKeyDown(event: KeyboardEvent<HTMLDivElement>) {
     const index = tabs.findIndex((tab) => tab.path === active);
     if (event.key === "Delete" && active !== null) {
@@ -46,6 +57,7 @@ export function EditorTabs({
   }
   return (
     <div
+      ref={list}
       role="tablist"
       aria-label="Open files"
       onKeyDown={onKeyDown}

@@ -7,13 +7,16 @@ import { useFileListing } from "@/hooks/useFileListing";
 import { useExpandedFolders } from "@/hooks/useExpandedFolders";
 import { useIdeKeys } from "@/hooks/useIdeKeys";
 import { useLeaveWarning } from "@/hooks/useLeaveWarning";
-import { regionProps, useRegionFocus } from "@/hooks/useRegionFocus";
+import { useLifetimeWarning } from "@/hooks/useLifetimeWarning";
+import { useNarrow } from "@/hooks/useNarrow";
+import { regionProps, useRegionFocus, type Region } from "@/hooks/useRegionFocus";
 import { useRuns } from "@/hooks/useRuns";
 import { useSandbox } from "@/hooks/useSandbox";
 import { useTerminalStart } from "@/hooks/useTerminalStart";
 import { useUiState } from "@/hooks/useUiState";
 import { watchAdmission, type AdmissionState } from "@/lib/admission";
 import { isPython, type EditorDoc, type EditorHandle } from "@/lib/editor";
+import type { Location, PlaceLinks } from "@/lib/traceback";
 import { clampSize, LIMITS, parseUiState, type Layout } from "@/lib/uiState";
 import { CodeEditor } from "./CodeEditor";
 import { EditorTabs } from "./EditorTabs";
@@ -38,6 +41,12 @@ const FilePreview = lazy(() => import("./FilePreview"));
 // Not lib/dataFiles' isCsv: importing it here would put that module in the first load.
 const isCsv = (path: string) => /\.(csv|tsv)$/i.test(path);
 const CsvView = lazy(() => import("./CsvTable").then((m) => ({ default: m.CsvView })));
+// Narrow screens only.
+const RegionTabs = lazy(() => import("./RegionTabs"));
+// The keyboard shortcuts and the theme switch, when asked for.
+const ShortcutsDialog = lazy(() => import("./ShortcutsDialog"));
+// Asked only when stopping the sandbox would end terminals or runs.
+const StopSandboxDialog = lazy(() => import("./StopSandboxDialog"));
 // Shown only when the server refuses a sandbox (full, or the user's cap).
 const AdmissionNotice = lazy(() => import("./AdmissionNotice").then((m) => ({ default: m.AdmissionNotice })));
 
@@ -62,16 +71,48 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
   const [sizes, setSizes] = useState<Layout>(initial.layout);
   const files = useFileListing(workspaceId, initialFiles);
   const sandbox = useSandbox(workspaceId);
+  const lifetimeWarning = useLifetimeWarning(sandbox.sandbox);
   const refreshFiles = files.refresh;
   const refreshSandbox = sandbox.refresh;
-  const runs = useRuns(workspaceId, () => {
-    void refreshFiles();
-    refreshSandbox();
-  });
   const editor = useRef<EditorHandle | null>(null);
+  const filePaths = useMemo(
+    () => new Set(files.entries.filter((entry) => entry.kind === "file").map((entry) => entry.path)),
+    [files.entries],
+  );
+  const fileExists = useCallback((path: string) => filePaths.has(path), [filePaths]);
+  const runs = useRuns(
+    workspaceId,
+    (finished) => {
+      void refreshFiles();
+      refreshSandbox();
+      // The line it failed on is marked in the editor until that file is edited.
+      void import("@/lib/traceback").then(({ failingPlace }) => {
+        const place = finished.status === "ok" ? null : failingPlace(finished.stderr, fileExists);
+        editor.current?.markFailure(place?.path ?? null, place?.line ?? null);
+      });
+      // Its input line (if it has the focus) goes: the editor takes the focus back.
+      const focused = document.activeElement;
+      if (focused === null || focused === document.body || focused.matches('[data-testid="run-input"]')) {
+        editor.current?.focus();
+      }
+    },
+    initial.clearedBefore,
+  );
   const restore = useMemo(() => ({ tabs: initial.tabs, active: initial.active }), [initial]);
   const tabs = useEditorTabs(workspaceId, editor, files.entries, restore);
   const [terminalMounted, setTerminalMounted] = useState(initial.layout.terminalOpen);
+  const [terminalCount, setTerminalCount] = useState(0);
+  const [confirmStop, setConfirmStop] = useState(false);
+  const [shortcutsOpen, setShortcutsOpen] = useState(false);
+  // On a narrow screen, one region at a time, chosen with tabs (RegionTabs).
+  const narrow = useNarrow();
+  const [region, setRegion] = useState<Region>("editor");
+  const showRegion = useCallback((next: Region) => {
+    if (next === "terminal") {
+      setTerminalMounted(true);
+    }
+    setRegion(next);
+  }, []);
   const [notice, setNotice] = useState<string | null>(null);
   const [historyView, setHistoryView] = useState<HistoryView | null>(null);
   const focusPending = useRef<string | null>(null);
@@ -119,6 +160,7 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
   const openFile = useCallback(
     (path: string) => {
       focusPending.current = path;
+      setRegion("editor");
       tabs.open(path);
       if (tabs.tabs.some((tab) => tab.path === path && tab.kind === "text")) {
         // Already loaded: focus once the editor shows it (next frame).
@@ -128,6 +170,46 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
     [tabs],
   );
 
+  // A traceback link: open the file, then show the line once the editor has it.
+  const revealPending = useRef<Location | null>(null);
+  const openPlace = useCallback(
+    (place: Location) => {
+      revealPending.current = place;
+      openFile(place.path);
+      if (tabs.tabs.some((tab) => tab.path === place.path && tab.kind === "text")) {
+        requestAnimationFrame(() => {
+          if (revealPending.current === place) {
+            revealPending.current = null;
+            editor.current?.reveal(place.path, place.line, place.column);
+          }
+        });
+      }
+    },
+    [openFile, tabs.tabs],
+  );
+  useEffect(() => {
+    const place = revealPending.current;
+    if (place !== null && editorReady && activeTab?.kind === "text" && activeTab.path === place.path) {
+      revealPending.current = null;
+      editor.current?.reveal(place.path, place.line, place.column);
+    }
+  }, [activeTab, editorReady]);
+  const links = useMemo<PlaceLinks>(() => ({ exists: fileExists, open: openPlace }), [fileExists, openPlace]);
+
+  // Cursor positions, remembered (a moment after the cursor stops) for the next visit.
+  const cursorTimer = useRef(0);
+  const cursors = useRef<Record<string, number>>({ ...initial.cursors });
+  const onCursor = useCallback(
+    (path: string, offset: number) => {
+      cursors.current[path] = offset;
+      window.clearTimeout(cursorTimer.current);
+      cursorTimer.current = window.setTimeout(() => updateUi((state) => ({ ...state, cursors: { ...cursors.current } })), 1000);
+    },
+    [updateUi],
+  );
+  useEffect(() => () => window.clearTimeout(cursorTimer.current), []);
+  const initialCursor = useCallback((path: string) => initial.cursors[path], [initial]);
+
   const canRun = activeTab !== null && activeTab.kind === "text" && isPython(activeTab.path);
 
   const run = useCallback(async () => {
@@ -136,6 +218,7 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
       return;
     }
     setNotice(null);
+    setRegion("console");
     const saved = await tabs.save(activeTab.path);
     if (!saved) {
       setNotice(`${activeTab.path} could not be saved, so it was not run.`);
@@ -188,6 +271,7 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
     run: () => void run(),
     toggleTerminal,
     cycleFocus,
+    showShortcuts: () => setShortcutsOpen(true),
   });
 
   // A restore changed files: show the tree and the open tabs as they are now.
@@ -230,6 +314,7 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
         onToggleTree={() => setLayout({ treeOpen: !sizes.treeOpen })}
         onToggleTerminal={toggleTerminal}
         onHistory={() => setHistoryView(activeTab?.kind === "text" ? "file" : "snapshots")}
+        onShortcuts={() => setShortcutsOpen(true)}
         timeLimit={ui.timeLimit}
         onTimeLimit={(timeLimit) => updateUi((state) => ({ ...state, timeLimit }))}
       />
@@ -238,11 +323,21 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
           <AdmissionNotice state={admission} />
         </Suspense>
       )}
-      <LimitBanner sandbox={sandbox.sandbox} lastRun={runs.runs.at(-1)} />
+      <LimitBanner sandbox={sandbox.sandbox} lastRun={runs.runs.at(-1)} warning={lifetimeWarning} />
+      {narrow && (
+        <Suspense fallback={<div className="h-9 border-b border-line bg-surface-muted" />}>
+          <RegionTabs region={region} onSelect={showRegion} />
+        </Suspense>
+      )}
       <div className="flex min-h-0 flex-1">
-        {sizes.treeOpen && (
+        {(sizes.treeOpen || narrow) && (
           <>
-            <nav {...regionProps("tree")} aria-label="Files" className="shrink-0 bg-surface" style={{ width: sizes.tree }}>
+            <nav
+              {...regionProps("tree")}
+              aria-label="Files"
+              className={narrow ? (region === "tree" ? "min-w-0 flex-1 bg-surface" : "hidden") : "shrink-0 bg-surface"}
+              style={narrow ? undefined : { width: sizes.tree }}
+            >
               <FileTree
                 workspaceId={workspaceId}
                 workspaceName={workspace.name}
@@ -259,19 +354,25 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
                 onRefresh={refreshFiles}
               />
             </nav>
-            <Splitter
-              orientation="vertical"
-              label="Resize files panel"
-              value={sizes.tree}
-              {...LIMITS.tree}
-              direction={1}
-              onChange={(tree) => setSizes((current) => ({ ...current, tree }))}
-              onCommit={(tree) => setLayout({ tree: clampSize(tree, "tree") })}
-            />
+            {!narrow && (
+              <Splitter
+                orientation="vertical"
+                label="Resize files panel"
+                value={sizes.tree}
+                {...LIMITS.tree}
+                direction={1}
+                onChange={(tree) => setSizes((current) => ({ ...current, tree }))}
+                onCommit={(tree) => setLayout({ tree: clampSize(tree, "tree") })}
+              />
+            )}
           </>
         )}
-        <div className="flex min-w-0 flex-1 flex-col">
-          <section {...regionProps("editor")} aria-label="Editor" className="flex min-h-0 flex-1 flex-col bg-surface">
+        <div className={narrow && region !== "editor" && region !== "terminal" ? "hidden" : "flex min-w-0 flex-1 flex-col"}>
+          <section
+            {...regionProps("editor")}
+            aria-label="Editor"
+            className={narrow && region !== "editor" ? "hidden" : "flex min-h-0 flex-1 flex-col bg-surface"}
+          >
             <EditorTabs tabs={tabs.tabs} active={tabs.active} onSelect={tabs.setActive} onClose={tabs.close} />
             {activeTab?.saveError != null && (
               <div role="alert" className="flex items-center gap-3 border-b border-danger/40 bg-danger-soft px-3 py-1.5 text-sm text-danger" data-testid="save-error">
@@ -295,6 +396,8 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
                 onChange={tabs.changed}
                 onSave={() => tabs.active !== null && void tabs.save(tabs.active)}
                 onRun={() => void run()}
+                initialCursor={initialCursor}
+                onCursor={onCursor}
                 onReady={(handle) => {
                   editor.current = handle;
                   if (!focusedOnce.current && activeTab?.kind === "text") {
@@ -331,7 +434,7 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
           </section>
           {terminalMounted && (
             <>
-              {sizes.terminalOpen && (
+              {sizes.terminalOpen && !narrow && (
                 <Splitter
                   orientation="horizontal"
                   label="Resize terminal panel"
@@ -344,12 +447,17 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
               )}
               <div
                 {...regionProps("terminal")}
-                className={sizes.terminalOpen ? "shrink-0" : "hidden"}
-                style={{ height: sizes.terminal }}
+                className={
+                  narrow ? (region === "terminal" ? "min-h-0 flex-1" : "hidden") : sizes.terminalOpen ? "shrink-0" : "hidden"
+                }
+                style={narrow ? undefined : { height: sizes.terminal }}
               >
                 {!terminalHeld && (
                   <TerminalPanel
                     workspaceId={workspaceId}
+                    links={links}
+                    warning={lifetimeWarning}
+                    onCount={setTerminalCount}
                     onCommand={onTerminalCommand}
                     onStarted={refreshSandbox}
                     onClose={() => setLayout({ terminalOpen: false })}
@@ -359,23 +467,35 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
             </>
           )}
         </div>
-        <Splitter
-          orientation="vertical"
-          label="Resize console panel"
-          value={sizes.console}
-          {...LIMITS.console}
-          direction={-1}
-          onChange={(width) => setSizes((current) => ({ ...current, console: width }))}
-          onCommit={(width) => setLayout({ console: clampSize(width, "console") })}
-        />
-        <aside {...regionProps("console")} className="shrink-0" style={{ width: sizes.console }}>
+        {!narrow && (
+          <Splitter
+            orientation="vertical"
+            label="Resize console panel"
+            value={sizes.console}
+            {...LIMITS.console}
+            direction={-1}
+            onChange={(width) => setSizes((current) => ({ ...current, console: width }))}
+            onCommit={(width) => setLayout({ console: clampSize(width, "console") })}
+          />
+        )}
+        <aside
+          {...regionProps("console")}
+          className={narrow ? (region === "console" ? "min-w-0 flex-1" : "hidden") : "shrink-0"}
+          style={narrow ? undefined : { width: sizes.console }}
+        >
           <RunConsole
             runs={runs.runs}
             stdin={ui.stdin}
             onStdin={(stdin) => updateUi((state) => ({ ...state, stdin }))}
             onStop={(id) => void runs.stop(id)}
             onInput={runs.sendInput}
-            onClear={runs.clear}
+            onClear={() => {
+              const clearedBefore = runs.clear();
+              if (clearedBefore !== null) {
+                updateUi((state) => ({ ...state, clearedBefore }));
+              }
+            }}
+            links={links}
           />
         </aside>
       </div>
@@ -396,8 +516,26 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
         sandbox={sandbox.sandbox}
         usage={sandbox.usage}
         saveState={saveState}
-        onRestart={() => void sandbox.restart()}
+        onRestart={() => (runs.running || terminalCount > 0 ? setConfirmStop(true) : void sandbox.restart())}
       />
+      {shortcutsOpen && (
+        <Suspense fallback={null}>
+          <ShortcutsDialog onClose={() => setShortcutsOpen(false)} />
+        </Suspense>
+      )}
+      {confirmStop && (
+        <Suspense fallback={null}>
+          <StopSandboxDialog
+            runs={runs.runs.filter((item) => item.status === "running").length}
+            terminals={terminalCount}
+            onConfirm={() => {
+              setConfirmStop(false);
+              void sandbox.restart();
+            }}
+            onCancel={() => setConfirmStop(false)}
+          />
+        </Suspense>
+      )}
     </main>
   );
 }

@@ -18,6 +18,7 @@ type Props = {
   onToggleTree: () => void;
   onToggleTerminal: () => void;
   onHistory: () => void;
+  onShortcuts: () => void;
 };
 
 const isMac = () => typeof navigator !== "undefined" && /Mac|iPhone|iPad/.test(navigator.platform);
@@ -31,27 +32,28 @@ export function IdeToolbar(props: Props) {
         type="button"
         onClick={props.onToggleTree}
         aria-pressed={props.treeOpen}
-        className="rounded p-1.5 text-fg-muted hover:bg-surface-muted hover:text-fg"
+        // Narrow screens have the region tabs instead (Ide.tsx).
+        className="rounded p-1.5 text-fg-muted hover:bg-surface-muted hover:text-fg max-lg:hidden"
         title={props.treeOpen ? "Hide files" : "Show files"}
         aria-label="Show files"
       >
         <Icon name="sidebar" />
       </button>
-      <nav aria-label="Breadcrumb" className="flex min-w-0 items-center gap-2 text-sm">
-        <Link href="/" prefetch={false} className="text-fg-muted hover:text-fg hover:underline">
+      <nav aria-label="Breadcrumb" className="flex min-w-0 items-center gap-2 overflow-hidden text-sm">
+        <Link href="/" prefetch={false} className="shrink-0 text-fg-muted hover:text-fg hover:underline max-sm:hidden">
           Workspaces
         </Link>
-        <span aria-hidden="true" className="text-fg-muted">
+        <span aria-hidden="true" className="text-fg-muted max-sm:hidden">
           /
         </span>
         <h1 className="truncate font-semibold">{props.name}</h1>
       </nav>
-      <div className="ml-auto flex items-center gap-2">
+      <div className="ml-auto flex shrink-0 items-center gap-2">
         <button
           type="button"
           onClick={props.onToggleTerminal}
           aria-pressed={props.terminalOpen}
-          className="btn-ghost px-2 py-1 text-xs"
+          className="btn-ghost px-2 py-1 text-xs max-lg:hidden"
           title="Show or hide the terminal (Ctrl+`)"
         >
           <Icon name="terminal" />
@@ -59,6 +61,16 @@ export function IdeToolbar(props: Props) {
         </button>
         <button type="button" onClick={props.onHistory} className="btn-ghost px-2 py-1 text-xs" title="File history, snapshots, deleted files">
           History
+        </button>
+        <button
+          type="button"
+          onClick={props.onShortcuts}
+          className="btn-ghost px-2 py-1 text-xs"
+          title="Keyboard shortcuts and theme (?)"
+          aria-label="Keyboard shortcuts and theme"
+          aria-keyshortcuts="?"
+        >
+          ?
         </button>
         {props.running && (
           <button type="button" onClick={props.onStop} className="btn-secondary px-3 py-1 hover:text-danger">

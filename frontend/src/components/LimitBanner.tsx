@@ -2,6 +2,7 @@
 
 import { useEffect, useRef, useState } from "react";
 import type { Sandbox } from "@/api/client";
+import type { LifetimeWarning } from "@/hooks/useLifetimeWarning";
 import type { ConsoleRun } from "@/hooks/useRuns";
 import { formatBytes } from "@/lib/format";
 import { Icon } from "./Icon";
@@ -28,12 +29,24 @@ function runBanner(run: ConsoleRun | undefined, sandbox: Sandbox | null): Banner
   return { key: `run:${run.id}`, text: [what, run.message].filter(Boolean).join(" ") };
 }
 
+const NEXT_SANDBOX = "The next run or terminal starts a new sandbox, with your files kept.";
+
 /**
  * A banner, under the toolbar, when a limit ended a run (time, memory) or the
- * sandbox itself (lifetime, idle, crash), saying which, with the server's
- * message. Each banner can be dismissed; a new event shows a new one.
+ * sandbox itself (lifetime, idle, crash), saying which once (the server's
+ * sentence only for an end this page has no words for), and the sandbox's
+ * lifetime warnings (`warning`). Each banner can be dismissed; a new event
+ * shows a new one; a sandbox's end is no news once a new sandbox runs.
  */
-export function LimitBanner({ sandbox, lastRun }: { sandbox: Sandbox | null; lastRun: ConsoleRun | undefined }) {
+export function LimitBanner({
+  sandbox,
+  lastRun,
+  warning,
+}: {
+  sandbox: Sandbox | null;
+  lastRun: ConsoleRun | undefined;
+  warning: LifetimeWarning | null;
+}) {
   const [dismissed, setDismissed] = useState<ReadonlySet<string>>(new Set());
   const [sandboxEnd, setSandboxEnd] = useState<Banner | null>(null);
   const wasRunning = useRef<boolean | null>(null);
@@ -45,13 +58,14 @@ export function LimitBanner({ sandbox, lastRun }: { sandbox: Sandbox | null; las
     }
     const first = wasRunning.current === null;
     const ended = !sandbox.running && (first || wasRunning.current === true);
+    const restarted = sandbox.running && wasRunning.current === false;
     wasRunning.current = sandbox.running;
     const reason = sandbox.last_end ?? null;
     if (ended && reason !== null && SANDBOX_ENDS[reason] !== undefined && !(first && reason === "idle")) {
-      const text = [SANDBOX_ENDS[reason], sandbox.last_end_message, "The next run or terminal starts a fresh one."]
-        .filter(Boolean)
-        .join(" ");
-      setSandboxEnd({ key: `sandbox:${reason}:${sandbox.last_end_message ?? ""}:${Date.now()}`, text });
+      setSandboxEnd({ key: `sandbox:${reason}:${Date.now()}`, text: `${SANDBOX_ENDS[reason]} ${NEXT_SANDBOX}` });
+    } else if (restarted) {
+      // A new sandbox runs: the old one's end is no longer news.
+      setSandboxEnd(null);
     }
     if (sandbox.running && sandbox.oom_kills != null) {
       if (oomKills.current !== null && sandbox.oom_kills > oomKills.current) {
@@ -66,7 +80,7 @@ export function LimitBanner({ sandbox, lastRun }: { sandbox: Sandbox | null; las
     }
   }, [sandbox]);
 
-  const banners = [runBanner(lastRun, sandbox), sandboxEnd].filter(
+  const banners = [runBanner(lastRun, sandbox), sandboxEnd, warning].filter(
     (banner): banner is Banner => banner !== null && !dismissed.has(banner.key),
   );
   if (banners.length === 0) {

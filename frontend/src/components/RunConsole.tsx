@@ -1,8 +1,12 @@
 "use client";
 
-import { useEffect, useRef, useState } from "react";
+import { lazy, Suspense, useEffect, useRef, useState } from "react";
 import type { ConsoleRun } from "@/hooks/useRuns";
-import { RunBlock } from "./RunBlock";
+import type { PlaceLinks } from "@/lib/traceback";
+
+// A run's block (output, links, plots) loads with the first run to show: an
+// empty console, as most workspaces open, needs none of it.
+const RunBlock = lazy(() => import("./RunBlock").then((m) => ({ default: m.RunBlock })));
 
 type Props = {
   runs: ConsoleRun[];
@@ -11,6 +15,7 @@ type Props = {
   onStop: (id: string) => void;
   onInput: (id: string, text: string, eof: boolean) => Promise<boolean>;
   onClear: () => void;
+  links: PlaceLinks;
 };
 
 /**
@@ -22,12 +27,12 @@ type Props = {
  * F6 lands on the newest running program's input line, else on the
  * pre-filled input (the element marked `data-console-focus`).
  */
-export function RunConsole({ runs, stdin, onStdin, onStop, onInput, onClear }: Props) {
+export function RunConsole({ runs, stdin, onStdin, onStop, onInput, onClear, links }: Props) {
   const scroller = useRef<HTMLDivElement>(null);
   const stick = useRef(true);
   const [prefilled, setPrefilled] = useState(stdin !== "");
   const last = runs.at(-1);
-  const outputSize = last === undefined ? 0 : last.output.reduce((total, piece) => total + piece.text.length, 0);
+  const outputSize = last === undefined ? 0 : last.output.reduce((total, piece) => total + (piece.stream === "image" ? 1 : piece.text.length), 0);
   const tail =
     last === undefined ? "" : `${last.id}:${last.status}:${outputSize}:${last.images.length}:${last.inputOpen}:${runs.length}`;
   const inputRun = runs.findLast((run) => run.status === "running" && run.inputOpen);
@@ -86,6 +91,12 @@ export function RunConsole({ runs, stdin, onStdin, onStop, onInput, onClear }: P
           const element = event.currentTarget;
           stick.current = element.scrollHeight - element.scrollTop - element.clientHeight < 40;
         }}
+        // A plot that has loaded made the output taller: still follow the newest (after a reload too).
+        onLoadCapture={(event) => {
+          if (stick.current && event.target instanceof HTMLImageElement) {
+            event.currentTarget.scrollTop = event.currentTarget.scrollHeight;
+          }
+        }}
       >
         {runs.length === 0 ? (
           <p className="px-3 py-6 text-center text-sm text-fg-muted">
@@ -94,9 +105,18 @@ export function RunConsole({ runs, stdin, onStdin, onStop, onInput, onClear }: P
             <code className="font-mono">input()</code>.
           </p>
         ) : (
-          runs.map((run) => (
-            <RunBlock key={run.id} run={run} onStop={onStop} onInput={onInput} focusTarget={run.id === inputRun?.id} />
-          ))
+          <Suspense fallback={null}>
+            {runs.map((run) => (
+              <RunBlock
+                key={run.id}
+                run={run}
+                onStop={onStop}
+                onInput={onInput}
+                focusTarget={run.id === inputRun?.id}
+                links={links}
+              />
+            ))}
+          </Suspense>
         )}
       </div>
     </section>

@@ -1,6 +1,6 @@
 "use client";
 
-import { useRef, useState, type KeyboardEvent } from "react";
+import { useEffect, useRef, useState, type KeyboardEvent } from "react";
 
 type Props = {
   runId: string;
@@ -8,6 +8,12 @@ type Props = {
   onSend: (text: string, eof: boolean) => Promise<boolean>;
   /** Marks the line as where F6 lands in the console. */
   focusTarget: boolean;
+  /**
+   * The program (started from this page) asks for input: the line takes the
+   * focus once, unless the focus is in another text field or the terminal,
+   * so an answer typed after Ctrl+Enter goes to the program, not into the file.
+   */
+  takeFocus?: boolean;
 };
 
 /**
@@ -17,8 +23,23 @@ type Props = {
  * recall the lines sent before. The line sent shows in the output (the
  * server echoes it there).
  */
-export function RunInputLine({ runId, onSend, focusTarget }: Props) {
+export function RunInputLine({ runId, onSend, focusTarget, takeFocus = false }: Props) {
   const [value, setValue] = useState("");
+  const field = useRef<HTMLInputElement>(null);
+  const tookFocus = useRef(false);
+
+  useEffect(() => {
+    if (!takeFocus || tookFocus.current) {
+      return;
+    }
+    tookFocus.current = true;
+    const current = document.activeElement;
+    // From the editor (or nowhere): yes; from a terminal, a dialog or another field: leave it.
+    const fromEditor = current === null || current === document.body || current.closest(".cm-editor") !== null;
+    if (fromEditor) {
+      field.current?.focus({ preventScroll: true });
+    }
+  }, [takeFocus]);
   const [sending, setSending] = useState(false);
   const history = useRef<string[]>([]);
   const recall = useRef(-1);
@@ -69,6 +90,7 @@ export function RunInputLine({ runId, onSend, focusTarget }: Props) {
 
   return (
     <input
+      ref={field}
       type="text"
       value={value}
       onChange={(event) => setValue(event.target.value)}

@@ -4,11 +4,11 @@ import { createContext, use, useCallback, useEffect, useState, type ReactNode } 
 import { useRouter } from "next/navigation";
 import type { Middleware } from "openapi-fetch";
 import { api, type Me } from "@/api/client";
-import { currentUser } from "@/lib/session";
+import { currentUser, maySignedIn } from "@/lib/session";
 import type { Result } from "@/lib/result";
 import { currentLocation, loginUrl } from "@/lib/navigation";
 // Also for its effect: a workspace page starts loading its data with the session check.
-import { takeEarlySession } from "@/lib/earlyWorkspace";
+import { forgetEarlyAnswers, takeEarlySession } from "@/lib/earlyWorkspace";
 import { ErrorMessage } from "./ErrorMessage";
 import { LoadingState } from "./LoadingState";
 
@@ -42,6 +42,8 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       if (result.ok) {
         setState({ kind: "ready", me: result.me });
       } else if (result.status === 401) {
+        // Signed out: the page's early requests were refused too; after signing in, ask again.
+        forgetEarlyAnswers();
         toLogin();
       } else {
         setState({ kind: "failed", message: result.message });
@@ -51,8 +53,15 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   );
 
   useEffect(() => {
-    void currentUser(takeEarlySession() ?? undefined).then(settle);
-  }, [settle]);
+    const early = takeEarlySession();
+    if (early === null && !maySignedIn()) {
+      // Signed out for sure: to sign in, without a request that can only be refused.
+      forgetEarlyAnswers();
+      toLogin();
+      return;
+    }
+    void currentUser(early ?? undefined).then(settle);
+  }, [settle, toLogin]);
 
   function retry() {
     setState({ kind: "loading" });

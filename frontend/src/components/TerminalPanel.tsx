@@ -1,6 +1,8 @@
 "use client";
 
-import { lazy, Suspense, useCallback, useEffect, useRef, useState } from "react";
+import { lazy, Suspense, useCallback, useEffect, useEffectEvent, useRef, useState } from "react";
+import type { LifetimeWarning } from "@/hooks/useLifetimeWarning";
+import type { PlaceLinks } from "@/lib/traceback";
 import {
   createTerminal,
   deleteTerminal,
@@ -69,8 +71,17 @@ export function TerminalPanel({
   onCommand,
   onStarted,
   onClose,
+  links,
+  warning,
+  onCount,
 }: {
   workspaceId: string;
+  /** Places in the output (`File "/app/x.py", line 3`, `x.py:3:5`) become links that open the file there. */
+  links: PlaceLinks;
+  /** The sandbox's lifetime warning: each open terminal prints it once. */
+  warning: LifetimeWarning | null;
+  /** How many terminals are open, whenever that changes. */
+  onCount: (count: number) => void;
   onCommand: () => void;
   /** A new terminal started (and with it, maybe, the sandbox). Keep it stable: the first load depends on it. */
   onStarted: () => void;
@@ -78,6 +89,8 @@ export function TerminalPanel({
 }) {
   const [panel, setPanel] = useState<PanelState>({ kind: "loading" });
   const [tabs, setTabs] = useState<Tab[]>([]);
+  const counted = useEffectEvent((count: number) => onCount(count));
+  useEffect(() => counted(tabs.length), [tabs.length]);
   const [active, setActive] = useState<string | null>(null);
   const [creating, setCreating] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
@@ -305,6 +318,8 @@ export function TerminalPanel({
                 onState={(state) => setState(tab.id, state)}
                 onCommand={onCommand}
                 onNotice={setNotice}
+                links={links}
+                warning={warning}
                 isGone={() => hasEnded(workspaceId, tab.id)}
               />
             </Suspense>

@@ -6,12 +6,20 @@ import type { SearchAddon } from "@xterm/addon-search";
 import { Terminal } from "@xterm/xterm";
 import "@xterm/xterm/css/xterm.css";
 import { TerminalClipboardAddon } from "@/lib/terminalClipboardAddon";
+import { registerPlaceLinks } from "@/lib/terminalPlaceLinks";
 import { TerminalRendererAddon } from "@/lib/terminalRendererAddon";
 import { TerminalSocketAddon } from "@/lib/terminalSocketAddon";
 import { DARK, LIGHT } from "@/lib/terminalTheme";
+import { isDark, onThemeChange } from "@/lib/theme";
 import type { ConnectionState, TerminalViewProps } from "@/lib/terminals";
 
-type Controls = { fit: () => void; focus: () => void; find: (query: string, back: boolean) => void };
+type Controls = {
+  fit: () => void;
+  focus: () => void;
+  find: (query: string, back: boolean) => void;
+  /** Print a line of the IDE's own (not the program's), in yellow, after what the terminal shows. */
+  announce: (text: string) => void;
+};
 
 const SEARCH_DECORATIONS = { decorations: { matchOverviewRuler: "#d29922", activeMatchColorOverviewRuler: "#58a6ff" } };
 
@@ -36,6 +44,7 @@ export function TerminalView(props: TerminalViewProps) {
   const commanded = useEffectEvent(() => props.onCommand());
   const noticed = useEffectEvent((message: string) => props.onNotice(message));
   const gone = useEffectEvent(() => props.isGone());
+  const places = useEffectEvent(() => props.links);
   const openSearch = useEffectEvent(() => {
     setSearching(true);
     window.setTimeout(() => searchInput.current?.select(), 0);
@@ -46,14 +55,13 @@ export function TerminalView(props: TerminalViewProps) {
     if (element === null) {
       return;
     }
-    const media = window.matchMedia("(prefers-color-scheme: dark)");
     const term = new Terminal({
       allowProposedApi: true,
       cursorBlink: true,
       fontFamily: '"JetBrains Mono", "Cascadia Code", "SF Mono", Menlo, Consolas, "DejaVu Sans Mono", monospace',
       fontSize: 13,
       scrollback: 5000,
-      theme: media.matches ? DARK : LIGHT,
+      theme: isDark() ? DARK : LIGHT,
     });
     const fit = new FitAddon();
     term.loadAddon(fit);
@@ -76,10 +84,9 @@ export function TerminalView(props: TerminalViewProps) {
       frame = requestAnimationFrame(safeFit);
     });
     observer.observe(element);
-    const onScheme = () => {
-      term.options.theme = media.matches ? DARK : LIGHT;
-    };
-    media.addEventListener("change", onScheme);
+    const stopWatching = onThemeChange(() => {
+      term.options.theme = isDark() ? DARK : LIGHT;
+    });
 
     // The search add-on, loaded on the first search.
     let search: Promise<SearchAddon> | null = null;
@@ -92,6 +99,7 @@ export function TerminalView(props: TerminalViewProps) {
 
     const renderer = new TerminalRendererAddon();
     term.loadAddon(renderer);
+    const placeLinks = registerPlaceLinks(term, () => places());
     term.loadAddon(new TerminalClipboardAddon(() => openSearch()));
     // Last: its first message tells the server the fitted size.
     term.loadAddon(
@@ -108,6 +116,10 @@ export function TerminalView(props: TerminalViewProps) {
 
     controls.current = {
       fit: safeFit,
+      announce: (text) => {
+        // Through the renderer, so it comes after output already on its way.
+        renderer.write(new TextEncoder().encode(`\r\n\x1b[33m[Sandpit] ${text}\x1b[0m\r\n`), () => undefined);
+      },
       focus: () => term.focus(),
       find: (text, back) => {
         void searcher().then((addon) =>
@@ -121,7 +133,8 @@ export function TerminalView(props: TerminalViewProps) {
       controls.current = null;
       observer.disconnect();
       cancelAnimationFrame(frame);
-      media.removeEventListener("change", onScheme);
+      stopWatching();
+      placeLinks.dispose();
       // Disposes every loaded add-on too: the socket closes, listeners and timers go.
       term.dispose();
     };
@@ -138,6 +151,16 @@ export function TerminalView(props: TerminalViewProps) {
     }
     wasVisible.current = visible;
   }, [visible, autoFocus]);
+
+  // The sandbox's lifetime is nearly over: say so in the terminal too, once per warning.
+  const warned = useRef<string | null>(null);
+  const warning = props.warning;
+  useEffect(() => {
+    if (warning !== null && warned.current !== warning.key) {
+      warned.current = warning.key;
+      controls.current?.announce(warning.text);
+    }
+  }, [warning]);
 
   function closeSearch() {
     setSearching(false);

@@ -1,10 +1,12 @@
 "use client";
 
 import dynamic from "next/dynamic";
+import { useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
 import type { Workspace } from "@/api/client";
 import type { Result } from "@/lib/result";
 import { AccountSection } from "./AccountSection";
+import { workspaceUrl } from "@/lib/navigation";
 import { deleteWorkspace, listWorkspaces } from "@/lib/workspaces";
 import { ConfirmDialog } from "./ConfirmDialog";
 import { CreateWorkspaceForm } from "./CreateWorkspaceForm";
@@ -31,6 +33,7 @@ function listState(result: Result<{ workspaces: Workspace[] }>): ListState {
 }
 
 export function WorkspaceDashboard() {
+  const router = useRouter();
   const isAdmin = useSession().role === "admin";
   const [list, setList] = useState<ListState>({ kind: "loading" });
   const [announcement, setAnnouncement] = useState("");
@@ -96,7 +99,13 @@ export function WorkspaceDashboard() {
       </div>
 
       <section className="card p-4 sm:p-5">
-        <CreateWorkspaceForm onCreated={created} />
+        <CreateWorkspaceForm
+          onCreated={(workspace) => {
+            created(workspace);
+            // Made to be used: straight into it, as with a new file.
+            router.push(workspaceUrl(workspace.id));
+          }}
+        />
         <ImportZip
           onImported={(workspace) => {
             created(workspace);

@@ -11,6 +11,8 @@ export type IdeKeyActions = {
   toggleTerminal: () => void;
   /** F6, or Shift+F6 (`back`). */
   cycleFocus: (back: boolean) => void;
+  /** `?`, typed outside any text field, the editor and the terminal. */
+  showShortcuts: () => void;
 };
 
 /**
@@ -36,10 +38,21 @@ export function useIdeKeys(actions: IdeKeyActions) {
     } else if (event.key === "F6") {
       event.preventDefault();
       actions.cycleFocus(event.shiftKey);
+    } else if (event.key === "?" && !mod && !event.altKey && !typing(event.target)) {
+      event.preventDefault();
+      actions.showShortcuts();
     }
   });
   useEffect(() => {
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
   }, []);
+}
+
+/** Whether a key on `target` types text (a field, the editor, the terminal), where `?` is a character. */
+function typing(target: EventTarget | null): boolean {
+  return (
+    target instanceof HTMLElement &&
+    (target.isContentEditable || target.closest("input, textarea, select, .cm-editor, .xterm") !== null)
+  );
 }

@@ -3,6 +3,7 @@
 import { useCallback, useEffect, useEffectEvent, useRef, useState } from "react";
 import type { Run, RunStatus } from "@/api/client";
 import type { components } from "@/api/schema";
+import type { ConsolePiece } from "@/lib/runOutput";
 import { getRun, listRuns, sendRunInput, startRun, stopRun } from "@/lib/runs";
 
 const POLL_MS = 300;
@@ -33,10 +34,13 @@ export type ConsoleRun = {
   /** As the run's record has it (the stream's output is in `output`). */
   stderr: string;
   /**
-   * stdout, stderr and typed input interleaved as they came, as received: the
-   * run record's `output`, or the output events of its stream while it is followed.
+   * stdout, stderr and typed input as they came, as received: the run
+   * record's `output` (text only: `record` places the plots), or its stream's
+   * events while it is followed (plots among them, where they came).
    */
-  output: OutputPiece[];
+  output: ConsolePiece[];
+  /** The record's texts, plots and their order (lib/runOutput.ts); null while the stream's output is shown. */
+  record: Pick<Run, "stdout" | "stderr" | "typed" | "images" | "segments"> | null;
   truncated: boolean;
   durationMs: number | null;
   /** Which way Python started (forked from the warm interpreter, or fresh) and why fresh. */
@@ -67,6 +71,7 @@ function fromRun(run: Run, previous?: ConsoleRun): ConsoleRun {
     exitCode: run.exit_code,
     stderr: run.stderr,
     output: streamed && previous !== undefined ? previous.output : run.output,
+    record: streamed && previous !== undefined ? null : run,
     truncated: run.truncated,
     durationMs: run.duration_ms,
     interpreter: run.interpreter ?? null,
@@ -82,10 +87,10 @@ function fromRun(run: Run, previous?: ConsoleRun): ConsoleRun {
   };
 }
 
-function append(output: OutputPiece[], piece: OutputPiece): OutputPiece[] {
+function append(output: ConsolePiece[], piece: OutputPiece): ConsolePiece[] {
   const last = output.at(-1);
-  if (last !== undefined && last.stream === piece.stream) {
-    return [...output.slice(0, -1), { stream: last.stream, text: last.text + piece.text }];
+  if (last !== undefined && last.stream !== "image" && last.stream === piece.stream) {
+    return [...output.slice(0, -1), { stream: piece.stream, text: last.text + piece.text }];
   }
   return [...output, piece];
 }
@@ -100,14 +105,16 @@ function applyEvents(run: ConsoleRun, events: RunEvent[]): ConsoleRun {
         // after a reconnect, what came after the last event seen.
         next =
           event.after === 0
-            ? { ...next, output: [], images: [], streamed: true, inputOpen: event.input_open }
+            ? { ...next, output: [], record: null, images: [], streamed: true, inputOpen: event.input_open }
             : { ...next, inputOpen: event.input_open };
         break;
       case "output":
         next = { ...next, output: append(next.output, { stream: event.stream, text: event.text }) };
         break;
       case "image":
-        next = next.images.includes(event.url) ? next : { ...next, images: [...next.images, event.url] };
+        next = next.images.includes(event.url)
+          ? next
+          : { ...next, images: [...next.images, event.url], output: [...next.output, { stream: "image", url: event.url }] };
         break;
       case "input":
         next = { ...next, inputOpen: event.open };
@@ -126,9 +133,10 @@ function applyEvents(run: ConsoleRun, events: RunEvent[]): ConsoleRun {
  * running run's output as it comes (`GET /api/runs/{id}/events`, server-sent
  * events; resumed after a drop, polled every 300 ms if it breaks again),
  * typing into a running program, and stopping one. `onFinished` is told about
- * every run that finished while the page was open.
+ * every run that finished while the page was open. Past runs started at or
+ * before `clearedBefore` (the last "Clear", ms since the epoch) are not shown.
  */
-export function useRuns(workspaceId: string, onFinished: (run: ConsoleRun) => void) {
+export function useRuns(workspaceId: string, onFinished: (run: ConsoleRun) => void, clearedBefore: number | null = null) {
   const [runs, setRuns] = useState<ConsoleRun[]>([]);
   const polling = useRef(false);
   const finished = useEffectEvent(onFinished);
@@ -138,6 +146,7 @@ export function useRuns(workspaceId: string, onFinished: (run: ConsoleRun) => vo
   const broken = useRef(new Set<string>());
   const pending = useRef(new Map<string, RunEvent[]>());
   const flushTimer = useRef(0);
+  const hiddenBefore = useRef(clearedBefore);
 
   useEffect(() => {
     let live = true;
@@ -145,7 +154,11 @@ export function useRuns(workspaceId: string, onFinished: (run: ConsoleRun) => vo
       // The list is summaries; each run's output comes with its own record.
       const records = answer.ok ? await Promise.all(answer.runs.map((run) => getRun(run.id))) : [];
       if (live && records.length > 0) {
-        const past = records.flatMap((record) => (record.ok ? [fromRun(record.run)] : [])).reverse();
+        const cleared = hiddenBefore.current ?? -Infinity;
+        const past = records
+          .flatMap((record) => (record.ok ? [fromRun(record.run)] : []))
+          .filter((run) => run.status === "running" || run.startedAt > cleared)
+          .reverse();
         // Runs started since the page opened stay after the history.
         setRuns((current) => [...past.filter((run) => !current.some((c) => c.id === run.id)), ...current]);
       }
@@ -298,6 +311,7 @@ export function useRuns(workspaceId: string, onFinished: (run: ConsoleRun) => vo
         exitCode: null,
         stderr: "",
         output: [],
+        record: null,
         truncated: false,
         durationMs: null,
         interpreter: null,
@@ -360,9 +374,12 @@ export function useRuns(workspaceId: string, onFinished: (run: ConsoleRun) => vo
     [update, patch],
   );
 
-  const clear = useCallback(() => {
+  /** Hide the finished runs; answers the time to remember ("Clear" survives a reload), or null if none was hidden. */
+  const clear = useCallback((): number | null => {
+    const done = runs.filter((run) => run.status !== "running").map((run) => run.startedAt);
     setRuns((current) => current.filter((run) => run.status === "running"));
-  }, []);
+    return done.length === 0 ? null : Math.max(...done);
+  }, [runs]);
 
   return { runs, running: running.length > 0, start, stop, sendInput, clear };
 }

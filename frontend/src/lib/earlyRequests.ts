@@ -39,6 +39,10 @@ function startEarlyRequests(activeFileKey: string): void {
     if (!window.location.pathname.startsWith("/workspace") || !id || typeof fetch !== "function") {
       return;
     }
+    // Signed out (no session hint cookie): every request would be refused; the app sends the visitor to sign in.
+    if (!/(?:^|;\s*)sandpit_signed_in=/.test(document.cookie)) {
+      return;
+    }
     const base = "/api/workspaces/" + encodeURIComponent(id);
     const send = (path: string, method = "GET") => {
       const response = fetch(path, { method, credentials: "same-origin" });

@@ -17,6 +17,7 @@
 import { api } from "@/api/client";
 import { takeEarlyRequests, type EarlyRequests } from "./earlyRequests";
 import { listFiles, readFile } from "./files";
+import { maySignedIn } from "./session";
 import { parseUiState } from "./uiState";
 
 /** A `fetch` that answers with `response` (a request the page already made). */
@@ -55,7 +56,7 @@ function start(): void {
     return;
   }
   const id = new URLSearchParams(window.location.search).get("id");
-  if (!id) {
+  if (!id || !maySignedIn()) {
     return;
   }
   const page = takeEarlyRequests(id);
@@ -92,6 +93,16 @@ export function takeEarlySession(): Session | null {
   const session = earlySession;
   earlySession = null;
   return session;
+}
+
+/**
+ * Drop every early answer not taken yet: they were asked without a session
+ * (401s), and must not stand for the answers after the visitor signs in
+ * (the page comes back without a reload, so this module is not run again).
+ */
+export function forgetEarlyAnswers(): void {
+  early = null;
+  earlySession = null;
 }
 
 /** The early answer for `workspaceId`, once. */

@@ -18,6 +18,10 @@ export type EditorHandle = {
   /** Keep a document (and its undo history) across a rename. */
   rename(from: string, to: string): void;
   focus(): void;
+  /** Show `line` (1-based) of the shown document `path`, cursor at `column`, the line highlighted until an edit. */
+  reveal(path: string, line: number, column: number | null): void;
+  /** Mark `line` of `path` as where the last run failed (null: unmark), until `path` is edited; every other file is unmarked. */
+  markFailure(path: string | null, line: number | null): void;
 };
 
 export type EditorProps = {
@@ -29,6 +33,10 @@ export type EditorProps = {
   onSave: () => void;
   onRun: () => void;
   onReady: (handle: EditorHandle) => void;
+  /** Where the cursor was in `path` when it was last open (an offset), to put it back; undefined: the start. */
+  initialCursor?: (path: string) => number | undefined;
+  /** After the cursor moved in `path`. */
+  onCursor?: (path: string, offset: number) => void;
 };
 
 /** The language support to load for a file name. */

@@ -9,6 +9,16 @@ import { attempt, failure, type Result } from "./result";
 const requestMe = () => api.GET("/api/auth/me");
 
 /**
+ * Whether this browser may be signed in: the server sets a readable hint
+ * cookie beside the (httpOnly) session cookie. Without it, asking who is
+ * signed in can only answer 401, which the browser would log on the console.
+ * A hint, never proof: with it, `GET /api/auth/me` still decides.
+ */
+export function maySignedIn(): boolean {
+  return typeof document !== "undefined" && /(?:^|;\s*)sandpit_signed_in=/.test(document.cookie);
+}
+
+/**
  * The signed-in user (`GET /api/auth/me`); a 401 failure when nobody is.
  * `pending`: that request, made already (lib/earlyWorkspace.ts).
  */

@@ -8,6 +8,7 @@
 import { api, errorMessage, NETWORK_ERROR } from "@/api/client";
 import type { components } from "@/api/schema";
 import { admitted } from "./admission";
+import type { PlaceLinks } from "./traceback";
 
 /** A terminal as listed; `exited`: its shell has ended (the server lists those for a while). */
 export type TerminalInfo = components["schemas"]["TerminalOut"];
@@ -105,4 +106,8 @@ export type TerminalViewProps = {
   onNotice: (message: string) => void;
   /** Asked after a dropped connection: whether the terminal has ended for good (no reconnecting then). */
   isGone: () => Promise<boolean>;
+  /** Places in the output that open a workspace file at a line when clicked. */
+  links: PlaceLinks;
+  /** A warning to print in the terminal (once per `key`): the sandbox's lifetime is nearly over. */
+  warning: { key: string; text: string } | null;
 };

@@ -30,6 +30,10 @@ export type UiState = {
   stdin: string;
   /** Seconds a run may take; null: the server's default. The server caps it at its maximum. */
   timeLimit: number | null;
+  /** "Clear" in the console: runs started at or before this time (ms since the epoch, the server's clock) stay hidden. */
+  clearedBefore: number | null;
+  /** The cursor (an offset in the text) of each open file, restored when it is opened again. */
+  cursors: Record<string, number>;
 };
 
 export const LIMITS = {
@@ -73,7 +77,20 @@ export function parseUiState(raw: unknown): UiState {
     },
     stdin: typeof value.stdin === "string" ? value.stdin.slice(0, MAX_STDIN) : "",
     timeLimit: typeof value.timeLimit === "number" ? parseTimeLimit(value.timeLimit) : null,
+    clearedBefore: typeof value.clearedBefore === "number" && Number.isFinite(value.clearedBefore) ? value.clearedBefore : null,
+    cursors: cursors(value.cursors, tabs),
   };
+}
+
+/** The well-formed cursors of open tabs. */
+function cursors(value: unknown, tabs: string[]): Record<string, number> {
+  const stored = isRecord(value) ? value : {};
+  return Object.fromEntries(
+    tabs.flatMap((path) => {
+      const offset = stored[path];
+      return typeof offset === "number" && Number.isInteger(offset) && offset >= 0 ? [[path, offset]] : [];
+    }),
+  );
 }
 
 /** 16,000 characters are at most 64,000 bytes of UTF-8: under the server's 64 KiB whatever they are. */
@@ -89,6 +106,8 @@ export function serializeUiState(state: UiState): Record<string, unknown> {
     layout: state.layout,
     stdin: state.stdin.slice(0, MAX_STDIN),
     timeLimit: state.timeLimit,
+    clearedBefore: state.clearedBefore,
+    cursors: cursors(state.cursors, state.tabs.slice(0, MAX_TABS)),
   };
   const fits = () => JSON.stringify(stored).length <= MAX_JSON_CHARS;
   if (!fits()) {
@@ -96,6 +115,9 @@ export function serializeUiState(state: UiState): Record<string, unknown> {
   }
   while (!fits() && stored.expanded.length > 0) {
     stored.expanded = stored.expanded.slice(0, Math.floor(stored.expanded.length / 2));
+  }
+  if (!fits()) {
+    stored.cursors = {};
   }
   while (!fits() && stored.tabs.length > 0) {
     stored.tabs = stored.tabs.slice(0, -1);

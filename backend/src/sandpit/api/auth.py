@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 
 from sandpit.api.account_schemas import AccountDeletion, Registration, RegistrationInfo
-from sandpit.api.deps import SESSION_COOKIE, Context, CurrentUser, DbSession
+from sandpit.api.deps import SESSION_COOKIE, SIGNED_IN_COOKIE, Context, CurrentUser, DbSession
 from sandpit.api.errors import responses
 from sandpit.api.schemas import LoginRequest, Token, UserOut
 from sandpit.errors import Forbidden, RateLimited
@@ -93,12 +93,21 @@ async def login(
         secure=settings.cookie_secure,
         path="/",
     )
+    response.set_cookie(
+        SIGNED_IN_COOKIE,
+        "1",
+        max_age=settings.jwt_ttl_s,
+        httponly=False,
+        samesite="strict",
+        secure=settings.cookie_secure,
+        path="/",
+    )
     return Token(access_token=token, expires_in=settings.jwt_ttl_s)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
 async def logout(response: Response) -> None:
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+    _forget_session(response)
 
 
 @router.get("/me", response_model=UserOut)
@@ -134,4 +143,10 @@ async def delete_me(
         throttle.failed(user.username, address)
         raise Forbidden("The password is wrong; the account was not deleted.")
     await accounts.delete_account(db, context.settings, user, context.end_workspace)
+    _forget_session(response)
+
+
+def _forget_session(response: Response) -> None:
+    """Delete the session cookie and its readable hint."""
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+    response.delete_cookie(SIGNED_IN_COOKIE, path="/", samesite="strict")

@@ -26,6 +26,11 @@ from sandpit.services import users, workspaces
 from sandpit.terminals.manager import TerminalManager
 
 SESSION_COOKIE = "sandpit_session"
+# Beside the session cookie, readable by the page's scripts, never proof of
+# anything: it tells the web app whether asking `GET /api/auth/me` can
+# succeed, so a signed-out page goes to sign in without a 401 (which browsers
+# log on the console). The session cookie alone decides who is signed in.
+SIGNED_IN_COOKIE = "sandpit_signed_in"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 

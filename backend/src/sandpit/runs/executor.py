@@ -201,9 +201,11 @@ async def _await_end(
     ended_early = waiter not in done
     stopped = ended_early and not flooded.is_set() and bool(done)
     timed_out = ended_early and not done
-    # Everything typed was handed over and more may come: the program was
-    # (as far as the server can tell) waiting for input, which counts.
-    waiting = timed_out and stdin.open and stdin.pending == 0
+    # Everything typed was handed over, more may come, and none of its
+    # processes is on (or waiting for) a CPU: it was (as far as the server
+    # can tell) waiting for input, which counts. Without the last check an
+    # interactive run that computed until the limit was said to be waiting.
+    waiting = timed_out and stdin.open and stdin.pending == 0 and process.computing() is False
     # Ended early, or the main process ended: either way anything left in its
     # group (a daemon, a background job) ends with the run.
     await process.kill_group()

@@ -73,6 +73,12 @@ class AgentProcess:
         except (OSError, cgroups.CgroupError):
             return 0
 
+    def computing(self) -> bool | None:
+        try:
+            return any(_runnable(pid) for pid in self._leaf.procs())
+        except (OSError, cgroups.CgroupError):
+            return None
+
     def resize(self, rows: int, cols: int) -> None:
         if self.pty_fd is not None:
             fcntl.ioctl(self.pty_fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
@@ -88,6 +94,16 @@ class AgentProcess:
                 os.close(fd)
         with contextlib.suppress(OSError, cgroups.CgroupError):
             self._leaf.remove()
+
+
+def _runnable(pid: int) -> bool:
+    """Whether host process `pid` is in state R (running or runnable); False if it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    # "pid (comm) S ...": the name may hold spaces and parentheses; the state follows the last ")".
+    return stat[stat.rindex(")") + 2 :].startswith("R")
 
 
 async def exec_via_agent(

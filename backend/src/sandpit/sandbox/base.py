@@ -141,6 +141,12 @@ class Process(Protocol):
         """OOM kills in its leaf so far (a host-side fact, not the sandbox's word)."""
         ...
 
+    def computing(self) -> bool | None:
+        """Whether any process in its leaf is running or runnable now (on a
+        CPU or waiting for one, throttled included), as the host's /proc says;
+        None when that cannot be told."""
+        ...
+
     def resize(self, rows: int, cols: int) -> None: ...
 
     def close(self) -> None:
