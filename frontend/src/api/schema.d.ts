@@ -5181,6 +5181,8 @@ export interface operations {
                 /** @description By submission time. */
                 order?: "asc" | "desc";
                 limit?: number;
+                /** @description Skip this many first. */
+                offset?: number;
             };
             header?: never;
             path?: never;
