@@ -26,6 +26,14 @@ def test_median(values, expected):
     assert median(values) == expected
 
 
+def test_greet_reads_a_name(monkeypatch):
+    # An honest test replacing builtins.input: not tampering.
+    from solution import greet
+
+    monkeypatch.setattr("builtins.input", lambda prompt="": "Ada")
+    assert greet() == "Hello, Ada!"
+
+
 class TestEdges(unittest.TestCase):
     def test_single(self):
         self.assertEqual(median([7]), 7)
@@ -38,10 +46,11 @@ class TestEdges(unittest.TestCase):
 HIDDEN_NAMES = [
     "test_stats.py::test_mean",
     "test_stats.py::test_median",
+    "test_stats.py::test_greet_reads_a_name",
     "test_stats.py::TestEdges::test_single",
     "test_stats.py::TestEdges::test_empty_mean_raises",
 ]
-HIDDEN_MAX = 5.0
+HIDDEN_MAX = 6.0
 
 VISIBLE = {
     "test_visible.py": """\
@@ -71,5 +80,9 @@ def median(values):
     if len(ordered) % 2:
         return ordered[middle]
     return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def greet():
+    return f"Hello, {input('Your name? ')}!"
 """,
 }

@@ -119,12 +119,13 @@ async def full_marks(backend: SandboxBackend, scratch: Path) -> None:
     assert [(test.name, test.status, test.score, test.max_score) for test in result.tests] == [
         ("test_stats.py::test_mean", "passed", 2.0, 2.0),
         ("test_stats.py::test_median", "passed", 1.0, 1.0),
+        ("test_stats.py::test_greet_reads_a_name", "passed", 1.0, 1.0),
         ("test_stats.py::TestEdges::test_single", "passed", 1.0, 1.0),
         ("test_stats.py::TestEdges::test_empty_mean_raises", "passed", 1.0, 1.0),
         ("test_visible.py::test_mean_of_one", "passed", 1.0, 1.0),
     ], result.to_json()
-    assert (result.score, result.max_score) == (6.0, 6.0)
-    assert [test.visibility for test in result.tests] == ["after_published"] * 4 + ["visible"]
+    assert (result.score, result.max_score) == (7.0, 7.0)
+    assert [test.visibility for test in result.tests] == ["after_published"] * 5 + ["visible"]
     assert [(d.path, d.line, d.code) for d in result.lint] == [("solution.py", 1, "F401")]
     assert result.notes == ()
     # The checked copy and the harness's directory are gone; the submission is untouched.

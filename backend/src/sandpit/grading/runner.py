@@ -25,6 +25,7 @@ import os
 import secrets
 import shutil
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from sandpit.grading import discovery, scoring, submission
@@ -55,6 +56,7 @@ HARNESS_DIR = Path(__file__).with_name("harness")
 GRADER_MOUNT = "/run/sandpit-grader"
 RESULTS_LIMIT = 4 * 1024 * 1024
 RAW_OUTPUT_TAIL = 4096
+LINT_OUTPUT_LIMIT = 4 * 1024 * 1024
 LINT_TIMEOUT_S = 30.0
 # After the test process has ended, how long its output may still take to arrive.
 DRAIN_S = 2.0
@@ -86,7 +88,8 @@ async def grade(
     submission does.
     """
     try:
-        expected = _expected(hidden_tests, visible_tests, hidden_visibility)
+        files = _test_files(hidden_tests, visible_tests, hidden_visibility)
+        expected = _expected(files)
     except discovery.TestFileError as exc:
         return CheckResult.failed(str(exc))
     await asyncio.to_thread(_make_work_dir, work_dir)
@@ -98,7 +101,7 @@ async def grade(
             submission_dir,
             app,
             grader,
-            {"hidden": list(hidden_tests), "visible": list(visible_tests)},
+            files,
         )
         spec = SandboxSpec(
             sandbox_id=sandbox_id,
@@ -116,16 +119,7 @@ async def grade(
             return CheckResult.failed(f"The checks could not run: {exc}")
         try:
             lint = await _lint(sandbox)
-            sources = {
-                **{
-                    f"{GRADER_MOUNT}/tests/hidden/{path}": text
-                    for path, text in hidden_tests.items()
-                },
-                **{
-                    f"{GRADER_MOUNT}/tests/visible/{path}": text
-                    for path, text in visible_tests.items()
-                },
-            }
+            sources = {f"{GRADER_MOUNT}/tests/{key}": file.source for key, file in files.items()}
             nonce = secrets.token_hex(16)
             data, raw, ending = await _test(sandbox, sources, nonce, timeout_s)
         except SandboxError as exc:  # it ended before a process could start in it
@@ -149,20 +143,40 @@ async def grade(
     )
 
 
-def _expected(
+@dataclass(frozen=True)
+class TestFile:
+    """One test file as the sandbox gets it: under an opaque name (`hidden/t0.py`)."""
+
+    __test__ = False  # not a test class, for pytest
+
+    path: str  # the assignment's name for it, shown in results
+    source: str
+    visibility: Visibility  # of its tests without a `visibility` mark
+
+
+def _test_files(
     hidden: Mapping[str, str], visible: Mapping[str, str], hidden_visibility: Visibility
-) -> list[tuple[str, str, discovery.ExpectedTest]]:
-    """(node id pytest will give it, name shown, test) of every test, hidden ones first."""
-    found = []
+) -> dict[str, TestFile]:
+    """Opaque name -> file. The assignment's file names never enter the sandbox."""
+    files: dict[str, TestFile] = {}
     folders: tuple[tuple[str, Mapping[str, str], Visibility], ...] = (
         ("hidden", hidden, hidden_visibility),
         ("visible", visible, "visible"),
     )
     for folder, tests, default in folders:
-        for path, source in tests.items():
+        for index, (path, source) in enumerate(tests.items()):
             _check_path(path)
-            for test in discovery.expected_tests(path, source, default):
-                found.append((f"{folder}/{test.name}", test.name, test))
+            files[f"{folder}/t{index}.py"] = TestFile(path, source, default)
+    return files
+
+
+def _expected(files: Mapping[str, TestFile]) -> list[tuple[str, str, discovery.ExpectedTest]]:
+    """(node id pytest will give it, name shown, test) of every test, hidden ones first."""
+    found = []
+    for key, file in files.items():
+        for test in discovery.expected_tests(file.path, file.source, file.visibility):
+            inside = key + test.name.removeprefix(file.path)
+            found.append((inside, test.name, test))
     return found
 
 
@@ -175,26 +189,22 @@ def _check_path(path: str) -> None:
 
 
 def _prepare(
-    submission_dir: Path, app: Path, grader: Path, tests: Mapping[str, list[str]]
+    submission_dir: Path, app: Path, grader: Path, files: Mapping[str, TestFile]
 ) -> list[str]:
     """Make /app's copy and the read-only grader directory; return the copy's notes.
 
-    `tests`: the test paths in each folder (`hidden`, `visible`). Everything
-    in the grader directory is root's and world-readable, never writable.
+    Everything in the grader directory is root's and world-readable, never writable.
     """
     _empty(app.parent)
-    every_path = [path for paths in tests.values() for path in paths]
-    notes = submission.copy_submission(
-        submission_dir, app, submission.test_module_names(every_path)
-    )
+    names = submission.test_module_names(file.path for file in files.values())
+    notes = submission.copy_submission(submission_dir, app, names)
     grader.mkdir(mode=0o755)
     shutil.copytree(HARNESS_DIR, grader / "harness", ignore=shutil.ignore_patterns("__pycache__"))
-    for folder, paths in tests.items():
-        for path in paths:
-            # Empty placeholders: pytest collects paths; the sources come in the bundle.
-            placeholder = grader / "tests" / folder / path
-            placeholder.parent.mkdir(parents=True, exist_ok=True)
-            placeholder.touch()
+    for key in files:
+        # Empty placeholders: pytest collects paths; the sources come in the bundle.
+        placeholder = grader / "tests" / key
+        placeholder.parent.mkdir(parents=True, exist_ok=True)
+        placeholder.touch()
     for directory, dirnames, filenames in os.walk(grader):
         for name in dirnames:
             os.chmod(Path(directory) / name, 0o755)  # noqa: S103 - read-only to the sandbox
@@ -218,7 +228,8 @@ async def _lint(sandbox: Sandbox) -> list[LintDiagnostic]:
     """ruff's diagnostics for /app (rules: ruff's defaults, whatever the submission configures)."""
     argv = ["ruff", "check", "--isolated", "--no-cache", "--exit-zero", "--output-format=json", "."]
     process = await sandbox.exec(ExecRequest(argv=argv, env=_env(), group="check-lint", cwd="/app"))
-    out, _err, _ending = await _run(process, LINT_TIMEOUT_S)
+    # All of ruff's JSON or none: a cut document does not parse.
+    out, _err, _ending = await _run(process, LINT_TIMEOUT_S, stdout_cap=LINT_OUTPUT_LIMIT)
     try:
         found = json.loads(out or b"[]")
     except ValueError:
@@ -285,9 +296,16 @@ async def _test(
 
 
 async def _run(
-    process: Process, timeout_s: float, extra: BoundedReader | None = None
+    process: Process,
+    timeout_s: float,
+    extra: BoundedReader | None = None,
+    stdout_cap: int | None = None,
 ) -> tuple[bytes, bytes, scoring.Ending]:
-    """Wait for `process` up to `timeout_s`, then kill its group; its output and how it ended."""
+    """Wait for `process` up to `timeout_s`, then kill its group; its output and how it ended.
+
+    Output is kept bounded: head and tail (pytest's summary is last), or the
+    first `stdout_cap` bytes of stdout when given. `extra` is drained too.
+    """
     assert process.stdout_fd is not None
     assert process.stderr_fd is not None
     if process.stdin_fd is not None:
@@ -295,7 +313,11 @@ async def _run(
         process.stdin_fd = None
     # The head and the tail of each: pytest's summary line comes last.
     readers = [
-        BoundedReader(process.stdout_fd, RAW_OUTPUT_LIMIT // 2, tail=RAW_OUTPUT_TAIL),
+        BoundedReader(
+            process.stdout_fd,
+            stdout_cap or RAW_OUTPUT_LIMIT // 2,
+            tail=0 if stdout_cap else RAW_OUTPUT_TAIL,
+        ),
         BoundedReader(process.stderr_fd, RAW_OUTPUT_LIMIT // 4, tail=RAW_OUTPUT_TAIL),
     ]
     process.stdout_fd = process.stderr_fd = None

@@ -56,8 +56,6 @@ def main() -> int:
         "--noconftest",
         "-p",
         "no:cacheprovider",
-        "-p",
-        "no:legacypath",
         "-c",
         os.path.join(HARNESS, "pytest.ini"),
         "--rootdir",

@@ -122,7 +122,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    changed = _check_and_restore()
+    changed = _check_and_restore(frozenset())
     if changed:
         _tampered.setdefault(item.nodeid, []).extend(changed)
 
@@ -130,10 +130,22 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
     if call.when == "call":
-        changed = _check_and_restore()
+        changed = _check_and_restore(_patched_by_the_test(item))
         if changed:
             _tampered.setdefault(item.nodeid, []).extend(changed)
     yield
+
+
+def _patched_by_the_test(item: pytest.Item) -> frozenset[tuple[int, str]]:
+    """(id(object), name) of what the test itself set with its `monkeypatch` fixture.
+
+    A test may replace `builtins.input` to feed a solution; monkeypatch
+    undoes it at teardown. Only the test's own fixture object knows.
+    """
+    funcargs = getattr(item, "funcargs", {})
+    patcher = funcargs.get("monkeypatch")
+    undo = getattr(patcher, "_setattr", [])
+    return frozenset((id(target), str(name)) for target, name, _old in undo)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -218,14 +230,17 @@ def _snapshot() -> None:
         _snapshots[name] = _namespace(target)
 
 
-def _check_and_restore() -> list[str]:
-    """What changed in the watched objects since the snapshot ("unittest.TestCase.assertEqual")."""
+def _check_and_restore(allowed: frozenset[tuple[int, str]]) -> list[str]:
+    """What changed in the watched objects since the snapshot ("unittest.TestCase.assertEqual").
+
+    `allowed`: (id(object), name) the test itself patched, left alone.
+    """
     changed: list[str] = []
     for name, target in WATCHED.items():
         before = _snapshots[name]
         now = vars(target)
         for key in before.keys() | now.keys():
-            if key in _MUTABLE or key.startswith("__"):
+            if key in _MUTABLE or key.startswith("__") or (id(target), key) in allowed:
                 continue
             if key not in now or key not in before or now[key] is not before[key]:
                 changed.append(f"{name}.{key}")
