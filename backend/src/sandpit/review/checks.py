@@ -113,7 +113,10 @@ class CheckQueue:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _dispatch(self) -> None:
-        await self._resume()
+        try:
+            await self._resume()
+        except Exception:  # the queue still runs what is pending; running rows wait
+            log.exception("the check queue could not resume interrupted checks")
         while True:
             self._wake.clear()
             try:
