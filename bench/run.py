@@ -24,6 +24,7 @@ BENCHMARKS = [
     "history",
     "checks",
     "run_overhead",
+    "submissions",
 ]
 
 
