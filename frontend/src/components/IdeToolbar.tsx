@@ -18,6 +18,7 @@ type Props = {
   onToggleTree: () => void;
   onToggleTerminal: () => void;
   onHistory: () => void;
+  onSubmit: () => void;
 };
 
 const isMac = () => typeof navigator !== "undefined" && /Mac|iPhone|iPad/.test(navigator.platform);
@@ -59,6 +60,9 @@ export function IdeToolbar(props: Props) {
         </button>
         <button type="button" onClick={props.onHistory} className="btn-ghost px-2 py-1 text-xs" title="File history, snapshots, deleted files">
           History
+        </button>
+        <button type="button" onClick={props.onSubmit} className="btn-ghost px-2 py-1 text-xs" title="Submit this workspace, request a review, see feedback">
+          Submit
         </button>
         {props.running && (
           <button type="button" onClick={props.onStop} className="btn-secondary px-3 py-1 hover:text-danger">

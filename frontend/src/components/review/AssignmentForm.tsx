@@ -1,0 +1,187 @@
+"use client";
+
+import { useId, useState, type FormEvent } from "react";
+import { createAssignment, type Assignment, type NewAssignment } from "@/lib/assignments";
+import { ErrorMessage } from "../ErrorMessage";
+import { FilesField, filesOf, type FileRow } from "./FilesField";
+import { Markdown } from "./Markdown";
+
+type Audience = "everyone" | "users" | "join_code";
+
+/** A `datetime-local` value (the browser's zone) as an ISO time with its offset, or undefined when empty. */
+export function dueAtOf(local: string): string | undefined {
+  if (local === "") {
+    return undefined;
+  }
+  const time = new Date(local);
+  return Number.isNaN(time.getTime()) ? undefined : time.toISOString();
+}
+
+/** Non-empty names from a comma-, space- or line-separated list. */
+export function namesOf(text: string): string[] {
+  return text.split(/[\s,]+/).filter((name) => name !== "");
+}
+
+/**
+ * The form a reviewer or an administrator creates an assignment with: title,
+ * description (Markdown, with a preview rendered as students will see it),
+ * starter files, hidden tests, visible tests, due date, who may see it and
+ * co-reviewers.
+ */
+export function AssignmentForm({ onCreated, onCancel }: { onCreated: (assignment: Assignment) => void; onCancel: () => void }) {
+  const id = useId();
+  const [title, setTitle] = useState("");
+  const [description, setDescription] = useState("");
+  const [preview, setPreview] = useState(false);
+  const [starter, setStarter] = useState<FileRow[]>([{ path: "main.py", text: "" }]);
+  const [tests, setTests] = useState<FileRow[]>([{ path: "test_main.py", text: "" }]);
+  const [visibleTests, setVisibleTests] = useState<FileRow[]>([]);
+  const [due, setDue] = useState("");
+  const [audience, setAudience] = useState<Audience>("everyone");
+  const [users, setUsers] = useState("");
+  const [joinCode, setJoinCode] = useState("");
+  const [coReviewers, setCoReviewers] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  async function create(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    if (title.trim() === "") {
+      setError("Give the assignment a title.");
+      return;
+    }
+    const body: NewAssignment = {
+      title: title.trim(),
+      description,
+      starter: filesOf(starter),
+      tests: filesOf(tests),
+    };
+    const visible = filesOf(visibleTests);
+    if (Object.keys(visible).length > 0) {
+      body.visible_tests = visible;
+    }
+    const dueAt = dueAtOf(due);
+    if (dueAt !== undefined) {
+      body.due_at = dueAt;
+    }
+    if (audience === "users") {
+      body.visibility = { kind: "users", users: namesOf(users) };
+    } else if (audience === "join_code") {
+      body.visibility = { kind: "join_code", join_code: joinCode.trim() };
+    }
+    const reviewers = namesOf(coReviewers);
+    if (reviewers.length > 0) {
+      body.reviewers = reviewers;
+    }
+    setBusy(true);
+    setError(null);
+    const result = await createAssignment(body);
+    setBusy(false);
+    if (result.ok) {
+      onCreated(result.assignment);
+    } else {
+      setError(result.message);
+    }
+  }
+
+  return (
+    <form onSubmit={(event) => void create(event)} className="card space-y-4 p-5" aria-labelledby={`${id}-title`} noValidate>
+      <h2 id={`${id}-title`} className="text-lg font-semibold">
+        New assignment
+      </h2>
+      <div className="space-y-1">
+        <label htmlFor={`${id}-name`} className="block text-sm font-medium">
+          Title
+        </label>
+        <input id={`${id}-name`} className="input" value={title} onChange={(event) => setTitle(event.target.value)} disabled={busy} maxLength={200} />
+      </div>
+      <div className="space-y-1">
+        <div className="flex items-center gap-3">
+          <label htmlFor={`${id}-description`} className="block text-sm font-medium">
+            Description (Markdown)
+          </label>
+          <button type="button" className="btn-ghost px-2 py-0.5 text-xs" aria-pressed={preview} onClick={() => setPreview((shown) => !shown)}>
+            Preview
+          </button>
+        </div>
+        <textarea
+          id={`${id}-description`}
+          className="input min-h-28 font-sans"
+          value={description}
+          onChange={(event) => setDescription(event.target.value)}
+          disabled={busy}
+        />
+        {preview && (
+          <div className="rounded-md border border-line p-3" aria-label="Description preview">
+            <Markdown source={description} />
+          </div>
+        )}
+      </div>
+      <FilesField legend="Starter file" hint="Every student's workspace starts with these." rows={starter} onChange={setStarter} disabled={busy} />
+      <FilesField
+        legend="Hidden test file"
+        hint="pytest files students never see; a test is worth 1 point unless marked @pytest.mark.points(n)."
+        rows={tests}
+        onChange={setTests}
+        disabled={busy}
+      />
+      <FilesField legend="Visible test file" hint="pytest files students also get." rows={visibleTests} onChange={setVisibleTests} disabled={busy} />
+      <div className="grid gap-4 sm:grid-cols-2">
+        <div className="space-y-1">
+          <label htmlFor={`${id}-due`} className="block text-sm font-medium">
+            Due (optional; later submissions are flagged late)
+          </label>
+          <input id={`${id}-due`} type="datetime-local" className="input" value={due} onChange={(event) => setDue(event.target.value)} disabled={busy} />
+        </div>
+        <div className="space-y-1">
+          <label htmlFor={`${id}-reviewers`} className="block text-sm font-medium">
+            Co-reviewers (usernames)
+          </label>
+          <input id={`${id}-reviewers`} className="input" value={coReviewers} onChange={(event) => setCoReviewers(event.target.value)} disabled={busy} />
+        </div>
+      </div>
+      <fieldset className="space-y-2">
+        <legend className="text-sm font-medium">Who may see it</legend>
+        <div className="flex flex-wrap gap-4 text-sm">
+          {(
+            [
+              ["everyone", "Everyone signed in"],
+              ["users", "Listed users"],
+              ["join_code", "Whoever has a join code"],
+            ] as const
+          ).map(([value, label]) => (
+            <label key={value} className="flex items-center gap-1.5">
+              <input type="radio" name={`${id}-audience`} checked={audience === value} onChange={() => setAudience(value)} disabled={busy} />
+              {label}
+            </label>
+          ))}
+        </div>
+        {audience === "users" && (
+          <>
+            <label htmlFor={`${id}-users`} className="sr-only">
+              Usernames who may see it
+            </label>
+            <textarea id={`${id}-users`} className="input" placeholder="usernames" value={users} onChange={(event) => setUsers(event.target.value)} />
+          </>
+        )}
+        {audience === "join_code" && (
+          <>
+            <label htmlFor={`${id}-code`} className="sr-only">
+              Join code
+            </label>
+            <input id={`${id}-code`} className="input" placeholder="join code" value={joinCode} onChange={(event) => setJoinCode(event.target.value)} />
+          </>
+        )}
+      </fieldset>
+      {error !== null && <ErrorMessage message={error} />}
+      <div className="flex justify-end gap-2">
+        <button type="button" className="btn-secondary" onClick={onCancel} disabled={busy}>
+          Cancel
+        </button>
+        <button type="submit" className="btn-primary" disabled={busy}>
+          {busy ? "Creating…" : "Create assignment"}
+        </button>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,199 @@
+"use client";
+
+import { useCallback, useEffect, useId, useState, type FormEvent } from "react";
+import Link from "next/link";
+import { useVisibleInterval } from "@/hooks/useVisibleInterval";
+import { listAssignments, type Assignment } from "@/lib/assignments";
+import { formatDateTime, formatRelative } from "@/lib/format";
+import { listSubmissions, submissionUrl, submit, type SubmissionSummary } from "@/lib/submissions";
+import type { Result } from "@/lib/result";
+import { ErrorMessage } from "../ErrorMessage";
+import { Icon } from "../Icon";
+import { scoreText } from "./ChecksResults";
+import { STATE_TEXT } from "./ReviewPanel";
+
+type Mode = "assignment" | "review";
+const POLL_MS = 3000;
+
+/** This workspace's submissions, newest first. */
+export function ofWorkspace(items: readonly SubmissionSummary[], workspaceId: string): SubmissionSummary[] {
+  return items.filter((item) => item.workspace_id === workspaceId).sort((a, b) => b.created_at.localeCompare(a.created_at));
+}
+
+/**
+ * The IDE's submission drawer (loaded on demand, never with the IDE): submit
+ * the workspace to an assignment (with a message) as its next version, or
+ * request a review of it from a named reviewer; and this workspace's
+ * submissions with their status, automated score and unread comments, each
+ * opening its read-only view where the comments sit in the gutter. Saves the
+ * open files first (`saveAll`), so what is submitted is what the editor shows.
+ */
+export function SubmitPanel({
+  workspaceId,
+  saveAll,
+  onClose,
+}: {
+  workspaceId: string;
+  saveAll: () => Promise<boolean>;
+  onClose: () => void;
+}) {
+  const id = useId();
+  const [items, setItems] = useState<SubmissionSummary[] | null>(null);
+  const [listError, setListError] = useState<string | null>(null);
+  const [assignments, setAssignments] = useState<Assignment[]>([]);
+  const [mode, setMode] = useState<Mode>("assignment");
+  const [assignmentId, setAssignmentId] = useState("");
+  const [reviewer, setReviewer] = useState("");
+  const [message, setMessage] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [announcement, setAnnouncement] = useState("");
+
+  const showList = useCallback(
+    (result: Result<{ submissions: SubmissionSummary[] }>) => {
+      if (result.ok) {
+        setItems(ofWorkspace(result.submissions, workspaceId));
+        setListError(null);
+      } else {
+        setListError(result.message);
+      }
+    },
+    [workspaceId],
+  );
+  const refresh = useCallback(() => void listSubmissions().then(showList), [showList]);
+
+  useEffect(() => {
+    void listSubmissions().then(showList);
+    void listAssignments().then((result) => result.ok && setAssignments(result.assignments));
+  }, [showList]);
+
+  // The assignment this workspace was started from, or last submitted to.
+  const known = items?.find((item) => item.assignment_id)?.assignment_id ?? "";
+  const chosen = assignmentId !== "" ? assignmentId : known !== "" ? known : (assignments[0]?.id ?? "");
+  const checking = items?.some((item) => item.checks_status === "pending" || item.checks_status === "running") ?? false;
+  useVisibleInterval(() => refresh(), checking ? POLL_MS : null);
+
+  async function send(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    if (mode === "assignment" && chosen === "") {
+      setError("Choose the assignment to submit to.");
+      return;
+    }
+    if (mode === "review" && reviewer.trim() === "") {
+      setError("Name the reviewer to ask.");
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    if (!(await saveAll())) {
+      setBusy(false);
+      setError("Some files could not be saved, so nothing was submitted.");
+      return;
+    }
+    const result = await submit(
+      workspaceId,
+      mode === "assignment" ? { message, assignmentId: chosen } : { message, reviewer: reviewer.trim() },
+    );
+    setBusy(false);
+    if (result.ok) {
+      setMessage("");
+      setAnnouncement(mode === "assignment" ? `Submitted version ${result.submission.version}.` : `Review requested from ${reviewer.trim()}.`);
+      refresh();
+    } else {
+      setError(result.message);
+    }
+  }
+
+  return (
+    <aside
+      aria-label="Submissions"
+      className="fixed inset-y-0 right-0 z-40 flex w-[min(32rem,96vw)] flex-col border-l border-line bg-surface shadow-2xl"
+      onKeyDown={(event) => event.key === "Escape" && onClose()}
+    >
+      <div className="flex items-center border-b border-line px-3 py-1.5">
+        <h2 className="text-sm font-semibold">Submit and review</h2>
+        <button type="button" onClick={onClose} className="ml-auto rounded p-1.5 text-fg-muted hover:bg-surface-muted" aria-label="Close submissions">
+          <Icon name="close" />
+        </button>
+      </div>
+      <div className="min-h-0 flex-1 space-y-6 overflow-auto p-4">
+        <form onSubmit={(event) => void send(event)} className="space-y-3" aria-label="Submit this workspace" noValidate>
+          <fieldset className="flex gap-4 text-sm">
+            <legend className="sr-only">What to do</legend>
+            <label className="flex items-center gap-1.5">
+              <input type="radio" name={`${id}-mode`} checked={mode === "assignment"} onChange={() => setMode("assignment")} />
+              Submit to an assignment
+            </label>
+            <label className="flex items-center gap-1.5">
+              <input type="radio" name={`${id}-mode`} checked={mode === "review"} onChange={() => setMode("review")} />
+              Request a review
+            </label>
+          </fieldset>
+          {mode === "assignment" ? (
+            <div className="space-y-1">
+              <label htmlFor={`${id}-assignment`} className="block text-sm font-medium">
+                Assignment
+              </label>
+              <select id={`${id}-assignment`} className="input" value={chosen} onChange={(event) => setAssignmentId(event.target.value)} disabled={busy}>
+                {assignments.length === 0 && <option value="">No assignment</option>}
+                {assignments.map((assignment) => (
+                  <option key={assignment.id} value={assignment.id}>
+                    {assignment.title}
+                  </option>
+                ))}
+              </select>
+            </div>
+          ) : (
+            <div className="space-y-1">
+              <label htmlFor={`${id}-reviewer`} className="block text-sm font-medium">
+                Reviewer (username)
+              </label>
+              <input id={`${id}-reviewer`} className="input" value={reviewer} onChange={(event) => setReviewer(event.target.value)} disabled={busy} />
+            </div>
+          )}
+          <div className="space-y-1">
+            <label htmlFor={`${id}-message`} className="block text-sm font-medium">
+              Message
+            </label>
+            <textarea id={`${id}-message`} className="input min-h-16 font-sans" value={message} onChange={(event) => setMessage(event.target.value)} disabled={busy} />
+          </div>
+          {error !== null && <ErrorMessage message={error} />}
+          <button type="submit" className="btn-primary" disabled={busy}>
+            {busy ? "Submitting…" : mode === "assignment" ? "Submit this version" : "Request review"}
+          </button>
+          <p role="status" className="text-sm text-fg-muted">
+            {announcement}
+          </p>
+        </form>
+        <section aria-labelledby={`${id}-list`} className="space-y-2">
+          <h3 id={`${id}-list`} className="text-sm font-semibold">
+            Submissions of this workspace
+          </h3>
+          {listError !== null && <ErrorMessage message={listError} onRetry={() => refresh()} />}
+          {items !== null && items.length === 0 && <p className="text-sm text-fg-muted">Nothing submitted yet.</p>}
+          {items !== null && items.length > 0 && (
+            <ul className="divide-y divide-line rounded-md border border-line">
+              {items.map((item) => (
+                <li key={item.id} className="space-y-0.5 px-3 py-2 text-sm" data-testid="workspace-submission">
+                  <Link href={submissionUrl(item.id)} className="font-medium text-accent hover:underline">
+                    {item.reviewer && !item.assignment_id ? `Review request to ${item.reviewer}` : `Version ${item.version}`}
+                  </Link>{" "}
+                  <span>{STATE_TEXT[item.status] ?? item.status}</span>
+                  {item.late && <span className="ml-2 rounded bg-danger-soft px-1 text-xs text-danger">Late</span>}
+                  <p className="text-xs text-fg-muted">
+                    <time dateTime={item.created_at} title={formatDateTime(item.created_at)}>
+                      {formatRelative(item.created_at)}
+                    </time>
+                    {" · checks "}
+                    {item.checks_status === "done" ? scoreText(item.score, item.max_score) : (item.checks_status ?? "pending")}
+                    {item.unread_comments ? ` · ${item.unread_comments} unread comment${item.unread_comments === 1 ? "" : "s"}` : ""}
+                  </p>
+                </li>
+              ))}
+            </ul>
+          )}
+        </section>
+      </div>
+    </aside>
+  );
+}
