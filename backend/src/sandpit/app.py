@@ -22,6 +22,7 @@ from sandpit.api import (
     admin,
     admin_users,
     archives,
+    assignments,
     auth,
     files,
     health,
@@ -200,7 +201,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     api = APIRouter(prefix="/api")
     routers = (health, auth, archives, workspaces, files, history, runs, sandboxes, terminals)
-    for module in (*routers, limits, admin, admin_users):
+    review = (assignments,)  # --- Submission and review (issue 14)
+    for module in (*routers, *review, limits, admin, admin_users):
         api.include_router(module.router)
     api.include_router(sandboxes.user_router)
     app.include_router(api)

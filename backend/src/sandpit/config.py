@@ -142,6 +142,18 @@ class Settings(BaseSettings):
     # How often the watcher scans the workspaces whose sandbox is running.
     history_scan_interval_s: float = Field(default=2.0, ge=0.2)
 
+    # --- Submissions and automated checks (issue 14; see sandpit.review) -----------
+    # Checks run at once at most (each in a fresh sandbox with the seed's limits);
+    # the rest wait in the queue, in order, and survive a restart.
+    checks_concurrency: int = Field(default=1, ge=1, le=64)
+    # Wall time for one check (ruff and pytest together) before its tests score 0.
+    checks_timeout_s: int = Field(default=60, ge=5, le=3600)
+    # A check the server stopped in the middle of (a crash) is started again
+    # at most this many times in all, then reported as an error.
+    checks_max_attempts: int = Field(default=3, ge=1, le=10)
+    # Submissions (and review requests) per user per minute.
+    submissions_per_minute: int = Field(default=10, ge=1)
+
     # --- Sandboxes (defaults from the seed's container configuration) ----------
     # bubblewrap (no daemon) or docker (containers on the local engine).
     sandbox_backend: Literal["bubblewrap", "docker"] = "bubblewrap"

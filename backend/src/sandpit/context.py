@@ -12,6 +12,7 @@ from sandpit.errors import ServiceUnavailable
 from sandpit.history.restore import Restorer
 from sandpit.history.service import HistoryService
 from sandpit.metrics import Metrics
+from sandpit.review.checks import CheckQueue
 from sandpit.runs.service import RunService
 from sandpit.sandbox.manager import SandboxManager
 from sandpit.security.login_throttle import LoginThrottle
@@ -38,6 +39,7 @@ class AppContext:
     sandboxes: SandboxManager | None = None
     runs: RunService | None = None
     terminals: TerminalManager | None = None  # --- Terminals
+    checks: CheckQueue | None = None  # --- Submission checks (None where sandboxes cannot run)
     sandbox_unavailable: str | None = None
     metrics: Metrics = field(default_factory=Metrics)
     refusals: RefusalLog = field(default_factory=RefusalLog)

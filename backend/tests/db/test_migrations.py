@@ -8,7 +8,7 @@ from sqlalchemy import text
 from sandpit.db import migrate
 from sandpit.db.engine import async_url, create_engine
 
-HEAD = "0008"
+HEAD = "0009"
 
 
 async def test_upgrade_from_first_revision_keeps_data(database_url: str) -> None:

@@ -213,3 +213,206 @@ class SnapshotFile(Base):
     path: Mapped[str] = mapped_column(String(1024), primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     size: Mapped[int] = mapped_column()
+
+
+# --- Assignments, submissions and reviews (see `sandpit.review`) ---------------
+
+
+class Assignment(Base):
+    """An exercise set by a reviewer (files: `AssignmentFile`; people: `AssignmentMember`).
+
+    `visibility`: `everyone` (every signed-in user), `users` (the listed
+    members), `code` (whoever joined with `join_code`). `release`: when
+    results and grades reach students: `immediately`, `after_due_date`, or
+    `manual` (once a reviewer sets `released`).
+    """
+
+    __tablename__ = "assignments"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    owner_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    due_at: Mapped[datetime | None] = mapped_column(default=None)
+    visibility: Mapped[str] = mapped_column(String(16), default="everyone")
+    join_code: Mapped[str | None] = mapped_column(String(32), unique=True, default=None)
+    published: Mapped[bool] = mapped_column(default=True)
+    release: Mapped[str] = mapped_column(String(16), default="immediately")
+    released: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AssignmentFile(Base):
+    """A file of an assignment: `starter` (a student's workspace starts with it),
+    `test` (hidden tests: never shown to a student) or `visible_test` (given
+    to students too, and run by the checks)."""
+
+    __tablename__ = "assignment_files"
+
+    assignment_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("assignments.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    path: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    content: Mapped[str] = mapped_column(Text)
+
+
+class AssignmentMember(Base):
+    """A person named by an assignment: a co-`reviewer`, or a `student` allowed to see
+    it (listed, or joined with its code)."""
+
+    __tablename__ = "assignment_members"
+
+    assignment_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("assignments.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    role: Mapped[str] = mapped_column(String(16))
+
+
+class AssignmentStart(Base):
+    """A workspace made by "Start" from an assignment: what its Submit submits to."""
+
+    __tablename__ = "assignment_starts"
+
+    workspace_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    assignment_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("assignments.id", ondelete="CASCADE"), index=True
+    )
+
+
+class Submission(Base):
+    """One frozen version of a user's work: to an assignment, or a review request naming
+    a reviewer. Never changes after it is made, but for `status` (which follows
+    the latest review). Outlives its workspace: the files are `SubmissionFile`s
+    in the blob store, and the workspace reference is cleared when it goes.
+
+    `series` groups the versions (``a:<assignment>`` or ``w:<workspace>``);
+    `version` counts 1, 2, 3… within a user's series.
+    """
+
+    __tablename__ = "submissions"
+    __table_args__ = (
+        UniqueConstraint("user_id", "series", "version", name="uq_submission_version"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    workspace_id: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("workspaces.id", ondelete="SET NULL"), default=None, index=True
+    )
+    assignment_id: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("assignments.id", ondelete="CASCADE"), default=None, index=True
+    )
+    reviewer_id: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("users.id", ondelete="SET NULL"), default=None, index=True
+    )
+    series: Mapped[str] = mapped_column(String(40))
+    version: Mapped[int] = mapped_column()
+    message: Mapped[str] = mapped_column(String(2000), default="")
+    # submitted | commented | changes_requested | approved
+    status: Mapped[str] = mapped_column(String(24), default="submitted")
+    late: Mapped[bool] = mapped_column(default=False)
+    files: Mapped[int] = mapped_column(default=0)
+    bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SubmissionFile(Base):
+    """One file of a submission; its content is a blob (`HistoryBlob`), which the blob
+    store's collection keeps while any submission refers to it."""
+
+    __tablename__ = "submission_files"
+
+    submission_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True
+    )
+    path: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column()
+
+
+class Check(Base):
+    """The automated checks of one submission: a row of the persistent check queue.
+
+    `pending` → `running` → `done` | `error`; a `running` check found at start-up
+    (the server stopped mid-check) goes back to `pending`. `id` is the queue order.
+    """
+
+    __tablename__ = "checks"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    submission_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("submissions.id", ondelete="CASCADE"), unique=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    # The grader's result (`sandpit.grading.results.CheckResult.to_json()`), as JSON text.
+    result: Mapped[str | None] = mapped_column(Text, default=None)
+    message: Mapped[str | None] = mapped_column(String(500), default=None)
+    attempts: Mapped[int] = mapped_column(default=0)
+    queued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Review(Base):
+    """A reviewer's verdict on one submission (one version): state, summary, optional score."""
+
+    __tablename__ = "reviews"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    submission_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("submissions.id", ondelete="CASCADE"), index=True
+    )
+    reviewer_id: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    state: Mapped[str] = mapped_column(String(24))
+    body: Mapped[str] = mapped_column(Text, default="")
+    score: Mapped[float | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Comment(Base):
+    """A comment on a line (or lines `line`..`end_line`) of a file of one submission;
+    a reply names the comment it answers (`reply_to`) and shares its place."""
+
+    __tablename__ = "comments"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    submission_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("submissions.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    path: Mapped[str] = mapped_column(String(1024))
+    line: Mapped[int] = mapped_column()
+    end_line: Mapped[int] = mapped_column()
+    body: Mapped[str] = mapped_column(Text)
+    reply_to: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("comments.id", ondelete="CASCADE"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReadMarker(Base):
+    """How far a user has read a submission's comments and reviews: what came after is unread."""
+
+    __tablename__ = "read_markers"
+
+    user_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    submission_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True
+    )
+    read_at: Mapped[datetime] = mapped_column(default=utcnow)

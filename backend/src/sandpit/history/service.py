@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from anyio import to_thread
 from sqlalchemy import delete, func, select, union
@@ -38,7 +38,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sandpit.config import Settings
-from sandpit.db.models import FileVersion, HistoryBlob, Snapshot, SnapshotFile, Workspace
+from sandpit.db.models import (
+    FileVersion,
+    HistoryBlob,
+    Snapshot,
+    SnapshotFile,
+    SubmissionFile,
+    Workspace,
+)
 from sandpit.errors import NotFound, QuotaExceeded, SandpitError
 from sandpit.history import rules
 from sandpit.history.blobs import BlobStore
@@ -53,6 +60,7 @@ _COALESCED = frozenset({"editor", "api", "sandbox"})
 LABEL_MAX = 200
 _CHUNK = 500  # bound parameters per IN (...) query
 _EVICT_BATCH = 25
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -253,6 +261,24 @@ class HistoryService:
                 )
         return snapshot
 
+    async def freeze(
+        self, workspace_id: str, attach: Callable[[AsyncSession, list[Stored]], Awaitable[T]]
+    ) -> T:
+        """Store the workspace's kept files as blobs and let `attach` record what refers to
+        them (a submission's manifest), in one session it must commit.
+
+        The blob gate is held throughout, so collection cannot remove a blob
+        between its write and the reference. Raises `NotFound` if the
+        workspace's folder is gone; what `attach` raises, unchanged.
+        """
+        fs = workspace_fs(self.settings, workspace_id)
+        async with self.blobs.gate.writing():
+            files = await to_thread.run_sync(_read_kept, fs, self.settings.max_file_bytes)
+            stored = await self.store(files)
+            async with self.sessions() as db:
+                await _ensure_blob_rows(db, stored)
+                return await attach(db, stored)
+
     async def snapshots(self, db: AsyncSession, workspace_id: str) -> list[Snapshot]:
         rows = await db.scalars(
             select(Snapshot)
@@ -359,17 +385,21 @@ class HistoryService:
         return evicted
 
     async def collect(self, among: set[str] | None = None) -> int:
-        """Remove every blob no version or snapshot refers to (only those `among`, when
-        given: a cheap check of a few); return how many went."""
+        """Remove every blob no version, snapshot or submission refers to (only those
+        `among`, when given: a cheap check of a few); return how many went.
+
+        Submissions count: their files outlive the workspace they came from."""
         async with self.blobs.gate.collecting():
             async with self.sessions() as db:
                 versions, files = select(FileVersion.sha256), select(SnapshotFile.sha256)
+                submitted = select(SubmissionFile.sha256)
                 query = select(HistoryBlob.sha256)
                 if among is not None:
                     versions = versions.where(FileVersion.sha256.in_(sorted(among)))
                     files = files.where(SnapshotFile.sha256.in_(sorted(among)))
+                    submitted = submitted.where(SubmissionFile.sha256.in_(sorted(among)))
                     query = query.where(HistoryBlob.sha256.in_(sorted(among)))
-                referenced = union(versions, files).subquery()
+                referenced = union(versions, files, submitted).subquery()
                 query = query.where(HistoryBlob.sha256.not_in(select(referenced.c[0])))
                 unreferenced = list(await db.scalars(query))
                 for start in range(0, len(unreferenced), _CHUNK):
