@@ -18,74 +18,79 @@ export type CheckTest = {
   score: number;
   max_score: number;
   output: string;
-  visibility?: string;
+  visibility?: string | null;
   reason?: string | null;
 };
-export type LintDiagnostic = { path: string; line: number; column: number; code: string; message: string };
+export type LintDiagnostic = { [key: string]: unknown };
 export type Checks = {
   status: ChecksStatus;
-  score: number | null;
-  max_score: number | null;
+  score?: number | null;
+  max_score?: number | null;
   tests: CheckTest[];
   lint: LintDiagnostic[];
-  notes?: string[];
+  notes: string[];
+  /** Hidden tests' count and score, when their names are withheld from the caller. */
+  hidden?: { [key: string]: unknown } | null;
   raw_output?: string | null;
-  /** Tests the caller may not see yet: only their number and score. */
-  hidden?: { count: number; score: number | null; max_score: number | null } | null;
-  /** Where the check is in the queue while pending. */
+  /** While pending: how many checks are ahead in the queue. */
   position?: number | null;
+  message?: string | null;
 };
 export type ReviewState = "commented" | "changes_requested" | "approved";
-export type SubmissionStatus = "submitted" | ReviewState | string;
+export type SubmissionStatus = "submitted" | ReviewState;
 export type Review = {
   id: string;
+  submission_id: string;
+  reviewer: string | null;
   state: ReviewState;
   body: string;
-  score?: number | null;
-  reviewer?: string;
-  version?: number;
-  outdated?: boolean;
+  /** Null for a student until grades are released. */
+  score: number | null;
   created_at: string;
+  outdated: boolean;
 };
 export type Comment = {
   id: string;
+  submission_id: string;
+  version: number;
+  author: string | null;
   path: string;
   line: number;
-  end_line?: number | null;
+  end_line: number;
   body: string;
-  reply_to?: string | null;
-  author?: string;
-  version?: number;
+  reply_to: string | null;
   created_at: string;
-  unread?: boolean;
 };
 export type SubmissionSummary = {
   id: string;
   version: number;
   status: SubmissionStatus;
-  message?: string;
-  assignment_id?: string | null;
-  assignment_title?: string | null;
-  workspace_id?: string | null;
-  user?: string;
-  reviewer?: string | null;
-  late?: boolean;
+  user: string;
+  assignment_id: string | null;
+  assignment_title: string | null;
+  reviewer: string | null;
+  workspace_id: string | null;
+  message: string;
+  late: boolean;
   created_at: string;
-  score?: number | null;
-  max_score?: number | null;
-  review_score?: number | null;
-  unread_comments?: number;
-  checks_status?: ChecksStatus;
+  file_count: number;
+  bytes: number;
+  latest: boolean;
+  checks_status: ChecksStatus;
+  score: number | null;
+  max_score: number | null;
+  review_score: number | null;
+  /** Comments and reviews by others the caller has not read. */
+  unread: number;
 };
 export type Submission = SubmissionSummary & {
+  previous_id: string | null;
   files: { path: string; size: number }[];
   checks: Checks;
   reviews: Review[];
   comments: Comment[];
-  /** The same user's earlier version of this assignment, for the diff. */
-  previous_id?: string | null;
-  grade?: { score: number | null; max_score: number | null; released: boolean } | null;
 };
+export type SubmissionCreated = { id: string; version: number; status: SubmissionStatus; late: boolean; created_at: string };
 
 /** What the queue asks for; every field optional (all the caller may see). */
 export type QueueFilter = { assignmentId?: string; status?: string };
@@ -96,8 +101,8 @@ const sub = (submissionId: string) => `/api/submissions/${encodeURIComponent(sub
 export async function submit(
   workspaceId: string,
   body: { message: string; assignmentId?: string | null; reviewer?: string | null },
-): Promise<Result<{ submission: SubmissionSummary }>> {
-  const result = await requestJson<SubmissionSummary>("POST", `/api/workspaces/${encodeURIComponent(workspaceId)}/submissions`, {
+): Promise<Result<{ submission: SubmissionCreated }>> {
+  const result = await requestJson<SubmissionCreated>("POST", `/api/workspaces/${encodeURIComponent(workspaceId)}/submissions`, {
     message: body.message,
     ...(body.assignmentId ? { assignment_id: body.assignmentId } : {}),
     ...(body.reviewer ? { reviewer: body.reviewer } : {}),
@@ -162,9 +167,9 @@ export async function addReview(
   return result.ok ? { ok: true, review: result.data } : result;
 }
 
-/** Marks every comment of the submission read by the caller. */
+/** Everything on the submission up to now counts as read by the caller. */
 export async function markCommentsRead(submissionId: string): Promise<Result> {
-  const result = await requestJson<unknown>("POST", `${sub(submissionId)}/comments/read`);
+  const result = await requestJson<unknown>("POST", `${sub(submissionId)}/read`);
   return result.ok ? { ok: true } : result;
 }
 

@@ -1,12 +1,16 @@
 "use client";
 
 import { useId, useState, type FormEvent } from "react";
-import { createAssignment, type Assignment, type NewAssignment } from "@/lib/assignments";
+import { createAssignment, type Assignment, type Release, type Visibility } from "@/lib/assignments";
 import { ErrorMessage } from "../ErrorMessage";
 import { FilesField, filesOf, type FileRow } from "./FilesField";
 import { Markdown } from "./Markdown";
 
-type Audience = "everyone" | "users" | "join_code";
+const RELEASES: ReadonlyArray<[Release, string]> = [
+  ["immediately", "At once"],
+  ["after_due_date", "After the due date"],
+  ["manual", "When I release them"],
+];
 
 /** A `datetime-local` value (the browser's zone) as an ISO time with its offset, or undefined when empty. */
 export function dueAtOf(local: string): string | undefined {
@@ -25,8 +29,9 @@ export function namesOf(text: string): string[] {
 /**
  * The form a reviewer or an administrator creates an assignment with: title,
  * description (Markdown, with a preview rendered as students will see it),
- * starter files, hidden tests, visible tests, due date, who may see it and
- * co-reviewers.
+ * starter files, hidden tests, visible tests, due date, who may see it,
+ * co-reviewers, when results and grades reach students, and whether it is
+ * published yet.
  */
 export function AssignmentForm({ onCreated, onCancel }: { onCreated: (assignment: Assignment) => void; onCancel: () => void }) {
   const id = useId();
@@ -37,9 +42,10 @@ export function AssignmentForm({ onCreated, onCancel }: { onCreated: (assignment
   const [tests, setTests] = useState<FileRow[]>([{ path: "test_main.py", text: "" }]);
   const [visibleTests, setVisibleTests] = useState<FileRow[]>([]);
   const [due, setDue] = useState("");
-  const [audience, setAudience] = useState<Audience>("everyone");
+  const [audience, setAudience] = useState<Visibility>("everyone");
   const [users, setUsers] = useState("");
-  const [joinCode, setJoinCode] = useState("");
+  const [release, setRelease] = useState<Release>("immediately");
+  const [published, setPublished] = useState(true);
   const [coReviewers, setCoReviewers] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -50,29 +56,19 @@ export function AssignmentForm({ onCreated, onCancel }: { onCreated: (assignment
       setError("Give the assignment a title.");
       return;
     }
-    const body: NewAssignment = {
+    const body = {
       title: title.trim(),
       description,
       starter: filesOf(starter),
       tests: filesOf(tests),
+      visible_tests: filesOf(visibleTests),
+      due_at: dueAtOf(due) ?? null,
+      visibility: audience,
+      users: audience === "users" ? namesOf(users) : [],
+      co_reviewers: namesOf(coReviewers),
+      release,
+      published,
     };
-    const visible = filesOf(visibleTests);
-    if (Object.keys(visible).length > 0) {
-      body.visible_tests = visible;
-    }
-    const dueAt = dueAtOf(due);
-    if (dueAt !== undefined) {
-      body.due_at = dueAt;
-    }
-    if (audience === "users") {
-      body.visibility = { kind: "users", users: namesOf(users) };
-    } else if (audience === "join_code") {
-      body.visibility = { kind: "join_code", join_code: joinCode.trim() };
-    }
-    const reviewers = namesOf(coReviewers);
-    if (reviewers.length > 0) {
-      body.reviewers = reviewers;
-    }
     setBusy(true);
     setError(null);
     const result = await createAssignment(body);
@@ -147,7 +143,7 @@ export function AssignmentForm({ onCreated, onCancel }: { onCreated: (assignment
             [
               ["everyone", "Everyone signed in"],
               ["users", "Listed users"],
-              ["join_code", "Whoever has a join code"],
+              ["code", "Whoever has the join code (given once created)"],
             ] as const
           ).map(([value, label]) => (
             <label key={value} className="flex items-center gap-1.5">
@@ -164,15 +160,25 @@ export function AssignmentForm({ onCreated, onCancel }: { onCreated: (assignment
             <textarea id={`${id}-users`} className="input" placeholder="usernames" value={users} onChange={(event) => setUsers(event.target.value)} />
           </>
         )}
-        {audience === "join_code" && (
-          <>
-            <label htmlFor={`${id}-code`} className="sr-only">
-              Join code
-            </label>
-            <input id={`${id}-code`} className="input" placeholder="join code" value={joinCode} onChange={(event) => setJoinCode(event.target.value)} />
-          </>
-        )}
       </fieldset>
+      <div className="flex flex-wrap items-end gap-6">
+        <div className="space-y-1">
+          <label htmlFor={`${id}-release`} className="block text-sm font-medium">
+            Release results and grades to students
+          </label>
+          <select id={`${id}-release`} className="input" value={release} onChange={(event) => setRelease(RELEASES.find(([value]) => value === event.target.value)?.[0] ?? "immediately")} disabled={busy}>
+            {RELEASES.map(([value, label]) => (
+              <option key={value} value={value}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </div>
+        <label className="flex items-center gap-1.5 text-sm">
+          <input type="checkbox" checked={published} onChange={(event) => setPublished(event.target.checked)} disabled={busy} />
+          Published (students can see it)
+        </label>
+      </div>
       {error !== null && <ErrorMessage message={error} />}
       <div className="flex justify-end gap-2">
         <button type="button" className="btn-secondary" onClick={onCancel} disabled={busy}>

@@ -1,10 +1,10 @@
 "use client";
 
-import { useEffect, useState } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
-import { gradesCsvUrl, listAssignments, startAssignment, type Assignment } from "@/lib/assignments";
-import { formatDateTime, parseTimestamp } from "@/lib/format";
+import { gradesCsvUrl, joinAssignment, listAssignments, releaseResults, startAssignment, type Assignment } from "@/lib/assignments";
+import { formatDateTime } from "@/lib/format";
 import { workspaceUrl } from "@/lib/navigation";
 import type { Result } from "@/lib/result";
 import { ErrorMessage } from "../ErrorMessage";
@@ -30,17 +30,48 @@ export function AssignmentsView() {
   const router = useRouter();
   const canCreate = me.role !== "user";
   const [list, setList] = useState<ListState>({ kind: "loading" });
-  // When the page opened: what "past due" is measured against.
-  const [now] = useState(() => Date.now());
   const [creating, setCreating] = useState(false);
   const [announcement, setAnnouncement] = useState("");
   const [starting, setStarting] = useState<string | null>(null);
   const [startError, setStartError] = useState<{ id: string; message: string } | null>(null);
+  const [code, setCode] = useState("");
+  const [joinError, setJoinError] = useState<string | null>(null);
 
   const load = () => void listAssignments().then((result) => setList(listState(result)));
   useEffect(() => {
     void listAssignments().then((result) => setList(listState(result)));
   }, []);
+
+  function replaced(assignment: Assignment) {
+    setList((current) =>
+      current.kind === "ready"
+        ? { kind: "ready", items: [assignment, ...current.items.filter((item) => item.id !== assignment.id)] }
+        : current,
+    );
+  }
+
+  async function release(assignment: Assignment) {
+    const result = await releaseResults(assignment.id);
+    if (result.ok) {
+      replaced(result.assignment);
+      setAnnouncement(`Released the results of ${assignment.title}.`);
+    } else {
+      setStartError({ id: assignment.id, message: result.message });
+    }
+  }
+
+  async function join(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const result = await joinAssignment(code.trim());
+    if (result.ok) {
+      setCode("");
+      setJoinError(null);
+      replaced(result.assignment);
+      setAnnouncement(`Joined ${result.assignment.title}.`);
+    } else {
+      setJoinError(result.message);
+    }
+  }
 
   async function start(assignment: Assignment) {
     setStarting(assignment.id);
@@ -67,6 +98,18 @@ export function AssignmentsView() {
           </button>
         )}
       </div>
+      <form onSubmit={(event) => void join(event)} className="flex flex-wrap items-end gap-2" aria-label="Join an assignment" noValidate>
+        <div>
+          <label htmlFor="join-code" className="block text-sm font-medium">
+            Join code
+          </label>
+          <input id="join-code" className="input py-1" value={code} onChange={(event) => setCode(event.target.value)} maxLength={32} />
+        </div>
+        <button type="submit" className="btn-secondary px-3 py-1.5" disabled={code.trim() === ""}>
+          Join
+        </button>
+        {joinError !== null && <ErrorMessage message={joinError} />}
+      </form>
       <p role="status" className="sr-only">
         {announcement}
       </p>
@@ -89,7 +132,7 @@ export function AssignmentsView() {
           <ul className="space-y-4" aria-label="Assignments">
             {list.items.map((assignment) => {
               const due = assignment.due_at ?? null;
-              const pastDue = due !== null && parseTimestamp(due) < now;
+              const pastDue = assignment.past_due;
               return (
                 <li key={assignment.id} className="card space-y-3 p-5" aria-labelledby={`assignment-${assignment.id}`}>
                   <div className="flex flex-wrap items-baseline gap-3">
@@ -113,7 +156,7 @@ export function AssignmentsView() {
                     >
                       {starting === assignment.id ? "Starting…" : "Start"}
                     </button>
-                    {canCreate && (
+                    {assignment.reviewer && (
                       <>
                         <Link href={`/review/?assignment=${encodeURIComponent(assignment.id)}`} className="btn-secondary">
                           Submissions
@@ -121,9 +164,26 @@ export function AssignmentsView() {
                         <a href={gradesCsvUrl(assignment.id)} className="btn-secondary" download>
                           Grades (CSV)
                         </a>
+                        {assignment.release === "manual" && !assignment.released && (
+                          <button type="button" className="btn-secondary" onClick={() => void release(assignment)}>
+                            Release results
+                          </button>
+                        )}
                       </>
                     )}
                   </div>
+                  {assignment.reviewer && (
+                    <p className="text-xs text-fg-muted">
+                      {assignment.published ? "Published" : "Not published"} · results {assignment.released ? "released" : "not released yet"}
+                      {assignment.join_code != null && (
+                        <>
+                          {" "}
+                          · join code <code className="font-mono text-fg">{assignment.join_code}</code>
+                        </>
+                      )}
+                      {assignment.tests != null && ` · ${Object.keys(assignment.tests).length} hidden test file(s)`}
+                    </p>
+                  )}
                   {startError?.id === assignment.id && <ErrorMessage message={startError.message} />}
                 </li>
               );

@@ -1,6 +1,6 @@
 "use client";
 
-import type { Checks } from "@/lib/submissions";
+import type { Checks, LintDiagnostic } from "@/lib/submissions";
 
 const STATUS_TEXT: Record<Checks["status"], string> = {
   pending: "Waiting in the queue",
@@ -17,6 +17,20 @@ export function scoreText(score: number | null | undefined, max: number | null |
   return max == null ? String(score) : `${score} / ${max}`;
 }
 
+const num = (value: unknown): number | null => (typeof value === "number" ? value : null);
+const str = (value: unknown): string => (typeof value === "string" || typeof value === "number" ? String(value) : "");
+
+/** The hidden tests' count and score from the checks' `hidden` object (null when there is nothing to show). */
+export function hiddenSummary(hidden: Checks["hidden"]): { count: number; score: number | null; max: number | null } | null {
+  const count = num(hidden?.count);
+  return count === null || count === 0 ? null : { count, score: num(hidden?.score), max: num(hidden?.max_score) };
+}
+
+/** One ruff diagnostic as "path:line:column CODE message". */
+export function lintLine(item: LintDiagnostic): string {
+  return `${str(item.path)}:${str(item.line)}:${str(item.column)} ${str(item.code)} ${str(item.message)}`.trim();
+}
+
 /**
  * The automated checks of one submission, as the server shows them to the
  * caller: the total, each test (name, status, score, output), the hidden
@@ -25,6 +39,7 @@ export function scoreText(score: number | null | undefined, max: number | null |
  */
 export function ChecksResults({ checks }: { checks: Checks }) {
   const finished = checks.status === "done" || checks.status === "error";
+  const hidden = hiddenSummary(checks.hidden);
   return (
     <section aria-labelledby="checks-title" className="space-y-3" data-testid="checks" data-status={checks.status}>
       <div className="flex items-baseline gap-3">
@@ -60,9 +75,9 @@ export function ChecksResults({ checks }: { checks: Checks }) {
           ))}
         </ul>
       )}
-      {checks.hidden != null && checks.hidden.count > 0 && (
+      {hidden !== null && (
         <p className="text-sm text-fg-muted" data-testid="hidden-tests">
-          {checks.hidden.count} hidden test{checks.hidden.count === 1 ? "" : "s"}: {scoreText(checks.hidden.score, checks.hidden.max_score)}
+          {hidden.count} hidden test{hidden.count === 1 ? "" : "s"}: {scoreText(hidden.score, hidden.max)}
         </p>
       )}
       {checks.lint.length > 0 && (
@@ -70,14 +85,13 @@ export function ChecksResults({ checks }: { checks: Checks }) {
           <h3 className="text-sm font-semibold">Lint ({checks.lint.length})</h3>
           <ul aria-label="Lint diagnostics" className="space-y-0.5 font-mono text-xs">
             {checks.lint.map((item, index) => (
-              <li key={index}>
-                {item.path}:{item.line}:{item.column} <span className="font-semibold">{item.code}</span> {item.message}
-              </li>
+              <li key={index}>{lintLine(item)}</li>
             ))}
           </ul>
         </div>
       )}
-      {checks.notes !== undefined && checks.notes.length > 0 && (
+      {checks.message != null && checks.message !== "" && <p className="text-sm">{checks.message}</p>}
+      {checks.notes.length > 0 && (
         <ul aria-label="Notes for the reviewer" className="list-disc space-y-0.5 pl-5 text-sm">
           {checks.notes.map((note) => (
             <li key={note}>{note}</li>

@@ -28,7 +28,7 @@ export function commentCounts(threads: readonly Thread[]): Map<number, number> {
 }
 
 const lines = (comment: Comment) =>
-  comment.end_line != null && comment.end_line !== comment.line ? `Lines ${comment.line}–${comment.end_line}` : `Line ${comment.line}`;
+  comment.end_line !== comment.line ? `Lines ${comment.line}–${comment.end_line}` : `Line ${comment.line}`;
 
 /**
  * The comments on one file of a submission: every thread (with its replies
@@ -64,10 +64,10 @@ export function CommentThreads({
               <button
                 type="button"
                 className="w-full border-b border-line px-3 py-1 text-left text-xs font-semibold text-fg-muted hover:text-fg"
-                onClick={() => onSelection(thread.root.line, thread.root.end_line ?? thread.root.line)}
+                onClick={() => onSelection(thread.root.line, thread.root.end_line)}
               >
                 {lines(thread.root)}
-                {thread.root.version !== undefined && thread.root.version !== version && ` (on version ${thread.root.version})`}
+                {thread.root.version !== version && ` (on version ${thread.root.version})`}
               </button>
               <ul className="divide-y divide-line">
                 {[thread.root, ...thread.replies].map((comment) => (
@@ -77,7 +77,6 @@ export function CommentThreads({
                       <time dateTime={comment.created_at} title={formatDateTime(comment.created_at)}>
                         {formatRelative(comment.created_at)}
                       </time>
-                      {comment.unread && <span className="ml-2 rounded bg-accent px-1 text-accent-fg">new</span>}
                     </p>
                     <Markdown source={comment.body} />
                   </li>

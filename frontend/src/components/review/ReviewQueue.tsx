@@ -169,7 +169,7 @@ export function ReviewQueue({ initialAssignment }: { initialAssignment: string }
                   <td className="px-3 py-2">{STATE_TEXT[item.status] ?? item.status}</td>
                   <td className="px-3 py-2">{scoreText(item.score, item.max_score)}</td>
                   <td className="px-3 py-2">{item.review_score ?? "—"}</td>
-                  <td className="px-3 py-2">{item.unread_comments ? item.unread_comments : ""}</td>
+                  <td className="px-3 py-2">{item.unread ? item.unread : ""}</td>
                 </tr>
               ))}
             </tbody>

@@ -27,7 +27,7 @@ export default function SubmissionBadge({ workspaceId }: { workspaceId: string }
   if (latest === undefined) {
     return null;
   }
-  const unread = latest.unread_comments ?? 0;
+  const unread = latest.unread;
   return (
     <Link href={submissionUrl(latest.id)} className="text-xs text-fg-muted hover:text-fg hover:underline" data-testid="submission-badge">
       Version {latest.version}: {STATE_TEXT[latest.status] ?? latest.status}

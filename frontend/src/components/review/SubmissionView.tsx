@@ -103,8 +103,8 @@ export function SubmissionView({ submissionId }: { submissionId: string }) {
     };
   }, [assignmentId, version, owner]);
 
-  // Reading the page reads its comments: the unread count goes down.
-  const unread = submission?.comments.some((comment) => comment.unread) ?? false;
+  // Reading the page reads its comments and reviews: the unread count goes down.
+  const unread = (submission?.unread ?? 0) > 0;
   useEffect(() => {
     if (unread) {
       void markCommentsRead(submissionId);
@@ -195,9 +195,14 @@ export function SubmissionView({ submissionId }: { submissionId: string }) {
         <time className="text-xs text-fg-muted" dateTime={submission.created_at}>
           {formatDateTime(submission.created_at)}
         </time>
-        {submission.grade != null && (
+        {submission.checks_status === "done" && (
+          <p className="text-sm" data-testid="automated-score">
+            Automated: {scoreText(submission.score, submission.max_score)}
+          </p>
+        )}
+        {submission.review_score != null && (
           <p className="text-sm font-semibold" data-testid="grade">
-            Grade: {scoreText(submission.grade.score, submission.grade.max_score)}
+            Grade: {submission.review_score}
           </p>
         )}
         <div className="ml-auto flex items-center gap-2">

@@ -68,7 +68,10 @@ export function SubmitPanel({
   }, [showList]);
 
   // The assignment this workspace was started from, or last submitted to.
-  const known = items?.find((item) => item.assignment_id)?.assignment_id ?? "";
+  const known =
+    assignments.find((assignment) => assignment.workspaces.includes(workspaceId))?.id ??
+    items?.find((item) => item.assignment_id)?.assignment_id ??
+    "";
   const chosen = assignmentId !== "" ? assignmentId : known !== "" ? known : (assignments[0]?.id ?? "");
   const checking = items?.some((item) => item.checks_status === "pending" || item.checks_status === "running") ?? false;
   useVisibleInterval(() => refresh(), checking ? POLL_MS : null);
@@ -186,7 +189,7 @@ export function SubmitPanel({
                     </time>
                     {" · checks "}
                     {item.checks_status === "done" ? scoreText(item.score, item.max_score) : (item.checks_status ?? "pending")}
-                    {item.unread_comments ? ` · ${item.unread_comments} unread comment${item.unread_comments === 1 ? "" : "s"}` : ""}
+                    {item.unread ? ` · ${item.unread} unread comment${item.unread === 1 ? "" : "s"}` : ""}
                   </p>
                 </li>
               ))}
