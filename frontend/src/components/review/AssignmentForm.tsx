@@ -1,9 +1,10 @@
 "use client";
 
 import { useId, useState, type FormEvent } from "react";
+import { dueAtOf, filesOf, namesOf, type FileRow } from "@/lib/review";
 import { createAssignment, type Assignment, type Release, type Visibility } from "@/lib/assignments";
 import { ErrorMessage } from "../ErrorMessage";
-import { FilesField, filesOf, type FileRow } from "./FilesField";
+import { FilesField } from "./FilesField";
 import { Markdown } from "./Markdown";
 
 const RELEASES: ReadonlyArray<[Release, string]> = [
@@ -11,20 +12,6 @@ const RELEASES: ReadonlyArray<[Release, string]> = [
   ["after_due_date", "After the due date"],
   ["manual", "When I release them"],
 ];
-
-/** A `datetime-local` value (the browser's zone) as an ISO time with its offset, or undefined when empty. */
-export function dueAtOf(local: string): string | undefined {
-  if (local === "") {
-    return undefined;
-  }
-  const time = new Date(local);
-  return Number.isNaN(time.getTime()) ? undefined : time.toISOString();
-}
-
-/** Non-empty names from a comma-, space- or line-separated list. */
-export function namesOf(text: string): string[] {
-  return text.split(/[\s,]+/).filter((name) => name !== "");
-}
 
 /**
  * The form a reviewer or an administrator creates an assignment with: title,
@@ -62,7 +49,7 @@ export function AssignmentForm({ onCreated, onCancel }: { onCreated: (assignment
       starter: filesOf(starter),
       tests: filesOf(tests),
       visible_tests: filesOf(visibleTests),
-      due_at: dueAtOf(due) ?? null,
+      due_at: dueAtOf(due),
       visibility: audience,
       users: audience === "users" ? namesOf(users) : [],
       co_reviewers: namesOf(coReviewers),

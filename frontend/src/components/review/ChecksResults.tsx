@@ -1,6 +1,7 @@
 "use client";
 
-import type { Checks, LintDiagnostic } from "@/lib/submissions";
+import { hiddenSummary, lintLine, scoreText } from "@/lib/review";
+import type { Checks } from "@/lib/submissions";
 
 const STATUS_TEXT: Record<Checks["status"], string> = {
   pending: "Waiting in the queue",
@@ -8,28 +9,6 @@ const STATUS_TEXT: Record<Checks["status"], string> = {
   done: "Done",
   error: "Could not run",
 };
-
-/** "3 / 5", or "—" when there is no score yet. */
-export function scoreText(score: number | null | undefined, max: number | null | undefined): string {
-  if (score == null) {
-    return "—";
-  }
-  return max == null ? String(score) : `${score} / ${max}`;
-}
-
-const num = (value: unknown): number | null => (typeof value === "number" ? value : null);
-const str = (value: unknown): string => (typeof value === "string" || typeof value === "number" ? String(value) : "");
-
-/** The hidden tests' count and score from the checks' `hidden` object (null when there is nothing to show). */
-export function hiddenSummary(hidden: Checks["hidden"]): { count: number; score: number | null; max: number | null } | null {
-  const count = num(hidden?.count);
-  return count === null || count === 0 ? null : { count, score: num(hidden?.score), max: num(hidden?.max_score) };
-}
-
-/** One ruff diagnostic as "path:line:column CODE message". */
-export function lintLine(item: LintDiagnostic): string {
-  return `${str(item.path)}:${str(item.line)}:${str(item.column)} ${str(item.code)} ${str(item.message)}`.trim();
-}
 
 /**
  * The automated checks of one submission, as the server shows them to the

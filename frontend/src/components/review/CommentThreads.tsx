@@ -2,33 +2,10 @@
 
 import { useId, useState, type FormEvent } from "react";
 import { formatDateTime, formatRelative } from "@/lib/format";
+import { linesText, type Thread } from "@/lib/review";
 import { addComment, type Comment } from "@/lib/submissions";
 import { ErrorMessage } from "../ErrorMessage";
 import { Markdown } from "./Markdown";
-
-/** A thread: the comment that starts it and its replies, oldest first. */
-export type Thread = { root: Comment; replies: Comment[] };
-
-/** The threads of `path`, by line, then by time. */
-export function threadsOf(comments: readonly Comment[], path: string): Thread[] {
-  const roots = comments.filter((comment) => comment.path === path && !comment.reply_to);
-  const byTime = (a: Comment, b: Comment) => a.created_at.localeCompare(b.created_at);
-  return roots
-    .sort((a, b) => a.line - b.line || byTime(a, b))
-    .map((root) => ({ root, replies: comments.filter((comment) => comment.reply_to === root.id).sort(byTime) }));
-}
-
-/** Line → number of comments there (a thread counts its replies), for the editor's gutter. */
-export function commentCounts(threads: readonly Thread[]): Map<number, number> {
-  const counts = new Map<number, number>();
-  for (const { root, replies } of threads) {
-    counts.set(root.line, (counts.get(root.line) ?? 0) + 1 + replies.length);
-  }
-  return counts;
-}
-
-const lines = (comment: Comment) =>
-  comment.end_line !== comment.line ? `Lines ${comment.line}–${comment.end_line}` : `Line ${comment.line}`;
 
 /**
  * The comments on one file of a submission: every thread (with its replies
@@ -66,7 +43,7 @@ export function CommentThreads({
                 className="w-full border-b border-line px-3 py-1 text-left text-xs font-semibold text-fg-muted hover:text-fg"
                 onClick={() => onSelection(thread.root.line, thread.root.end_line)}
               >
-                {lines(thread.root)}
+                {linesText(thread.root)}
                 {thread.root.version !== version && ` (on version ${thread.root.version})`}
               </button>
               <ul className="divide-y divide-line">

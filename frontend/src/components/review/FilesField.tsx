@@ -1,13 +1,7 @@
 "use client";
 
 import { useId } from "react";
-
-export type FileRow = { path: string; text: string };
-
-/** The rows as the API's `{path: text}` map (rows without a path are left out). */
-export function filesOf(rows: readonly FileRow[]): Record<string, string> {
-  return Object.fromEntries(rows.filter((row) => row.path.trim() !== "").map((row) => [row.path.trim(), row.text]));
-}
+import type { FileRow } from "@/lib/review";
 
 /**
  * A set of files typed in a form (starter files, tests): each a path and its

@@ -3,27 +3,18 @@
 import { useEffect, useId, useState } from "react";
 import Link from "next/link";
 import { gradesCsvUrl, listAssignments, type Assignment } from "@/lib/assignments";
-import { formatDateTime, formatRelative, parseTimestamp } from "@/lib/format";
+import { formatDateTime, formatRelative } from "@/lib/format";
+import { scoreText, visibleRows } from "@/lib/review";
 import { listSubmissions, submissionUrl, type SubmissionSummary } from "@/lib/submissions";
 import { ErrorMessage } from "../ErrorMessage";
 import { LoadingState } from "../LoadingState";
 import { useSession } from "../SessionProvider";
-import { scoreText } from "./ChecksResults";
 import { STATE_TEXT } from "./ReviewPanel";
 
 type ListState = { kind: "loading" } | { kind: "ready"; items: SubmissionSummary[] } | { kind: "failed"; message: string };
 type Filters = { assignment: string; status: string; lateOnly: boolean; ungradedOnly: boolean; oldestFirst: boolean };
 
 const STATUSES = ["submitted", "commented", "changes_requested", "approved"] as const;
-
-/** The queue's rows for `filters`: late and ungraded are filtered here, the rest by the server. */
-export function visibleRows(items: readonly SubmissionSummary[], filters: Filters): SubmissionSummary[] {
-  const time = (item: SubmissionSummary) => parseTimestamp(item.created_at) || 0;
-  return items
-    .filter((item) => !filters.lateOnly || item.late === true)
-    .filter((item) => !filters.ungradedOnly || item.status === "submitted" || item.review_score == null)
-    .sort((a, b) => (filters.oldestFirst ? time(a) - time(b) : time(b) - time(a)));
-}
 
 /**
  * The submissions list: for a reviewer, the queue of what they may review

@@ -6,6 +6,7 @@ import { useRouter } from "next/navigation";
 import { useVisibleInterval } from "@/hooks/useVisibleInterval";
 import { listAssignments } from "@/lib/assignments";
 import { formatDateTime } from "@/lib/format";
+import { commentCounts, scoreText, threadsOf } from "@/lib/review";
 import { workspaceUrl } from "@/lib/navigation";
 import {
   copySubmission,
@@ -21,8 +22,8 @@ import type { Result } from "@/lib/result";
 import { ErrorMessage } from "../ErrorMessage";
 import { LoadingState } from "../LoadingState";
 import { useSession } from "../SessionProvider";
-import { ChecksResults, scoreText } from "./ChecksResults";
-import { CommentThreads, commentCounts, threadsOf } from "./CommentThreads";
+import { ChecksResults } from "./ChecksResults";
+import { CommentThreads } from "./CommentThreads";
 import { DiffPanel, type DiffBase } from "./DiffPanel";
 import { ReviewPanel, STATE_TEXT } from "./ReviewPanel";
 import { SubmissionEditor } from "./SubmissionEditor";

@@ -5,20 +5,15 @@ import Link from "next/link";
 import { useVisibleInterval } from "@/hooks/useVisibleInterval";
 import { listAssignments, type Assignment } from "@/lib/assignments";
 import { formatDateTime, formatRelative } from "@/lib/format";
+import { ofWorkspace, scoreText } from "@/lib/review";
 import { listSubmissions, submissionUrl, submit, type SubmissionSummary } from "@/lib/submissions";
 import type { Result } from "@/lib/result";
 import { ErrorMessage } from "../ErrorMessage";
 import { Icon } from "../Icon";
-import { scoreText } from "./ChecksResults";
 import { STATE_TEXT } from "./ReviewPanel";
 
 type Mode = "assignment" | "review";
 const POLL_MS = 3000;
-
-/** This workspace's submissions, newest first. */
-export function ofWorkspace(items: readonly SubmissionSummary[], workspaceId: string): SubmissionSummary[] {
-  return items.filter((item) => item.workspace_id === workspaceId).sort((a, b) => b.created_at.localeCompare(a.created_at));
-}
 
 /**
  * The IDE's submission drawer (loaded on demand, never with the IDE): submit
