@@ -400,6 +400,8 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
         <Suspense fallback={null}>
           <SubmitPanel
             workspaceId={workspaceId}
+            path={activeTab?.kind === "text" ? activeTab.path : null}
+            readText={(path) => editor.current?.snapshot(path)?.text ?? null}
             saveAll={async () => (await Promise.all(tabs.tabs.filter((tab) => tab.dirty).map((tab) => tabs.save(tab.path)))).every(Boolean)}
             onClose={() => setSubmitOpen(false)}
           />

@@ -6,13 +6,15 @@ import { useVisibleInterval } from "@/hooks/useVisibleInterval";
 import { listAssignments, type Assignment } from "@/lib/assignments";
 import { formatDateTime, formatRelative } from "@/lib/format";
 import { ofWorkspace, scoreText } from "@/lib/review";
-import { listSubmissions, submissionUrl, submit, type SubmissionSummary } from "@/lib/submissions";
+import { listSubmissions, submissionFileText, submissionUrl, submit, type SubmissionSummary } from "@/lib/submissions";
 import type { Result } from "@/lib/result";
 import { ErrorMessage } from "../ErrorMessage";
+import { DiffView } from "../history/DiffView";
 import { Icon } from "../Icon";
 import { STATE_TEXT } from "./ReviewPanel";
 
 type Mode = "assignment" | "review";
+type Comparison = { kind: "ready"; path: string; version: number; before: string; after: string } | { kind: "failed"; message: string };
 const POLL_MS = 3000;
 
 /**
@@ -20,15 +22,22 @@ const POLL_MS = 3000;
  * the workspace to an assignment (with a message) as its next version, or
  * request a review of it from a named reviewer; and this workspace's
  * submissions with their status, automated score and unread comments, each
- * opening its read-only view where the comments sit in the gutter. Saves the
+ * opening its read-only view where the comments sit in the gutter, and the
+ * open file compared side by side with its submitted version. Saves the
  * open files first (`saveAll`), so what is submitted is what the editor shows.
  */
 export function SubmitPanel({
   workspaceId,
+  path,
+  readText,
   saveAll,
   onClose,
 }: {
   workspaceId: string;
+  /** The file open in the editor, which can be compared with its submitted version. */
+  path: string | null;
+  /** The open file's text in the editor (null when the editor does not hold it). */
+  readText: (path: string) => string | null;
   saveAll: () => Promise<boolean>;
   onClose: () => void;
 }) {
@@ -43,6 +52,7 @@ export function SubmitPanel({
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [announcement, setAnnouncement] = useState("");
+  const [comparing, setComparing] = useState<Comparison | null>(null);
 
   const showList = useCallback(
     (result: Result<{ submissions: SubmissionSummary[] }>) => {
@@ -70,6 +80,18 @@ export function SubmitPanel({
   const chosen = assignmentId !== "" ? assignmentId : known !== "" ? known : (assignments[0]?.id ?? "");
   const checking = items?.some((item) => item.checks_status === "pending" || item.checks_status === "running") ?? false;
   useVisibleInterval(() => refresh(), checking ? POLL_MS : null);
+
+  async function compare(item: SubmissionSummary, file: string) {
+    const result = await submissionFileText(item.id, file);
+    const now = readText(file) ?? "";
+    setComparing(
+      result.ok
+        ? { kind: "ready", path: file, version: item.version, before: result.text, after: now }
+        : result.status === 404
+          ? { kind: "ready", path: file, version: item.version, before: "", after: now }
+          : { kind: "failed", message: result.message },
+    );
+  }
 
   async function send(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -105,7 +127,7 @@ export function SubmitPanel({
   return (
     <aside
       aria-label="Submissions"
-      className="fixed inset-y-0 right-0 z-40 flex w-[min(32rem,96vw)] flex-col border-l border-line bg-surface shadow-2xl"
+      className={`fixed inset-y-0 right-0 z-40 flex ${comparing === null ? "w-[min(32rem,96vw)]" : "w-[min(64rem,96vw)]"} flex-col border-l border-line bg-surface shadow-2xl`}
       onKeyDown={(event) => event.key === "Escape" && onClose()}
     >
       <div className="flex items-center border-b border-line px-3 py-1.5">
@@ -114,6 +136,21 @@ export function SubmitPanel({
           <Icon name="close" />
         </button>
       </div>
+      {comparing !== null && (
+        <div className="flex h-1/2 min-h-48 flex-col border-b border-line">
+          <div className="flex items-center px-3 py-1 text-sm">
+            <span className="font-medium">{comparing.kind === "ready" ? `${comparing.path}: submitted and now` : "Comparison"}</span>
+            <button type="button" className="btn-ghost ml-auto px-2 py-0.5 text-xs" onClick={() => setComparing(null)}>
+              Close comparison
+            </button>
+          </div>
+          {comparing.kind === "failed" ? (
+            <ErrorMessage message={comparing.message} />
+          ) : (
+            <DiffView before={comparing.before} after={comparing.after} beforeLabel={`Version ${comparing.version}`} afterLabel="Now" />
+          )}
+        </div>
+      )}
       <div className="min-h-0 flex-1 space-y-6 overflow-auto p-4">
         <form onSubmit={(event) => void send(event)} className="space-y-3" aria-label="Submit this workspace" noValidate>
           <fieldset className="flex gap-4 text-sm">
@@ -186,6 +223,11 @@ export function SubmitPanel({
                     {item.checks_status === "done" ? scoreText(item.score, item.max_score) : (item.checks_status ?? "pending")}
                     {item.unread ? ` · ${item.unread} unread comment${item.unread === 1 ? "" : "s"}` : ""}
                   </p>
+                  {path !== null && (
+                    <button type="button" className="text-xs text-accent underline underline-offset-2" onClick={() => void compare(item, path)}>
+                      Compare {path} with this version
+                    </button>
+                  )}
                 </li>
               ))}
             </ul>
