@@ -130,6 +130,14 @@ def check_pip() -> None:
         fail(f"pip check: {result.stdout}{result.stderr}")
 
 
+def check_grading_tools() -> None:
+    """pytest and ruff run without network: a submission's checks need both (sandpit.grading)."""
+    for argv in ([sys.executable, "-m", "pytest", "--version"], ["ruff", "--version"]):
+        result = subprocess.run(argv, capture_output=True, text=True, check=False)  # noqa: S603
+        if result.returncode != 0:
+            fail(f"{' '.join(argv)}: {result.stdout}{result.stderr}")
+
+
 def debian_packages() -> dict[str, str]:
     packages: dict[str, str] = {}
     for stanza in Path("/var/lib/dpkg/status").read_text().split("\n\n"):
@@ -157,6 +165,7 @@ def main() -> None:
     check_plot()
     check_shared_libraries()
     check_pip()
+    check_grading_tools()
     report = {
         "python": sys.version.split()[0],
         "debian_packages": debian_packages(),

@@ -59,3 +59,21 @@ def test_agent_command_and_rlimits() -> None:
         "nproc": (50, 50),
         "fsize": (100 * MiB, 100 * MiB),
     }
+
+
+def test_read_only_mounts_and_a_read_only_workspace() -> None:
+    layout = BwrapLayout(
+        Path("/r"),
+        Path("/w"),
+        Path("/s"),
+        read_only_mounts=((Path("/host/harness"), "/run/sandpit-grader"),),
+        workspace_read_only=True,
+    )
+    args = bwrap_args(layout, Limits(), seccomp_fd=5, agent_fd=6, workspace_fd=7, mount_fds=(8,))
+    assert "--bind-fd" not in args
+    start = args.index("--ro-bind-fd")
+    assert args[start : start + 3] == ["--ro-bind-fd", "7", "/app"]
+    mount = args.index("/run/sandpit-grader") - 2
+    assert args[mount : mount + 3] == ["--ro-bind-fd", "8", "/run/sandpit-grader"]
+    # Before /run is remounted read-only: the mount point is made in its tmpfs.
+    assert mount < args.index("--remount-ro", args.index("/dev", mount) - 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 from pathlib import Path
@@ -124,6 +125,28 @@ def test_the_container_has_the_seeds_configuration_and_more() -> None:
     # Never the engine's socket, never privileged, nothing of the server's environment.
     assert "privileged" not in spec.host
     assert all("docker.sock" not in mount["Source"] for mount in spec.host["mounts"])
+
+
+def test_read_only_mounts_and_a_read_only_workspace() -> None:
+    layout = dataclasses.replace(
+        LAYOUT,
+        read_only_mounts=((Path("/host/harness"), "/run/sandpit-grader"),),
+        workspace_read_only=True,
+        proxy_dir=None,
+        ca_bundle=None,
+        font_cache=None,
+    )
+    spec = container_options(
+        layout, Limits(), sandbox_id="s1", workspace_id="w1", seccomp_profile={}, max_sandboxes=1
+    )
+    assert spec.host["mounts"] == [
+        Mount("/app", "/data/workspaces/w1/mnt", type="bind", read_only=True),
+        Mount("/run/sandpit", "/srv/sandpit/inside", type="bind", read_only=True),
+        Mount(
+            "/run/sandpit-agent", "/data/sandboxes/docker-agents/s1", type="bind", read_only=True
+        ),
+        Mount("/run/sandpit-grader", "/host/harness", type="bind", read_only=True),
+    ]
 
 
 def test_the_docker_profile_refuses_what_the_bubblewrap_filter_refuses() -> None:

@@ -59,6 +59,7 @@ class AgentSandbox(ABC):
         self.id = spec.sandbox_id
         self.workspace_id = spec.workspace_id
         self.limits = spec.limits
+        self.package_proxy = spec.package_proxy
         self.started_at = time.time()
         self.channel = channel
         self.cgroup = cgroup
@@ -188,8 +189,11 @@ class AgentBackend(ABC, Generic[SandboxT]):
         self._forwarders = proxy_bridge.Forwarders(SUPPORT_MOUNT)
 
     async def _attach_proxy(self, spec: SandboxSpec, owner_uid: int) -> Path | None:
-        """Give the sandbox its socket on the package proxy; return the socket's directory."""
-        if self.proxy is None:
+        """Give the sandbox its socket on the package proxy; return the socket's directory.
+
+        None (nothing attached) without a proxy or for a spec without `package_proxy`.
+        """
+        if self.proxy is None or not spec.package_proxy:
             return None
         await self.proxy.attach(
             spec.sandbox_id, spec.workspace_id, owner_uid=owner_uid, owner=spec.owner
@@ -215,7 +219,7 @@ class AgentBackend(ABC, Generic[SandboxT]):
             log.error("sandbox %s failed to start: %s", sandbox.id, said)
             raise SandboxError(NOT_STARTED) from None
         self.sandboxes[sandbox.id] = sandbox
-        if self.proxy is not None:
+        if self.proxy is not None and sandbox.package_proxy:
             await self._forwarders.start(sandbox)
         return sandbox
 

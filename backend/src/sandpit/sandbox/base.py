@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 import socket
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Protocol
 
 from sandpit.errors import SandpitError
@@ -198,6 +198,44 @@ class SandboxSpec:
     # Whose sandbox it is (a user id; empty if unknown): what several
     # sandboxes share on the host (the package proxy's pool) is capped per owner.
     owner: str = ""
+    # Host directories mounted read-only inside: (host dir, mount point). The
+    # mount point must lie under `/run/` (a tmpfs in every sandbox, so a
+    # backend can make any mount point there over the read-only image) and
+    # not on one of the sandbox's own mounts. Their files must be readable by
+    # the sandbox's user (uid 1000 inside; the host uid of a bubblewrap
+    # sandbox is unprivileged, so every parent must be traversable too).
+    read_only_mounts: tuple[tuple[Path, str], ...] = ()
+    # The workspace at /app, read-only: nothing inside can change its files.
+    workspace_read_only: bool = False
+    # False: no package proxy at all (no socket, no forwarder, no CA bundle);
+    # with no network namespace of its own reaching out, nothing inside can
+    # connect anywhere but its own loopback. Give such processes
+    # `environment.base_env(package_proxy=False)`.
+    package_proxy: bool = True
+
+    def __post_init__(self) -> None:
+        for _host, inside in self.read_only_mounts:
+            check_mount_point(inside)
+
+
+# Mount points every sandbox already uses under /run (the agent's files, the
+# package proxy's socket and CA, the Docker agent's socket).
+RESERVED_MOUNTS = ("/run/sandpit", "/run/sandpit-proxy", "/run/sandpit-ca", "/run/sandpit-agent")
+
+
+def check_mount_point(inside: str) -> None:
+    """Raise `ValueError` unless `inside` can be an extra read-only mount point (see `SandboxSpec`).
+
+    A programming error, not a user's: specs are built by the server.
+    """
+    path = PurePosixPath(inside)
+    if str(path) != inside or not path.is_absolute() or ".." in path.parts:
+        raise ValueError(f"not a normalized absolute path: {inside!r}")
+    if path.parent == PurePosixPath("/") or path.parts[1] != "run":
+        raise ValueError(f"read-only mounts go under /run/: {inside!r}")
+    for reserved in RESERVED_MOUNTS:
+        if path == PurePosixPath(reserved) or PurePosixPath(reserved) in path.parents:
+            raise ValueError(f"{inside!r} is on the sandbox's own mount {reserved}")
 
 
 class SandboxBackend(Protocol):

@@ -9,7 +9,7 @@ from sandpit.sandbox.proxy_bridge import proxy_env
 SANDBOX_PATH = "/app/.local/bin:/usr/local/bin:/usr/bin:/bin"
 
 
-def base_env() -> dict[str, str]:
+def base_env(*, package_proxy: bool = True) -> dict[str, str]:
     """What every process in a sandbox gets (the seed's HOME and PYTHONPATH among it).
 
     `pip install` lands in the workspace (`/app/.local`, the user site), so
@@ -20,7 +20,9 @@ def base_env() -> dict[str, str]:
     is not set: pip already installs into the user site when the image's
     site-packages is not writable (it never is), and PIP_USER would break
     pip inside a venv. pip's download cache is off, so downloaded wheels
-    take neither the workspace's quota nor the small /tmp.
+    take neither the workspace's quota nor the small /tmp. In a sandbox
+    started without the proxy (`SandboxSpec.package_proxy` False), pass
+    `package_proxy=False`: no proxy variables point at an address nothing serves.
     """
     return {
         "HOME": "/app",
@@ -33,7 +35,7 @@ def base_env() -> dict[str, str]:
         "MPLBACKEND": "module://sandpit_plots",
         "MPLCONFIGDIR": "/tmp/.matplotlib",  # noqa: S108 - the sandbox's own private tmpfs
         "PIP_NO_CACHE_DIR": "1",
-        **proxy_env(),
+        **(proxy_env() if package_proxy else {}),
     }
 
 

@@ -62,12 +62,27 @@ class BwrapLayout:
     # pip trusts (see `sandpit.sandbox.proxy_bridge`).
     proxy_dir: Path | None = None
     ca_bundle: Path | None = None
+    # Extra host directories, read-only: (host dir, mount point under /run).
+    read_only_mounts: tuple[tuple[Path, str], ...] = ()
+    workspace_read_only: bool = False
 
 
 def bwrap_args(
-    layout: BwrapLayout, limits: Limits, *, seccomp_fd: int, agent_fd: int, workspace_fd: int
+    layout: BwrapLayout,
+    limits: Limits,
+    *,
+    seccomp_fd: int,
+    agent_fd: int,
+    workspace_fd: int,
+    mount_fds: tuple[int, ...] = (),
 ) -> list[str]:
-    """bwrap's options for one sandbox (they go through `--args FD`). Pure; tested literally."""
+    """bwrap's options for one sandbox (they go through `--args FD`). Pure; tested literally.
+
+    `mount_fds`: a descriptor of each of `layout.read_only_mounts`' host
+    directories, in order (opened by the server without following a final
+    link, as the workspace is). bwrap still resolves each one's path as the
+    sandbox's unprivileged host uid: every parent must be searchable by it.
+    """
     args = [
         "--unshare-user",
         "--unshare-pid",
@@ -94,7 +109,8 @@ def bwrap_args(
         "--ro-bind", str(layout.support), SUPPORT_MOUNT,
         # By descriptor, opened without following links: a workspace directory
         # swapped for a link can never put another directory at /app.
-        "--bind-fd", str(workspace_fd), WORKSPACE_MOUNT,
+        "--ro-bind-fd" if layout.workspace_read_only else "--bind-fd",
+        str(workspace_fd), WORKSPACE_MOUNT,
     ]  # fmt: skip
     if layout.font_cache is not None:
         # matplotlib wants a writable config dir; a prebuilt font list in it
@@ -104,6 +120,10 @@ def bwrap_args(
         args += ["--ro-bind", str(layout.proxy_dir), proxy_bridge.PROXY_MOUNT]
     if layout.ca_bundle is not None:
         args += ["--ro-bind", str(layout.ca_bundle), proxy_bridge.CA_MOUNT]
+    for fd, (_host, inside) in zip(mount_fds, layout.read_only_mounts, strict=True):
+        # Under /run (checked by `SandboxSpec`): bwrap makes the mount point
+        # in that tmpfs, which is then remounted read-only with the rest.
+        args += ["--ro-bind-fd", str(fd), inside]
     args += [
         # bwrap makes /dev and /run as writable tmpfs without a size limit;
         # only /app, /tmp and /dev/shm may be written (their submounts stay).
@@ -219,12 +239,18 @@ class BubblewrapBackend(AgentBackend[BubblewrapSandbox]):
         try:
             agent_leaf = await asyncio.to_thread(cgroup.leaf, "agent")
             workspace_fd = await asyncio.to_thread(open_workspace, spec.workspace_dir)
+            mount_fds: list[int] = []
             try:
+                for host, _inside in spec.read_only_mounts:
+                    mount_fds.append(await asyncio.to_thread(open_mount, host))
                 proxy_dir = await self._attach_proxy(spec, owner_uid=uid)
                 await asyncio.to_thread(chown_tree, workspace_fd, uid, uid)
-                sandbox = await self._launch(spec, cgroup, agent_leaf, uid, workspace_fd, proxy_dir)
+                sandbox = await self._launch(
+                    spec, cgroup, agent_leaf, uid, (workspace_fd, *mount_fds), proxy_dir
+                )
             finally:
-                os.close(workspace_fd)
+                for fd in (workspace_fd, *mount_fds):
+                    os.close(fd)
             return await self._adopt(sandbox)
         except BaseException:
             self._detach_proxy(spec.sandbox_id)
@@ -239,9 +265,11 @@ class BubblewrapBackend(AgentBackend[BubblewrapSandbox]):
         cgroup: cgroups.SandboxCgroup,
         leaf: cgroups.Leaf,
         uid: int,
-        workspace_fd: int,
+        dir_fds: tuple[int, ...],
         proxy_dir: Path | None,
     ) -> BubblewrapSandbox:
+        """Start bwrap; `dir_fds`: the workspace's descriptor, then each read-only mount's."""
+        workspace_fd, *mount_fds = dir_fds
         host_end, sandbox_end = socket_pair()
         seccomp_fd = os.memfd_create("sandpit-seccomp", 0)
         args_r, args_w = os.pipe()
@@ -254,7 +282,9 @@ class BubblewrapBackend(AgentBackend[BubblewrapSandbox]):
                 INSIDE_DIR,
                 self.font_cache,
                 proxy_dir=proxy_dir,
-                ca_bundle=self.ca_bundle,
+                ca_bundle=self.ca_bundle if spec.package_proxy else None,
+                read_only_mounts=spec.read_only_mounts,
+                workspace_read_only=spec.workspace_read_only,
             )
             args = bwrap_args(
                 layout,
@@ -262,6 +292,7 @@ class BubblewrapBackend(AgentBackend[BubblewrapSandbox]):
                 seccomp_fd=seccomp_fd,
                 agent_fd=sandbox_end.fileno(),
                 workspace_fd=workspace_fd,
+                mount_fds=tuple(mount_fds),
             )
             encoded = b"".join(arg.encode() + b"\0" for arg in args)
             argv = launcher.launcher_argv(
@@ -271,7 +302,7 @@ class BubblewrapBackend(AgentBackend[BubblewrapSandbox]):
                 gid=uid,
                 cgroup_procs=leaf.procs_files,
                 rlimits=sandbox_rlimits(spec.limits),
-                keep_fds=[seccomp_fd, sandbox_end.fileno(), args_r, workspace_fd],
+                keep_fds=[seccomp_fd, sandbox_end.fileno(), args_r, *dir_fds],
                 env={},
             )
             process = await asyncio.create_subprocess_exec(
@@ -279,7 +310,7 @@ class BubblewrapBackend(AgentBackend[BubblewrapSandbox]):
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
-                pass_fds=(seccomp_fd, sandbox_end.fileno(), args_r, workspace_fd),
+                pass_fds=(seccomp_fd, sandbox_end.fileno(), args_r, *dir_fds),
                 env={},
                 start_new_session=True,
             )
@@ -301,6 +332,17 @@ class BubblewrapBackend(AgentBackend[BubblewrapSandbox]):
     async def reap_orphans(self) -> list[str]:
         keep = set(self.sandboxes)
         return await asyncio.to_thread(self.driver.reap, keep)
+
+
+def open_mount(directory: Path) -> int:
+    """A descriptor of a read-only mount's host directory (`SandboxSpec.read_only_mounts`).
+
+    Raises `SandboxError` if it is missing or not a directory.
+    """
+    try:
+        return os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        raise SandboxError("A directory the sandbox needs is missing; it was not started.") from exc
 
 
 async def _read_bounded(process: asyncio.subprocess.Process, limit: int = 4096) -> str:

@@ -222,8 +222,10 @@ class DockerBackend(AgentBackend[DockerSandbox]):
             agent_dir=agent_dir,
             cgroup_parent=self.cgroup_parent,
             proxy_dir=proxy_dir,
-            ca_bundle=self.ca_bundle,
+            ca_bundle=self.ca_bundle if spec.package_proxy else None,
             font_cache=self.font_cache,
+            read_only_mounts=spec.read_only_mounts,
+            workspace_read_only=spec.workspace_read_only,
         )
         container_spec = container_options(
             layout,

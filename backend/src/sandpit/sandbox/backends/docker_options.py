@@ -80,6 +80,9 @@ class ContainerLayout:
     proxy_dir: Path | None = None
     ca_bundle: Path | None = None
     font_cache: Path | None = None
+    # Extra host directories, read-only: (host dir, mount point under /run).
+    read_only_mounts: tuple[tuple[Path, str], ...] = ()
+    workspace_read_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,7 @@ def container_options(
 ) -> ContainerSpec:
     """The container of one sandbox (see the module docstring)."""
     mounts = [
-        Mount("/app", str(layout.workspace), type="bind", read_only=False),
+        Mount("/app", str(layout.workspace), type="bind", read_only=layout.workspace_read_only),
         Mount(SUPPORT_MOUNT, str(layout.support), type="bind", read_only=True),
         Mount(AGENT_MOUNT, str(layout.agent_dir), type="bind", read_only=True),
     ]
@@ -152,6 +155,8 @@ def container_options(
         mounts.append(
             Mount(proxy_bridge.CA_MOUNT, str(layout.ca_bundle), type="bind", read_only=True)
         )
+    for source, target in layout.read_only_mounts:
+        mounts.append(Mount(target, str(source), type="bind", read_only=True))
     nproc = limits.pids * max_sandboxes
     create = {
         "image": layout.image,
