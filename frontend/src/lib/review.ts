@@ -7,6 +7,14 @@
 import { parseTimestamp } from "./format";
 import type { Checks, Comment, LintDiagnostic, SubmissionSummary } from "./submissions";
 
+/** A submission's status for people. */
+export const STATE_TEXT: Record<string, string> = {
+  submitted: "Submitted",
+  commented: "Commented",
+  changes_requested: "Changes requested",
+  approved: "Approved",
+};
+
 /** A thread: the comment that starts it and its replies, oldest first. */
 export type Thread = { root: Comment; replies: Comment[] };
 

@@ -8,7 +8,6 @@
  * visibility for the caller: what comes back is what this user may see.
  */
 import { requestJson, queryString } from "./apiJson";
-import { encodePath } from "./files";
 import { attempt, failure, type Result } from "./result";
 
 export type ChecksStatus = "pending" | "running" | "done" | "error";
@@ -95,6 +94,8 @@ export type SubmissionCreated = { id: string; version: number; status: Submissio
 /** What the queue asks for; every field optional (all the caller may see). */
 export type QueueFilter = { assignmentId?: string; status?: string };
 
+// Not lib/files' encodePath: the review pages then share no module with the workspace page's first load.
+const encodePath = (path: string) => path.split("/").map(encodeURIComponent).join("/");
 const sub = (submissionId: string) => `/api/submissions/${encodeURIComponent(submissionId)}`;
 
 /** Freeze the workspace as the next version (`assignmentId`) or ask `reviewer` to review it. */

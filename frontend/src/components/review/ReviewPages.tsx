@@ -5,8 +5,8 @@ import { useSearchParams } from "next/navigation";
 import { LoadingState } from "../LoadingState";
 
 // The views load with React.lazy (never next/dynamic, whose loader would sit in
-// shared code): their code, the Markdown renderer and CodeMirror download only
-// on these pages.
+// shared code): their code and the Markdown renderer download only on these
+// pages.
 const SubmissionView = lazy(() => import("./SubmissionView").then((m) => ({ default: m.SubmissionView })));
 const ReviewQueue = lazy(() => import("./ReviewQueue").then((m) => ({ default: m.ReviewQueue })));
 const AssignmentsView = lazy(() => import("./AssignmentsView").then((m) => ({ default: m.AssignmentsView })));

@@ -2,16 +2,10 @@
 
 import { useId, useState, type FormEvent } from "react";
 import { formatDateTime, formatRelative } from "@/lib/format";
+import { STATE_TEXT } from "@/lib/review";
 import { addReview, type Review, type ReviewState } from "@/lib/submissions";
 import { ErrorMessage } from "../ErrorMessage";
 import { Markdown } from "./Markdown";
-
-export const STATE_TEXT: Record<string, string> = {
-  submitted: "Submitted",
-  commented: "Commented",
-  changes_requested: "Changes requested",
-  approved: "Approved",
-};
 
 const STATES: ReadonlyArray<[ReviewState, string]> = [
   ["commented", "Comment"],

@@ -4,12 +4,11 @@ import { useEffect, useId, useState } from "react";
 import Link from "next/link";
 import { gradesCsvUrl, listAssignments, type Assignment } from "@/lib/assignments";
 import { formatDateTime, formatRelative } from "@/lib/format";
-import { scoreText, visibleRows } from "@/lib/review";
+import { STATE_TEXT, scoreText, visibleRows } from "@/lib/review";
 import { listSubmissions, submissionUrl, type SubmissionSummary } from "@/lib/submissions";
 import { ErrorMessage } from "../ErrorMessage";
 import { LoadingState } from "../LoadingState";
 import { useSession } from "../SessionProvider";
-import { STATE_TEXT } from "./ReviewPanel";
 
 type ListState = { kind: "loading" } | { kind: "ready"; items: SubmissionSummary[] } | { kind: "failed"; message: string };
 type Filters = { assignment: string; status: string; lateOnly: boolean; ungradedOnly: boolean; oldestFirst: boolean };

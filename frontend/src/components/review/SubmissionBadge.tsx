@@ -2,9 +2,8 @@
 
 import { use } from "react";
 import Link from "next/link";
-import { ofWorkspace } from "@/lib/review";
+import { STATE_TEXT, ofWorkspace } from "@/lib/review";
 import { listSubmissions, submissionUrl, type SubmissionSummary } from "@/lib/submissions";
-import { STATE_TEXT } from "./ReviewPanel";
 
 // One request for every row of the list; asked again when the list is shown again later.
 let asked: { at: number; answer: Promise<SubmissionSummary[]> } | null = null;

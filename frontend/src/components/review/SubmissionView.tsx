@@ -6,7 +6,7 @@ import { useRouter } from "next/navigation";
 import { useVisibleInterval } from "@/hooks/useVisibleInterval";
 import { listAssignments } from "@/lib/assignments";
 import { formatDateTime } from "@/lib/format";
-import { commentCounts, scoreText, threadsOf } from "@/lib/review";
+import { STATE_TEXT, commentCounts, scoreText, threadsOf } from "@/lib/review";
 import { workspaceUrl } from "@/lib/navigation";
 import {
   copySubmission,
@@ -25,7 +25,7 @@ import { useSession } from "../SessionProvider";
 import { ChecksResults } from "./ChecksResults";
 import { CommentThreads } from "./CommentThreads";
 import { DiffPanel, type DiffBase } from "./DiffPanel";
-import { ReviewPanel, STATE_TEXT } from "./ReviewPanel";
+import { ReviewPanel } from "./ReviewPanel";
 import { SubmissionEditor } from "./SubmissionEditor";
 
 type State = { kind: "loading" } | { kind: "ready"; submission: Submission } | { kind: "failed"; message: string };

@@ -5,13 +5,12 @@ import Link from "next/link";
 import { useVisibleInterval } from "@/hooks/useVisibleInterval";
 import { listAssignments, type Assignment } from "@/lib/assignments";
 import { formatDateTime, formatRelative } from "@/lib/format";
-import { ofWorkspace, scoreText } from "@/lib/review";
+import { STATE_TEXT, ofWorkspace, scoreText } from "@/lib/review";
 import { listSubmissions, submissionFileText, submissionUrl, submit, type SubmissionSummary } from "@/lib/submissions";
 import type { Result } from "@/lib/result";
 import { ErrorMessage } from "../ErrorMessage";
 import { DiffView } from "../history/DiffView";
 import { Icon } from "../Icon";
-import { STATE_TEXT } from "./ReviewPanel";
 
 type Mode = "assignment" | "review";
 type Comparison = { kind: "ready"; path: string; version: number; before: string; after: string } | { kind: "failed"; message: string };
