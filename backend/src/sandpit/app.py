@@ -32,6 +32,7 @@ from sandpit.api import (
     openapi,
     runs,
     sandboxes,
+    submissions,
     terminals,
     workspaces,
 )
@@ -44,10 +45,12 @@ from sandpit.db import migrate
 from sandpit.db.engine import create_engine, session_factory
 from sandpit.errors import NotFound
 from sandpit.frontend import mount_frontend
+from sandpit.grading import runner
 from sandpit.history.restore import Restorer
 from sandpit.history.service import HistoryService
 from sandpit.history.watcher import HistoryWatcher
 from sandpit.metrics import Metrics
+from sandpit.review.checks import CheckQueue
 from sandpit.runs.service import RunService
 from sandpit.sandboxes import SandboxSetupError, build_manager
 from sandpit.security.login_throttle import LoginThrottle
@@ -142,11 +145,18 @@ async def _open_context(settings: Settings, secret: str, server_metrics: Metrics
             ),
         )
         context.terminals.open()
+        # --- Submission checks: each in a fresh sandbox of the same backend.
+        context.checks = CheckQueue(
+            settings, sessions, stored_history, context.sandboxes.backend, runner.grade
+        )
+        context.checks.open()
     return context
 
 
 async def _close_context(context: AppContext, reaper: VolumeReaper | None) -> None:
     """Everything `_open_context` started, stopped: terminals, runs, sandboxes, volumes."""
+    if context.checks is not None:  # --- Submission checks (resumed at the next start)
+        await context.checks.close()
     if context.terminals is not None:  # --- Terminals
         await context.terminals.close()
     if context.runs is not None:
@@ -201,10 +211,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     api = APIRouter(prefix="/api")
     routers = (health, auth, archives, workspaces, files, history, runs, sandboxes, terminals)
-    review = (assignments,)  # --- Submission and review (issue 14)
+    review = (assignments, submissions)  # --- Submission and review (issue 14)
     for module in (*routers, *review, limits, admin, admin_users):
         api.include_router(module.router)
     api.include_router(sandboxes.user_router)
+    api.include_router(assignments.joins)
     app.include_router(api)
     app.include_router(metrics.router)
 

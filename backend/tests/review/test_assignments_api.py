@@ -76,9 +76,9 @@ def test_join_code(reviewer: User, student: User) -> None:
     code = made["join_code"]
     assert code
     assert student.client.get(f"/api/assignments/{made['id']}").status_code == 404
-    wrong = student.client.post("/api/assignments/join", json={"code": code + "x"})
+    wrong = student.client.post("/api/assignment-joins", json={"code": code + "x"})
     assert wrong.status_code == 404
-    joined = student.client.post("/api/assignments/join", json={"code": code})
+    joined = student.client.post("/api/assignment-joins", json={"code": code})
     assert joined.status_code == 200, joined.text
     assert joined.json()["join_code"] is None
     assert joined.json()["tests"] is None
@@ -118,11 +118,13 @@ def test_only_reviewers_change_or_delete(
 
 
 def test_bad_bodies(reviewer: User) -> None:
-    for body in (
-        assignment_body(tests={"../escape.py": "x"}),
-        assignment_body(co_reviewers=["nobody-by-this-name"]),
-        assignment_body(starter={"a.py": "x"}, tests={"a.py": "y"}),
+    for body, code in (
+        (assignment_body(tests={"../escape.py": "x"}), 400),
+        (assignment_body(co_reviewers=["nobody-by-this-name"]), 404),
+        (assignment_body(starter={"a.py": "x"}, tests={"a.py": "y"}), 409),
+        (assignment_body(title="   "), 422),
+        (assignment_body(due_at=0), 422),
+        ({"title": "x"}, 422),
     ):
         answer = reviewer.client.post("/api/assignments", json=body)
-        assert answer.status_code == 400, answer.text
-    assert reviewer.client.post("/api/assignments", json={"title": "x"}).status_code == 422
+        assert answer.status_code == code, (body, answer.text)

@@ -201,6 +201,26 @@ export interface paths {
         patch: operations["update_user_api_admin_users__user_id__patch"];
         trace?: never;
     };
+    "/api/assignment-joins": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Join Assignment
+         * @description See an assignment whose visibility is `code`, by its join code.
+         */
+        post: operations["join_assignment_api_assignment_joins_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/assignments": {
         parameters: {
             query?: never;
@@ -220,26 +240,6 @@ export interface paths {
          *     `@pytest.mark.points(n)`. With visibility `code`, the answer holds the join code.
          */
         post: operations["create_assignment_api_assignments_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/assignments/join": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Join Assignment
-         * @description See an assignment whose visibility is `code`, by its join code.
-         */
-        post: operations["join_assignment_api_assignments_join_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -616,6 +616,151 @@ export interface paths {
         get: operations["my_sandboxes_api_sandboxes_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/submissions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Submissions
+         * @description A reviewer's queue (submissions to the assignments they review and review
+         *     requests to them), or the caller's own submissions, or both.
+         */
+        get: operations["list_submissions_api_submissions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/submissions/{submission_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Submission
+         * @description The submission with its files, automated results (visibility applied for the
+         *     caller), reviews and comments.
+         */
+        get: operations["get_submission_api_submissions__submission_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/submissions/{submission_id}/comments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create Comment
+         * @description Comment on a line (or lines `line`..`end_line`) of a file, or reply in a thread
+         *     (`reply_to`: the reply takes the thread's place). Its submitter and reviewers.
+         */
+        post: operations["create_comment_api_submissions__submission_id__comments_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/submissions/{submission_id}/copy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Copy Submission
+         * @description A new workspace of the caller's holding the submission's files ("Open a copy to
+         *     run it"): the submission itself never changes.
+         */
+        post: operations["copy_submission_api_submissions__submission_id__copy_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/submissions/{submission_id}/files/{path}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Submission File
+         * @description A file's content as submitted.
+         */
+        get: operations["read_submission_file_api_submissions__submission_id__files__path__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/submissions/{submission_id}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark Read
+         * @description Mark every comment and review on the submission read by the caller.
+         */
+        post: operations["mark_read_api_submissions__submission_id__read_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/submissions/{submission_id}/reviews": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create Review
+         * @description Review this version: a state, a summary and optionally a score (which overrides
+         *     the automated one in the grades). The submission's status follows it.
+         */
+        post: operations["create_review_api_submissions__submission_id__reviews_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1132,6 +1277,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/workspaces/{workspace_id}/submissions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create Submission
+         * @description Freeze the workspace as the next version of the caller's submission to an
+         *     assignment (by default the one it was started from), or as a review request
+         *     to a named reviewer. Its automated checks are queued at once.
+         */
+        post: operations["create_submission_api_workspaces__workspace_id__submissions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/workspaces/{workspace_id}/terminals": {
         parameters: {
             query?: never;
@@ -1409,6 +1576,13 @@ export interface components {
             /** Due At */
             due_at?: string | null;
             /**
+             * Hidden Tests Visibility
+             * @description How hidden tests' results show to students: hidden (only a count and a score, ever), after_due_date, or after_published (once released).
+             * @default hidden
+             * @enum {string}
+             */
+            hidden_tests_visibility: "hidden" | "after_due_date" | "after_published";
+            /**
              * Published
              * @default true
              */
@@ -1480,6 +1654,11 @@ export interface components {
             description: string;
             /** Due At */
             due_at: string | null;
+            /**
+             * Hidden Tests Visibility
+             * @enum {string}
+             */
+            hidden_tests_visibility: "hidden" | "after_due_date" | "after_published";
             /** Id */
             id: string;
             /** Join Code */
@@ -1500,7 +1679,7 @@ export interface components {
             release: "immediately" | "after_due_date" | "manual";
             /**
              * Released
-             * @description Whether students see hidden results and scores now.
+             * @description Whether students see released results and scores now.
              */
             released: boolean;
             /**
@@ -1559,6 +1738,53 @@ export interface components {
             /** Title */
             title?: string | null;
         };
+        /**
+         * ChecksOut
+         * @description The automated results, with what the caller may not see left out: for a student
+         *     before release, hidden tests are counted and scored but never named.
+         */
+        ChecksOut: {
+            /** @description Tests the caller may not see yet: only their count and score. */
+            hidden_tests?: components["schemas"]["HiddenTestsOut"] | null;
+            /**
+             * Lint
+             * @default []
+             */
+            lint: {
+                [key: string]: unknown;
+            }[];
+            /** Max Score */
+            max_score?: number | null;
+            /** Message */
+            message?: string | null;
+            /**
+             * Notes
+             * @default []
+             */
+            notes: string[];
+            /**
+             * Position
+             * @description While pending: how many checks are ahead in the queue.
+             */
+            position?: number | null;
+            /**
+             * Raw Output
+             * @description Reviewers only.
+             */
+            raw_output?: string | null;
+            /** Score */
+            score?: number | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "running" | "done" | "error";
+            /**
+             * Tests
+             * @default []
+             */
+            tests: components["schemas"]["TestResultOut"][];
+        };
         /** CommandLogEntryOut */
         CommandLogEntryOut: {
             /** Command */
@@ -1587,6 +1813,55 @@ export interface components {
             entries: components["schemas"]["CommandLogEntryOut"][];
             /** Next Before */
             next_before: number | null;
+        };
+        /** CommentCreate */
+        CommentCreate: {
+            /** Body */
+            body: string;
+            /**
+             * End Line
+             * @description The range's last line (default: `line`).
+             */
+            end_line?: number | null;
+            /** Line */
+            line: number;
+            /**
+             * Path
+             * @description A path in the workspace, names separated by '/', e.g. `src/main.py`: no '.' or '..' names, no backslash, no control or invisible characters. The server takes names up to 255 bytes and paths up to 1024 bytes of UTF-8; the pattern promises names of up to 63 and paths of up to 256 characters, which always fit.
+             * @example main.py
+             */
+            path: string;
+            /**
+             * Reply To
+             * @description The comment answered: the reply joins its thread and place.
+             */
+            reply_to?: string | null;
+        };
+        /** CommentOut */
+        CommentOut: {
+            /** Author */
+            author: string | null;
+            /** Body */
+            body: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** End Line */
+            end_line: number;
+            /** Id */
+            id: string;
+            /** Line */
+            line: number;
+            /** Path */
+            path: string;
+            /** Reply To */
+            reply_to: string | null;
+            /** Submission Id */
+            submission_id: string;
+            /** Version */
+            version: number;
         };
         /**
          * ErrorOut
@@ -1627,6 +1902,15 @@ export interface components {
              * @example main.py
              */
             path: string;
+        };
+        /** HiddenTestsOut */
+        HiddenTestsOut: {
+            /** Count */
+            count: number;
+            /** Max Score */
+            max_score: number;
+            /** Score */
+            score: number;
         };
         /** HistoryUsage */
         HistoryUsage: {
@@ -1829,6 +2113,14 @@ export interface components {
             /** Uses Left */
             uses_left: number;
         };
+        /** ReadOut */
+        ReadOut: {
+            /**
+             * Read At
+             * Format: date-time
+             */
+            read_at: string;
+        };
         /** ReadinessCheck */
         ReadinessCheck: {
             /** Detail */
@@ -1922,6 +2214,52 @@ export interface components {
             snapshot_before: string;
             /** Written */
             written: string[];
+        };
+        /** ReviewCreate */
+        ReviewCreate: {
+            /**
+             * Body
+             * @default
+             */
+            body: string;
+            /** Score */
+            score?: number | null;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "commented" | "changes_requested" | "approved";
+        };
+        /** ReviewOut */
+        ReviewOut: {
+            /** Body */
+            body: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Id */
+            id: string;
+            /**
+             * Outdated
+             * @description A newer version of the work was submitted since.
+             */
+            outdated: boolean;
+            /** Reviewer */
+            reviewer: string | null;
+            /**
+             * Score
+             * @description None for a student until grades are released.
+             */
+            score: number | null;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "commented" | "changes_requested" | "approved";
+            /** Submission Id */
+            submission_id: string;
         };
         /**
          * RunCreate
@@ -2327,6 +2665,198 @@ export interface components {
             /** Label */
             label: string;
         };
+        /** SubmissionCreate */
+        SubmissionCreate: {
+            /**
+             * Assignment Id
+             * @description Default: the assignment the workspace was started from.
+             */
+            assignment_id?: string | null;
+            /**
+             * Message
+             * @default
+             */
+            message: string;
+            /**
+             * Reviewer
+             * @description The reviewer asked (a review request; with an assignment, one of its reviewers).
+             */
+            reviewer?: string | null;
+        };
+        /** SubmissionCreated */
+        SubmissionCreated: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Id */
+            id: string;
+            /** Late */
+            late: boolean;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "submitted" | "commented" | "changes_requested" | "approved";
+            /** Version */
+            version: number;
+        };
+        /** SubmissionFileOut */
+        SubmissionFileOut: {
+            /** Path */
+            path: string;
+            /** Size */
+            size: number;
+        };
+        /** SubmissionOut */
+        SubmissionOut: {
+            /** Assignment Id */
+            assignment_id: string | null;
+            /** Assignment Title */
+            assignment_title: string | null;
+            /** Bytes */
+            bytes: number;
+            checks: components["schemas"]["ChecksOut"];
+            /**
+             * Checks Status
+             * @enum {string}
+             */
+            checks_status: "pending" | "running" | "done" | "error";
+            /** Comments */
+            comments: components["schemas"]["CommentOut"][];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** File Count */
+            file_count: number;
+            /** Files */
+            files: components["schemas"]["SubmissionFileOut"][];
+            /** Id */
+            id: string;
+            /** Late */
+            late: boolean;
+            /**
+             * Latest
+             * @description No newer version of this work was submitted.
+             */
+            latest: boolean;
+            /** Max Score */
+            max_score: number | null;
+            /** Message */
+            message: string;
+            /**
+             * Previous Id
+             * @description The version just before, if any.
+             */
+            previous_id: string | null;
+            /** Review Score */
+            review_score: number | null;
+            /**
+             * Reviewer
+             * @description A review request: the reviewer asked.
+             */
+            reviewer: string | null;
+            /** Reviews */
+            reviews: components["schemas"]["ReviewOut"][];
+            /**
+             * Score
+             * @description The automated score the caller may see.
+             */
+            score: number | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "submitted" | "commented" | "changes_requested" | "approved";
+            /**
+             * Unread
+             * @description Comments and reviews by others the caller has not read.
+             */
+            unread: number;
+            /**
+             * User
+             * @description The submitter's username.
+             */
+            user: string;
+            /** Version */
+            version: number;
+            /**
+             * Workspace Id
+             * @description None once the workspace was deleted.
+             */
+            workspace_id: string | null;
+        };
+        /** SubmissionSummary */
+        SubmissionSummary: {
+            /** Assignment Id */
+            assignment_id: string | null;
+            /** Assignment Title */
+            assignment_title: string | null;
+            /** Bytes */
+            bytes: number;
+            /**
+             * Checks Status
+             * @enum {string}
+             */
+            checks_status: "pending" | "running" | "done" | "error";
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** File Count */
+            file_count: number;
+            /** Id */
+            id: string;
+            /** Late */
+            late: boolean;
+            /**
+             * Latest
+             * @description No newer version of this work was submitted.
+             */
+            latest: boolean;
+            /** Max Score */
+            max_score: number | null;
+            /** Message */
+            message: string;
+            /** Review Score */
+            review_score: number | null;
+            /**
+             * Reviewer
+             * @description A review request: the reviewer asked.
+             */
+            reviewer: string | null;
+            /**
+             * Score
+             * @description The automated score the caller may see.
+             */
+            score: number | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "submitted" | "commented" | "changes_requested" | "approved";
+            /**
+             * Unread
+             * @description Comments and reviews by others the caller has not read.
+             */
+            unread: number;
+            /**
+             * User
+             * @description The submitter's username.
+             */
+            user: string;
+            /** Version */
+            version: number;
+            /**
+             * Workspace Id
+             * @description None once the workspace was deleted.
+             */
+            workspace_id: string | null;
+        };
         /** TerminalCreate */
         TerminalCreate: {
             /**
@@ -2363,6 +2893,23 @@ export interface components {
             rows: number;
             /** Workspace Id */
             workspace_id: string;
+        };
+        /** TestResultOut */
+        TestResultOut: {
+            /** Max Score */
+            max_score: number;
+            /** Name */
+            name: string;
+            /** Output */
+            output: string;
+            /** Reason */
+            reason?: string | null;
+            /** Score */
+            score: number;
+            /** Status */
+            status: string;
+            /** Visibility */
+            visibility?: string | null;
         };
         /** Token */
         Token: {
@@ -3298,6 +3845,84 @@ export interface operations {
             };
         };
     };
+    join_assignment_api_assignment_joins_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AssignmentJoin"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssignmentOut"];
+                };
+            };
+            /** @description The request is malformed or asks for something impossible. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such assignment, or one the caller may not see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A body, file or quota limit would be passed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
     list_assignments_api_assignments_get: {
         parameters: {
             query?: never;
@@ -3349,7 +3974,7 @@ export interface operations {
                     "application/json": components["schemas"]["AssignmentOut"];
                 };
             };
-            /** @description An unknown username, a bad file path. */
+            /** @description A bad file path. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3376,77 +4001,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description A body, file or quota limit would be passed. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description The request's shape is wrong (a missing or mistyped field). */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ValidationErrorOut"];
-                };
-            };
-        };
-    };
-    join_assignment_api_assignments_join_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["AssignmentJoin"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["AssignmentOut"];
-                };
-            };
-            /** @description The request is malformed or asks for something impossible. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Not signed in, or the session has expired. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description No such assignment, or one the caller may not see. */
+            /** @description A username that is no one's. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A file both a hidden test and given to students. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3603,7 +4168,7 @@ export interface operations {
                     "application/json": components["schemas"]["AssignmentOut"];
                 };
             };
-            /** @description An empty title. */
+            /** @description The request is malformed or asks for something impossible. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4576,6 +5141,470 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    list_submissions_api_submissions_get: {
+        parameters: {
+            query?: {
+                assignment_id?: string | null;
+                status?: ("submitted" | "commented" | "changes_requested" | "approved") | null;
+                workspace_id?: string | null;
+                late?: boolean | null;
+                /** @description Only those without a review (status `submitted`). */
+                ungraded?: boolean;
+                /** @description own: the caller's; review: others' the caller reviews; default both. */
+                scope?: ("own" | "review") | null;
+                /** @description Only each work's newest version. */
+                latest?: boolean;
+                /** @description By submission time. */
+                order?: "asc" | "desc";
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubmissionSummary"][];
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    get_submission_api_submissions__submission_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                submission_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubmissionOut"];
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such submission, or one the caller may not see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    create_comment_api_submissions__submission_id__comments_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                submission_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CommentCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommentOut"];
+                };
+            };
+            /** @description The request is malformed or asks for something impossible. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such submission, file in it, or comment replied to. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The submission has the most comments allowed. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A body, file or quota limit would be passed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    copy_submission_api_submissions__submission_id__copy_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                submission_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkspaceDetail"];
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such submission, or one the caller may not see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The caller has all the workspaces allowed. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Quota. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    read_submission_file_api_submissions__submission_id__files__path__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                submission_id: string;
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file as submitted. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": unknown;
+                    "text/plain": unknown;
+                };
+            };
+            /** @description An invalid path. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such submission, or one the caller may not see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    mark_read_api_submissions__submission_id__read_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                submission_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadOut"];
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such submission, or one the caller may not see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    create_review_api_submissions__submission_id__reviews_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                submission_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReviewCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReviewOut"];
+                };
+            };
+            /** @description The request is malformed or asks for something impossible. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The caller submitted it. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such submission, or one the caller may not see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A body, file or quota limit would be passed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
                 };
             };
         };
@@ -6828,6 +7857,106 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    create_submission_api_workspaces__workspace_id__submissions_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubmissionCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubmissionCreated"];
+                };
+            };
+            /** @description The request is malformed or asks for something impossible. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the session has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Refused: the role does not allow it, or a cookie-authenticated request came from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such workspace, assignment or reviewer (of that assignment). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Nothing named and the workspace was not started from an assignment, or the caller named themselves. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A body, file or quota limit would be passed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's shape is wrong (a missing or mistyped field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+            /** @description Past the submissions allowed per minute. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };

@@ -28,6 +28,8 @@ from sandpit.review.assignments import STARTER, TEST, VISIBLE_TEST, AssignmentSp
 from sandpit.services import users
 
 router = APIRouter(prefix="/assignments", tags=["assignments"])
+# Apart from /assignments/{id}, so that no assignment id is ever mistaken for it.
+joins = APIRouter(tags=["assignments"])
 
 _NOT_FOUND = responses(404, e404="No such assignment, or one the caller may not see.")
 _CSV: dict[int | str, dict[str, Any]] = {
@@ -54,6 +56,7 @@ async def _out(db: DbSession, user: User, assignment: Assignment) -> AssignmentO
         "published": assignment.published,
         "release": assignment.release,
         "released": assignments.results_released(assignment),
+        "hidden_tests_visibility": assignment.hidden_visibility,
         "created_at": assignment.created_at,
         "reviewer": reviewer,
         "starter": found[STARTER],
@@ -76,7 +79,14 @@ async def _out(db: DbSession, user: User, assignment: Assignment) -> AssignmentO
     status_code=status.HTTP_201_CREATED,
     response_model=AssignmentOut,
     responses=responses(
-        400, 403, e400="An unknown username, a bad file path.", e403="The caller is a plain user."
+        400,
+        403,
+        404,
+        409,
+        e400="A bad file path.",
+        e403="The caller is a plain user.",
+        e404="A username that is no one's.",
+        e409="A file both a hidden test and given to students.",
     ),
 )
 async def create_assignment(
@@ -96,6 +106,7 @@ async def create_assignment(
         co_reviewers=body.co_reviewers,
         release=body.release,
         published=body.published,
+        hidden_visibility=body.hidden_tests_visibility,
     )
     assignment = await assignments.create(db, context.settings, user, spec)
     return await _out(db, user, assignment)
@@ -107,7 +118,7 @@ async def list_assignments(user: CurrentUser, db: DbSession) -> list[AssignmentO
     return [await _out(db, user, a) for a in await assignments.visible(db, user)]
 
 
-@router.post("/join", response_model=AssignmentOut, responses=_NOT_FOUND)
+@joins.post("/assignment-joins", response_model=AssignmentOut, responses=_NOT_FOUND)
 async def join_assignment(body: AssignmentJoin, user: CurrentUser, db: DbSession) -> AssignmentOut:
     """See an assignment whose visibility is `code`, by its join code."""
     return await _out(db, user, await assignments.join(db, user, body.code))
@@ -121,7 +132,7 @@ async def get_assignment(assignment_id: str, user: CurrentUser, db: DbSession) -
 @router.patch(
     "/{assignment_id}",
     response_model=AssignmentOut,
-    responses={**_NOT_FOUND, **responses(400, e400="An empty title.")},
+    responses=_NOT_FOUND,
 )
 async def update_assignment(
     assignment_id: str, body: AssignmentUpdate, user: CurrentUser, db: DbSession

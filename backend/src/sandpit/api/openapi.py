@@ -142,6 +142,50 @@ _LINKS[("post", "/api/admin/invitations", "201")] = {
 }
 
 
+# --- Submission and review (issue 14): an assignment's, a submission's and their workspaces' ids.
+_LINKS[("post", "/api/assignments", "201")] = {
+    name: (
+        method,
+        "/api/assignments/{assignment_id}" + suffix,
+        {"assignment_id": "$response.body#/id"},
+    )
+    for name, method, suffix in (
+        ("GetAssignment", "get", ""),
+        ("UpdateAssignment", "patch", ""),
+        ("StartAssignment", "post", "/start"),
+        ("GradesCsv", "get", "/grades.csv"),
+        ("DeleteAssignment", "delete", ""),
+    )
+}
+_link_workspace("SubmitWorkspace", "post", "/api/workspaces/{workspace_id}/submissions")
+for _source in (
+    ("post", "/api/assignments/{assignment_id}/start", "201"),
+    ("post", "/api/submissions/{submission_id}/copy", "201"),
+):
+    _LINKS[_source] = {
+        name: (method, path, {"workspace_id": "$response.body#/id"})
+        for name, method, path in (
+            ("GetStartedWorkspace", "get", "/api/workspaces/{workspace_id}"),
+            ("ListStartedFiles", "get", "/api/workspaces/{workspace_id}/files"),
+            ("SubmitStartedWorkspace", "post", "/api/workspaces/{workspace_id}/submissions"),
+        )
+    }
+_LINKS[("post", "/api/workspaces/{workspace_id}/submissions", "201")] = {
+    name: (
+        method,
+        "/api/submissions/{submission_id}" + suffix,
+        {"submission_id": "$response.body#/id"},
+    )
+    for name, method, suffix in (
+        ("GetSubmission", "get", ""),
+        ("CommentOnSubmission", "post", "/comments"),
+        ("ReviewSubmission", "post", "/reviews"),
+        ("MarkSubmissionRead", "post", "/read"),
+        ("CopySubmission", "post", "/copy"),
+    )
+}
+
+
 def install(app: FastAPI) -> None:
     """Serve the completed document at `app.openapi_url` (built once, on first use)."""
 

@@ -9,36 +9,59 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field
 
-from sandpit.api.schemas import Body, JsonInt, Timestamp
+from sandpit.api import patterns
+from sandpit.api.schemas import Body, Timestamp, WorkspacePath
+from sandpit.services.users import USERNAME_RE
 
 Visibility = Literal["everyone", "users", "code"]
 Release = Literal["immediately", "after_due_date", "manual"]
+HiddenVisibility = Literal["hidden", "after_due_date", "after_published"]
 SubmissionStatus = Literal["submitted", "commented", "changes_requested", "approved"]
 ReviewState = Literal["commented", "changes_requested", "approved"]
 CheckStatus = Literal["pending", "running", "done", "error"]
 
-# A point in time in a request: RFC 3339 with its offset (a string, despite the strict body).
-InstantIn = Annotated[AwareDatetime, Field(strict=False)]
-Files = Annotated[
-    dict[str, str],
-    Field(description="Path in the workspace -> the file's text.", max_length=200),
-]
-_TEXT_MAX = 100_000
 
-
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("text cannot contain NUL characters")
+def _text_only(value: object) -> object:
+    # Strict bodies take a date-time only as RFC 3339 text, never a number.
+    if not isinstance(value, str):
+        raise ValueError("a date-time is written as RFC 3339 text")
     return value
 
 
-Text = Annotated[str, AfterValidator(_no_nul)]
+# A point in time in a request: RFC 3339 text with its offset.
+InstantIn = Annotated[AwareDatetime, BeforeValidator(_text_only), Field(strict=False)]
+# Text the database stores as it is: any character but NUL (which PostgreSQL refuses).
+_NO_NUL = r"^[^\x00]*$"
+Text = Annotated[str, Field(pattern=_NO_NUL)]
+_PATH_NAMES = {k: v for k, v in patterns.workspace_path().items() if k in ("pattern", "minLength")}
+Files = Annotated[
+    dict[str, Text],
+    Field(
+        description="Path in the workspace -> the file's text.",
+        max_length=200,
+        json_schema_extra={"propertyNames": _PATH_NAMES},
+    ),
+]
+Username = Annotated[str, Field(pattern=USERNAME_RE.pattern, examples=["ada"])]
+Id = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$", description="An id the API gave.")]
+
+
+def _whole(value: object) -> object:
+    # As `schemas.JsonInt`: JSON Schema's integer includes 12.0.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# The bounds before the validator, so that the schema states them (`minimum`, `maximum`).
+LineNumber = Annotated[int, Field(ge=1, le=10_000_000), BeforeValidator(_whole)]
+_TEXT_MAX = 100_000
 
 
 class AssignmentCreate(Body):
-    title: Text = Field(min_length=1, max_length=200, examples=["Fizz buzz"])
+    title: str = Field(
+        min_length=1, max_length=200, pattern=r"^[^\x00]*\S[^\x00]*$", examples=["Fizz buzz"]
+    )
     description: Text = Field(default="", max_length=_TEXT_MAX, description="Markdown.")
     starter: Files = Field(default={}, description="Files a started workspace holds.")
     tests: Files = Field(description="Hidden pytest files: never shown to students.")
@@ -58,10 +81,17 @@ class AssignmentCreate(Body):
         description="When hidden results and review scores reach students.",
     )
     published: bool = True
+    hidden_tests_visibility: HiddenVisibility = Field(
+        default="hidden",
+        description="How hidden tests' results show to students: hidden (only a count and "
+        "a score, ever), after_due_date, or after_published (once released).",
+    )
 
 
 class AssignmentUpdate(Body):
-    title: Text | None = Field(default=None, min_length=1, max_length=200)
+    title: str | None = Field(
+        default=None, min_length=1, max_length=200, pattern=r"^[^\x00]*\S[^\x00]*$"
+    )
     description: Text | None = Field(default=None, max_length=_TEXT_MAX)
     due_at: InstantIn | None = None
     clear_due_at: bool = Field(default=False, description="Remove the due date.")
@@ -71,7 +101,7 @@ class AssignmentUpdate(Body):
 
 
 class AssignmentJoin(Body):
-    code: str = Field(min_length=1, max_length=32)
+    code: str = Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")
 
 
 class AssignmentOut(BaseModel):
@@ -84,7 +114,8 @@ class AssignmentOut(BaseModel):
     visibility: Visibility
     published: bool
     release: Release
-    released: bool = Field(description="Whether students see hidden results and scores now.")
+    released: bool = Field(description="Whether students see released results and scores now.")
+    hidden_tests_visibility: HiddenVisibility
     created_at: Timestamp
     reviewer: bool = Field(description="Whether the caller reviews this assignment.")
     starter: dict[str, str]
@@ -99,13 +130,13 @@ class AssignmentOut(BaseModel):
 
 class SubmissionCreate(Body):
     message: Text = Field(default="", max_length=2000)
-    assignment_id: str | None = Field(
-        default=None,
-        max_length=32,
-        description="Default: the assignment the workspace was started from.",
+    assignment_id: Id | None = Field(
+        default=None, description="Default: the assignment the workspace was started from."
     )
-    reviewer: str | None = Field(
-        default=None, max_length=32, description="A review request: the reviewer's username."
+    reviewer: Username | None = Field(
+        default=None,
+        description="The reviewer asked (a review request; with an assignment, one of its "
+        "reviewers).",
     )
 
 
@@ -127,6 +158,12 @@ class TestResultOut(BaseModel):
     reason: str | None = None
 
 
+class HiddenTestsOut(BaseModel):
+    count: int
+    score: float
+    max_score: float
+
+
 class ChecksOut(BaseModel):
     """The automated results, with what the caller may not see left out: for a student
     before release, hidden tests are counted and scored but never named."""
@@ -137,8 +174,9 @@ class ChecksOut(BaseModel):
     tests: list[TestResultOut] = []
     lint: list[dict[str, Any]] = []
     notes: list[str] = []
-    hidden: dict[str, Any] | None = Field(
-        default=None, description="Hidden tests' count and score, when their names are withheld."
+    hidden_tests: HiddenTestsOut | None = Field(
+        default=None,
+        description="Tests the caller may not see yet: only their count and score.",
     )
     raw_output: str | None = Field(default=None, description="Reviewers only.")
     position: int | None = Field(
@@ -165,11 +203,15 @@ class ReviewOut(BaseModel):
 
 
 class CommentCreate(Body):
-    path: str = Field(min_length=1, max_length=1024)
-    line: JsonInt = Field(ge=1, le=10_000_000)
-    end_line: JsonInt | None = Field(default=None, ge=1, le=10_000_000)
-    body: Text = Field(min_length=1, max_length=20_000)
-    reply_to: str | None = Field(default=None, max_length=32)
+    path: WorkspacePath
+    line: LineNumber
+    end_line: LineNumber | None = Field(
+        default=None, description="The range's last line (default: `line`)."
+    )
+    body: str = Field(min_length=1, max_length=20_000, pattern=r"^[^\x00]*\S[^\x00]*$")
+    reply_to: Id | None = Field(
+        default=None, description="The comment answered: the reply joins its thread and place."
+    )
 
 
 class CommentOut(BaseModel):

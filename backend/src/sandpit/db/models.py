@@ -241,6 +241,9 @@ class Assignment(Base):
     published: Mapped[bool] = mapped_column(default=True)
     release: Mapped[str] = mapped_column(String(16), default="immediately")
     released: Mapped[bool] = mapped_column(default=False)
+    # How the hidden tests' results show to students (`sandpit.grading.visibility`):
+    # `hidden` (a count and a score only, ever), `after_due_date`, `after_published`.
+    hidden_visibility: Mapped[str] = mapped_column(String(16), default="hidden")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

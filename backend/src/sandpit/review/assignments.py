@@ -9,6 +9,7 @@ files (given to students with the starter files, and run by the checks too).
 from __future__ import annotations
 
 import secrets
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,6 +39,7 @@ STARTER, TEST, VISIBLE_TEST = "starter", "test", "visible_test"
 FILE_KINDS = (STARTER, TEST, VISIBLE_TEST)
 VISIBILITIES = ("everyone", "users", "code")
 RELEASES = ("immediately", "after_due_date", "manual")
+HIDDEN_VISIBILITIES = ("hidden", "after_due_date", "after_published")
 MAX_FILES = 200  # per assignment, all kinds together
 MAX_PEOPLE = 2000  # listed users and co-reviewers
 _NAME_TRIES = 50
@@ -58,6 +60,7 @@ class AssignmentSpec:
     co_reviewers: Sequence[str] = ()
     release: str = "immediately"
     published: bool = True
+    hidden_visibility: str = "hidden"
 
 
 def past_due(assignment: Assignment, now: datetime | None = None) -> bool:
@@ -87,7 +90,7 @@ async def _user_ids(db: AsyncSession, names: Iterable[str]) -> list[str]:
     for name in dict.fromkeys(names):
         found = await users.get_by_name(db, name)
         if found is None:
-            raise BadRequest(f"There is no user named {name!r}.")
+            raise NotFound(f"There is no user named {name!r}.")
         ids.append(found.id)
     return ids
 
@@ -97,19 +100,20 @@ async def create(
 ) -> Assignment:
     """Create an assignment owned by `user`.
 
-    Raises `Forbidden` for a plain user, `BadRequest` for an unknown user
-    name, a bad path, an unknown visibility or release, or an assignment
-    without any test; `PayloadTooLarge` past the file limits.
+    Raises `Forbidden` for a plain user, `NotFound` for an unknown user
+    name, `InvalidPath` for a bad path, `BadRequest` for an unknown
+    visibility or release, `Conflict` for a file both hidden and given,
+    `PayloadTooLarge` past the file limits.
     """
     if not access.is_staff(user):
         raise Forbidden("Only reviewers and administrators may set assignments.")
-    title = spec.title.strip()
-    if not title:
-        raise BadRequest("An assignment needs a title.")
+    title = spec.title.strip() or spec.title
     if spec.visibility not in VISIBILITIES:
         raise BadRequest(f"Visibility is one of {', '.join(VISIBILITIES)}.")
     if spec.release not in RELEASES:
         raise BadRequest(f"Release is one of {', '.join(RELEASES)}.")
+    if spec.hidden_visibility not in HIDDEN_VISIBILITIES:
+        raise BadRequest(f"Hidden tests' visibility is one of {', '.join(HIDDEN_VISIBILITIES)}.")
     files = {
         kind: _clean_files(kind, given, settings.max_file_bytes)
         for kind, given in (
@@ -122,7 +126,7 @@ async def create(
         raise PayloadTooLarge(f"An assignment holds at most {MAX_FILES} files.")
     overlap = set(files[TEST]) & (set(files[STARTER]) | set(files[VISIBLE_TEST]))
     if overlap:
-        raise BadRequest(f"'{sorted(overlap)[0]}' cannot be both a hidden test and a given file.")
+        raise Conflict(f"'{sorted(overlap)[0]}' cannot be both a hidden test and a given file.")
     if len(spec.users) + len(spec.co_reviewers) > MAX_PEOPLE:
         raise PayloadTooLarge(f"An assignment names at most {MAX_PEOPLE} people.")
     students = await _user_ids(db, spec.users)
@@ -137,6 +141,7 @@ async def create(
         published=spec.published,
         release=spec.release,
         released=False,
+        hidden_visibility=spec.hidden_visibility,
         created_at=datetime.now(UTC),
     )
     db.add(assignment)
@@ -169,9 +174,7 @@ async def update(
 ) -> Assignment:
     """Change an assignment's settings (its reviewers only: the caller checks)."""
     if title is not None:
-        if not title.strip():
-            raise BadRequest("An assignment needs a title.")
-        assignment.title = title.strip()[:200]
+        assignment.title = (title.strip() or title)[:200]
     if description is not None:
         assignment.description = description
     if due_at is not None or clear_due_at:
@@ -315,9 +318,19 @@ async def create_filled_workspace(
     return workspace
 
 
+def _workspace_name(title: str) -> str:
+    """A workspace name made of a title: the characters names refuse left out."""
+    kept = "".join(
+        ch
+        for ch in unicodedata.normalize("NFC", title)
+        if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn")
+    )
+    return kept.strip()[: workspaces.NAME_MAX - 8].strip() or "Assignment"
+
+
 async def _create_named(db: AsyncSession, settings: Settings, user: User, name: str) -> Workspace:
     """`workspaces.create` with the first of "name", "name (2)"… the user does not have."""
-    base = workspaces.clean_name(name[: workspaces.NAME_MAX - 8] or "Assignment")
+    base = _workspace_name(name)
     taken = set(await db.scalars(select(Workspace.name).where(Workspace.owner_id == user.id)))
     candidates = [base] + [f"{base} ({n})" for n in range(2, _NAME_TRIES + 1)]
     free = next((c for c in candidates if c not in taken), None)

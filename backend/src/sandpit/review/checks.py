@@ -30,14 +30,15 @@ import uuid
 from collections.abc import Awaitable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from anyio import to_thread
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from sandpit.config import Settings
-from sandpit.db.models import Check, Submission
+from sandpit.db.models import Assignment, Check, Submission
+from sandpit.grading.results import CheckResult, Visibility
 from sandpit.history.service import HistoryService
 from sandpit.review import assignments, submissions
 from sandpit.review.assignments import TEST, VISIBLE_TEST
@@ -51,14 +52,8 @@ _FALLBACK_POLL_S = 5.0  # a missed wake-up is noticed within this long
 _RETRY_PAUSE_S = 2.0  # before a failed start is tried again (times the attempt)
 
 
-class Result(Protocol):
-    status: str
-
-    def to_json(self) -> dict[str, Any]: ...
-
-
 class Grader(Protocol):
-    """`sandpit.grading.runner.grade`'s signature."""
+    """`sandpit.grading.runner.grade`'s signature (the seam the queue calls through)."""
 
     def __call__(
         self,
@@ -72,7 +67,8 @@ class Grader(Protocol):
         work_dir: Path,
         sandbox_id: str,
         owner: str,
-    ) -> Awaitable[Result]: ...
+        hidden_visibility: Visibility = ...,
+    ) -> Awaitable[CheckResult]: ...
 
 
 class CheckQueue:
@@ -189,14 +185,21 @@ class CheckQueue:
         status = "error" if result.status == "error" else "done"
         await self._save(check_id, status, json.dumps(data), data.get("message"))
 
-    async def _grade(self, folder: Path, submission_id: str) -> Result:
+    async def _grade(self, folder: Path, submission_id: str) -> CheckResult:
         async with self.sessions() as db:
             submission = await db.get(Submission, submission_id)
             if submission is None:  # deleted meanwhile (its check row went with it)
                 raise LookupError("the submission is gone")
             tests: dict[str, dict[str, str]] = {TEST: {}, VISIBLE_TEST: {}}
-            if submission.assignment_id is not None:
-                tests = await assignments.files(db, submission.assignment_id, TEST, VISIBLE_TEST)
+            hidden_visibility: Visibility = "hidden"
+            assignment = (
+                await db.get(Assignment, submission.assignment_id)
+                if submission.assignment_id
+                else None
+            )
+            if assignment is not None:
+                tests = await assignments.files(db, assignment.id, TEST, VISIBLE_TEST)
+                hidden_visibility = cast(Visibility, assignment.hidden_visibility)
             files = await submissions.contents(db, self.history, submission.id)
             owner = submission.user_id
         target, work = folder / "submission", folder / "work"
@@ -212,6 +215,7 @@ class CheckQueue:
             work_dir=work,
             sandbox_id=uuid.uuid4().hex,
             owner=owner,
+            hidden_visibility=hidden_visibility,
         )
 
     async def _save(self, check_id: int, status: str, result: str | None, message: Any) -> None:

@@ -23,7 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sandpit.db.models import Comment, ReadMarker, Review, Submission, User
-from sandpit.errors import BadRequest, Forbidden, NotFound
+from sandpit.errors import BadRequest, Conflict, Forbidden, NotFound
 from sandpit.review.access import Access
 from sandpit.review.submissions import file
 
@@ -82,33 +82,27 @@ async def add_comment(
 ) -> Comment:
     """Comment on lines of a file of the submission (submitter or reviewer).
 
-    Raises `BadRequest` for a file not in the submission, lines that are
-    not 1 ≤ line ≤ end_line, an empty body, or `reply_to` naming no comment
-    of this submission. A body past `BODY_MAX` characters is cut.
+    Raises `NotFound` for a file not in the submission or `reply_to` naming
+    no comment of this submission, `Conflict` past `COMMENTS_MAX`. A range
+    given backwards is taken in order; a body past `BODY_MAX` characters is cut.
     """
     submission = seen.submission
-    if not body.strip():
-        raise BadRequest("A comment needs some text.")
     count = await db.scalar(
         select(func.count()).select_from(Comment).where(Comment.submission_id == submission.id)
     )
     if (count or 0) >= COMMENTS_MAX:
-        raise BadRequest(f"This submission has the most comments allowed ({COMMENTS_MAX}).")
+        raise Conflict(f"This submission has the most comments allowed ({COMMENTS_MAX}).")
     if reply_to is not None:
         parent = await db.get(Comment, reply_to)
         if parent is None or parent.submission_id != submission.id:
-            raise BadRequest("The comment replied to is not on this submission.")
+            raise NotFound("There is no such comment on this submission.")
         thread = parent.reply_to or parent.id
         path, line, end_line = parent.path, parent.line, parent.end_line
     else:
         thread = None
-        try:
-            await file(db, submission.id, path)
-        except NotFound:
-            raise BadRequest(f"'{path}' is not a file of this submission.") from None
+        await file(db, submission.id, path)
         end_line = line if end_line is None else end_line
-        if line < 1 or end_line < line:
-            raise BadRequest("Lines count from 1, and a range ends at or after its start.")
+        line, end_line = max(1, min(line, end_line)), max(line, end_line)
     comment = Comment(
         submission_id=submission.id,
         author_id=user.id,
@@ -156,15 +150,12 @@ async def unread_counts(
     counts: dict[str, int] = dict.fromkeys(ids, 0)
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        marks = dict(
-            (
-                await db.execute(
-                    select(ReadMarker.submission_id, ReadMarker.read_at).where(
-                        ReadMarker.user_id == user.id, ReadMarker.submission_id.in_(chunk)
-                    )
-                )
-            ).tuples()
+        found = await db.execute(
+            select(ReadMarker.submission_id, ReadMarker.read_at).where(
+                ReadMarker.user_id == user.id, ReadMarker.submission_id.in_(chunk)
+            )
         )
+        marks = {submission_id: at for submission_id, at in found.tuples()}
         for table, author in ((Comment, Comment.author_id), (Review, Review.reviewer_id)):
             rows = await db.execute(
                 select(table.submission_id, table.created_at).where(

@@ -28,7 +28,7 @@ from sandpit.db.models import (
     User,
     Workspace,
 )
-from sandpit.errors import BadRequest, NotFound, RateLimited
+from sandpit.errors import Conflict, NotFound, RateLimited
 from sandpit.history.service import HistoryService, Stored
 from sandpit.review import access, assignments
 from sandpit.security.ratelimit import RateLimiter
@@ -41,7 +41,7 @@ _VERSION_TRIES = 5
 
 @dataclass(frozen=True)
 class Target:
-    """Where a submission goes: an assignment, or a named reviewer."""
+    """Where a submission goes: an assignment, a named reviewer, or both."""
 
     assignment: Assignment | None
     reviewer: User | None
@@ -58,26 +58,37 @@ async def resolve_target(
     assignment_id: str | None,
     reviewer: str | None,
 ) -> Target:
-    """The assignment or reviewer a submission goes to.
+    """The assignment and/or reviewer a submission goes to.
 
-    Without either, the assignment the workspace was started from. Raises
-    `NotFound` for an assignment the user may not see, `BadRequest` for both,
-    neither (in a workspace not started from an assignment), or a name that
-    is not a reviewer's.
+    Without an assignment, the one the workspace was started from, if any.
+    With a reviewer and an assignment, the reviewer must review it. Raises
+    `NotFound` for an assignment the user may not see or a name that is not
+    a (fitting) reviewer's, `Conflict` when nothing is named and the
+    workspace was not started from an assignment, or the reviewer named is
+    the user.
     """
-    if assignment_id is not None and reviewer is not None:
-        raise BadRequest("Submit to an assignment or ask a reviewer, not both at once.")
+    named: User | None = None
     if reviewer is not None:
-        found = await users.get_by_name(db, reviewer)
-        if found is None or not access.is_staff(found) or found.disabled:
-            raise BadRequest(f"There is no reviewer named {reviewer!r}.")
-        if found.id == user.id:
-            raise BadRequest("You cannot ask yourself for a review.")
-        return Target(None, found)
-    assignment_id = assignment_id or await assignments.assignment_of_workspace(db, workspace.id)
-    if assignment_id is None:
-        raise BadRequest("Name the assignment this is for, or a reviewer to ask.")
-    return Target(await assignments.get_visible(db, user, assignment_id), None)
+        named = await users.get_by_name(db, reviewer)
+        if named is None or not access.is_staff(named) or named.disabled:
+            raise NotFound(f"There is no reviewer named {reviewer!r}.")
+        if named.id == user.id:
+            raise Conflict("You cannot ask yourself for a review.")
+    if assignment_id is None and named is None:
+        assignment_id = await assignments.assignment_of_workspace(db, workspace.id)
+        if assignment_id is None:
+            raise Conflict(
+                "This workspace was not started from an assignment: name the assignment "
+                "or a reviewer to ask."
+            )
+    assignment = await assignments.get_visible(db, user, assignment_id) if assignment_id else None
+    if (
+        assignment is not None
+        and named is not None
+        and not await access.reviews_assignment(db, named, assignment)
+    ):
+        raise NotFound(f"{reviewer!r} does not review this assignment.")
+    return Target(assignment, named)
 
 
 async def submit(
@@ -138,7 +149,7 @@ async def submit(
             session.add(Check(submission_id=made.id, status="pending", queued_at=now))
             await session.commit()
             return made.id
-        raise BadRequest("Too many submissions at once; please submit again.")
+        raise Conflict("Too many submissions at once; please submit again.")
 
     async with history.lock(workspace.id):
         submission_id = await history.freeze(workspace.id, attach)

@@ -60,6 +60,7 @@ def upgrade() -> None:
         sa.Column("published", sa.Boolean(), nullable=False),
         sa.Column("release", sa.String(16), nullable=False),
         sa.Column("released", sa.Boolean(), nullable=False),
+        sa.Column("hidden_visibility", sa.String(16), nullable=False),
         _at("created_at"),
     )
     op.create_index("ix_assignments_owner_id", "assignments", ["owner_id"])
