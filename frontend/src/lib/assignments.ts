@@ -15,6 +15,7 @@ export type Assignment = Schemas["AssignmentOut"];
 export type NewAssignment = Schemas["AssignmentCreate"];
 export type Visibility = NonNullable<NewAssignment["visibility"]>;
 export type Release = NonNullable<NewAssignment["release"]>;
+export type HiddenVisibility = NonNullable<NewAssignment["hidden_tests_visibility"]>;
 
 const one = (assignmentId: string) => ({ path: { assignment_id: assignmentId } });
 
@@ -35,7 +36,7 @@ export function createAssignment(assignment: NewAssignment): Promise<Result<{ as
 /** See an assignment whose visibility is `code`, by the code its reviewer handed out. */
 export function joinAssignment(code: string): Promise<Result<{ assignment: Assignment }>> {
   return attempt(async () => {
-    const { data, error, response } = await api.POST("/api/assignments/join", { body: { code } });
+    const { data, error, response } = await api.POST("/api/assignment-joins", { body: { code } });
     return data !== undefined
       ? { ok: true, assignment: data }
       : failure(error, response, { 404: "No assignment has this join code." });

@@ -5,7 +5,7 @@
  * form's fields as the API wants them. No I/O, no React: unit-tested.
  */
 import { parseTimestamp } from "./format";
-import type { Checks, Comment, LintDiagnostic, SubmissionSummary } from "./submissions";
+import type { Checks, Comment, HiddenTests, LintDiagnostic, SubmissionSummary } from "./submissions";
 
 /** A submission's status for people. */
 export const STATE_TEXT: Record<string, string> = {
@@ -41,21 +41,6 @@ export function linesText(comment: Pick<Comment, "line" | "end_line">): string {
   return comment.end_line !== comment.line ? `Lines ${comment.line}–${comment.end_line}` : `Line ${comment.line}`;
 }
 
-export type QueueView = { lateOnly: boolean; ungradedOnly: boolean; oldestFirst: boolean };
-
-/**
- * The queue's rows: late and ungraded filtered here (the server filters by
- * assignment and status), sorted by submission time. Ungraded: no review
- * yet, or a review without a score.
- */
-export function visibleRows(items: readonly SubmissionSummary[], view: QueueView): SubmissionSummary[] {
-  const time = (item: SubmissionSummary) => parseTimestamp(item.created_at) || 0;
-  return items
-    .filter((item) => !view.lateOnly || item.late)
-    .filter((item) => !view.ungradedOnly || item.status === "submitted" || item.review_score === null)
-    .sort((a, b) => (view.oldestFirst ? time(a) - time(b) : time(b) - time(a)));
-}
-
 /** This workspace's submissions, newest first. */
 export function ofWorkspace(items: readonly SubmissionSummary[], workspaceId: string): SubmissionSummary[] {
   return items
@@ -71,13 +56,11 @@ export function scoreText(score: number | null | undefined, max: number | null |
   return max == null ? String(score) : `${score} / ${max}`;
 }
 
-const num = (value: unknown): number | null => (typeof value === "number" ? value : null);
 const str = (value: unknown): string => (typeof value === "string" || typeof value === "number" ? String(value) : "");
 
-/** The hidden tests' count and score from the checks' `hidden` object (null when there is nothing to show). */
-export function hiddenSummary(hidden: Checks["hidden"]): { count: number; score: number | null; max: number | null } | null {
-  const count = num(hidden?.count);
-  return count === null || count === 0 ? null : { count, score: num(hidden?.score), max: num(hidden?.max_score) };
+/** The withheld hidden tests, when there are any to mention. */
+export function hiddenSummary(hidden: Checks["hidden_tests"]): HiddenTests | null {
+  return hidden == null || hidden.count === 0 ? null : hidden;
 }
 
 /** One ruff diagnostic as "path:line:column CODE message". */

@@ -2,10 +2,16 @@
 
 import { useId, useState, type FormEvent } from "react";
 import { dueAtOf, filesOf, namesOf, type FileRow } from "@/lib/review";
-import { createAssignment, type Assignment, type Release, type Visibility } from "@/lib/assignments";
+import { createAssignment, type Assignment, type HiddenVisibility, type Release, type Visibility } from "@/lib/assignments";
 import { ErrorMessage } from "../ErrorMessage";
 import { FilesField } from "./FilesField";
 import { Markdown } from "./Markdown";
+
+const HIDDEN_VISIBILITY: ReadonlyArray<[HiddenVisibility, string]> = [
+  ["hidden", "Never one by one (a count and a score)"],
+  ["after_due_date", "One by one after the due date"],
+  ["after_published", "One by one once results are released"],
+];
 
 const RELEASES: ReadonlyArray<[Release, string]> = [
   ["immediately", "At once"],
@@ -33,6 +39,7 @@ export function AssignmentForm({ onCreated, onCancel }: { onCreated: (assignment
   const [users, setUsers] = useState("");
   const [release, setRelease] = useState<Release>("immediately");
   const [published, setPublished] = useState(true);
+  const [hiddenVisibility, setHiddenVisibility] = useState<HiddenVisibility>("hidden");
   const [coReviewers, setCoReviewers] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -55,6 +62,7 @@ export function AssignmentForm({ onCreated, onCancel }: { onCreated: (assignment
       co_reviewers: namesOf(coReviewers),
       release,
       published,
+      hidden_tests_visibility: hiddenVisibility,
     };
     setBusy(true);
     setError(null);
@@ -155,6 +163,24 @@ export function AssignmentForm({ onCreated, onCancel }: { onCreated: (assignment
           </label>
           <select id={`${id}-release`} className="input" value={release} onChange={(event) => setRelease(RELEASES.find(([value]) => value === event.target.value)?.[0] ?? "immediately")} disabled={busy}>
             {RELEASES.map(([value, label]) => (
+              <option key={value} value={value}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="space-y-1">
+          <label htmlFor={`${id}-hidden`} className="block text-sm font-medium">
+            Hidden tests' results shown to students
+          </label>
+          <select
+            id={`${id}-hidden`}
+            className="input"
+            value={hiddenVisibility}
+            onChange={(event) => setHiddenVisibility(HIDDEN_VISIBILITY.find(([value]) => value === event.target.value)?.[0] ?? "hidden")}
+            disabled={busy}
+          >
+            {HIDDEN_VISIBILITY.map(([value, label]) => (
               <option key={value} value={value}>
                 {label}
               </option>

@@ -18,7 +18,7 @@ const STATUS_TEXT: Record<Checks["status"], string> = {
  */
 export function ChecksResults({ checks }: { checks: Checks }) {
   const finished = checks.status === "done" || checks.status === "error";
-  const hidden = hiddenSummary(checks.hidden);
+  const hidden = hiddenSummary(checks.hidden_tests);
   return (
     <section aria-labelledby="checks-title" className="space-y-3" data-testid="checks" data-status={checks.status}>
       <div className="flex items-baseline gap-3">
@@ -56,7 +56,7 @@ export function ChecksResults({ checks }: { checks: Checks }) {
       )}
       {hidden !== null && (
         <p className="text-sm text-fg-muted" data-testid="hidden-tests">
-          {hidden.count} hidden test{hidden.count === 1 ? "" : "s"}: {scoreText(hidden.score, hidden.max)}
+          {hidden.count} hidden test{hidden.count === 1 ? "" : "s"}: {scoreText(hidden.score, hidden.max_score)}
         </p>
       )}
       {checks.lint.length > 0 && (

@@ -4,14 +4,14 @@ import { useEffect, useId, useState } from "react";
 import Link from "next/link";
 import { gradesCsvUrl, listAssignments, type Assignment } from "@/lib/assignments";
 import { formatDateTime, formatRelative } from "@/lib/format";
-import { STATE_TEXT, scoreText, visibleRows } from "@/lib/review";
-import { listSubmissions, submissionUrl, type SubmissionSummary } from "@/lib/submissions";
+import { STATE_TEXT, scoreText } from "@/lib/review";
+import { listSubmissions, submissionUrl, type QueueFilter, type SubmissionStatus, type SubmissionSummary } from "@/lib/submissions";
 import { ErrorMessage } from "../ErrorMessage";
 import { LoadingState } from "../LoadingState";
 import { useSession } from "../SessionProvider";
 
 type ListState = { kind: "loading" } | { kind: "ready"; items: SubmissionSummary[] } | { kind: "failed"; message: string };
-type Filters = { assignment: string; status: string; lateOnly: boolean; ungradedOnly: boolean; oldestFirst: boolean };
+type Filters = { assignment: string; status: SubmissionStatus | ""; lateOnly: boolean; ungradedOnly: boolean; oldestFirst: boolean };
 
 const STATUSES = ["submitted", "commented", "changes_requested", "approved"] as const;
 
@@ -34,7 +34,14 @@ export function ReviewQueue({ initialAssignment }: { initialAssignment: string }
   });
   const [assignments, setAssignments] = useState<Assignment[]>([]);
   const [list, setList] = useState<{ key: string; state: ListState }>({ key: "", state: { kind: "loading" } });
-  const key = `${filters.assignment}|${filters.status}`;
+  const query: QueueFilter = {
+    assignment_id: filters.assignment || null,
+    status: filters.status || null,
+    late: filters.lateOnly ? true : null,
+    ungraded: filters.ungradedOnly,
+    order: filters.oldestFirst ? "asc" : "desc",
+  };
+  const key = JSON.stringify(query);
   const state: ListState = list.key === key ? list.state : { kind: "loading" };
 
   useEffect(() => {
@@ -43,7 +50,7 @@ export function ReviewQueue({ initialAssignment }: { initialAssignment: string }
 
   useEffect(() => {
     let cancelled = false;
-    void listSubmissions({ assignmentId: filters.assignment, status: filters.status }).then((result) => {
+    void listSubmissions(JSON.parse(key) as QueueFilter).then((result) => {
       if (!cancelled) {
         setList({ key, state: result.ok ? { kind: "ready", items: result.submissions } : { kind: "failed", message: result.message } });
       }
@@ -51,7 +58,7 @@ export function ReviewQueue({ initialAssignment }: { initialAssignment: string }
     return () => {
       cancelled = true;
     };
-  }, [filters.assignment, filters.status, key]);
+  }, [key]);
 
   const change = (next: Partial<Filters>) => setFilters((current) => ({ ...current, ...next }));
   const title = (item: SubmissionSummary) =>
@@ -83,7 +90,7 @@ export function ReviewQueue({ initialAssignment }: { initialAssignment: string }
           <label htmlFor={`${id}-status`} className="block font-medium">
             Status
           </label>
-          <select id={`${id}-status`} className="input py-1" value={filters.status} onChange={(event) => change({ status: event.target.value })}>
+          <select id={`${id}-status`} className="input py-1" value={filters.status} onChange={(event) => change({ status: STATUSES.find((status) => status === event.target.value) ?? "" })}>
             <option value="">Any</option>
             {STATUSES.map((status) => (
               <option key={status} value={status}>
@@ -98,7 +105,7 @@ export function ReviewQueue({ initialAssignment }: { initialAssignment: string }
         </label>
         <label className="flex items-center gap-1.5">
           <input type="checkbox" checked={filters.ungradedOnly} onChange={(event) => change({ ungradedOnly: event.target.checked })} />
-          Ungraded only
+          Not reviewed yet
         </label>
         <div>
           <label htmlFor={`${id}-sort`} className="block font-medium">
@@ -123,7 +130,7 @@ export function ReviewQueue({ initialAssignment }: { initialAssignment: string }
       {state.kind === "loading" && <LoadingState label="Loading submissions…" className="py-10" />}
       {state.kind === "failed" && <ErrorMessage message={state.message} />}
       {state.kind === "ready" &&
-        (visibleRows(state.items, filters).length === 0 ? (
+        (state.items.length === 0 ? (
           <p className="rounded-xl border border-dashed border-line px-4 py-10 text-center text-sm text-fg-muted">No submissions.</p>
         ) : (
           <table className="card w-full overflow-hidden text-sm">
@@ -141,7 +148,7 @@ export function ReviewQueue({ initialAssignment }: { initialAssignment: string }
               </tr>
             </thead>
             <tbody className="divide-y divide-line">
-              {visibleRows(state.items, filters).map((item) => (
+              {state.items.map((item) => (
                 <tr key={item.id} data-testid="submission-row">
                   {reviewer && <td className="px-3 py-2">{item.user}</td>}
                   <td className="px-3 py-2">

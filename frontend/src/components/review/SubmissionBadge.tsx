@@ -11,7 +11,7 @@ const FRESH_MS = 5000;
 
 function mySubmissions(): Promise<SubmissionSummary[]> {
   if (asked === null || Date.now() - asked.at > FRESH_MS) {
-    asked = { at: Date.now(), answer: listSubmissions().then((result) => (result.ok ? result.submissions : [])) };
+    asked = { at: Date.now(), answer: listSubmissions({ scope: "own" }).then((result) => (result.ok ? result.submissions : [])) };
   }
   return asked.answer;
 }

@@ -11,8 +11,7 @@ import { workspaceUrl } from "@/lib/navigation";
 import {
   copySubmission,
   getSubmission,
-  listSubmissions,
-  markCommentsRead,
+  markRead,
   submissionFileText,
   type Comment,
   type Review,
@@ -75,40 +74,28 @@ export function SubmissionView({ submissionId }: { submissionId: string }) {
 
   // What the diff can compare with: the starter files (reviewers get them) and the previous version.
   const assignmentId = submission?.assignment_id ?? null;
-  const version = submission?.version ?? 0;
-  const owner = submission?.user;
+  const previousId = submission?.previous_id ?? null;
+  const previousVersion = (submission?.version ?? 1) - 1;
   useEffect(() => {
-    if (assignmentId === null) {
-      return;
-    }
     let cancelled = false;
-    void Promise.all([listAssignments(), listSubmissions({ assignmentId })]).then(([assignments, submissions]) => {
+    const previous: DiffBase[] = previousId === null ? [] : [{ kind: "previous", submissionId: previousId, version: previousVersion }];
+    void (assignmentId === null ? Promise.resolve(null) : listAssignments()).then((assignments) => {
       if (cancelled) {
         return;
       }
-      const found: DiffBase[] = [];
-      const starter = assignments.ok ? assignments.assignments.find((item) => item.id === assignmentId)?.starter : undefined;
-      if (starter !== undefined) {
-        found.push({ kind: "starter", files: starter });
-      }
-      const previous = submissions.ok
-        ? submissions.submissions.find((item) => item.version === version - 1 && (owner === undefined || item.user === owner))
-        : undefined;
-      if (previous !== undefined) {
-        found.push({ kind: "previous", submissionId: previous.id, version: previous.version });
-      }
-      setBases(found);
+      const starter = assignments?.ok ? assignments.assignments.find((item) => item.id === assignmentId)?.starter : undefined;
+      setBases(starter === undefined ? previous : [{ kind: "starter", files: starter }, ...previous]);
     });
     return () => {
       cancelled = true;
     };
-  }, [assignmentId, version, owner]);
+  }, [assignmentId, previousId, previousVersion]);
 
   // Reading the page reads its comments and reviews: the unread count goes down.
   const unread = (submission?.unread ?? 0) > 0;
   useEffect(() => {
     if (unread) {
-      void markCommentsRead(submissionId);
+      void markRead(submissionId);
     }
   }, [unread, submissionId]);
 

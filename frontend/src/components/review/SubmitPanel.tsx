@@ -64,12 +64,12 @@ export function SubmitPanel({
     },
     [workspaceId],
   );
-  const refresh = useCallback(() => void listSubmissions().then(showList), [showList]);
+  const refresh = useCallback(() => void listSubmissions({ workspace_id: workspaceId }).then(showList), [showList, workspaceId]);
 
   useEffect(() => {
-    void listSubmissions().then(showList);
+    void listSubmissions({ workspace_id: workspaceId }).then(showList);
     void listAssignments().then((result) => result.ok && setAssignments(result.assignments));
-  }, [showList]);
+  }, [showList, workspaceId]);
 
   // The assignment this workspace was started from, or last submitted to.
   const known =
