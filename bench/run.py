@@ -23,6 +23,7 @@ BENCHMARKS = [
     "export",
     "history",
     "checks",
+    "submissions",
 ]
 
 

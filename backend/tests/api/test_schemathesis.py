@@ -37,7 +37,8 @@ import pytest
 from sandpit.config import REPO_DIR
 from tests.servers import SandpitServer
 
-pytestmark = pytest.mark.slow
+# Two `st run`s, each allowed 900 s (`schemathesis`): above pytest's default 300 s.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1900)]
 
 SEED = int(os.environ.get("SCHEMATHESIS_SEED", "20261206"))
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "15"))

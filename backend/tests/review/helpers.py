@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from typing import Any
 
 import httpx
@@ -77,3 +78,18 @@ def never_names_hidden(answer: httpx.Response) -> None:
     text = answer.text
     for secret in ("test_hidden", "test_secret_small", "test_secret_negative", "add(-1, -2)"):
         assert secret not in text, f"{secret!r} reached a student: {text[:2000]}"
+
+
+def wait_for_checks(
+    client: httpx.Client, submission_id: str, timeout: float = 120
+) -> dict[str, Any]:
+    """The submission once its checks are `done` or `error` (polled, with a deadline)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = client.get(f"/api/submissions/{submission_id}")
+        assert found.status_code == 200, found.text
+        body: dict[str, Any] = found.json()
+        if body["checks"]["status"] in ("done", "error"):
+            return body
+        assert time.monotonic() < deadline, f"checks still {body['checks']} after {timeout} s"
+        time.sleep(0.2)

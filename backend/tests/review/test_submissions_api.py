@@ -95,6 +95,10 @@ def test_the_queue_and_own_lists(reviewer: User, student: User, other_student: U
         "/api/submissions", params={"assignment_id": made["id"], "order": "desc"}
     ).json()
     assert [s["id"] for s in newest_first] == subs[::-1]
+    page = reviewer.client.get(
+        "/api/submissions", params={"assignment_id": made["id"], "limit": 1, "offset": 1}
+    ).json()
+    assert [s["id"] for s in page] == subs[1:]
     own = student.client.get("/api/submissions").json()
     assert [s["id"] for s in own] == [subs[0]]
     assert (

@@ -1744,6 +1744,14 @@ export interface components {
          *     before release, hidden tests are counted and scored but never named.
          */
         ChecksOut: {
+            /**
+             * Attempts
+             * @description Times the checks were started.
+             * @default 0
+             */
+            attempts: number;
+            /** Finished At */
+            finished_at?: string | null;
             /** @description Tests the caller may not see yet: only their count and score. */
             hidden_tests?: components["schemas"]["HiddenTestsOut"] | null;
             /**
@@ -1763,10 +1771,17 @@ export interface components {
              */
             notes: string[];
             /**
+             * Order
+             * @description The check's place in the queue: checks start in this order.
+             */
+            order?: number | null;
+            /**
              * Position
              * @description While pending: how many checks are ahead in the queue.
              */
             position?: number | null;
+            /** Queued At */
+            queued_at?: string | null;
             /**
              * Raw Output
              * @description Reviewers only.
@@ -1774,6 +1789,11 @@ export interface components {
             raw_output?: string | null;
             /** Score */
             score?: number | null;
+            /**
+             * Started At
+             * @description Of the latest attempt.
+             */
+            started_at?: string | null;
             /**
              * Status
              * @enum {string}
@@ -5161,6 +5181,8 @@ export interface operations {
                 /** @description By submission time. */
                 order?: "asc" | "desc";
                 limit?: number;
+                /** @description Skip this many first. */
+                offset?: number;
             };
             header?: never;
             path?: never;

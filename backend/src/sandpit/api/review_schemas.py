@@ -183,6 +183,13 @@ class ChecksOut(BaseModel):
         default=None, description="While pending: how many checks are ahead in the queue."
     )
     message: str | None = None
+    queued_at: Timestamp | None = None
+    started_at: Timestamp | None = Field(default=None, description="Of the latest attempt.")
+    finished_at: Timestamp | None = None
+    attempts: int = Field(default=0, description="Times the checks were started.")
+    order: int | None = Field(
+        default=None, description="The check's place in the queue: checks start in this order."
+    )
 
 
 class ReviewCreate(Body):

@@ -221,6 +221,7 @@ async def list_submissions(
     latest: Annotated[bool, Query(description="Only each work's newest version.")] = False,
     order: Annotated[Literal["asc", "desc"], Query(description="By submission time.")] = "asc",
     limit: Annotated[int, Query(ge=1, le=_PAGE_MAX)] = 200,
+    offset: Annotated[int, Query(ge=0, le=1_000_000, description="Skip this many first.")] = 0,
 ) -> list[SubmissionSummary]:
     """A reviewer's queue (submissions to the assignments they review and review
     requests to them), or the caller's own submissions, or both."""
@@ -233,7 +234,7 @@ async def list_submissions(
         latest=latest,
         order=order,
     )
-    found = await submissions.listing(db, user, filters, limit)
+    found = await submissions.listing(db, user, filters, limit, offset)
     reviewer_of = {s.id: s.user_id != user.id for s in found}
     return [
         SubmissionSummary.model_validate(row)

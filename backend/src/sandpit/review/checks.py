@@ -25,6 +25,7 @@ import contextlib
 import functools
 import json
 import logging
+import os
 import shutil
 import uuid
 from collections.abc import Awaitable, Mapping
@@ -204,7 +205,6 @@ class CheckQueue:
             owner = submission.user_id
         target, work = folder / "submission", folder / "work"
         await to_thread.run_sync(_write_tree, target, files)
-        await to_thread.run_sync(work.mkdir, 0o700)
         return await self.grade(
             self.backend,
             submission_dir=target,
@@ -232,11 +232,14 @@ class CheckQueue:
 
 
 def _write_tree(root: Path, files: Mapping[str, bytes]) -> None:
-    """Write `files` under `root`, a new private folder in a new private folder of the
-    queue's (paths are checked again: they came from a workspace listing, but
-    this is host-side code)."""
-    root.parent.parent.mkdir(mode=0o700, exist_ok=True)
-    root.parent.mkdir(mode=0o700)
+    """Write `files` under `root`, a new private folder in a new folder of the queue's
+    (paths are checked again: they came from a workspace listing, but this is
+    host-side code)."""
+    # Search-only for others, as the workspaces' folder: the grader's sandbox
+    # binds its work folder (beside `root`) from below these, by descriptor.
+    for folder in (root.parent.parent, root.parent):
+        folder.mkdir(mode=0o711, exist_ok=True)
+        os.chmod(folder, 0o711)  # noqa: S103 - search only, as said
     root.mkdir(mode=0o700)
     for path, data in files.items():
         parts = validate_path(path)

@@ -195,7 +195,9 @@ class Filters:
     order: str = "asc"  # by submission time
 
 
-async def listing(db: AsyncSession, user: User, filters: Filters, limit: int) -> list[Submission]:
+async def listing(
+    db: AsyncSession, user: User, filters: Filters, limit: int, offset: int = 0
+) -> list[Submission]:
     """The submissions `user` may see that match `filters` (see `access`)."""
     query = select(Submission).where(access.visible_submissions(user))
     if filters.scope == "own":
@@ -223,7 +225,8 @@ async def listing(db: AsyncSession, user: User, filters: Filters, limit: int) ->
             & (newest.c.v == Submission.version),
         )
     by_time = Submission.created_at.desc() if filters.order == "desc" else Submission.created_at
-    return list(await db.scalars(query.order_by(by_time, Submission.id).limit(limit)))
+    query = query.order_by(by_time, Submission.id).offset(offset).limit(limit)
+    return list(await db.scalars(query))
 
 
 async def newest_versions(

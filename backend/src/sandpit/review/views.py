@@ -56,7 +56,20 @@ def checks_view(
     check: Check | None, release: Release, position: int | None = None
 ) -> dict[str, Any]:
     """The `checks` object for the caller: the stored result with visibility applied,
-    or the queue state while there is none yet."""
+    or the queue state while there is none yet; with the queue's times."""
+    view = _result_view(check, release, position)
+    if check is not None:
+        view |= {
+            "queued_at": check.queued_at,
+            "started_at": check.started_at,
+            "finished_at": check.finished_at,
+            "attempts": check.attempts,
+            "order": check.id,
+        }
+    return view
+
+
+def _result_view(check: Check | None, release: Release, position: int | None) -> dict[str, Any]:
     if check is None or check.result is None:
         status = check.status if check is not None else "pending"
         view: dict[str, Any] = {"status": status, "tests": [], "lint": [], "notes": []}
@@ -87,7 +100,7 @@ def visible_score(check: Check | None, release: Release) -> tuple[float | None, 
     """The automated score and maximum the caller may see (None while there is none)."""
     if check is None or check.result is None:
         return None, None
-    view = checks_view(check, release)
+    view = _result_view(check, release, None)
     score, max_score = view.get("score"), view.get("max_score")
     return (
         None if score is None else float(score),
