@@ -70,7 +70,10 @@ def contexts(ui_server: SandpitServer, browser: Browser) -> Iterator[tuple[Ide, 
 def wait_for_checks(page: Page, score: str) -> None:
     """Wait until the submission page shows its finished checks with `score`."""
     checks = page.get_by_test_id("checks")
-    expect(checks).to_have_attribute("data-status", "done", timeout=CHECKS_TIMEOUT_MS)
+    expect(checks).to_have_attribute(
+        "data-status", re.compile("^(done|error)$"), timeout=CHECKS_TIMEOUT_MS
+    )
+    assert checks.get_attribute("data-status") == "done", checks.inner_text()
     expect(page.get_by_test_id("checks-score")).to_have_text(f"Score {score}")
 
 
