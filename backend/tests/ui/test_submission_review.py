@@ -26,6 +26,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.servers import SandpitServer
 from tests.ui.conftest import PASSWORD, Ide, new_context
+from tests.ui.test_accessibility import AXE, SERIOUS, violations
 
 # A first try with a bug (one hidden test of two fails), then the fix.
 BUGGY = "def add(a, b):\n    return a - b\n"
@@ -77,6 +78,26 @@ def wait_for_checks(page: Page, score: str) -> None:
     expect(page.get_by_test_id("checks-score")).to_have_text(f"Score {score}")
 
 
+def accessible(page: Page, where: str) -> None:
+    """No serious or critical axe violation on the page as it is now."""
+    found = violations(page)
+    assert not found, f"{where}:\n" + "\n".join(found)
+
+
+def drawer_accessible(page: Page) -> None:
+    """No serious or critical axe violation inside the IDE's submission drawer (the IDE
+    around it has its own test, test_accessibility.py; the drawer overlays its toolbar)."""
+    page.evaluate(AXE.read_text())
+    result = page.evaluate(
+        """() => axe.run(document.querySelector('aside[aria-label="Submissions"]'), {
+            runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+            resultTypes: ["violations"],
+        })"""
+    )
+    found = [v["id"] for v in result["violations"] if v["impact"] in SERIOUS]
+    assert not found, f"the IDE's submission drawer: {found}"
+
+
 def submit_from_ide(student: Ide, title: str, message: str, version: int) -> None:
     """In the open workspace: Submit, with `message`; then open the new version's page."""
     page = student.page
@@ -85,6 +106,8 @@ def submit_from_ide(student: Ide, title: str, message: str, version: int) -> Non
     drawer.get_by_label("Message").fill(message)
     drawer.get_by_role("button", name="Submit this version").click()
     expect(drawer.get_by_role("status")).to_have_text(f"Submitted version {version}.")
+    if version == 1:
+        drawer_accessible(page)
     drawer.get_by_role("link", name=f"Version {version}", exact=True).click()
     expect(page.get_by_role("heading", name=f"{title}: version {version}")).to_be_visible()
 
@@ -106,6 +129,7 @@ def test_assignment_submit_review_resubmit_approve_grade(
     form.get_by_label("Content of starter file 1").fill(BUGGY)
     form.get_by_label("Path of hidden test file 1").fill("test_main.py")
     form.get_by_label("Content of hidden test file 1").fill(HIDDEN_TESTS)
+    accessible(page, "the new assignment form")
     form.get_by_role("button", name="Create assignment").click()
     card = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name=title))
     expect(card.get_by_text("1 hidden test file(s)")).to_be_visible()
@@ -153,6 +177,7 @@ def test_assignment_submit_review_resubmit_approve_grade(
     thread = page.get_by_test_id("thread")
     expect(thread).to_have_attribute("data-line", "2")
     expect(thread.locator("em")).to_have_text("subtracts")
+    accessible(page, "a reviewer's submission view")
     review = page.get_by_role("form", name="Your review")
     review.get_by_label("Request changes").check()
     review.get_by_label("Summary").fill("Nearly: see line 2.")
@@ -165,6 +190,7 @@ def test_assignment_submit_review_resubmit_approve_grade(
     badge = page.get_by_test_id("submission-badge")
     expect(badge).to_contain_text("Version 1: Changes requested")
     expect(badge).to_contain_text("unread comment")
+    accessible(page, "the workspace list with a submission's status")
     badge.click()
     expect(page.get_by_test_id("submission-status")).to_have_text("Changes requested")
     marker = page.get_by_test_id("submission-editor").locator(
@@ -191,6 +217,7 @@ def test_assignment_submit_review_resubmit_approve_grade(
     page = reviewer.page
     page.goto(f"{ui_server.url}/review/")
     page.get_by_label("Sort").select_option(label="Newest submission first")
+    accessible(page, "the review queue")
     row = page.get_by_test_id("submission-row").filter(has_text=student.username).first
     expect(row.get_by_role("cell").nth(2)).to_have_text("2")
     row.get_by_role("link", name=title).click()
@@ -214,6 +241,7 @@ def test_assignment_submit_review_resubmit_approve_grade(
     expect(page.get_by_test_id("submission-status")).to_have_text("Approved")
     expect(page.get_by_test_id("grade")).to_have_text("Grade: 9.5")
     expect(page.get_by_test_id("review").last).to_contain_text("Well done.")
+    accessible(page, "a student's graded submission")
     student.screenshot("review-student-grade")
 
     # --- The grades CSV lists it (downloaded from the reviewer's page). ---
