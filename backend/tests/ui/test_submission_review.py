@@ -3,9 +3,9 @@
 A reviewer sets an assignment; a student starts it, submits, sees the automated
 results; the reviewer comments on a line and requests changes; the student sees
 the comment in the gutter of the submitted version, replies, fixes and
-resubmits; the reviewer compares the versions and approves with a score; the
-student sees the grade; the grades CSV lists it. A third user, another student,
-gets nothing of the first one's work.
+resubmits; the reviewer compares the versions, approves with a score and opens
+a copy to run it; the student sees the grade; the grades CSV lists it. A third
+user, another student, gets nothing of the first one's work.
 
 The checks run for real (a fresh sandbox per submission, pytest and ruff from
 the runtime image), so this module's one server checks two submissions.
@@ -234,6 +234,11 @@ def test_assignment_submit_review_resubmit_approve_grade(
     review.get_by_role("button", name="Submit review").click()
     expect(page.get_by_test_id("submission-status")).to_have_text("Approved")
     reviewer.screenshot("review-approved")
+    # "Open a copy to run it": a workspace of the reviewer's with the submitted files.
+    page.get_by_role("button", name="Open a copy to run it").click()
+    page.wait_for_url(re.compile(r"/workspace/\?id="))
+    reviewer.workspace_id = page.url.split("id=")[1]
+    expect(reviewer.open_file("main.py")).to_contain_text("return a + b")
 
     # --- The student sees the grade. ---
     page = student.page
