@@ -91,3 +91,21 @@ def test_grades_csv_cells_never_start_a_formula() -> None:
     lines = grades.to_csv([row]).splitlines()
     assert lines[0] == ",".join(grades.COLUMNS)
     assert lines[1] == "'=cmd|' /C calc'!A0,2,2026-12-06T12:00:00Z,yes,approved,done,-1.5,4.0,"
+
+
+def test_why_checks_failed_is_for_reviewers() -> None:
+    failed = {
+        "status": "error",
+        "score": 0,
+        "max_score": 0,
+        "tests": [],
+        "lint": [],
+        "notes": ["tests/test_hidden.py is not valid Python"],
+        "message": "tests/test_hidden.py is not valid Python",
+    }
+    check = Check(id=1, submission_id="s", status="error", result=json.dumps(failed), attempts=1)
+    student = checks_view(check, Release(reviewer=False, released=True, past_due=True))
+    assert "test_hidden" not in json.dumps(student)
+    assert student["message"] == "The checks could not run; a reviewer will look at it."
+    reviewer = checks_view(check, Release(reviewer=True, released=False, past_due=False))
+    assert reviewer["message"] == failed["message"]

@@ -24,6 +24,8 @@ from sandpit.review import assignments
 
 log = logging.getLogger(__name__)
 
+STUDENT_ERROR = "The checks could not run; a reviewer will look at it."
+
 
 @dataclass(frozen=True)
 class Release:
@@ -58,6 +60,9 @@ def checks_view(
     """The `checks` object for the caller: the stored result with visibility applied,
     or the queue state while there is none yet; with the queue's times."""
     view = _result_view(check, release, position)
+    if not release.reviewer and view.get("message"):
+        # The grader's sentence may name a hidden test file ("... is not valid Python").
+        view["message"] = STUDENT_ERROR
     if check is not None:
         view |= {
             "queued_at": check.queued_at,
