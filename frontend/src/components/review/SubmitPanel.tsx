@@ -76,7 +76,8 @@ export function SubmitPanel({
     assignments.find((assignment) => assignment.workspaces.includes(workspaceId))?.id ??
     items?.find((item) => item.assignment_id)?.assignment_id ??
     "";
-  const chosen = assignmentId !== "" ? assignmentId : known !== "" ? known : (assignments[0]?.id ?? "");
+  // Never a guess: a workspace not started from an assignment names one first.
+  const chosen = assignmentId !== "" ? assignmentId : known;
   const checking = items?.some((item) => item.checks_status === "pending" || item.checks_status === "running") ?? false;
   useVisibleInterval(() => refresh(), checking ? POLL_MS : null);
 
@@ -169,7 +170,7 @@ export function SubmitPanel({
                 Assignment
               </label>
               <select id={`${id}-assignment`} className="input" value={chosen} onChange={(event) => setAssignmentId(event.target.value)} disabled={busy}>
-                {assignments.length === 0 && <option value="">No assignment</option>}
+                {chosen === "" && <option value="">{assignments.length === 0 ? "No assignment" : "Choose an assignment"}</option>}
                 {assignments.map((assignment) => (
                   <option key={assignment.id} value={assignment.id}>
                     {assignment.title}
