@@ -151,6 +151,9 @@ def test_assignment_submit_review_resubmit_approve_grade(
     expect(student.open_file("main.py")).to_contain_text("return a - b")
     submit_from_ide(student, title, "first try", 1)
     wait_for_checks(page, "1 / 2")
+    # Hidden tests reach the student as a count and a score, never by name.
+    expect(page.get_by_test_id("hidden-tests")).to_have_text("2 hidden tests: 1 / 2")
+    expect(page.get_by_test_id("checks")).not_to_contain_text("test_adds")
     first_url = page.url
     first_id = first_url.split("id=")[1]
     assert page.evaluate("window.__pwned") is None
@@ -166,6 +169,8 @@ def test_assignment_submit_review_resubmit_approve_grade(
     row = page.get_by_test_id("submission-row").filter(has_text=student.username)
     row.get_by_role("link", name=title).click()
     wait_for_checks(page, "1 / 2")
+    # The reviewer sees every test by name.
+    expect(page.get_by_role("list", name="Tests")).to_contain_text("test_adds")
     expect(page.get_by_label("Submitted file: main.py")).to_contain_text("return a - b")
     # A click on line 2's number picks the line for the comment.
     page.get_by_test_id("submission-editor").locator(
