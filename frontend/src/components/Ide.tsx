@@ -36,6 +36,8 @@ import type { HistoryView } from "./history/HistoryPanel";
 // in the workspace page's first download.
 // History and snapshots load when first opened.
 const HistoryPanel = lazy(() => import("./history/HistoryPanel").then((m) => ({ default: m.HistoryPanel })));
+// Submitting and its feedback load when first opened.
+const SubmitPanel = lazy(() => import("./review/SubmitPanel").then((m) => ({ default: m.SubmitPanel })));
 // Viewers for what is not editable text load when such a file is opened.
 const FilePreview = lazy(() => import("./FilePreview"));
 // Not lib/dataFiles' isCsv: importing it here would put that module in the first load.
@@ -115,6 +117,7 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
   }, []);
   const [notice, setNotice] = useState<string | null>(null);
   const [historyView, setHistoryView] = useState<HistoryView | null>(null);
+  const [submitOpen, setSubmitOpen] = useState(false);
   const focusPending = useRef<string | null>(null);
   const [admission, setAdmission] = useState<AdmissionState>({ kind: "idle" });
   useEffect(() => watchAdmission(setAdmission), []);
@@ -315,6 +318,7 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
         onToggleTerminal={toggleTerminal}
         onHistory={() => setHistoryView(activeTab?.kind === "text" ? "file" : "snapshots")}
         onShortcuts={() => setShortcutsOpen(true)}
+        onSubmit={() => setSubmitOpen(true)}
         timeLimit={ui.timeLimit}
         onTimeLimit={(timeLimit) => updateUi((state) => ({ ...state, timeLimit }))}
       />
@@ -509,6 +513,17 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
             onView={setHistoryView}
             onClose={() => setHistoryView(null)}
             onRestored={onRestored}
+          />
+        </Suspense>
+      )}
+      {submitOpen && (
+        <Suspense fallback={null}>
+          <SubmitPanel
+            workspaceId={workspaceId}
+            path={activeTab?.kind === "text" ? activeTab.path : null}
+            readText={(path) => editor.current?.snapshot(path)?.text ?? null}
+            saveAll={async () => (await Promise.all(tabs.tabs.filter((tab) => tab.dirty).map((tab) => tabs.save(tab.path)))).every(Boolean)}
+            onClose={() => setSubmitOpen(false)}
           />
         </Suspense>
       )}

@@ -19,6 +19,7 @@ type Props = {
   onToggleTerminal: () => void;
   onHistory: () => void;
   onShortcuts: () => void;
+  onSubmit: () => void;
 };
 
 const isMac = () => typeof navigator !== "undefined" && /Mac|iPhone|iPad/.test(navigator.platform);
@@ -61,6 +62,9 @@ export function IdeToolbar(props: Props) {
         </button>
         <button type="button" onClick={props.onHistory} className="btn-ghost px-2 py-1 text-xs" title="File history, snapshots, deleted files">
           History
+        </button>
+        <button type="button" onClick={props.onSubmit} className="btn-ghost px-2 py-1 text-xs" title="Submit this workspace, request a review, see feedback">
+          Submit
         </button>
         <button
           type="button"

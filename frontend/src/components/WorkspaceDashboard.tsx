@@ -2,7 +2,8 @@
 
 import dynamic from "next/dynamic";
 import { useRouter } from "next/navigation";
-import { useEffect, useState } from "react";
+import { lazy, Suspense, useEffect, useState } from "react";
+import Link from "next/link";
 import type { Workspace } from "@/api/client";
 import type { Result } from "@/lib/result";
 import { AccountSection } from "./AccountSection";
@@ -17,6 +18,9 @@ import { WorkspaceRow } from "./WorkspaceRow";
 
 // The import UI (and lib/archives.ts) load only where the dashboard shows.
 const ImportZip = dynamic(() => import("./ImportZip"), { ssr: false });
+
+// Each workspace's latest submission (status, unread comments), loaded after the list.
+const SubmissionBadge = lazy(() => import("./review/SubmissionBadge"));
 
 type ListState = { kind: "loading" } | { kind: "ready"; items: Workspace[] } | { kind: "failed"; message: string };
 
@@ -34,7 +38,9 @@ function listState(result: Result<{ workspaces: Workspace[] }>): ListState {
 
 export function WorkspaceDashboard() {
   const router = useRouter();
-  const isAdmin = useSession().role === "admin";
+  const role = useSession().role;
+  const isAdmin = role === "admin";
+  const isReviewer = role !== "user";
   const [list, setList] = useState<ListState>({ kind: "loading" });
   const [announcement, setAnnouncement] = useState("");
   const [doomed, setDoomed] = useState<Workspace | null>(null);
@@ -89,13 +95,19 @@ export function WorkspaceDashboard() {
         <h1 className="text-2xl font-semibold tracking-tight">Your workspaces</h1>
         <p className="text-sm text-fg-muted">Each workspace has its own files, terminal and Python sandbox.</p>
         {/* Here, not in the header: the workspace page's scripts stay as they are. */}
-        {isAdmin && (
-          <p className="text-sm">
+        <p className="flex gap-4 text-sm">
+          <Link href="/assignments/" className="underline underline-offset-2">
+            Assignments
+          </Link>
+          <Link href="/review/" className="underline underline-offset-2">
+            {isReviewer ? "Submissions to review" : "Your submissions"}
+          </Link>
+          {isAdmin && (
             <a href="/admin/" className="underline underline-offset-2">
               Administration
             </a>
-          </p>
-        )}
+          )}
+        </p>
       </div>
 
       <section className="card p-4 sm:p-5">
@@ -134,6 +146,11 @@ export function WorkspaceDashboard() {
                 <WorkspaceRow
                   key={workspace.id}
                   workspace={workspace}
+                  badge={
+                    <Suspense fallback={null}>
+                      <SubmissionBadge workspaceId={workspace.id} />
+                    </Suspense>
+                  }
                   onDelete={askDelete}
                   onRenamed={(renamed) => {
                     setList((current) =>

@@ -1,6 +1,6 @@
 "use client";
 
-import { useState, type FormEvent } from "react";
+import { useState, type FormEvent, type ReactNode } from "react";
 import Link from "next/link";
 import type { Workspace } from "@/api/client";
 import { renameWorkspace } from "@/lib/workspaces";
@@ -10,10 +10,13 @@ import { workspaceUrl } from "@/lib/navigation";
 /** One workspace in the list: open link, when it was last used, rename in place, delete. */
 export function WorkspaceRow({
   workspace,
+  badge,
   onDelete,
   onRenamed,
 }: {
   workspace: Workspace;
+  /** A line under the name (the latest submission's status). */
+  badge?: ReactNode;
   onDelete: (workspace: Workspace) => void;
   onRenamed: (workspace: Workspace) => void;
 }) {
@@ -83,6 +86,7 @@ export function WorkspaceRow({
             {formatRelative(when)}
           </time>
         </p>
+        {badge}
       </div>
       <button
         type="button"
