@@ -32,7 +32,7 @@ from pathlib import Path
 from sandpit.proxy.server import PackageProxy
 from sandpit.sandbox import cgroups, launcher, proxy_bridge
 from sandpit.sandbox.agent_sandbox import AgentBackend, AgentSandbox
-from sandpit.sandbox.base import SandboxSpec, SandboxStats
+from sandpit.sandbox.base import SandboxError, SandboxSpec, SandboxStats
 from sandpit.sandbox.channel import AgentChannel, socket_pair
 from sandpit.sandbox.layout import (
     AGENT_COMMAND,
