@@ -27,6 +27,7 @@ from sandpit.api import (
     health,
     history,
     limits,
+    lsp,
     metrics,
     openapi,
     runs,
@@ -46,6 +47,8 @@ from sandpit.frontend import mount_frontend
 from sandpit.history.restore import Restorer
 from sandpit.history.service import HistoryService
 from sandpit.history.watcher import HistoryWatcher
+from sandpit.lsp.manager import LanguageServers
+from sandpit.lsp.session import lsp_settings
 from sandpit.metrics import Metrics
 from sandpit.runs.service import RunService
 from sandpit.sandboxes import SandboxSetupError, build_manager
@@ -55,7 +58,7 @@ from sandpit.security.tokens import TokenCodec
 from sandpit.terminals.commandlog import CommandLog
 from sandpit.terminals.manager import TerminalManager
 from sandpit.workspaces.reaper import VolumeReaper
-from sandpit.workspaces.store import volumes
+from sandpit.workspaces.store import mounted_workspace_dir, volumes
 
 log = logging.getLogger(__name__)
 
@@ -141,11 +144,19 @@ async def _open_context(settings: Settings, secret: str, server_metrics: Metrics
             ),
         )
         context.terminals.open()
+        if settings.lsp_enabled:  # --- Language servers
+            context.lsp = LanguageServers(
+                context.sandboxes.backend,
+                lambda workspace_id: mounted_workspace_dir(settings, workspace_id),
+                lsp_settings(settings),
+            )
     return context
 
 
 async def _close_context(context: AppContext, reaper: VolumeReaper | None) -> None:
     """Everything `_open_context` started, stopped: terminals, runs, sandboxes, volumes."""
+    if context.lsp is not None:  # --- Language servers
+        await context.lsp.close()
     if context.terminals is not None:  # --- Terminals
         await context.terminals.close()
     if context.runs is not None:
@@ -199,7 +210,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestMetrics, metrics=server_metrics)
 
     api = APIRouter(prefix="/api")
-    routers = (health, auth, archives, workspaces, files, history, runs, sandboxes, terminals)
+    routers = (health, auth, archives, workspaces, files, history, runs, sandboxes, terminals, lsp)
     for module in (*routers, limits, admin, admin_users):
         api.include_router(module.router)
     api.include_router(sandboxes.user_router)

@@ -11,6 +11,7 @@ from sandpit.config import Settings
 from sandpit.errors import ServiceUnavailable
 from sandpit.history.restore import Restorer
 from sandpit.history.service import HistoryService
+from sandpit.lsp.manager import LanguageServers
 from sandpit.metrics import Metrics
 from sandpit.runs.service import RunService
 from sandpit.sandbox.manager import SandboxManager
@@ -38,6 +39,8 @@ class AppContext:
     sandboxes: SandboxManager | None = None
     runs: RunService | None = None
     terminals: TerminalManager | None = None  # --- Terminals
+    # --- Language servers: None where sandboxes cannot run or LSP_ENABLED is off.
+    lsp: LanguageServers | None = None
     sandbox_unavailable: str | None = None
     metrics: Metrics = field(default_factory=Metrics)
     refusals: RefusalLog = field(default_factory=RefusalLog)
