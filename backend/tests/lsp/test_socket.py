@@ -116,9 +116,11 @@ def test_isolation(server: SandpitServer, user: User) -> None:
     put(user, workspace, "lib/libmod.py", "LIB = 1\n")
     with LspClient(server, user.token, workspace) as client:
         client.initialize()
-        uri = client.open("main.py", "import libmod\nimport secretmod\n")
+        uri = client.open(
+            "main.py", "import libmod\nimport secretmod\n\nprint(libmod.LIB, secretmod.SECRET)\n"
+        )
         diagnostics = client.wait_diagnostics(
-            uri, lambda ds: any("secretmod" in d["message"] for d in ds)
+            uri, lambda ds: any("Cannot find module `secretmod`" in d["message"] for d in ds)
         )
         assert not any("libmod" in d["message"] for d in diagnostics), diagnostics
         pid = _server_pid(server, "pyrefly")
