@@ -22,6 +22,7 @@ BENCHMARKS = [
     "proxy",
     "export",
     "history",
+    "lsp",
 ]
 
 

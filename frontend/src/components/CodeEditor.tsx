@@ -29,6 +29,7 @@ import {
 } from "@codemirror/view";
 import { tags as t } from "@lezer/highlight";
 import { isPython, type EditorHandle, type EditorProps, type EditorSnapshot } from "@/lib/editor";
+import { LanguageHook } from "@/lib/lsp/hook";
 
 /** Colours come from CSS variables (globals.css), so one style serves both themes. */
 const highlightStyle = HighlightStyle.define([
@@ -127,7 +128,7 @@ function sameText(a: Text, b: Text): boolean {
  * Ctrl/Cmd+S saves and Ctrl/Cmd+Enter runs (passed up); Tab indents (Escape,
  * then Tab, moves focus on, as CodeMirror documents for keyboard users).
  */
-export function CodeEditor({ docs, active, onChange, onSave, onRun, onReady }: EditorProps) {
+export function CodeEditor({ docs, active, onChange, onSave, onRun, onReady, workspaceId, onOpenFile }: EditorProps) {
   const host = useRef<HTMLDivElement>(null);
   const view = useRef<EditorView | null>(null);
   const stored = useRef(new Map<string, Stored>());
@@ -137,6 +138,9 @@ export function CodeEditor({ docs, active, onChange, onSave, onRun, onReady }: E
   const save = useEffectEvent(() => onSave());
   const run = useEffectEvent(() => onRun());
   const ready = useEffectEvent((handle: EditorHandle) => onReady(handle));
+  const openFile = useEffectEvent((path: string) => onOpenFile?.(path));
+  const workspace = useEffectEvent(() => workspaceId);
+  const language = useRef<LanguageHook | null>(null);
 
   const extensionsFor = useRef<(path: string) => Extension>(() => []);
 
@@ -194,10 +198,17 @@ export function CodeEditor({ docs, active, onChange, onSave, onRun, onReady }: E
       darkSlot.of(EditorView.darkTheme.of(prefersDark())),
       searchSlot.of(searchLoaded ?? searchStub),
       labelSlot.of(EditorView.contentAttributes.of({ "aria-label": `Editor: ${path}` })),
+      language.current?.extension(path) ?? [],
     ];
 
     const editor = new EditorView({ parent: host.current ?? undefined });
     view.current = editor;
+    language.current = new LanguageHook({
+      workspaceId: workspace(),
+      view: () => view.current,
+      shown: () => shown.current,
+      openFile: (path) => openFile(path),
+    });
 
     const media = window.matchMedia("(prefers-color-scheme: dark)");
     const onScheme = () => {
@@ -245,6 +256,8 @@ export function CodeEditor({ docs, active, onChange, onSave, onRun, onReady }: E
 
     return () => {
       media.removeEventListener("change", onScheme);
+      language.current?.dispose();
+      language.current = null;
       editor.destroy();
       view.current = null;
       shown.current = null;
@@ -291,7 +304,11 @@ export function CodeEditor({ docs, active, onChange, onSave, onRun, onReady }: E
         if (searchLoaded !== null && searchSlot.get(entry.state) !== searchLoaded) {
           entry.state = entry.state.update({ effects: searchSlot.reconfigure(searchLoaded) }).state;
         }
+        if (language.current !== null) {
+          entry.state = language.current.refresh(entry.state, next);
+        }
         editor.setState(entry.state);
+        language.current?.shownFile(next);
         if (entry.scroll !== undefined) {
           editor.dispatch({ effects: entry.scroll });
         }

@@ -295,6 +295,8 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
                 onChange={tabs.changed}
                 onSave={() => tabs.active !== null && void tabs.save(tabs.active)}
                 onRun={() => void run()}
+                workspaceId={workspaceId}
+                onOpenFile={openFile}
                 onReady={(handle) => {
                   editor.current = handle;
                   if (!focusedOnce.current && activeTab?.kind === "text") {

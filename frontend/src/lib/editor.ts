@@ -29,6 +29,10 @@ export type EditorProps = {
   onSave: () => void;
   onRun: () => void;
   onReady: (handle: EditorHandle) => void;
+  /** The workspace whose language servers give Python files completion, hover and diagnostics (lib/lsp). */
+  workspaceId?: string;
+  /** Open a file's tab (go to definition into another file). */
+  onOpenFile?: (path: string) => void;
 };
 
 /** The language support to load for a file name. */
