@@ -137,7 +137,9 @@ def main() -> None:
         for path, text in files.items():
             user.client.put(f"/api/workspaces/{workspace}/files/{path}", content=text)
         rows = asyncio.run(measure(server, user, workspace))
-        rows.append(("user's program: its own sandbox's limit, untouched", "SANDBOX_MEMORY_MB (512 MiB)"))
+        rows.append(
+            ("user's program: its own sandbox's limit, untouched", "SANDBOX_MEMORY_MB (512 MiB)")
+        )
         print_table(("figure", "value"), rows)
     finally:
         server.close()

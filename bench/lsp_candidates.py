@@ -31,7 +31,10 @@ CANDIDATES = {
     "ty": ["ty", "server"],
     "pyrefly": ["pyrefly", "lsp"],
     "basedpyright": [
-        "python3", "-c", "from basedpyright.langserver import main; main()", "--stdio"
+        "python3",
+        "-c",
+        "from basedpyright.langserver import main; main()",
+        "--stdio",
     ],
     "ruff": ["ruff", "server"],
 }
@@ -65,7 +68,8 @@ COMPLETIONS = {
 
 def bwrap(rootfs: Path, opt: Path, project: Path, argv: list[str]) -> list[str]:
     return [
-        "bwrap", "--ro-bind", str(rootfs), "/", "--tmpfs", "/opt", "--ro-bind", str(opt), "/opt/lsp",
+        "bwrap", "--ro-bind", str(rootfs), "/", "--tmpfs", "/opt",
+        "--ro-bind", str(opt), "/opt/lsp",
         "--ro-bind", str(project), "/app", "--tmpfs", "/tmp", "--proc", "/proc",
         "--dev", "/dev", "--unshare-all", "--die-with-parent", "--uid", "1000",
         "--clearenv", "--setenv", "PATH", "/opt/lsp/bin:/usr/local/bin:/usr/bin:/bin",
@@ -96,7 +100,8 @@ async def probe(name: str, argv: list[str]) -> dict[str, str]:
     proc = await asyncio.create_subprocess_exec(
         *argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
     )
-    assert proc.stdin is not None and proc.stdout is not None
+    assert proc.stdin is not None
+    assert proc.stdout is not None
     stdin = proc.stdin
 
     async def send(body: bytes) -> None:
@@ -132,27 +137,7 @@ async def probe(name: str, argv: list[str]) -> dict[str, str]:
                 warm.append(time.monotonic() - t0)
             warm.sort()
             row["warm completion p50"] = f"{warm[len(warm) // 2] * 1000:.0f} ms"
-        hover = await client.at("textDocument/hover", uri, 12, 10) if "hoverProvider" in supports else None
-        text = str((hover or {}).get("contents", ""))
-        row["hover read_csv"] = "yes" if "sep" in text or "delimiter" in text else ("short" if text else "no")
-        sig = (await client.at("textDocument/signatureHelp", uri, 13, 22)
-               if "signatureHelpProvider" in supports else None)
-        row["signature linspace"] = "yes" if sig and sig.get("signatures") else "no"
-        target = (await client.at("textDocument/definition", uri, 14, 14)
-                  if "definitionProvider" in supports else None)
-        row["definition other file"] = "yes" if "helpers.py" in str(target) else "no"
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and not any(
-            "undefined_name" in d.get("message", "") for d in client.diagnostics.get(uri, [])
-        ):
-            client.diagnostics_changed.clear()
-            try:
-                await asyncio.wait_for(client.diagnostics_changed.wait(), deadline - time.monotonic())
-            except TimeoutError:
-                break
-        row["undefined name"] = "yes" if any(
-            "undefined_name" in d.get("message", "") for d in client.diagnostics.get(uri, [])
-        ) else "no"
+        await _features(client, supports, uri, row)
         row["memory"] = f"{tree_rss(proc.pid) / 2**20:.0f} MiB"
     except Exception as exc:  # a measuring tool: report the failure in the table
         row["error"] = repr(exc)[:80]
@@ -162,6 +147,45 @@ async def probe(name: str, argv: list[str]) -> dict[str, str]:
         await proc.wait()
         reader.cancel()
     return row
+
+
+async def _features(
+    client: LspProbe, supports: dict[str, object], uri: str, row: dict[str, str]
+) -> None:
+    """Hover, signature help, definition and diagnostics, into `row`."""
+    hover = (
+        await client.at("textDocument/hover", uri, 12, 10) if "hoverProvider" in supports else None
+    )
+    text = str((hover or {}).get("contents", ""))
+    row["hover read_csv"] = (
+        "yes" if "sep" in text or "delimiter" in text else ("short" if text else "no")
+    )
+    sig = (
+        await client.at("textDocument/signatureHelp", uri, 13, 22)
+        if "signatureHelpProvider" in supports
+        else None
+    )
+    row["signature linspace"] = "yes" if sig and sig.get("signatures") else "no"
+    target = (
+        await client.at("textDocument/definition", uri, 14, 14)
+        if "definitionProvider" in supports
+        else None
+    )
+    row["definition other file"] = "yes" if "helpers.py" in str(target) else "no"
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not any(
+        "undefined_name" in d.get("message", "") for d in client.diagnostics.get(uri, [])
+    ):
+        client.diagnostics_changed.clear()
+        try:
+            await asyncio.wait_for(client.diagnostics_changed.wait(), deadline - time.monotonic())
+        except TimeoutError:
+            break
+    row["undefined name"] = (
+        "yes"
+        if any("undefined_name" in d.get("message", "") for d in client.diagnostics.get(uri, []))
+        else "no"
+    )
 
 
 async def amain(rootfs: Path, opt: Path, project: Path, only: list[str]) -> None:

@@ -99,7 +99,14 @@ class LspProbe:
     async def open(self, uri: str, text: str, version: int = 1) -> None:
         await self.notify(
             "textDocument/didOpen",
-            {"textDocument": {"uri": uri, "languageId": "python", "version": version, "text": text}},
+            {
+                "textDocument": {
+                    "uri": uri,
+                    "languageId": "python",
+                    "version": version,
+                    "text": text,
+                }
+            },
         )
 
     async def change(self, uri: str, text: str, version: int) -> None:
@@ -124,7 +131,9 @@ def frame(body: bytes) -> bytes:
     return b"Content-Length: %d\r\n\r\n" % len(body) + body
 
 
-async def read_frames(reader: asyncio.StreamReader, on_body: Callable[[bytes], Awaitable[None]]) -> None:
+async def read_frames(
+    reader: asyncio.StreamReader, on_body: Callable[[bytes], Awaitable[None]]
+) -> None:
     """Read Content-Length framed messages until EOF, handing each body on."""
     while True:
         length = -1
