@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from pathlib import Path
 
@@ -34,7 +35,8 @@ plt.plot(df["a"])
 """
 
 
-def cgroup_of(name: str, server: SandpitServer) -> tuple[int, Path] | None:
+def server_pid(name: str, server: SandpitServer) -> int | None:
+    """The pid of the test server's language server `name` (by its cgroup path)."""
     mine = f"sandpit-test-{server.port}"
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -45,8 +47,27 @@ def cgroup_of(name: str, server: SandpitServer) -> tuple[int, Path] | None:
         except OSError:
             continue
         if argv and argv[0].endswith(name.encode()) and mine in cgroup and "lsp-" in cgroup:
-            relative = cgroup.strip().split("::", 1)[1]
-            return int(entry.name), Path("/sys/fs/cgroup") / relative.lstrip("/")
+            return int(entry.name)
+    return None
+
+
+def sandbox_memory(server: SandpitServer) -> int | None:
+    """The memory charged to the cgroup holding the `lsp-main` leaf (cgroup v2 or v1)."""
+    mine = f"sandpit-test-{server.port}"
+    for top, dirs, _ in os.walk("/sys/fs/cgroup"):
+        if Path(top).name == mine:
+            for leaf in Path(top).glob("**/lsp-main"):
+                relative = leaf.parent.relative_to(top)
+                for candidate in (
+                    leaf.parent / "memory.current",
+                    Path("/sys/fs/cgroup/memory", *Path(top).parts[5:], relative)
+                    / "memory.usage_in_bytes",
+                ):
+                    if candidate.is_file():
+                        return int(candidate.read_text())
+            dirs.clear()
+        if top.count("/") > 6:
+            dirs.clear()
     return None
 
 
@@ -101,16 +122,16 @@ async def measure(server: SandpitServer, user: User, workspace: str) -> list[tup
             diagnostics.append(time.monotonic() - t0)
 
         memory_rows: list[tuple[str, ...]] = []
-        main = cgroup_of("pyrefly", server)
-        ruff = cgroup_of("ruff", server)
+        main = server_pid("pyrefly", server)
+        ruff = server_pid("ruff", server)
+        current = sandbox_memory(server)
         if main is not None and ruff is not None:
-            sandbox_cgroup = main[1].parent
-            current = int((sandbox_cgroup / "memory.current").read_text())
             memory_rows = [
-                ("pyrefly RSS", f"{rss(main[0]) / 2**20:.0f} MiB"),
-                ("ruff server RSS", f"{rss(ruff[0]) / 2**20:.0f} MiB"),
-                ("their sandbox, memory.current", f"{current / 2**20:.0f} MiB"),
+                ("pyrefly RSS", f"{rss(main) / 2**20:.0f} MiB"),
+                ("ruff server RSS", f"{rss(ruff) / 2**20:.0f} MiB"),
             ]
+        if current is not None:
+            memory_rows.append(("their sandbox, memory.current", f"{current / 2**20:.0f} MiB"))
         reader.cancel()
 
     ms = lambda s: f"{s * 1000:.0f} ms"  # noqa: E731

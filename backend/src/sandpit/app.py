@@ -72,7 +72,9 @@ def _volume_reaper(settings: Settings, context: AppContext) -> VolumeReaper | No
 
     def in_use() -> set[str]:
         sandboxes = context.sandboxes
-        return set() if sandboxes is None else sandboxes.workspaces_with_sandbox()
+        busy = set() if sandboxes is None else sandboxes.workspaces_with_sandbox()
+        # A language-server sandbox mounts the workspace too.
+        return busy | (set() if context.lsp is None else context.lsp.workspaces())
 
     reaper = VolumeReaper(volumes(settings), settings.workspace_volume_idle_s, in_use)
     reaper.start()

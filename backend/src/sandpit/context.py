@@ -56,12 +56,14 @@ class AppContext:
 
     async def end_workspace(self, workspace_id: str) -> None:
         """End everything running for the workspace before its files go: its runs
-        (awaited until recorded, so none writes a plot afterwards), its terminals and
-        its sandbox. Nothing to end where sandboxes cannot run."""
+        (awaited until recorded, so none writes a plot afterwards), its terminals, its
+        language servers and its sandbox. Nothing to end where sandboxes cannot run."""
         if self.runs is not None:
             await self.runs.stop_workspace(workspace_id)
         if self.terminals is not None:
             await self.terminals.delete_workspace(workspace_id)
+        if self.lsp is not None:
+            await self.lsp.end_workspace(workspace_id)
         await self.stop_sandbox(workspace_id)
 
     async def stop_sandbox(self, workspace_id: str) -> None:

@@ -12,7 +12,7 @@ terminal's socket. Close codes:
 - 4408: no message for `LSP_IDLE_S` (the servers stop; reconnect when needed);
 - 4409: another window of the same workspace took the servers over;
 - 1012: the servers ended (crashed): reconnect, and get fresh ones;
-- 1001: the server is shutting down.
+- 1000: the workspace is being deleted or replaced; 1001: the server is shutting down.
 """
 
 from __future__ import annotations
@@ -119,6 +119,8 @@ def _ended_close(reason: str) -> tuple[int, str]:
         return CLOSE_REPLACED, "The language servers moved to another window of this workspace."
     if reason == "closed":
         return 1001, "The server is shutting down."
+    if reason == "stopped":
+        return 1000, "The workspace's language servers were stopped."
     return CLOSE_RESTART, "The language servers ended; reconnect to restart them."
 
 

@@ -32,6 +32,10 @@ class LanguageServers:
     def current(self, workspace_id: str) -> LanguageSession | None:
         return self._sessions.get(workspace_id)
 
+    def workspaces(self) -> set[str]:
+        """Workspaces with a session (their files are mounted in its sandbox)."""
+        return set(self._sessions)
+
     async def open(self, workspace_id: str, owner: str, deliver: Deliver) -> LanguageSession:
         """A new session for the workspace, ending the one before it (its `ended`: "replaced").
 
@@ -59,6 +63,14 @@ class LanguageServers:
         if self._sessions.get(workspace_id) is session:
             del self._sessions[workspace_id]
         await session.close()
+
+    async def end_workspace(self, workspace_id: str) -> None:
+        """End the workspace's session (its files are going); its socket closes with 1000."""
+        session = self._sessions.pop(workspace_id, None)
+        if session is not None:
+            if not session.ended.done():
+                session.ended.set_result("stopped")
+            await session.close()
 
     async def close(self) -> None:
         """End every session (server shutdown)."""

@@ -11,6 +11,7 @@ import {
   jumpToDefinitionKeymap,
   findReferencesKeymap,
   LSPClient,
+  LSPPlugin,
   renameKeymap,
   serverCompletion,
   signatureHelp,
@@ -19,10 +20,10 @@ import {
 } from "@codemirror/lsp-client";
 import type { Extension, Text } from "@codemirror/state";
 import { type EditorView, keymap } from "@codemirror/view";
-import { LSPPlugin } from "@codemirror/lsp-client";
 
 type WorkspaceFileUpdate = ReturnType<Workspace["syncFiles"]>[number];
 import { diagnosticsWithFixes } from "./diagnostics";
+import { sanitizeHtml } from "./sanitize";
 import { type LspState, LspTransport, lspSocketUrl } from "./transport";
 
 export const ROOT_URI = "file:///app";
@@ -124,6 +125,7 @@ export class LanguageSupport {
     this.client = new LSPClient({
       rootUri: ROOT_URI,
       timeout: 10_000,
+      sanitizeHTML: sanitizeHtml,
       workspace: (client) => new IdeWorkspace(client, show),
       extensions: [
         serverCompletion(),
