@@ -240,8 +240,9 @@ class Settings(BaseSettings):
     # A socket with no message from the editor for this long is closed (4408)
     # and its servers stop; the editor reconnects on the next edit.
     lsp_idle_s: int = Field(default=600, ge=5)
-    # Largest LSP message either way (a whole document travels in didOpen).
-    lsp_message_max_bytes: int = Field(default=4 * MiB, ge=64 * 1024, le=64 * MiB)
+    # Largest LSP message from the editor (a whole document travels in didOpen).
+    # At most 1 MiB: the server's WebSocket frames stop there.
+    lsp_message_max_bytes: int = Field(default=1 * MiB, ge=64 * 1024, le=1 * MiB)
     # Messages from one editor per second (sustained) and in a burst; over it: closed 1008.
     lsp_messages_per_s: float = Field(default=100.0, gt=0)
     lsp_message_burst: int = Field(default=300, ge=1)

@@ -34,8 +34,10 @@ HELPERS = '''def greet(name: str) -> str:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[SandpitServer]:
-    # A small burst so the rate test sends little; the other tests stay below it.
-    instance = SandpitServer(lsp_message_burst="60", lsp_messages_per_s="20")
+    # Small limits, so the limit tests send little; the other tests stay below them.
+    instance = SandpitServer(
+        lsp_message_burst="60", lsp_messages_per_s="20", lsp_message_max_bytes="65536"
+    )
     instance.start()
     yield instance
     instance.close()
@@ -95,8 +97,9 @@ def test_language_features_limits_and_restart(server: SandpitServer, user: User)
         uri = again.open("main.py", SOURCE)
         assert "arange" in again.completion_labels(uri, 3, 9)
         # Over the size limit: closed 1009, nothing passed on.
-        again.notify("$/big", {"pad": "x" * (4 * 1024 * 1024 + 1)})
-        assert again.read_close().code == 1009
+        again.notify("$/big", {"pad": "x" * 65536})
+        closed = again.read_close()
+        assert (closed.code, closed.reason) == (1009, "A message was over the size limit.")
     with LspClient(server, user.token, workspace) as flood:
         for _ in range(200):
             flood.notify("$/flood", {})

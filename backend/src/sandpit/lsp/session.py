@@ -38,6 +38,9 @@ COMMANDS: dict[Server, list[str]] = {
     "ruff": ["ruff", "server"],
 }
 Deliver = Callable[[str], Awaitable[None]]
+# A server's answers can be large (pyrefly's completion of `np.` is ~0.8 MB):
+# this only bounds the buffer against a server gone wrong.
+SERVER_MESSAGE_MAX_BYTES = 32 * 1024 * 1024
 
 
 class ProtocolError(ValueError):
@@ -47,8 +50,6 @@ class ProtocolError(ValueError):
 @dataclass(frozen=True)
 class LspSettings:
     limits: Limits
-    # Largest message either way (a whole document travels in didOpen).
-    message_max_bytes: int
 
 
 def lsp_settings(settings: Settings) -> LspSettings:
@@ -67,7 +68,6 @@ def lsp_settings(settings: Settings) -> LspSettings:
             lifetime_s=24 * 3600,
             idle_s=24 * 3600,
         ),
-        message_max_bytes=settings.lsp_message_max_bytes,
     )
 
 
@@ -84,11 +84,10 @@ def lsp_env() -> dict[str, str]:
 
 
 class LanguageSession:
-    def __init__(self, sandbox: Sandbox, deliver: Deliver, message_max_bytes: int) -> None:
+    def __init__(self, sandbox: Sandbox, deliver: Deliver) -> None:
         self.sandbox = sandbox
         self.processes: dict[Server, Process] = {}
         self._deliver = deliver
-        self._max = message_max_bytes
         self._mux = Mux()
         self._writers: dict[Server, FrameWriter] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -116,7 +115,7 @@ class LanguageSession:
             package_proxy=False,
         )
         sandbox = await backend.start(spec)
-        session = cls(sandbox, deliver, settings.message_max_bytes)
+        session = cls(sandbox, deliver)
         try:
             for server, argv in COMMANDS.items():
                 request = ExecRequest(argv=argv, env=lsp_env(), group=f"lsp-{server}")
@@ -147,7 +146,7 @@ class LanguageSession:
                     await self._deliver(json.dumps(out, separators=(",", ":")))
 
         try:
-            await read_bodies(fd, FrameReader(self._max), on_body)
+            await read_bodies(fd, FrameReader(SERVER_MESSAGE_MAX_BYTES), on_body)
             log.info("language server %s ended", server)
         except FrameError as exc:
             log.warning("language server %s: %s", server, exc)
