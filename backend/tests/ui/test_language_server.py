@@ -1,8 +1,9 @@
 """The editor's language features in Chromium, served by the real language servers.
 
 Each test is one workspace, so one language-server session (pyrefly and
-ruff in their sandbox); the editor is usable before it is ready, and the
-problems count under the editor appears once it is.
+ruff in their sandbox). The editor loads them when the user first works in
+a Python file (here: a click in it); it is usable before they are ready,
+and the problems count under the editor appears once they are.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ def open_with_server(ide: Ide, path: str) -> Locator:
     ide.put_file("main.py", MAIN)
     ide.open_workspace()
     editor = ide.open_file(path)
+    expect(ide.page.get_by_test_id("problems-count")).to_have_count(0)
+    editor.click()
     expect(ide.page.get_by_test_id("problems-count")).to_be_visible(timeout=SERVER_MS)
     return editor
 

@@ -29,7 +29,7 @@ import {
 } from "@codemirror/view";
 import { tags as t } from "@lezer/highlight";
 import { isPython, type EditorHandle, type EditorProps, type EditorSnapshot } from "@/lib/editor";
-import { LanguageHook } from "@/lib/lsp/hook";
+import type { LanguageHook } from "@/lib/lsp/hook";
 
 /** Colours come from CSS variables (globals.css), so one style serves both themes. */
 const highlightStyle = HighlightStyle.define([
@@ -66,6 +66,8 @@ const theme = EditorView.theme({
 });
 
 const languageSlot = new Compartment();
+// The language servers' extensions for a Python file (lib/lsp/hook.ts, loaded on first use).
+const lspSlot = new Compartment();
 const searchSlot = new Compartment();
 
 /**
@@ -141,6 +143,7 @@ export function CodeEditor({ docs, active, onChange, onSave, onRun, onReady, wor
   const openFile = useEffectEvent((path: string) => onOpenFile?.(path));
   const workspace = useEffectEvent(() => workspaceId);
   const language = useRef<LanguageHook | null>(null);
+  const languageLoading = useRef(false);
 
   const extensionsFor = useRef<(path: string) => Extension>(() => []);
 
@@ -191,6 +194,23 @@ export function CodeEditor({ docs, active, onChange, onSave, onRun, onReady, wor
           changed(path, !sameText(update.state.doc, entry.saved));
         }
       }),
+      // Language features load when the user first works in a Python file.
+      EditorView.updateListener.of((update) => {
+        const path = shown.current;
+        const workspaceId = workspace();
+        if (languageLoading.current || path === null || !isPython(path) || workspaceId === undefined) {
+          return;
+        }
+        if (update.transactions.some((tr) => tr.isUserEvent("input") || tr.isUserEvent("delete") || tr.isUserEvent("select"))) {
+          languageLoading.current = true;
+          void import("@/lib/lsp/hook").then(({ LanguageHook }) => {
+            if (view.current !== null) {
+              const options = { workspaceId, view: () => view.current, shown: () => shown.current, openFile: (p: string) => openFile(p) };
+              language.current = new LanguageHook(options, lspSlot);
+            }
+          });
+        }
+      }),
     ];
     extensionsFor.current = (path: string) => [
       base,
@@ -198,17 +218,11 @@ export function CodeEditor({ docs, active, onChange, onSave, onRun, onReady, wor
       darkSlot.of(EditorView.darkTheme.of(prefersDark())),
       searchSlot.of(searchLoaded ?? searchStub),
       labelSlot.of(EditorView.contentAttributes.of({ "aria-label": `Editor: ${path}` })),
-      language.current?.extension(path) ?? [],
+      language.current?.extension(path) ?? lspSlot.of([]),
     ];
 
     const editor = new EditorView({ parent: host.current ?? undefined });
     view.current = editor;
-    language.current = new LanguageHook({
-      workspaceId: workspace(),
-      view: () => view.current,
-      shown: () => shown.current,
-      openFile: (path) => openFile(path),
-    });
 
     const media = window.matchMedia("(prefers-color-scheme: dark)");
     const onScheme = () => {
@@ -308,7 +322,6 @@ export function CodeEditor({ docs, active, onChange, onSave, onRun, onReady, wor
           entry.state = language.current.refresh(entry.state, next);
         }
         editor.setState(entry.state);
-        language.current?.shownFile(next);
         if (entry.scroll !== undefined) {
           editor.dispatch({ effects: entry.scroll });
         }

@@ -24,7 +24,10 @@ import { type EditorView, keymap } from "@codemirror/view";
 type WorkspaceFileUpdate = ReturnType<Workspace["syncFiles"]>[number];
 import { diagnosticsWithFixes } from "./diagnostics";
 import { sanitizeHtml } from "./sanitize";
+import type { LanguageHook } from "./hook";
 import { type LspState, LspTransport, lspSocketUrl } from "./transport";
+
+const SHOW_TIMEOUT_MS = 5000;
 
 export const ROOT_URI = "file:///app";
 
@@ -121,12 +124,13 @@ export class LanguageSupport {
   generation = 0;
   private cache = new Map<string, { generation: number; extension: Extension }>();
 
-  constructor(workspaceId: string, onChange: () => void, show: (path: string) => Promise<EditorView | null>) {
+  constructor(private readonly hook: LanguageHook) {
+    const workspaceId = hook.options.workspaceId ?? "";
     this.client = new LSPClient({
       rootUri: ROOT_URI,
       timeout: 10_000,
       sanitizeHTML: sanitizeHtml,
-      workspace: (client) => new IdeWorkspace(client, show),
+      workspace: (client) => new IdeWorkspace(client, (path) => this.show(path)),
       extensions: [
         serverCompletion(),
         hoverTooltips(),
@@ -139,25 +143,47 @@ export class LanguageSupport {
       if (state === "open") {
         this.client.connect(this.transport);
         void this.client.initializing.then(() => this.setReady(true)).catch(() => undefined);
-      } else if (this.ready || state === "down" || state === "idle" || state === "closed") {
+      } else if (state !== "connecting") {
         if (this.client.connected) {
           this.client.disconnect();
         }
         this.setReady(false);
       }
     });
-    this.onChange = onChange;
     this.transport.start();
   }
 
-  private readonly onChange: () => void;
-
   private setReady(ready: boolean): void {
-    if (this.ready !== ready) {
-      this.ready = ready;
-      this.generation += 1;
-      this.onChange();
+    if (this.ready === ready) {
+      return;
     }
+    this.ready = ready;
+    this.generation += 1;
+    // The shown file gets (or loses) the language features now; others when shown.
+    const view = this.hook.options.view();
+    const path = this.hook.options.shown();
+    if (view !== null && path !== null) {
+      view.dispatch({ effects: this.hook.slot.reconfigure(this.hook.current(path)) });
+    }
+  }
+
+  /** Open `path`'s tab; the view once it shows that file and the server has it open (or null after 5 s). */
+  private show(path: string): Promise<EditorView | null> {
+    this.hook.options.openFile(path);
+    const started = performance.now();
+    return new Promise((resolve) => {
+      const check = () => {
+        const view = this.hook.options.view();
+        if (view !== null && this.hook.options.shown() === path && this.client.workspace.getFile(uriOf(path))) {
+          resolve(view);
+        } else if (performance.now() - started > SHOW_TIMEOUT_MS) {
+          resolve(null);
+        } else {
+          requestAnimationFrame(check);
+        }
+      };
+      check();
+    });
   }
 
   /** The extension for `path` now: the LSP plugin while ready, else nothing. */
