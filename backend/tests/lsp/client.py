@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 from websockets.exceptions import ConnectionClosed
@@ -150,3 +151,22 @@ class LspClient:
         result = self.at("textDocument/completion", uri, line, character)
         items = result.get("items", []) if isinstance(result, dict) else (result or [])
         return [str(item["label"]).strip() for item in items]
+
+
+def server_pid(server: SandpitServer, name: str) -> int:
+    """The pid of this test server's one language server `name` (found by its cgroup)."""
+    deadline = time.monotonic() + 30
+    mine = f"sandpit-test-{server.port}"
+    while time.monotonic() < deadline:
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+                cgroup = (entry / "cgroup").read_text()
+            except OSError:
+                continue
+            if argv and argv[0].endswith(name.encode()) and mine in cgroup and "lsp-" in cgroup:
+                return int(entry.name)
+        time.sleep(0.2)
+    raise AssertionError(f"no {name} process of this server")

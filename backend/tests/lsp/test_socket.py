@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import User
-from tests.lsp.client import LspClient
+from tests.lsp.client import LspClient, server_pid
 from tests.servers import SandpitServer, public_tmp
 
 SOURCE = """import numpy as np
@@ -87,7 +86,7 @@ def test_language_features_limits_and_restart(server: SandpitServer, user: User)
             ),
         )
         assert found
-        pid = _server_pid(server, "pyrefly")
+        pid = server_pid(server, "pyrefly")
         os.kill(pid, signal.SIGKILL)
         closed = client.read_close()
         assert closed.code == 1012, closed
@@ -126,7 +125,7 @@ def test_isolation(server: SandpitServer, user: User) -> None:
             uri, lambda ds: any("Cannot find module `secretmod`" in d["message"] for d in ds)
         )
         assert not any("libmod" in d["message"] for d in diagnostics), diagnostics
-        pid = _server_pid(server, "pyrefly")
+        pid = server_pid(server, "pyrefly")
         proc = Path(f"/proc/{pid}")
         # Its network namespace has loopback only.
         interfaces = [
@@ -138,22 +137,3 @@ def test_isolation(server: SandpitServer, user: User) -> None:
         assert any(fields[4] == "/app" and "ro" in fields[5].split(",") for fields in app)
         assert not (proc / "root" / str(server.data_dir).lstrip("/")).exists()
         assert not (proc / "root" / str(outside).lstrip("/") / "secretmod.py").exists()
-
-
-def _server_pid(server: SandpitServer, name: str) -> int:
-    """The pid of this test server's one language server `name` (found by its cgroup)."""
-    deadline = time.monotonic() + 30
-    mine = f"sandpit-test-{server.port}"
-    while time.monotonic() < deadline:
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                argv = (entry / "cmdline").read_bytes().split(b"\0")
-                cgroup = (entry / "cgroup").read_text()
-            except OSError:
-                continue
-            if argv and argv[0].endswith(name.encode()) and mine in cgroup and "lsp-" in cgroup:
-                return int(entry.name)
-        time.sleep(0.2)
-    raise AssertionError(f"no {name} process of this server")

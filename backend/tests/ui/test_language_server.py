@@ -8,8 +8,12 @@ and the problems count under the editor appears once they are.
 
 from __future__ import annotations
 
+import os
+import signal
+
 from playwright.sync_api import Locator, expect
 
+from tests.lsp.client import server_pid
 from tests.ui.conftest import Ide
 
 MAIN = """import numpy as np
@@ -69,6 +73,17 @@ def test_completion_and_hover(ide: Ide) -> None:
     page.locator(".cm-line", has_text="pd.read_csv").get_by_text("read_csv").hover()
     expect(page.locator(".cm-tooltip-hover")).to_contain_text("delimiter", timeout=SERVER_MS)
     ide.screenshot("lsp-hover")
+
+    # The server crashes: the editor goes on without language features, reconnects
+    # by itself, re-sends the document, and completes again.
+    os.kill(server_pid(ide.server, "pyrefly"), signal.SIGKILL)
+    expect(page.get_by_test_id("problems-count")).to_have_count(0, timeout=SERVER_MS)
+    editor.click()
+    type_at_end(ide, "\nc = 1")
+    expect(editor).to_contain_text("c = 1")
+    expect(page.get_by_test_id("problems-count")).to_be_visible(timeout=SERVER_MS)
+    type_at_end(ide, "\nd = np.lin")
+    expect(completions).to_contain_text("linspace", timeout=SERVER_MS)
 
 
 def test_diagnostics_definition_and_format(ide: Ide) -> None:
