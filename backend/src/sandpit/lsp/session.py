@@ -143,7 +143,10 @@ class LanguageSession:
                 raise FrameError("a server wrote something that is not JSON") from exc
             if isinstance(message, dict):
                 for out in self._mux.from_server(server, message):
-                    await self._deliver(json.dumps(out, separators=(",", ":")))
+                    # Passed on unchanged (most are): the server's own bytes, not
+                    # a re-encoding (a completion list can be most of a megabyte).
+                    text = body.decode() if out is message else json.dumps(out)
+                    await self._deliver(text)
 
         try:
             await read_bodies(fd, FrameReader(SERVER_MESSAGE_MAX_BYTES), on_body)
