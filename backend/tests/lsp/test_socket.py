@@ -137,3 +137,15 @@ def test_isolation(server: SandpitServer, user: User) -> None:
         assert any(fields[4] == "/app" and "ro" in fields[5].split(",") for fields in app)
         assert not (proc / "root" / str(server.data_dir).lstrip("/")).exists()
         assert not (proc / "root" / str(outside).lstrip("/") / "secretmod.py").exists()
+
+
+def test_a_second_window_takes_the_servers_over(server: SandpitServer, user: User) -> None:
+    workspace = user.workspace()
+    with LspClient(server, user.token, workspace) as first:
+        first.initialize()
+        with LspClient(server, user.token, workspace) as second:
+            second.initialize()
+            closed = first.read_close()
+            assert closed.code == 4409, closed
+            uri = second.open("main.py", "import numpy as np\nnp.ar")
+            assert "arange" in second.completion_labels(uri, 1, 5)
