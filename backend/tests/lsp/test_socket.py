@@ -47,6 +47,16 @@ def put(user: User, workspace: str, path: str, text: str) -> None:
     assert response.status_code in (200, 201), response.text
 
 
+def run(user: User, workspace: str, code: str) -> str:
+    """Run `code` in the workspace's own sandbox; its status."""
+    response = user.client.post(
+        f"/api/workspaces/{workspace}/runs", params={"wait": "true"}, json={"code": code}
+    )
+    assert response.status_code == 200, response.text
+    status: str = response.json()["status"]
+    return status
+
+
 def test_refusals(server: SandpitServer, user: User, other_user: User) -> None:
     workspace = user.workspace()
     assert LspClient(server, None, workspace).read_close().code == 4401
@@ -116,6 +126,9 @@ def test_isolation(server: SandpitServer, user: User) -> None:
     # A workspace's own configuration points pyrefly outside: it must find nothing there.
     put(user, workspace, "pyrefly.toml", f'search-path = ["lib", "{outside}"]\n')
     put(user, workspace, "lib/libmod.py", "LIB = 1\n")
+    # The workspace's own sandbox runs first (its files become its uid's), and
+    # keeps writing them while the language servers read them.
+    assert run(user, workspace, "open('before.txt', 'w').write('1')") == "ok"
     with LspClient(server, user.token, workspace) as client:
         client.initialize()
         uri = client.open(
@@ -137,6 +150,7 @@ def test_isolation(server: SandpitServer, user: User) -> None:
         assert any(fields[4] == "/app" and "ro" in fields[5].split(",") for fields in app)
         assert not (proc / "root" / str(server.data_dir).lstrip("/")).exists()
         assert not (proc / "root" / str(outside).lstrip("/") / "secretmod.py").exists()
+        assert run(user, workspace, "open('after.txt', 'w').write('2')") == "ok"
 
 
 def test_a_second_window_takes_the_servers_over(server: SandpitServer, user: User) -> None:

@@ -91,7 +91,7 @@ def test_diagnostics_definition_and_format(ide: Ide) -> None:
     editor = open_with_server(ide, "main.py")
     editor.click()
     type_at_end(ide, "print(undefined_name)")
-    squiggle = page.locator(".cm-lintRange-error")
+    squiggle = page.locator(".cm-lintRange-error", has_text="undefined_name")
     expect(squiggle.first).to_be_visible(timeout=SERVER_MS)
     expect(page.get_by_test_id("problems-count")).not_to_have_text("0 problems")
     squiggle.first.hover()
