@@ -25,6 +25,7 @@ BENCHMARKS = [
     "checks",
     "run_overhead",
     "submissions",
+    "lsp",
 ]
 
 

@@ -28,6 +28,7 @@ from sandpit.api import (
     health,
     history,
     limits,
+    lsp,
     metrics,
     openapi,
     runs,
@@ -49,6 +50,8 @@ from sandpit.grading import runner
 from sandpit.history.restore import Restorer
 from sandpit.history.service import HistoryService
 from sandpit.history.watcher import HistoryWatcher
+from sandpit.lsp.manager import LanguageServers
+from sandpit.lsp.session import lsp_settings
 from sandpit.metrics import Metrics
 from sandpit.review.checks import CheckQueue
 from sandpit.runs.service import RunService
@@ -59,7 +62,7 @@ from sandpit.security.tokens import TokenCodec
 from sandpit.terminals.commandlog import CommandLog
 from sandpit.terminals.manager import TerminalManager
 from sandpit.workspaces.reaper import VolumeReaper
-from sandpit.workspaces.store import volumes
+from sandpit.workspaces.store import mounted_workspace_dir, volumes
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +76,9 @@ def _volume_reaper(settings: Settings, context: AppContext) -> VolumeReaper | No
 
     def in_use() -> set[str]:
         sandboxes = context.sandboxes
-        return set() if sandboxes is None else sandboxes.workspaces_with_sandbox()
+        busy = set() if sandboxes is None else sandboxes.workspaces_with_sandbox()
+        # A language-server sandbox mounts the workspace too.
+        return busy | (set() if context.lsp is None else context.lsp.workspaces())
 
     reaper = VolumeReaper(volumes(settings), settings.workspace_volume_idle_s, in_use)
     reaper.start()
@@ -150,6 +155,12 @@ async def _open_context(settings: Settings, secret: str, server_metrics: Metrics
             settings, sessions, stored_history, context.sandboxes.backend, runner.grade
         )
         context.checks.open()
+        if settings.lsp_enabled:  # --- Language servers
+            context.lsp = LanguageServers(
+                context.sandboxes.backend,
+                lambda workspace_id: mounted_workspace_dir(settings, workspace_id),
+                lsp_settings(settings),
+            )
     return context
 
 
@@ -157,6 +168,8 @@ async def _close_context(context: AppContext, reaper: VolumeReaper | None) -> No
     """Everything `_open_context` started, stopped: terminals, runs, sandboxes, volumes."""
     if context.checks is not None:  # --- Submission checks (resumed at the next start)
         await context.checks.close()
+    if context.lsp is not None:  # --- Language servers
+        await context.lsp.close()
     if context.terminals is not None:  # --- Terminals
         await context.terminals.close()
     if context.runs is not None:
@@ -210,7 +223,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestMetrics, metrics=server_metrics)
 
     api = APIRouter(prefix="/api")
-    routers = (health, auth, archives, workspaces, files, history, runs, sandboxes, terminals)
+    routers = (health, auth, archives, workspaces, files, history, runs, sandboxes, terminals, lsp)
     review = (assignments, submissions)  # --- Submission and review (issue 14)
     for module in (*routers, *review, limits, admin, admin_users):
         api.include_router(module.router)

@@ -239,6 +239,26 @@ class Settings(BaseSettings):
     command_log_per_minute: int = Field(default=120, ge=1)
     command_log_max_rows: int = Field(default=100_000, ge=100)
 
+    # --- Language servers (issue 16; see docs/architecture/language-server.md) ---
+    # The editor's completion, hover, diagnostics and formatting (pyrefly and
+    # ruff in a sandbox of their own per open workspace); off: the editor has none.
+    lsp_enabled: bool = True
+    # That sandbox's memory (pyrefly with numpy, pandas and matplotlib in use
+    # measured ~180 MiB, ruff ~25 MiB); the user's own sandbox keeps its limit.
+    lsp_memory_mb: int = Field(default=384, ge=128, le=8192)
+    lsp_cpus: float = Field(default=1.0, gt=0, le=16)
+    # Processes and threads in it (pyrefly's thread pool counts).
+    lsp_pids: int = Field(default=64, ge=8, le=1024)
+    # A socket with no message from the editor for this long is closed (4408)
+    # and its servers stop; the editor reconnects on the next edit.
+    lsp_idle_s: int = Field(default=600, ge=5)
+    # Largest LSP message from the editor (a whole document travels in didOpen).
+    # At most 1 MiB: the server's WebSocket frames stop there.
+    lsp_message_max_bytes: int = Field(default=1 * MiB, ge=64 * 1024, le=1 * MiB)
+    # Messages from one editor per second (sustained) and in a burst; over it: closed 1008.
+    lsp_messages_per_s: float = Field(default=100.0, gt=0)
+    lsp_message_burst: int = Field(default=300, ge=1)
+
     # --- Warm runs (issue 15; see docs/architecture/warm-runs.md) -----------------
     # Fork each Python run from a pre-imported interpreter kept per sandbox
     # (started after the sandbox's first run ends); off: every run is fresh.

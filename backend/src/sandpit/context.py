@@ -11,6 +11,7 @@ from sandpit.config import Settings
 from sandpit.errors import ServiceUnavailable
 from sandpit.history.restore import Restorer
 from sandpit.history.service import HistoryService
+from sandpit.lsp.manager import LanguageServers
 from sandpit.metrics import Metrics
 from sandpit.review.checks import CheckQueue
 from sandpit.runs.service import RunService
@@ -40,6 +41,8 @@ class AppContext:
     runs: RunService | None = None
     terminals: TerminalManager | None = None  # --- Terminals
     checks: CheckQueue | None = None  # --- Submission checks (None where sandboxes cannot run)
+    # --- Language servers: None where sandboxes cannot run or LSP_ENABLED is off.
+    lsp: LanguageServers | None = None
     sandbox_unavailable: str | None = None
     metrics: Metrics = field(default_factory=Metrics)
     refusals: RefusalLog = field(default_factory=RefusalLog)
@@ -55,12 +58,14 @@ class AppContext:
 
     async def end_workspace(self, workspace_id: str) -> None:
         """End everything running for the workspace before its files go: its runs
-        (awaited until recorded, so none writes a plot afterwards), its terminals and
-        its sandbox. Nothing to end where sandboxes cannot run."""
+        (awaited until recorded, so none writes a plot afterwards), its terminals, its
+        language servers and its sandbox. Nothing to end where sandboxes cannot run."""
         if self.runs is not None:
             await self.runs.stop_workspace(workspace_id)
         if self.terminals is not None:
             await self.terminals.delete_workspace(workspace_id)
+        if self.lsp is not None:
+            await self.lsp.end_workspace(workspace_id)
         await self.stop_sandbox(workspace_id)
 
     async def stop_sandbox(self, workspace_id: str) -> None:

@@ -29,8 +29,11 @@ import {
 import { isDark, onThemeChange } from "@/lib/theme";
 import { isPython, type EditorHandle, type EditorProps, type EditorSnapshot } from "@/lib/editor";
 import { highlightStyle, theme } from "@/lib/editorStyle";
+import type { LanguageHook } from "@/lib/lsp/hook";
 
 const languageSlot = new Compartment();
+// The language servers' extensions for a Python file (lib/lsp/hook.ts, loaded on first use).
+const lspSlot = new Compartment();
 const searchSlot = new Compartment();
 
 /**
@@ -103,7 +106,18 @@ function sameText(a: Text, b: Text): boolean {
  * Ctrl/Cmd+S saves and Ctrl/Cmd+Enter runs (passed up); Tab indents (Escape,
  * then Tab, moves focus on, as CodeMirror documents for keyboard users).
  */
-export function CodeEditor({ docs, active, onChange, onSave, onRun, onReady, initialCursor, onCursor }: EditorProps) {
+export function CodeEditor({
+  docs,
+  active,
+  onChange,
+  onSave,
+  onRun,
+  onReady,
+  initialCursor,
+  onCursor,
+  workspaceId,
+  onOpenFile,
+}: EditorProps) {
   const host = useRef<HTMLDivElement>(null);
   const view = useRef<EditorView | null>(null);
   const stored = useRef(new Map<string, Stored>());
@@ -117,6 +131,10 @@ export function CodeEditor({ docs, active, onChange, onSave, onRun, onReady, ini
   const ready = useEffectEvent((handle: EditorHandle) => onReady(handle));
   const cursorMoved = useEffectEvent((path: string, offset: number) => onCursor?.(path, offset));
   const cursorOf = useEffectEvent((path: string) => initialCursor?.(path));
+  const openFile = useEffectEvent((path: string) => onOpenFile?.(path));
+  const workspace = useEffectEvent(() => workspaceId);
+  const language = useRef<LanguageHook | null>(null);
+  const languageLoading = useRef(false);
 
   const extensionsFor = useRef<(path: string) => Extension>(() => []);
 
@@ -170,6 +188,23 @@ export function CodeEditor({ docs, active, onChange, onSave, onRun, onReady, ini
           cursorMoved(path, update.state.selection.main.head);
         }
       }),
+      // Language features load when the user first works in a Python file.
+      EditorView.updateListener.of((update) => {
+        const path = shown.current;
+        const workspaceId = workspace();
+        if (languageLoading.current || path === null || !isPython(path) || workspaceId === undefined) {
+          return;
+        }
+        if (update.transactions.some((tr) => tr.isUserEvent("input") || tr.isUserEvent("delete") || tr.isUserEvent("select"))) {
+          languageLoading.current = true;
+          void import("@/lib/lsp/hook").then(({ LanguageHook }) => {
+            if (view.current !== null) {
+              const options = { workspaceId, view: () => view.current, shown: () => shown.current, openFile: (p: string) => openFile(p) };
+              language.current = new LanguageHook(options, lspSlot);
+            }
+          });
+        }
+      }),
     ];
     extensionsFor.current = (path: string) => [
       base,
@@ -178,6 +213,7 @@ export function CodeEditor({ docs, active, onChange, onSave, onRun, onReady, ini
       searchSlot.of(searchLoaded ?? searchStub),
       marksSlot.of(marks?.lineMarks ?? []),
       labelSlot.of(EditorView.contentAttributes.of({ "aria-label": `Editor: ${path}` })),
+      language.current?.extension(path) ?? lspSlot.of([]),
     ];
 
     const editor = new EditorView({ parent: host.current ?? undefined });
@@ -264,6 +300,8 @@ export function CodeEditor({ docs, active, onChange, onSave, onRun, onReady, ini
 
     return () => {
       stopWatching();
+      language.current?.dispose();
+      language.current = null;
       editor.destroy();
       view.current = null;
       shown.current = null;
@@ -318,6 +356,9 @@ export function CodeEditor({ docs, active, onChange, onSave, onRun, onReady, ini
         }
         if (searchLoaded !== null && searchSlot.get(entry.state) !== searchLoaded) {
           entry.state = entry.state.update({ effects: searchSlot.reconfigure(searchLoaded) }).state;
+        }
+        if (language.current !== null) {
+          entry.state = language.current.refresh(entry.state, next);
         }
         editor.setState(entry.state);
         if (entry.scroll !== undefined) {

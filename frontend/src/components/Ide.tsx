@@ -402,6 +402,8 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
                 onRun={() => void run()}
                 initialCursor={initialCursor}
                 onCursor={onCursor}
+                workspaceId={workspaceId}
+                onOpenFile={openFile}
                 onReady={(handle) => {
                   editor.current = handle;
                   if (!focusedOnce.current && activeTab?.kind === "text") {

@@ -37,6 +37,10 @@ export type EditorProps = {
   initialCursor?: (path: string) => number | undefined;
   /** After the cursor moved in `path`. */
   onCursor?: (path: string, offset: number) => void;
+  /** The workspace whose language servers give Python files completion, hover and diagnostics (lib/lsp). */
+  workspaceId?: string;
+  /** Open a file's tab (go to definition into another file). */
+  onOpenFile?: (path: string) => void;
 };
 
 /** The language support to load for a file name. */

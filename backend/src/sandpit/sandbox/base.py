@@ -218,6 +218,16 @@ class SandboxSpec:
     # connect anywhere but its own loopback. Give such processes
     # `environment.base_env(package_proxy=False)`.
     package_proxy: bool = True
+    # A second sandbox beside the workspace's own (the editor's language
+    # servers, with `workspace_read_only`): its files keep their owner (the
+    # workspace's sandbox must keep writing them) and the workspace's top
+    # directory is made readable (0755; a language server lists folders to
+    # find modules), so this sandbox reads what is world-readable inside
+    # (0644 files, 0755 folders: what the API and a default umask make). The
+    # bubblewrap backend gives each sandbox its own host uid; Docker's share
+    # one, where this changes nothing. On the host the workspaces' parent
+    # stays 0711: a workspace is found only by its (random) id.
+    share_workspace: bool = False
 
     def __post_init__(self) -> None:
         for _host, inside in self.read_only_mounts:

@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -223,7 +224,11 @@ class BubblewrapBackend(AgentBackend[BubblewrapSandbox]):
                 for host, _inside in spec.read_only_mounts:
                     mount_fds.append(await asyncio.to_thread(open_mount, host))
                 proxy_dir = await self._attach_proxy(spec, owner_uid=uid)
-                await asyncio.to_thread(chown_tree, workspace_fd, uid, uid)
+                if spec.share_workspace:
+                    mode = stat.S_IMODE(os.fstat(workspace_fd).st_mode)
+                    os.fchmod(workspace_fd, mode | 0o055)
+                else:
+                    await asyncio.to_thread(chown_tree, workspace_fd, uid, uid)
                 sandbox = await self._launch(
                     spec, cgroup, agent_leaf, uid, (workspace_fd, *mount_fds), proxy_dir
                 )

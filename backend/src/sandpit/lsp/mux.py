@@ -1,0 +1,122 @@
+"""Two language servers behind one LSP connection: pyrefly (`main`) and `ruff server`.
+
+The editor's LSP client speaks to one server per connection; this presents
+the pair as one. A pure state machine: messages in, (destination, message)
+out; the session moves the bytes.
+
+Routing:
+- Formatting and code actions (ruff's quick fixes) go to ruff; every other
+  request goes to the main server. Notifications (document sync) go to both.
+- `initialize` goes to both; the client gets the main server's answer with
+  ruff's formatting and code-action capabilities, once both have answered.
+  Both are told the client cannot pull diagnostics, so both publish them.
+- Diagnostics are kept per document and server, and the client always gets
+  the union (each server's publication would otherwise replace the other's).
+- A server's own requests (configuration, registration) get ids tagged with
+  the server's name, so the two servers' ids never collide at the client;
+  the client's answers are routed back by the tag.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+Server = Literal["main", "ruff"]
+Message = dict[str, Any]
+SERVERS: tuple[Server, ...] = ("main", "ruff")
+
+RUFF_REQUESTS = frozenset(
+    {
+        "textDocument/formatting",
+        "textDocument/rangeFormatting",
+        "textDocument/codeAction",
+        "codeAction/resolve",
+    }
+)
+RUFF_CAPABILITIES = (
+    "documentFormattingProvider",
+    "documentRangeFormattingProvider",
+    "codeActionProvider",
+)
+INTERNAL = "mux:"
+
+
+class Mux:
+    def __init__(self) -> None:
+        self._init_id: Any = None
+        self._init: dict[Server, Message] = {}
+        self._diagnostics: dict[str, dict[Server, list[Any]]] = {}
+        self._server_requests: dict[str, tuple[Server, Any]] = {}
+
+    def from_client(self, message: Message) -> list[tuple[Server, Message]]:
+        """Where a client message goes (a list: notifications go to both servers)."""
+        method = message.get("method")
+        if "id" in message and method is None:  # the client answers a server's request
+            routed = self._server_requests.pop(str(message["id"]), None)
+            if routed is None:
+                return []
+            server, original = routed
+            return [(server, {**message, "id": original})]
+        if "id" not in message:
+            return [(server, message) for server in SERVERS]
+        if method == "initialize":
+            self._init_id = message["id"]
+            params = _without_pull_diagnostics(message.get("params") or {})
+            return [
+                ("main", {**message, "params": params}),
+                ("ruff", {**message, "id": INTERNAL + "initialize", "params": params}),
+            ]
+        if method == "shutdown":
+            return [("main", message), ("ruff", {**message, "id": INTERNAL + "shutdown"})]
+        return [("ruff" if method in RUFF_REQUESTS else "main", message)]
+
+    def from_server(self, server: Server, message: Message) -> list[Message]:
+        """What the client gets for a server's message (often the message itself)."""
+        method = message.get("method")
+        if method is None and "id" in message:  # an answer
+            if message["id"] == INTERNAL + "initialize" or (
+                server == "main" and self._init_id is not None and message["id"] == self._init_id
+            ):
+                self._init[server] = message
+                return self._initialized()
+            if str(message["id"]).startswith(INTERNAL):
+                return []
+            return [message]
+        if "id" in message:  # the server asks the client something
+            tagged = f"{server}:{message['id']}"
+            self._server_requests[tagged] = (server, message["id"])
+            return [{**message, "id": tagged}]
+        if method == "textDocument/publishDiagnostics":
+            params = message.get("params") or {}
+            uri = str(params.get("uri", ""))
+            per_server = self._diagnostics.setdefault(uri, {})
+            per_server[server] = list(params.get("diagnostics") or [])
+            union = [d for s in SERVERS for d in per_server.get(s, [])]
+            return [{**message, "params": {**params, "diagnostics": union}}]
+        return [message]
+
+    def _initialized(self) -> list[Message]:
+        if len(self._init) < len(SERVERS):
+            return []
+        main, ruff = self._init["main"], self._init["ruff"]
+        self._init_id = None
+        if "error" in main:
+            return [main]
+        result = dict(main.get("result") or {})
+        capabilities = dict(result.get("capabilities") or {})
+        ruff_capabilities = (ruff.get("result") or {}).get("capabilities") or {}
+        for name in RUFF_CAPABILITIES:
+            if name in ruff_capabilities:
+                capabilities[name] = ruff_capabilities[name]
+            else:
+                capabilities.pop(name, None)
+        capabilities.pop("diagnosticProvider", None)
+        return [{**main, "result": {**result, "capabilities": capabilities}}]
+
+
+def _without_pull_diagnostics(params: Message) -> Message:
+    capabilities = dict(params.get("capabilities") or {})
+    document = dict(capabilities.get("textDocument") or {})
+    document.pop("diagnostic", None)
+    capabilities["textDocument"] = document
+    return {**params, "capabilities": capabilities}

@@ -1,0 +1,121 @@
+"""The editor's language features in Chromium, served by the real language servers.
+
+Each test is one workspace, so one language-server session (pyrefly and
+ruff in their sandbox). The editor loads them when the user first works in
+a Python file (here: a click in it); it is usable before they are ready,
+and the problems count under the editor appears once they are.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+from playwright.sync_api import Locator, expect
+
+from tests.lsp.client import server_pid
+from tests.ui.conftest import Ide
+
+MAIN = """import numpy as np
+import pandas as pd
+import helpers
+
+df = pd.read_csv("data.csv")
+"""
+HELPERS = '''def greet(name: str) -> str:
+    """Say hello to `name`."""
+    return "Hello " + name
+'''
+# Language-server answers wait on a cold server in a busy machine.
+SERVER_MS = 60_000
+
+
+def open_with_server(ide: Ide, path: str) -> Locator:
+    """Open `path` and wait until the language server is attached to the editor."""
+    ide.put_file("helpers.py", HELPERS)
+    ide.put_file("data.csv", "a,b\n1,2\n")
+    ide.put_file("main.py", MAIN)
+    ide.open_workspace()
+    editor = ide.open_file(path)
+    expect(ide.page.get_by_test_id("problems-count")).to_have_count(0)
+    editor.click()
+    expect(ide.page.get_by_test_id("problems-count")).to_be_visible(timeout=SERVER_MS)
+    return editor
+
+
+def type_lines(ide: Ide, text: str) -> None:
+    """Type `text`; each newline after Escape, so it never accepts a completion instead."""
+    for index, line in enumerate(text.split("\n")):
+        if index:
+            ide.page.keyboard.press("Escape")
+            ide.page.keyboard.press("Enter")
+        ide.page.keyboard.type(line)
+
+
+def type_at_end(ide: Ide, text: str) -> None:
+    ide.page.keyboard.press("Escape")
+    ide.page.keyboard.press("Control+End")
+    type_lines(ide, text)
+
+
+def test_completion_and_hover(ide: Ide) -> None:
+    page = ide.page
+    editor = open_with_server(ide, "main.py")
+    editor.click()
+    type_at_end(ide, "a = np.ar")
+    completions = page.locator(".cm-tooltip-autocomplete")
+    expect(completions).to_contain_text("arange", timeout=SERVER_MS)
+    page.keyboard.press("Escape")
+    type_at_end(ide, '\nb = df["a"].me')
+    expect(completions).to_contain_text("mean", timeout=SERVER_MS)
+    page.keyboard.press("Escape")
+    # Hover documentation on pd.read_csv: pandas' docstring.
+    page.locator(".cm-line", has_text="pd.read_csv").get_by_text("read_csv").hover()
+    expect(page.locator(".cm-tooltip-hover")).to_contain_text("delimiter", timeout=SERVER_MS)
+    ide.screenshot("lsp-hover")
+
+    # The server crashes: the editor goes on without language features, reconnects
+    # by itself, re-sends the document, and completes again.
+    os.kill(server_pid(ide.server, "pyrefly"), signal.SIGKILL)
+    expect(page.get_by_test_id("problems-count")).to_have_count(0, timeout=SERVER_MS)
+    editor.click()
+    type_at_end(ide, "\nc = 1")
+    expect(editor).to_contain_text("c = 1")
+    expect(page.get_by_test_id("problems-count")).to_be_visible(timeout=SERVER_MS)
+    type_at_end(ide, "\nd = np.lin")
+    expect(completions).to_contain_text("linspace", timeout=SERVER_MS)
+
+
+def test_diagnostics_definition_and_format(ide: Ide) -> None:
+    page = ide.page
+    editor = open_with_server(ide, "main.py")
+    editor.click()
+    type_at_end(ide, "print(undefined_name)")
+    squiggle = page.locator(".cm-lintRange-error", has_text="undefined_name")
+    expect(squiggle.first).to_be_visible(timeout=SERVER_MS)
+    expect(page.get_by_test_id("problems-count")).not_to_have_text("0 problems")
+    squiggle.first.hover()
+    expect(page.locator(".cm-tooltip-lint")).to_contain_text("undefined_name")
+    ide.screenshot("lsp-diagnostic")
+    # The fix: define the name first; the squiggle goes.
+    page.keyboard.press("Escape")
+    page.keyboard.press("Control+End")
+    page.keyboard.press("Home")
+    type_lines(ide, "undefined_name = 1\n")
+    expect(squiggle).to_have_count(0, timeout=SERVER_MS)
+
+    # Format document (ruff format).
+    type_at_end(ide, "\nx  =  [1,2]")
+    page.keyboard.press("Shift+Alt+f")
+    expect(editor).to_contain_text("x = [1, 2]", timeout=SERVER_MS)
+
+    # Go to definition into another file.
+    type_at_end(ide, '\nhelpers.greet("x")')
+    page.keyboard.press("ArrowLeft")
+    for _ in range(6):
+        page.keyboard.press("ArrowLeft")
+    page.keyboard.press("F12")
+    expect(page.get_by_role("tab", name="helpers.py")).to_have_attribute(
+        "aria-selected", "true", timeout=SERVER_MS
+    )
+    expect(page.get_by_role("textbox", name="Editor: helpers.py")).to_be_visible()

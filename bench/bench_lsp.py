@@ -1,0 +1,170 @@
+"""Language-server figures (issue 16), through the real WebSocket and sandbox.
+
+- first completion after opening a file (a fresh session: sandbox start,
+  pyrefly indexing numpy and pandas, the answer);
+- keystroke to completion list, warm: a `didChange` with one more character,
+  then the completion request, until the answer (`REPEAT` times): p50, p95;
+- diagnostics after typing stops: a `didChange` introducing a new undefined
+  name until the published diagnostics name it;
+- memory of the language servers' sandbox with numpy, pandas and matplotlib
+  in use (its cgroup's memory.current, and the servers' RSS).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+
+from common import percentile, print_table
+from lsp_probe import LspProbe
+from tests.conftest import User
+from tests.servers import SandpitServer
+from websockets.asyncio.client import connect
+
+REPEAT = 50
+DIAGNOSTICS = 10
+HEADER = """import numpy as np
+import pandas as pd
+import matplotlib.pyplot as plt
+import helpers
+
+df = pd.read_csv("data.csv")
+plt.plot(df["a"])
+"""
+
+
+def server_pid(name: str, server: SandpitServer) -> int | None:
+    """The pid of the test server's language server `name` (by its cgroup path)."""
+    mine = f"sandpit-test-{server.port}"
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            cgroup = (entry / "cgroup").read_text()
+        except OSError:
+            continue
+        if argv and argv[0].endswith(name.encode()) and mine in cgroup and "lsp-" in cgroup:
+            return int(entry.name)
+    return None
+
+
+def sandbox_memory(server: SandpitServer) -> int | None:
+    """The memory charged to the cgroup holding the `lsp-main` leaf (cgroup v2 or v1)."""
+    mine = f"sandpit-test-{server.port}"
+    for top, dirs, _ in os.walk("/sys/fs/cgroup"):
+        if Path(top).name == mine:
+            for leaf in Path(top).glob("**/lsp-main"):
+                relative = leaf.parent.relative_to(top)
+                for candidate in (
+                    leaf.parent / "memory.current",
+                    Path("/sys/fs/cgroup/memory", *Path(top).parts[5:], relative)
+                    / "memory.usage_in_bytes",
+                ):
+                    if candidate.is_file():
+                        return int(candidate.read_text())
+            dirs.clear()
+        if top.count("/") > 6:
+            dirs.clear()
+    return None
+
+
+def rss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+async def measure(server: SandpitServer, user: User, workspace: str) -> list[tuple[str, ...]]:
+    url = server.url.replace("http://", "ws://") + f"/api/workspaces/{workspace}/lsp"
+    headers = {"Authorization": f"Bearer {user.token}"}
+    async with connect(url, additional_headers=headers, max_size=None) as ws:
+        probe = LspProbe(lambda body: ws.send(body.decode()))
+
+        async def pump() -> None:
+            async for frame in ws:
+                await probe.receive(frame if isinstance(frame, bytes) else frame.encode())
+
+        reader = asyncio.create_task(pump())
+        began = time.monotonic()
+        await probe.initialize("file:///app")
+        uri = "file:///app/main.py"
+        text = HEADER + "a = np.ar"
+        await probe.open(uri, text)
+        line = text.count("\n")
+        labels = await probe.completion_labels(uri, line, len("a = np.ar"))
+        first = time.monotonic() - began
+        assert "arange" in labels, labels[:10]
+
+        version = 1
+        warm: list[float] = []
+        typed = "a = np.ar"
+        for i in range(REPEAT):
+            version += 1
+            typed = "a = np.ar" if i % 2 else "a = np.a"
+            t0 = time.monotonic()
+            await probe.change(uri, HEADER + typed, version)
+            await probe.completion_labels(uri, line, len(typed))
+            warm.append(time.monotonic() - t0)
+
+        diagnostics: list[float] = []
+        for i in range(DIAGNOSTICS):
+            version += 1
+            name = f"undefined_{i}"
+            t0 = time.monotonic()
+            await probe.change(uri, HEADER + f"print({name})\n", version)
+            while not any(name in d.get("message", "") for d in probe.diagnostics.get(uri, [])):
+                probe.diagnostics_changed.clear()
+                await asyncio.wait_for(probe.diagnostics_changed.wait(), 60)
+            diagnostics.append(time.monotonic() - t0)
+
+        memory_rows: list[tuple[str, ...]] = []
+        main = server_pid("pyrefly", server)
+        ruff = server_pid("ruff", server)
+        current = sandbox_memory(server)
+        if main is not None and ruff is not None:
+            memory_rows = [
+                ("pyrefly RSS", f"{rss(main) / 2**20:.0f} MiB"),
+                ("ruff server RSS", f"{rss(ruff) / 2**20:.0f} MiB"),
+            ]
+        if current is not None:
+            memory_rows.append(("their sandbox, memory.current", f"{current / 2**20:.0f} MiB"))
+        reader.cancel()
+
+    ms = lambda s: f"{s * 1000:.0f} ms"  # noqa: E731
+    return [
+        ("first completion after open (cold session)", ms(first)),
+        ("keystroke to completion, warm, p50", ms(percentile(warm, 50))),
+        ("keystroke to completion, warm, p95", ms(percentile(warm, 95))),
+        ("diagnostics after typing stops, p50", ms(percentile(diagnostics, 50))),
+        ("diagnostics after typing stops, max", ms(max(diagnostics))),
+        *memory_rows,
+    ]
+
+
+def main() -> None:
+    server = SandpitServer()
+    server.start()
+    try:
+        user = User(server)
+        workspace = user.workspace()
+        files = {
+            "helpers.py": "def greet(name: str) -> str:\n    return name\n",
+            "data.csv": "a,b\n1,2\n",
+        }
+        for path, text in files.items():
+            user.client.put(f"/api/workspaces/{workspace}/files/{path}", content=text)
+        rows = asyncio.run(measure(server, user, workspace))
+        rows.append(
+            ("user's program: its own sandbox's limit, untouched", "SANDBOX_MEMORY_MB (512 MiB)")
+        )
+        print_table(("figure", "value"), rows)
+    finally:
+        server.close()
+
+
+if __name__ == "__main__":
+    main()  # through bench/run.py lsp, which puts backend/ on the path
