@@ -187,9 +187,9 @@ class SandpitServer:
             # each one imports the scientific stack after a sandbox's first run,
             # about 1.2 CPU-seconds a sandbox, and the pass starts hundreds of
             # sandboxes on two cores (9 sandboxes: 1.5 s of sandbox CPU without,
-            # 12.4 s with). The runs suite (tests/runs/conftest.py), the warm
-            # suites and the exploit folder's warm variant run with it, as
-            # production does by default.
+            # 12.4 s with). The runs suite (tests/runs/conftest.py), the run
+            # console's browser tests, the warm suites and the exploit folder's
+            # warm variant run with it, as production does by default.
             "WARM_INTERPRETER": "false",
             **{key.upper(): value for key, value in settings.items()},
         }

@@ -5,11 +5,30 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
 
+import pytest
 from playwright.sync_api import Locator, Request, Route, expect
 
+from sandpit.config import REPO_DIR
+from tests.servers import SandpitServer
 from tests.ui.conftest import Ide
 from tests.ui.dropping_proxy import DroppingProxy
+
+
+@pytest.fixture(scope="module")
+def ui_server() -> Iterator[SandpitServer]:
+    """The UI server with warm interpreters, as production runs them.
+
+    The console shows which way a run started (warm or fresh).
+    """
+    if not (REPO_DIR / "frontend" / "out" / "index.html").is_file():
+        pytest.fail("The web app is not built: `cd frontend && npm run build` (make test does).")
+    server = SandpitServer(warm_interpreter="true")
+    server.start()
+    yield server
+    server.close()
+
 
 # Prints, then waits until the test writes the workspace file `go`: the run
 # stays running for as long as the test looks, however slow the machine.

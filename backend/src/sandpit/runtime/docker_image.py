@@ -71,21 +71,24 @@ def _import(
     argv = [tar_path, "--numeric-owner", "--owner=0", "--group=0", "-cf", "-"]
     argv += ["-C", str(image.rootfs), "--anchored", "--exclude=./tmp", "."]
     argv += ["-C", str(staging), "./tmp"]
-    tar = subprocess.Popen(  # noqa: S603 - fixed arguments; the paths are the server's own
+    # As a context manager: both pipes are closed and tar waited for on every
+    # path (an unclosed stderr pipe was a ResourceWarning, an error in tests).
+    with subprocess.Popen(  # noqa: S603 - fixed arguments; the paths are the server's own
         argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={"PATH": "/usr/bin:/bin"}
-    )
-    assert tar.stdout is not None
-    try:
-        client.api.import_image(
-            src=tar.stdout, repository=repository, tag=version, changes=changes, stream_src=True
-        )
-    except docker.errors.APIError as exc:
-        tar.kill()
-        raise DockerImageError(f"the engine refused the runtime image: {exc}") from exc
-    finally:
-        tar.stdout.close()
-        stderr = tar.stderr.read().decode(errors="replace") if tar.stderr else ""
-        code = tar.wait(IMPORT_TIMEOUT_S)
+    ) as tar:
+        assert tar.stdout is not None
+        assert tar.stderr is not None
+        try:
+            client.api.import_image(
+                src=tar.stdout, repository=repository, tag=version, changes=changes, stream_src=True
+            )
+        except docker.errors.APIError as exc:
+            tar.kill()
+            raise DockerImageError(f"the engine refused the runtime image: {exc}") from exc
+        finally:
+            tar.stdout.close()
+            stderr = tar.stderr.read().decode(errors="replace")
+            code = tar.wait(IMPORT_TIMEOUT_S)
     if code != 0:
         with contextlib.suppress(docker.errors.APIError):
             client.images.remove(tag, force=True)
