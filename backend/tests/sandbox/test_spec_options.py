@@ -156,3 +156,32 @@ def test_mount_points_outside_run_or_on_the_sandboxs_own_are_refused(inside: str
 def test_a_mount_point_beside_the_sandboxs_own_is_fine() -> None:
     check_mount_point("/run/sandpit-grader/tests")
     check_mount_point("/run/sandpit-proxyless")
+
+
+async def test_a_shared_read_only_sandbox_leaves_the_workspace_to_its_own(
+    backend: SandboxBackend, workspaces: Workspaces
+) -> None:
+    # The language servers' case: the workspace's own sandbox runs, a second,
+    # read-only one (another host uid on both backends) starts beside it and
+    # reads the files; the first still writes them, before and after.
+    workspace = workspaces.new()
+    (workspace / "solution.py").write_text("answer = 42\n")
+    own = await backend.start(spec(workspace))
+    try:
+        write = "open('/app/mine.txt', 'w').write('{}')"
+        assert (await run(own, write.format("before"))).code == 0
+        beside = spec(workspace, workspace_read_only=True, share_workspace=True)
+        shared = await backend.start(beside)
+        try:
+            read = await run(shared, "print(open('/app/mine.txt').read())")
+            assert (read.code, read.out) == (0, "before\n"), str(read)
+            refused = await run(shared, write.format("from the shared one"))
+            assert refused.code != 0, str(refused)
+            assert "Read-only file system" in refused.err, str(refused)
+        finally:
+            await shared.stop()
+        after = await run(own, write.format("after"))
+        assert after.code == 0, str(after)
+        assert (workspace / "mine.txt").read_text() == "after"
+    finally:
+        await own.stop()

@@ -223,10 +223,11 @@ class SandboxSpec:
     # workspace's sandbox must keep writing them) and the workspace's top
     # directory is made readable (0755; a language server lists folders to
     # find modules), so this sandbox reads what is world-readable inside
-    # (0644 files, 0755 folders: what the API and a default umask make). The
-    # bubblewrap backend gives each sandbox its own host uid; Docker's share
-    # one, where this changes nothing. On the host the workspaces' parent
-    # stays 0711: a workspace is found only by its (random) id.
+    # (0644 files, 0755 folders: what the API and a default umask make). Both
+    # backends give each sandbox its own host uid, so without this a second
+    # sandbox would take the files from the first (`ownership.hand_over`). On
+    # the host the workspaces' parent stays 0711: a workspace is found only by
+    # its (random) id.
     share_workspace: bool = False
 
     def __post_init__(self) -> None:

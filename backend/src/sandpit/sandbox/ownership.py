@@ -47,3 +47,19 @@ def chown_tree(root_fd: int, uid: int, gid: int) -> None:
         for name in (*dirnames, *filenames):
             with contextlib.suppress(FileNotFoundError):
                 os.chown(name, uid, gid, dir_fd=dir_fd, follow_symlinks=False)
+
+
+def hand_over(root_fd: int, uid: int, *, share: bool) -> None:
+    """Prepare the workspace `root_fd` for a sandbox running as host `uid`.
+
+    By default the whole tree becomes `uid`'s (`chown_tree`). With `share`
+    (`SandboxSpec.share_workspace`: a second, read-only sandbox on a workspace,
+    as the language servers' is) owners stay as they are, so the workspace's
+    own sandbox keeps writing, and the top folder is made searchable and
+    listable by others: the second sandbox reads what is world-readable.
+    """
+    if share:
+        mode = stat.S_IMODE(os.fstat(root_fd).st_mode)
+        os.fchmod(root_fd, mode | 0o055)
+    else:
+        chown_tree(root_fd, uid, uid)

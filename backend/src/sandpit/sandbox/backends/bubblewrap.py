@@ -25,7 +25,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +42,7 @@ from sandpit.sandbox.layout import (
     WORKSPACE_MOUNT,
 )
 from sandpit.sandbox.limits import Limits
-from sandpit.sandbox.ownership import chown_tree, open_workspace
+from sandpit.sandbox.ownership import hand_over, open_workspace
 from sandpit.sandbox.seccomp import seccomp_filter
 from sandpit.sandbox.uids import UidPool
 
@@ -224,11 +223,7 @@ class BubblewrapBackend(AgentBackend[BubblewrapSandbox]):
                 for host, _inside in spec.read_only_mounts:
                     mount_fds.append(await asyncio.to_thread(open_mount, host))
                 proxy_dir = await self._attach_proxy(spec, owner_uid=uid)
-                if spec.share_workspace:
-                    mode = stat.S_IMODE(os.fstat(workspace_fd).st_mode)
-                    os.fchmod(workspace_fd, mode | 0o055)
-                else:
-                    await asyncio.to_thread(chown_tree, workspace_fd, uid, uid)
+                await asyncio.to_thread(hand_over, workspace_fd, uid, share=spec.share_workspace)
                 sandbox = await self._launch(
                     spec, cgroup, agent_leaf, uid, (workspace_fd, *mount_fds), proxy_dir
                 )

@@ -71,7 +71,7 @@ from sandpit.sandbox.backends.docker_options import (
 from sandpit.sandbox.base import SandboxError, SandboxSpec, SandboxStats
 from sandpit.sandbox.channel import AgentChannel
 from sandpit.sandbox.layout import INSIDE_DIR, START_TIMEOUT_S
-from sandpit.sandbox.ownership import chown_tree, open_workspace
+from sandpit.sandbox.ownership import hand_over, open_workspace
 from sandpit.sandbox.seccomp import docker_profile, seccomp_filter
 from sandpit.sandbox.uids import UidPool
 
@@ -208,7 +208,7 @@ class DockerBackend(AgentBackend[DockerSandbox]):
         try:
             workspace_fd = await asyncio.to_thread(open_workspace, spec.workspace_dir)
             try:
-                await asyncio.to_thread(chown_tree, workspace_fd, uid, uid)
+                await asyncio.to_thread(hand_over, workspace_fd, uid, share=spec.share_workspace)
             finally:
                 os.close(workspace_fd)
             listener = _listen(agent_dir, uid, self._filter)
