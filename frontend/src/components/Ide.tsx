@@ -69,7 +69,7 @@ const AdmissionNotice = lazy(() => import("./AdmissionNotice").then((m) => ({ de
 export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; initialFiles: FileEntry[] }) {
   const workspaceId = workspace.id;
   const initial = useMemo(() => parseUiState(workspace.ui_state), [workspace.ui_state]);
-  const [ui, updateUi] = useUiState(workspaceId, initial);
+  const [ui, updateUi, flushUi] = useUiState(workspaceId, initial);
   const [sizes, setSizes] = useState<Layout>(initial.layout);
   const files = useFileListing(workspaceId, initialFiles);
   const sandbox = useSandbox(workspaceId);
@@ -202,15 +202,40 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
   // Cursor positions, remembered (a moment after the cursor stops) for the next visit.
   const cursorTimer = useRef(0);
   const cursors = useRef<Record<string, number>>({ ...initial.cursors });
+  const saveCursors = useCallback(() => {
+    window.clearTimeout(cursorTimer.current);
+    cursorTimer.current = 0;
+    updateUi((state) => ({ ...state, cursors: { ...cursors.current } }));
+  }, [updateUi]);
   const onCursor = useCallback(
     (path: string, offset: number) => {
       cursors.current[path] = offset;
       window.clearTimeout(cursorTimer.current);
-      cursorTimer.current = window.setTimeout(() => updateUi((state) => ({ ...state, cursors: { ...cursors.current } })), 1000);
+      cursorTimer.current = window.setTimeout(saveCursors, 1000);
     },
-    [updateUi],
+    [saveCursors],
   );
-  useEffect(() => () => window.clearTimeout(cursorTimer.current), []);
+  // A cursor moved less than a second before the page is left is saved too.
+  useEffect(() => {
+    const leave = () => {
+      if (cursorTimer.current !== 0) {
+        saveCursors();
+        flushUi();
+      }
+    };
+    const onHide = () => {
+      if (document.visibilityState === "hidden") {
+        leave();
+      }
+    };
+    document.addEventListener("visibilitychange", onHide);
+    window.addEventListener("pagehide", leave);
+    return () => {
+      document.removeEventListener("visibilitychange", onHide);
+      window.removeEventListener("pagehide", leave);
+      window.clearTimeout(cursorTimer.current);
+    };
+  }, [saveCursors, flushUi]);
   const initialCursor = useCallback((path: string) => initial.cursors[path], [initial]);
 
   const canRun = activeTab !== null && activeTab.kind === "text" && isPython(activeTab.path);

@@ -13,8 +13,14 @@ const SAVE_DELAY_MS = 800;
  * costs a remembered layout, nothing more, so it is not shown. The active
  * file is also remembered in this browser, for the next visit to ask for it
  * early (lib/earlyRequests.ts).
+ *
+ * The third element saves a pending change at once (for callers that batch
+ * their own changes and must hand them over when the page is left).
  */
-export function useUiState(workspaceId: string, initial: UiState): [UiState, (change: (state: UiState) => UiState) => void] {
+export function useUiState(
+  workspaceId: string,
+  initial: UiState,
+): [UiState, (change: (state: UiState) => UiState) => void, () => void] {
   const [state, setState] = useState(initial);
   const latest = useRef(state);
   const pending = useRef(false);
@@ -61,5 +67,5 @@ export function useUiState(workspaceId: string, initial: UiState): [UiState, (ch
     };
   }, [flush]);
 
-  return [state, update];
+  return [state, update, flush];
 }

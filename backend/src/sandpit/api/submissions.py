@@ -254,6 +254,9 @@ async def get_submission(submission_id: str, user: CurrentUser, db: DbSession) -
     (summary,) = await _summaries(db, user, [submission], {submission.id: seen.reviewer})
     release = Release.of(seen.assignment, reviewer=seen.reviewer)
     check = (await views.checks_of(db, [submission.id])).get(submission.id)
+    # The score from the same read of the check as `checks`: the summary's read
+    # came first, and a check that finished in between gave "done" with no score.
+    score, max_score = views.visible_score(check, release)
     names = _Names(db)
     outdated = not summary["latest"]
     reviews = [
@@ -267,6 +270,8 @@ async def get_submission(submission_id: str, user: CurrentUser, db: DbSession) -
     return SubmissionOut.model_validate(
         {
             **summary,
+            "score": score,
+            "max_score": max_score,
             "previous_id": await submissions.previous_version(db, submission),
             "files": [
                 {"path": f.path, "size": f.size}
