@@ -176,6 +176,8 @@ class SandpitServer:
             "CGROUP_ROOT": f"sandpit-test-{self.port}",
             "SANDBOX_UID_BASE": str(400_000 + (self.port % 500) * 1000),
             "SANDBOX_UID_COUNT": "1000",
+            "SANDBOX_GID_BASE": str(1_000_000 + (self.port % 500) * 1000),
+            "SANDBOX_GID_COUNT": "1000",
             # Every test user signs up from 127.0.0.1; the sign-up limit per
             # address has its own tests, on servers that keep it low.
             "SIGNUPS_PER_ADDRESS": "1000000",

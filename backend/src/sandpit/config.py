@@ -170,6 +170,13 @@ class Settings(BaseSettings):
     # Host uids handed to sandboxes, one per live sandbox; must be unused on the host.
     sandbox_uid_base: int = Field(default=200_000, ge=1000)
     sandbox_uid_count: int = Field(default=10_000, ge=1)
+    # --- Workspace groups (issue 16, security follow-up; see sandbox/uids.py) ---
+    # Host gids for workspaces, one per workspace with a running sandbox: its
+    # files belong to it and every sandbox on it (the language servers'
+    # included) runs with it; its top folder is 0750. Must hold no host group
+    # (checked at start) and lie apart from the sandbox uids (checked here).
+    sandbox_gid_base: int = Field(default=210_000, ge=1000)
+    sandbox_gid_count: int = Field(default=10_000, ge=1)
     # Name of the cgroup (under each controller) that holds every sandbox; with
     # Docker, the containers' cgroup parent and the label that marks this
     # server's containers.
@@ -310,6 +317,17 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _local_hosts_are_allowed(self) -> Settings:
         Allowlist.parse(self.package_proxy_allowed_hosts, self.package_proxy_local_hosts)
+        return self
+
+    @model_validator(mode="after")
+    def _gids_apart_from_uids(self) -> Settings:
+        uids = range(self.sandbox_uid_base, self.sandbox_uid_base + self.sandbox_uid_count)
+        gids = range(self.sandbox_gid_base, self.sandbox_gid_base + self.sandbox_gid_count)
+        if uids.start < gids.stop and gids.start < uids.stop:
+            raise ValueError(
+                f"the workspace gids ({gids.start}-{gids.stop - 1}) overlap the sandbox uids"
+                f" ({uids.start}-{uids.stop - 1}); move SANDBOX_GID_BASE"
+            )
         return self
 
     @field_validator("allowed_data_formats")

@@ -31,7 +31,7 @@ from sandpit.sandbox.backends.bubblewrap import BubblewrapBackend, font_cache_of
 from sandpit.sandbox.backends.docker import DockerBackend, connect_engine, engine_problem
 from sandpit.sandbox.base import SandboxBackend, SandboxError
 from sandpit.sandbox.manager import SandboxManager
-from sandpit.sandbox.uids import UidPool
+from sandpit.sandbox.uids import GroupPool, UidPool, host_groups_in
 from sandpit.security.ratelimit import MemoryRateLimiter, RateLimiter
 from sandpit.workspaces.store import mounted_workspace_dir
 
@@ -139,6 +139,7 @@ async def _bubblewrap_backend(
             state_dir=settings.data_dir / "sandboxes",
             driver=driver,
             uids=UidPool(settings.sandbox_uid_base, settings.sandbox_uid_count),
+            gids=workspace_groups(settings),
             font_cache=font_cache_of(image.metadata(), image.rootfs),
             proxy=build_proxy(settings),
             ca_bundle=ca_bundle_for(settings, image.rootfs),
@@ -150,6 +151,7 @@ async def _docker_backend(
     settings: Settings, image: RuntimeImage, driver: cgroups.CgroupDriver
 ) -> SandboxBackend:
     """The Docker backend on the local engine, the runtime image imported into it first."""
+    gids = await asyncio.to_thread(workspace_groups, settings)
     try:
         client = await asyncio.to_thread(connect_engine, settings.docker_host)
     except SandboxError as exc:
@@ -177,10 +179,23 @@ async def _docker_backend(
         instance=settings.cgroup_root,
         max_sandboxes=settings.docker_max_sandboxes,
         uids=UidPool(settings.sandbox_uid_base, settings.sandbox_uid_count),
+        gids=gids,
         font_cache=font_cache,
         proxy=build_proxy(settings),
         ca_bundle=ca_bundle_for(settings, image.rootfs),
     )
+
+
+def workspace_groups(settings: Settings) -> GroupPool:
+    """The workspaces' gid pool; raises `SandboxSetupError` if a host group is in its range."""
+    taken = host_groups_in(settings.sandbox_gid_base, settings.sandbox_gid_count)
+    if taken:
+        raise SandboxSetupError(
+            f"Host groups use gids {taken[:5]} in the workspaces' range"
+            f" (SANDBOX_GID_BASE={settings.sandbox_gid_base},"
+            f" SANDBOX_GID_COUNT={settings.sandbox_gid_count}); choose a free range."
+        )
+    return GroupPool(settings.sandbox_gid_base, settings.sandbox_gid_count)
 
 
 BackendBuilder = Callable[[Settings, RuntimeImage, cgroups.CgroupDriver], Awaitable[SandboxBackend]]

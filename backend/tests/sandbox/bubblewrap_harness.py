@@ -3,7 +3,9 @@
 Its backends run on the harness's test cgroup root (see `AgentHarness`) and
 on real host uids from a range the server does not use: a block of
 `UID_BLOCK` from 300000 up per backend object, never reused in a session
-(the server's default is 200000-209999).
+(the server's default is 200000-209999), and workspace gids from the same
+block shifted by `TEST_GID_OFFSET` (1600000 up; the server's default is
+210000-219999, the test servers' 1000000-1499999).
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ from sandpit.sandbox import cgroups
 from sandpit.sandbox.backends.bubblewrap import BubblewrapBackend, BubblewrapSandbox
 from sandpit.sandbox.base import Sandbox
 from sandpit.sandbox.layout import INSIDE_DIR
-from sandpit.sandbox.uids import UidPool
+from sandpit.sandbox.uids import GroupPool, UidPool
 from tests.sandbox.agent_harness import AgentHarness, live_processes
 
 # Host uids for test sandboxes: a block per backend object, never reused in a session.
 TEST_UID_BASE = 300_000
 UID_BLOCK = 32
+# A backend's workspace gids: its uid block, shifted by this.
+TEST_GID_OFFSET = 1_300_000
 _uid_blocks = itertools.count(TEST_UID_BASE, UID_BLOCK)
 
 
@@ -54,6 +58,7 @@ class BubblewrapHarness(AgentHarness):
             state_dir=self.state_dir,
             driver=cgroups.detect(self.root_name),
             uids=UidPool(first, UID_BLOCK),
+            gids=GroupPool(first + TEST_GID_OFFSET, UID_BLOCK),
         )
 
     def host_uid(self, sandbox: Sandbox) -> int:
@@ -109,14 +114,14 @@ from pathlib import Path
 from sandpit.sandbox import cgroups
 from sandpit.sandbox.base import ExecRequest, SandboxSpec
 from sandpit.sandbox.backends.bubblewrap import BubblewrapBackend
-from sandpit.sandbox.uids import UidPool
+from sandpit.sandbox.uids import GroupPool, UidPool
 from sandpit.sandbox.limits import Limits
 
 async def main():
     root, rootfs, state, workspace, first_uid, sandbox_id = sys.argv[1:]
     backend = BubblewrapBackend(
         rootfs=Path(rootfs), state_dir=Path(state), driver=cgroups.detect(root),
-        uids=UidPool(int(first_uid), 1),
+        uids=UidPool(int(first_uid), 1), gids=GroupPool(int(first_uid) + 1_300_000, 1),
     )
     sandbox = await backend.start(SandboxSpec(sandbox_id, "ws", Path(workspace), Limits()))
     await sandbox.exec(ExecRequest(["sleep", "300"], {"PATH": "/usr/bin:/bin"}, "run-left"))

@@ -38,9 +38,9 @@ from sandpit.sandbox.backends.docker_options import (
 )
 from sandpit.sandbox.base import Sandbox
 from sandpit.sandbox.layout import INSIDE_DIR, SUPPORT_MOUNT
-from sandpit.sandbox.uids import UidPool
+from sandpit.sandbox.uids import GroupPool, UidPool
 from tests.sandbox.agent_harness import AgentHarness, live_processes
-from tests.sandbox.bubblewrap_harness import UID_BLOCK, take_uid_block
+from tests.sandbox.bubblewrap_harness import TEST_GID_OFFSET, UID_BLOCK, take_uid_block
 
 
 @functools.cache
@@ -97,6 +97,7 @@ class DockerHarness(AgentHarness):
 
     def make(self) -> DockerBackend:
         """A new backend object (a new "server") on this harness's cgroup root and label."""
+        first = take_uid_block()
         return DockerBackend(
             client=connect_engine(),
             image=self.image,
@@ -104,7 +105,8 @@ class DockerHarness(AgentHarness):
             driver=cgroups.detect(self.root_name),
             instance=self.root_name,
             max_sandboxes=32,
-            uids=UidPool(take_uid_block(), UID_BLOCK),
+            uids=UidPool(first, UID_BLOCK),
+            gids=GroupPool(first + TEST_GID_OFFSET, UID_BLOCK),
         )
 
     def host_uid(self, sandbox: Sandbox) -> int:
@@ -197,14 +199,14 @@ from sandpit.sandbox import cgroups
 from sandpit.sandbox.base import ExecRequest, SandboxSpec
 from sandpit.sandbox.backends.docker import DockerBackend, connect_engine
 from sandpit.sandbox.limits import Limits
-from sandpit.sandbox.uids import UidPool
+from sandpit.sandbox.uids import GroupPool, UidPool
 
 async def main():
     root, image, state, workspace, sandbox_id, first_uid = sys.argv[1:]
     backend = DockerBackend(
         client=connect_engine(), image=image, state_dir=Path(state),
         driver=cgroups.detect(root), instance=root, max_sandboxes=1,
-        uids=UidPool(int(first_uid), 1),
+        uids=UidPool(int(first_uid), 1), gids=GroupPool(int(first_uid) + 1_300_000, 1),
     )
     sandbox = await backend.start(SandboxSpec(sandbox_id, "ws", Path(workspace), Limits()))
     await sandbox.exec(ExecRequest(["sleep", "300"], {"PATH": "/usr/bin:/bin"}, "run-left"))

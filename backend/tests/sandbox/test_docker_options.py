@@ -38,6 +38,7 @@ def test_the_container_has_the_seeds_configuration_and_more() -> None:
         workspace_id="w1",
         seccomp_profile=profile,
         host_uid=200_017,
+        host_gid=210_003,
     )
     assert spec.create == {
         "image": "sandpit-runtime:0123456789abcdef",
@@ -45,8 +46,9 @@ def test_the_container_has_the_seeds_configuration_and_more() -> None:
         "name": "sandpit-00112233aabbccdd",
         "hostname": "sandpit",
         "detach": True,
-        # The container's own host uid; its agent maps it to 1000 (see the module).
-        "user": "200017:200017",
+        # The container's own host uid and its workspace's gid; its agent maps
+        # both to 1000 (see the module).
+        "user": "200017:210003",
         "working_dir": "/app",
         "environment": {
             "HOME": "/app",
@@ -88,7 +90,7 @@ def test_the_container_has_the_seeds_configuration_and_more() -> None:
         "tmpfs": {
             "/tmp": f"rw,exec,nosuid,nodev,size={64 * MiB},mode=1777",
             "/tmp/.matplotlib": (
-                f"rw,exec,nosuid,nodev,size={16 * MiB},mode=0700,uid=200017,gid=200017"
+                f"rw,exec,nosuid,nodev,size={16 * MiB},mode=0700,uid=200017,gid=210003"
             ),
         },
         "shm_size": 64 * MiB,
@@ -142,7 +144,13 @@ def test_read_only_mounts_and_a_read_only_workspace() -> None:
         font_cache=None,
     )
     spec = container_options(
-        layout, Limits(), sandbox_id="s1", workspace_id="w1", seccomp_profile={}, host_uid=200_017
+        layout,
+        Limits(),
+        sandbox_id="s1",
+        workspace_id="w1",
+        seccomp_profile={},
+        host_uid=200_017,
+        host_gid=210_003,
     )
     assert spec.host["mounts"] == [
         Mount("/app", "/data/workspaces/w1/mnt", type="bind", read_only=True),

@@ -113,7 +113,8 @@ class LanguageSession:
             owner=owner,
             workspace_read_only=True,
             package_proxy=False,
-            # The user's own sandbox keeps its files; these servers only read them.
+            # The user's own sandbox keeps its files; these servers only read them,
+            # through the workspace's group (`SandboxSpec.share_workspace`).
             share_workspace=True,
         )
         sandbox = await backend.start(spec)

@@ -220,14 +220,13 @@ class SandboxSpec:
     package_proxy: bool = True
     # A second sandbox beside the workspace's own (the editor's language
     # servers, with `workspace_read_only`): its files keep their owner (the
-    # workspace's sandbox must keep writing them) and the workspace's top
-    # directory is made readable (0755; a language server lists folders to
-    # find modules), so this sandbox reads what is world-readable inside
-    # (0644 files, 0755 folders: what the API and a default umask make). Both
-    # backends give each sandbox its own host uid, so without this a second
-    # sandbox would take the files from the first (`ownership.hand_over`). On
-    # the host the workspaces' parent stays 0711: a workspace is found only by
-    # its (random) id.
+    # workspace's sandbox must keep writing them; both backends give each
+    # sandbox its own host uid, so without this a second sandbox would take
+    # the files from the first) and only their group is made the workspace's
+    # (`ownership.hand_over`). Every sandbox on a workspace runs with the
+    # workspace's own gid (`uids.GroupPool`), so this one reads what is
+    # group-readable (0644 files, 0755 folders: what the API and a default
+    # umask make); the top folder is 0750, so nothing else on the host can.
     share_workspace: bool = False
 
     def __post_init__(self) -> None:

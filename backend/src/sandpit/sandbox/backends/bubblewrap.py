@@ -4,8 +4,11 @@ How a sandbox starts (each step for a reason):
 1. A cgroup `sandpit/<id>` gets the limits; the agent's leaf is made in it.
 2. The workspace directory is handed to an unprivileged host uid picked for
    this sandbox (a root server must never map the sandbox user to root:
-   uid 1000 inside would then own every root-owned file it can see).
+   uid 1000 inside would then own every root-owned file it can see) and to
+   the workspace's own gid (`uids.GroupPool`; a shared read-only sandbox
+   keeps the owner and takes only the group, see `ownership.hand_over`).
 3. `sandpit-launch` joins the agent leaf, sets rlimits, drops to that uid
+   and gid (no supplementary groups; bwrap maps both to 1000 inside)
    with no_new_privs and a parent-death signal, and executes bwrap, so
    nothing of the sandbox ever runs as root or outside its cgroup.
 4. bwrap makes fresh user, PID, network, IPC, UTS and mount namespaces,
@@ -44,7 +47,7 @@ from sandpit.sandbox.layout import (
 from sandpit.sandbox.limits import Limits
 from sandpit.sandbox.ownership import hand_over, open_workspace
 from sandpit.sandbox.seccomp import seccomp_filter
-from sandpit.sandbox.uids import UidPool
+from sandpit.sandbox.uids import GroupPool, UidPool
 
 log = logging.getLogger(__name__)
 
@@ -159,11 +162,13 @@ class BubblewrapSandbox(AgentSandbox):
         cgroup: cgroups.SandboxCgroup,
         agent_leaf: cgroups.Leaf,
         uid: int,
+        gid: int,
         process: asyncio.subprocess.Process,
         channel: AgentChannel,
         on_end: Callable[[AgentSandbox], None],
     ) -> None:
         self.uid = uid
+        self.gid = gid  # the workspace's (`GroupPool`), held until this sandbox ends
         self._process = process
         super().__init__(spec, channel, cgroup, agent_leaf, on_end)
 
@@ -201,6 +206,7 @@ class BubblewrapBackend(AgentBackend[BubblewrapSandbox]):
         state_dir: Path,
         driver: cgroups.CgroupDriver,
         uids: UidPool,
+        gids: GroupPool,
         font_cache: Path | None = None,
         proxy: PackageProxy | None = None,
         ca_bundle: Path | None = None,
@@ -209,6 +215,7 @@ class BubblewrapBackend(AgentBackend[BubblewrapSandbox]):
         self.rootfs = rootfs
         self.state_dir = state_dir
         self.uids = uids
+        self.gids = gids
         self.launcher = launcher.ensure_launcher(state_dir / "bin")
         self._seccomp = seccomp_filter()
 
@@ -216,6 +223,7 @@ class BubblewrapBackend(AgentBackend[BubblewrapSandbox]):
         cgroup = await asyncio.to_thread(self.driver.create_sandbox, spec.sandbox_id, spec.limits)
         uid = self.uids.take()
         try:
+            gid = self.gids.take(str(spec.workspace_dir), spec.sandbox_id)
             agent_leaf = await asyncio.to_thread(cgroup.leaf, "agent")
             workspace_fd = await asyncio.to_thread(open_workspace, spec.workspace_dir)
             mount_fds: list[int] = []
@@ -223,9 +231,11 @@ class BubblewrapBackend(AgentBackend[BubblewrapSandbox]):
                 for host, _inside in spec.read_only_mounts:
                     mount_fds.append(await asyncio.to_thread(open_mount, host))
                 proxy_dir = await self._attach_proxy(spec, owner_uid=uid)
-                await asyncio.to_thread(hand_over, workspace_fd, uid, share=spec.share_workspace)
+                await asyncio.to_thread(
+                    hand_over, workspace_fd, uid, gid, share=spec.share_workspace
+                )
                 sandbox = await self._launch(
-                    spec, cgroup, agent_leaf, uid, (workspace_fd, *mount_fds), proxy_dir
+                    spec, cgroup, agent_leaf, (uid, gid), (workspace_fd, *mount_fds), proxy_dir
                 )
             finally:
                 for fd in (workspace_fd, *mount_fds):
@@ -234,6 +244,7 @@ class BubblewrapBackend(AgentBackend[BubblewrapSandbox]):
         except BaseException:
             self._detach_proxy(spec.sandbox_id)
             self.uids.give_back(uid)
+            self.gids.give_back(spec.sandbox_id)
             with contextlib.suppress(OSError, cgroups.CgroupError):
                 await asyncio.to_thread(cgroup.remove)
             raise
@@ -243,11 +254,13 @@ class BubblewrapBackend(AgentBackend[BubblewrapSandbox]):
         spec: SandboxSpec,
         cgroup: cgroups.SandboxCgroup,
         leaf: cgroups.Leaf,
-        uid: int,
+        ids: tuple[int, int],
         dir_fds: tuple[int, ...],
         proxy_dir: Path | None,
     ) -> BubblewrapSandbox:
-        """Start bwrap; `dir_fds`: the workspace's descriptor, then each read-only mount's."""
+        """Start bwrap as host `ids` (uid, gid); `dir_fds`: the workspace's descriptor,
+        then each read-only mount's."""
+        uid, gid = ids
         workspace_fd, *mount_fds = dir_fds
         host_end, sandbox_end = socket_pair()
         seccomp_fd = os.memfd_create("sandpit-seccomp", 0)
@@ -278,7 +291,7 @@ class BubblewrapBackend(AgentBackend[BubblewrapSandbox]):
                 self.launcher,
                 [BWRAP, "--args", str(args_r), "--", *AGENT_COMMAND],
                 uid=uid,
-                gid=uid,
+                gid=gid,
                 cgroup_procs=leaf.procs_files,
                 rlimits=sandbox_rlimits(spec.limits),
                 keep_fds=[seccomp_fd, sandbox_end.fileno(), args_r, *dir_fds],
@@ -301,12 +314,13 @@ class BubblewrapBackend(AgentBackend[BubblewrapSandbox]):
             os.close(seccomp_fd)
             sandbox_end.close()
         channel = AgentChannel(host_end)
-        return BubblewrapSandbox(spec, cgroup, leaf, uid, process, channel, self._ended)
+        return BubblewrapSandbox(spec, cgroup, leaf, uid, gid, process, channel, self._ended)
 
     def _ended(self, sandbox: AgentSandbox) -> None:
         super()._ended(sandbox)
         if isinstance(sandbox, BubblewrapSandbox):
             self.uids.give_back(sandbox.uid)
+            self.gids.give_back(sandbox.id)
 
     async def reap_orphans(self) -> list[str]:
         keep = set(self.sandboxes)

@@ -4,8 +4,9 @@ Chosen with `SANDBOX_BACKEND=docker`; the same interface, agent, cgroup
 leaves and package proxy as the bubblewrap backend, so users see the same
 sandbox. How a sandbox starts (each step for a reason):
 1. The sandbox gets a host uid of its own from the server's range (as a
-   bubblewrap sandbox does), and the workspace is handed to it. The
-   container runs as that uid; its agent maps it to uid 1000 in a user
+   bubblewrap sandbox does) and the workspace's gid (`uids.GroupPool`), and
+   the workspace is handed to them (`ownership.hand_over`). The container
+   runs as that uid and gid; its agent maps both to 1000 in a user
    namespace of its own (`docker_options` says why and how).
 2. The server listens on a SOCK_SEQPACKET socket in a directory of its own
    for this sandbox, mounted read-only in the container. A container cannot
@@ -73,7 +74,7 @@ from sandpit.sandbox.channel import AgentChannel
 from sandpit.sandbox.layout import INSIDE_DIR, START_TIMEOUT_S
 from sandpit.sandbox.ownership import hand_over, open_workspace
 from sandpit.sandbox.seccomp import docker_profile, seccomp_filter
-from sandpit.sandbox.uids import UidPool
+from sandpit.sandbox.uids import GroupPool, UidPool
 
 log = logging.getLogger(__name__)
 
@@ -100,11 +101,13 @@ class DockerSandbox(AgentSandbox):
         client: DockerClient,
         started: _Started,
         agent_dir: Path,
-        uid: int,
+        ids: tuple[int, int],
         on_end: Callable[[AgentSandbox], None],
     ) -> None:
         self.container_id: str = started.container.id or ""
-        self.uid = uid  # the host uid the container runs as (1000 inside)
+        # The host uid and gid the container runs as (1000 inside); the gid is
+        # the workspace's (`GroupPool`), held until this sandbox ends.
+        self.uid, self.gid = ids
         self.init_pid = started.init_pid
         self._client = client
         self._agent_dir = agent_dir
@@ -176,6 +179,7 @@ class DockerBackend(AgentBackend[DockerSandbox]):
         instance: str,
         max_sandboxes: int,
         uids: UidPool,
+        gids: GroupPool,
         font_cache: Path | None = None,
         proxy: PackageProxy | None = None,
         ca_bundle: Path | None = None,
@@ -189,6 +193,7 @@ class DockerBackend(AgentBackend[DockerSandbox]):
         self.instance = instance
         self.max_sandboxes = max_sandboxes
         self.uids = uids
+        self.gids = gids
         self._profile = docker_profile(agent_user_namespace=True)
         self._filter = seccomp_filter()
         self._agents_dir = state_dir / "docker-agents"
@@ -206,29 +211,34 @@ class DockerBackend(AgentBackend[DockerSandbox]):
         listener: socket.socket | None = None
         uid = self.uids.take()
         try:
+            gid = self.gids.take(str(spec.workspace_dir), spec.sandbox_id)
             workspace_fd = await asyncio.to_thread(open_workspace, spec.workspace_dir)
             try:
-                await asyncio.to_thread(hand_over, workspace_fd, uid, share=spec.share_workspace)
+                await asyncio.to_thread(
+                    hand_over, workspace_fd, uid, gid, share=spec.share_workspace
+                )
             finally:
                 os.close(workspace_fd)
             listener = _listen(agent_dir, uid, self._filter)
             proxy_dir = await self._attach_proxy(spec, owner_uid=uid)
-            started = await self._launch(spec, agent_dir, listener, proxy_dir, uid)
+            started = await self._launch(spec, agent_dir, listener, proxy_dir, (uid, gid))
         except BaseException:
             self._detach_proxy(spec.sandbox_id)
             shutil.rmtree(agent_dir, ignore_errors=True)
             self.uids.give_back(uid)
+            self.gids.give_back(spec.sandbox_id)
             raise
         finally:
             if listener is not None:
                 listener.close()
-        sandbox = DockerSandbox(spec, self.client, started, agent_dir, uid, self._ended)
+        sandbox = DockerSandbox(spec, self.client, started, agent_dir, (uid, gid), self._ended)
         return await self._adopt(sandbox)
 
     def _ended(self, sandbox: AgentSandbox) -> None:
         super()._ended(sandbox)
         if isinstance(sandbox, DockerSandbox):
             self.uids.give_back(sandbox.uid)
+            self.gids.give_back(sandbox.id)
 
     async def _launch(
         self,
@@ -236,7 +246,7 @@ class DockerBackend(AgentBackend[DockerSandbox]):
         agent_dir: Path,
         listener: socket.socket,
         proxy_dir: Path | None,
-        uid: int,
+        ids: tuple[int, int],
     ) -> _Started:
         layout = ContainerLayout(
             image=self.image,
@@ -258,7 +268,8 @@ class DockerBackend(AgentBackend[DockerSandbox]):
             sandbox_id=spec.sandbox_id,
             workspace_id=spec.workspace_id,
             seccomp_profile=self._profile,
-            host_uid=uid,
+            host_uid=ids[0],
+            host_gid=ids[1],
         )
         try:
             container = await asyncio.to_thread(_run_container, self.client, container_spec)

@@ -14,7 +14,8 @@ in tests/sandbox/test_docker_options.py):
     ulimits             nofile=100, nproc=50, fsize as bubblewrap
     network_mode        none: loopback only; pip goes through the package
                         proxy's socket, mounted read-only (see sandbox/proxy_bridge.py)
-    user                1000:1000 inside; on the host, a uid of its own (below)
+    user                1000:1000 inside; on the host, a uid of its own and
+                        the workspace's gid (below)
     working_dir         /app, the workspace bound there read-write
     environment         HOME=/app, PYTHONPATH=/app (and PATH, LANG, the agent's socket)
     auto_remove         True; random names (`sandpit-<random hex>`)
@@ -40,9 +41,11 @@ inotify and epoll watches, pipe buffer pages and message queue bytes per
 host uid across containers, so one sandbox could exhaust them for all (a
 fork bomb at `nproc=50` would stop every other sandbox forking). So each
 container is started as a host uid of its own (`host_uid`, from the
-server's `SANDBOX_UID_BASE` range, like a bubblewrap sandbox's), and its
-first process, the agent, makes a user namespace mapping that uid (and
-gid) to 1000 and nothing else, then drops every capability it has there
+server's `SANDBOX_UID_BASE` range, like a bubblewrap sandbox's) with the
+workspace's own gid (`host_gid`, from `SANDBOX_GID_BASE`: every sandbox on
+the workspace has it, the workspace's files belong to it, nothing else on
+the host has it), and its first process, the agent, makes a user namespace
+mapping that uid and that gid to 1000 and nothing else, then drops every capability it has there
 and loads the sandbox's seccomp filter on top of the profile, before any
 other process exists (`inside/agent.py`; `SANDPIT_USERNS_ID`,
 `SANDPIT_AGENT_SECCOMP`). User code is uid 1000 as the contract says, and
@@ -145,9 +148,10 @@ def container_options(
     workspace_id: str,
     seccomp_profile: dict[str, Any],
     host_uid: int,
+    host_gid: int,
 ) -> ContainerSpec:
-    """The container of one sandbox, run as `host_uid` (see the module docstring)."""
-    host_user = f"{host_uid}:{host_uid}"
+    """The container of one sandbox, run as `host_uid`:`host_gid` (see the module docstring)."""
+    host_user = f"{host_uid}:{host_gid}"
     mounts = [
         Mount("/app", str(layout.workspace), type="bind", read_only=layout.workspace_read_only),
         Mount(SUPPORT_MOUNT, str(layout.support), type="bind", read_only=True),
