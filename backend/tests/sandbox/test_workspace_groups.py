@@ -96,9 +96,13 @@ def test_host_groups_in_the_range_are_found() -> None:
 
 
 def test_a_range_holding_a_host_group_is_refused(tmp_path: Path) -> None:
+    # 65534: nogroup (Debian), nobody's primary group.
     settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, python_sandbox_path=tmp_path, sandbox_gid_base=65_000, sandbox_gid_count=1000
-    )  # 65534: nogroup (Debian), nobody's primary group
+        _env_file=None,
+        python_sandbox_path=tmp_path,
+        sandbox_gid_base=65_000,
+        sandbox_gid_count=1000,
+    )
     with pytest.raises(SandboxSetupError, match="Host groups use gids"):
         workspace_groups(settings)
 

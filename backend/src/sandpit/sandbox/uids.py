@@ -84,7 +84,7 @@ class GroupPool:
         return gid
 
     def give_back(self, holder: str) -> None:
-        """Release `holder`'s hold (nothing if it holds none); the workspace's last frees the gid."""
+        """Release `holder`'s hold (nothing if it holds none); the last one frees the gid."""
         workspace = self._holders.pop(holder, None)
         if workspace is None or workspace in self._holders.values():
             return
@@ -96,7 +96,7 @@ class GroupPool:
 
 
 def host_groups_in(first: int, count: int) -> list[int]:
-    """Gids in `first`..`first + count - 1` the host already uses: a group's, or a user's primary."""
+    """Gids in `first`..`first + count - 1` the host uses: a group's, or a user's primary."""
     ids = range(first, first + count)
     used = {entry.gr_gid for entry in grp.getgrall()} | {entry.pw_gid for entry in pwd.getpwall()}
     return sorted(gid for gid in used if gid in ids)
