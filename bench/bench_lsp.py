@@ -2,8 +2,14 @@
 
 - first completion after opening a file (a fresh session: sandbox start,
   pyrefly indexing numpy and pandas, the answer);
-- keystroke to completion list, warm: a `didChange` with one more character,
-  then the completion request, until the answer (`REPEAT` times): p50, p95;
+- keystroke to completion list, warm, typing on in a name: a `didChange`
+  with one more (or one fewer) character of `np.ar`, then the completion
+  request, until the answer (`REPEAT` times): p50, p95;
+- keystroke to completion list, warm, after a `.`: a `didChange` that types
+  the `.` of a new `np.` (the server must check the changed file before it
+  answers): p50, p95;
+- the same completion asked again with no change (the server's answer for
+  a checked file plus the transport), and the answers' sizes in JSON;
 - diagnostics after typing stops: a `didChange` introducing a new undefined
   name until the published diagnostics name it;
 - memory of the language servers' sandbox with numpy, pandas and matplotlib
@@ -13,6 +19,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 from pathlib import Path
@@ -110,6 +117,28 @@ async def measure(server: SandpitServer, user: User, workspace: str) -> list[tup
             await probe.completion_labels(uri, line, len(typed))
             warm.append(time.monotonic() - t0)
 
+        sizes = {
+            "np.ar": len(json.dumps(await probe.at("textDocument/completion", uri, line, 9))),
+        }
+        unchanged: list[float] = []
+        for _ in range(REPEAT // 2):
+            t0 = time.monotonic()
+            await probe.completion_labels(uri, line, len(typed))
+            unchanged.append(time.monotonic() - t0)
+
+        dotted: list[float] = []
+        for i in range(REPEAT // 2):
+            version += 1
+            typed = f"v{i} = np."
+            t0 = time.monotonic()
+            await probe.change(uri, HEADER + typed, version)
+            dot_labels = await probe.completion_labels(uri, line, len(typed))
+            dotted.append(time.monotonic() - t0)
+            assert "arange" in dot_labels, dot_labels[:10]
+        sizes["np."] = len(
+            json.dumps(await probe.at("textDocument/completion", uri, line, len(typed)))
+        )
+
         diagnostics: list[float] = []
         for i in range(DIAGNOSTICS):
             version += 1
@@ -137,8 +166,12 @@ async def measure(server: SandpitServer, user: User, workspace: str) -> list[tup
     ms = lambda s: f"{s * 1000:.0f} ms"  # noqa: E731
     return [
         ("first completion after open (cold session)", ms(first)),
-        ("keystroke to completion, warm, p50", ms(percentile(warm, 50))),
-        ("keystroke to completion, warm, p95", ms(percentile(warm, 95))),
+        ("keystroke to completion, warm, in a name (np.a/np.ar), p50", ms(percentile(warm, 50))),
+        ("keystroke to completion, warm, in a name (np.a/np.ar), p95", ms(percentile(warm, 95))),
+        ("keystroke to completion, warm, after a `.` (np.), p50", ms(percentile(dotted, 50))),
+        ("keystroke to completion, warm, after a `.` (np.), p95", ms(percentile(dotted, 95))),
+        ("completion asked again, no change, p50", ms(percentile(unchanged, 50))),
+        ("answer size, `np.ar` / `np.`", f"{sizes['np.ar']:,} / {sizes['np.']:,} B"),
         ("diagnostics after typing stops, p50", ms(percentile(diagnostics, 50))),
         ("diagnostics after typing stops, max", ms(max(diagnostics))),
         *memory_rows,

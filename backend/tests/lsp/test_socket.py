@@ -10,6 +10,7 @@ import os
 import signal
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,6 +20,7 @@ from tests.servers import SandpitServer, public_tmp
 
 SOURCE = """import numpy as np
 import helpers
+import os
 
 a = np.ar
 b = helpers.greet("x")
@@ -78,8 +80,8 @@ def test_language_features_limits_and_restart(server: SandpitServer, user: User)
         assert capabilities["documentFormattingProvider"]  # ruff's
         assert "diagnosticProvider" not in capabilities  # both publish instead
         uri = client.open("main.py", SOURCE)
-        assert "arange" in client.completion_labels(uri, 3, 9)
-        target = client.at("textDocument/definition", uri, 4, 14)
+        assert "arange" in client.completion_labels(uri, 4, 9)
+        target = client.at("textDocument/definition", uri, 5, 14)
         assert "file:///app/helpers.py" in str(target)
         edits = client.request(
             "textDocument/formatting",
@@ -87,15 +89,17 @@ def test_language_features_limits_and_restart(server: SandpitServer, user: User)
         )
         assert edits, "ruff format changed nothing"
         assert any("x = [1, 2]" in edit["newText"] for edit in edits)
-        # Both servers' diagnostics for the document, merged.
+
+        # Both servers' diagnostics for the document, merged, each problem
+        # once: the undefined name is pyrefly's, the unused import ruff's.
+        def sources(diagnostics: list[dict[str, Any]], word: str) -> list[str]:
+            return [str(d.get("source")) for d in diagnostics if word in d["message"]]
+
         found = client.wait_diagnostics(
-            uri,
-            lambda ds: (
-                {d.get("source") for d in ds if "undefined_name" in d["message"]}
-                >= {"Ruff", "Pyrefly"}
-            ),
+            uri, lambda ds: sources(ds, "undefined_name") and sources(ds, "`os`")
         )
-        assert found
+        assert sources(found, "undefined_name") == ["Pyrefly"], found
+        assert sources(found, "`os`") == ["Ruff"], found
         pid = server_pid(server, "pyrefly")
         os.kill(pid, signal.SIGKILL)
         closed = client.read_close()
@@ -104,7 +108,7 @@ def test_language_features_limits_and_restart(server: SandpitServer, user: User)
     with LspClient(server, user.token, workspace) as again:
         again.initialize()
         uri = again.open("main.py", SOURCE)
-        assert "arange" in again.completion_labels(uri, 3, 9)
+        assert "arange" in again.completion_labels(uri, 4, 9)
         # Over the size limit: closed 1009, nothing passed on.
         again.notify("$/big", {"pad": "x" * 65536})
         closed = again.read_close()
