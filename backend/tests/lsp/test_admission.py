@@ -1,4 +1,4 @@
-"""The language servers' sandbox counts against the host's memory budget (bubblewrap).
+"""The language servers' sandbox counts against the host's memory budget, on both backends.
 
 A server with room for about one language-server sandbox: while one holds
 its memory, another user's editor is refused language servers (closed
@@ -21,11 +21,13 @@ from tests.terminals.test_api import make_admin
 FULL = "The server is full: every sandbox it has room for is in use. Try again in 10 seconds."
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[SandpitServer]:
+@pytest.fixture(scope="module", params=["bubblewrap", "docker"])
+def server(request: pytest.FixtureRequest) -> Iterator[SandpitServer]:
     # A start is counted at 200 MiB until measured: one fits in 256, then
     # the servers' ~130 MiB plus another start's 200 do not.
-    instance = SandpitServer(sandboxes_memory_mb="256", sandbox_start_reserve_mb="200")
+    instance = SandpitServer(
+        sandbox_backend=request.param, sandboxes_memory_mb="256", sandbox_start_reserve_mb="200"
+    )
     instance.start()
     yield instance
     instance.close()

@@ -1,7 +1,7 @@
-"""The language-server socket against a real server and real sandboxes (bubblewrap).
+"""The language-server socket against a real server and real sandboxes, on both backends.
 
-One server for the module; each test opens as few sessions as it can, since
-every session starts a sandbox with pyrefly and ruff in it.
+One server per backend for the module; each test opens as few sessions as it
+can, since every session starts a sandbox with pyrefly and ruff in it.
 """
 
 from __future__ import annotations
@@ -33,11 +33,14 @@ HELPERS = '''def greet(name: str) -> str:
 '''
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[SandpitServer]:
+@pytest.fixture(scope="module", params=["bubblewrap", "docker"])
+def server(request: pytest.FixtureRequest) -> Iterator[SandpitServer]:
     # Small limits, so the limit tests send little; the other tests stay below them.
     instance = SandpitServer(
-        lsp_message_burst="60", lsp_messages_per_s="20", lsp_message_max_bytes="65536"
+        sandbox_backend=request.param,
+        lsp_message_burst="60",
+        lsp_messages_per_s="20",
+        lsp_message_max_bytes="65536",
     )
     instance.start()
     yield instance

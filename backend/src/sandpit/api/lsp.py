@@ -6,7 +6,8 @@ frame, without LSP's Content-Length headers; behind it are pyrefly and
 their own (`sandpit.lsp.session`). Authenticated and origin-checked like a
 terminal's socket. Close codes:
 - 4401/4403/4404/4503: not signed in, another site's page, not the caller's
-  workspace (or none), language servers unavailable here;
+  workspace (or none), language servers unavailable here or no room for
+  them in the host's memory budget now (`sandpit.lsp.manager`);
 - 1008: over the message rate (`LSP_MESSAGES_PER_S`, `LSP_MESSAGE_BURST`) or
   a message that is not JSON-RPC; 1009: a message over `LSP_MESSAGE_MAX_BYTES`;
 - 4408: no message for `LSP_IDLE_S` (the servers stop; reconnect when needed);
