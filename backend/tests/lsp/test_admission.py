@@ -2,7 +2,7 @@
 
 A server with room for about one language-server sandbox: while one holds
 its memory, another user's editor is refused language servers (closed
-4503, saying why) but keeps working, and a user's own sandbox is refused
+1013, try again later, saying why) but keeps working, and a user's own sandbox is refused
 too; once the first closes, the second is admitted.
 """
 
@@ -59,7 +59,7 @@ def test_a_full_host_refuses_language_servers_and_the_editor_goes_on(
         until(lambda: in_use() > 60 * 2**20, "the language servers' memory to be counted")
         workspace = bystander.workspace()
         refused = LspClient(server, bystander.token, workspace).read_close()
-        assert (refused.code, refused.reason) == (4503, FULL)
+        assert (refused.code, refused.reason) == (1013, FULL)
         # The editor works on without language features: files save; and the
         # language servers' memory counts against users' sandboxes too.
         saved = bystander.client.put(

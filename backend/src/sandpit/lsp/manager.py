@@ -8,9 +8,10 @@ session cannot be shared). Every session ends with the server (`close`).
 Each session's sandbox holds host memory like the users' sandboxes, so its
 start passes the host's memory budget first (`Admission.check_memory`, with
 the sandboxes starting meanwhile counted at their reserve); a full host
-refuses it with `HostFull` (the socket closes with 4503 and the editor goes
-on without language features). It is not one of the user's sandboxes: it
-counts against neither their cap nor their start rate.
+refuses it with `HostFull` (the socket closes with 1013, try again later;
+the editor goes on without language features and reconnects later). It is
+not one of the user's sandboxes: it counts against neither their cap nor
+their start rate.
 """
 
 from __future__ import annotations
