@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from sandpit.lsp.bucket import TokenBucket
-from sandpit.lsp.completion import DETAIL_MAX
+from sandpit.lsp.completion import DETAIL_MAX, MAX_ASKED
 from sandpit.lsp.documents import Documents
 from sandpit.lsp.framing import FrameError, FrameReader, encode
 from sandpit.lsp.mux import Mux
@@ -146,6 +146,22 @@ def test_documents_follow_whole_and_ranged_changes_in_utf16() -> None:
     assert documents.typed(uri, {"line": 0, "character": 0}) is None
 
 
+def test_documents_kept_are_bounded_oldest_change_forgotten_first() -> None:
+    documents = Documents(max_chars=10)
+
+    def open_document(name: str, text: str) -> None:
+        document = {"uri": name, "languageId": "python", "version": 1, "text": text}
+        documents.notify("textDocument/didOpen", {"textDocument": document})
+
+    open_document("a", "aaaa")
+    open_document("b", "bbbb")
+    documents.notify("textDocument/didChange", change("a", 2, {"text": "aaaaa"})["params"])
+    open_document("c", "cc")  # 11 characters: b, changed longest ago, goes
+    assert [documents.text(name) for name in "abc"] == ["aaaaa", None, "cc"]
+    open_document("d", "d" * 11)  # over the bound alone: nothing is kept
+    assert [documents.text(name) for name in "abcd"] == [None, None, None, None]
+
+
 NUMPY = [
     {"label": "arange", "detail": "def arange(...)", "sortText": "a"},
     {"label": "array", "detail": "x" * 5000},
@@ -248,3 +264,16 @@ def test_bucket_allows_a_burst_then_the_rate() -> None:
     now[0] += 0.1
     assert bucket.take()
     assert not bucket.take()
+
+
+def test_completion_remembers_a_bounded_number_of_requests() -> None:
+    editor = Editor("np.ar")
+    params = {"textDocument": {"uri": editor.uri}, "position": {"line": 0, "character": 5}}
+    for ident in range(1, MAX_ASKED + 2):
+        request = {"jsonrpc": "2.0", "id": ident, "method": "textDocument/completion"}
+        assert editor.mux.from_client({**request, "params": params})[0][0] == "main"
+    # The first was forgotten: its answer passes as the server wrote it.
+    answer = {"jsonrpc": "2.0", "id": 1, "result": {"isIncomplete": False, "items": NUMPY}}
+    assert editor.mux.from_server("main", answer) == [answer]
+    answer = {**answer, "id": MAX_ASKED + 1}
+    assert labels(editor.mux.from_server("main", answer)[0]) == ["arange", "array", "asarray"]

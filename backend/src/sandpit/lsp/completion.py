@@ -26,7 +26,9 @@ asking again. This does that filtering on the server's side of the socket:
 
 Items with their own edit range (`textEdit`) or a list-wide `editRange` are
 passed through unchanged and never answered again: their ranges were made
-for one cursor position.
+for one cursor position. At most `MAX_ASKED` requests are remembered while
+the server works on them (each holds a copy of its document); the answer
+to one forgotten passes as the server wrote it.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from typing import Any
 from sandpit.lsp.documents import Documents, Typed
 
 DETAIL_MAX = 120
+MAX_ASKED = 16
 Message = dict[str, Any]
 
 
@@ -78,6 +81,8 @@ class Completions:
         ):
             return {"jsonrpc": "2.0", "id": message.get("id"), "result": cut(kept.result, typed)}
         self._asked[message.get("id")] = _Asked(uri, typed)
+        if len(self._asked) > MAX_ASKED:
+            del self._asked[next(iter(self._asked))]
         return None
 
     def asked(self, request_id: Any) -> bool:

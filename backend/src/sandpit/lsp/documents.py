@@ -8,7 +8,10 @@ end at `\\n`, `\\r\\n` or `\\r`.
 
 Malformed changes (a range past the end, a missing text) forget the
 document rather than raise: the text is only used to answer completions
-faster, and a forgotten document just means asking the server.
+faster, and a forgotten document just means asking the server. For the
+same reason the texts kept are bounded (`MAX_CHARS` in all, the documents
+changed longest ago forgotten first): they live in the API server's
+memory, and the client is untrusted.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+MAX_CHARS = 4 * 1024 * 1024
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _WORD_BEFORE = re.compile(r"\w*\Z")
 
@@ -33,7 +37,9 @@ class Typed:
 
 
 class Documents:
-    def __init__(self) -> None:
+    def __init__(self, max_chars: int = MAX_CHARS) -> None:
+        self._max_chars = max_chars
+        # Oldest change first (a changed document moves to the end).
         self._texts: dict[str, str] = {}
 
     def text(self, uri: str) -> str | None:
@@ -50,7 +56,7 @@ class Documents:
         if method == "textDocument/didOpen":
             text = document.get("text")
             if isinstance(text, str):
-                self._texts[uri] = text
+                self._keep(uri, text)
         elif method == "textDocument/didClose":
             self._texts.pop(uri, None)
         elif method == "textDocument/didChange":
@@ -66,7 +72,15 @@ class Documents:
                 del self._texts[uri]
                 return
             text = replaced
+        self._keep(uri, text)
+
+    def _keep(self, uri: str, text: str) -> None:
+        self._texts.pop(uri, None)
         self._texts[uri] = text
+        total = sum(len(t) for t in self._texts.values())
+        while total > self._max_chars:
+            oldest = next(iter(self._texts))
+            total -= len(self._texts.pop(oldest))
 
     def typed(self, uri: str, position: Any) -> Typed | None:
         """The identifier typed up to `position` (an LSP Position); None if unknown."""
