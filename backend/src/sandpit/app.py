@@ -160,6 +160,8 @@ async def _open_context(settings: Settings, secret: str, server_metrics: Metrics
                 context.sandboxes.backend,
                 lambda workspace_id: mounted_workspace_dir(settings, workspace_id),
                 lsp_settings(settings),
+                context.sandboxes.admission,
+                context.sandboxes.starting_count,
             )
     return context
 

@@ -1,10 +1,15 @@
-"""The language-server plumbing's pure parts: framing, the multiplexer, the rate bucket."""
+"""The language-server plumbing's pure parts: framing, the multiplexer, the rate bucket,
+the documents' text and the completion lists."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 
 from sandpit.lsp.bucket import TokenBucket
+from sandpit.lsp.completion import DETAIL_MAX, MAX_ASKED
+from sandpit.lsp.documents import Documents
 from sandpit.lsp.framing import FrameError, FrameReader, encode
 from sandpit.lsp.mux import Mux
 
@@ -79,22 +84,177 @@ def test_requests_notifications_and_server_requests_are_routed() -> None:
     assert mux.from_client(reply) == []  # answered once only
 
 
+def publish(mux: Mux, server: str, *codes: str) -> list[str]:
+    """The codes of the diagnostics the client gets after `server` publishes `codes`."""
+    params = {"uri": "file:///app/a.py", "diagnostics": [{"code": c} for c in codes]}
+    notification = {"jsonrpc": "2.0", "method": "textDocument/publishDiagnostics", "params": params}
+    [out] = mux.from_server(server, notification)  # type: ignore[arg-type]
+    return [d["code"] for d in out["params"]["diagnostics"]]
+
+
 def test_diagnostics_are_the_union_of_both_servers() -> None:
     mux = Mux()
+    assert publish(mux, "ruff", "E711") == ["E711"]
+    assert publish(mux, "main", "bad-argument-type") == ["bad-argument-type", "E711"]
+    assert publish(mux, "ruff") == ["bad-argument-type"]
 
-    def publish(server: str, *messages: str) -> list[str]:
-        params = {"uri": "file:///app/a.py", "diagnostics": [{"message": m} for m in messages]}
-        notification = {
+
+def test_each_problem_is_reported_once_by_the_server_that_owns_its_rule() -> None:
+    mux = Mux()
+    # An undefined name and a syntax error are pyrefly's; an unused import is ruff's.
+    assert publish(mux, "ruff", "F821", "invalid-syntax", "F401") == ["F401"]
+    assert publish(mux, "main", "unknown-name", "parse-error", "unused-import") == [
+        "unknown-name",
+        "parse-error",
+        "F401",
+    ]
+
+
+def change(uri: str, version: int, *changes: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "jsonrpc": "2.0",
+        "method": "textDocument/didChange",
+        "params": {
+            "textDocument": {"uri": uri, "version": version},
+            "contentChanges": list(changes),
+        },
+    }
+
+
+def ranged(line: int, start: int, end: int, text: str) -> dict[str, Any]:
+    span = {"start": {"line": line, "character": start}, "end": {"line": line, "character": end}}
+    return {"range": span, "text": text}
+
+
+def test_documents_follow_whole_and_ranged_changes_in_utf16() -> None:
+    documents = Documents()
+    uri = "file:///app/a.py"
+    opened = {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": "x\r\n"}}
+    documents.notify("textDocument/didOpen", opened)
+    # "😀" is two UTF-16 code units: character 3 on line 1 is after it.
+    whole = change(uri, 2, {"text": "a = 1\r\n😀 = np.\n"})
+    documents.notify("textDocument/didChange", whole["params"])
+    edit = change(uri, 3, ranged(1, 8, 8, "ar"), ranged(1, 0, 2, "b"))
+    documents.notify("textDocument/didChange", edit["params"])
+    assert documents.text(uri) == "a = 1\r\nb = np.ar\n"
+    typed = documents.typed(uri, {"line": 1, "character": 9})
+    assert typed is not None
+    assert typed.prefix == "ar"
+    # A range past the end forgets the document rather than guess.
+    documents.notify("textDocument/didChange", change(uri, 4, ranged(7, 0, 0, "x"))["params"])
+    assert documents.text(uri) is None
+    assert documents.typed(uri, {"line": 0, "character": 0}) is None
+
+
+def test_documents_kept_are_bounded_oldest_change_forgotten_first() -> None:
+    documents = Documents(max_chars=10)
+
+    def open_document(name: str, text: str) -> None:
+        document = {"uri": name, "languageId": "python", "version": 1, "text": text}
+        documents.notify("textDocument/didOpen", {"textDocument": document})
+
+    open_document("a", "aaaa")
+    open_document("b", "bbbb")
+    documents.notify("textDocument/didChange", change("a", 2, {"text": "aaaaa"})["params"])
+    open_document("c", "cc")  # 11 characters: b, changed longest ago, goes
+    assert [documents.text(name) for name in "abc"] == ["aaaaa", None, "cc"]
+    open_document("d", "d" * 11)  # over the bound alone: nothing is kept
+    assert [documents.text(name) for name in "abcd"] == [None, None, None, None]
+
+
+NUMPY = [
+    {"label": "arange", "detail": "def arange(...)", "sortText": "a"},
+    {"label": "array", "detail": "x" * 5000},
+    {"label": "asarray"},
+    {"label": "abs"},
+    {"label": "zeros"},
+]
+
+
+class Editor:
+    """The client's side of a multiplexer: document changes and completion requests."""
+
+    def __init__(self, text: str) -> None:
+        self.mux = Mux()
+        self.uri = "file:///app/main.py"
+        self.version = 1
+        self.next_id = 0
+        document = {"uri": self.uri, "languageId": "python", "version": 1, "text": text}
+        self.mux.from_client(
+            {
+                "jsonrpc": "2.0",
+                "method": "textDocument/didOpen",
+                "params": {"textDocument": document},
+            }
+        )
+
+    def type(self, text: str) -> None:
+        self.version += 1
+        routed = self.mux.from_client(change(self.uri, self.version, {"text": text}))
+        assert [destination for destination, _ in routed] == ["main", "ruff"]
+
+    def complete(self, line: int, character: int) -> tuple[str, dict[str, Any]]:
+        """Where the request went, and the answer the client gets (pyrefly's is `NUMPY`)."""
+        self.next_id += 1
+        params = {
+            "textDocument": {"uri": self.uri},
+            "position": {"line": line, "character": character},
+        }
+        request = {
             "jsonrpc": "2.0",
-            "method": "textDocument/publishDiagnostics",
+            "id": self.next_id,
+            "method": "textDocument/completion",
             "params": params,
         }
-        [out] = mux.from_server(server, notification)  # type: ignore[arg-type]
-        return [d["message"] for d in out["params"]["diagnostics"]]
+        [(destination, out)] = self.mux.from_client(request)
+        if destination == "client":
+            return "client", out
+        assert (destination, out) == ("main", request)
+        answer = {
+            "jsonrpc": "2.0",
+            "id": self.next_id,
+            "result": {"isIncomplete": False, "items": NUMPY},
+        }
+        [out] = self.mux.from_server("main", answer)
+        return "main", out
 
-    assert publish("ruff", "F821") == ["F821"]
-    assert publish("main", "type error") == ["type error", "F821"]
-    assert publish("ruff") == ["type error"]
+
+def labels(answer: dict[str, Any]) -> list[str]:
+    return [item["label"] for item in answer["result"]["items"]]
+
+
+def test_completion_is_cut_to_the_prefix_and_answered_again_while_the_name_is_typed() -> None:
+    editor = Editor("import numpy as np\nnp.")
+    # After the dot: everything, complete (the editor filters as the user types on).
+    asked, answer = editor.complete(1, 3)
+    assert asked == "main"
+    assert labels(answer) == ["arange", "array", "asarray", "abs", "zeros"]
+    assert answer["result"]["isIncomplete"] is False
+    assert answer["result"]["items"][0] == NUMPY[0]
+    assert len(answer["result"]["items"][1]["detail"]) == DETAIL_MAX
+    # Typing on in the name: cut, incomplete (so the editor asks again), no server.
+    editor.type("import numpy as np\nnp.ar")
+    asked, answer = editor.complete(1, 5)
+    assert (asked, labels(answer)) == ("client", ["arange", "array", "asarray"])
+    assert answer["result"]["isIncomplete"] is True
+    assert answer["id"] == editor.next_id
+    # One character must start the name; a shorter prefix gets back what it lost.
+    editor.type("import numpy as np\nnp.z")
+    assert editor.complete(1, 4)[1]["result"]["items"] == [NUMPY[4]]
+    editor.type("import numpy as np\nnp.")
+    assert labels(editor.complete(1, 3)[1]) == [*labels(answer), "abs", "zeros"]
+
+
+def test_completion_asks_the_server_again_after_any_other_change() -> None:
+    editor = Editor("import numpy as np\nnp.ar")
+    asked, answer = editor.complete(1, 5)
+    assert (asked, labels(answer)) == ("main", ["arange", "array", "asarray"])
+    assert answer["result"]["isIncomplete"] is True
+    assert editor.complete(1, 5)[0] == "client"
+    editor.type("import numpy as np\nx = 1\nnp.ar")  # a change elsewhere
+    assert editor.complete(2, 5)[0] == "main"
+    editor.type("import numpy as np\nx = 1\nnp.ar")
+    assert editor.complete(2, 4)[0] == "main"  # inside the name: the text after it differs
 
 
 def test_bucket_allows_a_burst_then_the_rate() -> None:
@@ -104,3 +264,16 @@ def test_bucket_allows_a_burst_then_the_rate() -> None:
     now[0] += 0.1
     assert bucket.take()
     assert not bucket.take()
+
+
+def test_completion_remembers_a_bounded_number_of_requests() -> None:
+    editor = Editor("np.ar")
+    params = {"textDocument": {"uri": editor.uri}, "position": {"line": 0, "character": 5}}
+    for ident in range(1, MAX_ASKED + 2):
+        request = {"jsonrpc": "2.0", "id": ident, "method": "textDocument/completion"}
+        assert editor.mux.from_client({**request, "params": params})[0][0] == "main"
+    # The first was forgotten: its answer passes as the server wrote it.
+    answer = {"jsonrpc": "2.0", "id": 1, "result": {"isIncomplete": False, "items": NUMPY}}
+    assert editor.mux.from_server("main", answer) == [answer]
+    answer = {**answer, "id": MAX_ASKED + 1}
+    assert labels(editor.mux.from_server("main", answer)[0]) == ["arange", "array", "asarray"]

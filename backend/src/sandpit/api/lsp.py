@@ -7,6 +7,8 @@ their own (`sandpit.lsp.session`). Authenticated and origin-checked like a
 terminal's socket. Close codes:
 - 4401/4403/4404/4503: not signed in, another site's page, not the caller's
   workspace (or none), language servers unavailable here;
+- 1013 (try again later): no room for them in the host's memory budget now
+  (`sandpit.lsp.manager`); the editor reconnects with its growing delay;
 - 1008: over the message rate (`LSP_MESSAGES_PER_S`, `LSP_MESSAGE_BURST`) or
   a message that is not JSON-RPC; 1009: a message over `LSP_MESSAGE_MAX_BYTES`;
 - 4408: no message for `LSP_IDLE_S` (the servers stop; reconnect when needed);
@@ -27,7 +29,7 @@ from sandpit.api.deps import token_from_request, token_user
 from sandpit.api.errors import close_reason, ws_close_code
 from sandpit.context import AppContext
 from sandpit.db.models import User
-from sandpit.errors import NotFound, SandpitError, ServiceUnavailable
+from sandpit.errors import HostFull, NotFound, SandpitError, ServiceUnavailable
 from sandpit.lsp.bucket import TokenBucket
 from sandpit.lsp.manager import LanguageServers
 from sandpit.lsp.session import LanguageSession, ProtocolError
@@ -38,6 +40,7 @@ router = APIRouter(tags=["lsp"])
 CLOSE_POLICY = 1008
 CLOSE_TOO_BIG = 1009
 CLOSE_RESTART = 1012
+CLOSE_TRY_LATER = 1013
 CLOSE_IDLE = 4408
 CLOSE_REPLACED = 4409
 
@@ -52,6 +55,9 @@ async def lsp_websocket(websocket: WebSocket, workspace_id: str) -> None:
         user = await _socket_user(websocket, context)
         await _check_owned(context, user, workspace_id)
         session = await servers.open(workspace_id, user.id, websocket.send_text)
+    except HostFull as exc:  # for now: unlike the refusals below, worth retrying
+        await websocket.close(CLOSE_TRY_LATER, close_reason(exc.detail))
+        return
     except SandpitError as exc:
         await websocket.close(ws_close_code(exc), close_reason(exc.detail))
         return

@@ -4,6 +4,14 @@ A second socket for the same workspace (another tab) takes the session over:
 the older socket is told (`replaced`) and closes, its servers stop, and the
 new socket gets fresh ones (LSP's `initialize` is once per connection, so a
 session cannot be shared). Every session ends with the server (`close`).
+
+Each session's sandbox holds host memory like the users' sandboxes, so its
+start passes the host's memory budget first (`Admission.check_memory`, with
+the sandboxes starting meanwhile counted at their reserve); a full host
+refuses it with `HostFull` (the socket closes with 1013, try again later;
+the editor goes on without language features and reconnects later). It is
+not one of the user's sandboxes: it counts against neither their cap nor
+their start rate.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sandpit.lsp.session import Deliver, LanguageSession, LspSettings
+from sandpit.sandbox.admission import Admission
 from sandpit.sandbox.base import SandboxBackend
 
 
@@ -22,9 +31,16 @@ class LanguageServers:
         backend: SandboxBackend,
         workspace_dir: Callable[[str], Path],
         settings: LspSettings,
+        admission: Admission | None = None,
+        starting_elsewhere: Callable[[], int] = lambda: 0,
     ) -> None:
+        """`admission` None: every start is admitted; `starting_elsewhere`: the
+        users' sandboxes starting now (their memory is not measurable yet)."""
         self.backend = backend
         self.settings = settings
+        self._admission = admission
+        self._starting_elsewhere = starting_elsewhere
+        self._starting = 0
         self._workspace_dir = workspace_dir
         self._sessions: dict[str, LanguageSession] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -39,7 +55,9 @@ class LanguageServers:
     async def open(self, workspace_id: str, owner: str, deliver: Deliver) -> LanguageSession:
         """A new session for the workspace, ending the one before it (its `ended`: "replaced").
 
-        Raises `SandboxError` if the sandbox cannot start.
+        Raises `HostFull` if the host has no memory for it (checked after the
+        session before it ended: its memory is the new one's room),
+        `SandboxError` if the sandbox cannot start.
         """
         async with self._locks.setdefault(workspace_id, asyncio.Lock()):
             previous = self._sessions.pop(workspace_id, None)
@@ -47,14 +65,21 @@ class LanguageServers:
                 if not previous.ended.done():
                     previous.ended.set_result("replaced")
                 await previous.close()
-            session = await LanguageSession.start(
-                self.backend,
-                workspace_id=workspace_id,
-                workspace_dir=self._workspace_dir(workspace_id),
-                owner=owner,
-                settings=self.settings,
-                deliver=deliver,
-            )
+            if self._admission is not None:
+                # No await from the check to the count: two starts cannot both take the last place.
+                self._admission.check_memory(owner, self._starting_elsewhere() + self._starting)
+            self._starting += 1
+            try:
+                session = await LanguageSession.start(
+                    self.backend,
+                    workspace_id=workspace_id,
+                    workspace_dir=self._workspace_dir(workspace_id),
+                    owner=owner,
+                    settings=self.settings,
+                    deliver=deliver,
+                )
+            finally:
+                self._starting -= 1
             self._sessions[workspace_id] = session
             return session
 

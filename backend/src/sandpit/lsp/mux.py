@@ -12,6 +12,17 @@ Routing:
   Both are told the client cannot pull diagnostics, so both publish them.
 - Diagnostics are kept per document and server, and the client always gets
   the union (each server's publication would otherwise replace the other's).
+  Where both report the same problem, one server owns the rule and the
+  other's report is dropped (`OWNED_BY`): pyrefly owns names it cannot find
+  and syntax errors (it resolves star imports and the user's modules, where
+  ruff's F821 goes silent or guesses; both parse with the same parser and
+  say the same about syntax), ruff owns unused imports (its report carries
+  the quick fix that removes them).
+- Completion answers are cut to the typed prefix, trimmed, and answered
+  again from the kept list while only the typed name changes
+  (`sandpit.lsp.completion`), from the documents' text (`Documents`), which
+  the multiplexer follows from the client's document notifications; such an
+  answer goes straight back to the client (destination "client").
 - A server's own requests (configuration, registration) get ids tagged with
   the server's name, so the two servers' ids never collide at the client;
   the client's answers are routed back by the tag.
@@ -21,7 +32,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from sandpit.lsp.completion import Completions
+from sandpit.lsp.documents import Documents
+
 Server = Literal["main", "ruff"]
+Destination = Literal["main", "ruff", "client"]
 Message = dict[str, Any]
 SERVERS: tuple[Server, ...] = ("main", "ruff")
 
@@ -39,6 +54,12 @@ RUFF_CAPABILITIES = (
     "codeActionProvider",
 )
 INTERNAL = "mux:"
+# The diagnostics a server reports that the other server owns, by `code`
+# (see the module docstring for why each is owned where it is).
+OWNED_BY: dict[Server, frozenset[str]] = {
+    "main": frozenset({"F821", "invalid-syntax"}),  # dropped from ruff's reports
+    "ruff": frozenset({"unused-import"}),  # dropped from pyrefly's
+}
 
 
 class Mux:
@@ -47,9 +68,14 @@ class Mux:
         self._init: dict[Server, Message] = {}
         self._diagnostics: dict[str, dict[Server, list[Any]]] = {}
         self._server_requests: dict[str, tuple[Server, Any]] = {}
+        self._documents = Documents()
+        self._completions = Completions(self._documents)
 
-    def from_client(self, message: Message) -> list[tuple[Server, Message]]:
-        """Where a client message goes (a list: notifications go to both servers)."""
+    def from_client(self, message: Message) -> list[tuple[Destination, Message]]:
+        """Where a client message goes (a list: notifications go to both servers).
+
+        "client": the multiplexer answered the request itself.
+        """
         method = message.get("method")
         if "id" in message and method is None:  # the client answers a server's request
             routed = self._server_requests.pop(str(message["id"]), None)
@@ -58,7 +84,12 @@ class Mux:
             server, original = routed
             return [(server, {**message, "id": original})]
         if "id" not in message:
+            self._documents.notify(str(method), message.get("params"))
             return [(server, message) for server in SERVERS]
+        if method == "textDocument/completion":
+            answer = self._completions.request(message)
+            if answer is not None:
+                return [("client", answer)]
         if method == "initialize":
             self._init_id = message["id"]
             params = _without_pull_diagnostics(message.get("params") or {})
@@ -81,6 +112,8 @@ class Mux:
                 return self._initialized()
             if str(message["id"]).startswith(INTERNAL):
                 return []
+            if server == "main" and self._completions.asked(message["id"]):
+                return [self._completions.answer(message)]
             return [message]
         if "id" in message:  # the server asks the client something
             tagged = f"{server}:{message['id']}"
@@ -90,7 +123,12 @@ class Mux:
             params = message.get("params") or {}
             uri = str(params.get("uri", ""))
             per_server = self._diagnostics.setdefault(uri, {})
-            per_server[server] = list(params.get("diagnostics") or [])
+            others = OWNED_BY["ruff" if server == "main" else "main"]
+            per_server[server] = [
+                d
+                for d in params.get("diagnostics") or []
+                if not (isinstance(d, dict) and str(d.get("code")) in others)
+            ]
             union = [d for s in SERVERS for d in per_server.get(s, [])]
             return [{**message, "params": {**params, "diagnostics": union}}]
         return [message]

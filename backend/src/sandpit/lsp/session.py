@@ -172,9 +172,12 @@ class LanguageSession:
             raise ProtocolError("A message is not JSON.") from exc
         if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
             raise ProtocolError("A message is not a JSON-RPC 2.0 object.")
-        for server, out in self._mux.from_client(message):
+        for destination, out in self._mux.from_client(message):
+            if destination == "client":
+                await self._deliver(json.dumps(out))
+                continue
             try:
-                await self._writers[server].write(json.dumps(out).encode())
+                await self._writers[destination].write(json.dumps(out).encode())
             except OSError:
                 self._end("crashed")
 

@@ -9,7 +9,8 @@ that is not running:
 2. **Host memory budget** (503): the memory all sandboxes hold now (anonymous
    plus tmpfs, read from the cgroup root by `memory_in_use`), plus
    `start_reserve_bytes` for each sandbox still starting and one more for
-   this one, must fit in `memory_budget_bytes`. The parent cgroup's own
+   this one, must fit in `memory_budget_bytes`. The editor's language-server
+   sandboxes (`sandpit.lsp.manager`) pass this rule alone (`check_memory`). The parent cgroup's own
    limit is the hard backstop; this check is what keeps a start from
    pushing everyone towards it.
 3. **Sandbox starts per user per minute** (429): counted only for starts
@@ -101,18 +102,7 @@ class Admission:
             capped = SandboxCapReached(limits.sandboxes_per_user, held, limits.retry_after_s)
             self.on_refused("sandboxes_per_user", user_id, capped.detail)
             raise capped
-        budget = limits.memory_budget_bytes
-        if budget is not None:
-            in_use = self.memory_in_use() or 0
-            needed = in_use + (starting + 1) * limits.start_reserve_bytes
-            if needed > budget:
-                full = HostFull(
-                    "The server is full: every sandbox it has room for is in use. "
-                    f"Try again in {limits.retry_after_s} seconds.",
-                    limits.retry_after_s,
-                )
-                self.on_refused("host_memory", user_id, full.detail)
-                raise full
+        self.check_memory(user_id, starting)
         count = self.limiter.hit if record else self.limiter.peek
         wait = count(f"sandbox-starts:{user_id}", limits.starts_per_minute, 60)
         if wait:
@@ -124,3 +114,24 @@ class Admission:
             )
             self.on_refused("sandbox_starts_per_minute", user_id, error.detail)
             raise error
+
+    def check_memory(self, user_id: str, starting: int) -> None:
+        """Rule 2 alone: admit one more sandbox into the host's memory budget, or raise `HostFull`.
+
+        For sandboxes that are not a user's own (the editor's language
+        servers): they hold host memory like any other, but do not count
+        against the user's sandboxes or start rate.
+        """
+        limits = self.limits
+        budget = limits.memory_budget_bytes
+        if budget is None:
+            return
+        in_use = self.memory_in_use() or 0
+        if in_use + (starting + 1) * limits.start_reserve_bytes > budget:
+            full = HostFull(
+                "The server is full: every sandbox it has room for is in use. "
+                f"Try again in {limits.retry_after_s} seconds.",
+                limits.retry_after_s,
+            )
+            self.on_refused("host_memory", user_id, full.detail)
+            raise full

@@ -102,6 +102,10 @@ class SandboxManager:
         """Every sandbox running now."""
         return [s for s in self._sandboxes.values() if s.ended_reason is None]
 
+    def starting_count(self) -> int:
+        """How many sandboxes are starting now (their memory is not measurable yet)."""
+        return len(self._starting)
+
     def owner_of(self, workspace_id: str) -> str | None:
         """The user whose sandbox runs (or starts) for the workspace, if one does."""
         return self._owners.get(workspace_id)
