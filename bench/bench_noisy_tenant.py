@@ -15,8 +15,12 @@ are timed twice in the same session:
    - terminals: holds TERMINALS_PER_USER terminals, and keeps asking for more.
 
 Reported: the bystander's p50 and p99 in both phases and their ratio, what
-the noisy user got (answers by status), and the server's peak RSS (sampled
-every 100 ms, and the kernel's high-water mark).
+the noisy user got (answers by status), the server's peak RSS (sampled
+every 100 ms, and the kernel's high-water mark), the data directory's growth
+over the noisy phase (blocks allocated on its own file system: loop images
+count as what they hold on disk, mounted volumes are not walked twice), and
+the load average before and after (the machine may be shared: it says how
+much the figures can be trusted).
 
 Usage: backend/.venv/bin/python bench/run.py noisy_tenant   (NOISY_S=60)
 """
@@ -45,6 +49,24 @@ sum(i * i for i in range(3_000_000))
 SAMPLES = 40
 # The bystander keeps under RUNS_PER_MINUTE (60) too: a sample every 1.1 s.
 SAMPLE_EVERY_S = 1.1
+
+
+def disk_usage(root: Path) -> int:
+    """Bytes allocated to the files under `root`, not crossing into other file systems."""
+    device = root.stat().st_dev
+    total = 0
+    for directory, subdirs, files in os.walk(root):
+        subdirs[:] = [d for d in subdirs if os.lstat(os.path.join(directory, d)).st_dev == device]
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(directory, name)).st_blocks * 512
+            except FileNotFoundError:  # pruned meanwhile
+                continue
+    return total
+
+
+def load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def status_of(pid: int, field: str) -> int:
@@ -161,8 +183,10 @@ def main() -> None:
         )
         assert warm.status_code == 200, warm.text  # the sandbox is up: runs are warm
         time.sleep(SAMPLE_EVERY_S)
+        load_before = load()
         quiet_runs, quiet_reads = bystander_samples(bystander, workspace)
         quiet_rss = status_of(pid, "VmRSS")
+        data_before = disk_usage(server.data_dir)
 
         noisy = Noisy(server)
         threads = noisy.threads()
@@ -178,6 +202,8 @@ def main() -> None:
             thread.join(timeout=180)
         sampling.set()
         hwm = status_of(pid, "VmHWM")
+        data_after = disk_usage(server.data_dir)
+        load_after = load()
 
         rows = []
         for name, quiet, loud in (
@@ -216,6 +242,11 @@ def main() -> None:
             f"server RSS: {quiet_rss / 2**20:.0f} MiB quiet, peak {peak[0] / 2**20:.0f} MiB "
             f"sampled, high-water mark {hwm / 2**20:.0f} MiB"
         )
+        print(
+            f"data directory: {data_before / 2**20:.0f} MiB before the noisy phase, "
+            f"{data_after / 2**20:.0f} MiB after (+{(data_after - data_before) / 2**20:.0f} MiB)"
+        )
+        print(f"load average (1, 5, 15 min): {load_before} before, {load_after} after")
         noisy.user.close()
         bystander.close()
     finally:

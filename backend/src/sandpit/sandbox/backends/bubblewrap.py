@@ -213,7 +213,12 @@ class BubblewrapBackend(AgentBackend[BubblewrapSandbox]):
         self._seccomp = seccomp_filter()
 
     async def start(self, spec: SandboxSpec) -> BubblewrapSandbox:
-        cgroup = await asyncio.to_thread(self.driver.create_sandbox, spec.sandbox_id, spec.limits)
+        cgroup = await asyncio.to_thread(
+            self.driver.create_sandbox,
+            spec.sandbox_id,
+            spec.limits,
+            cgroups.user_group(spec.owner),
+        )
         uid = self.uids.take()
         try:
             agent_leaf = await asyncio.to_thread(cgroup.leaf, "agent")
