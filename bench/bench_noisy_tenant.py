@@ -158,6 +158,23 @@ def bystander_samples(user: User, workspace: str) -> tuple[list[float], list[flo
     return runs, reads
 
 
+def print_latencies(phases: list[tuple[str, list[float], list[float]]]) -> None:
+    """One row per (what, quiet samples, noisy samples): p50, p99 and the p99 ratio."""
+    rows = [
+        (
+            name,
+            f"{percentile(quiet, 50):.1f}",
+            f"{percentile(quiet, 99):.1f}",
+            f"{percentile(loud, 50):.1f}",
+            f"{percentile(loud, 99):.1f}",
+            f"{percentile(loud, 99) / percentile(quiet, 99):.2f}x",
+        )
+        for name, quiet, loud in phases
+    ]
+    headers = ("bystander", "quiet p50 ms", "quiet p99 ms", "noisy p50 ms", "noisy p99 ms")
+    print_table((*headers, "p99 ratio"), rows)
+
+
 def main() -> None:
     noisy_s = float(os.environ.get("NOISY_S", "60"))
     server = SandpitServer()
@@ -205,32 +222,9 @@ def main() -> None:
         data_after = disk_usage(server.data_dir)
         load_after = load()
 
-        rows = []
-        for name, quiet, loud in (
-            ("warm run", quiet_runs, noisy_runs),
-            ("file read", quiet_reads, noisy_reads),
-        ):
-            rows.append(
-                (
-                    name,
-                    f"{percentile(quiet, 50):.1f}",
-                    f"{percentile(quiet, 99):.1f}",
-                    f"{percentile(loud, 50):.1f}",
-                    f"{percentile(loud, 99):.1f}",
-                    f"{percentile(loud, 99) / percentile(quiet, 99):.2f}x",
-                )
-            )
         print(f"bystander, {SAMPLES} samples per phase; noisy phase {noisy_s:.0f} s")
-        print_table(
-            (
-                "bystander",
-                "quiet p50 ms",
-                "quiet p99 ms",
-                "noisy p50 ms",
-                "noisy p99 ms",
-                "p99 ratio",
-            ),
-            rows,
+        print_latencies(
+            [("warm run", quiet_runs, noisy_runs), ("file read", quiet_reads, noisy_reads)]
         )
         print()
         print_table(
@@ -244,11 +238,11 @@ def main() -> None:
         )
         print(
             f"data directory: {data_before / 2**20:.0f} MiB before the noisy phase, "
-            f"{data_after / 2**20:.0f} MiB after (+{(data_after - data_before) / 2**20:.0f} MiB)"
+            f"{data_after / 2**20:.0f} MiB after (+{(data_after - data_before) / 2**20:.0f} MiB);"
+            f" load average (1, 5, 15 min): {load_before} before, {load_after} after"
         )
-        print(f"load average (1, 5, 15 min): {load_before} before, {load_after} after")
-        noisy.user.close()
-        bystander.close()
+        for user in (noisy.user, bystander):
+            user.close()
     finally:
         sampling.set()
         server.close()

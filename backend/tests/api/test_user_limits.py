@@ -250,9 +250,7 @@ def test_cpu_is_shared_per_user_not_per_sandbox(
             f"user-{one.id}": (1, 1024, 100_000),
         }
         assert many.client.delete(f"/api/workspaces/{workspaces[0]}/sandbox").status_code == 204
-        until(
-            lambda: user_cgroups(instance)[f"user-{many.id}"][0] == 2, "the sandbox to be gone"
-        )
+        until(lambda: user_cgroups(instance)[f"user-{many.id}"][0] == 2, "the sandbox to be gone")
         assert one.client.delete(f"/api/workspaces/{lone}/sandbox").status_code == 204
         until(lambda: f"user-{one.id}" not in user_cgroups(instance), "the user's cgroup to go")
     finally:

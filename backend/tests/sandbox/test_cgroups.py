@@ -321,7 +321,8 @@ def test_a_users_sandboxes_share_one_cgroup(driver: CgroupDriver) -> None:
     assert driver.list_sandboxes() == ["alone", "first", "second"]
     assert driver.groups() == [group]
     found = driver.open_sandbox("second")
-    assert found is not None and found.paths == second.paths
+    assert found is not None
+    assert found.paths == second.paths
     # The default weight, and one sandbox's CPU limit (SMALL: half a CPU) for the two.
     if driver.version == 1:
         expected = {"cpu.shares": "1024", "cpu.cfs_quota_us": "50000"}

@@ -136,9 +136,7 @@ def test_root_limits_without_controllers_are_skipped_and_memory_is_unknown(
     assert v2_driver.root_memory_in_use() is None
 
 
-def test_v2_a_users_sandboxes_sit_in_their_cgroup(
-    v2_driver: V2Driver, children: Children
-) -> None:
+def test_v2_a_users_sandboxes_sit_in_their_cgroup(v2_driver: V2Driver, children: Children) -> None:
     first = v2_driver.create_sandbox("first", SMALL, "user-ab12")
     second = v2_driver.create_sandbox("second", SMALL, "user-ab12")
     assert first.paths == (v2_driver.root / "user-ab12" / "first",)

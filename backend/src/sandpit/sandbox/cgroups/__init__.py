@@ -2,11 +2,12 @@
 
 The server (root) gives every sandbox its own cgroup ``<root>/<sandbox_id>``
 (``<root>/user-<owner>/<sandbox_id>`` for a user's: that level shares the
-CPU per user, see `CgroupDriver`) holding the sandbox-wide limits (security invariant 2) and, beneath it, one
-leaf per group of processes: ``agent`` for the sandbox's init, ``run-<id>`` per
-run, ``term-<id>`` per terminal. A leaf can be killed as a whole, forks and
-double-forked daemons included, which is how a run's timeout ends everything
-the run started; the limits on the parent hold for all the leaves together::
+CPU per user, see `CgroupDriver`) holding the sandbox-wide limits (security
+invariant 2) and, beneath it, one leaf per group of processes: ``agent``
+for the sandbox's init, ``run-<id>`` per run, ``term-<id>`` per terminal.
+A leaf can be killed as a whole, forks and double-forked daemons included,
+which is how a run's timeout ends everything the run started; the limits on
+the parent hold for all the leaves together::
 
     driver = detect()                        # or raises CgroupUnavailable
     sandbox = driver.create_sandbox("ab12", Limits())

@@ -425,7 +425,7 @@ class CgroupDriver(ABC):
         raise CgroupError(f"the user cgroup {group} kept vanishing while {sandbox_id} started")
 
     def open_sandbox(self, sandbox_id: str) -> SandboxCgroup | None:
-        """The existing cgroup of `sandbox_id`, in whichever user's cgroup (to re-adopt it), or None."""
+        """The existing cgroup of `sandbox_id`, in any user's cgroup (to re-adopt it), or None."""
         validate_sandbox_id(sandbox_id)
         for group in (None, *self.groups()):
             sandbox = self._sandbox(sandbox_id, group)
@@ -441,7 +441,7 @@ class CgroupDriver(ABC):
         return sorted(name for name in names if _GROUP.fullmatch(name))
 
     def list_sandboxes(self) -> list[str]:
-        """Ids of every sandbox cgroup under the root or a user's cgroup, in any hierarchy, sorted."""
+        """Ids of every sandbox cgroup under the root or a user's, in any hierarchy, sorted."""
         names: set[str] = set()
         for root in self.root_dirs:
             for child in child_dirs(root):

@@ -162,9 +162,7 @@ class V2Leaf(Leaf):
 class V2Sandbox(SandboxCgroup):
     """A sandbox cgroup at `path`: the limits; processes only in its leaves."""
 
-    def __init__(
-        self, sandbox_id: str, path: Path, options: _Options, group: str | None
-    ) -> None:
+    def __init__(self, sandbox_id: str, path: Path, options: _Options, group: str | None) -> None:
         super().__init__(sandbox_id, (path,), group)
         self.path = path
         self._options = options
