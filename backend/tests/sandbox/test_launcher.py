@@ -437,32 +437,34 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def test_the_stage_shows_the_staged_parts_in_a_closed_directory(
-    launcher: Path, tmp_path: Path
-) -> None:
+def test_the_stage_shows_the_staged_parts_in_a_closed_directory(launcher: Path) -> None:
     """The program, unprivileged, reads through the stage what it cannot reach on the
-    host (in a 0700 directory), and nothing else of that directory; the host's
-    view of it is unchanged."""
+    host (in a 0700 directory), and nothing else of that directory, whose own
+    mounts its namespace no longer holds; the host's view is unchanged."""
     closed = Path(tempfile.mkdtemp(prefix="sandpit-closed-"))
+    (closed / "mounted").mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "none", str(closed / "mounted")], check=True)
     try:
         closed.chmod(0o700)
         (closed / "part").mkdir()
         (closed / "part" / "file").write_text("staged\n")
         (closed / "secret").write_text("secret\n")
         part = os.open(closed / "part", os.O_PATH | os.O_CLOEXEC)
+        program = 'cat "$0/part/file"; cat "$0/secret" || echo hidden; grep -c "$0/mounted" $1'
         try:
             result = launch(
                 launcher,
-                ["/bin/sh", "-c", 'cat "$0/part/file"; cat "$0/secret" || echo hidden', closed],
+                ["/bin/sh", "-c", program, str(closed), "/proc/self/mountinfo"],
                 pass_fds=[part],
                 stage=closed,
                 staged=[(part, "part")],
             )
         finally:
             os.close(part)
-        assert result.returncode == 0, result.stderr
-        assert result.stdout.splitlines() == ["staged", "hidden"]
+        assert result.returncode == 1, result.stderr  # grep found nothing
+        assert result.stdout.splitlines() == ["staged", "hidden", "0"]
         assert launch(launcher, ["/bin/cat", str(closed / "part" / "file")]).returncode != 0
-        assert sorted(p.name for p in closed.iterdir()) == ["part", "secret"]
+        assert sorted(p.name for p in closed.iterdir()) == ["mounted", "part", "secret"]
     finally:
+        subprocess.run(["umount", str(closed / "mounted")], check=True)
         shutil.rmtree(closed)

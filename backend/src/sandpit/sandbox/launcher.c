@@ -96,6 +96,51 @@ static void check_name(const char *name) {
 #define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
 #endif
 
+/* Undo mountinfo's octal escapes (space, tab, newline, backslash) in place. */
+static void unescape(char *s) {
+	char *out = s;
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else *out++ = *s;
+	}
+	*out = '\0';
+}
+
+/* Detach, in this (new) namespace only, every mount at or below dir: the
+ * namespace would otherwise keep them, other workspaces' volumes among them,
+ * alive after the host unmounts them (on a host whose mounts are private,
+ * no unmount propagates) for as long as the sandbox runs. Shallowest first:
+ * detaching a mount detaches those beneath it, which then fail harmlessly. */
+static void detach_below(const char *dir) {
+	FILE *info = fopen("/proc/self/mountinfo", "re");
+	if (!info) fail("open", "/proc/self/mountinfo", errno);
+	size_t len = strlen(dir), cap = 0, n = 0;
+	char **points = NULL, *line = NULL, point[4096];
+	size_t size = 0;
+	while (getline(&line, &size, info) > 0) {
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", point) != 1) continue;
+		unescape(point);
+		if (strncmp(point, dir, len) != 0 || (point[len] != '\0' && point[len] != '/')) continue;
+		if (n == cap && !(points = realloc(points, (cap = cap * 2 + 16) * sizeof *points))) fail("realloc", NULL, ENOMEM);
+		if (!(points[n++] = strdup(point))) fail("strdup", NULL, ENOMEM);
+	}
+	free(line);
+	fclose(info);
+	for (size_t depth = len; n; depth++) {
+		size_t kept = 0;
+		for (size_t k = 0; k < n; k++) {
+			if (strlen(points[k]) == depth) {
+				(void)umount2(points[k], MNT_DETACH); /* gone already with its parent: fine */
+				free(points[k]);
+			} else points[kept++] = points[k];
+		}
+		n = kept;
+	}
+	free(points);
+}
+
 /* The mount namespace and tmpfs of --stage (see the head comment). Each
  * descriptor's object is first cloned as a detached mount (open_tree, Linux
  * 5.2+): a mount of the old namespace could not be bound into the new one,
@@ -122,6 +167,7 @@ static void stage(const char *dir, char **binds, int nbinds) {
 	}
 	if (unshare(CLONE_NEWNS) != 0) fail("unshare", "CLONE_NEWNS", errno);
 	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) != 0) fail("mount", "/ slave", errno);
+	detach_below(dir);
 	unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	if (mount("sandpit-stage", dir, "tmpfs", flags, "mode=0711,size=64k") != 0) fail("mount tmpfs on", dir, errno);
 	for (int k = 0; k < nbinds; k++) {
