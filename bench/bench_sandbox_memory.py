@@ -137,6 +137,8 @@ def main() -> None:
         sandboxes_memory_mb=str(max(4096, count * 64 + warm * 256)),
         sandbox_idle_s="3600",
         runs_per_minute="10000",
+        # As in production (the test servers' default is off).
+        warm_interpreter="true",
     )
     server.start()
     assert server.process is not None
