@@ -13,13 +13,15 @@
  * absolute path) with only the --env variables. Any failure prints
  * "sandpit-launch: <what>: <reason>" and exits 127; nothing runs half set up.
  *
- * --stage DIR (after joining the cgroups, still as root): in a mount namespace of the
- * launcher's own (a slave of the host's, so the host's unmounts still reach
- * it), mount a read-only tmpfs (0711) over DIR holding, at DIR/NAME, a bind
- * mount of what each --stage-fd N:NAME has open. bwrap, which resolves every
- * source by path as the unprivileged uid, then finds each part there: the
- * directories they come from (the data directory, 0700) need not be
- * searchable by that uid. The descriptors are closed unless also --keep-fd.
+ * --stage DIR (after joining the cgroups, still as root): clone what each
+ * --stage-fd N:NAME has open as a detached mount, enter a mount namespace of
+ * the launcher's own (a slave of the host's where the host's mounts are
+ * shared), detach every mount at or below DIR there, and mount a read-only
+ * tmpfs (0711) over DIR holding each clone at DIR/NAME. bwrap, which
+ * resolves every source by path as the unprivileged uid, then finds each
+ * part there: the directories they come from (the data directory, 0700)
+ * need not be searchable by that uid. The descriptors are closed unless
+ * also --keep-fd. Needs Linux 5.2 (open_tree, move_mount).
  */
 #define _GNU_SOURCE
 #include <errno.h>
