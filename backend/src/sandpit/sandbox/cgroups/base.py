@@ -325,11 +325,12 @@ class SandboxCgroup(CgroupNode):
 
     def remove(self) -> None:
         """Kill everything, remove the leaves, then the sandbox cgroup, then its user's
-        cgroup if that is left empty; never raises if gone."""
-        if not self.exists():
-            return
-        self.kill()
-        self._remove_dirs()
+        cgroup if that is left empty (even if the sandbox's was gone); never raises
+        if gone."""
+        if self.exists():
+            self.kill()
+            self._remove_dirs()
+        # Also when gone already: an engine removes its container's cgroup itself.
         if self.group is not None:
             for path in self.paths:
                 # Fails (EBUSY) while the user has another sandbox: it stays then.
