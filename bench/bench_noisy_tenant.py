@@ -1,6 +1,7 @@
 """A noisy tenant at every cap while a bystander works (issue 12).
 
-One server with the default limits. A bystander has a warm sandbox (one run
+One server with the default limits and, as in production, the warm
+interpreter. A bystander has a warm sandbox (one run
 done) and a file; their warm run (`print("hi")`, `?wait=true`) and file read
 are timed twice in the same session:
 
@@ -15,8 +16,12 @@ are timed twice in the same session:
    - terminals: holds TERMINALS_PER_USER terminals, and keeps asking for more.
 
 Reported: the bystander's p50 and p99 in both phases and their ratio, what
-the noisy user got (answers by status), and the server's peak RSS (sampled
-every 100 ms, and the kernel's high-water mark).
+the noisy user got (answers by status), the server's peak RSS (sampled
+every 100 ms, and the kernel's high-water mark), the data directory's growth
+over the noisy phase (blocks allocated on its own file system: loop images
+count as what they hold on disk, mounted volumes are not walked twice), and
+the load average before and after (the machine may be shared: it says how
+much the figures can be trusted).
 
 Usage: backend/.venv/bin/python bench/run.py noisy_tenant   (NOISY_S=60)
 """
@@ -45,6 +50,24 @@ sum(i * i for i in range(3_000_000))
 SAMPLES = 40
 # The bystander keeps under RUNS_PER_MINUTE (60) too: a sample every 1.1 s.
 SAMPLE_EVERY_S = 1.1
+
+
+def disk_usage(root: Path) -> int:
+    """Bytes allocated to the files under `root`, not crossing into other file systems."""
+    device = root.stat().st_dev
+    total = 0
+    for directory, subdirs, files in os.walk(root):
+        subdirs[:] = [d for d in subdirs if os.lstat(os.path.join(directory, d)).st_dev == device]
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(directory, name)).st_blocks * 512
+            except FileNotFoundError:  # pruned meanwhile
+                continue
+    return total
+
+
+def load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def status_of(pid: int, field: str) -> int:
@@ -136,9 +159,27 @@ def bystander_samples(user: User, workspace: str) -> tuple[list[float], list[flo
     return runs, reads
 
 
+def print_latencies(phases: list[tuple[str, list[float], list[float]]]) -> None:
+    """One row per (what, quiet samples, noisy samples): p50, p99 and the p99 ratio."""
+    rows = [
+        (
+            name,
+            f"{percentile(quiet, 50):.1f}",
+            f"{percentile(quiet, 99):.1f}",
+            f"{percentile(loud, 50):.1f}",
+            f"{percentile(loud, 99):.1f}",
+            f"{percentile(loud, 99) / percentile(quiet, 99):.2f}x",
+        )
+        for name, quiet, loud in phases
+    ]
+    headers = ("bystander", "quiet p50 ms", "quiet p99 ms", "noisy p50 ms", "noisy p99 ms")
+    print_table((*headers, "p99 ratio"), rows)
+
+
 def main() -> None:
     noisy_s = float(os.environ.get("NOISY_S", "60"))
-    server = SandpitServer()
+    # As in production: the test servers' default is no warm interpreter.
+    server = SandpitServer(warm_interpreter="true")
     server.start()
     assert server.process is not None
     pid = server.process.pid
@@ -161,8 +202,10 @@ def main() -> None:
         )
         assert warm.status_code == 200, warm.text  # the sandbox is up: runs are warm
         time.sleep(SAMPLE_EVERY_S)
+        load_before = load()
         quiet_runs, quiet_reads = bystander_samples(bystander, workspace)
         quiet_rss = status_of(pid, "VmRSS")
+        data_before = disk_usage(server.data_dir)
 
         noisy = Noisy(server)
         threads = noisy.threads()
@@ -178,33 +221,12 @@ def main() -> None:
             thread.join(timeout=180)
         sampling.set()
         hwm = status_of(pid, "VmHWM")
+        data_after = disk_usage(server.data_dir)
+        load_after = load()
 
-        rows = []
-        for name, quiet, loud in (
-            ("warm run", quiet_runs, noisy_runs),
-            ("file read", quiet_reads, noisy_reads),
-        ):
-            rows.append(
-                (
-                    name,
-                    f"{percentile(quiet, 50):.1f}",
-                    f"{percentile(quiet, 99):.1f}",
-                    f"{percentile(loud, 50):.1f}",
-                    f"{percentile(loud, 99):.1f}",
-                    f"{percentile(loud, 99) / percentile(quiet, 99):.2f}x",
-                )
-            )
         print(f"bystander, {SAMPLES} samples per phase; noisy phase {noisy_s:.0f} s")
-        print_table(
-            (
-                "bystander",
-                "quiet p50 ms",
-                "quiet p99 ms",
-                "noisy p50 ms",
-                "noisy p99 ms",
-                "p99 ratio",
-            ),
-            rows,
+        print_latencies(
+            [("warm run", quiet_runs, noisy_runs), ("file read", quiet_reads, noisy_reads)]
         )
         print()
         print_table(
@@ -216,8 +238,13 @@ def main() -> None:
             f"server RSS: {quiet_rss / 2**20:.0f} MiB quiet, peak {peak[0] / 2**20:.0f} MiB "
             f"sampled, high-water mark {hwm / 2**20:.0f} MiB"
         )
-        noisy.user.close()
-        bystander.close()
+        print(
+            f"data directory: {data_before / 2**20:.0f} MiB before the noisy phase, "
+            f"{data_after / 2**20:.0f} MiB after (+{(data_after - data_before) / 2**20:.0f} MiB);"
+            f" load average (1, 5, 15 min): {load_before} before, {load_after} after"
+        )
+        for user in (noisy.user, bystander):
+            user.close()
     finally:
         sampling.set()
         server.close()

@@ -28,10 +28,6 @@ class _Started:
 
     def __init__(self, workspace_id: str) -> None:
         self.workspace_id = workspace_id
-        self.weights: list[int] = []
-
-    async def set_cpu_weight(self, weight: int) -> None:
-        self.weights.append(weight)
 
     async def wait_ended(self) -> None:
         return None

@@ -452,21 +452,21 @@ class Settings(BaseSettings):
         return generated
 
 
-DATA_DIR_MODE = 0o711
-"""The data directory's mode: the server's, search-only for others (see `private_data_dir`)."""
+DATA_DIR_MODE = 0o700
+"""The data directory's mode: the server's alone (see `private_data_dir`)."""
 
 
 def private_data_dir(path: Path) -> None:
     """Create the data directory if needed and close it to other host users.
 
-    Mode 0711: no one else may list it or open what it holds: the database and
-    the secret are 0600, workspaces and plots sit in 0700 folders. The one
-    bit left to others is search, because bubblewrap runs as each sandbox's
-    own unprivileged uid and looks up, by path, the runtime image in
-    `images/` (public, nothing secret) and the sandbox's proxy socket folder
-    (0711, its socket 0600 for that uid alone); it resolves even a source
-    given by descriptor through its path, so 0700 would stop every sandbox
-    when the image lives in the data directory (the default).
+    Mode 0700: no one else may list it, look a name up in it or open what it
+    holds (the database and the secret are 0600 as well, plots 0600 in 0700
+    folders). Sandboxes need no way in: bubblewrap, which runs as each
+    sandbox's unprivileged uid and resolves every source by its path (even
+    one given by descriptor), finds the image, the workspace and the proxy
+    socket folder in a tmpfs the launcher mounts over this directory in a
+    mount namespace of its own (`sandbox.backends.bubblewrap.staged_layout`).
+    Only the directories above it must be searchable, as usual.
     """
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(path, DATA_DIR_MODE)

@@ -137,6 +137,7 @@ async def _bubblewrap_backend(
         lambda: BubblewrapBackend(
             rootfs=image.rootfs,
             state_dir=settings.data_dir / "sandboxes",
+            stage_dir=settings.data_dir,
             driver=driver,
             uids=UidPool(settings.sandbox_uid_base, settings.sandbox_uid_count),
             gids=workspace_groups(settings),

@@ -1,10 +1,13 @@
-"""The data directory is the server's: no other host user can list it or read
-anything in it but the public runtime image."""
+"""The data directory is the server's: no other host user can list it, look a
+name up in it or read anything in it, and sandboxes start all the same (their
+parts are staged for bubblewrap: `sandbox.backends.bubblewrap.staged_layout`)."""
 
 from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.conftest import User
@@ -43,7 +46,7 @@ def test_the_data_directory_and_its_files_are_private(user: User, server: Sandpi
     assert len(run.json()["images"]) == 1, run.json()
     data = server.data_dir
 
-    assert stat.S_IMODE(data.stat().st_mode) == 0o711  # search only; see config.private_data_dir
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700  # see config.private_data_dir
     assert stat.S_IMODE((data / "workspaces").stat().st_mode) == 0o711
     assert stat.S_IMODE((data / "jwt_secret").stat().st_mode) == 0o600
     for database in data.glob("sandpit.db*"):  # with SQLite (the other pass: PostgreSQL)
@@ -54,10 +57,26 @@ def test_the_data_directory_and_its_files_are_private(user: User, server: Sandpi
     assert stat.S_IMODE(plots[0].parent.stat().st_mode) == 0o700
     assert stat.S_IMODE(plots[0].parent.parent.stat().st_mode) == 0o700
     assert stat.S_IMODE(plots[0].stat().st_mode) == 0o600
-    # All another user can reach: the proxy's socket folders (each socket is its
-    # sandbox uid's alone) and nothing else; the image lives elsewhere in tests.
-    # (server.log is this test harness's, which sends the server's output there.)
-    reachable = [
-        p for p in readable_by_others(data) if not p.startswith("sandboxes") and p != "server.log"
-    ]
-    assert reachable == []
+    # Nothing is reachable by another user, and a sandbox's uid is one: its
+    # first run above needed no way in.
+    assert readable_by_others(data) == []
+    assert errno_as_nobody(data / "sandpit.db") == "EACCES"
+    assert errno_as_nobody(data / "workspaces" / ws) == "EACCES"
+
+
+def errno_as_nobody(path: Path) -> str:
+    """What `os.stat(path)` fails with for an unprivileged host uid (nobody), or "ok"."""
+    probe = (
+        "import errno, os, sys\n"
+        "os.setgid(65534); os.setuid(65534)\n"
+        "try:\n    os.stat(sys.argv[1]); print('ok')\n"
+        "except OSError as e:\n    print(errno.errorcode[e.errno])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", probe, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    return done.stdout.strip()

@@ -15,13 +15,20 @@ running `print("hi")` and reading a file. Asserted, in the same run:
   the workspaces involved (`growth_bound`), and `runs/` (plots and run
   records) by no more than `RUN_STORAGE_BYTES` per workspace;
 - the loop devices and mounts of the data directory number at most one per
-  workspace.
+  workspace;
+- sign-ups flooded from the noisy user's address stop at
+  `SIGNUPS_PER_ADDRESS`, each refusal a 429 with `Retry-After`;
+- once the noisy user deletes their account, nothing of theirs is left: no
+  file or folder under the data directory named for their workspaces, no
+  history blob only they referred to, nothing in the trash, no loop device
+  or mount of theirs, no cgroup of theirs; the bystander's blob stays.
 
 Speed is not asserted (the bystander's latency is `bench/bench_noisy_tenant.py`'s).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 import time
@@ -40,6 +47,9 @@ NOISE_S = 20.0
 WORKSPACE_QUOTA = 16 * MiB
 RUN_STORAGE = 8 * MiB
 HISTORY_QUOTA = 8 * MiB
+# Sign-ups from one address (everything here comes from 127.0.0.1): the
+# fixture's two users, then the flood's.
+SIGNUPS = 6
 # Plots are written to disk as they come and lists are summaries: the server
 # holds counters, not images. A plot or an output held in memory per run
 # would pass this quickly (each run below draws 5 x ~1.4 MiB and prints 2 MiB).
@@ -98,6 +108,7 @@ def server() -> Iterator[SandpitServer]:
         workspace_quota_bytes=str(WORKSPACE_QUOTA),
         run_storage_bytes=str(RUN_STORAGE),
         history_quota_bytes=str(HISTORY_QUOTA),
+        signups_per_address=str(SIGNUPS),
     )
     instance.start()
     yield instance
@@ -123,15 +134,40 @@ def disk_bytes(directory: Path) -> int:
     return total
 
 
-def loop_devices_of(directory: Path) -> list[str]:
-    """Loop devices whose backing file lies under `directory`."""
-    found = []
+def loop_devices_of(directory: Path) -> dict[str, str]:
+    """Loop devices whose backing file lies under `directory`: device -> backing file."""
+    found = {}
     for backing in Path("/sys/block").glob("loop*/loop/backing_file"):
         try:
-            if backing.read_text().strip().startswith(str(directory)):
-                found.append(backing.parent.parent.name)
+            path = backing.read_text().strip()
         except OSError:
             continue
+        if path.startswith(str(directory)):
+            found[backing.parent.parent.name] = path
+    return found
+
+
+def blobs(data_dir: Path) -> set[str]:
+    """The names of the history blobs on disk (``blobs/<ab>/<sha256>``)."""
+    return {path.name for path in (data_dir / "blobs").glob("*/*") if path.is_file()}
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def paths_naming(root: Path, names: set[str]) -> list[str]:
+    """Paths under `root` with a part that contains one of `names` (mounts not entered)."""
+    device = root.stat().st_dev
+    found = []
+    for directory, subdirs, files in os.walk(root):
+        subdirs[:] = [d for d in subdirs if os.lstat(os.path.join(directory, d)).st_dev == device]
+        for entry in (*subdirs, *files):
+            if any(name in entry for name in names):
+                found.append(os.path.join(directory, entry))
     return found
 
 
@@ -156,6 +192,17 @@ def test_a_noisy_tenant_at_every_cap_leaves_the_server_and_a_bystander_whole(
     assert first.status_code == 200, first.text
     held = [hostile.workspace(f"held-{i}") for i in range(2)]
     spare = hostile.workspace("spare")
+    # A content only the hostile user has, and one only the bystander has: each
+    # becomes a history blob.
+    theirs = f"hostile {hostile.id}".encode()
+    put = hostile.client.put(f"/api/workspaces/{held[0]}/files/mine.txt", content=theirs)
+    assert put.status_code in (200, 201), put.text
+    their_blob, our_blob = (
+        hashlib.sha256(theirs).hexdigest(),
+        hashlib.sha256(b"n" * 4096).hexdigest(),
+    )
+    wait_for(lambda: {their_blob, our_blob} <= blobs(server.data_dir), "the history blobs")
+    blobs_before = blobs(server.data_dir)
     data_before, rss_before = disk_bytes(server.data_dir), rss(pid)
 
     # At the caps: both sandboxes (one terminal each, one more in the first),
@@ -205,12 +252,22 @@ def test_a_noisy_tenant_at_every_cap_leaves_the_server_and_a_bystander_whole(
             seen.bystander_reads += 1
         time.sleep(1.1)  # under the bystander's own runs-per-minute limit
 
+    def signing_up() -> None:
+        name = f"flood{os.urandom(6).hex()}"
+        answer = httpx.post(
+            f"{server.url}/api/auth/register",
+            json={"username": name, "password": "correct horse battery"},
+        )
+        seen.note("sign up", answer)
+        time.sleep(0.2)
+
     def sampling() -> None:
         peak[0] = max(peak[0], rss(pid))
         time.sleep(0.1)
 
     # Two hostile runs beside the two long ones: 4 asked for, 3 allowed.
-    jobs = [hostile_runs(held[0]), hostile_runs(held[1]), listing, bystanding, sampling]
+    jobs = [hostile_runs(held[0]), hostile_runs(held[1]), listing, signing_up, bystanding]
+    jobs.append(sampling)
     threads = [threading.Thread(target=loop_until(deadline, job)) for job in jobs]
     for thread in threads:
         thread.start()
@@ -232,6 +289,12 @@ def test_a_noisy_tenant_at_every_cap_leaves_the_server_and_a_bystander_whole(
         "You already have 3 runs running, the most one user may have at once; "
         "wait for one to finish or stop it." in sentences
     ), (sentences, seen.answers)
+    # Two of the address's sign-ups went to the fixture's users.
+    assert seen.answers.get("sign up 201", 0) == SIGNUPS - 2, seen.answers
+    assert any(
+        s.startswith(f"Too many sign-ups from your address (at most {SIGNUPS} in 60 minutes)")
+        for s in sentences
+    ), sentences
 
     # The server's memory, the disk and the kernel's devices stayed within bounds.
     growth = peak[0] - rss_before
@@ -249,6 +312,23 @@ def test_a_noisy_tenant_at_every_cap_leaves_the_server_and_a_bystander_whole(
     assert grown <= bound, f"the data directory grew {grown / MiB:.0f} MiB"
     assert len(loop_devices_of(server.data_dir)) <= workspaces
     assert len(mounts_under(server.data_dir)) <= workspaces
+
+    # The hostile user deletes their account: nothing of theirs is left.
+    gone = hostile.client.request("DELETE", "/api/auth/me", json={"password": hostile.password})
+    assert gone.status_code == 204, gone.text
+    their_ids = {hostile.id, *held, spare}
+    assert paths_naming(server.data_dir, their_ids) == []
+    assert blobs(server.data_dir) <= blobs_before - {their_blob}
+    assert our_blob in blobs(server.data_dir)
+    trash = server.data_dir / "trash"
+    assert not trash.exists() or list(trash.iterdir()) == []
+    loops = loop_devices_of(server.data_dir).values()
+    assert [path for path in loops if any(name in path for name in their_ids)] == []
+    mounts = mounts_under(server.data_dir)
+    assert [path for path in mounts if any(name in str(path) for name in their_ids)] == []
+    root = server.env["CGROUP_ROOT"]
+    assert list(Path("/sys/fs/cgroup").glob(f"*/{root}/user-{hostile.id}")) == []
+    assert list(Path("/sys/fs/cgroup").glob(f"{root}/user-{hostile.id}")) == []
     bystander.close()
     hostile.close()
     print(f"noisy tenant: RSS +{growth / MiB:.0f} MiB, data +{grown / MiB:.0f} MiB, {seen.answers}")

@@ -241,27 +241,42 @@ def test_cpu_is_shared_per_user_not_per_sandbox(
         workspaces = [many.workspace(f"w{i}") for i in range(3)]
         for workspace in workspaces:
             assert start_sandbox(many, workspace).status_code == 201
-        assert start_sandbox(one, one.workspace()).status_code == 201
-        # Three sandboxes of one user weigh a third each; the other's weighs 1.
-        assert cpu_weights(instance) == [337, 337, 337, 1024]
+        lone = one.workspace()
+        assert start_sandbox(one, lone).status_code == 201
+        # Each user's sandboxes sit in one cgroup of theirs, of the default weight and
+        # with one sandbox's CPU limit (1 CPU by default) for all of them together.
+        assert user_cgroups(instance) == {
+            f"user-{many.id}": (3, 1024, 100_000),
+            f"user-{one.id}": (1, 1024, 100_000),
+        }
         assert many.client.delete(f"/api/workspaces/{workspaces[0]}/sandbox").status_code == 204
-        until(lambda: cpu_weights(instance) == [512, 512, 1024], "the weights to follow")
+        until(lambda: user_cgroups(instance)[f"user-{many.id}"][0] == 2, "the sandbox to be gone")
+        assert one.client.delete(f"/api/workspaces/{lone}/sandbox").status_code == 204
+        until(lambda: f"user-{one.id}" not in user_cgroups(instance), "the user's cgroup to go")
     finally:
         instance.close()
 
 
-def cpu_weights(server: SandpitServer) -> list[int]:
-    """The CPU weights of the server's sandboxes, in v1 shares (v2 weights scaled), sorted."""
+def user_cgroups(server: SandpitServer) -> dict[str, tuple[int, int, int]]:
+    """Per user cgroup of the server: (sandboxes, weight in v1 shares, CPU quota per 100 ms)."""
     root = server.env["CGROUP_ROOT"]
     v1 = Path("/sys/fs/cgroup/cpu") / root
+    found = {}
     if v1.is_dir():
-        found = [int((d / "cpu.shares").read_text()) for d in v1.iterdir() if d.is_dir()]
-    else:
-        v2 = Path("/sys/fs/cgroup") / root
-        found = [
-            int((d / "cpu.weight").read_text()) * 1024 // 100 for d in v2.iterdir() if d.is_dir()
-        ]
-    return sorted(found)
+        for group in v1.glob("user-*"):
+            found[group.name] = (
+                sum(1 for d in group.iterdir() if d.is_dir()),
+                int((group / "cpu.shares").read_text()),
+                int((group / "cpu.cfs_quota_us").read_text()),
+            )
+        return found
+    for group in (Path("/sys/fs/cgroup") / root).glob("user-*"):
+        found[group.name] = (
+            sum(1 for d in group.iterdir() if d.is_dir()),
+            int((group / "cpu.weight").read_text()) * 1024 // 100,
+            int((group / "cpu.max").read_text().split()[0]),
+        )
+    return found
 
 
 # --- /metrics and the admin API ----------------------------------------------

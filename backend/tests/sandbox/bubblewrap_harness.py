@@ -21,6 +21,7 @@ from sandpit.sandbox.base import Sandbox
 from sandpit.sandbox.layout import INSIDE_DIR
 from sandpit.sandbox.uids import GroupPool, UidPool
 from tests.sandbox.agent_harness import AgentHarness, live_processes
+from tests.servers import public_tmp
 
 # Host uids for test sandboxes: a block per backend object, never reused in a session.
 TEST_UID_BASE = 300_000
@@ -48,6 +49,10 @@ class BubblewrapHarness(AgentHarness):
     def __init__(self, rootfs: Path, state_dir: Path) -> None:
         super().__init__(rootfs, state_dir)
         self.uid_blocks: list[range] = []
+        # What the launchers mount their sandboxes' parts over: 0700, as the
+        # server's data directory is; only its parents are searchable.
+        self.stage_dir = public_tmp("sandpit-stage-")
+        self.stage_dir.chmod(0o700)
 
     def make(self) -> BubblewrapBackend:
         """A new backend object (a new "server") on this harness's cgroup root and uids."""
@@ -56,6 +61,7 @@ class BubblewrapHarness(AgentHarness):
         return BubblewrapBackend(
             rootfs=self.rootfs,
             state_dir=self.state_dir,
+            stage_dir=self.stage_dir,
             driver=cgroups.detect(self.root_name),
             uids=UidPool(first, UID_BLOCK),
             gids=GroupPool(first + TEST_GID_OFFSET, UID_BLOCK),
@@ -98,7 +104,8 @@ class BubblewrapHarness(AgentHarness):
         """
         first = take_uid_block()
         self.uid_blocks.append(range(first, first + UID_BLOCK))
-        args = [self.root_name, str(self.rootfs), str(self.state_dir), str(workspace)]
+        args = [self.root_name, str(self.rootfs), str(self.state_dir), str(self.stage_dir)]
+        args.append(str(workspace))
         return subprocess.Popen(
             [sys.executable, "-c", _SERVER_PROGRAM, *args, str(first), sandbox_id],
             stdout=subprocess.PIPE,
@@ -106,6 +113,7 @@ class BubblewrapHarness(AgentHarness):
 
     def close(self) -> None:
         self.driver.remove_root()
+        self.stage_dir.rmdir()  # never written: the launchers' mounts are their own
 
 
 _SERVER_PROGRAM = """
@@ -118,9 +126,10 @@ from sandpit.sandbox.uids import GroupPool, UidPool
 from sandpit.sandbox.limits import Limits
 
 async def main():
-    root, rootfs, state, workspace, first_uid, sandbox_id = sys.argv[1:]
+    root, rootfs, state, stage, workspace, first_uid, sandbox_id = sys.argv[1:]
     backend = BubblewrapBackend(
-        rootfs=Path(rootfs), state_dir=Path(state), driver=cgroups.detect(root),
+        rootfs=Path(rootfs), state_dir=Path(state), stage_dir=Path(stage),
+        driver=cgroups.detect(root),
         uids=UidPool(int(first_uid), 1), gids=GroupPool(int(first_uid) + 1_300_000, 1),
     )
     sandbox = await backend.start(SandboxSpec(sandbox_id, "ws", Path(workspace), Limits()))

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sandpit.sandbox.backends.bubblewrap import BwrapLayout, bwrap_args, sandbox_rlimits
+from sandpit.sandbox.backends.bubblewrap import (
+    BwrapLayout,
+    bwrap_args,
+    sandbox_rlimits,
+    staged_layout,
+)
 from sandpit.sandbox.layout import AGENT_COMMAND
 from sandpit.sandbox.limits import Limits
 
@@ -77,3 +82,44 @@ def test_read_only_mounts_and_a_read_only_workspace() -> None:
     assert args[mount : mount + 3] == ["--ro-bind-fd", "8", "/run/sandpit-grader"]
     # Before /run is remounted read-only: the mount point is made in its tmpfs.
     assert mount < args.index("--remount-ro", args.index("/dev", mount) - 1)
+
+
+def test_a_staged_layout_binds_every_part_from_the_stage() -> None:
+    layout = BwrapLayout(
+        Path("/data/images/abc/rootfs"),
+        Path("/data/workspaces/w1"),
+        Path("/opt/inside"),
+        font_cache=Path("/data/images/abc/fontlist-v390.json"),
+        proxy_dir=Path("/data/proxy/s1"),
+        ca_bundle=Path("/data/images/abc/ca.pem"),
+        read_only_mounts=((Path("/data/grader"), "/run/sandpit-grader"),),
+        workspace_read_only=True,
+    )
+    staged, parts = staged_layout(layout, Path("/data"))
+    assert parts == [
+        (Path("/data/images/abc/rootfs"), "rootfs"),
+        (Path("/opt/inside"), "support"),
+        (Path("/data/images/abc/fontlist-v390.json"), "fontlist-v390.json"),
+        (Path("/data/proxy/s1"), "proxy"),
+        (Path("/data/images/abc/ca.pem"), "ca-bundle"),
+    ]
+    args = bwrap_args(staged, Limits(), seccomp_fd=5, agent_fd=6)
+    # Every source is the stage's; nothing is resolved under the data directory itself.
+    sources = [args[i + 1] for i, arg in enumerate(args) if arg in ("--ro-bind", "--bind")]
+    assert sources == [
+        "/data/rootfs",
+        "/data/support",
+        "/data/app",
+        "/data/fontlist-v390.json",
+        "/data/proxy",
+        "/data/ca-bundle",
+        "/data/mount-0",
+    ]
+    assert "--bind-fd" not in args
+    assert "--ro-bind-fd" not in args
+    assert args[args.index("/data/app") - 1 : args.index("/data/app") + 2] == [
+        "--ro-bind",
+        "/data/app",
+        "/app",
+    ]
+    assert "/tmp/.matplotlib/fontlist-v390.json" in args

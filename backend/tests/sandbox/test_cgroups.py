@@ -23,6 +23,7 @@ from sandpit.sandbox.cgroups import (
     RootLimits,
     SandboxCgroup,
     detect,
+    user_group,
 )
 from sandpit.sandbox.cgroups.fs import parse_keyed, parse_limit, read_file, wait_until
 from sandpit.sandbox.cgroups.v1 import V1Driver
@@ -310,13 +311,40 @@ def test_memory_in_use_counts_what_sandboxes_allocate(
     assert wait_until(lambda: (driver.root_memory_in_use() or 0) < before + 16 * MiB, 10)
 
 
-def test_cpu_weight_lands(driver: CgroupDriver) -> None:
-    sandbox = driver.create_sandbox("weighed", SMALL)
-    sandbox.set_cpu_weight(33)
+def test_a_users_sandboxes_share_one_cgroup(driver: CgroupDriver) -> None:
+    group = user_group("ab12")
+    assert group == "user-ab12"
+    first = driver.create_sandbox("first", SMALL, group)
+    second = driver.create_sandbox("second", SMALL, group)
+    driver.create_sandbox("alone", SMALL)
+    assert all(path.parent.name == group for path in (*first.paths, *second.paths))
+    assert driver.list_sandboxes() == ["alone", "first", "second"]
+    assert driver.groups() == [group]
+    found = driver.open_sandbox("second")
+    assert found is not None
+    assert found.paths == second.paths
+    # The default weight, and one sandbox's CPU limit (SMALL: half a CPU) for the two.
     if driver.version == 1:
-        assert files(sandbox, "cpu.shares") == {"cpu.shares": "337"}
+        expected = {"cpu.shares": "1024", "cpu.cfs_quota_us": "50000"}
     else:
-        assert files(sandbox, "cpu.weight") == {"cpu.weight": "33"}
+        expected = {"cpu.weight": "100", "cpu.max": "50000 100000"}
+    assert group_files(driver, group, *expected) == expected
+    first.remove()
+    assert driver.groups() == [group]
+    second.remove()
+    assert driver.groups() == []
+    driver.create_sandbox("third", SMALL, group)
+    assert driver.reap() == ["alone", "third"]
+    assert driver.groups() == []
+
+
+def group_files(driver: CgroupDriver, group: str, *names: str) -> dict[str, str]:
+    found = {}
+    for name in names:
+        for path in driver.root_dirs:
+            if (path / group / name).exists():
+                found[name] = read_file(path / group / name).strip()
+    return found
 
 
 def root_files(driver: CgroupDriver, *names: str) -> dict[str, str]:

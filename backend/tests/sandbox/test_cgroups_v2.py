@@ -134,3 +134,17 @@ def test_root_limits_without_controllers_are_skipped_and_memory_is_unknown(
     v2_driver.limit_root(RootLimits(memory_bytes=64 * 2**20, cpus=1))
     assert not (v2_driver.root / "memory.max").exists()
     assert v2_driver.root_memory_in_use() is None
+
+
+def test_v2_a_users_sandboxes_sit_in_their_cgroup(v2_driver: V2Driver, children: Children) -> None:
+    first = v2_driver.create_sandbox("first", SMALL, "user-ab12")
+    second = v2_driver.create_sandbox("second", SMALL, "user-ab12")
+    assert first.paths == (v2_driver.root / "user-ab12" / "first",)
+    assert v2_driver.list_sandboxes() == ["first", "second"]
+    holder = children.in_leaf(second.leaf("run-1"), "print('up', flush=True)\n" + FORK_CHURN)
+    assert read_line(holder) == "up"
+    second.remove()
+    assert holder.wait(timeout=10) != 0
+    assert v2_driver.groups() == ["user-ab12"]
+    first.remove()
+    assert v2_driver.groups() == []

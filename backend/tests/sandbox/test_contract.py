@@ -10,6 +10,7 @@ own word. The exploit suite (tests/exploits/) holds the attacks.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import signal
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from sandpit.sandbox.agent_sandbox import AgentSandbox
 from sandpit.sandbox.base import EndReason, ExecRequest, Sandbox, SandboxBackend, SandboxError
 from sandpit.sandbox.limits import Limits, MiB
 from tests.sandbox.conftest import (
@@ -51,6 +53,20 @@ async def test_start_runs_a_program_and_stop_ends_the_sandbox(
     await sandbox.stop()  # idempotent
     assert sandbox.ended_reason == EndReason.STOPPED
     assert not harness.sandbox_exists_on_host(sandbox.id)
+
+
+async def test_a_users_sandbox_sits_in_their_cgroup_which_goes_with_it(
+    backend: SandboxBackend, workspaces: Workspaces, harness: Harness
+) -> None:
+    spec = dataclasses.replace(spec_for(workspaces.new(), Limits()), owner="ab12")
+    sandbox = await backend.start(spec)
+    assert isinstance(sandbox, AgentSandbox)
+    assert sandbox.cgroup.group == "user-ab12"
+    assert all(path.parent.name == "user-ab12" for path in sandbox.cgroup.paths)
+    assert await run_ok(sandbox, 'print("hi")') == "hi\n"
+    await sandbox.stop()
+    groups = sandbox.cgroup.paths[0].parent
+    assert wait_for(lambda: not groups.exists(), 10), "the user's cgroup stayed"
 
 
 async def test_exec_after_stop_raises_sandbox_error(sandbox: Sandbox) -> None:

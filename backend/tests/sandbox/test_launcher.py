@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -361,6 +362,9 @@ def test_a_symlinked_cgroup_file_is_not_followed(launcher: Path, tmp_path: Path)
             "open /no/cgroup.procs: No",
         ),
         ("--uid", "missing value after --uid: Invalid argument"),
+        ("--uid 1 --gid 1 --stage-fd 3:x -- /bin/true", "--stage-fd without --stage"),
+        ("--uid 1 --gid 1 --stage /tmp --stage-fd 0:x -- /bin/true", "bad number 0"),
+        ("--uid 1 --gid 1 --stage /tmp --stage-fd 3:.. -- /bin/true", "bad --stage-fd name .."),
     ],
 )
 def test_a_failure_exits_127_and_says_why(launcher: Path, arguments: str, message: str) -> None:
@@ -431,3 +435,36 @@ def descendants(pid: int) -> list[int]:
         found += children
         frontier = children
     return found
+
+
+def test_the_stage_shows_the_staged_parts_in_a_closed_directory(launcher: Path) -> None:
+    """The program, unprivileged, reads through the stage what it cannot reach on the
+    host (in a 0700 directory), and nothing else of that directory, whose own
+    mounts its namespace no longer holds; the host's view is unchanged."""
+    closed = Path(tempfile.mkdtemp(prefix="sandpit-closed-"))
+    (closed / "mounted").mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "none", str(closed / "mounted")], check=True)
+    try:
+        closed.chmod(0o700)
+        (closed / "part").mkdir()
+        (closed / "part" / "file").write_text("staged\n")
+        (closed / "secret").write_text("secret\n")
+        part = os.open(closed / "part", os.O_PATH | os.O_CLOEXEC)
+        program = 'cat "$0/part/file"; cat "$0/secret" || echo hidden; grep -c "$0/mounted" $1'
+        try:
+            result = launch(
+                launcher,
+                ["/bin/sh", "-c", program, str(closed), "/proc/self/mountinfo"],
+                pass_fds=[part],
+                stage=closed,
+                staged=[(part, "part")],
+            )
+        finally:
+            os.close(part)
+        assert result.returncode == 1, result.stderr  # grep found nothing
+        assert result.stdout.splitlines() == ["staged", "hidden", "0"]
+        assert launch(launcher, ["/bin/cat", str(closed / "part" / "file")]).returncode != 0
+        assert sorted(p.name for p in closed.iterdir()) == ["mounted", "part", "secret"]
+    finally:
+        subprocess.run(["umount", str(closed / "mounted")], check=True)
+        shutil.rmtree(closed)

@@ -134,6 +134,8 @@ async def delete_user(
     if user.id == admin.id:
         raise Conflict("Delete your own account from your account page, not here.")
     await accounts.delete_account(db, context.settings, user, context.end_workspace)
+    # Their versions and snapshots went with the records; now the contents only they had.
+    await context.history.collect()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

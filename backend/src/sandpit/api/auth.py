@@ -143,6 +143,8 @@ async def delete_me(
         throttle.failed(user.username, address)
         raise Forbidden("The password is wrong; the account was not deleted.")
     await accounts.delete_account(db, context.settings, user, context.end_workspace)
+    # Their versions and snapshots went with the records; now the contents only they had.
+    await context.history.collect()
     _forget_session(response)
 
 

@@ -90,14 +90,6 @@ class AgentSandbox(ABC):
         self._raise_if_ended()
         return await self._read_stats()
 
-    async def set_cpu_weight(self, weight: int) -> None:
-        if self.ended_reason is not None:
-            return
-        try:
-            await asyncio.to_thread(self.cgroup.set_cpu_weight, weight)
-        except cgroups.CgroupError as exc:  # it ended meanwhile, or the host refuses
-            log.warning("sandbox %s: %s", self.id, exc)
-
     def _stats_from(
         self,
         *,

@@ -179,10 +179,6 @@ class Sandbox(Protocol):
         """Use against the limits now. Raises `SandboxError` (saying why) once it has ended."""
         ...
 
-    async def set_cpu_weight(self, weight: int) -> None:
-        """Its share of contended CPU beside other sandboxes (100: the default). Never raises."""
-        ...
-
     async def stop(self, reason: EndReason = EndReason.STOPPED) -> None:
         """End the sandbox and everything in it. Idempotent."""
         ...

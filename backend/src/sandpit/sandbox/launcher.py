@@ -20,6 +20,7 @@ time: Linux 5.9 or newer (close_range).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -40,6 +41,8 @@ Rlimit = tuple[int | None, int | None]
 
 _CFLAGS = ("-O2", "-Wall", "-Wextra", "-Werror")
 _MAX_ID = 0xFFFFFFFE  # (uid_t)-1 means "unchanged" to setresuid
+# What launcher.c accepts as a staged name: one path part, never "." or "..".
+_STAGED_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}")
 
 
 class LauncherBuildError(RuntimeError):
@@ -108,6 +111,8 @@ def launcher_argv(
     rlimits: Mapping[RlimitName, Rlimit] | None = None,
     keep_fds: Sequence[int] = (),
     env: Mapping[str, str] | None = None,
+    stage: Path | None = None,
+    staged: Sequence[tuple[int, str]] = (),
 ) -> list[str]:
     """The command line that runs `program` through the launcher.
 
@@ -115,9 +120,14 @@ def launcher_argv(
     program starts in every cgroup whose `cgroup.procs` file is listed, with
     these rlimits (and core dumps off), as `uid`:`gid` with no supplementary
     groups, with only descriptors 0-2 and `keep_fds` open and only `env` as
-    its environment. Raises ValueError for a root or out-of-range id, a
-    relative program or cgroup path, an unknown or inverted rlimit, a
-    descriptor below 3, or an environment entry the launcher cannot pass.
+    its environment. With `stage`, it first mounts, in a mount namespace of
+    its own, a read-only tmpfs over that directory holding a bind mount of
+    each `staged` (descriptor, name) at ``stage/name`` (see launcher.c): the
+    program finds those there by path whatever the modes of the directories
+    they come from. Raises ValueError for a root or out-of-range id, a
+    relative program, cgroup or stage path, an unknown or inverted rlimit, a
+    descriptor below 3, a staged name that is not one path part, or an
+    environment entry the launcher cannot pass.
     """
     for name, number in (("uid", uid), ("gid", gid)):
         if not 0 < number <= _MAX_ID:
@@ -140,6 +150,16 @@ def launcher_argv(
         if not key or "=" in key or "\0" in key or "\0" in value:
             raise ValueError(f"cannot pass environment variable {key!r}")
         argv += ["--env", f"{key}={value}"]
+    if staged and stage is None:
+        raise ValueError("staged descriptors need a stage directory")
+    if stage is not None:
+        if not stage.is_absolute():
+            raise ValueError(f"the stage directory must be absolute: {stage}")
+        argv += ["--stage", str(stage)]
+    for fd, name in staged:
+        if fd < 3 or not _STAGED_NAME.fullmatch(name):
+            raise ValueError(f"cannot stage descriptor {fd} as {name!r}")
+        argv += ["--stage-fd", f"{fd}:{name}"]
     return [*argv, "--", *program]
 
 

@@ -11,10 +11,8 @@ memory budget, the owner's start rate). The check and the record of the
 start being under way (`_starting`) happen with no await between them, so
 two starts at once cannot both take the last place.
 
-CPU is shared per user, not per sandbox: a user's k sandboxes each get 1/k
-of a sandbox's CPU weight (`_share_cpu`), so when the host's CPUs are
-contended, one user with three busy sandboxes weighs as much as another
-with one. Each sandbox's own CPU limit stays as it is.
+CPU is shared per user, not per sandbox: the backends put a user's
+sandboxes in one cgroup of theirs (see `sandpit.sandbox.cgroups.CgroupDriver`).
 """
 
 from __future__ import annotations
@@ -34,8 +32,6 @@ from sandpit.sandbox.limits import Limits
 log = logging.getLogger(__name__)
 
 SWEEP_INTERVAL_S = 5.0
-# A sandbox's CPU weight alone (cgroup v2 units; v1 shares scale from it).
-CPU_WEIGHT = 100
 
 
 class SandboxManager:
@@ -173,15 +169,7 @@ class SandboxManager:
             self._started[workspace_id] = self._clock()
             self.touch(workspace_id)
             asyncio.get_running_loop().create_task(self._forget_when_ended(sandbox))
-            await self._share_cpu(owner_id)
             return sandbox
-
-    async def _share_cpu(self, owner_id: str) -> None:
-        """Give each of the owner's running sandboxes 1/k of a sandbox's CPU weight."""
-        mine = [s for s in self.running() if self._owners.get(s.workspace_id) == owner_id]
-        weight = max(1, CPU_WEIGHT // max(1, len(mine)))
-        for sandbox in mine:
-            await sandbox.set_cpu_weight(weight)
 
     def touch(self, workspace_id: str) -> None:
         self._last_active[workspace_id] = self._clock()
@@ -232,8 +220,5 @@ class SandboxManager:
         self._ended[sandbox.workspace_id] = reason
         if self._sandboxes.get(sandbox.workspace_id) is sandbox:
             del self._sandboxes[sandbox.workspace_id]
-            owner = self._owners.get(sandbox.workspace_id)
             if sandbox.workspace_id not in self._starting:
                 self._owners.pop(sandbox.workspace_id, None)
-            if owner is not None:
-                await self._share_cpu(owner)

@@ -77,15 +77,17 @@ def bwrap_args(
     *,
     seccomp_fd: int,
     agent_fd: int,
-    workspace_fd: int,
+    workspace_fd: int | None = None,
     mount_fds: tuple[int, ...] = (),
 ) -> list[str]:
     """bwrap's options for one sandbox (they go through `--args FD`). Pure; tested literally.
 
-    `mount_fds`: a descriptor of each of `layout.read_only_mounts`' host
-    directories, in order (opened by the server without following a final
-    link, as the workspace is). bwrap still resolves each one's path as the
-    sandbox's unprivileged host uid: every parent must be searchable by it.
+    `workspace_fd` and `mount_fds`: descriptors of the workspace and of each
+    of `layout.read_only_mounts`' host directories, in order (opened by the
+    server without following a final link). bwrap still resolves each one's
+    path as the sandbox's unprivileged host uid: every parent must be
+    searchable by it. None: every source is bound by its path in `layout`,
+    a staged layout (`staged_layout`) whose paths the launcher made.
     """
     args = [
         "--unshare-user",
@@ -111,11 +113,15 @@ def bwrap_args(
         "--perms", "1777", "--size", str(limits.tmp_bytes), "--tmpfs", "/dev/shm",
         "--tmpfs", "/run",
         "--ro-bind", str(layout.support), SUPPORT_MOUNT,
+    ]  # fmt: skip
+    read_only = layout.workspace_read_only
+    if workspace_fd is not None:
         # By descriptor, opened without following links: a workspace directory
         # swapped for a link can never put another directory at /app.
-        "--ro-bind-fd" if layout.workspace_read_only else "--bind-fd",
-        str(workspace_fd), WORKSPACE_MOUNT,
-    ]  # fmt: skip
+        args += ["--ro-bind-fd" if read_only else "--bind-fd", str(workspace_fd), WORKSPACE_MOUNT]
+    else:
+        # Staged: the launcher bound the descriptor there, in a tmpfs of its own.
+        args += ["--ro-bind" if read_only else "--bind", str(layout.workspace), WORKSPACE_MOUNT]
     if layout.font_cache is not None:
         # matplotlib wants a writable config dir; a prebuilt font list in it
         # saves ~200 ms on the first import.
@@ -124,10 +130,14 @@ def bwrap_args(
         args += ["--ro-bind", str(layout.proxy_dir), proxy_bridge.PROXY_MOUNT]
     if layout.ca_bundle is not None:
         args += ["--ro-bind", str(layout.ca_bundle), proxy_bridge.CA_MOUNT]
-    for fd, (_host, inside) in zip(mount_fds, layout.read_only_mounts, strict=True):
-        # Under /run (checked by `SandboxSpec`): bwrap makes the mount point
-        # in that tmpfs, which is then remounted read-only with the rest.
-        args += ["--ro-bind-fd", str(fd), inside]
+    # Under /run (checked by `SandboxSpec`): bwrap makes the mount points in
+    # that tmpfs, which is then remounted read-only with the rest.
+    if workspace_fd is not None:
+        for fd, (_host, inside) in zip(mount_fds, layout.read_only_mounts, strict=True):
+            args += ["--ro-bind-fd", str(fd), inside]
+    else:
+        for host, inside in layout.read_only_mounts:
+            args += ["--ro-bind", str(host), inside]
     args += [
         # bwrap makes /dev and /run as writable tmpfs without a size limit;
         # only /app, /tmp and /dev/shm may be written (their submounts stay).
@@ -142,6 +152,44 @@ def bwrap_args(
         "--seccomp", str(seccomp_fd),
     ]  # fmt: skip
     return args
+
+
+def staged_layout(layout: BwrapLayout, stage: Path) -> tuple[BwrapLayout, list[tuple[Path, str]]]:
+    """The layout as bwrap sees it once the launcher has staged its parts under `stage`,
+    and the (host path, name) of each part but the workspace and read-only mounts,
+    which the caller stages from the descriptors it holds (as "app", "mount-<i>").
+
+    Why: bwrap, as the sandbox's unprivileged uid, resolves every source by its
+    path (even one given by descriptor), so without the stage every directory
+    above them, the data directory first, would have to be searchable by
+    that uid. With it the data directory is 0700 (`config.private_data_dir`).
+    """
+    parts = [(layout.rootfs, "rootfs"), (layout.support, "support")]
+    font_cache = proxy_dir = ca_bundle = None
+    if layout.font_cache is not None:
+        # bwrap mounts it under its own name: keep it.
+        font_cache = stage / layout.font_cache.name
+        parts.append((layout.font_cache, layout.font_cache.name))
+    if layout.proxy_dir is not None:
+        proxy_dir = stage / "proxy"
+        parts.append((layout.proxy_dir, "proxy"))
+    if layout.ca_bundle is not None:
+        ca_bundle = stage / "ca-bundle"
+        parts.append((layout.ca_bundle, "ca-bundle"))
+    staged = BwrapLayout(
+        rootfs=stage / "rootfs",
+        workspace=stage / "app",
+        support=stage / "support",
+        font_cache=font_cache,
+        proxy_dir=proxy_dir,
+        ca_bundle=ca_bundle,
+        read_only_mounts=tuple(
+            (stage / f"mount-{index}", inside)
+            for index, (_host, inside) in enumerate(layout.read_only_mounts)
+        ),
+        workspace_read_only=layout.workspace_read_only,
+    )
+    return staged, parts
 
 
 def sandbox_rlimits(limits: Limits) -> dict[launcher.RlimitName, launcher.Rlimit]:
@@ -210,17 +258,27 @@ class BubblewrapBackend(AgentBackend[BubblewrapSandbox]):
         font_cache: Path | None = None,
         proxy: PackageProxy | None = None,
         ca_bundle: Path | None = None,
+        stage_dir: Path,
     ) -> None:
         super().__init__(driver=driver, font_cache=font_cache, proxy=proxy, ca_bundle=ca_bundle)
         self.rootfs = rootfs
         self.state_dir = state_dir
+        # The launcher mounts each sandbox's parts over it (`staged_layout`): the
+        # server's data directory. Only its parents must be searchable by the
+        # sandboxes' uids; it may itself be 0700.
+        self.stage_dir = stage_dir
         self.uids = uids
         self.gids = gids
         self.launcher = launcher.ensure_launcher(state_dir / "bin")
         self._seccomp = seccomp_filter()
 
     async def start(self, spec: SandboxSpec) -> BubblewrapSandbox:
-        cgroup = await asyncio.to_thread(self.driver.create_sandbox, spec.sandbox_id, spec.limits)
+        cgroup = await asyncio.to_thread(
+            self.driver.create_sandbox,
+            spec.sandbox_id,
+            spec.limits,
+            cgroups.user_group(spec.owner),
+        )
         uid = self.uids.take()
         try:
             gid = self.gids.take(str(spec.workspace_dir), spec.sandbox_id)
@@ -265,26 +323,32 @@ class BubblewrapBackend(AgentBackend[BubblewrapSandbox]):
         host_end, sandbox_end = socket_pair()
         seccomp_fd = os.memfd_create("sandpit-seccomp", 0)
         args_r, args_w = os.pipe()
+        part_fds: list[int] = []
         try:
             os.write(seccomp_fd, self._seccomp)
             os.lseek(seccomp_fd, 0, os.SEEK_SET)
-            layout = BwrapLayout(
-                self.rootfs,
-                spec.workspace_dir,
-                INSIDE_DIR,
-                self.font_cache,
-                proxy_dir=proxy_dir,
-                ca_bundle=self.ca_bundle if spec.package_proxy else None,
-                read_only_mounts=spec.read_only_mounts,
-                workspace_read_only=spec.workspace_read_only,
+            layout, parts = staged_layout(
+                BwrapLayout(
+                    self.rootfs,
+                    spec.workspace_dir,
+                    INSIDE_DIR,
+                    self.font_cache,
+                    proxy_dir=proxy_dir,
+                    ca_bundle=self.ca_bundle if spec.package_proxy else None,
+                    read_only_mounts=spec.read_only_mounts,
+                    workspace_read_only=spec.workspace_read_only,
+                ),
+                self.stage_dir,
             )
+            for host, _name in parts:
+                part_fds.append(os.open(host, os.O_PATH | os.O_CLOEXEC))
+            staged = [
+                *zip(part_fds, (name for _host, name in parts), strict=True),
+                (workspace_fd, "app"),
+                *((fd, f"mount-{index}") for index, fd in enumerate(mount_fds)),
+            ]
             args = bwrap_args(
-                layout,
-                spec.limits,
-                seccomp_fd=seccomp_fd,
-                agent_fd=sandbox_end.fileno(),
-                workspace_fd=workspace_fd,
-                mount_fds=tuple(mount_fds),
+                layout, spec.limits, seccomp_fd=seccomp_fd, agent_fd=sandbox_end.fileno()
             )
             encoded = b"".join(arg.encode() + b"\0" for arg in args)
             argv = launcher.launcher_argv(
@@ -294,21 +358,25 @@ class BubblewrapBackend(AgentBackend[BubblewrapSandbox]):
                 gid=gid,
                 cgroup_procs=leaf.procs_files,
                 rlimits=sandbox_rlimits(spec.limits),
-                keep_fds=[seccomp_fd, sandbox_end.fileno(), args_r, *dir_fds],
+                keep_fds=[seccomp_fd, sandbox_end.fileno(), args_r],
                 env={},
+                stage=self.stage_dir,
+                staged=staged,
             )
             process = await asyncio.create_subprocess_exec(
                 *argv,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
-                pass_fds=(seccomp_fd, sandbox_end.fileno(), args_r, *dir_fds),
+                pass_fds=(seccomp_fd, sandbox_end.fileno(), args_r, *dir_fds, *part_fds),
                 env={},
                 start_new_session=True,
             )
             # The args pipe is small enough to fit the pipe buffer (64 KiB).
             os.write(args_w, encoded)
         finally:
+            for fd in part_fds:
+                os.close(fd)
             os.close(args_w)
             os.close(args_r)
             os.close(seccomp_fd)

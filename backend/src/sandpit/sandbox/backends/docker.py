@@ -199,10 +199,18 @@ class DockerBackend(AgentBackend[DockerSandbox]):
         self._agents_dir = state_dir / "docker-agents"
         self._agents_dir.mkdir(parents=True, exist_ok=True, mode=0o711)
 
-    @property
-    def cgroup_parent(self) -> str:
-        """Where the engine puts container cgroups: our driver's root, so leaves are ours."""
-        return "/" + "/".join(self.driver.root_parts)
+    async def cgroup_parent(self, spec: SandboxSpec) -> str:
+        """Where the engine puts the container's cgroup: beneath our driver's root, so leaves
+        are ours; in its owner's cgroup, made now, for a user's sandbox (see
+        `cgroups.CgroupDriver`)."""
+        group = cgroups.user_group(spec.owner)
+        if group is None:
+            return "/" + "/".join(self.driver.root_parts)
+        # Should the user's last other sandbox end and remove the group before the
+        # engine creates the container, the engine makes it again, without its CPU
+        # limit until the user's next start: never wider than the root's.
+        await asyncio.to_thread(self.driver.open_group, group, spec.limits.cpus)
+        return self.driver.group_path(group)
 
     async def start(self, spec: SandboxSpec) -> DockerSandbox:
         if len(self.sandboxes) >= self.max_sandboxes:
@@ -255,7 +263,7 @@ class DockerBackend(AgentBackend[DockerSandbox]):
             workspace=spec.workspace_dir,
             support=INSIDE_DIR,
             agent_dir=agent_dir,
-            cgroup_parent=self.cgroup_parent,
+            cgroup_parent=await self.cgroup_parent(spec),
             proxy_dir=proxy_dir,
             ca_bundle=self.ca_bundle if spec.package_proxy else None,
             font_cache=self.font_cache,

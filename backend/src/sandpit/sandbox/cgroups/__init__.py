@@ -1,11 +1,13 @@
 """Per-sandbox cgroups: limits for a whole sandbox, and a leaf per process group.
 
 The server (root) gives every sandbox its own cgroup ``<root>/<sandbox_id>``
-holding the sandbox-wide limits (security invariant 2) and, beneath it, one
-leaf per group of processes: ``agent`` for the sandbox's init, ``run-<id>`` per
-run, ``term-<id>`` per terminal. A leaf can be killed as a whole, forks and
-double-forked daemons included, which is how a run's timeout ends everything
-the run started; the limits on the parent hold for all the leaves together::
+(``<root>/user-<owner>/<sandbox_id>`` for a user's: that level shares the
+CPU per user, see `CgroupDriver`) holding the sandbox-wide limits (security
+invariant 2) and, beneath it, one leaf per group of processes: ``agent``
+for the sandbox's init, ``run-<id>`` per run, ``term-<id>`` per terminal.
+A leaf can be killed as a whole, forks and double-forked daemons included,
+which is how a run's timeout ends everything the run started; the limits on
+the parent hold for all the leaves together::
 
     driver = detect()                        # or raises CgroupUnavailable
     sandbox = driver.create_sandbox("ab12", Limits())
@@ -48,6 +50,7 @@ from sandpit.sandbox.cgroups.base import (
     Leaf,
     RootLimits,
     SandboxCgroup,
+    user_group,
 )
 from sandpit.sandbox.cgroups.detect import detect
 from sandpit.sandbox.cgroups.errors import CgroupError, CgroupUnavailable
@@ -62,4 +65,5 @@ __all__ = [
     "RootLimits",
     "SandboxCgroup",
     "detect",
+    "user_group",
 ]

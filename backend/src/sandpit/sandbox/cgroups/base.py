@@ -10,6 +10,9 @@ interface file (those are all ``<prefix>.<name>``).
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Set
@@ -19,6 +22,7 @@ from pathlib import Path
 from sandpit.sandbox.cgroups.errors import CgroupError
 from sandpit.sandbox.cgroups.fs import (
     child_dirs,
+    make_dir,
     parse_pids,
     procs_under,
     remove_tree,
@@ -41,6 +45,9 @@ V2_CONTROLLERS = ("memory", "pids", "cpu")
 
 _SANDBOX_ID = re.compile(r"[a-z0-9]{1,64}")
 _LEAF_NAME = re.compile(r"[a-z0-9-]{1,64}")
+# A user's cgroup between the root and their sandboxes. The dash keeps it apart
+# from sandbox ids, which have none.
+_GROUP = re.compile(r"user-[a-z0-9]{1,64}")
 # Parts of the configurable root, e.g. "sandpit" or "sandpit.slice/sandboxes".
 _ROOT_PART = re.compile(r"[A-Za-z0-9_@.-]{1,64}")
 
@@ -72,6 +79,27 @@ def validate_leaf_name(name: str) -> str:
     if not _LEAF_NAME.fullmatch(name):
         raise ValueError(f"invalid leaf name {name!r}: expected 1-64 of [a-z0-9-]")
     return name
+
+
+def user_group(owner: str) -> str | None:
+    """The name of `owner`'s cgroup between the root and their sandboxes; None for no owner.
+
+    An owner id of 1-64 of [a-z0-9] (the server's are uuid hex) is used as
+    is, so an administrator can read it; any other is hashed, so a name
+    never leaves the pattern.
+    """
+    if not owner:
+        return None
+    if _SANDBOX_ID.fullmatch(owner):
+        return f"user-{owner}"
+    return "user-" + hashlib.sha256(owner.encode()).hexdigest()[:32]
+
+
+def validate_group(group: str) -> str:
+    """Return `group` if it is a name `user_group` makes; raise ValueError otherwise."""
+    if not _GROUP.fullmatch(group):
+        raise ValueError(f"invalid user cgroup {group!r}: expected user-<1-64 of [a-z0-9]>")
+    return group
 
 
 def split_root_name(root_name: str) -> tuple[str, ...]:
@@ -226,9 +254,10 @@ class Leaf(CgroupNode):
 class SandboxCgroup(CgroupNode):
     """The cgroup of one sandbox: the limits, over leaves that hold its processes."""
 
-    def __init__(self, sandbox_id: str, paths: tuple[Path, ...]) -> None:
+    def __init__(self, sandbox_id: str, paths: tuple[Path, ...], group: str | None) -> None:
         super().__init__(paths)
         self.sandbox_id = validate_sandbox_id(sandbox_id)
+        self.group = None if group is None else validate_group(group)
         self._removed_oom_kills = 0
 
     @abstractmethod
@@ -261,9 +290,14 @@ class SandboxCgroup(CgroupNode):
         """Usage and limits of the whole sandbox (every leaf together)."""
 
     @abstractmethod
-    def set_cpu_weight(self, weight: int) -> None:
-        """Its share of contended CPU beside the other sandboxes (v2 units, 1..10000,
-        default `CPU_WEIGHT_DEFAULT`). Its CPU limit stays as it is. Raises CgroupError."""
+    def apply(self, limits: Limits) -> None:
+        """Write `limits` on this cgroup (skipping controllers not in use). Raises CgroupError."""
+
+    def make(self) -> None:
+        """Create this cgroup's directories. Raises FileNotFoundError if its parent is gone
+        (a user cgroup removed as its last sandbox ended), CgroupError otherwise."""
+        for path in self.paths:
+            make_dir(path)
 
     def gather(self, name: str) -> Leaf:
         """Move the processes already in this cgroup itself into a new leaf `name`; return it.
@@ -290,15 +324,30 @@ class SandboxCgroup(CgroupNode):
         self.kill()
 
     def remove(self) -> None:
-        """Kill everything, remove the leaves, then the sandbox cgroup; never raises if gone."""
-        if not self.exists():
-            return
-        self.kill()
-        self._remove_dirs()
+        """Kill everything, remove the leaves, then the sandbox cgroup, then its user's
+        cgroup if that is left empty (even if the sandbox's was gone); never raises
+        if gone."""
+        if self.exists():
+            self.kill()
+            self._remove_dirs()
+        # Also when gone already: an engine removes its container's cgroup itself.
+        if self.group is not None:
+            for path in self.paths:
+                # Fails (EBUSY) while the user has another sandbox: it stays then.
+                with contextlib.suppress(OSError):
+                    os.rmdir(path.parent)
 
 
 class CgroupDriver(ABC):
     """Creates, lists and reaps sandbox cgroups under ``<mount>/<root_name>``.
+
+    A sandbox of a user sits in that user's cgroup, ``<root>/user-<id>/<sandbox
+    id>``; one with no owner (tests, tools) right under the root. The user's
+    cgroup has the default CPU weight and, as its CPU limit, one sandbox's:
+    so when the CPUs are contended a user with three busy sandboxes weighs as
+    much as one with a single sandbox, and can never take more CPU than one
+    sandbox may, whatever the number of sandboxes. It is removed with the
+    user's last sandbox.
 
     `missing` lists, in sentences, the limits this driver cannot enforce (only
     non-empty when `detect(accept_weaker=True)` accepted them); `notes` lists
@@ -328,23 +377,84 @@ class CgroupDriver(ABC):
         """
 
     @abstractmethod
-    def create_sandbox(self, sandbox_id: str, limits: Limits) -> SandboxCgroup:
-        """Create ``<root>/<sandbox_id>`` with `limits`, killing and replacing any
-        earlier cgroup of that id. Raises ValueError, CgroupError."""
+    def _sandbox(self, sandbox_id: str, group: str | None) -> SandboxCgroup:
+        """The sandbox cgroup object for ``<root>[/<group>]/<sandbox_id>`` (it may not exist)."""
 
     @abstractmethod
-    def open_sandbox(self, sandbox_id: str) -> SandboxCgroup | None:
-        """The existing cgroup of `sandbox_id` (to re-adopt it), or None."""
+    def open_group(self, group: str, cpus: float) -> None:
+        """Create the user cgroup `group` (or open it): default CPU weight, and a CPU
+        limit of at least `cpus` for all of the user's sandboxes together (an
+        existing higher limit stays: cgroup v1 refuses a parent's limit under
+        a child's). Raises ValueError, CgroupError, FileNotFoundError."""
 
-    def list_sandboxes(self) -> list[str]:
-        """Ids of every sandbox cgroup under the root, in any hierarchy, sorted."""
+    def group_path(self, group: str) -> str:
+        """The user cgroup's path below the mount, e.g. "/sandpit/user-ab12" (an engine's
+        cgroup parent)."""
+        return "/" + "/".join((*self.root_parts, validate_group(group)))
+
+    def create_sandbox(
+        self, sandbox_id: str, limits: Limits, group: str | None = None
+    ) -> SandboxCgroup:
+        """Create ``<root>[/<group>]/<sandbox_id>`` with `limits`, killing and replacing
+        any earlier cgroup of that id; `group` (see `user_group`) is made with
+        `open_group` first. Raises ValueError, CgroupError."""
+        check_limits(limits)
+        validate_sandbox_id(sandbox_id)
+        earlier = self.open_sandbox(sandbox_id)
+        if earlier is not None:
+            earlier.remove()
+        # The user's last other sandbox may end, removing the group, between
+        # making the group and making the sandbox in it: then again.
+        for _ in range(3):
+            sandbox = self._sandbox(sandbox_id, group)
+            try:
+                if group is not None:
+                    self.open_group(group, limits.cpus)
+                sandbox.make()
+            except FileNotFoundError:
+                sandbox.remove()
+                continue
+            except OSError as error:
+                sandbox.remove()
+                raise CgroupError(f"cannot create the cgroup of {sandbox_id}: {error}") from error
+            try:
+                sandbox.apply(limits)
+            except BaseException:
+                sandbox.remove()
+                raise
+            return sandbox
+        raise CgroupError(f"the user cgroup {group} kept vanishing while {sandbox_id} started")
+
+    def open_sandbox(self, sandbox_id: str) -> SandboxCgroup | None:
+        """The existing cgroup of `sandbox_id`, in any user's cgroup (to re-adopt it), or None."""
+        validate_sandbox_id(sandbox_id)
+        for group in (None, *self.groups()):
+            sandbox = self._sandbox(sandbox_id, group)
+            if sandbox.exists():
+                return sandbox
+        return None
+
+    def groups(self) -> list[str]:
+        """The user cgroups under the root, in any hierarchy, sorted."""
         names: set[str] = set()
         for root in self.root_dirs:
             names |= {child.name for child in child_dirs(root)}
+        return sorted(name for name in names if _GROUP.fullmatch(name))
+
+    def list_sandboxes(self) -> list[str]:
+        """Ids of every sandbox cgroup under the root or a user's, in any hierarchy, sorted."""
+        names: set[str] = set()
+        for root in self.root_dirs:
+            for child in child_dirs(root):
+                if _GROUP.fullmatch(child.name):
+                    names |= {grandchild.name for grandchild in child_dirs(child)}
+                else:
+                    names.add(child.name)
         return sorted(name for name in names if _SANDBOX_ID.fullmatch(name))
 
     def reap(self, keep: Set[str] = frozenset()) -> list[str]:
-        """Kill and remove every sandbox cgroup not in `keep`; return the ids reaped.
+        """Kill and remove every sandbox cgroup not in `keep`, then the user cgroups left
+        empty; return the ids reaped.
 
         Used at server start after a crash, so no orphan process or cgroup remains.
         """
@@ -354,6 +464,10 @@ class CgroupDriver(ABC):
             if sandbox_id not in keep and sandbox is not None:
                 sandbox.remove()
                 reaped.append(sandbox_id)
+        for group in self.groups():
+            for root in self.root_dirs:
+                with contextlib.suppress(OSError):
+                    os.rmdir(root / group)
         return reaped
 
     @abstractmethod

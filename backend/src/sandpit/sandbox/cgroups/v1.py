@@ -1,6 +1,7 @@
 """cgroup v1: a hierarchy per controller, the same cgroup path created in each.
 
-Layout: ``<mount of c>/<root>/<sandbox id>[/<leaf>]`` for every controller c
+Layout: ``<mount of c>/<root>/[user-<id>/]<sandbox id>[/<leaf>]`` (the
+user's cgroup: see `CgroupDriver`) for every controller c
 of `V1_CONTROLLERS` that is mounted (cpu and cpuacct, when co-mounted, share
 one directory). The limits sit on the sandbox cgroup; memory (with
 use_hierarchy), pids and cpu are hierarchical, so they bound the leaves
@@ -31,16 +32,17 @@ from pathlib import Path
 
 from sandpit.sandbox.cgroups.base import (
     CPU_PERIOD_US,
+    CPU_WEIGHT_DEFAULT,
     V1_CONTROLLERS,
     CgroupDriver,
     CgroupStats,
     Leaf,
     RootLimits,
     SandboxCgroup,
-    check_limits,
     cpu_quota_us,
     memory_in_use,
     v1_cpu_shares,
+    validate_group,
     validate_leaf_name,
     validate_sandbox_id,
 )
@@ -158,8 +160,8 @@ class V1Leaf(Leaf):
 class V1Sandbox(SandboxCgroup):
     """A sandbox cgroup: the same path in each hierarchy (`dirs`: controller -> directory)."""
 
-    def __init__(self, sandbox_id: str, dirs: Mapping[str, Path]) -> None:
-        super().__init__(sandbox_id, unique_paths(dirs.values()))
+    def __init__(self, sandbox_id: str, dirs: Mapping[str, Path], group: str | None) -> None:
+        super().__init__(sandbox_id, unique_paths(dirs.values()), group)
         self.dirs = dict(dirs)
 
     def apply(self, limits: Limits) -> None:
@@ -195,15 +197,6 @@ class V1Sandbox(SandboxCgroup):
     def kill(self) -> None:
         # Freezing the sandbox freezes every leaf beneath it.
         _kill(self.dirs, self.procs, f"sandbox {self.sandbox_id}")
-
-    def set_cpu_weight(self, weight: int) -> None:
-        directory = self.dirs.get("cpu")
-        if directory is None:
-            return
-        try:
-            write_file(directory / "cpu.shares", str(v1_cpu_shares(weight)))
-        except OSError as error:
-            raise CgroupError(f"cannot set the CPU shares of {directory}: {error}") from error
 
     def stats(self) -> CgroupStats:
         pids = _number(self.dirs, "pids.current")
@@ -288,25 +281,31 @@ class V1Driver(CgroupDriver):
         text = try_read(memory / "memory.stat") if memory is not None else None
         return None if text is None else memory_in_use(parse_keyed(text), 1)
 
-    def _dirs(self, sandbox_id: str) -> dict[str, Path]:
+    def _sandbox(self, sandbox_id: str, group: str | None) -> V1Sandbox:
         validate_sandbox_id(sandbox_id)
-        return {name: root / sandbox_id for name, root in self._roots.items()}
+        parts = (sandbox_id,) if group is None else (validate_group(group), sandbox_id)
+        dirs = {name: root.joinpath(*parts) for name, root in self._roots.items()}
+        return V1Sandbox(sandbox_id, dirs, group)
 
-    def open_sandbox(self, sandbox_id: str) -> V1Sandbox | None:
-        sandbox = V1Sandbox(sandbox_id, self._dirs(sandbox_id))
-        return sandbox if sandbox.exists() else None
-
-    def create_sandbox(self, sandbox_id: str, limits: Limits) -> V1Sandbox:
-        check_limits(limits)
-        earlier = self.open_sandbox(sandbox_id)
-        if earlier is not None:
-            earlier.remove()
-        sandbox = V1Sandbox(sandbox_id, self._dirs(sandbox_id))
-        try:
-            for path in sandbox.paths:
-                make_dir(path)
-            sandbox.apply(limits)
-        except BaseException:
-            sandbox.remove()
-            raise
-        return sandbox
+    def open_group(self, group: str, cpus: float) -> None:
+        validate_group(group)
+        for root in unique_paths(self._roots.values()):
+            make_dir(root / group)
+        directory = self._roots.get("cpu")
+        if directory is None:
+            return
+        directory = directory / group
+        current = int(try_read(directory / "cpu.cfs_quota_us") or "-1")
+        quota = cpu_quota_us(cpus)
+        files = [("cpu.shares", str(v1_cpu_shares(CPU_WEIGHT_DEFAULT)))]
+        if 0 <= current < quota:
+            files.append(("cpu.cfs_quota_us", str(quota)))
+        elif current < 0:
+            files += [("cpu.cfs_period_us", str(CPU_PERIOD_US)), ("cpu.cfs_quota_us", str(quota))]
+        for file_name, value in files:
+            try:
+                write_file(directory / file_name, value)
+            except OSError as error:
+                raise CgroupError(
+                    f"cannot write {value} to {directory / file_name}: {error}"
+                ) from error

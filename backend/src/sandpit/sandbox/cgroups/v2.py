@@ -1,6 +1,7 @@
 """cgroup v2: one unified hierarchy.
 
-Layout: ``<mount>/<root>/<sandbox id>/<leaf>``. Controllers are enabled on
+Layout: ``<mount>/<root>/[user-<id>/]<sandbox id>/<leaf>`` (the user's
+cgroup: see `CgroupDriver`). Controllers are enabled on
 the way down through cgroup.subtree_control: memory, pids and cpu on every
 level down to the sandbox, whose limits they carry; memory and pids in the
 sandbox as well, so each leaf has its own memory.events, memory.oom_group and
@@ -32,15 +33,16 @@ from pathlib import Path
 
 from sandpit.sandbox.cgroups.base import (
     CPU_PERIOD_US,
+    CPU_WEIGHT_DEFAULT,
     V2_CONTROLLERS,
     CgroupDriver,
     CgroupStats,
     Leaf,
     RootLimits,
     SandboxCgroup,
-    check_limits,
     cpu_quota_us,
     memory_in_use,
+    validate_group,
     validate_leaf_name,
     validate_sandbox_id,
 )
@@ -160,8 +162,8 @@ class V2Leaf(Leaf):
 class V2Sandbox(SandboxCgroup):
     """A sandbox cgroup at `path`: the limits; processes only in its leaves."""
 
-    def __init__(self, sandbox_id: str, path: Path, options: _Options) -> None:
-        super().__init__(sandbox_id, (path,))
+    def __init__(self, sandbox_id: str, path: Path, options: _Options, group: str | None) -> None:
+        super().__init__(sandbox_id, (path,), group)
         self.path = path
         self._options = options
 
@@ -208,14 +210,6 @@ class V2Sandbox(SandboxCgroup):
             return _events(self.path, "memory.events").get("oom_kill", 0)
         own = _events(self.path, "memory.events.local").get("oom_kill", 0)
         return own + self._removed_oom_kills + sum(leaf.oom_killed() for leaf in self.leaves())
-
-    def set_cpu_weight(self, weight: int) -> None:
-        if "cpu" not in self._options.controllers:
-            return
-        try:
-            write_file(self.path / "cpu.weight", str(min(10_000, max(1, weight))))
-        except OSError as error:
-            raise CgroupError(f"cannot set the CPU weight of {self.path}: {error}") from error
 
     def stats(self) -> CgroupStats:
         pids = try_read(self.path / "pids.current")
@@ -294,20 +288,30 @@ class V2Driver(CgroupDriver):
         text = try_read(self.root / "memory.stat") if "memory" in self.controllers else None
         return None if text is None else memory_in_use(parse_keyed(text), 2)
 
-    def open_sandbox(self, sandbox_id: str) -> V2Sandbox | None:
-        sandbox = V2Sandbox(sandbox_id, self.root / validate_sandbox_id(sandbox_id), self._options)
-        return sandbox if sandbox.exists() else None
+    def _sandbox(self, sandbox_id: str, group: str | None) -> V2Sandbox:
+        validate_sandbox_id(sandbox_id)
+        parent = self.root if group is None else self.root / validate_group(group)
+        return V2Sandbox(sandbox_id, parent / sandbox_id, self._options, group)
 
-    def create_sandbox(self, sandbox_id: str, limits: Limits) -> V2Sandbox:
-        check_limits(limits)
-        earlier = self.open_sandbox(sandbox_id)
-        if earlier is not None:
-            earlier.remove()
-        sandbox = V2Sandbox(sandbox_id, self.root / sandbox_id, self._options)
+    def open_group(self, group: str, cpus: float) -> None:
+        path = self.root / validate_group(group)
+        make_dir(path)
+        files = []
+        if "cpu" in self.controllers:
+            # An existing higher limit stays, as on v1 (a sandbox may ask more than another).
+            current = (try_read(path / "cpu.max") or "max").split()[0]
+            quota = cpu_quota_us(cpus)
+            if current != "max" and int(current) > quota:
+                quota = int(current)
+            files = [
+                ("cpu.weight", str(CPU_WEIGHT_DEFAULT)),
+                ("cpu.max", f"{quota} {CPU_PERIOD_US}"),
+            ]
         try:
-            make_dir(sandbox.path)
-            sandbox.apply(limits)
-        except BaseException:
-            sandbox.remove()
+            enable_controllers(path, self.controllers)
+            for file_name, value in files:
+                write_file(path / file_name, value)
+        except FileNotFoundError:
             raise
-        return sandbox
+        except OSError as error:
+            raise CgroupError(f"cannot set the limits of {path}: {error}") from error
