@@ -106,6 +106,14 @@ def test_write_a_file_save_it_and_see_it_after_a_reload(ide: Ide) -> None:
     expect(page.get_by_role("tab", name="hello.py")).to_have_attribute("aria-selected", "true")
     expect(editor).to_be_focused()
 
+    # Bracket closing and completion load on the first keystroke; even that
+    # one is closed, and what is typed while they load comes after it.
+    page.keyboard.type("(")
+    page.keyboard.type("le")
+    expect(editor).to_contain_text("browser')(le)")
+    expect(page.locator(".cm-tooltip-autocomplete")).to_contain_text("len")
+    page.keyboard.press("Escape")
+
     # Search and replace (its code loads on first use).
     page.keyboard.press("Control+f")
     search = page.get_by_role("textbox", name="Find")
