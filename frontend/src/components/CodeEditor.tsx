@@ -314,6 +314,9 @@ export function CodeEditor({
       focus() {
         editor.focus();
       },
+      format(path, deadlineMs) {
+        return language.current?.format(path, deadlineMs) ?? Promise.resolve();
+      },
       reveal(path, line, column) {
         void loadMarks().then((module) => {
           if (shown.current !== path) {

@@ -15,6 +15,7 @@ import { useSandbox } from "@/hooks/useSandbox";
 import { useTerminalStart } from "@/hooks/useTerminalStart";
 import { useUiState } from "@/hooks/useUiState";
 import { watchAdmission, type AdmissionState } from "@/lib/admission";
+import { FORMAT_DEADLINE_MS, formatOnSave } from "@/lib/formatOnSave";
 import { isPython, type EditorDoc, type EditorHandle } from "@/lib/editor";
 import type { Location, PlaceLinks } from "@/lib/traceback";
 import { clampSize, LIMITS, parseUiState, type Layout } from "@/lib/uiState";
@@ -238,6 +239,18 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
   }, [saveCursors, flushUi]);
   const initialCursor = useCallback((path: string) => initial.cursors[path], [initial]);
 
+  // Ctrl/Cmd+S: the active file, formatted first (a Python file, when the user chose format on save).
+  const saveActive = useCallback(async () => {
+    const path = tabs.active;
+    if (path === null) {
+      return;
+    }
+    if (isPython(path) && formatOnSave()) {
+      await editor.current?.format(path, FORMAT_DEADLINE_MS);
+    }
+    await tabs.save(path);
+  }, [tabs]);
+
   const canRun = activeTab !== null && activeTab.kind === "text" && isPython(activeTab.path);
 
   const run = useCallback(async () => {
@@ -295,7 +308,7 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
   }, [activeTab]);
   const { cycleFocus } = useRegionFocus(root, focusEditor);
   useIdeKeys({
-    save: () => tabs.active !== null && void tabs.save(tabs.active),
+    save: () => void saveActive(),
     run: () => void run(),
     toggleTerminal,
     cycleFocus,
@@ -423,7 +436,7 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
                 docs={docs}
                 active={tabs.active}
                 onChange={tabs.changed}
-                onSave={() => tabs.active !== null && void tabs.save(tabs.active)}
+                onSave={() => void saveActive()}
                 onRun={() => void run()}
                 initialCursor={initialCursor}
                 onCursor={onCursor}
