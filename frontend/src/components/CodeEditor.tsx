@@ -88,10 +88,16 @@ let completionLoading: Promise<typeof import("@/lib/completion")> | null = null;
 const waitingInput = new WeakMap<EditorView, string[]>();
 
 function loadCompletion(view: EditorView): Promise<typeof import("@/lib/completion")> {
-  completionLoading ??= import("@/lib/completion").then((module) => {
-    completionLoaded = module.completion;
-    return module;
-  });
+  completionLoading ??= import("@/lib/completion").then(
+    (module) => {
+      completionLoaded = module.completion;
+      return module;
+    },
+    (error: unknown) => {
+      completionLoading = null; // Fetched again on the next keystroke.
+      throw error;
+    },
+  );
   return completionLoading.then((module) => {
     if (completionSlot.get(view.state) !== module.completion) {
       view.dispatch({ effects: completionSlot.reconfigure(module.completion) });
@@ -102,8 +108,8 @@ function loadCompletion(view: EditorView): Promise<typeof import("@/lib/completi
 
 const completionStub: Extension = [
   EditorView.domEventHandlers({
-    keydown: (_event, view) => void loadCompletion(view),
-    pointerdown: (_event, view) => void loadCompletion(view),
+    keydown: (_event, view) => void loadCompletion(view).catch(() => undefined),
+    pointerdown: (_event, view) => void loadCompletion(view).catch(() => undefined),
   }),
   EditorView.inputHandler.of((view, _from, _to, text) => {
     const waiting = waitingInput.get(view) ?? [];
@@ -113,14 +119,17 @@ const completionStub: Extension = [
     waiting.push(text);
     if (waiting.length === 1) {
       waitingInput.set(view, waiting);
-      void loadCompletion(view).then(({ insertBracket }) => {
+      // Not fetched (offline): what was typed goes in as typed, never lost.
+      const insert = (module: typeof import("@/lib/completion") | null) => {
         for (const typed of waiting.splice(0)) {
           const { state } = view;
           view.dispatch(
-            insertBracket(state, typed) ?? state.update(state.replaceSelection(typed), { scrollIntoView: true, userEvent: "input.type" }),
+            module?.insertBracket(state, typed) ??
+              state.update(state.replaceSelection(typed), { scrollIntoView: true, userEvent: "input.type" }),
           );
         }
-      });
+      };
+      loadCompletion(view).then(insert, () => insert(null));
     }
     return true;
   }),
@@ -128,7 +137,7 @@ const completionStub: Extension = [
     {
       key: "Ctrl-Space",
       run: (view) => {
-        void loadCompletion(view).then(({ startCompletion }) => startCompletion(view));
+        loadCompletion(view).then(({ startCompletion }) => startCompletion(view), () => undefined);
         return true;
       },
     },
