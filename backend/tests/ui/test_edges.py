@@ -362,6 +362,9 @@ def test_shortcuts_dialog_and_theme_switch(ide: Ide) -> None:
     expect(dialog.get_by_role("rowheader", name="F6 / Shift+F6")).to_be_visible()
     expect(dialog.get_by_role("rowheader", name="Esc, then Tab")).to_be_visible()
     expect(dialog.get_by_role("radio", name="System")).to_be_checked()
+    format_on_save = dialog.get_by_role("checkbox", name="Format Python files on save")
+    expect(format_on_save).not_to_be_checked()
+    format_on_save.check()
 
     html = page.locator("html")
     background = "getComputedStyle(document.documentElement).backgroundColor"
@@ -377,6 +380,7 @@ def test_shortcuts_dialog_and_theme_switch(ide: Ide) -> None:
     page.reload()
     expect(html).to_have_attribute("data-theme", "dark")
     page.get_by_role("button", name="Keyboard shortcuts and theme").click()
+    expect(format_on_save).to_be_checked()
     dialog.get_by_role("radio", name="Light").check()
     expect(html).to_have_attribute("data-theme", "light")
     assert page.evaluate(background) == light

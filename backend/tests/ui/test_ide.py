@@ -93,6 +93,16 @@ def test_write_a_file_save_it_and_see_it_after_a_reload(ide: Ide) -> None:
     editor = page.get_by_role("textbox", name="Editor: hello.py")
     expect(editor).to_be_focused()
 
+    # Bracket closing and completion load on the first keystroke; even that
+    # one is closed, and what is typed while they load comes after it.
+    page.keyboard.type("(")
+    page.keyboard.type("le")
+    expect(editor).to_have_text("(le)")
+    expect(page.locator(".cm-tooltip-autocomplete")).to_contain_text("len")
+    page.keyboard.press("Escape")
+    page.keyboard.press("Control+a")
+    page.keyboard.press("Backspace")
+
     page.keyboard.type("print('saved by the browser')")
     expect(page.get_by_test_id("unsaved-marker")).to_be_visible()
     page.keyboard.press("Control+s")

@@ -8,10 +8,12 @@ and the problems count under the editor appears once they are.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import time
 
-from playwright.sync_api import Locator, expect
+from playwright.sync_api import Locator, Page, WebSocketRoute, expect
 
 from tests.lsp.client import server_pid
 from tests.ui.conftest import Ide
@@ -58,6 +60,52 @@ def type_at_end(ide: Ide, text: str) -> None:
     type_lines(ide, text)
 
 
+class LspProxy:
+    """Passes the page's language-server socket through, holding back the
+    server's answers to formatting requests while `hold` is set (a server
+    too slow for format on save); `release()` sends the held ones on."""
+
+    def __init__(self, page: Page) -> None:
+        self.hold = False
+        self.formatting: set[object] = set()
+        self.held: list[str | bytes] = []
+        self.page: WebSocketRoute | None = None
+        page.route_web_socket("**/lsp", self._route)
+
+    def _route(self, socket: WebSocketRoute) -> None:
+        server = socket.connect_to_server()
+        self.page = socket
+
+        def from_page(message: str | bytes) -> None:
+            request = json.loads(message)
+            if self.hold and request.get("method") == "textDocument/formatting":
+                self.formatting.add(request["id"])
+            server.send(message)
+
+        def from_server(message: str | bytes) -> None:
+            if json.loads(message).get("id") in self.formatting:
+                self.held.append(message)
+            else:
+                socket.send(message)
+
+        socket.on_message(from_page)
+        server.on_message(from_server)
+
+    def release(self) -> None:
+        assert self.page is not None
+        for message in self.held:
+            self.page.send(message)
+        self.held.clear()
+
+
+def wait_for_file(ide: Ide, path: str, text: str) -> None:
+    """Poll the server's copy of `path` until it holds `text` (the page keeps running meanwhile)."""
+    deadline = time.monotonic() + 30
+    while text not in ide.read_file(path):
+        assert time.monotonic() < deadline, f"{path} never held {text!r}: {ide.read_file(path)!r}"
+        ide.page.wait_for_timeout(100)
+
+
 def test_completion_and_hover(ide: Ide) -> None:
     page = ide.page
     editor = open_with_server(ide, "main.py")
@@ -88,6 +136,7 @@ def test_completion_and_hover(ide: Ide) -> None:
 
 def test_diagnostics_definition_and_format(ide: Ide) -> None:
     page = ide.page
+    proxy = LspProxy(page)
     editor = open_with_server(ide, "main.py")
     editor.click()
     type_at_end(ide, "print(undefined_name)")
@@ -110,6 +159,32 @@ def test_diagnostics_definition_and_format(ide: Ide) -> None:
     type_at_end(ide, "\nx  =  [1,2]")
     page.keyboard.press("Shift+Alt+f")
     expect(editor).to_contain_text("x = [1, 2]", timeout=SERVER_MS)
+
+    # Format on save, chosen in the shortcuts dialog: Ctrl+S saves the file formatted.
+    page.get_by_role("button", name="Keyboard shortcuts and theme").click()
+    dialog = page.get_by_role("dialog", name="Keyboard shortcuts")
+    dialog.get_by_role("checkbox", name="Format Python files on save").check()
+    dialog.get_by_role("button", name="Close").click()
+    editor.click()
+    type_at_end(ide, "\ny  =  (1,2)")
+    page.keyboard.press("Control+s")
+    expect(editor).to_contain_text("y = (1, 2)", timeout=SERVER_MS)
+    wait_for_file(ide, "main.py", "y = (1, 2)")
+    # A server too slow to answer: the file is saved as typed, and the late
+    # answer changes nothing.
+    proxy.hold = True
+    type_at_end(ide, "\nz  =  3")
+    page.keyboard.press("Control+s")
+    wait_for_file(ide, "main.py", "z  =  3")
+    expect(page.get_by_test_id("status-bar")).to_contain_text("Saved")
+    assert proxy.formatting, "the save did not ask the server to format"
+    proxy.hold = False
+    proxy.release()
+    # A completion answered after the late answer: by then the page has had it.
+    type_at_end(ide, "\nnp.ar")
+    expect(page.locator(".cm-tooltip-autocomplete")).to_contain_text("arange", timeout=SERVER_MS)
+    page.keyboard.press("Escape")
+    expect(editor).to_contain_text("z  =  3")
 
     # Go to definition into another file.
     type_at_end(ide, '\nhelpers.greet("x")')

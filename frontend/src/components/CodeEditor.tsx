@@ -1,9 +1,8 @@
 "use client";
 
 import { useEffectEvent, useLayoutEffect, useRef } from "react";
-import { autocompletion, closeBrackets, closeBracketsKeymap, completionKeymap } from "@codemirror/autocomplete";
 import { defaultKeymap, history, historyKeymap, indentWithTab } from "@codemirror/commands";
-import { python } from "@codemirror/lang-python";
+import { pythonLanguage } from "@/lib/pythonLanguage";
 import {
   bracketMatching,
   foldGutter,
@@ -76,6 +75,75 @@ const searchStub: Extension = keymap.of(
     },
   })),
 );
+/**
+ * Completion and bracket closing (lib/completion.ts) are fetched on the
+ * first keystroke, click or Ctrl+Space in the editor. A bracket or quote
+ * typed before they are there waits for them (a few milliseconds), and so
+ * does what is typed after it meanwhile, so even the first one is closed.
+ * Once loaded, every editor state gets them through `completionSlot`.
+ */
+const completionSlot = new Compartment();
+let completionLoaded: Extension | null = null;
+let completionLoading: Promise<typeof import("@/lib/completion")> | null = null;
+const waitingInput = new WeakMap<EditorView, string[]>();
+
+function loadCompletion(view: EditorView): Promise<typeof import("@/lib/completion")> {
+  completionLoading ??= import("@/lib/completion").then(
+    (module) => {
+      completionLoaded = module.completion;
+      return module;
+    },
+    (error: unknown) => {
+      completionLoading = null; // Fetched again on the next keystroke.
+      throw error;
+    },
+  );
+  return completionLoading.then((module) => {
+    if (completionSlot.get(view.state) !== module.completion) {
+      view.dispatch({ effects: completionSlot.reconfigure(module.completion) });
+    }
+    return module;
+  });
+}
+
+const completionStub: Extension = [
+  EditorView.domEventHandlers({
+    keydown: (_event, view) => void loadCompletion(view).catch(() => undefined),
+    pointerdown: (_event, view) => void loadCompletion(view).catch(() => undefined),
+  }),
+  EditorView.inputHandler.of((view, _from, _to, text) => {
+    const waiting = waitingInput.get(view) ?? [];
+    if (completionLoaded !== null || view.composing || (waiting.length === 0 && !/^[()[\]{}'"]$/.test(text))) {
+      return false;
+    }
+    waiting.push(text);
+    if (waiting.length === 1) {
+      waitingInput.set(view, waiting);
+      // Not fetched (offline): what was typed goes in as typed, never lost.
+      const insert = (module: typeof import("@/lib/completion") | null) => {
+        for (const typed of waiting.splice(0)) {
+          const { state } = view;
+          view.dispatch(
+            module?.insertBracket(state, typed) ??
+              state.update(state.replaceSelection(typed), { scrollIntoView: true, userEvent: "input.type" }),
+          );
+        }
+      };
+      loadCompletion(view).then(insert, () => insert(null));
+    }
+    return true;
+  }),
+  keymap.of([
+    {
+      key: "Ctrl-Space",
+      run: (view) => {
+        loadCompletion(view).then(({ startCompletion }) => startCompletion(view), () => undefined);
+        return true;
+      },
+    },
+  ]),
+];
+
 /** Line marks (lib/lineMarks.ts), loaded with the first traceback link or failed run. */
 const marksSlot = new Compartment();
 let marks: typeof import("@/lib/lineMarks") | null = null;
@@ -102,7 +170,7 @@ function sameText(a: Text, b: Text): boolean {
  * each tab keeps its own undo history, selection and scroll), switched with
  * `setState`. Configured only through extensions and compartments:
  * language per file, the system's light or dark scheme, the file's label,
- * and search (loaded on first use).
+ * and search and completion (loaded on first use).
  * Ctrl/Cmd+S saves and Ctrl/Cmd+Enter runs (passed up); Tab indents (Escape,
  * then Tab, moves focus on, as CodeMirror documents for keyboard users).
  */
@@ -154,8 +222,6 @@ export function CodeEditor({
       indentUnit.of("    "),
       syntaxHighlighting(highlightStyle),
       bracketMatching(),
-      closeBrackets(),
-      autocompletion(),
       rectangularSelection(),
       crosshairCursor(),
       highlightActiveLine(),
@@ -166,11 +232,9 @@ export function CodeEditor({
         ]),
       ),
       keymap.of([
-        ...closeBracketsKeymap,
         ...defaultKeymap,
         ...historyKeymap,
         ...foldKeymap,
-        ...completionKeymap,
         indentWithTab,
       ]),
       theme,
@@ -208,7 +272,8 @@ export function CodeEditor({
     ];
     extensionsFor.current = (path: string) => [
       base,
-      languageSlot.of(isPython(path) ? python() : []),
+      languageSlot.of(isPython(path) ? pythonLanguage : []),
+      completionSlot.of(completionLoaded ?? completionStub),
       darkSlot.of(EditorView.darkTheme.of(prefersDark())),
       searchSlot.of(searchLoaded ?? searchStub),
       marksSlot.of(marks?.lineMarks ?? []),
@@ -243,7 +308,7 @@ export function CodeEditor({
         }
         stored.current.delete(from);
         const effects = [
-          languageSlot.reconfigure(isPython(to) ? python() : []),
+          languageSlot.reconfigure(isPython(to) ? pythonLanguage : []),
           labelSlot.reconfigure(EditorView.contentAttributes.of({ "aria-label": `Editor: ${to}` })),
         ];
         if (shown.current === from) {
@@ -257,6 +322,9 @@ export function CodeEditor({
       },
       focus() {
         editor.focus();
+      },
+      format(path, deadlineMs) {
+        return language.current?.format(path, deadlineMs) ?? Promise.resolve();
       },
       reveal(path, line, column) {
         void loadMarks().then((module) => {
@@ -356,6 +424,9 @@ export function CodeEditor({
         }
         if (searchLoaded !== null && searchSlot.get(entry.state) !== searchLoaded) {
           entry.state = entry.state.update({ effects: searchSlot.reconfigure(searchLoaded) }).state;
+        }
+        if (completionLoaded !== null && completionSlot.get(entry.state) !== completionLoaded) {
+          entry.state = entry.state.update({ effects: completionSlot.reconfigure(completionLoaded) }).state;
         }
         if (language.current !== null) {
           entry.state = language.current.refresh(entry.state, next);

@@ -1,22 +1,25 @@
 "use client";
 
-import { lazy, startTransition, Suspense, useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { FileEntry, WorkspaceDetail } from "@/api/client";
-import { useEditorTabs } from "@/hooks/useEditorTabs";
+import { useEditorTabs, type Tab } from "@/hooks/useEditorTabs";
 import { useFileListing } from "@/hooks/useFileListing";
 import { useExpandedFolders } from "@/hooks/useExpandedFolders";
 import { useIdeKeys } from "@/hooks/useIdeKeys";
 import { useLeaveWarning } from "@/hooks/useLeaveWarning";
 import { useLifetimeWarning } from "@/hooks/useLifetimeWarning";
-import { useNarrow } from "@/hooks/useNarrow";
-import { regionProps, useRegionFocus, type Region } from "@/hooks/useRegionFocus";
+import { useCursorMemory } from "@/hooks/useCursorMemory";
+import { useEditorFocus } from "@/hooks/useEditorFocus";
+import { usePlaceLinks } from "@/hooks/usePlaceLinks";
+import { regionProps, useRegionFocus } from "@/hooks/useRegionFocus";
+import { useRegions } from "@/hooks/useRegions";
 import { useRuns } from "@/hooks/useRuns";
 import { useSandbox } from "@/hooks/useSandbox";
 import { useTerminalStart } from "@/hooks/useTerminalStart";
 import { useUiState } from "@/hooks/useUiState";
 import { watchAdmission, type AdmissionState } from "@/lib/admission";
+import { FORMAT_DEADLINE_MS, formatOnSave } from "@/lib/formatOnSave";
 import { isPython, type EditorDoc, type EditorHandle } from "@/lib/editor";
-import type { Location, PlaceLinks } from "@/lib/traceback";
 import { clampSize, LIMITS, parseUiState, type Layout } from "@/lib/uiState";
 import { CodeEditor } from "./CodeEditor";
 import { EditorTabs } from "./EditorTabs";
@@ -107,18 +110,11 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
   const [confirmStop, setConfirmStop] = useState(false);
   const [shortcutsOpen, setShortcutsOpen] = useState(false);
   // On a narrow screen, one region at a time, chosen with tabs (RegionTabs).
-  const narrow = useNarrow();
-  const [region, setRegion] = useState<Region>("editor");
-  const showRegion = useCallback((next: Region) => {
-    if (next === "terminal") {
-      setTerminalMounted(true);
-    }
-    setRegion(next);
-  }, []);
+  const mountTerminal = useCallback(() => setTerminalMounted(true), []);
+  const { narrow, region, setRegion, showRegion } = useRegions(mountTerminal);
   const [notice, setNotice] = useState<string | null>(null);
   const [historyView, setHistoryView] = useState<HistoryView | null>(null);
   const [submitOpen, setSubmitOpen] = useState(false);
-  const focusPending = useRef<string | null>(null);
   const [admission, setAdmission] = useState<AdmissionState>({ kind: "idle" });
   useEffect(() => watchAdmission(setAdmission), []);
   const root = useRef<HTMLElement>(null);
@@ -142,101 +138,36 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
     );
   }, [tabPaths, tabs.active, updateUi]);
 
-  // Focus the editor once a file opened from the tree is shown, and for the
-  // first file shown (restored from the last visit), as desktop editors do.
-  const [editorReady, setEditorReady] = useState(false);
-  const focusedOnce = useRef(false);
-  useEffect(() => {
-    if (!editorReady || activeTab === null || activeTab.kind !== "text") {
-      return;
-    }
-    if (!focusedOnce.current || activeTab.path === focusPending.current) {
-      focusedOnce.current = true;
-      focusPending.current = null;
-      editor.current?.focus();
-    }
-  }, [activeTab, editorReady]);
+  // The editor takes the focus for the first file shown and for each file opened.
+  const showEditor = useCallback(() => setRegion("editor"), [setRegion]);
+  const { editorReady, onReady, openFile } = useEditorFocus({
+    editorRef: editor,
+    tabs: tabs.tabs,
+    activeTab,
+    openTab: tabs.open,
+    showEditor,
+  });
 
   const fileShown = editorReady || (activeTab !== null && activeTab.kind !== "loading" && activeTab.kind !== "text");
   const terminalHeld = useTerminalStart(fileShown, tabs.tabs.length === 0);
 
-  const openFile = useCallback(
-    (path: string) => {
-      focusPending.current = path;
-      setRegion("editor");
-      tabs.open(path);
-      if (tabs.tabs.some((tab) => tab.path === path && tab.kind === "text")) {
-        // Already loaded: focus once the editor shows it (next frame).
-        requestAnimationFrame(() => editor.current?.focus());
-      }
-    },
-    [tabs],
-  );
+  // Traceback links: open the file, then show the line once the editor has it.
+  const links = usePlaceLinks({ editorRef: editor, tabs: tabs.tabs, activeTab, editorReady, fileExists, openFile });
 
-  // A traceback link: open the file, then show the line once the editor has it.
-  const revealPending = useRef<Location | null>(null);
-  const openPlace = useCallback(
-    (place: Location) => {
-      revealPending.current = place;
-      openFile(place.path);
-      if (tabs.tabs.some((tab) => tab.path === place.path && tab.kind === "text")) {
-        requestAnimationFrame(() => {
-          if (revealPending.current === place) {
-            revealPending.current = null;
-            editor.current?.reveal(place.path, place.line, place.column);
-          }
-        });
-      }
-    },
-    [openFile, tabs.tabs],
-  );
-  useEffect(() => {
-    const place = revealPending.current;
-    if (place !== null && editorReady && activeTab?.kind === "text" && activeTab.path === place.path) {
-      revealPending.current = null;
-      editor.current?.reveal(place.path, place.line, place.column);
+  // Cursor positions, remembered for the next visit.
+  const { onCursor, initialCursor } = useCursorMemory(initial.cursors, updateUi, flushUi);
+
+  // Ctrl/Cmd+S: the active file, formatted first (a Python file, when the user chose format on save).
+  const saveActive = useCallback(async () => {
+    const path = tabs.active;
+    if (path === null) {
+      return;
     }
-  }, [activeTab, editorReady]);
-  const links = useMemo<PlaceLinks>(() => ({ exists: fileExists, open: openPlace }), [fileExists, openPlace]);
-
-  // Cursor positions, remembered (a moment after the cursor stops) for the next visit.
-  const cursorTimer = useRef(0);
-  const cursors = useRef<Record<string, number>>({ ...initial.cursors });
-  const saveCursors = useCallback(() => {
-    window.clearTimeout(cursorTimer.current);
-    cursorTimer.current = 0;
-    updateUi((state) => ({ ...state, cursors: { ...cursors.current } }));
-  }, [updateUi]);
-  const onCursor = useCallback(
-    (path: string, offset: number) => {
-      cursors.current[path] = offset;
-      window.clearTimeout(cursorTimer.current);
-      cursorTimer.current = window.setTimeout(saveCursors, 1000);
-    },
-    [saveCursors],
-  );
-  // A cursor moved less than a second before the page is left is saved too.
-  useEffect(() => {
-    const leave = () => {
-      if (cursorTimer.current !== 0) {
-        saveCursors();
-        flushUi();
-      }
-    };
-    const onHide = () => {
-      if (document.visibilityState === "hidden") {
-        leave();
-      }
-    };
-    document.addEventListener("visibilitychange", onHide);
-    window.addEventListener("pagehide", leave);
-    return () => {
-      document.removeEventListener("visibilitychange", onHide);
-      window.removeEventListener("pagehide", leave);
-      window.clearTimeout(cursorTimer.current);
-    };
-  }, [saveCursors, flushUi]);
-  const initialCursor = useCallback((path: string) => initial.cursors[path], [initial]);
+    if (isPython(path) && formatOnSave()) {
+      await editor.current?.format(path, FORMAT_DEADLINE_MS);
+    }
+    await tabs.save(path);
+  }, [tabs]);
 
   const canRun = activeTab !== null && activeTab.kind === "text" && isPython(activeTab.path);
 
@@ -256,7 +187,7 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
     // The run has started the sandbox if it was not running: show it now,
     // not at the next poll.
     refreshSandbox();
-  }, [activeTab, tabs, runs, ui.stdin, ui.timeLimit, refreshSandbox]);
+  }, [activeTab, tabs, runs, ui.stdin, ui.timeLimit, refreshSandbox, setRegion]);
 
   const stopLatest = useCallback(() => {
     const latest = runs.runs.findLast((item) => item.status === "running");
@@ -278,14 +209,6 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
     setLayout({ terminalOpen: !sizes.terminalOpen });
   }, [setLayout, sizes.terminalOpen]);
 
-  // A command typed in a terminal may have made files: look again soon.
-  const commandTimer = useRef(0);
-  const onTerminalCommand = useCallback(() => {
-    window.clearTimeout(commandTimer.current);
-    commandTimer.current = window.setTimeout(() => void refreshFiles(), 1200);
-  }, [refreshFiles]);
-  useEffect(() => () => window.clearTimeout(commandTimer.current), []);
-
   const focusEditor = useCallback(() => {
     if (activeTab?.kind !== "text") {
       return false;
@@ -295,7 +218,7 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
   }, [activeTab]);
   const { cycleFocus } = useRegionFocus(root, focusEditor);
   useIdeKeys({
-    save: () => tabs.active !== null && void tabs.save(tabs.active),
+    save: () => void saveActive(),
     run: () => void run(),
     toggleTerminal,
     cycleFocus,
@@ -315,17 +238,6 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
 
   // Warn before leaving with edits the server does not have yet.
   useLeaveWarning(tabs.tabs.some((tab) => tab.dirty || tab.saving));
-
-  const saveState =
-    activeTab === null || activeTab.kind !== "text"
-      ? ""
-      : activeTab.saving
-        ? "Saving…"
-        : activeTab.saveError !== null
-          ? "Not saved"
-          : activeTab.dirty
-            ? "Unsaved changes"
-            : "Saved";
 
   return (
     // The app header above is 3.5rem and a border high; the IDE takes the rest of the window.
@@ -423,22 +335,13 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
                 docs={docs}
                 active={tabs.active}
                 onChange={tabs.changed}
-                onSave={() => tabs.active !== null && void tabs.save(tabs.active)}
+                onSave={() => void saveActive()}
                 onRun={() => void run()}
                 initialCursor={initialCursor}
                 onCursor={onCursor}
                 workspaceId={workspaceId}
                 onOpenFile={openFile}
-                onReady={(handle) => {
-                  editor.current = handle;
-                  if (!focusedOnce.current && activeTab?.kind === "text") {
-                    // The file is there from the start (lib/earlyWorkspace.ts): type at once.
-                    focusedOnce.current = true;
-                    handle.focus();
-                  }
-                  // Not urgent: the editor paints first, then the IDE re-renders.
-                  startTransition(() => setEditorReady(true));
-                }}
+                onReady={onReady}
               />
               {activeTab?.kind === "text" && isCsv(activeTab.path) && (
                 <Suspense fallback={null}>
@@ -489,7 +392,8 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
                     links={links}
                     warning={lifetimeWarning}
                     onCount={setTerminalCount}
-                    onCommand={onTerminalCommand}
+                    // A command typed in a terminal may have made files: look again soon.
+                    onCommand={files.refreshSoon}
                     onStarted={refreshSandbox}
                     onClose={() => setLayout({ terminalOpen: false })}
                   />
@@ -557,7 +461,7 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
       <SandboxStatusBar
         sandbox={sandbox.sandbox}
         usage={sandbox.usage}
-        saveState={saveState}
+        saveState={saveStateOf(activeTab)}
         onRestart={() => (runs.running || terminalCount > 0 ? setConfirmStop(true) : void sandbox.restart())}
       />
       {shortcutsOpen && (
@@ -580,4 +484,12 @@ export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; i
       )}
     </main>
   );
+}
+
+/** The status bar's word on the active file's save state ("" for no text file). */
+function saveStateOf(tab: Tab | null): string {
+  if (tab === null || tab.kind !== "text") {
+    return "";
+  }
+  return tab.saving ? "Saving…" : tab.saveError !== null ? "Not saved" : tab.dirty ? "Unsaved changes" : "Saved";
 }

@@ -1,6 +1,7 @@
 "use client";
 
 import { useEffect, useRef, useState } from "react";
+import { formatOnSave, setFormatOnSave } from "@/lib/formatOnSave";
 import { currentTheme, setTheme, type Theme } from "@/lib/theme";
 
 const isMac = () => /Mac|iPhone|iPad/.test(navigator.platform);
@@ -16,6 +17,7 @@ function shortcuts(mod: string): [string, string][] {
     [`${mod}+F`, "Find and replace in the file"],
     [`${mod}+/`, "Comment or uncomment the lines"],
     ["Ctrl+Space", "Complete the word"],
+    ["Shift+Alt+F", "Format the Python file (ruff format)"],
     [`${mod}+D`, "Select the next match too (multi-cursor)"],
     ["Alt+click", "Add a cursor"],
     ["Ctrl+Shift+F", "Find in the terminal"],
@@ -31,12 +33,14 @@ const THEMES: [Theme, string][] = [
 ];
 
 /**
- * The keyboard shortcuts and the colour theme (light, dark, or the system's),
- * in a modal <dialog>. Loaded when first opened (`?`, or the toolbar's button).
+ * The keyboard shortcuts, the colour theme (light, dark, or the system's)
+ * and format on save (lib/formatOnSave.ts), in a modal <dialog>. Loaded
+ * when first opened (`?`, or the toolbar's button).
  */
 export default function ShortcutsDialog({ onClose }: { onClose: () => void }) {
   const ref = useRef<HTMLDialogElement>(null);
   const [theme, chooseTheme] = useState<Theme>(currentTheme);
+  const [formatting, chooseFormatting] = useState(formatOnSave);
   useEffect(() => {
     const dialog = ref.current;
     if (dialog !== null && !dialog.open) {
@@ -86,6 +90,20 @@ export default function ShortcutsDialog({ onClose }: { onClose: () => void }) {
               </label>
             ))}
           </div>
+        </fieldset>
+        <fieldset className="space-y-1">
+          <legend className="text-sm font-semibold">Editor</legend>
+          <label className="flex items-center gap-1.5 text-sm">
+            <input
+              type="checkbox"
+              checked={formatting}
+              onChange={(event) => {
+                setFormatOnSave(event.target.checked);
+                chooseFormatting(event.target.checked);
+              }}
+            />
+            Format Python files on save ({mod}+S)
+          </label>
         </fieldset>
         <div className="flex justify-end">
           <button type="button" className="btn-secondary" onClick={() => ref.current?.close()} autoFocus>

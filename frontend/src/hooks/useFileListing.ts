@@ -1,17 +1,21 @@
 "use client";
 
-import { useCallback, useRef, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import type { FileEntry } from "@/api/client";
 import { listFiles } from "@/lib/files";
 import { useVisibleInterval } from "./useVisibleInterval";
 
 const POLL_MS = 4000;
+/** After a command in a terminal: long enough for a quick command to have finished writing. */
+const SOON_MS = 1200;
 
 /**
  * The workspace's files, kept fresh: polled every few seconds while the page
  * is visible (files made by a terminal or a run appear without a click), and
- * on demand after the IDE changed something. Overlapping refreshes collapse
- * into one, and an answer that arrives after a newer one is dropped.
+ * on demand after the IDE changed something (`refresh`), or a moment after
+ * something that may have (`refreshSoon`: a command typed in a terminal).
+ * Overlapping refreshes collapse into one, and an answer that arrives
+ * after a newer one is dropped.
  */
 export function useFileListing(workspaceId: string, initial: FileEntry[]) {
   const [entries, setEntries] = useState(initial);
@@ -34,7 +38,14 @@ export function useFileListing(workspaceId: string, initial: FileEntry[]) {
 
   useVisibleInterval(() => void refresh(), POLL_MS);
 
-  return { entries, error, refresh };
+  const soon = useRef(0);
+  const refreshSoon = useCallback(() => {
+    window.clearTimeout(soon.current);
+    soon.current = window.setTimeout(() => void refresh(), SOON_MS);
+  }, [refresh]);
+  useEffect(() => () => window.clearTimeout(soon.current), []);
+
+  return { entries, error, refresh, refreshSoon };
 }
 
 function sameListing(a: readonly FileEntry[], b: readonly FileEntry[]): boolean {

@@ -20,6 +20,12 @@ export type EditorHandle = {
   focus(): void;
   /** Show `line` (1-based) of the shown document `path`, cursor at `column`, the line highlighted until an edit. */
   reveal(path: string, line: number, column: number | null): void;
+  /**
+   * Format `path` through the language server (format on save) if the
+   * editor shows it and the server is there; answers once it is formatted,
+   * or unformatted after `deadlineMs` at the latest. Never fails.
+   */
+  format(path: string, deadlineMs: number): Promise<void>;
   /** Mark `line` of `path` as where the last run failed (null: unmark), until `path` is edited; every other file is unmarked. */
   markFailure(path: string | null, line: number | null): void;
 };

@@ -66,6 +66,18 @@ export class LanguageHook {
     return this.slot.get(state) === wanted ? state : state.update({ effects: this.slot.reconfigure(wanted) }).state;
   }
 
+  /**
+   * Format `path` if the view shows it and the server is ready (format on
+   * save); answers once formatted, or unformatted by `deadlineMs` at the latest.
+   */
+  format(path: string, deadlineMs: number): Promise<void> {
+    const view = this.options.view();
+    if (this.support === null || view === null || this.options.shown() !== path || !isPython(path)) {
+      return Promise.resolve();
+    }
+    return this.support.format(view, deadlineMs);
+  }
+
   /** Load the support the first time; later, wake an idle connection. */
   private engage(): void {
     if (this.support !== null) {

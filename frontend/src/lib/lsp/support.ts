@@ -18,10 +18,14 @@ import {
   Workspace,
   type WorkspaceFile,
 } from "@codemirror/lsp-client";
+import { getIndentUnit, indentUnit } from "@codemirror/language";
 import type { Extension, Text } from "@codemirror/state";
 import { type EditorView, keymap } from "@codemirror/view";
 
 type WorkspaceFileUpdate = ReturnType<Workspace["syncFiles"]>[number];
+type Position = { line: number; character: number };
+type TextEdit = { range: { start: Position; end: Position }; newText: string };
+import { withDeadline } from "@/lib/formatOnSave";
 import { diagnosticsWithFixes } from "./diagnostics";
 import { sanitizeHtml } from "./sanitize";
 import type { LanguageHook } from "./hook";
@@ -184,6 +188,52 @@ export class LanguageSupport {
       };
       check();
     });
+  }
+
+  /**
+   * Format the document `view` shows (ruff format, as Shift+Alt+F does) and
+   * apply the server's edits, for format on save. Answers once they are
+   * applied, or with the document unformatted when the server is not ready,
+   * fails, or has not answered within `deadlineMs` (a late answer is
+   * dropped: the file has been saved meanwhile). Edits that overlap what
+   * the user typed while waiting are not applied either.
+   */
+  format(view: EditorView, deadlineMs: number): Promise<void> {
+    const plugin = LSPPlugin.get(view);
+    if (!this.ready || plugin === null) {
+      return Promise.resolve();
+    }
+    const options = {
+      tabSize: getIndentUnit(view.state),
+      insertSpaces: !view.state.facet(indentUnit).includes("\t"),
+    };
+    return withDeadline((late) => {
+      plugin.client.sync();
+      return plugin.client.withMapping(async (mapping) => {
+        const edits = await plugin.client.request<object, TextEdit[] | null>("textDocument/formatting", {
+          options,
+          textDocument: { uri: plugin.uri },
+        });
+        if (late() || edits === null || LSPPlugin.get(view) !== plugin) {
+          return;
+        }
+        const typed = mapping.getMapping(plugin.uri);
+        const changes = [];
+        for (const edit of edits) {
+          let from = mapping.mapPosition(plugin.uri, edit.range.start);
+          let to = mapping.mapPosition(plugin.uri, edit.range.end);
+          if (typed !== null) {
+            if (typed.touchesRange(from, to)) {
+              return;
+            }
+            from = typed.mapPos(from, 1);
+            to = typed.mapPos(to, -1);
+          }
+          changes.push({ from, to, insert: edit.newText });
+        }
+        view.dispatch({ changes, userEvent: "format" });
+      });
+    }, deadlineMs);
   }
 
   /** The extension for `path` now: the LSP plugin while ready, else nothing. */
