@@ -8,7 +8,8 @@
 import { api } from "@/api/client";
 import type { components } from "@/api/schema";
 import { encodePath } from "./files";
-import { attempt, failure, textAt, type Result } from "./result";
+import { attempt, failure, type Result } from "./result";
+import { textAt } from "./storedText";
 
 type Schemas = components["schemas"];
 export type Version = Schemas["VersionOut"];

@@ -9,7 +9,8 @@
  */
 import { api } from "@/api/client";
 import type { components, operations } from "@/api/schema";
-import { attempt, failure, textAt, type Result } from "./result";
+import { attempt, failure, type Result } from "./result";
+import { textAt } from "./storedText";
 
 type Schemas = components["schemas"];
 export type Submission = Schemas["SubmissionOut"];
