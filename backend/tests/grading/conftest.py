@@ -15,8 +15,6 @@ import pytest
 
 from sandpit.sandbox.base import SandboxBackend
 from tests.sandbox import conftest as shared
-from tests.sandbox.bubblewrap_harness import BubblewrapHarness
-from tests.sandbox.docker_harness import DockerHarness
 
 collect_ignore = ["forgeries"]
 
@@ -26,9 +24,16 @@ backend_state_dir = shared.backend_state_dir
 FORGERIES = Path(__file__).with_name("forgeries")
 
 
-@pytest.fixture(scope="module")
-def bubblewrap_harness(image_rootfs: Path, backend_state_dir: Path) -> Iterator[BubblewrapHarness]:
-    made = BubblewrapHarness(image_rootfs, backend_state_dir)
+@pytest.fixture(scope="module", params=sorted(shared.HARNESSES))
+def harness(
+    request: pytest.FixtureRequest, image_rootfs: Path, backend_state_dir: Path
+) -> Iterator[shared.Harness]:
+    """One backend's harness (as the sandbox suite's), shared by a module's tests.
+
+    Afterwards nothing of its sandboxes may remain on the host. A test that
+    needs one backend only takes `bubblewrap_only`.
+    """
+    made = shared.HARNESSES[request.param](image_rootfs, backend_state_dir)
     try:
         yield made
         shared.wait_for(lambda: not made.leftovers(), 10)
@@ -38,30 +43,16 @@ def bubblewrap_harness(image_rootfs: Path, backend_state_dir: Path) -> Iterator[
     assert not left, f"left on the host after the module: {left}"
 
 
-@pytest.fixture
-async def bubblewrap(bubblewrap_harness: BubblewrapHarness) -> AsyncIterator[SandboxBackend]:
-    backend = bubblewrap_harness.make()
-    yield backend
-    await backend.close()
-
-
-@pytest.fixture(scope="module")
-def docker_harness(image_rootfs: Path, backend_state_dir: Path) -> Iterator[DockerHarness]:
-    made = DockerHarness(image_rootfs, backend_state_dir)
-    try:
-        yield made
-        shared.wait_for(lambda: not made.leftovers(), 10)
-        left = made.leftovers()
-    finally:
-        made.close()
-    assert not left, f"left on the host after the module: {left}"
+# For the tests that check the grader, not the backend: run once, on bubblewrap.
+bubblewrap_only = pytest.mark.parametrize("harness", ["bubblewrap"], indirect=True)
 
 
 @pytest.fixture
-async def docker(docker_harness: DockerHarness) -> AsyncIterator[SandboxBackend]:
-    backend = docker_harness.make()
-    yield backend
-    await backend.close()
+async def backend(harness: shared.Harness) -> AsyncIterator[SandboxBackend]:
+    """A backend object, closed (every sandbox it started stopped) afterwards."""
+    made = harness.make()
+    yield made
+    await made.close()
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from sandpit.grading.runner import grade
 from sandpit.sandbox.base import SandboxBackend
 from sandpit.sandbox.limits import Limits
 from tests.grading.assignment import CORRECT, HIDDEN, HIDDEN_MAX, HIDDEN_NAMES, VISIBLE
-from tests.grading.conftest import FORGERIES, write_files
+from tests.grading.conftest import FORGERIES, bubblewrap_only, write_files
 
 TIMEOUT_S = 60.0
 # The forgery that sleeps must pass the limit; kept short so the test is.
@@ -70,12 +70,13 @@ def test_every_forgery_folder_has_its_sign() -> None:
     assert folders == sorted([*SIGNS, *DETERMINED])
 
 
+@bubblewrap_only
 @pytest.mark.parametrize("forgery", sorted(SIGNS))
 async def test_a_forgery_scores_nothing_and_shows(
-    bubblewrap: SandboxBackend, scratch: Path, forgery: str
+    backend: SandboxBackend, scratch: Path, forgery: str
 ) -> None:
     timeout_s = SHORT_TIMEOUT_S if forgery == "sleep_past_timeout" else TIMEOUT_S
-    result = await check(bubblewrap, FORGERIES / forgery, scratch / "work", timeout_s)
+    result = await check(backend, FORGERIES / forgery, scratch / "work", timeout_s)
     assert result.status == "done", result
     hidden = [test for test in result.tests if test.visibility != "visible"]
     assert [test.name for test in hidden] == HIDDEN_NAMES
@@ -91,28 +92,17 @@ async def test_a_forgery_scores_nothing_and_shows(
     assert SIGNS[forgery] in said, (forgery, result.to_json())
 
 
+@bubblewrap_only
 async def test_a_determined_forgery_is_shown_to_the_reviewer(
-    bubblewrap: SandboxBackend, scratch: Path
+    backend: SandboxBackend, scratch: Path
 ) -> None:
-    result = await check(bubblewrap, FORGERIES / "through_the_harness", scratch / "work", TIMEOUT_S)
+    result = await check(backend, FORGERIES / "through_the_harness", scratch / "work", TIMEOUT_S)
     assert result.score == result.max_score  # it forged them all: the limit the docs state
     assert any(DETERMINED["through_the_harness"] in note for note in result.notes), result.notes
     assert "passed in" not in (result.raw_output or "")  # no pytest summary in its output
 
 
-async def test_a_correct_solution_scores_full_marks(
-    bubblewrap: SandboxBackend, scratch: Path
-) -> None:
-    await full_marks(bubblewrap, scratch)
-
-
-async def test_a_correct_solution_scores_full_marks_on_docker(
-    docker: SandboxBackend, scratch: Path
-) -> None:
-    await full_marks(docker, scratch)
-
-
-async def full_marks(backend: SandboxBackend, scratch: Path) -> None:
+async def test_a_correct_solution_scores_full_marks(backend: SandboxBackend, scratch: Path) -> None:
     submission = write_files(scratch / "submission", CORRECT)
     result = await check(backend, submission, scratch / "work", TIMEOUT_S)
     assert result.status == "done", result

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from sandpit.proxy.limits import LogThrottle, ProxyLimits
+from sandpit.proxy.limits import ProxyLimits
 from sandpit.proxy.policy import Allowlist, HostAddresses, forbidden_reason
+from sandpit.proxy.refusals import LogThrottle
 from sandpit.proxy.resolver import Resolver
 from sandpit.proxy.server import SOCKET_NAME, Endpoint, PackageProxy
 from tests.proxy.conftest import IndexTarget, Listener, Opener, ProxyFactory

@@ -9,6 +9,7 @@ import { api } from "@/api/client";
 import type { components } from "@/api/schema";
 import { encodePath } from "./files";
 import { attempt, failure, type Result } from "./result";
+import { textAt } from "./storedText";
 
 type Schemas = components["schemas"];
 export type Version = Schemas["VersionOut"];
@@ -40,20 +41,8 @@ export function deletedFiles(workspaceId: string): Promise<Result<{ versions: Ve
 }
 
 /** Raw bytes from a history or snapshot URL, decoded as UTF-8 text (binary shown as a note). */
-async function text(url: string): Promise<Result<{ text: string }>> {
-  return attempt(async () => {
-    const response = await fetch(url, { credentials: "same-origin" });
-    if (!response.ok) {
-      const body: unknown = await response.json().catch(() => null);
-      return failure(body, response);
-    }
-    const bytes = await response.arrayBuffer();
-    try {
-      return { ok: true, text: new TextDecoder("utf-8", { fatal: true }).decode(bytes) };
-    } catch {
-      return { ok: false, message: "This version is not text, so it cannot be shown here.", status: 415 };
-    }
-  });
+function text(url: string): Promise<Result<{ text: string }>> {
+  return textAt(url, "This version is not text, so it cannot be shown here.");
 }
 
 /** The content of one version. */

@@ -10,6 +10,7 @@
 import { api } from "@/api/client";
 import type { components, operations } from "@/api/schema";
 import { attempt, failure, type Result } from "./result";
+import { textAt } from "./storedText";
 
 type Schemas = components["schemas"];
 export type Submission = Schemas["SubmissionOut"];
@@ -67,19 +68,10 @@ export function getSubmission(submissionId: string): Promise<Result<{ submission
 
 /** A submitted file's content as UTF-8 text (a binary file answers a sentence instead). */
 export function submissionFileText(submissionId: string, path: string): Promise<Result<{ text: string }>> {
-  return attempt(async () => {
-    const response = await fetch(`/api/submissions/${encodeURIComponent(submissionId)}/files/${encodePath(path)}`, { credentials: "same-origin" });
-    if (!response.ok) {
-      const body: unknown = await response.json().catch(() => null);
-      return failure(body, response);
-    }
-    const bytes = await response.arrayBuffer();
-    try {
-      return { ok: true, text: new TextDecoder("utf-8", { fatal: true }).decode(bytes) };
-    } catch {
-      return { ok: false, message: "This file is not text, so it cannot be shown here.", status: 415 };
-    }
-  });
+  return textAt(
+    `/api/submissions/${encodeURIComponent(submissionId)}/files/${encodePath(path)}`,
+    "This file is not text, so it cannot be shown here.",
+  );
 }
 
 /** A comment on `line` (to `endLine`) of `path`, or a reply in the thread `replyTo` starts. */

@@ -36,6 +36,20 @@ _RAW_HEADERS = {
 }
 
 
+def stored_content(data: bytes) -> Response:
+    """Content the server stored (a file's version, a submitted file) as an answer.
+
+    Served as UTF-8 text when it decodes as such, else as octet-stream,
+    always with the headers that keep a browser from rendering it as a page.
+    """
+    try:
+        data.decode("utf-8")
+        media = "text/plain; charset=utf-8"
+    except UnicodeDecodeError:
+        media = "application/octet-stream"
+    return Response(data, media_type=media, headers=dict(_RAW_HEADERS))
+
+
 def _fs(workspace: OwnedWorkspace, context: Context) -> WorkspaceFS:
     return workspace_fs(context.settings, workspace.id)
 

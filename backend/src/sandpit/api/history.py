@@ -17,7 +17,7 @@ from fastapi.responses import StreamingResponse
 
 from sandpit.api.deps import Context, CurrentUser, DbSession, OwnedWorkspace
 from sandpit.api.errors import responses
-from sandpit.api.files import _RAW_HEADERS
+from sandpit.api.files import stored_content
 from sandpit.api.history_schemas import (
     HistoryUsage,
     RestoreOut,
@@ -54,15 +54,6 @@ _RESTORE_ERRORS = responses(
     e409="A run is running in the workspace, or a folder is where a file would go.",
     e413="The restored files would not fit the workspace's quota.",
 )
-
-
-def _raw(data: bytes) -> Response:
-    try:
-        data.decode("utf-8")
-        media = "text/plain; charset=utf-8"
-    except UnicodeDecodeError:
-        media = "application/octet-stream"
-    return Response(data, media_type=media, headers=dict(_RAW_HEADERS))
 
 
 def _restored(done: Restored) -> RestoreOut:
@@ -135,7 +126,7 @@ async def read_snapshot_file(
     await context.history.snapshot(db, workspace.id, snapshot_id)
     shown = join_display(validate_path(path))
     found = await context.history.snapshot_file(db, snapshot_id, shown)
-    return _raw(await context.history.content(found.sha256))
+    return stored_content(await context.history.content(found.sha256))
 
 
 @router.get(
@@ -264,7 +255,7 @@ async def read_version(
 ) -> Response:
     """The content of one version."""
     version = await context.history.version(db, workspace.id, version_id)
-    return _raw(await context.history.content(version.sha256))
+    return stored_content(await context.history.content(version.sha256))
 
 
 @router.post(

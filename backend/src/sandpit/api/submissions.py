@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from sandpit.api.deps import Context, CurrentUser, DbSession, OwnedWorkspace
 from sandpit.api.errors import responses
-from sandpit.api.files import _RAW_HEADERS
+from sandpit.api.files import stored_content
 from sandpit.api.review_schemas import (
     CommentCreate,
     CommentOut,
@@ -297,12 +297,7 @@ async def read_submission_file(
     shown = join_display(validate_path(path))
     found = await submissions.file(db, seen.submission.id, shown)
     data = await context.history.content(found.sha256)
-    try:
-        data.decode("utf-8")
-        media = "text/plain; charset=utf-8"
-    except UnicodeDecodeError:
-        media = "application/octet-stream"
-    return Response(data, media_type=media, headers=dict(_RAW_HEADERS))
+    return stored_content(data)
 
 
 @router.post(

@@ -24,7 +24,7 @@ import logging
 import os
 import secrets
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -118,7 +118,7 @@ async def grade(
             log.warning("checks %s: the sandbox did not start: %s", sandbox_id, exc)
             return CheckResult.failed(f"The checks could not run: {exc}")
         try:
-            lint = await _lint(sandbox)
+            lint = await _lint(sandbox, visible_tests)
             sources = {f"{GRADER_MOUNT}/tests/{key}": file.source for key, file in files.items()}
             nonce = secrets.token_hex(16)
             data, raw, ending = await _test(sandbox, sources, nonce, timeout_s)
@@ -224,9 +224,36 @@ def _empty(directory: Path) -> None:
         shutil.rmtree(directory / entry, ignore_errors=True)
 
 
-async def _lint(sandbox: Sandbox) -> list[LintDiagnostic]:
-    """ruff's diagnostics for /app (rules: ruff's defaults, whatever the submission configures)."""
-    argv = ["ruff", "check", "--isolated", "--no-cache", "--exit-zero", "--output-format=json", "."]
+def lint_argv(given: Iterable[str]) -> list[str]:
+    """ruff's command line for /app, leaving out the files at the paths in `given`.
+
+    `given`: the assignment's visible test files, which a student's
+    workspace holds as the reviewer wrote them: they are not the student's
+    work (the checks run the assignment's own copy), so their style is not
+    the student's to answer for (ruff's defaults include import sorting,
+    I001). Each is excluded by its exact path below /app, never by a bare
+    name that would match elsewhere.
+    """
+    excluded = [f"--extend-exclude=./{_literal_glob(path)}" for path in given]
+    options = ["--isolated", "--no-cache", "--exit-zero", "--output-format=json"]
+    return ["ruff", "check", *options, *excluded, "."]
+
+
+def _literal_glob(path: str) -> str:
+    """`path` as a glob that matches it alone: each of ruff's glob characters in a class.
+
+    A comma becomes `?`: ruff splits an option's value at commas, with no
+    escape, so that one character is matched loosely.
+    """
+    return "".join(
+        f"[{char}]" if char in "*?[]{}\\" else "?" if char == "," else char for char in path
+    )
+
+
+async def _lint(sandbox: Sandbox, given: Iterable[str]) -> list[LintDiagnostic]:
+    """ruff's diagnostics for /app (rules: ruff's defaults, whatever the submission configures),
+    but not for the files `given` (see `lint_argv`)."""
+    argv = lint_argv(given)
     process = await sandbox.exec(ExecRequest(argv=argv, env=_env(), group="check-lint", cwd="/app"))
     # All of ruff's JSON or none: a cut document does not parse.
     out, _err, _ending = await _run(process, LINT_TIMEOUT_S, stdout_cap=LINT_OUTPUT_LIMIT)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import Awaitable, Callable
 
+from sandpit.fdio import read_chunks
 from sandpit.lsp.framing import FrameReader, encode
-
-READ_CHUNK = 64 * 1024
 
 
 async def read_bodies(
@@ -20,24 +20,10 @@ async def read_bodies(
     stops the read, the pipe fills and the server waits. Raises `FrameError`
     on a malformed stream. The caller owns `fd`.
     """
-    loop = asyncio.get_running_loop()
-    os.set_blocking(fd, False)
-    readable = asyncio.Event()
-    loop.add_reader(fd, readable.set)
-    try:
-        while True:
-            await readable.wait()
-            readable.clear()
-            try:
-                data = os.read(fd, READ_CHUNK)
-            except BlockingIOError:
-                continue
-            if not data:
-                return
+    async with contextlib.aclosing(read_chunks(fd)) as chunks:
+        async for data in chunks:
             for body in reader.feed(data):
                 await on_body(body)
-    finally:
-        loop.remove_reader(fd)
 
 
 class FrameWriter:

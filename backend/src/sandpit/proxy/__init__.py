@@ -21,6 +21,6 @@ works the same way.
 
 Modules: `policy` (what may be reached), `protocol` (the request and the
 answers), `limits` (bounds and the byte allowance), `resolver` (name
-lookups), `server` (the proxy), `bridge` (the sandbox side: mounts, the
-environment, the forwarder).
+lookups), `refusals` (the refusal log and its budget), `server` (the
+proxy), `bridge` (the sandbox side: mounts, the environment, the forwarder).
 """

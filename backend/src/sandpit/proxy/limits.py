@@ -62,36 +62,3 @@ class Allowance:
         for key, (start, _) in list(self._windows.items()):
             if now - start >= self.window_s:
                 del self._windows[key]
-
-
-class LogThrottle:
-    """At most `per_window` log lines per key (a sandbox) per `window_s` seconds.
-
-    A sandbox in a loop of refused requests must not fill the server's log:
-    past the budget its lines are only counted, and the next line let through
-    says how many were left out. Fixed windows; keys expire with them.
-    """
-
-    def __init__(
-        self, per_window: int, window_s: float, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.per_window = per_window
-        self.window_s = window_s
-        self._clock = clock
-        # key -> (window start, lines logged in it, lines left out since the last logged)
-        self._windows: dict[str, tuple[float, int, int]] = {}
-
-    def admit(self, key: str) -> int | None:
-        """None: leave this line out. Otherwise log it, with this many left out before it."""
-        now = self._clock()
-        start, logged, left_out = self._windows.get(key, (now, 0, 0))
-        if now - start >= self.window_s:
-            start, logged = now, 0
-        if logged >= self.per_window:
-            self._windows[key] = (start, logged, left_out + 1)
-            return None
-        self._windows[key] = (start, logged + 1, 0)
-        return left_out
-
-    def forget(self, key: str) -> None:
-        self._windows.pop(key, None)

@@ -35,7 +35,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sandpit.proxy.limits import Allowance, LogThrottle, MiB, ProxyLimits
+from sandpit.proxy.limits import Allowance, MiB, ProxyLimits
 from sandpit.proxy.policy import Allowlist, HostAddresses, forbidden_reason
 from sandpit.proxy.protocol import (
     ESTABLISHED,
@@ -45,6 +45,7 @@ from sandpit.proxy.protocol import (
     parse_connect,
     refusal_response,
 )
+from sandpit.proxy.refusals import RefusalLog
 from sandpit.proxy.resolver import Resolver
 
 log = logging.getLogger(__name__)
@@ -119,7 +120,7 @@ class PackageProxy:
         self._connections: dict[str, int] = {}
         self._owner_connections: dict[str, int] = {}
         self._total = 0
-        self._refusal_log = LogThrottle(limits.refusal_logs, limits.refusal_log_s, clock)
+        self._refusals = RefusalLog(limits.refusal_logs, limits.refusal_log_s, clock)
 
     def reap(self) -> None:
         """Remove the socket directories a previous server process left."""
@@ -176,7 +177,7 @@ class PackageProxy:
     def detach(self, sandbox_id: str) -> None:
         """Close sandbox `sandbox_id`'s endpoint, if it has one."""
         endpoint = self.endpoints.pop(sandbox_id, None)
-        self._refusal_log.forget(sandbox_id)
+        self._refusals.forget(sandbox_id)
         if endpoint is not None:
             endpoint.close()
 
@@ -286,17 +287,7 @@ class PackageProxy:
     ) -> None:
         """Log the refusal (within the sandbox's log budget), send its response, close
         (abort if the client does not read)."""
-        left_out = self._refusal_log.admit(endpoint.sandbox_id)
-        if left_out is not None:
-            log.info(
-                "proxy refused: sandbox=%s workspace=%s target=%s status=%d reason=%s%s",
-                endpoint.sandbox_id,
-                endpoint.workspace_id,
-                target,
-                refusal.status,
-                refusal.log_reason,
-                f" (and {left_out} more refusals not logged)" if left_out else "",
-            )
+        self._refusals.record(endpoint.sandbox_id, endpoint.workspace_id, target, refusal)
         try:
             writer.write(refusal_response(refusal.status, refusal.sentence))
             await asyncio.wait_for(writer.drain(), 5)

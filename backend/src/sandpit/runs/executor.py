@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Literal
 
+from sandpit.fdio import read_chunks
 from sandpit.fds import OwnedFd, owned_pipe
 from sandpit.runs.output import MAX_IMAGES, RunOutput
 from sandpit.runs.stdin import RunInput
@@ -31,7 +32,6 @@ from sandpit.sandbox.base import ExecRequest, ExitStatus, Interpreter, Process, 
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
-READ_CHUNK = 65536
 
 RUNNER = "/run/sandpit/run_code.py"
 STOPPED_MESSAGE = "The run was stopped."
@@ -269,25 +269,11 @@ def _status(
 async def _read_stream(
     fd: int, stream: Literal["stdout", "stderr"], output: RunOutput, flooded: asyncio.Event
 ) -> None:
-    loop = asyncio.get_running_loop()
-    os.set_blocking(fd, False)
-    readable = asyncio.Event()
-    loop.add_reader(fd, readable.set)
-    try:
-        while True:
-            await readable.wait()
-            readable.clear()
-            try:
-                data = os.read(fd, READ_CHUNK)
-            except BlockingIOError:
-                continue
-            if not data:
-                return
+    async with contextlib.aclosing(read_chunks(fd)) as chunks:
+        async for data in chunks:
             output.add(stream, data)
             if output.flooding:
                 flooded.set()
-    finally:
-        loop.remove_reader(fd)
 
 
 async def _read_plots(fd: int, output: RunOutput) -> None:
@@ -300,22 +286,10 @@ async def _read_plots(fd: int, output: RunOutput) -> None:
     file object, which in a threaded server closes whatever file another
     thread was just given that number for.
     """
-    loop = asyncio.get_running_loop()
-    os.set_blocking(fd, False)
-    readable = asyncio.Event()
-    loop.add_reader(fd, readable.set)
     buffer = bytearray()
     accepting = True
-    try:
-        while True:
-            await readable.wait()
-            readable.clear()
-            try:
-                data = os.read(fd, READ_CHUNK)
-            except BlockingIOError:
-                continue
-            if not data:
-                return
+    async with contextlib.aclosing(read_chunks(fd)) as chunks:
+        async for data in chunks:
             if not accepting:
                 # Past the cap or a malformed frame: read and drop to the end.
                 # Left unread, the pipe fills and the program blocks in show()
@@ -325,8 +299,6 @@ async def _read_plots(fd: int, output: RunOutput) -> None:
             if not _take_images(buffer, output) or len(output.images) >= MAX_IMAGES:
                 accepting = False
                 buffer.clear()
-    finally:
-        loop.remove_reader(fd)
 
 
 def _take_images(buffer: bytearray, output: RunOutput) -> bool:

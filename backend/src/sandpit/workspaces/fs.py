@@ -44,7 +44,6 @@ from sandpit.errors import (
     NotFound,
     PayloadTooLarge,
     QuotaExceeded,
-    SandpitError,
 )
 from sandpit.workspaces import _io
 from sandpit.workspaces._checks import (
@@ -54,18 +53,25 @@ from sandpit.workspaces._checks import (
     link_sentence,
     too_large,
 )
-from sandpit.workspaces._resolve import DIR_FLAGS, ResolveError, Resolver, default_resolver
+from sandpit.workspaces._folders import (
+    WorkspaceRootError,
+    lstat_path,
+    open_parent,
+    open_root,
+    permission_errors,
+)
+from sandpit.workspaces._resolve import Resolver, default_resolver
 from sandpit.workspaces._tree import (
     TEMP_PREFIX,
     Kind,
     TooManyEntries,
     TreeChanged,
-    is_reserved,
     kind_of,
     remove_tree,
     scan,
 )
-from sandpit.workspaces.paths import join_display, unescape_path, validate_path
+from sandpit.workspaces.escaped import listed_path, parts_to_delete, refuse_reserved
+from sandpit.workspaces.paths import join_display, validate_path
 
 __all__ = ["TEMP_PREFIX", "Entry", "Usage", "WorkspaceFS", "WorkspaceRootError"]
 
@@ -94,10 +100,6 @@ class Usage:
 
     bytes: int
     files: int
-
-
-class WorkspaceRootError(RuntimeError):
-    """The workspace root is a link or not a folder: a platform fault, not a user error."""
 
 
 class WorkspaceFS:
@@ -141,7 +143,7 @@ class WorkspaceFS:
             raise WorkspaceRootError(
                 f"The workspace root {self.root} is a link or not a folder; refusing it."
             ) from None
-        with self._open_root():
+        with open_root(self.root):
             pass
 
     def list(self, include_dirs: bool = False) -> builtins.list[Entry]:
@@ -155,7 +157,7 @@ class WorkspaceFS:
 
         Raises `PayloadTooLarge` if the tree holds more than `max_entries` entries.
         """
-        with self._open_root() as root_fd:
+        with open_root(self.root) as root_fd:
             try:
                 found = scan(self.resolver, root_fd, max_entries=self.max_entries)
             except TooManyEntries:
@@ -167,13 +169,9 @@ class WorkspaceFS:
         for f in found:
             if not include_dirs and f.kind == "dir":
                 continue
-            if f.addressable:
-                entries.append(Entry(join_display(f.parts), f.kind, f.size, f.mtime))
-                continue
-            shown = join_display(f.parts)
-            # Without a backslash nothing was escaped: the path is only too long.
-            if "\\" in shown and not any(is_reserved(part) for part in f.parts):
-                entries.append(Entry(shown, f.kind, f.size, f.mtime, escaped=True))
+            listed = listed_path(f)
+            if listed is not None:
+                entries.append(Entry(listed[0], f.kind, f.size, f.mtime, escaped=listed[1]))
         entries.sort(key=lambda entry: entry.path)
         return entries
 
@@ -182,7 +180,7 @@ class WorkspaceFS:
 
         Raises `QuotaExceeded` if the tree holds more than `max_entries` entries.
         """
-        with self._open_root() as root_fd:
+        with open_root(self.root) as root_fd:
             return self._usage(root_fd, sweep=False)
 
     def stat(self, path: str) -> Entry:
@@ -192,8 +190,8 @@ class WorkspaceFS:
         """
         parts = self._parts(path)
         shown = join_display(parts)
-        with self._open_root() as root_fd:
-            found = self._lstat_path(root_fd, parts)
+        with open_root(self.root) as root_fd:
+            found = lstat_path(self.resolver, root_fd, parts)
         if found is None:
             raise NotFound(f"'{shown}' does not exist.")
         kind = kind_of(found.st_mode)
@@ -211,9 +209,9 @@ class WorkspaceFS:
         parts = self._parts(path)
         shown = join_display(parts)
         with (
-            self._open_root() as root_fd,
-            _permission_errors(shown),
-            self._open_parent(root_fd, parts) as dir_fd,
+            open_root(self.root) as root_fd,
+            permission_errors(shown),
+            open_parent(self.resolver, root_fd, parts) as dir_fd,
         ):
             before = _io.lstat(dir_fd, parts[-1])
             if before is None:
@@ -245,9 +243,9 @@ class WorkspaceFS:
         parts = self._parts(path)
         shown = join_display(parts)
         with (
-            self._open_root() as root_fd,
-            _permission_errors(shown),
-            self._open_parent(root_fd, parts) as dir_fd,
+            open_root(self.root) as root_fd,
+            permission_errors(shown),
+            open_parent(self.resolver, root_fd, parts) as dir_fd,
         ):
             try:
                 fd = os.open(parts[-1], _io.READ_FLAGS, dir_fd=dir_fd)
@@ -272,11 +270,11 @@ class WorkspaceFS:
         """
         parts = self._parts(path)
         shown = join_display(parts)
-        with self._open_root() as root_fd, _permission_errors(shown):
-            old = self._lstat_path(root_fd, parts)
+        with open_root(self.root) as root_fd, permission_errors(shown):
+            old = lstat_path(self.resolver, root_fd, parts)
             if old is not None and stat.S_ISDIR(old.st_mode):
                 raise Conflict(f"'{shown}' is a folder; a file cannot replace it.")
-            with self._open_parent(root_fd, parts, create=True) as dir_fd:
+            with open_parent(self.resolver, root_fd, parts, create=True) as dir_fd:
                 try:
                     return _io.replace_file(dir_fd, parts[-1], chunks, _io.new_owner(root_fd))
                 except IsADirectoryError:
@@ -296,13 +294,13 @@ class WorkspaceFS:
         parts = self._parts(path)
         shown = join_display(parts)
         check_content(data, self.max_file_bytes, shown, self.data_formats)
-        with self._open_root() as root_fd, _permission_errors(shown):
-            old = self._lstat_path(root_fd, parts)
+        with open_root(self.root) as root_fd, permission_errors(shown):
+            old = lstat_path(self.resolver, root_fd, parts)
             if old is not None and stat.S_ISDIR(old.st_mode):
                 raise Conflict(f"'{shown}' is a folder; a file cannot replace it.")
             old_size = old.st_size if old is not None and stat.S_ISREG(old.st_mode) else 0
             self._check_quota(root_fd, len(data) - old_size, 0 if old is not None else 1)
-            with self._open_parent(root_fd, parts, create=True) as dir_fd:
+            with open_parent(self.resolver, root_fd, parts, create=True) as dir_fd:
                 try:
                     return _io.replace_file(dir_fd, parts[-1], data, _io.new_owner(root_fd))
                 except IsADirectoryError:  # a folder appeared there meanwhile
@@ -316,9 +314,9 @@ class WorkspaceFS:
         """
         parts = self._parts(path)
         shown = join_display(parts)
-        with self._open_root() as root_fd, _permission_errors(shown):
+        with open_root(self.root) as root_fd, permission_errors(shown):
             self._check_quota(root_fd, 0, 0)
-            with self._open_parent(root_fd, parts, create=True) as dir_fd:
+            with open_parent(self.resolver, root_fd, parts, create=True) as dir_fd:
                 created = _io.make_folder(dir_fd, parts[-1], _io.new_owner(root_fd))
                 existing = _io.lstat(dir_fd, parts[-1])
         if existing is None or stat.S_ISDIR(existing.st_mode):
@@ -343,20 +341,15 @@ class WorkspaceFS:
         Raises `InvalidPath` for a malformed escaped path or one naming our
         temporary files, then as `delete`.
         """
-        parts = unescape_path(path)
-        if any(is_reserved(part) for part in parts):
-            raise InvalidPath(
-                f"Names starting with '{TEMP_PREFIX}' are reserved for Sandpit's temporary files."
-            )
-        self._delete(parts, recursive)
+        self._delete(parts_to_delete(path), recursive)
 
     def _delete(self, parts: tuple[str, ...], recursive: bool) -> None:
         shown = join_display(parts)
         name = parts[-1]
         with (
-            self._open_root() as root_fd,
-            _permission_errors(shown),
-            self._open_parent(root_fd, parts) as dir_fd,
+            open_root(self.root) as root_fd,
+            permission_errors(shown),
+            open_parent(self.resolver, root_fd, parts) as dir_fd,
         ):
             found = _io.lstat(dir_fd, name)
             if found is None:
@@ -391,15 +384,17 @@ class WorkspaceFS:
         if dst_parts[: len(src_parts)] == src_parts and dst_parts != src_parts:
             raise BadRequest(f"'{src_shown}' cannot be moved inside itself.")
         with contextlib.ExitStack() as stack:
-            root_fd = stack.enter_context(self._open_root())
-            stack.enter_context(_permission_errors(src_shown))
-            src_dir = stack.enter_context(self._open_parent(root_fd, src_parts))
+            root_fd = stack.enter_context(open_root(self.root))
+            stack.enter_context(permission_errors(src_shown))
+            src_dir = stack.enter_context(open_parent(self.resolver, root_fd, src_parts))
             moving = _io.lstat(src_dir, src_parts[-1])
             if moving is None:
                 raise NotFound(f"'{src_shown}' does not exist.")
             if dst_parts == src_parts:
                 return
-            dst_dir = stack.enter_context(self._open_parent(root_fd, dst_parts, create=True))
+            dst_dir = stack.enter_context(
+                open_parent(self.resolver, root_fd, dst_parts, create=True)
+            )
             try:
                 _io.rename(src_dir, src_parts[-1], dst_dir, dst_parts[-1], overwrite=overwrite)
             except FileNotFoundError:
@@ -436,14 +431,14 @@ class WorkspaceFS:
         shown = join_display(parts)
         if len(data) > self.max_file_bytes:
             raise PayloadTooLarge(too_large(shown, self.max_file_bytes))
-        with self._open_root() as root_fd, _permission_errors(shown):
-            old = self._lstat_path(root_fd, parts)
+        with open_root(self.root) as root_fd, permission_errors(shown):
+            old = lstat_path(self.resolver, root_fd, parts)
             if old is not None and stat.S_ISDIR(old.st_mode):
                 raise Conflict(f"'{shown}' is a folder; a file cannot replace it.")
             if check_quota:
                 old_size = old.st_size if old is not None and stat.S_ISREG(old.st_mode) else 0
                 self._check_quota(root_fd, len(data) - old_size, 0 if old is not None else 1)
-            with self._open_parent(root_fd, parts, create=True) as dir_fd:
+            with open_parent(self.resolver, root_fd, parts, create=True) as dir_fd:
                 try:
                     return _io.replace_file(dir_fd, parts[-1], data, _io.new_owner(root_fd))
                 except IsADirectoryError:
@@ -454,90 +449,8 @@ class WorkspaceFS:
     def _parts(self, path: str) -> tuple[str, ...]:
         """Validate `path` and refuse names reserved for temporary files."""
         parts = validate_path(path)
-        if any(is_reserved(part) for part in parts):
-            raise InvalidPath(
-                f"Names starting with '{TEMP_PREFIX}' are reserved for Sandpit's temporary files."
-            )
+        refuse_reserved(parts)
         return parts
-
-    @contextlib.contextmanager
-    def _open_root(self) -> Iterator[int]:
-        """Yield an fd of the root folder, opened without following a link."""
-        try:
-            fd = os.open(self.root, DIR_FLAGS)
-        except FileNotFoundError:
-            raise NotFound("The workspace's folder does not exist on disk.") from None
-        except OSError as exc:
-            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-                raise WorkspaceRootError(
-                    f"The workspace root {self.root} is a link or not a folder; refusing it."
-                ) from exc
-            raise
-        try:
-            yield fd
-        finally:
-            os.close(fd)
-
-    @contextlib.contextmanager
-    def _open_parent(
-        self, root_fd: int, parts: tuple[str, ...], *, create: bool = False
-    ) -> Iterator[int]:
-        """Yield an fd of the folder holding ``parts[-1]``, creating it if `create`.
-
-        Raises the domain error for a missing, link or non-folder name on the way.
-        """
-        folders = parts[:-1]
-        try:
-            fd = self.resolver.open_dir(root_fd, folders)
-        except ResolveError as exc:
-            if not (create and exc.reason == "missing"):
-                raise self._resolve_failure(parts, exc, creating=create) from None
-            fd = self._make_folders(root_fd, parts, exc.depth - 1)
-        try:
-            yield fd
-        finally:
-            os.close(fd)
-
-    def _make_folders(self, root_fd: int, parts: tuple[str, ...], existing: int) -> int:
-        """Create ``parts[existing:-1]`` one level at a time; return an fd of the last."""
-        try:
-            fd = self.resolver.open_dir(root_fd, parts[:existing])
-        except ResolveError as exc:
-            raise self._resolve_failure(parts, exc, creating=True) from None
-        owner = _io.new_owner(root_fd)
-        try:
-            for depth in range(existing + 1, len(parts)):
-                _io.make_folder(fd, parts[depth - 1], owner)
-                try:
-                    child = self.resolver.open_dir(fd, parts[depth - 1 : depth])
-                except ResolveError as exc:
-                    failure = ResolveError(depth, exc.reason)
-                    raise self._resolve_failure(parts, failure, creating=True) from None
-                os.close(fd)
-                fd = child
-        except BaseException:
-            os.close(fd)
-            raise
-        return fd
-
-    def _resolve_failure(
-        self, parts: tuple[str, ...], exc: ResolveError, *, creating: bool
-    ) -> SandpitError:
-        where = join_display(parts[: exc.depth])
-        if exc.reason == "link":
-            return InvalidPath(link_sentence(where))
-        if exc.reason == "not_dir":
-            sentence = f"'{where}' is a file, not a folder."
-            return Conflict(sentence) if creating else NotFound(sentence)
-        return NotFound(f"'{join_display(parts)}' does not exist.")
-
-    def _lstat_path(self, root_fd: int, parts: tuple[str, ...]) -> os.stat_result | None:
-        """lstat the entry at `parts`; None if it or a parent folder is missing."""
-        try:
-            with self._open_parent(root_fd, parts) as dir_fd:
-                return _io.lstat(dir_fd, parts[-1])
-        except NotFound:  # also a file where a folder should be; creating says so
-            return None
 
     def _usage(self, root_fd: int, *, sweep: bool) -> Usage:
         try:
@@ -565,19 +478,3 @@ class WorkspaceFS:
                 f"The workspace already holds {used.files} files, and its limit is "
                 f"{self.max_files}; delete some before adding more."
             )
-
-
-@contextlib.contextmanager
-def _permission_errors(shown: str) -> Iterator[None]:
-    """Turn EACCES/EPERM (sandbox code may chmod its files) into a user's error.
-
-    Where the server runs without root, a file or folder made unreadable by
-    its owner is the user's business, not a platform failure.
-    """
-    try:
-        yield
-    except PermissionError:
-        raise BadRequest(
-            f"The permissions of '{shown}' or a folder above it do not allow this; "
-            "change them with chmod in the terminal."
-        ) from None
