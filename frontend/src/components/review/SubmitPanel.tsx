@@ -43,7 +43,8 @@ export function SubmitPanel({
   const id = useId();
   const [items, setItems] = useState<SubmissionSummary[] | null>(null);
   const [listError, setListError] = useState<string | null>(null);
-  const [assignments, setAssignments] = useState<Assignment[]>([]);
+  // null until the list has come: the form cannot tell "none" from "not yet".
+  const [assignments, setAssignments] = useState<Assignment[] | null>(null);
   const [mode, setMode] = useState<Mode>("assignment");
   const [assignmentId, setAssignmentId] = useState("");
   const [reviewer, setReviewer] = useState("");
@@ -68,16 +69,22 @@ export function SubmitPanel({
 
   useEffect(() => {
     void listSubmissions({ workspace_id: workspaceId }).then(showList);
-    void listAssignments().then((result) => result.ok && setAssignments(result.assignments));
+    void listAssignments().then((result) => {
+      setAssignments(result.ok ? result.assignments : []);
+      if (!result.ok) setError(result.message);
+    });
   }, [showList, workspaceId]);
 
   // The assignment this workspace was started from, or last submitted to.
   const known =
-    assignments.find((assignment) => assignment.workspaces.includes(workspaceId))?.id ??
+    assignments?.find((assignment) => assignment.workspaces.includes(workspaceId))?.id ??
     items?.find((item) => item.assignment_id)?.assignment_id ??
     "";
   // Never a guess: a workspace not started from an assignment names one first.
   const chosen = assignmentId !== "" ? assignmentId : known;
+  // Submitting before both lists are in would ask for an assignment the
+  // workspace already has (the one it was started from or last submitted to).
+  const loading = mode === "assignment" && (assignments === null || (items === null && listError === null));
   const checking = items?.some((item) => item.checks_status === "pending" || item.checks_status === "running") ?? false;
   useVisibleInterval(() => refresh(), checking ? POLL_MS : null);
 
@@ -170,8 +177,10 @@ export function SubmitPanel({
                 Assignment
               </label>
               <select id={`${id}-assignment`} className="input" value={chosen} onChange={(event) => setAssignmentId(event.target.value)} disabled={busy}>
-                {chosen === "" && <option value="">{assignments.length === 0 ? "No assignment" : "Choose an assignment"}</option>}
-                {assignments.map((assignment) => (
+                {chosen === "" && (
+                  <option value="">{assignments === null ? "Loading assignments…" : assignments.length === 0 ? "No assignment" : "Choose an assignment"}</option>
+                )}
+                {(assignments ?? []).map((assignment) => (
                   <option key={assignment.id} value={assignment.id}>
                     {assignment.title}
                   </option>
@@ -193,7 +202,7 @@ export function SubmitPanel({
             <textarea id={`${id}-message`} className="input min-h-16 font-sans" value={message} onChange={(event) => setMessage(event.target.value)} disabled={busy} />
           </div>
           {error !== null && <ErrorMessage message={error} />}
-          <button type="submit" className="btn-primary" disabled={busy}>
+          <button type="submit" className="btn-primary" disabled={busy || loading}>
             {busy ? "Submitting…" : mode === "assignment" ? "Submit this version" : "Request review"}
           </button>
           <p role="status" className="text-sm text-fg-muted">
