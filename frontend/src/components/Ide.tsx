@@ -20,7 +20,7 @@ import { useUiState } from "@/hooks/useUiState";
 import { watchAdmission, type AdmissionState } from "@/lib/admission";
 import { FORMAT_DEADLINE_MS, formatOnSave } from "@/lib/formatOnSave";
 import { isPython, type EditorDoc, type EditorHandle } from "@/lib/editor";
-import { clampSize, LIMITS, parseUiState, type Layout } from "@/lib/uiState";
+import { clampSize, LIMITS, newestUiState, parseUiState, type Layout } from "@/lib/uiState";
 import { CodeEditor } from "./CodeEditor";
 import { EditorTabs } from "./EditorTabs";
 import { FileTree } from "./FileTree";
@@ -71,7 +71,7 @@ const AdmissionNotice = lazy(() => import("./AdmissionNotice").then((m) => ({ de
  */
 export function Ide({ workspace, initialFiles }: { workspace: WorkspaceDetail; initialFiles: FileEntry[] }) {
   const workspaceId = workspace.id;
-  const initial = useMemo(() => parseUiState(workspace.ui_state), [workspace.ui_state]);
+  const initial = useMemo(() => parseUiState(newestUiState(workspaceId, workspace.ui_state)), [workspaceId, workspace.ui_state]);
   const [ui, updateUi, flushUi] = useUiState(workspaceId, initial);
   const [sizes, setSizes] = useState<Layout>(initial.layout);
   const files = useFileListing(workspaceId, initialFiles);

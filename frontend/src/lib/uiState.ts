@@ -148,12 +148,48 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * remembered layout, nothing more, so it is ignored. keepalive lets the
  * request finish while the page unloads.
  */
+/** How long after a save this tab trusts its own copy over the server's (a reload's span). */
+const RELOAD_WINDOW_MS = 15_000;
+
+function reloadKey(workspaceId: string): string {
+  return `sandpit.ui.${workspaceId}`;
+}
+
 export function saveUiState(workspaceId: string, state: UiState): void {
+  const uiState = serializeUiState(state);
+  rememberUiState(workspaceId, uiState);
   void api
     .PATCH("/api/workspaces/{workspace_id}", {
       params: { path: { workspace_id: workspaceId } },
-      body: { ui_state: serializeUiState(state) },
+      body: { ui_state: uiState },
       keepalive: true,
     })
     .catch(() => undefined);
+}
+
+/** Keeps `uiState` in this tab for `newestUiState` (best effort). */
+export function rememberUiState(workspaceId: string, uiState: Record<string, unknown>, now = Date.now()): void {
+  try {
+    sessionStorage.setItem(reloadKey(workspaceId), JSON.stringify({ at: now, uiState }));
+  } catch {
+    // Storage full or refused: the server's copy is all there is.
+  }
+}
+
+/**
+ * The state this tab saved moments ago, if any, else `fromServer`. A save
+ * sent as the page is left (a reload) can land after the reloaded page has
+ * read the workspace; this tab's own copy (sessionStorage: this tab only,
+ * kept across a reload) is then the newer one.
+ */
+export function newestUiState(workspaceId: string, fromServer: unknown, now = Date.now()): unknown {
+  try {
+    const saved: unknown = JSON.parse(sessionStorage.getItem(reloadKey(workspaceId)) ?? "null");
+    if (isRecord(saved) && typeof saved.at === "number" && now - saved.at < RELOAD_WINDOW_MS) {
+      return saved.uiState;
+    }
+  } catch {
+    // Unreadable: fall back to the server's copy.
+  }
+  return fromServer;
 }
