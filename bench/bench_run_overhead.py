@@ -53,7 +53,9 @@ def main() -> None:
     repeat = int(os.environ.get("REPEAT", "60"))
     print(f"load average at start: {os.getloadavg()}")
     floor = measure(lambda: subprocess.run(["python3", "-c", "pass"], check=True), 30)
-    server = ProbedServer(runs_per_minute="100000", concurrent_runs_per_user="100")
+    server = ProbedServer(
+        runs_per_minute="100000", concurrent_runs_per_user="100", warm_interpreter="true"
+    )
     server.start()
     try:
         user = User(server)

@@ -22,7 +22,9 @@ descriptors as SCM_RIGHTS):
                  (pid -1: it could not). The child is handed to the agent at
                  once (`_fork_orphan`), which reaps it like its own. It is
                  usually a spare forked after the previous run, waiting on
-                 a socket of its own for its run (`_new_spare`).
+                 a socket of its own for its run (`_new_spare`), announced
+                 as {"op": "spare", "pid"} when it is forked (the host
+                 confines it ahead of its run); there is one spare at a time.
 
 The contract that keeps runs apart: this process only ever forks. It runs
 no user code, imports nothing on request and keeps no state from a child
@@ -224,6 +226,9 @@ def _new_spare(control: socket.socket, libc: ctypes.CDLL) -> Spare | Job:
     if pid < 0:
         ours.close()
         return None
+    # The server moves it into the leaf of the run it will be, before any run
+    # arrives (see `sandpit.sandbox.agent_spare`): a run then starts confined.
+    _send(control, {"op": "spare", "pid": pid})
     return pid, ours
 
 

@@ -62,11 +62,17 @@ class Keeper:
     """One warm interpreter for the agent; see the module docstring.
 
     `report_exit(spawn_id, status)` is called for each forked run that ends
-    (`status` a raw wait status, or None when it could not be known).
+    (`status` a raw wait status, or None when it could not be known), and
+    `report_spare(pid)` for each spare the interpreter forks ahead of a run.
     """
 
-    def __init__(self, report_exit: Callable[[str, int | None], None]) -> None:
+    def __init__(
+        self,
+        report_exit: Callable[[str, int | None], None],
+        report_spare: Callable[[int], None] | None = None,
+    ) -> None:
         self.report_exit = report_exit
+        self.report_spare = report_spare
         self.preload: list[str] | None = None
         self.env: dict[str, str] | None = None
         self.pid: int | None = None
@@ -235,6 +241,10 @@ class Keeper:
                 user_site = message.get("user_site")
                 self.user_site = user_site if isinstance(user_site, str) else None
                 self.ready = True
+        elif op == "spare":
+            pid = message.get("pid")
+            if isinstance(pid, int) and pid > 0 and self.report_spare is not None:
+                self.report_spare(pid)
 
     # --- forking ------------------------------------------------------------------
 
