@@ -121,6 +121,7 @@ def report(
         ("    start: admission, rate limits, insert the run", start),
         ("      of which database", part("db_start")),
         ("    exec: agent round trip, warm fork, gate, go", exec_),
+        # Zero for a run forked from a spare confined before it came (agent_spare.py).
         ("      the run's cgroup leaf made (worker thread)", part("leaf")),
         ("      spawn: the agent forks it warm and answers", part("spawn")),
         ("      its host pid found (worker thread)", part("find")),
