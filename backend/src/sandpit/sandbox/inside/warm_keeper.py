@@ -265,6 +265,8 @@ class Keeper:
                 user_site = message.get("user_site")
                 self.user_site = user_site if isinstance(user_site, str) else None
                 self.ready = True
+                # Held only while it imports: a stop seen after this is not ours.
+                self._release()
 
     # --- forking ------------------------------------------------------------------
 
@@ -335,7 +337,9 @@ class Keeper:
         return pid
 
     def _running(self) -> bool:
-        """Whether the interpreter is neither stopped nor dead (its state in /proc)."""
+        """Whether the interpreter is neither stopped (by anyone but us) nor dead (in /proc)."""
+        if self.held:
+            return True
         try:
             with open(f"/proc/{self.pid}/stat") as stat:
                 state = stat.read().rsplit(")", 1)[1].split()[0]
