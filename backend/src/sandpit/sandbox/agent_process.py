@@ -172,6 +172,10 @@ async def exec_via_agent(
         for fd in child_ends:
             os.close(fd)
     held = _Held(channel, spawn_id, ns_pid, master, host_ends)
+    if request.warm is None and spares is not None:
+        # Only a warm run is ever a spare (a dead one's pid, reused, is not).
+        spares.forget(spawn_id)
+        spares = None
     confined = await _spare_of(spares, held, making_leaf)
     if channel.released(spawn_id):
         # Released by the agent as the confined spare `release_if` (see `agent_spare`).
