@@ -53,7 +53,9 @@ def main() -> None:
     repeat = int(os.environ.get("REPEAT", "60"))
     print(f"load average at start: {os.getloadavg()}")
     floor = measure(lambda: subprocess.run(["python3", "-c", "pass"], check=True), 30)
-    server = ProbedServer(runs_per_minute="100000", concurrent_runs_per_user="100")
+    server = ProbedServer(
+        runs_per_minute="100000", concurrent_runs_per_user="100", warm_interpreter="true"
+    )
     server.start()
     try:
         user = User(server)
@@ -119,6 +121,7 @@ def report(
         ("    start: admission, rate limits, insert the run", start),
         ("      of which database", part("db_start")),
         ("    exec: agent round trip, warm fork, gate, go", exec_),
+        # Zero for a run forked from a spare confined before it came (agent_spare.py).
         ("      the run's cgroup leaf made (worker thread)", part("leaf")),
         ("      spawn: the agent forks it warm and answers", part("spawn")),
         ("      its host pid found (worker thread)", part("find")),

@@ -10,7 +10,9 @@ this process only, the calls a run request goes through, and for every
     start      RunService.start: admission, rate limits, the run's row inserted
     exec       AgentSandbox.exec: the agent's spawn round trip, warm fork, gate, go;
                within it: leaf (the run's cgroup leaf made), spawn (the agent's
-               answer), find (its host pid), confine (moved into the leaf)
+               answer), find (its host pid), confine (moved into the leaf).
+               A run forked from a spare confined ahead of it (sandbox/agent_spare.py)
+               has no leaf, find or confine: that work was done before it came.
     execute    the executor: exec, then the program until its output is drained
     wait       the program's exit, as the agent reports it
     remove     the run's cgroup leaf killed and removed, after it

@@ -11,6 +11,7 @@ and the warm interpreter, the last pick of the OOM killer, survives it.
 
 from __future__ import annotations
 
+import ast
 import time
 from pathlib import Path
 
@@ -83,6 +84,29 @@ async def test_what_a_run_changes_does_not_reach_the_next(
         "print(sleeping)\n",
     )
     assert after == "3 False False\n0\n['MainThread']\n[]\n"
+    # Runs after the first warm one are forked from a spare confined ahead of
+    # them (sandpit.sandbox.agent_spare): each is still in a run leaf of its
+    # own, away from the agent's, with the run's OOM score, from its first line.
+    places = [
+        await _warm(
+            sandbox,
+            workspace,
+            "where.py",
+            "print(open('/proc/self/oom_score_adj').read().strip())\n"
+            "lines = [l.split(':', 2) for l in open('/proc/self/cgroup').read().split()]\n"
+            "print(sorted({p.rsplit('/', 1)[1] for _, c, p in lines"
+            " if c in ('memory', 'pids', '') and p != '/'}))\n",
+        )
+        for _ in range(2)
+    ]
+    # (Docker keeps the container's own cgroup in the hierarchies it manages alone.)
+    leaves = [
+        [leaf for leaf in ast.literal_eval(place.splitlines()[1]) if leaf.startswith("run-")]
+        for place in places
+    ]
+    assert all(place.startswith("1000\n") and "agent" not in place for place in places), places
+    assert len(leaves[0]) == len(leaves[1]) == 1, places
+    assert leaves[0] != leaves[1], places
 
 
 async def test_modules_are_a_fresh_interpreters_plus_the_preload_set_and_random_differs(

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from anyio import to_thread
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import defer
 
@@ -428,26 +428,32 @@ class RunService:
 
     async def _record(self, run_id: str, workspace_id: str, outcome: RunOutcome) -> None:
         plots = self._plots_dir(workspace_id, run_id)
+        interpreter, interpreter_note = describe(
+            outcome.interpreter, enabled=self.settings.warm_interpreter
+        )
+        finished = {
+            "status": outcome.status,
+            "exit_code": outcome.exit_code,
+            "stdout": outcome.stdout.decode("utf-8", "replace"),
+            "stderr": outcome.stderr.decode("utf-8", "replace"),
+            "truncated": outcome.truncated,
+            "duration_ms": outcome.duration_ms,
+            "images": outcome.images,
+            "message": outcome.message,
+            "segments": transcript.encode(outcome.segments),
+            "typed": outcome.typed.decode("utf-8", "replace"),
+            "interpreter": interpreter,
+            "interpreter_note": interpreter_note,
+            "finished_at": datetime.now(UTC),
+        }
+        finished["stored_bytes"] = _record_bytes(finished) + outcome.plot_bytes
         async with self.sessions() as db:
-            run = await db.get(Run, run_id)
-            if run is None:  # the workspace was deleted meanwhile
+            # One statement, no read first: a run's end is on every run's path.
+            written = await db.execute(update(Run).where(Run.id == run_id).values(finished))
+            if not _rowcount(written):  # the workspace was deleted meanwhile
+                await db.rollback()
                 await to_thread.run_sync(shutil.rmtree, plots, True)
                 return
-            run.status = outcome.status
-            run.exit_code = outcome.exit_code
-            run.stdout = outcome.stdout.decode("utf-8", "replace")
-            run.stderr = outcome.stderr.decode("utf-8", "replace")
-            run.truncated = outcome.truncated
-            run.duration_ms = outcome.duration_ms
-            run.images = outcome.images
-            run.message = outcome.message
-            run.segments = transcript.encode(outcome.segments)
-            run.typed = outcome.typed.decode("utf-8", "replace")
-            run.interpreter, run.interpreter_note = describe(
-                outcome.interpreter, enabled=self.settings.warm_interpreter
-            )
-            run.finished_at = datetime.now(UTC)
-            run.stored_bytes = _record_bytes(run) + outcome.plot_bytes
             await db.commit()
             pruned = await retention.prune(
                 db,
@@ -461,10 +467,15 @@ class RunService:
         self._on_finished(outcome.status, outcome.duration_ms)
 
 
-def _record_bytes(run: Run) -> int:
+def _record_bytes(finished: dict[str, Any]) -> int:
     """What a finished run's record takes in the database, roughly: its texts."""
-    texts = (run.stdout, run.stderr, run.segments or "", run.typed or "", run.message or "")
-    return sum(len(text.encode()) for text in texts)
+    texts = ("stdout", "stderr", "segments", "typed", "message")
+    return sum(len((finished[name] or "").encode()) for name in texts)
+
+
+def _rowcount(result: Any) -> int:
+    """Rows an UPDATE matched (a `CursorResult`'s count; typed loosely by SQLAlchemy)."""
+    return int(result.rowcount)
 
 
 def _stopped(live: LiveRun) -> RunOutcome:

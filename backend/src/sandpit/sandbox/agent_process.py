@@ -24,11 +24,16 @@ import signal
 import struct
 import termios
 import uuid
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sandpit.sandbox import cgroups
 from sandpit.sandbox.base import ExecRequest, ExitStatus, Interpreter, SandboxError
 from sandpit.sandbox.channel import AgentChannel
+
+if TYPE_CHECKING:
+    from sandpit.sandbox.agent_spare import Confined, Spares
 
 
 class AgentProcess:
@@ -111,6 +116,7 @@ async def exec_via_agent(
     cgroup: cgroups.SandboxCgroup,
     agent_node: cgroups.CgroupNode,
     request: ExecRequest,
+    spares: Spares | None = None,
 ) -> AgentProcess:
     """Start `request` through the agent, confined to the leaf `request.group` of `cgroup`.
 
@@ -118,9 +124,12 @@ async def exec_via_agent(
     appears first. Raises `SandboxError` if the agent refuses or the child
     cannot be confined (it is then killed, never released).
 
-    The leaf is made while the agent forks (the child waits at its gate
-    until it is confined, so only the time changes), and the child is found
-    and confined in one worker-thread hop: each is on every run's path.
+    A warm run forked from a spare that `spares` has already confined uses
+    the spare's leaf (`sandpit.sandbox.agent_spare`): no cgroup work is left
+    on its path. Otherwise the leaf is made while the agent forks (the child
+    waits at its gate until it is confined, so only the time changes), and
+    the child is found and confined in one worker-thread hop: each is on
+    every run's path.
     """
     spawn_id = uuid.uuid4().hex
     host_ends: tuple[int, int, int] | None = None
@@ -131,8 +140,12 @@ async def exec_via_agent(
         stderr_r, stderr_w = os.pipe2(os.O_CLOEXEC)
         host_ends = (stdin_w, stdout_r, stderr_r)
         child_ends = [stdin_r, stdout_w, stderr_w]
-    making_leaf = asyncio.ensure_future(
-        asyncio.to_thread(cgroup.leaf, request.group, oom_group=not request.pty)
+    # A warm run will most likely be the waiting spare, already in a leaf of its
+    # own; if it is confined already, the agent may release it at once.
+    likely_spare = spares is not None and request.warm is not None and spares.waiting
+    release_if = spares.confined() if spares is not None and request.warm is not None else None
+    making_leaf = (
+        None if likely_spare else _make_leaf(cgroup, request.group, oom_group=not request.pty)
     )
     try:
         ns_pid, master = await channel.spawn(
@@ -145,34 +158,134 @@ async def exec_via_agent(
             cols=request.cols,
             fds=[*child_ends, *request.extra_fds],
             warm=request.warm,
+            release_if=release_if,
         )
     except BaseException:
         for fd in host_ends or ():
             os.close(fd)
+        if spares is not None:
+            spares.forget(spawn_id)
         await _discard(making_leaf)
         raise
     finally:
         # The agent has its copies (or never will): ours go, once.
         for fd in child_ends:
             os.close(fd)
-    ours = (*(host_ends or ()), *([master] if master is not None else []))
+    held = _Held(channel, spawn_id, ns_pid, master, host_ends)
+    if request.warm is None and spares is not None:
+        # Only a warm run is ever a spare (a dead one's pid, reused, is not).
+        spares.forget(spawn_id)
+        spares = None
+    confined = await _spare_of(spares, held, making_leaf)
+    if channel.released(spawn_id):
+        # Released by the agent as the confined spare `release_if` (see `agent_spare`).
+        _in_background(_discard(making_leaf))
+        if confined is None or ns_pid != release_if:
+            # Not the process we confined: an agent that lies. It runs; end it.
+            held.kill()
+            if confined is not None:
+                await _remove(confined.leaf)
+            raise SandboxError("The process could not be placed in its group; it was stopped.")
+        return held.process(confined.leaf, confined.host_pid)
+    if confined is not None and confined.still_there():
+        # Same process as the one moved into the leaf (and given the run's OOM
+        # score): confined already.
+        _in_background(_discard(making_leaf))
+        return held.release(confined.leaf, confined.host_pid)
+    if confined is not None:
+        # The spare was confined, then died: the usual checks below say so.
+        await _discard(making_leaf)
+        making_leaf = asyncio.get_running_loop().create_future()
+        making_leaf.set_result(confined.leaf)
+    making_leaf = making_leaf or _make_leaf(cgroup, request.group, oom_group=not request.pty)
+    return await _confine_held(held, making_leaf, agent_node)
+
+
+class _Held:
+    """A child the agent forked and holds at its gate, and our ends of its descriptors."""
+
+    def __init__(
+        self,
+        channel: AgentChannel,
+        spawn_id: str,
+        ns_pid: int,
+        master: int | None,
+        host_ends: tuple[int, int, int] | None,
+    ) -> None:
+        self.channel = channel
+        self.spawn_id = spawn_id
+        self.ns_pid = ns_pid
+        self.master = master
+        self.host_ends = host_ends
+
+    def kill(self) -> None:
+        """Kill it (it never runs), and close our ends of its descriptors."""
+        ours = (*(self.host_ends or ()), *([self.master] if self.master is not None else []))
+        _kill_held(self.channel, self.spawn_id, ours)
+
+    def process(self, leaf: cgroups.Leaf, host_pid: int) -> AgentProcess:
+        """The process, confined in `leaf` (and released)."""
+        interpreter = self.channel.interpreter(self.spawn_id)
+        return AgentProcess(
+            self.channel, self.spawn_id, leaf, host_pid, self.master, self.host_ends, interpreter
+        )
+
+    def release(self, leaf: cgroups.Leaf, host_pid: int) -> AgentProcess:
+        """Open the gate of the child, confined in `leaf`; the process from now on."""
+        process = self.process(leaf, host_pid)
+        self.channel.go(self.spawn_id)
+        return process
+
+
+async def _confine_held(
+    held: _Held, making_leaf: asyncio.Future[cgroups.Leaf], agent_node: cgroups.CgroupNode
+) -> AgentProcess:
+    """Move a held child from `agent_node` into the leaf being made, then release it."""
     try:
         leaf = await asyncio.shield(making_leaf)
     except BaseException:
         # No leaf to hold it (or we were cancelled): the held child never runs.
-        _kill_held(channel, spawn_id, ours)
+        held.kill()
         await _discard(making_leaf)
         raise
-    host_pid = await asyncio.to_thread(_find_and_confine, leaf, agent_node, ns_pid)
+    host_pid = await asyncio.to_thread(_find_and_confine, leaf, agent_node, held.ns_pid)
     if host_pid is None:
         # Not where the agent said it would be: an agent that lies, or a
         # child already gone. Never release a process we could not confine.
-        _kill_held(channel, spawn_id, ours)
-        await _discard(making_leaf)
+        held.kill()
+        await _remove(leaf)
         raise SandboxError("The process could not be placed in its group; it was stopped.")
-    interpreter = channel.interpreter(spawn_id)
-    channel.go(spawn_id)
-    return AgentProcess(channel, spawn_id, leaf, host_pid, master, host_ends, interpreter)
+    return held.release(leaf, host_pid)
+
+
+# Clean-ups left to run after the answer; held here so they are not collected mid-way.
+_BACKGROUND: set[asyncio.Future[None]] = set()
+
+
+def _in_background(cleanup: Coroutine[None, None, None]) -> None:
+    task = asyncio.ensure_future(cleanup)
+    _BACKGROUND.add(task)
+    task.add_done_callback(_BACKGROUND.discard)
+
+
+def _make_leaf(
+    cgroup: cgroups.SandboxCgroup, name: str, *, oom_group: bool
+) -> asyncio.Future[cgroups.Leaf]:
+    return asyncio.ensure_future(asyncio.to_thread(cgroup.leaf, name, oom_group=oom_group))
+
+
+async def _spare_of(
+    spares: Spares | None, held: _Held, making_leaf: asyncio.Future[cgroups.Leaf] | None
+) -> Confined | None:
+    """The confined spare `held` was forked from, if it was (see `Spares.take`)."""
+    if spares is None:
+        return None
+    try:
+        return await spares.take(held.spawn_id)
+    except BaseException:
+        held.kill()
+        await _discard(making_leaf)
+        raise
 
 
 def _kill_held(channel: AgentChannel, spawn_id: str, ours: tuple[int, ...]) -> None:
@@ -183,12 +296,20 @@ def _kill_held(channel: AgentChannel, spawn_id: str, ours: tuple[int, ...]) -> N
         os.close(fd)
 
 
-async def _discard(making_leaf: asyncio.Future[cgroups.Leaf]) -> None:
-    """Remove the leaf of a process that never started (a refused exec), once it is made.
+async def _discard(making_leaf: asyncio.Future[cgroups.Leaf] | None) -> None:
+    """Remove a leaf being made that no process will use (a refused exec, a spare's run).
 
     Never raises: it runs while another error (or a cancellation) is on its way up."""
+    if making_leaf is None:
+        return
     with contextlib.suppress(Exception, asyncio.CancelledError):
         leaf = await asyncio.shield(making_leaf)
+        await asyncio.to_thread(leaf.remove)
+
+
+async def _remove(leaf: cgroups.Leaf) -> None:
+    """Remove the leaf of a process that was never released; never raises (see `_discard`)."""
+    with contextlib.suppress(Exception, asyncio.CancelledError):
         await asyncio.to_thread(leaf.remove)
 
 

@@ -32,6 +32,7 @@ from typing import Generic, TypeVar
 from sandpit.proxy.server import PackageProxy
 from sandpit.sandbox import cgroups, proxy_bridge
 from sandpit.sandbox.agent_process import AgentProcess, exec_via_agent
+from sandpit.sandbox.agent_spare import Spares
 from sandpit.sandbox.base import EndReason, ExecRequest, SandboxError, SandboxSpec, SandboxStats
 from sandpit.sandbox.channel import AgentChannel
 from sandpit.sandbox.layout import START_TIMEOUT_S, SUPPORT_MOUNT
@@ -64,6 +65,9 @@ class AgentSandbox(ABC):
         self.channel = channel
         self.cgroup = cgroup
         self._agent_leaf = agent_leaf
+        # Warm runs' processes, confined ahead of their runs (`agent_spare`).
+        self._spares = Spares(cgroup, agent_leaf)
+        channel.spares = self._spares
         self._on_end = on_end
         loop = asyncio.get_running_loop()
         self._ended: asyncio.Future[EndReason] = loop.create_future()
@@ -80,7 +84,9 @@ class AgentSandbox(ABC):
 
     async def exec(self, request: ExecRequest) -> AgentProcess:
         self._raise_if_ended()
-        return await exec_via_agent(self.channel, self.cgroup, self._agent_leaf, request)
+        return await exec_via_agent(
+            self.channel, self.cgroup, self._agent_leaf, request, self._spares
+        )
 
     async def listen(self, host: str, port: int) -> socket.socket:
         self._raise_if_ended()
@@ -129,6 +135,7 @@ class AgentSandbox(ABC):
 
     async def _watch_exit(self) -> None:
         await self._exited()
+        self._spares.close()
         self.channel.close()
         await self._release()
         with contextlib.suppress(OSError, cgroups.CgroupError):

@@ -20,6 +20,7 @@ import signal
 import socket
 import uuid
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from sandpit.fds import OwnedFd
 from sandpit.sandbox.base import FRESH_REASONS, ExitStatus, Interpreter, SandboxError
@@ -36,7 +37,23 @@ class _Pending:
     exited: asyncio.Future[ExitStatus]
     error: str | None = None
     interpreter: Interpreter | None = None
+    released: bool = False
     extra: dict[str, object] = field(default_factory=dict)
+
+
+class SpareWatcher(Protocol):
+    """Told, in the order the agent's messages come, of spares and of the spawns that use them.
+
+    Both are called from the channel's reader, synchronously: a spare
+    announced right after a run's "spawned" is seen after that run took the
+    last one (`sandpit.sandbox.agent_spare`).
+    """
+
+    def announced(self, ns_pid: int) -> None:
+        """The warm interpreter forked a spare, `ns_pid` in the sandbox's pid namespace."""
+
+    def spawned(self, spawn_id: str, ns_pid: int) -> None:
+        """Spawn `spawn_id` was answered: its process is `ns_pid`."""
 
 
 def socket_pair() -> tuple[socket.socket, socket.socket]:
@@ -56,6 +73,7 @@ class AgentChannel:
         self._pong: asyncio.Future[None] | None = None
         self._listens: dict[str, asyncio.Future[socket.socket]] = {}
         self.closed = asyncio.Event()
+        self.spares: SpareWatcher | None = None
         asyncio.get_running_loop().add_reader(sock.fileno(), self._on_readable)
 
     async def ping(self, timeout: float) -> None:
@@ -79,12 +97,15 @@ class AgentChannel:
         cols: int,
         fds: list[int],
         warm: tuple[str, ...] | None = None,
+        release_if: int | None = None,
         timeout: float = 10.0,
     ) -> tuple[int, int | None]:
         """Fork a held child; return (its pid inside the sandbox, PTY master fd or None).
 
         With `warm` (the modules to preload), the agent may fork it from its
         warm interpreter; `interpreter(spawn_id)` then says which way it went.
+        With `release_if`, a confined spare's pid, a warm child that is that
+        spare is not held but released at once (`released(spawn_id)`).
         """
         loop = asyncio.get_running_loop()
         pending = _Pending(loop.create_future(), loop.create_future())
@@ -101,6 +122,8 @@ class AgentChannel:
         }
         if warm is not None:
             message["warm"] = {"preload": list(warm)}
+            if release_if is not None:
+                message["release_if"] = release_if
         self._send(message, fds)
         try:
             return await asyncio.wait_for(asyncio.shield(pending.spawned), timeout)
@@ -132,6 +155,11 @@ class AgentChannel:
         """Which way spawned process `spawn_id` started, as its agent said (None: not asked)."""
         pending = self._pending.get(spawn_id)
         return pending.interpreter if pending is not None else None
+
+    def released(self, spawn_id: str) -> bool:
+        """Whether spawned process `spawn_id` was released without a "go" (see `spawn`)."""
+        pending = self._pending.get(spawn_id)
+        return pending is not None and pending.released
 
     def go(self, spawn_id: str) -> None:
         self._send({"op": "go", "id": spawn_id})
@@ -224,6 +252,13 @@ class AgentChannel:
             if self._pong is not None and not self._pong.done():
                 self._pong.set_result(None)
             return
+        if op == "spare":
+            pid = message["pid"]
+            if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+                raise ValueError("bad pid")
+            if self.spares is not None:
+                self.spares.announced(pid)
+            return
         listen = self._listens.get(str(message.get("id")))
         if listen is not None:
             self._answer_listen(listen, op, message, fds)
@@ -239,6 +274,9 @@ class AgentChannel:
             if master is not None and not os.isatty(master.fd):
                 raise ValueError("the PTY is not a terminal")
             pending.interpreter = _interpreter(message)
+            pending.released = message.get("released") is True
+            if self.spares is not None:
+                self.spares.spawned(str(message["id"]), pid)
             pending.spawned.set_result((pid, master.take() if master is not None else None))
         elif op == "failed" and not pending.spawned.done():
             error = str(message.get("error", "unknown error"))[:200]

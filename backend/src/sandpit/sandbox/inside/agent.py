@@ -23,7 +23,10 @@ Protocol (server → agent):
       instead when it can (`warm_keeper.py`), and "spawned" carries
       "interpreter": "warm", or "fresh" with "why" (and "detail", the
       shadowing path) when it could not. The first such run starts the
-      warm interpreter once it has ended.
+      warm interpreter once it has ended. With "release_if": pid as well
+      (a spare the server has already confined, see "spare" below), a warm
+      child that is that pid is released at once, without a "go", and
+      "spawned" says "released": true.
   {"op": "go", "id"}            release the held child: it calls execve
                                 (a warm child starts the program).
   {"op": "signal", "id", "signal", "group": bool}
@@ -34,8 +37,12 @@ Protocol (server → agent):
       fd, or {"op": "failed", "id", "error"}.
   {"op": "ping"}                answered by {"op": "pong"}.
 Agent → server, unprompted: {"op": "exited", "id", "code", "signal"} when a
-child it spawned ends, and {"op": "exec_failed", "id", "error"} when execve
-fails (then "exited" with code 127 follows).
+child it spawned ends, {"op": "exec_failed", "id", "error"} when execve
+fails (then "exited" with code 127 follows), and {"op": "spare", "pid"} when
+the warm interpreter has forked the process its next run will be (held
+until a run is handed to it; the server confines it in a run leaf ahead,
+see `sandpit.sandbox.agent_spare`). There is one spare at a time: a new one
+means the last one was handed a run or is gone.
 
 Nothing the server learns from here is trusted beyond this sandbox: user code
 runs as the same user and could replace this process. Facts that matter
@@ -88,7 +95,7 @@ class Agent:
         self.wake_r = wake_r
         signal.set_wakeup_fd(wake_w)
         signal.signal(signal.SIGCHLD, lambda *_: None)
-        self.keeper = Keeper(self.report_exit)
+        self.keeper = Keeper(self.report_exit, self.report_spare)
 
     def send(self, message: dict[str, object], fds: list[int] | None = None) -> None:
         data = json.dumps(message).encode()
@@ -184,7 +191,8 @@ class Agent:
             modules = [str(m) for m in preload] if isinstance(preload, list) else []
             self.keeper.configure(modules, env)
             self.keeper.run_started(spawn_id)
-            if self.spawn_warm(spawn_id, argv, env, cwd, fds, started):
+            release_if = message.get("release_if")
+            if self.spawn_warm(spawn_id, argv, env, cwd, fds, started, release_if):
                 return
         gate_r, gate_w = os.pipe2(os.O_CLOEXEC)
         # execve errors travel back through this pipe; a successful exec
@@ -237,8 +245,13 @@ class Agent:
         cwd: str,
         fds: list[int],
         started: dict[str, object],
+        release_if: object = None,
     ) -> bool:
-        """Fork the run from the warm interpreter; False (and `started` says why) if not."""
+        """Fork the run from the warm interpreter; False (and `started` says why) if not.
+
+        If it is `release_if` (the spare the server has confined already),
+        its gate opens at once and the answer says "released".
+        """
         gate_r, gate_w = os.pipe2(os.O_CLOEXEC)
         try:
             pid, why, detail = self.keeper.fork(spawn_id, argv, env, cwd, [*fds, gate_r])
@@ -251,8 +264,14 @@ class Agent:
                 started["detail"] = detail[:300]
             return False
         self.pids[spawn_id] = pid
-        self.gates[spawn_id] = (pid, gate_w)
-        self.send({"op": "spawned", "id": spawn_id, "pid": pid, "interpreter": "warm"})
+        answer: dict[str, object] = {"op": "spawned", "id": spawn_id, "pid": pid}
+        if isinstance(release_if, int) and pid == release_if:
+            os.write(gate_w, b"g")
+            os.close(gate_w)
+            answer["released"] = True
+        else:
+            self.gates[spawn_id] = (pid, gate_w)
+        self.send({**answer, "interpreter": "warm"})
         return True
 
     @staticmethod
@@ -324,6 +343,10 @@ class Agent:
             self.report_exit(spawn_id, status)
             # The first run that asked for a warm interpreter has ended: start it.
             self.keeper.maybe_start()
+
+    def report_spare(self, pid: int) -> None:
+        """Tell the server the warm interpreter forked a spare: the next warm run's process."""
+        self.send({"op": "spare", "pid": pid})
 
     def report_exit(self, spawn_id: str, status: int | None) -> None:
         """Tell the server that `spawn_id` ended (`status` None: how is unknown, say SIGKILL)."""

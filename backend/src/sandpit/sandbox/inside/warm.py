@@ -20,9 +20,14 @@ descriptors as SCM_RIGHTS):
                  the imports: the top-level names a workspace file must not
                  shadow; then {"op": "forked", "id", "pid"} for each fork
                  (pid -1: it could not). The child is handed to the agent at
-                 once (`_fork_orphan`), which reaps it like its own. It is
-                 usually a spare forked after the previous run, waiting on
-                 a socket of its own for its run (`_new_spare`).
+                 once (`_fork_orphan`), which reaps it like its own.
+  here → agent  {"op": "spare", "pid"} with fd [socket]: a spare, a child
+                 forked ahead of the next run and waiting for it on that
+                 socket (`_new_spare`); the agent sends it the run's "fork"
+                 message itself, so a run usually never comes here. One is
+                 forked after the imports, after each "fork", and when the
+                 agent asks:
+  agent → here  {"op": "spare"}: it handed its spare a run.
 
 The contract that keeps runs apart: this process only ever forks. It runs
 no user code, imports nothing on request and keeps no state from a child
@@ -182,63 +187,56 @@ def serve(control_fd: int) -> Job:
             "failed": _FAILED,
         },
     )
-    spare = _new_spare(control, libc)
-    while True:
-        if isinstance(spare, Job):
-            return spare  # in the spare, now given its run
+    job = _new_spare(control, libc)
+    while job is None:
         message, fds = _receive(control)
         if message is None:
             os._exit(0)  # the agent went away: the sandbox ends with it
-        if message.get("op") != "fork" or len(fds) < 5:
-            for fd in fds:
-                os.close(fd)
-            continue
-        pid = _hand_to_spare(spare, message, fds)
-        if pid < 0:  # no spare, or it was killed: fork one now
+        op = message.get("op")
+        if op == "fork" and len(fds) >= 5:
+            # No spare at hand in the agent (it died, or runs came faster than spares).
             pid = _fork_orphan(control)
             if pid == 0:
                 return _child(message, fds, libc)
-        for fd in fds:
-            os.close(fd)
-        _send(control, {"op": "forked", "id": message.get("id"), "pid": pid})
-        spare = _new_spare(control, libc)
+            for fd in fds:
+                os.close(fd)
+            _send(control, {"op": "forked", "id": message.get("id"), "pid": pid})
+            job = _new_spare(control, libc)
+        else:
+            for fd in fds:
+                os.close(fd)
+            if op == "spare":  # the agent handed its spare a run: the next one
+                job = _new_spare(control, libc)
+    return job  # in a spare, now given its run
 
 
-# A spare: a child forked ahead of the next run, waiting for it on a socket
-# of its own. Forking ~100 MB twice takes tens of milliseconds on a busy
-# machine; done between runs, a run's start is one message.
-Spare = tuple[int, socket.socket] | None
+def _new_spare(control: socket.socket, libc: ctypes.CDLL) -> Job | None:
+    """Fork a spare and hand it to the agent: None here, its Job in the spare.
 
-
-def _new_spare(control: socket.socket, libc: ctypes.CDLL) -> Spare | Job:
-    """Fork a spare: (its pid, our end) here, None if it could not; its Job in the spare."""
+    A spare is a child forked ahead of the next run, waiting for it on a
+    socket of its own, whose other end goes to the agent: a run's start is
+    then one message from the agent to the spare. (Forking ~100 MB twice
+    takes tens of milliseconds on a busy machine.)
+    """
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     pid = _fork_orphan(control, [ours])
     if pid == 0:
         message, fds = _receive(theirs)
         os.close(theirs.detach())
-        if message is None:
-            os._exit(0)  # never used: the interpreter moved on or died
+        if message is None or message.get("op") != "fork" or len(fds) < 5:
+            os._exit(0)  # never used: the agent moved on or died
         return _child(message, fds, libc)
     theirs.close()
-    if pid < 0:
-        ours.close()
-        return None
-    return pid, ours
-
-
-def _hand_to_spare(spare: Spare | Job, message: dict[str, object], fds: list[int]) -> int:
-    """Give the run to the spare; its pid, or -1 if there is none or it is gone."""
-    if not isinstance(spare, tuple):
-        return -1
-    pid, sock = spare
-    ancillary = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds).tobytes())]
-    try:
-        sock.sendmsg([json.dumps(message).encode()], ancillary)
-    except OSError:
-        pid = -1
-    sock.close()
-    return pid
+    if pid > 0:
+        # The server moves it into the leaf of the run it will be, before any
+        # run arrives (see `sandpit.sandbox.agent_spare`): a run then starts confined.
+        ancillary = [
+            (socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [ours.fileno()]).tobytes())
+        ]
+        with contextlib.suppress(OSError):  # the agent is gone: so are we, soon
+            control.sendmsg([json.dumps({"op": "spare", "pid": pid}).encode()], ancillary)
+    ours.close()
+    return None
 
 
 def _fork_orphan(control: socket.socket, also_close: list[socket.socket] | None = None) -> int:

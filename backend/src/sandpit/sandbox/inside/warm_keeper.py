@@ -10,9 +10,10 @@ is not slowed by imports competing for its CPU, and every later run is warm.
 A run forks from it only when all of these hold, else it starts fresh and
 the answer says why (`why`): the interpreter is ready (`starting`), the
 run's environment is the one it started with (`environment`), nothing in
-the workspace shadows a module it holds (`shadowed`, see `shadow.py`), and
-it answered the fork within `FORK_TIMEOUT_S` (`unavailable`: it was stopped
-or is stuck; it is killed and started again).
+the workspace shadows a module it holds (`shadowed`, see `shadow.py`), it
+is not stopped or dead, and the spare it forked ahead took the run or it
+answered the fork itself within `FORK_TIMEOUT_S` (`unavailable`: it was
+stopped or is stuck; it is killed and started again).
 
 The runs it forks are handed to the agent at once (they are orphaned
 through an intermediate process, and the agent is their subreaper), so the
@@ -62,11 +63,17 @@ class Keeper:
     """One warm interpreter for the agent; see the module docstring.
 
     `report_exit(spawn_id, status)` is called for each forked run that ends
-    (`status` a raw wait status, or None when it could not be known).
+    (`status` a raw wait status, or None when it could not be known), and
+    `report_spare(pid)` for each spare the interpreter forks ahead of a run.
     """
 
-    def __init__(self, report_exit: Callable[[str, int | None], None]) -> None:
+    def __init__(
+        self,
+        report_exit: Callable[[str, int | None], None],
+        report_spare: Callable[[int], None] | None = None,
+    ) -> None:
         self.report_exit = report_exit
+        self.report_spare = report_spare
         self.preload: list[str] | None = None
         self.env: dict[str, str] | None = None
         self.pid: int | None = None
@@ -75,6 +82,8 @@ class Keeper:
         self.check: ShadowCheck | None = None
         self.user_site: str | None = None
         self.children: dict[int, str] = {}  # pid -> spawn id, forked by the interpreter
+        # The spare the interpreter forked ahead of the next run: (pid, its socket).
+        self.spare: tuple[int, socket.socket] | None = None
         self.restart_at: float | None = None
         self.deaths: list[float] = []
         # Runs (spawns that asked for warm) still running, fresh or warm: while
@@ -195,6 +204,7 @@ class Keeper:
         if self.sock is not None:
             self.sock.close()
             self.sock = None
+        self._drop_spare()
         now = time.monotonic()
         self.deaths = [t for t in self.deaths if now - t < DEATH_MEMORY_S] + [now]
         delay = min(RESTART_MAX_S, RESTART_BASE_S * 2 ** (len(self.deaths) - 1))
@@ -206,27 +216,47 @@ class Keeper:
 
     def on_readable(self) -> None:
         """Handle what the interpreter sent (outside of a fork)."""
-        message = self._receive()
+        message, fds = self._receive()
         if message is None:
+            for fd in fds:
+                os.close(fd)
             self.kill()  # it closed its end: it is dying; the reap finishes the job
             return
-        self._handle(message)
+        self._handle(message, fds)
 
-    def _receive(self) -> dict[str, object] | None:
+    def _receive(self) -> tuple[dict[str, object] | None, list[int]]:
+        """A message from the interpreter and its descriptors (the caller's to close)."""
         assert self.sock is not None
+        fds = array.array("i")
         try:
-            data = self.sock.recv(MAX_MESSAGE)
+            data, ancillary, _flags, _addr = self.sock.recvmsg(
+                MAX_MESSAGE, socket.CMSG_SPACE(fds.itemsize), socket.MSG_CMSG_CLOEXEC
+            )
         except OSError:
-            return None
+            return None, []
+        for level, kind, payload in ancillary:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds.frombytes(payload[: len(payload) - (len(payload) % fds.itemsize)])
         if not data:
-            return None
+            return None, list(fds)
         try:
             message = json.loads(data)
         except ValueError:
-            return {}
-        return message if isinstance(message, dict) else {}
+            return {}, list(fds)
+        return (message if isinstance(message, dict) else {}), list(fds)
 
-    def _handle(self, message: dict[str, object]) -> None:
+    def _handle(self, message: dict[str, object], fds: list[int]) -> None:
+        """Act on a message; each of `fds` is kept or closed here."""
+        if message.get("op") == "spare" and len(fds) == 1:
+            pid = message.get("pid")
+            if isinstance(pid, int) and pid > 0:
+                self._drop_spare()  # one at a time: the newest is the one to use
+                self.spare = (pid, socket.socket(fileno=fds[0]))
+                if self.report_spare is not None:
+                    self.report_spare(pid)
+                return
+        for fd in fds:
+            os.close(fd)
         op = message.get("op")
         if op == "ready":
             names = message.get("names")
@@ -235,6 +265,8 @@ class Keeper:
                 user_site = message.get("user_site")
                 self.user_site = user_site if isinstance(user_site, str) else None
                 self.ready = True
+                # Held only while it imports: a stop seen after this is not ours.
+                self._release()
 
     # --- forking ------------------------------------------------------------------
 
@@ -266,6 +298,11 @@ class Keeper:
         hit = self.check.find(dirs, self.user_site)
         if hit is not None:
             return None, "shadowed", hit
+        if not self._running():
+            # Stopped (by user code: the same user may) or dead: its spare
+            # would still serve, but a stopped interpreter serves no more.
+            self.kill()
+            return None, "unavailable", None
         message = {
             "op": "fork",
             "id": spawn_id,
@@ -275,9 +312,54 @@ class Keeper:
             "env": env,
             "argv": argv,
         }
+        data = json.dumps(message).encode()
         ancillary = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds).tobytes())]
+        pid = self._hand_to_spare(data, ancillary)
+        if pid is not None:
+            self.children[pid] = spawn_id
+            return pid, "", None
+        return self._fork_here(spawn_id, data, ancillary)
+
+    def _hand_to_spare(self, data: bytes, ancillary: list[tuple[int, int, bytes]]) -> int | None:
+        """Give the run to the waiting spare and ask for the next one; its pid, or None."""
+        if self.spare is None or self.sock is None:
+            return None
+        pid, spare = self.spare
+        self.spare = None
         try:
-            self.sock.sendmsg([json.dumps(message).encode()], ancillary)
+            spare.sendmsg([data], ancillary)
+        except OSError:  # it died (killed by user code, or its interpreter went)
+            return None
+        finally:
+            spare.close()
+        with contextlib.suppress(OSError):  # a stuck interpreter: the next fork finds out
+            self.sock.send(json.dumps({"op": "spare"}).encode(), socket.MSG_DONTWAIT)
+        return pid
+
+    def _running(self) -> bool:
+        """Whether the interpreter is neither stopped (by anyone but us) nor dead (in /proc)."""
+        if self.held:
+            return True
+        try:
+            with open(f"/proc/{self.pid}/stat") as stat:
+                state = stat.read().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return False
+        return state not in ("T", "t", "Z", "X")
+
+    def _drop_spare(self) -> None:
+        """Let go of the spare (it reads EOF and exits)."""
+        if self.spare is not None:
+            self.spare[1].close()
+            self.spare = None
+
+    def _fork_here(
+        self, spawn_id: str, data: bytes, ancillary: list[tuple[int, int, bytes]]
+    ) -> tuple[int | None, str, str | None]:
+        """Ask the interpreter itself to fork the run (no spare at hand); see `fork`."""
+        assert self.sock is not None
+        try:
+            self.sock.sendmsg([data], ancillary)
         except OSError:
             self.kill()
             return None, "unavailable", None
@@ -288,14 +370,18 @@ class Keeper:
             if not ready:
                 self.kill()  # stopped or stuck: never wait for it again
                 return None, "unavailable", None
-            answer = self._receive()
+            answer, fds = self._receive()
             if answer is None:
+                for fd in fds:
+                    os.close(fd)
                 self.kill()
                 return None, "unavailable", None
             if answer.get("op") == "forked" and answer.get("id") == spawn_id:
+                for fd in fds:
+                    os.close(fd)
                 pid = answer.get("pid")
                 if isinstance(pid, int) and pid > 0:
                     self.children[pid] = spawn_id
                     return pid, "", None
                 return None, "unavailable", None  # it could not fork (out of processes)
-            self._handle(answer)
+            self._handle(answer, fds)
