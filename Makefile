@@ -17,7 +17,7 @@ BACKEND_SOURCES := $(shell find backend/src -name '*.py' 2>/dev/null)
 
 help:
 	@echo "make run    install what is missing, build, serve at http://localhost:3001"
-	@echo "make test   install what is missing and run every test (TEST_WORKERS=3 in parallel)"
+	@echo "make test   install what is missing and run every test (TEST_WORKERS=N: on N workers)"
 	@echo "make lint   ruff, import layering, mypy --strict, the TypeScript compiler and ESLint"
 	@echo "make bench  run the benchmarks in bench/"
 
@@ -25,11 +25,13 @@ run: setup
 	@echo "==> Serving Sandpit at http://localhost:$${PORT:-3001} (Ctrl+C to stop)"
 	$(VENV)/bin/sandpit serve
 
-# The pass runs on TEST_WORKERS pytest-xdist workers (most tests wait on
+# TEST_WORKERS=N runs the pass on N pytest-xdist workers (most tests wait on
 # sandboxes, browsers and servers, not on the CPU); a test file stays on one
-# worker, so a module's shared server is started once. TEST_WORKERS=0 runs it
-# in this one process. tests/workers.py keeps the workers' host uids apart.
-TEST_WORKERS ?= 3
+# worker, so a module's shared server is started once, and tests/workers.py
+# keeps the workers' host uids apart. Off (0: one process) by default: a
+# 3-worker pass on a loaded 2-core machine had browser-test errors not yet
+# explained (see the branch wt-testtime's report).
+TEST_WORKERS ?= 0
 
 test: setup-test
 	@scripts/start-docker.sh
