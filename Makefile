@@ -17,7 +17,7 @@ BACKEND_SOURCES := $(shell find backend/src -name '*.py' 2>/dev/null)
 
 help:
 	@echo "make run    install what is missing, build, serve at http://localhost:3001"
-	@echo "make test   install what is missing and run every test"
+	@echo "make test   install what is missing and run every test (TEST_WORKERS=N: on N workers)"
 	@echo "make lint   ruff, import layering, mypy --strict, the TypeScript compiler and ESLint"
 	@echo "make bench  run the benchmarks in bench/"
 
@@ -25,12 +25,21 @@ run: setup
 	@echo "==> Serving Sandpit at http://localhost:$${PORT:-3001} (Ctrl+C to stop)"
 	$(VENV)/bin/sandpit serve
 
+# TEST_WORKERS=N runs the pass on N pytest-xdist workers (most tests wait on
+# sandboxes, browsers and servers, not on the CPU); a test file stays on one
+# worker, so a module's shared server is started once, and tests/workers.py
+# keeps the workers' host uids apart. Off (0: one process) by default until a
+# whole pass on workers is green: the first one (3 workers, host load 20-27)
+# failed async tests run after browser tests on the same worker (fixed since
+# in tests/ui/conftest.py) and some timing-bound tests under that load.
+TEST_WORKERS ?= 0
+
 test: setup-test
 	@scripts/start-docker.sh
 	@echo "==> Frontend unit tests (Vitest)"
 	cd frontend && npm run --silent test
-	@echo "==> Running the test pass"
-	cd backend && .venv/bin/pytest
+	@echo "==> Running the test pass ($(TEST_WORKERS) workers)"
+	cd backend && .venv/bin/pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: setup backend/openapi.json
 	@echo "==> ruff"

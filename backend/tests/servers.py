@@ -25,6 +25,10 @@ import httpx
 
 from sandpit.config import REPO_DIR
 from sandpit.sandbox import cgroups
+from tests import workers
+
+# Host uids per test server (its sandboxes, language servers and checks).
+SERVER_UIDS = 1000
 
 
 def public_tmp(prefix: str) -> Path:
@@ -171,13 +175,14 @@ class SandpitServer:
             "LOG_LEVEL": "warning",
             # A descriptor closed twice fails the test (see `close_checked`).
             "FD_GUARD": "true",
-            # Servers run side by side in tests: each reaps "orphans" under
-            # its own cgroup root at start, and needs host uids of its own.
+            # Servers run side by side in tests (and in several pytest-xdist
+            # workers): each reaps "orphans" under its own cgroup root at
+            # start, and needs host uids of its own; both follow from its port.
             "CGROUP_ROOT": f"sandpit-test-{self.port}",
-            "SANDBOX_UID_BASE": str(400_000 + (self.port % 500) * 1000),
-            "SANDBOX_UID_COUNT": "1000",
-            "SANDBOX_GID_BASE": str(1_000_000 + (self.port % 500) * 1000),
-            "SANDBOX_GID_COUNT": "1000",
+            "SANDBOX_UID_BASE": str(workers.server_uid_base(self.port, SERVER_UIDS)),
+            "SANDBOX_UID_COUNT": str(SERVER_UIDS),
+            "SANDBOX_GID_BASE": str(workers.server_gid_base(self.port, SERVER_UIDS)),
+            "SANDBOX_GID_COUNT": str(SERVER_UIDS),
             # Every test user signs up from 127.0.0.1; the sign-up limit per
             # address has its own tests, on servers that keep it low.
             "SIGNUPS_PER_ADDRESS": "1000000",

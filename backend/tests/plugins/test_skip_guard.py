@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from sandpit.config import BACKEND_DIR
 from tests.plugins.skip_guard import AllowedSkip
 
 pytest_plugins = ["pytester"]
@@ -30,6 +31,35 @@ def inner_session(pytester: pytest.Pytester, source: str) -> pytest.RunResult:
     return pytester.runpytest_inprocess("-p", "tests.plugins.skip_guard", "-p", "no:cacheprovider")
 
 
+def inner_session_on_workers(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, **sources: str
+) -> pytest.RunResult:
+    """Run `sources` (module name -> text) on two pytest-xdist workers, as `make test` does.
+
+    The skips then happen in the workers; the guard must fail the session
+    of the controller, whose exit status is the pass's.
+    """
+    pytester.makeini("[pytest]\n")
+    pytester.makepyfile(**sources)
+    # The workers are new interpreters: they import the guard from the backend's tests package.
+    monkeypatch.setenv("PYTHONPATH", str(BACKEND_DIR))
+    # Only xdist and the guard: three interpreters that load every installed
+    # plugin (Schemathesis, Playwright...) would cost seconds for nothing.
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    return pytester.runpytest_subprocess(
+        "-p",
+        "xdist.plugin",
+        "-p",
+        "tests.plugins.skip_guard",
+        "-p",
+        "no:cacheprovider",
+        "-n",
+        "2",
+        "--dist",
+        "loadfile",
+    )
+
+
 def test_an_unexpected_skip_fails_the_session(pytester: pytest.Pytester) -> None:
     result = inner_session(pytester, SKIPPING)
     result.assert_outcomes(passed=1, skipped=1, xfailed=1)
@@ -43,6 +73,23 @@ def test_a_module_level_skip_fails_the_session(pytester: pytest.Pytester) -> Non
     )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(["test_inner.py: gone"])
+
+
+def test_a_skip_on_a_worker_fails_the_parallel_session(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = inner_session_on_workers(
+        pytester,
+        monkeypatch,
+        test_inner=SKIPPING,
+        test_gone="import pytest\npytest.skip('gone', allow_module_level=True)\n",
+    )
+    # The controller counts every worker's tests, the skips among them.
+    result.assert_outcomes(passed=1, skipped=2, xfailed=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*unexpected skips*"])
+    result.stdout.fnmatch_lines(["test_inner.py::test_skips: no image"])
+    result.stdout.fnmatch_lines(["test_gone.py: gone"])
 
 
 def test_without_skips_the_session_passes(pytester: pytest.Pytester) -> None:

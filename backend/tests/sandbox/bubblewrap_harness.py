@@ -2,10 +2,10 @@
 
 Its backends run on the harness's test cgroup root (see `AgentHarness`) and
 on real host uids from a range the server does not use: a block of
-`UID_BLOCK` from 300000 up per backend object, never reused in a session
-(the server's default is 200000-209999), and workspace gids from the same
-block shifted by `TEST_GID_OFFSET` (1600000 up; the server's default is
-210000-219999, the test servers' 1000000-1499999).
+`UID_BLOCK` per backend object from this worker's range (300000 up for the
+first; see tests/workers.py), never reused in a session (the server's
+default is 200000-209999), and workspace gids from the same block shifted
+by `TEST_GID_OFFSET` (the server's default is 210000-219999).
 """
 
 from __future__ import annotations
@@ -20,20 +20,25 @@ from sandpit.sandbox.backends.bubblewrap import BubblewrapBackend, BubblewrapSan
 from sandpit.sandbox.base import Sandbox
 from sandpit.sandbox.layout import INSIDE_DIR
 from sandpit.sandbox.uids import GroupPool, UidPool
+from tests import workers
 from tests.sandbox.agent_harness import AgentHarness, live_processes
 from tests.servers import public_tmp
 
-# Host uids for test sandboxes: a block per backend object, never reused in a session.
-TEST_UID_BASE = 300_000
+# Host uids for test sandboxes: a block per backend object, never reused in a
+# session, from this worker's own range (other workers count in theirs).
 UID_BLOCK = 32
 # A backend's workspace gids: its uid block, shifted by this.
 TEST_GID_OFFSET = 1_300_000
-_uid_blocks = itertools.count(TEST_UID_BASE, UID_BLOCK)
+_UIDS = workers.uid_range()
+_uid_blocks = itertools.count(_UIDS.start, UID_BLOCK)
 
 
 def take_uid_block() -> int:
     """The first uid of a block of `UID_BLOCK` test uids no other backend object has."""
-    return next(_uid_blocks)
+    first = next(_uid_blocks)
+    if first + UID_BLOCK > _UIDS.stop:
+        raise RuntimeError(f"this worker's test uids ({_UIDS}) are used up")
+    return first
 
 
 def processes_of_uids(uids: range) -> dict[int, str]:

@@ -70,7 +70,18 @@ def ui_server() -> Iterator[SandpitServer]:
     server.close()
 
 
-@pytest.fixture(scope="session")
+def browser_scope(fixture_name: str, config: pytest.Config) -> str:
+    """One Chromium per session; per module when the pass runs on xdist workers.
+
+    Playwright's sync API keeps an event loop running in the main thread while
+    it is open, and pytest-asyncio cannot run a test then. In one process the
+    browser tests come last but for sync ones; on a worker, any test file may
+    follow a browser test's, so there the browser closes with its module.
+    """
+    return "module" if getattr(config.option, "numprocesses", None) else "session"
+
+
+@pytest.fixture(scope=browser_scope)  # type: ignore[arg-type]
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.is_file():
         pytest.fail("Chromium is missing: `apt-get install chromium` (setup-system.sh test).")
