@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import array
 import asyncio
+import gc
 import json
 import os
 import socket
@@ -101,3 +102,32 @@ async def test_anything_else_is_dropped(
 async def test_a_refusal_says_why(pair: tuple[AgentChannel, ScriptedAgent]) -> None:
     with pytest.raises(SandboxError, match="could not listen: Address already in use"):
         await ask(pair, refusal)
+
+
+@pytest.mark.parametrize("when", ["before the ping", "after the ping timed out"])
+async def test_a_sandbox_ending_at_its_start_leaves_no_unretrieved_failure(when: str) -> None:
+    """The agent gone when pinged, or after the ping was given up on: one clear error, no
+    "Future exception was never retrieved" in the server's log once the channel is gone."""
+    loop = asyncio.get_running_loop()
+    reported: list[dict[str, object]] = []
+    loop.set_exception_handler(lambda _loop, context: reported.append(context))
+    host, sandbox = socket_pair()
+    channel = AgentChannel(host)
+    try:
+        if when == "before the ping":
+            sandbox.close()
+            with pytest.raises(SandboxError, match="not responding"):
+                await channel.ping(timeout=1.0)
+        else:
+            with pytest.raises(SandboxError, match="did not start in time"):
+                await channel.ping(timeout=0.05)
+            sandbox.close()
+        await asyncio.wait_for(channel.closed.wait(), 5)
+        channel.close()
+        del channel
+        gc.collect()  # a failed future nobody retrieved is reported when collected
+        await asyncio.sleep(0)
+        assert reported == []
+    finally:
+        sandbox.close()
+        loop.set_exception_handler(None)

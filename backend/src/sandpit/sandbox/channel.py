@@ -78,12 +78,21 @@ class AgentChannel:
 
     async def ping(self, timeout: float) -> None:
         """Wait until the agent answers; raises `SandboxError` if it does not in time."""
-        self._pong = asyncio.get_running_loop().create_future()
+        # Sent first: a send that finds the agent gone fails the channel (and
+        # raises), and a future made before it would be failed too, with no
+        # one left to retrieve its exception. No answer can come in between.
         self._send({"op": "ping"})
+        pong = self._pong = asyncio.get_running_loop().create_future()
         try:
-            await asyncio.wait_for(asyncio.shield(self._pong), timeout)
+            await asyncio.wait_for(asyncio.shield(pong), timeout)
         except TimeoutError as exc:
             raise SandboxError("The sandbox did not start in time.") from exc
+        finally:
+            # A ping given up on (its timeout, a cancelled start) is never
+            # awaited again: cancelled, a later end of the sandbox has no
+            # exception to set on it that nobody would retrieve.
+            if not pong.done():
+                pong.cancel()
 
     async def spawn(
         self,
