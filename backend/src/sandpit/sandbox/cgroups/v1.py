@@ -100,6 +100,23 @@ def v1_root_limit_files(limits: RootLimits) -> list[tuple[str, str]]:
     ]
 
 
+def _write_limits(dirs: Mapping[str, Path], files: list[tuple[str, str]]) -> None:
+    """Write each (file name, value) in its controller's directory of `dirs`, in order.
+
+    Files of a controller not in `dirs` (not mounted) are skipped. Raises
+    CgroupError naming the first write that fails.
+    """
+    for file_name, value in files:
+        directory = dirs.get(controller_of(file_name))
+        if directory is None:
+            continue
+        try:
+            write_file(directory / file_name, value)
+        except OSError as error:
+            message = f"cannot write {value} to {directory / file_name}: {error}"
+            raise CgroupError(message) from error
+
+
 def _freeze(freezer: Path) -> None:
     try:
         write_file(freezer / "freezer.state", "FROZEN")
@@ -168,16 +185,7 @@ class V1Sandbox(SandboxCgroup):
         """Write `limits`, skipping controllers that are not mounted. Raises CgroupError."""
         memory = self.dirs.get("memory")
         memsw = memory is not None and (memory / "memory.memsw.limit_in_bytes").exists()
-        for file_name, value in v1_limit_files(limits, memsw=memsw):
-            directory = self.dirs.get(controller_of(file_name))
-            if directory is None:
-                continue
-            try:
-                write_file(directory / file_name, value)
-            except OSError as error:
-                raise CgroupError(
-                    f"cannot write {value} to {directory / file_name}: {error}"
-                ) from error
+        _write_limits(self.dirs, v1_limit_files(limits, memsw=memsw))
 
     def _open_leaf(self, name: str) -> V1Leaf:
         validate_leaf_name(name)
@@ -265,16 +273,7 @@ class V1Driver(CgroupDriver):
             ) from error
 
     def limit_root(self, limits: RootLimits) -> None:
-        for file_name, value in v1_root_limit_files(limits):
-            directory = self._roots.get(controller_of(file_name))
-            if directory is None:
-                continue
-            try:
-                write_file(directory / file_name, value)
-            except OSError as error:
-                raise CgroupError(
-                    f"cannot write {value} to {directory / file_name}: {error}"
-                ) from error
+        _write_limits(self._roots, v1_root_limit_files(limits))
 
     def root_memory_in_use(self) -> int | None:
         memory = self._roots.get("memory")
@@ -302,10 +301,4 @@ class V1Driver(CgroupDriver):
             files.append(("cpu.cfs_quota_us", str(quota)))
         elif current < 0:
             files += [("cpu.cfs_period_us", str(CPU_PERIOD_US)), ("cpu.cfs_quota_us", str(quota))]
-        for file_name, value in files:
-            try:
-                write_file(directory / file_name, value)
-            except OSError as error:
-                raise CgroupError(
-                    f"cannot write {value} to {directory / file_name}: {error}"
-                ) from error
+        _write_limits({"cpu": directory}, files)
