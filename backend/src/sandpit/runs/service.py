@@ -19,11 +19,9 @@ import asyncio
 import contextlib
 import logging
 import shutil
-import time
 import uuid
 from collections.abc import AsyncGenerator, Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +40,8 @@ from sandpit.errors import (
     RateLimited,
     ServiceUnavailable,
 )
-from sandpit.runs import retention, transcript
-from sandpit.runs.executor import STOPPED_MESSAGE, RunOutcome, RunRequest, execute
-from sandpit.runs.interpreter import describe
+from sandpit.runs import record, retention, transcript
+from sandpit.runs.executor import RunOutcome, RunRequest, execute
 from sandpit.runs.live import MAX_FOLLOWERS, InputState, LiveRun, Started, follow
 from sandpit.runs.output import Image, Text
 from sandpit.runs.stdin import MAX_PENDING_BYTES
@@ -378,13 +375,15 @@ class RunService:
                 # Stopped before the process started (e.g. while the sandbox was starting).
                 if run_id not in self._stopped:
                     raise
-                outcome = _stopped(live)
+                outcome = record.stopped(live)
             await self._record(run_id, workspace_id, outcome)
         except Exception:
             log.exception("run %s failed", run_id)
             with contextlib.suppress(Exception):
                 await self._record(
-                    run_id, workspace_id, _failure("The run failed on the server; it was logged.")
+                    run_id,
+                    workspace_id,
+                    record.failure("The run failed on the server; it was logged."),
                 )
         finally:
             self._tasks.pop(run_id, None)
@@ -407,7 +406,7 @@ class RunService:
         except (SandboxError, RateLimited, ServiceUnavailable) as exc:
             # A start refused after the check in `start` (another start took
             # the place meanwhile): the run ends saying why.
-            return _failure(exc.detail)
+            return record.failure(exc.detail)
         with self.manager.busy(workspace_id):
             live.executing = True
             task = asyncio.ensure_future(
@@ -422,31 +421,13 @@ class RunService:
                     await task
                 if run_id not in self._stopped:
                     raise
-                return _stopped(live)
+                return record.stopped(live)
             except SandboxError as exc:
-                return _failure(exc.detail)
+                return record.failure(exc.detail)
 
     async def _record(self, run_id: str, workspace_id: str, outcome: RunOutcome) -> None:
         plots = self._plots_dir(workspace_id, run_id)
-        interpreter, interpreter_note = describe(
-            outcome.interpreter, enabled=self.settings.warm_interpreter
-        )
-        finished = {
-            "status": outcome.status,
-            "exit_code": outcome.exit_code,
-            "stdout": outcome.stdout.decode("utf-8", "replace"),
-            "stderr": outcome.stderr.decode("utf-8", "replace"),
-            "truncated": outcome.truncated,
-            "duration_ms": outcome.duration_ms,
-            "images": outcome.images,
-            "message": outcome.message,
-            "segments": transcript.encode(outcome.segments),
-            "typed": outcome.typed.decode("utf-8", "replace"),
-            "interpreter": interpreter,
-            "interpreter_note": interpreter_note,
-            "finished_at": datetime.now(UTC),
-        }
-        finished["stored_bytes"] = _record_bytes(finished) + outcome.plot_bytes
+        finished = record.finished_values(outcome, warm=self.settings.warm_interpreter)
         async with self.sessions() as db:
             # One statement, no read first: a run's end is on every run's path.
             written = await db.execute(update(Run).where(Run.id == run_id).values(finished))
@@ -467,42 +448,6 @@ class RunService:
         self._on_finished(outcome.status, outcome.duration_ms)
 
 
-def _record_bytes(finished: dict[str, Any]) -> int:
-    """What a finished run's record takes in the database, roughly: its texts."""
-    texts = ("stdout", "stderr", "segments", "typed", "message")
-    return sum(len((finished[name] or "").encode()) for name in texts)
-
-
 def _rowcount(result: Any) -> int:
     """Rows an UPDATE matched (a `CursorResult`'s count; typed loosely by SQLAlchemy)."""
     return int(result.rowcount)
-
-
-def _stopped(live: LiveRun) -> RunOutcome:
-    """A stopped run keeps what it printed and showed (its followers saw it already)."""
-    output = live.output
-    return RunOutcome(
-        status="killed",
-        exit_code=None,
-        stdout=output.record("stdout"),
-        stderr=output.record("stderr"),
-        truncated=output.truncated,
-        duration_ms=int((time.monotonic() - live.started) * 1000),
-        images=len(output.images),
-        plot_bytes=output.images.bytes_stored,
-        message=STOPPED_MESSAGE,
-        segments=transcript.segments_of(output),
-        typed=output.typed,
-    )
-
-
-def _failure(message: str) -> RunOutcome:
-    return RunOutcome(
-        status="error",
-        exit_code=None,
-        stdout=b"",
-        stderr=b"",
-        truncated=False,
-        duration_ms=0,
-        message=message,
-    )
