@@ -2,6 +2,7 @@
 
 import { useCallback, useEffect, useRef } from "react";
 import type { UiState } from "@/lib/uiState";
+import { usePageLeave } from "./usePageLeave";
 
 const SAVE_AFTER_MS = 1000;
 
@@ -38,26 +39,13 @@ export function useCursorMemory(
   );
 
   // A cursor moved less than a second before the page is left is saved too.
-  useEffect(() => {
-    const leave = () => {
-      if (timer.current !== 0) {
-        save();
-        flushUi();
-      }
-    };
-    const onHide = () => {
-      if (document.visibilityState === "hidden") {
-        leave();
-      }
-    };
-    document.addEventListener("visibilitychange", onHide);
-    window.addEventListener("pagehide", leave);
-    return () => {
-      document.removeEventListener("visibilitychange", onHide);
-      window.removeEventListener("pagehide", leave);
-      window.clearTimeout(timer.current);
-    };
-  }, [save, flushUi]);
+  usePageLeave(() => {
+    if (timer.current !== 0) {
+      save();
+      flushUi();
+    }
+  });
+  useEffect(() => () => window.clearTimeout(timer.current), []);
 
   const initialCursor = useCallback((path: string) => initial[path], [initial]);
   return { onCursor, initialCursor };

@@ -3,6 +3,7 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { rememberActiveFile } from "@/lib/earlyRequests";
 import { saveUiState, type UiState } from "@/lib/uiState";
+import { usePageLeave } from "./usePageLeave";
 
 const SAVE_DELAY_MS = 800;
 
@@ -52,20 +53,9 @@ export function useUiState(
 
   useEffect(() => rememberActiveFile(workspaceId, state.active), [workspaceId, state.active]);
 
-  useEffect(() => {
-    const onHide = () => {
-      if (document.visibilityState === "hidden") {
-        flush();
-      }
-    };
-    document.addEventListener("visibilitychange", onHide);
-    window.addEventListener("pagehide", flush);
-    return () => {
-      document.removeEventListener("visibilitychange", onHide);
-      window.removeEventListener("pagehide", flush);
-      flush();
-    };
-  }, [flush]);
+  usePageLeave(flush);
+  // Leaving the workspace inside the app unmounts it without a page leave.
+  useEffect(() => flush, [flush]);
 
   return [state, update, flush];
 }
