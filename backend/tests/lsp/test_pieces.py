@@ -66,6 +66,65 @@ def test_initialize_goes_to_both_and_answers_once_with_merged_capabilities() -> 
     ]
 
 
+def test_pyrefly_is_told_to_report_type_errors_and_both_kinds_of_code_action_are_offered() -> None:
+    mux = Mux()
+    params = {"capabilities": {}, "initializationOptions": {"other": 1}}
+    routed = mux.from_client({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": params})
+    assert routed[0][1]["params"]["initializationOptions"] == {
+        "other": 1,
+        "pyrefly": {"displayTypeErrors": "force-on"},
+    }
+    assert routed[1][1]["params"]["initializationOptions"] == {"other": 1}  # as sent, for ruff
+    main_caps = {"codeActionProvider": {"codeActionKinds": ["quickfix", "refactor.extract"]}}
+    ruff_caps = {"codeActionProvider": {"codeActionKinds": ["quickfix"], "resolveProvider": True}}
+    mux.from_server("main", {"jsonrpc": "2.0", "id": 0, "result": {"capabilities": main_caps}})
+    [answer] = mux.from_server(
+        "ruff", {"jsonrpc": "2.0", "id": "mux:initialize", "result": {"capabilities": ruff_caps}}
+    )
+    assert answer["result"]["capabilities"]["codeActionProvider"] == {
+        "codeActionKinds": ["quickfix", "refactor.extract"],
+        "resolveProvider": True,
+    }
+
+
+def action(title: str, new_text: str) -> dict[str, Any]:
+    span = {"start": {"line": 0, "character": 0}, "end": {"line": 1, "character": 0}}
+    edit = {"changes": {"file:///app/a.py": [{"range": span, "newText": new_text}]}}
+    return {"title": title, "kind": "quickfix", "edit": edit}
+
+
+def test_code_actions_come_from_both_servers_in_one_answer_each_fix_once() -> None:
+    mux = Mux()
+    ask = {"jsonrpc": "2.0", "id": 7, "method": "textDocument/codeAction", "params": {}}
+    [(main, to_main), (ruff, to_ruff)] = mux.from_client(ask)
+    assert (main, ruff, to_main["id"]) == ("main", "ruff", 7)
+    assert to_ruff["id"] != 7
+    ruffs = [action("Ruff (F401): Remove unused import: `os`", "")]
+    pyreflys = [
+        action("Remove unused import: `os`", ""),  # ruff's very change
+        action("Add `# pyrefly: ignore[unused-import]`", "# pyrefly: ignore[unused-import]\n"),
+        action("Generate variable `x`", "x = None\n"),
+    ]
+    assert mux.from_server("ruff", {"jsonrpc": "2.0", "id": to_ruff["id"], "result": ruffs}) == []
+    [answer] = mux.from_server("main", {"jsonrpc": "2.0", "id": 7, "result": pyreflys})
+    assert answer["id"] == 7
+    assert [a["title"] for a in answer["result"]] == [
+        "Ruff (F401): Remove unused import: `os`",
+        "Generate variable `x`",
+    ]
+    # One server failing leaves the other's list; both failing, the error.
+    ask2, ask3 = {**ask, "id": "a"}, {**ask, "id": "b"}
+    [(_, _), (_, ruff2)] = mux.from_client(ask2)
+    [(_, _), (_, ruff3)] = mux.from_client(ask3)
+    error = {"code": -32603, "message": "boom"}
+    assert mux.from_server("main", {"jsonrpc": "2.0", "id": "a", "error": error}) == []
+    [only_ruff] = mux.from_server("ruff", {"jsonrpc": "2.0", "id": ruff2["id"], "result": ruffs})
+    assert only_ruff == {"jsonrpc": "2.0", "id": "a", "result": ruffs}
+    assert mux.from_server("ruff", {"jsonrpc": "2.0", "id": ruff3["id"], "error": error}) == []
+    [failed] = mux.from_server("main", {"jsonrpc": "2.0", "id": "b", "error": error})
+    assert failed == {"jsonrpc": "2.0", "id": "b", "error": error}
+
+
 def test_requests_notifications_and_server_requests_are_routed() -> None:
     mux = Mux()
     formatting = {"jsonrpc": "2.0", "id": 5, "method": "textDocument/formatting", "params": {}}
@@ -97,6 +156,14 @@ def test_diagnostics_are_the_union_of_both_servers() -> None:
     assert publish(mux, "ruff", "E711") == ["E711"]
     assert publish(mux, "main", "bad-argument-type") == ["bad-argument-type", "E711"]
     assert publish(mux, "ruff") == ["bad-argument-type"]
+
+
+def test_a_closed_documents_diagnostics_are_forgotten() -> None:
+    mux = Mux()
+    publish(mux, "ruff", "E711")
+    close = {"textDocument": {"uri": "file:///app/a.py"}}
+    mux.from_client({"jsonrpc": "2.0", "method": "textDocument/didClose", "params": close})
+    assert publish(mux, "main", "bad-argument-type") == ["bad-argument-type"]
 
 
 def test_each_problem_is_reported_once_by_the_server_that_owns_its_rule() -> None:

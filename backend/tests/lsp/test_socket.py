@@ -26,6 +26,7 @@ a = np.ar
 b = helpers.greet("x")
 print(undefined_name)
 x  =  [1,2]
+z = 1 + "a"
 """
 HELPERS = '''def greet(name: str) -> str:
     """Say hello."""
@@ -103,6 +104,27 @@ def test_language_features_limits_and_restart(server: SandpitServer, user: User)
         )
         assert sources(found, "undefined_name") == ["Pyrefly"], found
         assert sources(found, "`os`") == ["Ruff"], found
+        # A type error too (pyrefly's default shows them only with a pyrefly.toml).
+        found = client.wait_diagnostics(uri, lambda ds: sources(ds, "Literal['a']"))
+        assert sources(found, "Literal['a']") == ["Pyrefly"], found
+
+        # Code actions from both servers in one answer, each fix once:
+        # pyrefly's for the undefined name, ruff's for the unused import.
+        def actions(line: int, start: int, end: int) -> list[str]:
+            span = {
+                "start": {"line": line, "character": start},
+                "end": {"line": line, "character": end},
+            }
+            here = [d for d in found if d["range"]["start"]["line"] == line]
+            params = {"textDocument": {"uri": uri}, "range": span, "context": {"diagnostics": here}}
+            return [a["title"] for a in client.request("textDocument/codeAction", params)]
+
+        assert "Generate variable `undefined_name`" in actions(6, 6, 20)
+        for_os = actions(2, 7, 9)
+        assert [t for t in for_os if "unused import" in t.lower()] == [
+            "Ruff (F401): Remove unused import: `os`"
+        ], for_os
+        assert not [t for t in for_os if "ignore[unused-import]" in t], for_os
         pid = server_pid(server, "pyrefly")
         os.kill(pid, signal.SIGKILL)
         closed = client.read_close()

@@ -106,8 +106,27 @@ def wait_for_file(ide: Ide, path: str, text: str) -> None:
         ide.page.wait_for_timeout(100)
 
 
+def wait_for_sent(ide: Ide, sent: list[object], method: str, uri: str) -> None:
+    """Poll the page's messages to the language server until one is `method` for `uri`."""
+
+    def found() -> bool:
+        for raw in sent:
+            message = json.loads(raw)  # type: ignore[arg-type]
+            document = (message.get("params") or {}).get("textDocument") or {}
+            if message.get("method") == method and document.get("uri") == uri:
+                return True
+        return False
+
+    deadline = time.monotonic() + 30
+    while not found():
+        assert time.monotonic() < deadline, f"the page never sent {method} for {uri}"
+        ide.page.wait_for_timeout(100)
+
+
 def test_completion_and_hover(ide: Ide) -> None:
     page = ide.page
+    sent: list[object] = []
+    page.on("websocket", lambda socket: socket.on("framesent", lambda frame: sent.append(frame)))
     editor = open_with_server(ide, "main.py")
     editor.click()
     type_at_end(ide, "a = np.ar")
@@ -132,6 +151,22 @@ def test_completion_and_hover(ide: Ide) -> None:
     expect(page.get_by_test_id("problems-count")).to_be_visible(timeout=SERVER_MS)
     type_at_end(ide, "\nd = np.lin")
     expect(completions).to_contain_text("linspace", timeout=SERVER_MS)
+    page.keyboard.press("Escape")
+
+    # A renamed file follows in the servers: closed under its old name and
+    # opened under the new one, where its diagnostics then come from.
+    ide.tree_item("main.py").focus()
+    page.keyboard.press("F2")
+    page.get_by_label("Rename main.py").fill("analysis.py")
+    page.keyboard.press("Enter")
+    renamed = page.get_by_role("textbox", name="Editor: analysis.py")
+    expect(renamed).to_be_visible()
+    wait_for_sent(ide, sent, "textDocument/didClose", "file:///app/main.py")
+    wait_for_sent(ide, sent, "textDocument/didOpen", "file:///app/analysis.py")
+    renamed.click()
+    type_at_end(ide, "\nprint(not_defined_yet)")
+    squiggle = page.locator(".cm-lintRange-error", has_text="not_defined_yet")
+    expect(squiggle.first).to_be_visible(timeout=SERVER_MS)
 
 
 def test_diagnostics_definition_and_format(ide: Ide) -> None:

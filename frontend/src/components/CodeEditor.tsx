@@ -313,6 +313,12 @@ export function CodeEditor({
         ];
         if (shown.current === from) {
           shown.current = to;
+          // The language servers know a file by its path: the shown file's
+          // LSP plugin is swapped, closing the old name and opening the new.
+          // (A hidden file is not open in them; it gets its plugin when shown.)
+          if (language.current !== null) {
+            effects.push(lspSlot.reconfigure(language.current.current(to)));
+          }
           editor.dispatch({ effects });
           entry.state = editor.state;
         } else {

@@ -5,11 +5,15 @@ the pair as one. A pure state machine: messages in, (destination, message)
 out; the session moves the bytes.
 
 Routing:
-- Formatting and code actions (ruff's quick fixes) go to ruff; every other
-  request goes to the main server. Notifications (document sync) go to both.
+- Formatting goes to ruff; code actions go to both, and the client gets
+  one answer with both lists (`sandpit.lsp.actions`); every other request
+  goes to the main server. Notifications (document sync) go to both.
 - `initialize` goes to both; the client gets the main server's answer with
-  ruff's formatting and code-action capabilities, once both have answered.
-  Both are told the client cannot pull diagnostics, so both publish them.
+  ruff's formatting capabilities and both servers' code-action kinds, once
+  both have answered. Both are told the client cannot pull diagnostics, so
+  both publish them. pyrefly is told to report type errors
+  (`MAIN_OPTIONS`): by default it reports them only in a project with a
+  pyrefly configuration file, so `1 + "a"` went unmarked.
 - Diagnostics are kept per document and server, and the client always gets
   the union (each server's publication would otherwise replace the other's).
   Where both report the same problem, one server owns the rule and the
@@ -17,7 +21,8 @@ Routing:
   and syntax errors (it resolves star imports and the user's modules, where
   ruff's F821 goes silent or guesses; both parse with the same parser and
   say the same about syntax), ruff owns unused imports (its report carries
-  the quick fix that removes them).
+  the quick fix that removes them). A closed document's diagnostics are
+  forgotten (a renamed file is closed under its old name).
 - Completion answers are cut to the typed prefix, trimmed, and answered
   again from the kept list while only the typed name changes
   (`sandpit.lsp.completion`), from the documents' text (`Documents`), which
@@ -32,6 +37,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from sandpit.lsp.actions import CodeActions
 from sandpit.lsp.completion import Completions
 from sandpit.lsp.documents import Documents
 
@@ -40,19 +46,15 @@ Destination = Literal["main", "ruff", "client"]
 Message = dict[str, Any]
 SERVERS: tuple[Server, ...] = ("main", "ruff")
 
+# Only ruff resolves code actions: pyrefly's carry their edits.
 RUFF_REQUESTS = frozenset(
-    {
-        "textDocument/formatting",
-        "textDocument/rangeFormatting",
-        "textDocument/codeAction",
-        "codeAction/resolve",
-    }
+    {"textDocument/formatting", "textDocument/rangeFormatting", "codeAction/resolve"}
 )
-RUFF_CAPABILITIES = (
-    "documentFormattingProvider",
-    "documentRangeFormattingProvider",
-    "codeActionProvider",
-)
+RUFF_CAPABILITIES = ("documentFormattingProvider", "documentRangeFormattingProvider")
+# pyrefly's `displayTypeErrors` "default" shows type errors only where a
+# pyrefly.toml (or `[tool.pyrefly]`) exists; students' workspaces have none.
+# A user's configuration still chooses which errors (its `errors` table).
+MAIN_OPTIONS: dict[str, Any] = {"pyrefly": {"displayTypeErrors": "force-on"}}
 INTERNAL = "mux:"
 # The diagnostics a server reports that the other server owns, by `code`
 # (see the module docstring for why each is owned where it is).
@@ -70,6 +72,7 @@ class Mux:
         self._server_requests: dict[str, tuple[Server, Any]] = {}
         self._documents = Documents()
         self._completions = Completions(self._documents)
+        self._actions = CodeActions(OWNED_BY["ruff"])
 
     def from_client(self, message: Message) -> list[tuple[Destination, Message]]:
         """Where a client message goes (a list: notifications go to both servers).
@@ -85,6 +88,8 @@ class Mux:
             return [(server, {**message, "id": original})]
         if "id" not in message:
             self._documents.notify(str(method), message.get("params"))
+            if method == "textDocument/didClose":
+                self._forget_diagnostics(message.get("params"))
             return [(server, message) for server in SERVERS]
         if method == "textDocument/completion":
             answer = self._completions.request(message)
@@ -94,9 +99,12 @@ class Mux:
             self._init_id = message["id"]
             params = _without_pull_diagnostics(message.get("params") or {})
             return [
-                ("main", {**message, "params": params}),
+                ("main", {**message, "params": _with_main_options(params)}),
                 ("ruff", {**message, "id": INTERNAL + "initialize", "params": params}),
             ]
+        if method == "textDocument/codeAction":
+            to_main, to_ruff = self._actions.request(message)
+            return [("main", to_main), ("ruff", to_ruff)]
         if method == "shutdown":
             return [("main", message), ("ruff", {**message, "id": INTERNAL + "shutdown"})]
         return [("ruff" if method in RUFF_REQUESTS else "main", message)]
@@ -110,6 +118,8 @@ class Mux:
             ):
                 self._init[server] = message
                 return self._initialized()
+            if self._actions.asked(server, message):
+                return self._actions.answer(server, message)
             if str(message["id"]).startswith(INTERNAL):
                 return []
             if server == "main" and self._completions.asked(message["id"]):
@@ -148,8 +158,47 @@ class Mux:
                 capabilities[name] = ruff_capabilities[name]
             else:
                 capabilities.pop(name, None)
+        actions = _code_actions(
+            capabilities.get("codeActionProvider"), ruff_capabilities.get("codeActionProvider")
+        )
+        if actions is None:
+            capabilities.pop("codeActionProvider", None)
+        else:
+            capabilities["codeActionProvider"] = actions
         capabilities.pop("diagnosticProvider", None)
         return [{**main, "result": {**result, "capabilities": capabilities}}]
+
+    def _forget_diagnostics(self, params: Any) -> None:
+        document = params.get("textDocument") if isinstance(params, dict) else None
+        if isinstance(document, dict):
+            self._diagnostics.pop(str(document.get("uri")), None)
+
+
+def _code_actions(main: Any, ruff: Any) -> Any:
+    """The code-action capability for the pair: ruff's, with both servers' kinds.
+
+    None when neither offers code actions. ruff's options are kept whole
+    (its `resolveProvider`: resolving goes to ruff alone).
+    """
+    if not main and not ruff:
+        return None
+    base = dict(ruff) if isinstance(ruff, dict) else {}
+    base.pop("codeActionKinds", None)
+    kinds: list[str] = []
+    for capability in (ruff, main):
+        if not capability:
+            continue
+        listed = capability.get("codeActionKinds") if isinstance(capability, dict) else None
+        if not listed:  # a server that lists no kinds may offer any
+            return base or True
+        kinds += [kind for kind in listed if kind not in kinds]
+    return {**base, "codeActionKinds": kinds}
+
+
+def _with_main_options(params: Message) -> Message:
+    options = params.get("initializationOptions")
+    merged = {**options, **MAIN_OPTIONS} if isinstance(options, dict) else MAIN_OPTIONS
+    return {**params, "initializationOptions": merged}
 
 
 def _without_pull_diagnostics(params: Message) -> Message:
