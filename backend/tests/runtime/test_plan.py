@@ -170,10 +170,11 @@ def test_smoke_test_argv() -> None:
 
 def test_docker_import_changes() -> None:
     assert plan.docker_tag("0123456789abcdef") == "sandpit-runtime:0123456789abcdef"
-    assert plan.docker_import_changes(DEF, "0123456789abcdef") == [
+    assert plan.docker_import_changes(DEF, "0123456789abcdef", "/srv/my data/images") == [
         "ENV PATH=/usr/local/bin:/usr/bin:/bin",
         "ENV LANG=C.UTF-8",
         "USER 1000:1000",
         "WORKDIR /app",
         "LABEL org.sandpit.runtime-image=0123456789abcdef",
+        'LABEL org.sandpit.images-dir="/srv/my data/images"',
     ]

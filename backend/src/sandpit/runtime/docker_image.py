@@ -2,9 +2,10 @@
 
 No registry is involved: the image tree (`images/<hash>/rootfs`) is streamed
 as a tar into the engine's import (`docker import`), tagged
-`sandpit-runtime:<hash>` and labelled with the hash. The hash names the
-content, so an image with that tag is reused as it is; images of older
-hashes are removed when they are no longer used.
+`sandpit-runtime:<hash>` and labelled with the hash and the images
+directory it came from. The hash names the content, so an image with that
+tag is reused as it is; images of other hashes are removed when they are no
+longer used (`prune_docker_images` says which: the engine may be shared).
 
     python -m sandpit.runtime.docker_image --data-dir DIR
 """
@@ -50,7 +51,7 @@ def ensure_docker_image(client: DockerClient, image: RuntimeImage) -> str:
         client.images.get(tag)
         return tag
     definition = load_definition(default_definition_dir())
-    changes = plan.docker_import_changes(definition, image.image_hash)
+    changes = plan.docker_import_changes(definition, image.image_hash, _images_dir(image))
     log.info("importing the runtime image %s into the Docker engine", tag)
     with tempfile.TemporaryDirectory(prefix="sandpit-docker-tmp-") as staging:
         return _import(client, image, tag, changes, Path(staging))
@@ -93,20 +94,44 @@ def _import(
         with contextlib.suppress(docker.errors.APIError):
             client.images.remove(tag, force=True)
         raise DockerImageError(f"tar of {image.rootfs} failed ({code}): {stderr.strip()}")
-    prune_docker_images(client, keep=image.image_hash)
+    prune_docker_images(client, keep=image.image_hash, images_dir=image.directory.parent)
     return tag
 
 
-def prune_docker_images(client: DockerClient, keep: str) -> list[str]:
-    """Remove runtime images of other hashes that no container uses; return their tags."""
+def _images_dir(image: RuntimeImage) -> str:
+    return str(image.directory.parent.resolve())
+
+
+def prune_docker_images(client: DockerClient, keep: str, images_dir: Path) -> list[str]:
+    """Remove the runtime images this images directory made and no longer has; return their tags.
+
+    One Docker engine may serve several checkouts and data directories at
+    once, each with its own runtime image (tests of two branches, a server
+    and its tests), and several checkouts may share one data directory.
+    So an image is removed only when all of these hold:
+    - it was imported from `images_dir` (its label; images of another
+      directory, and those imported before the label existed, are never
+      touched);
+    - its hash is not `keep`, and its tree is gone from `images_dir` (pruned
+      by `python -m sandpit.runtime.image prune`): a tree still there may be
+      another checkout's current image;
+    - no container uses it, running or stopped (the engine refuses then).
+    One case is left: two directories with the same hash share the one tag,
+    and the first to drop its tree may remove the image while the other
+    still needs it; the other then imports it again at its next start.
+    """
+    mine = str(images_dir.resolve())
     removed: list[str] = []
-    for old in client.images.list(filters={"label": plan.DOCKER_IMAGE_LABEL}):
-        if old.labels.get(plan.DOCKER_IMAGE_LABEL) == keep:
+    for old in client.images.list(filters={"label": plan.DOCKER_IMAGES_DIR_LABEL}):
+        image_hash = old.labels.get(plan.DOCKER_IMAGE_LABEL)
+        if old.labels.get(plan.DOCKER_IMAGES_DIR_LABEL) != mine or not image_hash:
+            continue
+        if image_hash == keep or (images_dir / image_hash).exists():
             continue
         for tag in old.tags:
             try:
                 client.images.remove(tag)
-            except docker.errors.APIError as exc:  # in use by a running sandbox
+            except docker.errors.APIError as exc:  # in use by a container
                 log.info("keeping old runtime image %s: %s", tag, exc)
             else:
                 removed.append(tag)

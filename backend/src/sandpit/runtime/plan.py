@@ -13,6 +13,7 @@ build sandbox, never copied into the image.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -232,15 +233,20 @@ def docker_tag(image_hash: str) -> str:
 
 
 DOCKER_IMAGE_LABEL = "org.sandpit.runtime-image"
+# The images directory (resolved) whose tree an image was imported from: the
+# owner that may remove it (`docker_image.prune_docker_images`).
+DOCKER_IMAGES_DIR_LABEL = "org.sandpit.images-dir"
 
 
-def docker_import_changes(definition: Definition, image_hash: str) -> list[str]:
+def docker_import_changes(definition: Definition, image_hash: str, images_dir: str) -> list[str]:
     """The Dockerfile instructions `docker import` records on the image tree.
 
     The definition's environment, the sandbox user, the workspace as working
-    directory, and a label with the hash to find (and prune) it by.
+    directory, a label with the hash to find the image by, and one with the
+    images directory it came from (quoted: a path may hold spaces).
     """
     changes = [f"ENV {name}={value}" for name, value in definition.env.items()]
     changes += [f"USER {SANDBOX_UID}:{SANDBOX_UID}", "WORKDIR /app"]
     changes.append(f"LABEL {DOCKER_IMAGE_LABEL}={image_hash}")
+    changes.append(f"LABEL {DOCKER_IMAGES_DIR_LABEL}={json.dumps(images_dir)}")
     return changes
