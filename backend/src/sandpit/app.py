@@ -163,6 +163,7 @@ async def _open_context(settings: Settings, secret: str, server_metrics: Metrics
                 context.sandboxes.admission,
                 context.sandboxes.starting_count,
             )
+            context.sandboxes.starting_elsewhere = context.lsp.starting_count
     return context
 
 

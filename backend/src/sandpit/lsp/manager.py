@@ -45,6 +45,14 @@ class LanguageServers:
         self._sessions: dict[str, LanguageSession] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
+    def starting_count(self) -> int:
+        """How many language-server sandboxes are starting now (their memory is not measurable yet).
+
+        The users' sandbox manager counts these in its own admission checks
+        (`SandboxManager.starting_elsewhere`), as this counts its starts.
+        """
+        return self._starting
+
     def current(self, workspace_id: str) -> LanguageSession | None:
         return self._sessions.get(workspace_id)
 

@@ -49,6 +49,10 @@ class SandboxManager:
         # None: every start is admitted (tests of the lifecycle alone).
         self.admission = admission
         self._on_started = on_started
+        # Other sandboxes starting now under the same admission (the language
+        # servers'; set by the app once they exist): counted at their reserve
+        # too, so a start on either side sees the other's.
+        self.starting_elsewhere: Callable[[], int] = lambda: 0
         # workspace -> owner, for sandboxes running or starting.
         self._owners: dict[str, str] = {}
         self._starting: set[str] = set()
@@ -99,8 +103,11 @@ class SandboxManager:
         return [s for s in self._sandboxes.values() if s.ended_reason is None]
 
     def starting_count(self) -> int:
-        """How many sandboxes are starting now (their memory is not measurable yet)."""
+        """How many of this manager's sandboxes are starting (memory not measurable yet)."""
         return len(self._starting)
+
+    def _all_starting(self) -> int:
+        return len(self._starting) + self.starting_elsewhere()
 
     def owner_of(self, workspace_id: str) -> str | None:
         """The user whose sandbox runs (or starts) for the workspace, if one does."""
@@ -130,7 +137,7 @@ class SandboxManager:
             return
         if workspace_id in self._starting:
             return
-        self.admission.check(owner_id, self.held_by(owner_id), len(self._starting), record=False)
+        self.admission.check(owner_id, self.held_by(owner_id), self._all_starting(), record=False)
 
     async def get(self, workspace_id: str, owner_id: str = "") -> Sandbox:
         """The workspace's running sandbox, started now if there is none.
@@ -146,7 +153,7 @@ class SandboxManager:
                 self.touch(workspace_id)
                 return sandbox
             if self.admission is not None:
-                self.admission.check(owner_id, self.held_by(owner_id), len(self._starting))
+                self.admission.check(owner_id, self.held_by(owner_id), self._all_starting())
             self._owners[workspace_id] = owner_id
             self._starting.add(workspace_id)
             spec = SandboxSpec(
