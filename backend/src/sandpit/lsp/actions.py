@@ -75,7 +75,7 @@ class CodeActions:
             for action in _actions(main)
             if not (isinstance(action, dict) and self._duplicate(action, ruff_edits))
         ]
-        merged = {key: value for key, value in main.items() if key != "error"}
+        merged = {name: value for name, value in main.items() if name != "error"}
         return [{**merged, "id": json.loads(key), "result": ruff_actions + main_actions}]
 
     def _duplicate(self, action: Message, ruff_edits: list[Any]) -> bool:
