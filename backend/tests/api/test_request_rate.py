@@ -126,7 +126,8 @@ class UsersLocked:
             stdout=subprocess.PIPE,
             text=True,
         )
-        assert self.psql.stdin is not None and self.psql.stdout is not None
+        assert self.psql.stdin is not None
+        assert self.psql.stdout is not None
         self.psql.stdin.write(
             "BEGIN;\nLOCK TABLE users IN ACCESS EXCLUSIVE MODE;\nSELECT 'locked';\n"
         )
@@ -135,7 +136,8 @@ class UsersLocked:
             pass
 
     def release(self) -> None:
-        assert self.psql.stdin is not None and self.psql.stdout is not None
+        assert self.psql.stdin is not None
+        assert self.psql.stdout is not None
         self.psql.stdin.write("ROLLBACK;\n")
         self.psql.stdin.close()
         self.psql.wait(timeout=30)
@@ -149,7 +151,7 @@ def test_a_refusal_reads_no_database(
     locked = UsersLocked(postgres, server.env["DATABASE_URL"])
     try:
         # The bucket is emptied on an address that reads nothing (no such endpoint: 404).
-        admitted, refused = flood(flooder.client, "/api/no-such-endpoint")
+        _, refused = flood(flooder.client, "/api/no-such-endpoint")
         assert refused.status_code == 429
         # A route that authenticates by the database is refused all the same...
         answer = flooder.client.get("/api/workspaces", timeout=20)

@@ -75,9 +75,9 @@ def test_memory_is_bounded_and_busy_buckets_outlive_refilled_ones() -> None:
 
 
 def test_a_bucket_needs_a_rate_and_a_burst() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="positive rate"):
         TokenBuckets(rate=0, burst=1)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="positive rate"):
         TokenBuckets(rate=1, burst=0)
 
 
