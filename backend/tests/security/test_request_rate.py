@@ -57,6 +57,19 @@ def test_the_first_refusal_of_an_episode_is_marked_once() -> None:
     assert buckets.take("a").first
 
 
+def test_a_refusal_before_the_last_retry_after_has_passed_is_marked_ignored() -> None:
+    clock = Clock()
+    buckets = TokenBuckets(rate=1, burst=1, clock=clock)
+    buckets.take("a")
+    refused = buckets.take("a")
+    assert (refused.wait_s > 0, refused.ignored) == (True, False)
+    clock.now += 0.5  # Retry-After said 1 s: this client did not wait
+    assert buckets.take("a").ignored
+    clock.now += 1.0  # waited as told: admitted, and never marked
+    assert buckets.take("a").wait_s == 0
+    assert not buckets.take("a").ignored
+
+
 def test_memory_is_bounded_and_busy_buckets_outlive_refilled_ones() -> None:
     clock = Clock()
     buckets = TokenBuckets(rate=1, burst=2, max_keys=4, clock=clock)

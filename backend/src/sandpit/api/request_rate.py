@@ -18,7 +18,13 @@ trusted proxy, the address it forwarded). An empty bucket answers at once:
   they have their own limits.
 
 So a flood is refused without authentication's database read, the route's
-work or the body's upload. Not counted: `/api/health` (a liveness probe
+work or the body's upload. Even so each refusal costs the one event loop
+(parsing, two socket writes): a client that does not wait its `Retry-After`
+(asks again before it has passed) has its refusal held for that long before
+it is sent, at most `HOLD_PER_KEY` at once per user or address and
+`HOLD_TOTAL` in all (past those, refused at once), so a client that floods
+over a few connections is answered a few times a second, not hundreds.
+A client that waits as told is never held. Not counted: `/api/health` (a liveness probe
 must not be starved by a tenant at the same address), the web app's static
 files and `/metrics` (outside `/api`). Each refusal counts in the
 `sandpit_refusals` metric; the admin view's refusal log gets one entry per
@@ -28,6 +34,7 @@ cannot push everyone else's refusals out of its ring.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 from typing import Any
@@ -43,6 +50,8 @@ from sandpit.security.request_rate import CredentialOwners, TokenBuckets
 ROUTE = "/api/*"
 EXEMPT = frozenset({"/api/health"})
 LIMIT = "user_requests_per_s"
+HOLD_PER_KEY = 4
+HOLD_TOTAL = 1024
 
 
 class RequestRate:
@@ -53,6 +62,8 @@ class RequestRate:
         self.buckets = buckets
         self.owners = owners
         self.metrics = metrics
+        self._held: dict[str, int] = {}
+        self._held_total = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
@@ -76,10 +87,28 @@ class RequestRate:
         seconds = max(1, math.ceil(taken.wait_s))
         detail = self._sentence(user_id is not None, seconds)
         self._note(scope, user_id, detail, taken.first)
+        if taken.ignored:
+            await self._hold(key, seconds)
         if scope["type"] == "http":
             await _refuse_http(send, detail, seconds)
         else:
             await _refuse_websocket(scope, receive, send, detail, seconds)
+
+    async def _hold(self, key: str, seconds: int) -> None:
+        """Wait `seconds` before refusing, within the caps on held refusals."""
+        held = self._held.get(key, 0)
+        if held >= HOLD_PER_KEY or self._held_total >= HOLD_TOTAL:
+            return
+        self._held[key] = held + 1
+        self._held_total += 1
+        try:
+            await asyncio.sleep(seconds)
+        finally:
+            self._held_total -= 1
+            if self._held[key] == 1:
+                del self._held[key]
+            else:
+                self._held[key] -= 1
 
     def _owner(self, scope: Scope) -> str | None:
         """The user id of the request's credential, or None (none, or not valid)."""

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sandpit.errors import Unauthorized
+from sandpit.security.ratelimit import retry_after_seconds
 from sandpit.security.tokens import TokenCodec
 
 
@@ -30,10 +31,13 @@ from sandpit.security.tokens import TokenCodec
 class Take:
     """One request's outcome: `wait_s` is 0 when admitted, else the seconds
     until the bucket holds a token again; `first` is true for the first
-    refusal since the key's last admitted request (to log an episode once)."""
+    refusal since the key's last admitted request (to log an episode once);
+    `ignored` is true for a refusal that came before the `Retry-After` of the
+    key's previous refusal had passed (a client that does not wait)."""
 
     wait_s: float
     first: bool = False
+    ignored: bool = False
 
 
 _ADMITTED = Take(0.0)
@@ -53,7 +57,8 @@ class TokenBuckets:
         self.burst = burst
         self._max_keys = max_keys
         self._clock = clock
-        # key -> [tokens, when they were counted, refused since the last admission (0/1)]
+        # key -> [tokens, when they were counted, refused since the last
+        # admission (0/1), when the last refusal's Retry-After ends]
         self._buckets: dict[str, list[float]] = {}
 
     def take(self, key: str) -> Take:
@@ -63,7 +68,7 @@ class TokenBuckets:
         if bucket is None:
             if len(self._buckets) >= self._max_keys:
                 self._evict(now)
-            bucket = self._buckets[key] = [float(self.burst), now, 0.0]
+            bucket = self._buckets[key] = [float(self.burst), now, 0.0, 0.0]
         tokens = min(float(self.burst), bucket[0] + (now - bucket[1]) * self.rate)
         bucket[1] = now
         if tokens >= 1.0:
@@ -73,7 +78,10 @@ class TokenBuckets:
         bucket[0] = tokens
         first = bucket[2] == 0.0
         bucket[2] = 1.0
-        return Take((1.0 - tokens) / self.rate, first)
+        wait_s = (1.0 - tokens) / self.rate
+        ignored = now < bucket[3]
+        bucket[3] = now + retry_after_seconds(wait_s)
+        return Take(wait_s, first, ignored)
 
     def __len__(self) -> int:
         return len(self._buckets)
@@ -83,7 +91,7 @@ class TokenBuckets:
         # still busy (an attacker with that many addresses), drop the oldest
         # half rather than grow without bound.
         refill_s = self.burst / self.rate
-        full = [k for k, (_, at, _r) in self._buckets.items() if now - at >= refill_s]
+        full = [k for k, (_, at, *_rest) in self._buckets.items() if now - at >= refill_s]
         for key in full:
             del self._buckets[key]
         if len(self._buckets) >= self._max_keys:
