@@ -102,8 +102,8 @@ class Settings(BaseSettings):
     # signed-in user, or per client address for requests without a valid
     # session: a token bucket refilling at `user_requests_per_s` and holding
     # `user_request_burst`. Past it: 429 with Retry-After, decided before
-    # authentication reads the database. The IDE makes about 30 on a page load
-    # and a few a second in use (docs/deployment).
+    # authentication reads the database. The IDE makes about 15 on a page load
+    # and 1 to 4 a second in use (docs/deployment).
     user_requests_per_s: float = Field(default=20.0, gt=0)
     user_request_burst: int = Field(default=200, ge=1)
 
