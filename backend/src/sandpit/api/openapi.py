@@ -220,9 +220,10 @@ def document(app: FastAPI) -> dict[str, Any]:
     for context in iter_route_contexts(app.routes):
         route = context.original_route
         if isinstance(route, APIRoute) and route.include_in_schema:
+            path = context.path_format or ""
             for method in context.methods or ():
-                operation = doc["paths"][context.path_format][method.lower()]
-                _declare_errors(route, method, operation, context.path_format)
+                operation = doc["paths"][path][method.lower()]
+                _declare_errors(route, method, operation, path)
     # FastAPI's own 422 model is replaced everywhere by the one we send.
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
