@@ -12,11 +12,18 @@ are timed twice in the same session:
      more (refused 429) and for starts in the rate window;
    - runs with many plots: keeps CONCURRENT_RUNS_PER_USER runs going, each
      drawing 20 matplotlib figures, burning CPU in between;
-   - list calls: keeps listing their workspaces' runs;
+   - list calls: keeps listing their workspaces' runs (two clients, as fast
+     as they are answered, refused or not: a hostile client ignores
+     Retry-After);
+   - other cheap calls as fast as they are answered: their own account, a
+     file read, an address with no endpoint, through a second session
+     (signing in again), and sign-in page calls with no session from the
+     same address as everyone's (127.0.0.1 here);
    - terminals: holds TERMINALS_PER_USER terminals, and keeps asking for more.
 
 Reported: the bystander's p50 and p99 in both phases and their ratio, what
-the noisy user got (answers by status), the server's peak RSS (sampled
+the noisy user got (answers by status: refused and accepted, and the
+requests a second), the server's peak RSS (sampled
 every 100 ms, and the kernel's high-water mark), the data directory's growth
 over the noisy phase (blocks allocated on its own file system: loop images
 count as what they hold on disk, mounted volumes are not walked twice), and
@@ -38,6 +45,8 @@ import httpx
 from common import percentile, print_table
 from tests.conftest import User
 from tests.servers import SandpitServer
+
+from sandpit.config import Settings
 
 PLOTS = """
 import matplotlib.pyplot as plt, math
@@ -86,8 +95,15 @@ class Noisy:
         self.answers: Counter[str] = Counter()
         self.lock = threading.Lock()
         self.workspaces = [self.user.workspace(f"noisy-{i}") for i in range(5)]
+        self.user.client.put(f"/api/workspaces/{self.workspaces[0]}/files/a.txt", content=b"a")
         self.url = server.url
         self.headers = dict(self.user.client.headers)
+        # A second session of the same user: another token, not another allowance.
+        login = httpx.post(
+            f"{server.url}/api/auth/login",
+            json={"username": self.user.username, "password": self.user.password},
+        )
+        self.second = {"Authorization": f"Bearer {login.json()['access_token']}"}
 
     def count(self, what: str, response: httpx.Response) -> None:
         with self.lock:
@@ -102,6 +118,8 @@ class Noisy:
             *(lambda w=w: self.plots(w) for w in held * 2),  # 6 = the concurrent cap
             self.lists,
             self.lists,
+            self.cheap,
+            self.anonymous,
             self.terminals,
             self.more_sandboxes,
         ]
@@ -122,6 +140,20 @@ class Noisy:
             while not self.stop.is_set():
                 for workspace in self.workspaces[:3]:
                     self.count("list runs", client.get(f"/api/workspaces/{workspace}/runs"))
+
+    def cheap(self) -> None:
+        with self.client() as client:
+            client.headers.update(self.second)
+            file = f"/api/workspaces/{self.workspaces[0]}/files/a.txt"
+            while not self.stop.is_set():
+                for what, path in (("me", "/api/auth/me"), ("read a file", file)):
+                    self.count(what, client.get(path))
+                self.count("no such endpoint", client.get("/api/nothing-here"))
+
+    def anonymous(self) -> None:
+        with httpx.Client(base_url=self.url, timeout=120) as client:
+            while not self.stop.is_set():
+                self.count("no session", client.get("/api/auth/registration"))
 
     def terminals(self) -> None:
         with self.client() as client:
@@ -176,10 +208,34 @@ def print_latencies(phases: list[tuple[str, list[float], list[float]]]) -> None:
     print_table((*headers, "p99 ratio"), rows)
 
 
+def print_answers(answers: Counter[str], seconds: float) -> None:
+    """The noisy user's answers by request and status, then refused and accepted in all."""
+    print_table(
+        ("the noisy user's requests", "answers", "a second"),
+        [(what, str(n), f"{n / seconds:.1f}") for what, n in sorted(answers.items())],
+    )
+    refused = sum(n for what, n in answers.items() if what.endswith(" 429"))
+    total = sum(answers.values())
+    print(
+        f"the noisy client: {total} requests in {seconds:.0f} s ({total / seconds:.0f} a second), "
+        f"{refused} refused (429), {total - refused} answered otherwise"
+    )
+
+
+def production_server() -> SandpitServer:
+    """A test server with production's defaults where the test servers differ:
+    the warm interpreter on, and the request rate (theirs is too high to be met)."""
+    defaults = Settings.model_fields
+    return SandpitServer(
+        warm_interpreter="true",
+        user_requests_per_s=str(defaults["user_requests_per_s"].default),
+        user_request_burst=str(defaults["user_request_burst"].default),
+    )
+
+
 def main() -> None:
     noisy_s = float(os.environ.get("NOISY_S", "60"))
-    # As in production: the test servers' default is no warm interpreter.
-    server = SandpitServer(warm_interpreter="true")
+    server = production_server()
     server.start()
     assert server.process is not None
     pid = server.process.pid
@@ -191,8 +247,7 @@ def main() -> None:
             peak[0] = max(peak[0], status_of(pid, "VmRSS"))
             time.sleep(0.1)
 
-    sampler = threading.Thread(target=sample_rss, daemon=True)
-    sampler.start()
+    threading.Thread(target=sample_rss, daemon=True).start()
     try:
         bystander = User(server)
         workspace = bystander.workspace("bystander")
@@ -217,6 +272,7 @@ def main() -> None:
         while time.monotonic() - began < noisy_s:
             time.sleep(0.5)
         noisy.stop.set()
+        noisy_for = time.monotonic() - began + 5
         for thread in threads:
             thread.join(timeout=180)
         sampling.set()
@@ -229,10 +285,7 @@ def main() -> None:
             [("warm run", quiet_runs, noisy_runs), ("file read", quiet_reads, noisy_reads)]
         )
         print()
-        print_table(
-            ("the noisy user's requests", "answers"),
-            [(what, str(n)) for what, n in sorted(noisy.answers.items())],
-        )
+        print_answers(noisy.answers, noisy_for)
         print()
         print(
             f"server RSS: {quiet_rss / 2**20:.0f} MiB quiet, peak {peak[0] / 2**20:.0f} MiB "

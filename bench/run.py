@@ -26,6 +26,7 @@ BENCHMARKS = [
     "run_overhead",
     "submissions",
     "lsp",
+    "ide_requests",
 ]
 
 

@@ -186,6 +186,11 @@ class SandpitServer:
             # Every test user signs up from 127.0.0.1; the sign-up limit per
             # address has its own tests, on servers that keep it low.
             "SIGNUPS_PER_ADDRESS": "1000000",
+            # Tests make requests as fast as they can, many users from one
+            # address; the request rate has its own tests
+            # (tests/api/test_request_rate.py), on servers that keep it low.
+            "USER_REQUESTS_PER_S": "100000",
+            "USER_REQUEST_BURST": "100000",
             # Tests play the reverse proxy on this host: a test client speaks for
             # several client addresses with X-Forwarded-For (tests/api/test_accounts.py).
             # tests/ops/test_proxies.py shows the header ignored from anyone else.

@@ -40,6 +40,7 @@ from sandpit.api import (
 from sandpit.api.body_size import BodySizeLimit
 from sandpit.api.errors import MethodNotAllowed, install_error_handlers
 from sandpit.api.observe import RequestMetrics
+from sandpit.api.request_rate import RequestRate
 from sandpit.config import Settings, private_data_dir
 from sandpit.context import AppContext
 from sandpit.db import migrate
@@ -58,6 +59,7 @@ from sandpit.runs.service import RunService
 from sandpit.sandboxes import SandboxSetupError, build_manager
 from sandpit.security.login_throttle import LoginThrottle
 from sandpit.security.ratelimit import MemoryRateLimiter
+from sandpit.security.request_rate import CredentialOwners, TokenBuckets
 from sandpit.security.tokens import TokenCodec
 from sandpit.terminals.commandlog import CommandLog
 from sandpit.terminals.manager import TerminalManager
@@ -222,6 +224,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         BodySizeLimit,
         max_bytes=settings.max_request_bytes,
         larger=[(path, settings.import_max_bytes) for path in archives.IMPORT_PATHS],
+    )
+    # Outside the body limit (a refused flood's bodies are never read), inside
+    # the metrics (its 429s are counted as answers).
+    app.add_middleware(
+        RequestRate,
+        buckets=TokenBuckets(settings.user_requests_per_s, settings.user_request_burst),
+        owners=CredentialOwners(TokenCodec(secret, settings.jwt_ttl_s)),
+        metrics=server_metrics,
     )
     app.add_middleware(RequestMetrics, metrics=server_metrics)
 

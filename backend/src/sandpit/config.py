@@ -97,6 +97,16 @@ class Settings(BaseSettings):
     login_attempts_per_address: int = Field(default=30, ge=1)
     login_window_s: int = Field(default=300, ge=1)
 
+    # --- Request rate per user (issue 12: one user's request flood; api/request_rate.py) ---
+    # Requests to /api/... (WebSocket upgrades included, /api/health not) per
+    # signed-in user, or per client address for requests without a valid
+    # session: a token bucket refilling at `user_requests_per_s` and holding
+    # `user_request_burst`. Past it: 429 with Retry-After, decided before
+    # authentication reads the database. The IDE makes about 15 on a page load
+    # and 1 to 4 a second in use (docs/deployment).
+    user_requests_per_s: float = Field(default=20.0, gt=0)
+    user_request_burst: int = Field(default=200, ge=1)
+
     # --- Accounts (issue 12 item 4: sign-up, sign-in throttling, invitations) ------
     # Whether anyone may create an account; when False, only with an invitation
     # code (`sandpit invite`, `POST /api/admin/invitations`) or by an administrator.

@@ -42,8 +42,15 @@ def test_errors_from_dependencies_are_declared(anon: httpx.Client) -> None:
     create_run = paths["/api/workspaces/{workspace_id}/runs"]["post"]["responses"]
     assert {"400", "401", "403", "404", "413", "422", "429", "503"} <= set(create_run)
     assert create_run["429"]["headers"]["Retry-After"]["required"] is True
-    # A read needs no origin check; the health check needs nothing at all.
-    assert set(paths["/api/workspaces"]["get"]["responses"]) == {"200", "401"}
+    # A read needs no origin check (429: the request rate, on every operation);
+    # the health check needs nothing at all and is never refused.
+    assert set(paths["/api/workspaces"]["get"]["responses"]) == {"200", "401", "429"}
     assert set(paths["/api/health"]["get"]["responses"]) == {"200"}
+    operations = [(p, m, op) for p, ops in paths.items() for m, op in ops.items()]
+    unlimited = {(p, m) for p, m, op in operations if "429" not in op["responses"]}
+    assert unlimited == {("/api/health", "get"), ("/metrics", "get")}
+    rate = paths["/api/auth/register"]["post"]["responses"]["429"]["description"]
+    assert "sign-ups" in rate
+    assert "USER_REQUESTS_PER_S" in rate
     links = paths["/api/workspaces"]["post"]["responses"]["201"]["links"]
     assert links["ListFiles"]["parameters"] == {"workspace_id": "$response.body#/id"}

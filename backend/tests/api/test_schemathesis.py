@@ -49,8 +49,9 @@ PASSWORD = "correct horse battery"
 @pytest.fixture(scope="module")
 def fuzzed_server() -> Iterator[SandpitServer]:
     # The per-user run rate is raised so that generated runs reach the
-    # sandbox instead of mostly meeting the (documented) 429; every other
-    # limit is the default.
+    # sandbox instead of mostly meeting the (documented) 429; the request
+    # rate is the test servers' (tests/servers.py: high, for the same
+    # reason); every other limit is the default.
     server = SandpitServer(runs_per_minute="100000")
     server.start()
     yield server

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -44,3 +45,27 @@ def test_without_a_directory_plots_stay_in_memory() -> None:
     store.add(b"png")
     assert store.get(0) == b"png"
     assert store.in_memory() == [b"png"]
+
+
+async def test_a_prepared_plot_is_written_off_the_loop_and_counted_by_its_add(
+    tmp_path: Path,
+) -> None:
+    store = PlotStore(tmp_path / "run")
+    await store.prepare(b"\x89PNG one")
+    path = tmp_path / "run" / "0.png"
+    assert (path.read_bytes(), len(store)) == (b"\x89PNG one", 0)  # on disk, not yet shown
+    path.write_bytes(b"marker")  # `add` must not write it again (on the loop)
+    store.add(b"\x89PNG one")
+    assert (len(store), store.bytes_stored, path.read_bytes()) == (1, 8, b"marker")
+    store.add(b"\x89PNG two")  # not prepared: written by `add` itself
+    assert (tmp_path / "run" / "1.png").read_bytes() == b"\x89PNG two"
+
+
+async def test_a_run_ending_during_a_plots_write_leaves_no_uncounted_file(tmp_path: Path) -> None:
+    store = PlotStore(tmp_path / "run")
+    writing = asyncio.create_task(store.prepare(b"\x89PNG" + bytes(8 * 2**20)))
+    await asyncio.sleep(0)  # the write has begun in its thread
+    writing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await writing
+    assert (len(store), list((tmp_path / "run").iterdir())) == (0, [])

@@ -1,8 +1,10 @@
 /**
  * The waiting and asking of lib/admission.ts, loaded when a refusal first
  * comes: a full server is waited out and tried again; at the cap on
- * sandboxes, the user is asked which one to stop. `GET /api/sandboxes` is
- * here too, for the dialog that asks.
+ * sandboxes, the user is asked which one to stop; over the request rate
+ * (`limit: "user_requests_per_s"`, a second or two), the call is tried again
+ * after `Retry-After`, quietly, a few times. `GET /api/sandboxes` is here too,
+ * for the dialog that asks.
  */
 import { api } from "@/api/client";
 import { showAdmission, type Answer, type LiveSandbox } from "./admission";
@@ -16,9 +18,16 @@ function detailOf(error: unknown): string {
   return typeof detail === "string" ? detail : "";
 }
 
-function isSandboxCap(error: unknown): boolean {
-  return typeof error === "object" && error !== null && (error as { limit?: unknown }).limit === "sandboxes_per_user";
+function limitOf(error: unknown): unknown {
+  return typeof error === "object" && error !== null ? (error as { limit?: unknown }).limit : undefined;
 }
+
+function isSandboxCap(error: unknown): boolean {
+  return limitOf(error) === "sandboxes_per_user";
+}
+
+/** Tries again after the request rate refused a call, before its refusal is shown. */
+const RATE_RETRIES = 3;
 
 function waitFull(seconds: number, message: string): Promise<void> {
   fullWaiters += 1;
@@ -52,11 +61,15 @@ function askToStopOne(message: string): Promise<boolean> {
 /** Handle the refusal `first` of `call`, trying again as long as admission says to. */
 export async function admit<A extends Answer>(first: A, call: () => Promise<A>): Promise<A> {
   let answer = first;
+  let rateRetries = 0;
   for (;;) {
     const { status, headers } = answer.response;
     const retryAfter = Number(headers.get("Retry-After"));
     if (status === 503 && retryAfter > 0) {
       await waitFull(Math.min(retryAfter, 300), detailOf(answer.error));
+    } else if (status === 429 && limitOf(answer.error) === "user_requests_per_s" && retryAfter > 0 && rateRetries < RATE_RETRIES) {
+      rateRetries += 1;
+      await new Promise((resolve) => window.setTimeout(resolve, Math.min(retryAfter, 30) * 1000));
     } else if (status === 429 && isSandboxCap(answer.error) && !asking) {
       if (!(await askToStopOne(detailOf(answer.error)))) {
         return answer;

@@ -59,7 +59,8 @@ _MEANINGS = {
     413: "A body, file or quota limit would be passed.",
     415: "The content is not what this endpoint accepts.",
     422: "The request's shape is wrong (a missing or mistyped field).",
-    429: "A per-user limit was reached; `Retry-After` says when to try again.",
+    429: "A per-user limit was reached (on any operation: the request rate, "
+    "`USER_REQUESTS_PER_S`); `Retry-After` says when to try again.",
     503: "Sandboxes cannot run here right now, or the server is full (then with "
     "`Retry-After`); the sentence says why.",
 }

@@ -12,7 +12,10 @@ the errors its own code raises (`sandpit.api.errors.responses`):
 - `sandbox_manager`, `run_service`, `terminal_manager`: 503 where
   sandboxes cannot run;
 - a request body: 400 (one FastAPI cannot parse) and 413 (`BodySizeLimit`);
-- any parameter or body: 422 in the form `_validation_error` sends.
+- any parameter or body: 422 in the form `_validation_error` sends;
+- every `/api/...` operation but `/api/health`: 429 (`RequestRate`, the
+  per-user request rate); where the route declares its own 429, the
+  request rate is added to its words.
 
 Links between operations (a created workspace's id feeding its files, runs
 and terminals) let clients, and Schemathesis's stateful phase, follow them.
@@ -28,12 +31,16 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from sandpit.api import deps
+from sandpit.api import deps, request_rate
 from sandpit.api.errors import ErrorOut, ValidationErrorOut, responses
 
 _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _SANDBOX_SERVICES = (deps.sandbox_manager, deps.run_service, deps.terminal_manager)
 _REF = "#/components/schemas/{model}"
+_REQUEST_RATE = (
+    "too many requests a second from this user (or this address, without a session): "
+    "`USER_REQUESTS_PER_S`, `USER_REQUEST_BURST`; `Retry-After` says when to try again."
+)
 
 # (from method, from path, status) -> link name -> (to method, to path, parameters)
 _LINKS: dict[tuple[str, str, str], dict[str, tuple[str, str, dict[str, str]]]] = {}
@@ -213,9 +220,10 @@ def document(app: FastAPI) -> dict[str, Any]:
     for context in iter_route_contexts(app.routes):
         route = context.original_route
         if isinstance(route, APIRoute) and route.include_in_schema:
+            path = context.path_format or ""
             for method in context.methods or ():
-                operation = doc["paths"][context.path_format][method.lower()]
-                _declare_errors(route, method, operation)
+                operation = doc["paths"][path][method.lower()]
+                _declare_errors(route, method, operation, path)
     # FastAPI's own 422 model is replaced everywhere by the one we send.
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
@@ -223,9 +231,15 @@ def document(app: FastAPI) -> dict[str, Any]:
     return doc
 
 
-def _declare_errors(route: APIRoute, method: str, operation: dict[str, Any]) -> None:
+def _declare_errors(route: APIRoute, method: str, operation: dict[str, Any], path: str) -> None:
     calls = set(_calls(route.dependant))
     codes: set[int] = set()
+    rate_limited = path.startswith("/api/") and path not in request_rate.EXEMPT
+    if rate_limited:
+        codes.add(429)
+        own = operation.get("responses", {}).get("429")
+        if own is not None and _REQUEST_RATE not in own["description"]:
+            own["description"] = f"{own['description']} Or: {_REQUEST_RATE}"
     if deps.current_user in calls:
         codes.add(401)
         if method in _UNSAFE:

@@ -296,24 +296,30 @@ async def _read_plots(fd: int, output: RunOutput) -> None:
                 # until its time limit.
                 continue
             buffer += data
-            if not _take_images(buffer, output) or len(output.images) >= MAX_IMAGES:
+            pngs, well_formed = _take_pngs(buffer, MAX_IMAGES - len(output.images))
+            for png in pngs:
+                await output.images.prepare(png)  # the file, written off the event loop
+                output.add_image(png)
+            if not well_formed or len(output.images) >= MAX_IMAGES:
                 accepting = False
                 buffer.clear()
 
 
-def _take_images(buffer: bytearray, output: RunOutput) -> bool:
-    """Move every whole PNG at the front of `buffer` into `output`; False if malformed."""
-    while len(buffer) >= 4 and len(output.images) < MAX_IMAGES:
+def _take_pngs(buffer: bytearray, room: int) -> tuple[list[bytes], bool]:
+    """Take up to `room` whole PNGs from the front of `buffer` (other frames are
+    dropped); answers them, and False if a frame is malformed."""
+    pngs: list[bytes] = []
+    while len(buffer) >= 4 and len(pngs) < room:
         (size,) = struct.unpack(">I", buffer[:4])
         if size > MAX_IMAGE_BYTES:
-            return False
+            return pngs, False
         if len(buffer) < 4 + size:
-            return True
+            break
         data = bytes(buffer[4 : 4 + size])
         del buffer[: 4 + size]
         if data.startswith(PNG_SIGNATURE):
-            output.add_image(data)
-    return True
+            pngs.append(data)
+    return pngs, True
 
 
 async def _feed(end: OwnedFd, data: bytes) -> None:

@@ -27,6 +27,10 @@ class TokenCodec:
 
     def user_id(self, token: str) -> str:
         """Return the user id in `token`; raise `Unauthorized` if it is invalid or expired."""
+        return self.subject_and_expiry(token)[0]
+
+    def subject_and_expiry(self, token: str) -> tuple[str, int]:
+        """The user id in `token` and when it expires (Unix seconds); `Unauthorized` as above."""
         try:
             claims = jwt.decode(
                 token,
@@ -39,7 +43,7 @@ class TokenCodec:
             raise Unauthorized("Your session has expired; please sign in again.") from exc
         except jwt.InvalidTokenError as exc:
             raise Unauthorized("The access token is not valid; please sign in again.") from exc
-        subject = claims["sub"]
-        if not isinstance(subject, str):
+        subject, expires = claims["sub"], claims["exp"]
+        if not isinstance(subject, str) or not isinstance(expires, int):
             raise Unauthorized("The access token is not valid; please sign in again.")
-        return subject
+        return subject, expires
