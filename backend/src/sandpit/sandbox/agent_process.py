@@ -23,6 +23,7 @@ import os
 import signal
 import struct
 import termios
+import time
 import uuid
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -128,11 +129,23 @@ def _kill_running(leaf: cgroups.Leaf) -> None:
     of its program, but stays in its cgroup until the kernel has torn it
     down: for a fork of the warm interpreter, which maps the whole preload
     set, milliseconds after it reported its end. That wait is left to the
-    leaf's removal; a leaf with any other member is killed as a whole, as
+    leaf's removal. A warm run's process may also be between its report and
+    its exit (preempted by the agent it woke): it gets `_EXIT_GRACE_S` to
+    start exiting. A leaf with any other member is killed as a whole, as
     `Leaf.kill` does, until it is empty.
     """
-    if any(not _exiting(pid) for pid in leaf.procs()):
-        leaf.kill()
+    deadline = time.monotonic() + _EXIT_GRACE_S
+    while any(not _exiting(pid) for pid in leaf.procs()):
+        if time.monotonic() >= deadline:
+            leaf.kill()
+            return
+        time.sleep(_EXIT_GRACE_S / 10)
+
+
+# How long a run's leaf is given for its members to be exiting before it is
+# killed (see `_kill_running`): what a process that reported its end needs
+# to get a CPU back and call exit, on a busy host.
+_EXIT_GRACE_S = 0.003
 
 
 # A task's flag (field 9 of /proc/<pid>/task/<tid>/stat): it is in the kernel's exit.

@@ -137,8 +137,9 @@ def _report_end(status: int) -> None:
         for fd in (0, 1, 2):
             os.dup2(null, fd)
         os.closerange(3, MAX_FD)
-        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-            sock.sendto(f"exit {status}".encode(), socket.MSG_DONTWAIT, end[0])
+        # Left open: the exit closes it, and the sooner that comes the better.
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.sendto(f"exit {status}".encode(), socket.MSG_DONTWAIT, end[0])
 
 
 atexit.register(_exit_quickly)
