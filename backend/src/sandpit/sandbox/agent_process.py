@@ -92,7 +92,8 @@ class AgentProcess:
 
     def close(self) -> None:
         self._close_fds()
-        _remove_leaf(self._leaf)
+        with contextlib.suppress(OSError, cgroups.CgroupError):
+            self._leaf.remove()
 
     def close_in_background(self) -> asyncio.Future[None]:
         self._close_fds()
@@ -117,8 +118,17 @@ _LEAF_REMOVER = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sandpit-le
 
 
 def _remove_leaf(leaf: cgroups.Leaf) -> None:
-    """Kill what is left in `leaf` and remove it (waiting for exits to finish); never raises."""
+    """Kill what can still run in `leaf`, wait for the exits to finish, remove it; never raises.
+
+    The exits are waited for by looking, not by `Leaf.kill`: freezing a
+    cgroup waits for its exiting members too, and writes to it while the
+    next run's spare is being moved into a cgroup of the same sandbox.
+    """
     with contextlib.suppress(OSError, cgroups.CgroupError):
+        _kill_running(leaf)
+        deadline = time.monotonic() + _EXIT_WAIT_S
+        while leaf.procs() and time.monotonic() < deadline:
+            time.sleep(0.002)
         leaf.remove()
 
 
@@ -146,6 +156,9 @@ def _kill_running(leaf: cgroups.Leaf) -> None:
 # killed (see `_kill_running`): what a process that reported its end needs
 # to get a CPU back and call exit, on a busy host.
 _EXIT_GRACE_S = 0.003
+# How long a leaf's removal waits for the kernel to finish its members' exits
+# before it kills and removes it regardless (`Leaf.remove` waits on, for its own limit).
+_EXIT_WAIT_S = 5.0
 
 
 # A task's flag (field 9 of /proc/<pid>/task/<tid>/stat): it is in the kernel's exit.
