@@ -60,6 +60,7 @@ DEATH_MEMORY_S = 300.0
 END_MESSAGE = re.compile(rb"exit ([0-9]{1,3})")
 END_MAX_READS = 64  # datagrams handled per wake-up; the rest wait for the next
 UCRED = struct.Struct("iII")  # pid, uid, gid
+PF_EXITING = 0x4  # a task's flag in /proc/<pid>/stat: it is in the kernel's exit
 
 
 def job_of(argv: list[str]) -> tuple[str, str] | None:
@@ -410,15 +411,21 @@ class Keeper:
         return pid
 
     def _running(self) -> bool:
-        """Whether the interpreter is neither stopped (by anyone but us) nor dead (in /proc)."""
+        """Whether the interpreter is neither stopped (by anyone but us) nor dead nor dying.
+
+        From /proc: its state, and its flags (killed, a process that maps the
+        preload set takes a while to exit, and a run may come meanwhile: its
+        spare would still serve it, but the interpreter is gone all the same).
+        """
         if self.held:
             return True
         try:
             with open(f"/proc/{self.pid}/stat") as stat:
-                state = stat.read().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
+                fields = stat.read().rsplit(")", 1)[1].split()
+            state, flags = fields[0], int(fields[6])
+        except (OSError, IndexError, ValueError):
             return False
-        return state not in ("T", "t", "Z", "X")
+        return state not in ("T", "t", "Z", "X") and not flags & PF_EXITING
 
     def _drop_spare(self) -> None:
         """Let go of the spare (it reads EOF and exits)."""
