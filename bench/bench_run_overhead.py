@@ -127,10 +127,11 @@ def report(
         ("      its host pid found (worker thread)", part("find")),
         ("      moved into its leaf (worker thread)", part("confine")),
         ("    the program, until the agent reports its exit", part("wait")),
-        ("    its leaf killed and removed (on the event loop)", part("remove")),
+        ("    what is left in its leaf killed (worker thread)", part("kill")),
+        ("    its leaf removed on the run's path (now after the answer)", part("remove")),
         (
             "    the rest of the executor (output drained, tasks)",
-            diff(execute, exec_, part("wait"), part("remove")),
+            diff(execute, exec_, part("wait"), part("kill"), part("remove")),
         ),
         ("    record: write the finished run, prune", record),
         ("      of which database", part("db_record")),

@@ -15,7 +15,9 @@ this process only, the calls a run request goes through, and for every
                has no leaf, find or confine: that work was done before it came.
     execute    the executor: exec, then the program until its output is drained
     wait       the program's exit, as the agent reports it
-    remove     the run's cgroup leaf killed and removed, after it
+    kill       what is left in the run's leaf killed (`kill_group`), after it
+    remove     the run's cgroup leaf removed on the run's path (since the end
+               report, after the answer, in threads of its own: not seen here)
     record     RunService._record: the finished run written, old runs pruned
     db         every AsyncSession call (execute, get, commit, refresh, ...), all phases
     db_<phase> the same, split by the phase it happened in
@@ -157,6 +159,7 @@ def install(out: str) -> None:
     sandbox.exec = _timed("exec", sandbox.exec)  # type: ignore[method-assign]
     channel.AgentChannel.spawn = _timed("spawn", channel.AgentChannel.spawn)  # type: ignore[method-assign]
     agent_process.AgentProcess.wait = _timed("wait", agent_process.AgentProcess.wait)  # type: ignore[method-assign]
+    agent_process.AgentProcess.kill_group = _timed("kill", agent_process.AgentProcess.kill_group)  # type: ignore[method-assign]
     agent_process.host_pid_of = _timed_sync("find", agent_process.host_pid_of)
     agent_process._confine = _timed_sync("confine", agent_process._confine)
     for kind in (v1.V1Sandbox, v2.V2Sandbox):

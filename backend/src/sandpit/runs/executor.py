@@ -80,6 +80,7 @@ async def execute(
     output: RunOutput | None = None,
     stdin: RunInput | None = None,
     stop: asyncio.Event | None = None,
+    removals: list[asyncio.Future[None]] | None = None,
 ) -> RunOutcome:
     """Run `request` in `sandbox` in cgroup leaf `group`, wait for it, and describe how it went.
 
@@ -88,6 +89,12 @@ async def execute(
     `stop` ends the run like a limit does (`killed`), keeping everything it
     printed. Never raises for anything the program does; raises
     `SandboxError` if the sandbox cannot start the process at all.
+
+    When the run ends, whatever is left of it is killed (`kill_group`: no
+    process outlives its run). Its cgroup leaf is removed before this
+    returns, or with `removals` in the background (the removal's future is
+    appended, for the caller to await once it has used the outcome):
+    removing a leaf waits for the kernel to finish the exits in it.
     """
     output = output if output is not None else RunOutput(request.output_bytes)
     stdin = stdin if stdin is not None else RunInput(request.stdin, keep_open=False)
@@ -117,12 +124,18 @@ async def execute(
         finally:
             for end in theirs:
                 end.close()
+        ended = False
         try:
-            return await _supervise(
+            outcome = await _supervise(
                 process, request, output, stdin, stop or asyncio.Event(), plot_r, code_w, started
             )
+            ended = True  # and what was left of it killed (`_await_end`)
+            return outcome
         finally:
-            process.close()
+            if removals is None or not ended:
+                process.close()  # kills anything left first (a cancelled run's too)
+            else:
+                removals.append(process.close_in_background())
     finally:
         for end in ours:
             end.close()

@@ -1,7 +1,10 @@
 """Runs: start, follow, stop and record executions of code in a workspace's sandbox.
 
 A run is recorded first (`running`), executed in a background task, and
-recorded again when it ends. `?wait=true` simply awaits that task. While it
+recorded again when it ends. `?wait=true` awaits that second record; the
+task goes on a moment longer, to remove the run's cgroup leaf once the
+kernel has finished its exits (every process of it is dead or exiting by
+then). While it
 runs, its `LiveRun` holds the output so far (for followers, `follow()`) and
 its input (`send_input()`); it is dropped only after the end is recorded,
 so a follower always finds either the live run or the finished record.
@@ -91,6 +94,8 @@ class RunService:
         self.limiter = limiter
         self.images_root = settings.data_dir / "runs"
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        # Runs not yet recorded as ended, and the event set when they are.
+        self._open: dict[str, asyncio.Event] = {}
         self._live: dict[str, LiveRun] = {}
         self._stopped: set[str] = set()
         self._per_workspace: dict[str, int] = {}
@@ -185,6 +190,7 @@ class RunService:
         )
         self._live[run.id] = live
         self._workspace_of[run.id] = workspace.id
+        self._open[run.id] = asyncio.Event()
         task = asyncio.get_running_loop().create_task(
             self._execute(run.id, workspace.id, user.id, request, live)
         )
@@ -193,22 +199,24 @@ class RunService:
 
     def running_count(self) -> int:
         """Runs started and not yet recorded as ended."""
-        return len(self._tasks)
+        return len(self._open)
 
     def running_in(self, workspace_id: str) -> int:
         """Runs running in the workspace now."""
         return self._per_workspace.get(workspace_id, 0)
 
     async def wait(self, run_id: str) -> None:
-        task = self._tasks.get(run_id)
-        if task is not None:
-            await asyncio.shield(task)
+        """Until the run's end is recorded (at once if it is)."""
+        recorded = self._open.get(run_id)
+        if recorded is not None:
+            await recorded.wait()
 
     async def get_owned(self, db: AsyncSession, user: User, run_id: str) -> Run:
-        run = await db.get(Run, run_id)
+        # One SELECT, fresh even when this session holds the run already (the
+        # run's end is written by another session).
+        run = await db.get(Run, run_id, populate_existing=True)
         if run is None or run.user_id != user.id:
             raise NotFound("There is no such run.")
-        await db.refresh(run)
         return run
 
     async def list_for(
@@ -259,6 +267,11 @@ class RunService:
         """
         task = self._tasks.get(run_id)
         if task is None:
+            return
+        if run_id not in self._open:
+            # Recorded already: only the removal of its leaf is left (`_execute`).
+            with contextlib.suppress(Exception):
+                await asyncio.shield(task)
             return
         self._stopped.add(run_id)
         live = self._live.get(run_id)
@@ -368,9 +381,29 @@ class RunService:
     async def _execute(
         self, run_id: str, workspace_id: str, user_id: str, request: RunRequest, live: LiveRun
     ) -> None:
+        removals: list[asyncio.Future[None]] = []
+        try:
+            await self._execute_and_record(run_id, workspace_id, user_id, request, live, removals)
+            # After the answer: the run's leaf, whose processes were killed
+            # (or were exiting) when it ended, removed once the kernel is done.
+            await asyncio.gather(*removals)
+        finally:
+            self._tasks.pop(run_id, None)
+
+    async def _execute_and_record(
+        self,
+        run_id: str,
+        workspace_id: str,
+        user_id: str,
+        request: RunRequest,
+        live: LiveRun,
+        removals: list[asyncio.Future[None]],
+    ) -> None:
         try:
             try:
-                outcome = await self._outcome(run_id, workspace_id, user_id, request, live)
+                outcome = await self._outcome(
+                    run_id, workspace_id, user_id, request, live, removals
+                )
             except asyncio.CancelledError:
                 # Stopped before the process started (e.g. while the sandbox was starting).
                 if run_id not in self._stopped:
@@ -386,7 +419,6 @@ class RunService:
                     record.failure("The run failed on the server; it was logged."),
                 )
         finally:
-            self._tasks.pop(run_id, None)
             self._stopped.discard(run_id)
             self._per_workspace[workspace_id] -= 1
             self._workspace_of.pop(run_id, None)
@@ -397,9 +429,16 @@ class RunService:
             # or the finished record, never neither.
             live.finish()
             self._live.pop(run_id, None)
+            self._open.pop(run_id).set()
 
     async def _outcome(
-        self, run_id: str, workspace_id: str, user_id: str, request: RunRequest, live: LiveRun
+        self,
+        run_id: str,
+        workspace_id: str,
+        user_id: str,
+        request: RunRequest,
+        live: LiveRun,
+        removals: list[asyncio.Future[None]],
     ) -> RunOutcome:
         try:
             sandbox = await self.manager.get(workspace_id, user_id)
@@ -410,7 +449,15 @@ class RunService:
         with self.manager.busy(workspace_id):
             live.executing = True
             task = asyncio.ensure_future(
-                execute(sandbox, f"run-{run_id[:16]}", request, live.output, live.input, live.stop)
+                execute(
+                    sandbox,
+                    f"run-{run_id[:16]}",
+                    request,
+                    live.output,
+                    live.input,
+                    live.stop,
+                    removals,
+                )
             )
             try:
                 return await asyncio.shield(task)

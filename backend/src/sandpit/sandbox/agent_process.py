@@ -23,8 +23,10 @@ import os
 import signal
 import struct
 import termios
+import time
 import uuid
 from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -70,7 +72,7 @@ class AgentProcess:
             self._channel.signal(self.spawn_id, signum, group=True)
 
     async def kill_group(self) -> None:
-        await asyncio.to_thread(self._leaf.kill)
+        await asyncio.to_thread(_kill_running, self._leaf)
 
     def oom_kills(self) -> int:
         try:
@@ -89,6 +91,16 @@ class AgentProcess:
             fcntl.ioctl(self.pty_fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
     def close(self) -> None:
+        self._close_fds()
+        with contextlib.suppress(OSError, cgroups.CgroupError):
+            self._leaf.remove()
+
+    def close_in_background(self) -> asyncio.Future[None]:
+        self._close_fds()
+        loop = asyncio.get_running_loop()
+        return loop.run_in_executor(_LEAF_REMOVER, _remove_leaf, self._leaf)
+
+    def _close_fds(self) -> None:
         # The process owns each descriptor until a caller takes it by setting
         # the attribute to None (the run executor takes stdin); each is closed
         # here once, and an error closing one is a bug, not something to hide.
@@ -97,8 +109,81 @@ class AgentProcess:
             if fd is not None:
                 setattr(self, name, None)
                 os.close(fd)
-        with contextlib.suppress(OSError, cgroups.CgroupError):
-            self._leaf.remove()
+
+
+# Leaves removed in the background (`close_in_background`): their own threads,
+# so a removal that waits for the kernel (a large process's exit, the cgroup
+# lock) never holds up the worker threads the event loop's other work needs.
+_LEAF_REMOVER = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sandpit-leaf-remover")
+
+
+def _remove_leaf(leaf: cgroups.Leaf) -> None:
+    """Kill what can still run in `leaf`, wait for the exits to finish, remove it; never raises.
+
+    The exits are waited for by looking, not by `Leaf.kill`: freezing a
+    cgroup waits for its exiting members too, and writes to it while the
+    next run's spare is being moved into a cgroup of the same sandbox.
+    """
+    with contextlib.suppress(OSError, cgroups.CgroupError):
+        _kill_running(leaf)
+        deadline = time.monotonic() + _EXIT_WAIT_S
+        while leaf.procs() and time.monotonic() < deadline:
+            time.sleep(0.002)
+        leaf.remove()
+
+
+def _kill_running(leaf: cgroups.Leaf) -> None:
+    """Kill every process in `leaf` that can still run; return once none can.
+
+    A process whose every thread is exiting already (`_exiting`) runs no more
+    of its program, but stays in its cgroup until the kernel has torn it
+    down: for a fork of the warm interpreter, which maps the whole preload
+    set, milliseconds after it reported its end. That wait is left to the
+    leaf's removal. A warm run's process may also be between its report and
+    its exit (preempted by the agent it woke): it gets `_EXIT_GRACE_S` to
+    start exiting. A leaf with any other member is killed as a whole, as
+    `Leaf.kill` does, until it is empty.
+    """
+    deadline = time.monotonic() + _EXIT_GRACE_S
+    while any(not _exiting(pid) for pid in leaf.procs()):
+        if time.monotonic() >= deadline:
+            leaf.kill()
+            return
+        time.sleep(_EXIT_GRACE_S / 10)
+
+
+# How long a run's leaf is given for its members to be exiting before it is
+# killed (see `_kill_running`): what a process that reported its end needs
+# to get a CPU back and call exit, on a busy host.
+_EXIT_GRACE_S = 0.003
+# How long a leaf's removal waits for the kernel to finish its members' exits
+# before it kills and removes it regardless (`Leaf.remove` waits on, for its own limit).
+_EXIT_WAIT_S = 5.0
+
+
+# A task's flag (field 9 of /proc/<pid>/task/<tid>/stat): it is in the kernel's exit.
+_PF_EXITING = 0x4
+
+
+def _exiting(pid: int) -> bool:
+    """Whether every thread of host process `pid` is exiting (or it is gone).
+
+    A thread in the kernel's exit never returns to its program: such a
+    process can neither run, nor fork, nor be made to by anyone.
+    """
+    try:
+        threads = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return True
+    for tid in threads:
+        try:
+            stat = Path(f"/proc/{pid}/task/{tid}/stat").read_bytes()
+        except OSError:
+            continue  # that thread is gone
+        fields = stat[stat.rindex(b")") + 2 :].split()
+        if not int(fields[6]) & _PF_EXITING:
+            return False
+    return True
 
 
 def _runnable(pid: int) -> bool:

@@ -14,6 +14,7 @@ never runs again — the manager starts a new one.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import socket
 from dataclasses import dataclass, field
@@ -151,6 +152,15 @@ class Process(Protocol):
 
     def close(self) -> None:
         """Release host resources (fds, the cgroup leaf). Idempotent."""
+        ...
+
+    def close_in_background(self) -> asyncio.Future[None]:
+        """`close`, with the cgroup leaf removed off the event loop: the fds at once, then the
+        leaf in a thread of its own; the future is done once it is gone (it never fails).
+
+        For a process whose group is dead (`kill_group`), when what comes next need not
+        wait: removing a leaf waits for the kernel to finish the exits in it.
+        """
         ...
 
 

@@ -37,8 +37,10 @@ Protocol (server → agent):
       fd, or {"op": "failed", "id", "error"}.
   {"op": "ping"}                answered by {"op": "pong"}.
 Agent → server, unprompted: {"op": "exited", "id", "code", "signal"} when a
-child it spawned ends, {"op": "exec_failed", "id", "error"} when execve
-fails (then "exited" with code 127 follows), and {"op": "spare", "pid"} when
+child it spawned ends (a warm run's as soon as its process says how it
+ends, just before the kernel tears it down: `warm_keeper.Keeper.on_end`),
+{"op": "exec_failed", "id", "error"} when execve fails (then "exited" with
+code 127 follows), and {"op": "spare", "pid"} when
 the warm interpreter has forked the process its next run will be (held
 until a run is handed to it; the server confines it in a run leaf ahead,
 see `sandpit.sandbox.agent_spare`). There is one spare at a time: a new one
@@ -110,8 +112,15 @@ class Agent:
             warm = self.keeper.sock
             if warm is not None:
                 watched.append(warm.fileno())
+            end = self.keeper.end
+            if end is not None:
+                watched.append(end.fileno())
             ready, _, _ = select.select(watched, [], [], self.keeper.timeout())
             self.keeper.restart_if_due()
+            # Ends a run reported itself come before the reaping (the same
+            # run, reaped, is then not reported twice).
+            if end is not None and end.fileno() in ready:
+                self.keeper.on_end()
             if self.wake_r in ready:
                 with contextlib.suppress(BlockingIOError):
                     os.read(self.wake_r, 4096)

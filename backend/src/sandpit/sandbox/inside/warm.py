@@ -39,14 +39,20 @@ its memory or descriptors through /proc nor make it run anything; it can
 only stop or kill it, which the agent notices and answers by starting
 another one.
 
+In a spare, while it waits for its run: random state reseeded, import
+caches emptied and `sys.modules` cut back to the preload set (`_prepare`).
 In a child, before the gate: descriptors in place and every other one
 closed (this socket with them), signals and the signal mask as a fresh
 interpreter has them, dumpable again, its own session. After the gate
 (confined by then): the run's working directory, environment, standard
-streams built as at start-up, random state reseeded, `sys.argv`,
-`sys.orig_argv`, `sys.path` (the user site as it is now), import caches
-cleared, and `sys.modules` back to the preload set; then the program runs
-as `__main__` (`mainrun`).
+streams built as at start-up, `sys.argv`, `sys.orig_argv`, `sys.path` (the
+user site as it is now); then the program runs as `__main__` (`mainrun`).
+At its end, it tells the agent its exit status before the kernel tears the
+process down (`_report_end`).
+
+  agent → child  "fork" as above, with "end": the name of the agent's
+                 end socket (an abstract AF_UNIX datagram address).
+  child → agent  "exit STATUS", a datagram to it, just before `os._exit`.
 """
 
 import atexit
@@ -55,6 +61,13 @@ import sys
 # How a forked run ends: 0, an exit status, or "SIGINT" (an unhandled
 # KeyboardInterrupt); set by `run`, used by `_exit_quickly`. None here.
 _EXIT: list[int | str | None] = [None]
+# Where a forked run tells the agent how it ended, and the pid that may:
+# set at its gate (see `_report_end`). None here.
+_END: list[tuple[bytes, int] | None] = [None]
+# What a child lets go of (import caches, modules of its own) but keeps
+# referenced: freeing them would write to, and so copy, the pages they share
+# with this process, milliseconds of page faults on a run's path.
+_KEPT: list[object] = []
 
 
 def _exit_quickly() -> None:
@@ -95,7 +108,38 @@ def _exit_quickly() -> None:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGINT)
         status = 130
+    _report_end(int(status))
     os._exit(int(status))
+
+
+def _report_end(status: int) -> None:
+    """Tell the agent the run ended with `status`, before the kernel tears the process down.
+
+    The kernel frees a process's memory before it closes its descriptors
+    and tells its parent; for a fork of the warm interpreter, which maps the
+    whole preload set, that takes milliseconds, after the run is over. So the
+    descriptors go first (the standard streams onto /dev/null, as a daemon
+    thread may still write: EOF for the server's readers), then a datagram
+    to the agent's end socket, which the kernel stamps with this process's
+    pid: the agent takes it only from the process it forked for the run
+    (`warm_keeper.Keeper.on_end`), reports the run's end at once and later
+    reaps the process without reporting it again. Nothing is sent from a
+    process the program forked (not the run's pid), and nothing runs after
+    this (signals blocked, `os._exit` next). When the send fails (a full
+    queue), the exit is reported when the process is reaped, as before.
+    """
+    end = _END[0]
+    if end is None or end[1] != os.getpid():
+        return
+    with contextlib.suppress(OSError):
+        signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        os.closerange(3, MAX_FD)
+        # Left open: the exit closes it, and the sooner that comes the better.
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.sendto(f"exit {status}".encode(), socket.MSG_DONTWAIT, end[0])
 
 
 atexit.register(_exit_quickly)
@@ -131,6 +175,10 @@ else:
 
 MAX_MESSAGE = 256 * 1024
 MAX_FDS = 6
+# Above any descriptor a sandbox process may hold (its RLIMIT_NOFILE is far lower).
+MAX_FD = 4096
+# The longest name of the agent's end socket (an abstract address: 107 bytes).
+MAX_END_NAME = 100
 PR_SET_DUMPABLE = 4
 RUNNER = "/run/sandpit/run_code.py"
 
@@ -197,7 +245,7 @@ def serve(control_fd: int) -> Job:
             # No spare at hand in the agent (it died, or runs came faster than spares).
             pid = _fork_orphan(control)
             if pid == 0:
-                return _child(message, fds, libc)
+                return _child(message, fds, libc, prepared=False)
             for fd in fds:
                 os.close(fd)
             _send(control, {"op": "forked", "id": message.get("id"), "pid": pid})
@@ -221,11 +269,12 @@ def _new_spare(control: socket.socket, libc: ctypes.CDLL) -> Job | None:
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     pid = _fork_orphan(control, [ours])
     if pid == 0:
+        _prepare()
         message, fds = _receive(theirs)
         os.close(theirs.detach())
         if message is None or message.get("op") != "fork" or len(fds) < 5:
             os._exit(0)  # never used: the agent moved on or died
-        return _child(message, fds, libc)
+        return _child(message, fds, libc, prepared=True)
     theirs.close()
     if pid > 0:
         # The server moves it into the leaf of the run it will be, before any
@@ -277,8 +326,39 @@ def _fork_orphan(control: socket.socket, also_close: list[socket.socket] | None 
     return int(answer) if answer.isdigit() else -1
 
 
-def _child(message: dict[str, object], fds: list[int], libc: ctypes.CDLL) -> Job:
-    """The forked child up to and past its gate; returns the job to run as `__main__`."""
+def _prepare() -> None:
+    """The part of a run's start that does not depend on the run, done in a spare before it.
+
+    New random state (drawn now, in this process of its own); the import
+    caches and our own modules let go (`_forget_imports`); and everything
+    allocated so far frozen out of the collector's sight, so the collection
+    at the run's end (`_exit_quickly`) looks at the program's objects only.
+    """
+    _reseed()
+    _forget_imports()
+    gc.freeze()
+
+
+def _forget_imports() -> None:
+    """The path importer cache emptied and `sys.modules` cut back to the preload set.
+
+    A fresh interpreter has neither: the finders of the warm interpreter's
+    start (with their directory listings) and the modules it imported for
+    itself (json, socket, mainrun...). Both are kept referenced in `_KEPT`:
+    the code below still uses the modules, and freeing the finders' listings
+    touched a thousand shared pages (4 ms of a run).
+    """
+    _KEPT.append(dict(sys.path_importer_cache))
+    sys.path_importer_cache.clear()
+    ours = [name for name in sys.modules if name not in _PRELOADED]
+    _KEPT.append([sys.modules.pop(name) for name in ours])
+
+
+def _child(message: dict[str, object], fds: list[int], libc: ctypes.CDLL, *, prepared: bool) -> Job:
+    """The forked child up to and past its gate; returns the job to run as `__main__`.
+
+    `prepared`: `_prepare` was done already (in a spare, before its run came).
+    """
     try:
         for sig in signal.valid_signals():
             if sig not in (signal.SIGKILL, signal.SIGSTOP):
@@ -303,13 +383,16 @@ def _child(message: dict[str, object], fds: list[int], libc: ctypes.CDLL) -> Job
         os.close(gate)
     except BaseException:  # nothing may escape into the serving loop's frames
         os._exit(127)
+    if not prepared:
+        _prepare()
+    end = message.get("end")
+    if isinstance(end, str) and 0 < len(end) <= MAX_END_NAME and end.isascii():
+        _END[0] = (b"\0" + end.encode(), os.getpid())
     env = message.get("env")
-    os.environ.clear()
-    os.environ.update({str(k): str(v) for k, v in env.items()} if isinstance(env, dict) else {})
+    _set_environ({str(k): str(v) for k, v in env.items()} if isinstance(env, dict) else {})
     cwd = str(message.get("cwd", "/app"))
     os.chdir(cwd)
     _new_stdio()
-    _reseed()
     kind = str(message.get("kind"))
     path = str(message.get("path", ""))
     argv = [str(a) for a in message.get("argv", [])]  # type: ignore[attr-defined]
@@ -321,10 +404,27 @@ def _child(message: dict[str, object], fds: list[int], libc: ctypes.CDLL) -> Job
         sys.argv = [path]
         path0 = os.path.dirname(os.path.realpath(os.path.join(cwd, path)))
     _fix_path(path0)
-    for name in list(sys.modules):
-        if name not in _PRELOADED:
-            del sys.modules[name]
+    _forget_imports()  # again: for anything imported since `_prepare`
     return Job(kind, path, cwd, argv)
+
+
+def _set_environ(env: dict[str, str]) -> None:
+    """Make `os.environ` (and the C environment under it) `env`, in its order.
+
+    Usually it is this process's own plus the plot channel's variable at
+    the end, so only the entries after the longest common start are removed
+    and set again: each change writes to (and copies) shared pages. The
+    order is the one `execve` with `env` would give, as if all were set anew.
+    """
+    current = list(os.environ.items())
+    wanted = list(env.items())
+    same = 0
+    while same < min(len(current), len(wanted)) and current[same] == wanted[same]:
+        same += 1
+    for key, _value in current[same:]:
+        del os.environ[key]
+    for key, value in wanted[same:]:
+        os.environ[key] = value
 
 
 def _new_stdio() -> None:
@@ -381,7 +481,6 @@ def _fix_path(path0: str) -> None:
             sys.path.insert(system[0] if system else len(sys.path), user_site)
         elif not present and user_site in sys.path:
             sys.path.remove(user_site)
-    sys.path_importer_cache.clear()
     importlib = sys.modules.get("importlib")
     if importlib is not None:
         importlib.invalidate_caches()

@@ -20,15 +20,23 @@ through an intermediate process, and the agent is their subreaper), so the
 agent reaps them and reports their exits like any other, whatever becomes
 of the warm interpreter. If it dies (the OOM killer, user code killing it),
 a new one is started after a delay that grows with repeated deaths.
+
+A run's end is usually reported before it is reaped: its process sends its
+exit status to the end socket (`on_end`) just before it exits (see
+`warm._report_end`), and the kernel's teardown of its copy of the preload
+set, milliseconds, comes after the report.
 """
 
 import array
 import contextlib
 import json
 import os
+import re
+import secrets
 import select
 import signal
 import socket
+import struct
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -48,6 +56,11 @@ MAX_MESSAGE = 256 * 1024
 RESTART_BASE_S = 0.5
 RESTART_MAX_S = 60.0
 DEATH_MEMORY_S = 300.0
+# What a run's process sends to the end socket: its exit status (0-255).
+END_MESSAGE = re.compile(rb"exit ([0-9]{1,3})")
+END_MAX_READS = 64  # datagrams handled per wake-up; the rest wait for the next
+UCRED = struct.Struct("iII")  # pid, uid, gid
+PF_EXITING = 0x4  # a task's flag in /proc/<pid>/stat: it is in the kernel's exit
 
 
 def job_of(argv: list[str]) -> tuple[str, str] | None:
@@ -91,6 +104,11 @@ class Keeper:
         # imports never take CPU from a run (they share the sandbox's quota).
         self.running: set[str] = set()
         self.held = False
+        # Where runs report their end (see `on_end`), made with the first
+        # interpreter; and the runs reported that way, not yet reaped.
+        self.end: socket.socket | None = None
+        self.end_name: str | None = None
+        self.ended: set[int] = set()
 
     # --- lifecycle ------------------------------------------------------------
 
@@ -143,6 +161,8 @@ class Keeper:
     def _start(self) -> None:
         assert self.preload is not None
         assert self.env is not None
+        if self.end is None:
+            self._open_end()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         argv = ["python3", WARM_SCRIPT, "3", ",".join(self.preload)]
         try:
@@ -178,6 +198,55 @@ class Keeper:
                 os.kill(pid, signal.SIGSTOP)
             self.held = True
 
+    def _open_end(self) -> None:
+        """Bind the end socket: a datagram socket at a random abstract address, with senders' pids.
+
+        Any process of the sandbox can send to it (the address is no secret:
+        it is in /proc/net/unix); what counts is the pid the kernel stamps on
+        each datagram, see `on_end`. Without it (the bind fails), runs are
+        reported when reaped.
+        """
+        name = f"sandpit-end-{secrets.token_hex(8)}"
+        end = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            end.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+            end.bind(b"\0" + name.encode())
+            end.setblocking(False)
+        except OSError:
+            end.close()
+            return
+        self.end = end
+        self.end_name = name
+
+    def on_end(self) -> None:
+        """Report the runs whose process sent its exit status to the end socket.
+
+        Believed only from the process forked for a run, once, and only while
+        it is not reaped: the pid is the kernel's, so no other process can
+        speak for a run. A run's own program can send it early; it can only
+        end its own run that way (the host then kills the run's leaf), as it
+        could by exiting. It is reaped later, silently (`reaped`).
+        """
+        assert self.end is not None
+        for _ in range(END_MAX_READS):
+            try:
+                data, ancillary, _flags, _addr = self.end.recvmsg(16, socket.CMSG_SPACE(UCRED.size))
+            except BlockingIOError:
+                return
+            except OSError:
+                continue
+            pid = -1
+            for level, kind, payload in ancillary:
+                if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+                    pid = UCRED.unpack(payload[: UCRED.size])[0]
+            match = END_MESSAGE.fullmatch(data)
+            spawn_id = self.children.get(pid)
+            if match is None or spawn_id is None or int(match[1]) > 255:
+                continue
+            del self.children[pid]
+            self.ended.add(pid)
+            self.report_exit(spawn_id, int(match[1]) << 8)  # a wait status: exited with it
+
     def kill(self) -> None:
         """Kill the interpreter (it is stuck); its death is handled when it is reaped."""
         if self.pid is not None:
@@ -190,6 +259,9 @@ class Keeper:
         """Handle a child the agent reaped; True if it was ours (the interpreter or a run)."""
         if pid == self.pid:
             self._died()
+            return True
+        if pid in self.ended:  # its end was reported already (`on_end`)
+            self.ended.discard(pid)
             return True
         spawn_id = self.children.pop(pid, None)
         if spawn_id is None:
@@ -312,6 +384,8 @@ class Keeper:
             "env": env,
             "argv": argv,
         }
+        if self.end_name is not None:
+            message["end"] = self.end_name
         data = json.dumps(message).encode()
         ancillary = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds).tobytes())]
         pid = self._hand_to_spare(data, ancillary)
@@ -337,15 +411,21 @@ class Keeper:
         return pid
 
     def _running(self) -> bool:
-        """Whether the interpreter is neither stopped (by anyone but us) nor dead (in /proc)."""
+        """Whether the interpreter is neither stopped (by anyone but us) nor dead nor dying.
+
+        From /proc: its state, and its flags (killed, a process that maps the
+        preload set takes a while to exit, and a run may come meanwhile: its
+        spare would still serve it, but the interpreter is gone all the same).
+        """
         if self.held:
             return True
         try:
             with open(f"/proc/{self.pid}/stat") as stat:
-                state = stat.read().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
+                fields = stat.read().rsplit(")", 1)[1].split()
+            state, flags = fields[0], int(fields[6])
+        except (OSError, IndexError, ValueError):
             return False
-        return state not in ("T", "t", "Z", "X")
+        return state not in ("T", "t", "Z", "X") and not flags & PF_EXITING
 
     def _drop_spare(self) -> None:
         """Let go of the spare (it reads EOF and exits)."""
