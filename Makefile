@@ -17,7 +17,7 @@ BACKEND_SOURCES := $(shell find backend/src -name '*.py' 2>/dev/null)
 
 help:
 	@echo "make run    install what is missing, build, serve at http://localhost:3001"
-	@echo "make test   install what is missing and run every test (TEST_WORKERS=N: on N workers)"
+	@echo "make test   install what is missing and run every test (TEST_WORKERS=N: phase 1 on N workers)"
 	@echo "make lint   ruff, import layering, mypy --strict, the TypeScript compiler and ESLint"
 	@echo "make bench  run the benchmarks in bench/"
 
@@ -25,21 +25,28 @@ run: setup
 	@echo "==> Serving Sandpit at http://localhost:$${PORT:-3001} (Ctrl+C to stop)"
 	$(VENV)/bin/sandpit serve
 
-# TEST_WORKERS=N runs the pass on N pytest-xdist workers (most tests wait on
-# sandboxes, browsers and servers, not on the CPU); a test file stays on one
-# worker, so a module's shared server is started once, and tests/workers.py
-# keeps the workers' host uids apart. Off (0: one process) by default until a
-# whole pass on workers is green: the first one (3 workers, host load 20-27)
-# failed async tests run after browser tests on the same worker (fixed since
-# in tests/ui/conftest.py) and some timing-bound tests under that load.
-TEST_WORKERS ?= 0
+# The pass runs in two phases. Phase 1: every test but the `exclusive` ones on
+# TEST_WORKERS pytest-xdist workers (most tests wait on sandboxes, browsers and
+# servers, not on the CPU, so 2 cores keep more than 2 workers busy); a test
+# file stays on one worker, so a module's shared server is started once, and
+# tests/workers.py keeps the workers' host uids apart; the longest files go
+# first (tests/plugins/schedule.py), so none runs alone at the end. Phase 2: the tests
+# marked `exclusive` (they assert on a CPU share or on a deadline, which holds
+# only with the machine to themselves), one at a time. Both phases run even
+# when the first fails, so one pass shows every failure. TEST_WORKERS=0 runs
+# phase 1 in one process too.
+TEST_WORKERS ?= 3
 
 test: setup-test
 	@scripts/start-docker.sh
 	@echo "==> Frontend unit tests (Vitest)"
 	cd frontend && npm run --silent test
-	@echo "==> Running the test pass ($(TEST_WORKERS) workers)"
-	cd backend && .venv/bin/pytest -n $(TEST_WORKERS) --dist loadfile
+	@echo "==> Test pass, phase 1: all but the exclusive tests ($(TEST_WORKERS) workers)"
+	@cd backend && status=0 \
+	&& { .venv/bin/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not exclusive" || status=$$?; } \
+	&& echo "==> Test pass, phase 2: the exclusive tests, one at a time" \
+	&& { .venv/bin/pytest -n 0 -m exclusive || status=$$?; } \
+	&& exit $$status
 
 lint: setup backend/openapi.json
 	@echo "==> ruff"

@@ -29,8 +29,9 @@ def _no_double_close() -> Iterator[None]:
         pytest.fail("\n\n".join(v.describe() for v in found), pytrace=False)
 
 
-# --- Session-wide plugins (the skip guard: a skip outside its allowlist fails the pass) ---
-pytest_plugins = ["tests.plugins.skip_guard"]
+# --- Session-wide plugins (the skip guard: a skip outside its allowlist fails the pass;
+# the order in which xdist workers get the files: the longest first) ---
+pytest_plugins = ["tests.plugins.skip_guard", "tests.plugins.schedule"]
 # --- end of session-wide plugins ---
 
 

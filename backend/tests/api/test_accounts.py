@@ -100,6 +100,9 @@ def client(limited: SandpitServer) -> Iterator[httpx.Client]:
 # --- Sign-up per address ------------------------------------------------------
 
 
+# Windows of 1-3 s against sign-ups and sign-ins that each hash a password (CPU):
+# on a host busy with other tests, the requests outlast the window it counts.
+@pytest.mark.exclusive
 def test_sign_ups_per_address_are_limited_then_reset(client: httpx.Client) -> None:
     address = "198.51.100.7"
     assert [register(client, name(), address).status_code for _ in range(3)] == [201] * 3
@@ -119,6 +122,7 @@ def test_sign_ups_per_address_are_limited_then_reset(client: httpx.Client) -> No
 # --- Sign-in throttling per (account, address) -----------------------------------
 
 
+@pytest.mark.exclusive  # as above: a 1-2 s wait
 def test_a_stranger_cannot_lock_the_owner_out(client: httpx.Client) -> None:
     owner = name("own")
     assert register(client, owner, "192.0.2.1").status_code == 201
@@ -130,6 +134,7 @@ def test_a_stranger_cannot_lock_the_owner_out(client: httpx.Client) -> None:
     assert login(client, owner, PASSWORD, "192.0.2.1").status_code == 200
 
 
+@pytest.mark.exclusive  # as above: a 1-2 s wait
 def test_failed_sign_ins_grow_the_wait_then_it_resets(client: httpx.Client) -> None:
     owner = name("own")
     assert register(client, owner, "192.0.2.2").status_code == 201

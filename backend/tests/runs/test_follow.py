@@ -293,6 +293,9 @@ def test_a_finished_run_is_replayed(user: User, ws: str) -> None:
     assert run == user.client.get(f"/api/runs/{result['id']}").json()
 
 
+# A fresh sandbox imports numpy, pandas and matplotlib within the default 30 s
+# run limit: on a host busy with other workers' tests it can take longer.
+@pytest.mark.exclusive
 def test_plots_stream_as_they_appear(user: User, ws: str) -> None:
     code = "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()\ninput('next? ')\n"
     run_id = start(user, ws, code, interactive=True)

@@ -119,6 +119,9 @@ def test_poll_and_stop(user: User, ws: str) -> None:
     assert user.client.get(f"/api/runs/{run_id}").json()["status"] == "killed"
 
 
+# A fresh sandbox imports numpy, pandas and matplotlib within the default 30 s
+# run limit: on a host busy with other workers' tests it can take longer.
+@pytest.mark.exclusive
 def test_numpy_pandas_matplotlib_plot(user: User, ws: str) -> None:
     code = (
         "import numpy as np, pandas as pd, matplotlib.pyplot as plt\n"

@@ -77,8 +77,10 @@ def browser_scope(fixture_name: str, config: pytest.Config) -> str:
     it is open, and pytest-asyncio cannot run a test then. In one process the
     browser tests come last but for sync ones; on a worker, any test file may
     follow a browser test's, so there the browser closes with its module.
+    A worker is told by `workerinput`: xdist resets a worker's own
+    `numprocesses` option to None.
     """
-    return "module" if getattr(config.option, "numprocesses", None) else "session"
+    return "module" if hasattr(config, "workerinput") else "session"
 
 
 @pytest.fixture(scope=browser_scope)  # type: ignore[arg-type]
