@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sandpit.api.schemas import Body, Credentials, Timestamp
+from sandpit.api.schemas import Body, Credentials, JsonInt, Timestamp
 from sandpit.services.users import PASSWORD_MAX
 
 RoleName = Literal["user", "reviewer", "admin"]
@@ -60,8 +60,8 @@ class ImportedRow(BaseModel):
 
 
 class InvitationCreate(Body):
-    uses: int = Field(default=1, ge=1, le=10_000, description="Accounts it can make.")
-    expires_in_s: int | None = Field(
+    uses: JsonInt = Field(default=1, ge=1, le=10_000, description="Accounts it can make.")
+    expires_in_s: JsonInt | None = Field(
         default=7 * 24 * 3600, ge=60, le=366 * 24 * 3600, description="None: never expires."
     )
     role: RoleName = "user"
