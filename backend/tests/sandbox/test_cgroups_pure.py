@@ -8,6 +8,8 @@ tmp_path; the real cgroups are in test_cgroups.py and test_cgroups_v2.py.
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 import pytest
@@ -21,7 +23,7 @@ from sandpit.sandbox.cgroups.base import (
     validate_sandbox_id,
 )
 from sandpit.sandbox.cgroups.detect import missing_sentence, parse_mountinfo, plan_hierarchy
-from sandpit.sandbox.cgroups.fs import make_dir, parse_keyed, parse_limit, read_file
+from sandpit.sandbox.cgroups.fs import make_dir, parse_keyed, parse_limit, read_file, try_read
 from sandpit.sandbox.cgroups.v1 import v1_limit_files
 from sandpit.sandbox.cgroups.v2 import v2_limit_files
 from sandpit.sandbox.limits import Limits, MiB
@@ -245,3 +247,22 @@ def test_helpers_never_follow_symlinks(tmp_path: Path) -> None:
         make_dir(tmp_path / "link")
     with pytest.raises(OSError, match="Too many levels of symbolic links"):
         read_file(tmp_path / "filelink")
+
+
+def test_a_cgroup_removed_between_open_and_read_reads_as_gone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The kernel answers ENODEV to a read of a removed cgroup's open file
+    # (seen when orphans were reaped while their cgroups went away).
+    procs = tmp_path / "cgroup.procs"
+    procs.write_text("1\n")
+    assert try_read(procs) == "1\n"
+
+    def removed(_fd: int, _size: int) -> bytes:
+        raise OSError(errno.ENODEV, os.strerror(errno.ENODEV))
+
+    monkeypatch.setattr(os, "read", removed)
+    assert try_read(procs) is None
+    assert try_read(tmp_path / "missing") is None
+    with pytest.raises(OSError, match="No such device"):
+        read_file(procs)

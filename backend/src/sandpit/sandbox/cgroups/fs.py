@@ -81,6 +81,11 @@ def try_read(path: Path) -> str | None:
         return read_file(path)
     except FileNotFoundError:
         return None
+    except OSError as error:
+        # A cgroup removed between the open and the read answers ENODEV.
+        if error.errno == errno.ENODEV:
+            return None
+        raise
 
 
 def write_file(path: Path, value: str) -> None:
