@@ -254,8 +254,7 @@ async def read_version(
     version_id: str, workspace: OwnedWorkspace, db: DbSession, context: Context
 ) -> Response:
     """The content of one version."""
-    version = await context.history.version(db, workspace.id, version_id)
-    return stored_content(await context.history.content(version.sha256))
+    return stored_content(await context.history.version_content(db, workspace.id, version_id))
 
 
 @router.post(

@@ -58,7 +58,7 @@ class Restorer:
         """Put the content of version `version_id` back at its path."""
         async with self.history.sessions() as db:
             version = await self.history.version(db, workspace_id, version_id)
-        data = await self.history.content(version.sha256)
+            data = await self.history.version_content(db, workspace_id, version_id)
         return await self._apply(
             workspace_id, owner_id, {version.path: data}, whole=False, label=version.path
         )

@@ -54,6 +54,9 @@ from sandpit.workspaces.store import workspace_fs
 
 log = logging.getLogger(__name__)
 
+# A version coalescing faster than it is read: give up after this many new contents.
+_CONTENT_TRIES = 5
+
 Source = Literal["editor", "api", "sandbox", "restore", "import"]
 SOURCES: tuple[Source, ...] = ("editor", "api", "sandbox", "restore", "import")
 _COALESCED = frozenset({"editor", "api", "sandbox"})
@@ -196,6 +199,27 @@ class HistoryService:
         if version is None or version.workspace_id != workspace_id:
             raise NotFound("There is no such version.")
         return version
+
+    async def version_content(self, db: AsyncSession, workspace_id: str, version_id: str) -> bytes:
+        """The content of a version. Raises NotFound.
+
+        A version inside its coalescing window takes each newer content, and
+        the content it replaced is collected at once: between reading the row
+        and reading its blob, the blob can go. Then the row is read again, and
+        only a row that still names the missing blob is an error.
+        """
+        version = await self.version(db, workspace_id, version_id)
+        for _ in range(_CONTENT_TRIES):
+            try:
+                return await to_thread.run_sync(self.blobs.get, version.sha256)
+            except FileNotFoundError:
+                read = version.sha256
+                db.expunge(version)
+                await db.rollback()  # a fresh read, on any isolation level
+                version = await self.version(db, workspace_id, version_id)
+                if version.sha256 == read:
+                    break
+        return await self.content(version.sha256)
 
     async def deleted_files(
         self, db: AsyncSession, workspace_id: str, existing: Iterable[str]
