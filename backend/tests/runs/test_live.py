@@ -47,6 +47,32 @@ def test_a_cursor_replays_in_order_then_takes_what_is_new() -> None:
     assert list(cursor.rest()) == []
 
 
+def test_text_printed_while_a_plot_is_stored_comes_after_the_plot() -> None:
+    # The plot's file is written off the event loop; the program's next
+    # prompt is read meanwhile and must not jump ahead of the plot.
+    output = RunOutput(limit=1000)
+    cursor = Cursor(output)
+    output.add("stdout", b"before\n")
+    output.hold()
+    output.add("stdout", b"name? ")
+    output.echo(b"Ada\n")
+    assert list(cursor.take()) == [Text("stdout", "before\n")]
+    output.add_image(b"png")
+    output.release()
+    output.release()  # idempotent
+    assert list(cursor.take()) == [Image(0), Text("stdout", "name? "), Text("stdin", "Ada\n")]
+    assert output.record("stdout") == b"before\nname? "
+
+
+def test_text_held_behind_a_plot_that_never_came_is_kept_at_the_end() -> None:
+    output = RunOutput(limit=1000)
+    output.hold()
+    output.add("stderr", b"late\n")
+    output.end()
+    assert output.record("stderr") == b"late\n"
+    assert list(Cursor(output).take()) == [Text("stderr", "late\n")]
+
+
 def test_a_character_cut_between_reads_arrives_whole() -> None:
     output = RunOutput(limit=1000)
     cursor = Cursor(output)

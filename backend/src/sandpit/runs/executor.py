@@ -228,6 +228,9 @@ async def _await_end(
     # Readers finish once every writer (including killed daemons) is gone.
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(asyncio.shield(asyncio.gather(*tasks, return_exceptions=True)), 5)
+    # A plot still being written now is not waited for; the text held behind
+    # it goes into the record.
+    output.release()
     duration_ms = int((time.monotonic() - started) * 1000)
     status, message = _status(
         status_of_exit, timed_out, stopped, flooded.is_set(), process.oom_kills(), request
@@ -311,8 +314,12 @@ async def _read_plots(fd: int, output: RunOutput) -> None:
             buffer += data
             pngs, well_formed = _take_pngs(buffer, MAX_IMAGES - len(output.images))
             for png in pngs:
-                await output.images.prepare(png)  # the file, written off the event loop
-                output.add_image(png)
+                output.hold()  # what is printed meanwhile comes after the plot
+                try:
+                    await output.images.prepare(png)  # the file, written off the event loop
+                    output.add_image(png)
+                finally:
+                    output.release()
             if not well_formed or len(output.images) >= MAX_IMAGES:
                 accepting = False
                 buffer.clear()

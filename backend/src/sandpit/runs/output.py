@@ -86,6 +86,8 @@ class RunOutput:
         self.log_kinds = array("B")
         self.log_ends = array("Q")
         self._changed = asyncio.Event()
+        # Text that came while a plot's file was being written (`hold`).
+        self._held: list[tuple[Stream, bytes]] | None = None
 
     @property
     def truncated(self) -> bool:
@@ -124,7 +126,27 @@ class RunOutput:
         self.notify()
         return True
 
+    def hold(self) -> None:
+        """Keep the text added from now behind the plot being stored, until `release`.
+
+        A plot's file is written off the event loop, and only a whole file
+        is shown; meanwhile the other readers go on. What the program printed
+        after the plot must still come after it in the log (the order a
+        person saw, and the record's)."""
+        if self._held is None:
+            self._held = []
+
+    def release(self) -> None:
+        """Add the text held since `hold`, in the order it came. Idempotent."""
+        held, self._held = self._held, None
+        for stream, data in held or ():
+            # The echo's cap, now with what was held counted.
+            room = ECHO_BYTES - len(self.parts["stdin"]) if stream == "stdin" else len(data)
+            if room > 0:
+                self._append(stream, data[:room])
+
     def end(self) -> None:
+        self.release()
         self.ended = True
         self.notify()
 
@@ -143,6 +165,9 @@ class RunOutput:
         return bytes(self.parts["stdin"])
 
     def _append(self, stream: Stream, data: bytes) -> None:
+        if self._held is not None:
+            self._held.append((stream, bytes(data)))
+            return
         part = self.parts[stream]
         part += data
         self._segment(KINDS.index(stream), len(part))
