@@ -6,6 +6,8 @@ import hashlib
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import User
 from tests.servers import SandpitServer
 from tests.terminals.conftest import Terminals
@@ -164,6 +166,10 @@ def test_exit_sends_exit_code_and_closes(terminals: Terminals, user: User) -> No
     assert other.read_control("exit")["code"] == 3
 
 
+# Alone: in the first parallel pass (3 workers, load 9-11) the shell's prompt
+# after the ^C did not come within 20 s of a 70 KB line's echo; serially it
+# comes at once. Not explained yet (see the session's note).
+@pytest.mark.exclusive
 def test_input_line_cap(terminals: Terminals) -> None:
     shell = terminals.shell()
     shell.send("a" * (64 * 1024 + 1))
