@@ -27,14 +27,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, TypeVar
 
 from anyio import to_thread
 from sqlalchemy import delete, func, select, union
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sandpit.config import Settings
@@ -49,6 +46,7 @@ from sandpit.db.models import (
 from sandpit.errors import NotFound, QuotaExceeded, SandpitError
 from sandpit.history import rules
 from sandpit.history.blobs import BlobStore
+from sandpit.history.rows import CHUNK, Stored, ensure_blob_rows, latest_versions
 from sandpit.workspaces._checks import human_size
 from sandpit.workspaces.store import workspace_fs
 
@@ -61,18 +59,8 @@ Source = Literal["editor", "api", "sandbox", "restore", "import"]
 SOURCES: tuple[Source, ...] = ("editor", "api", "sandbox", "restore", "import")
 _COALESCED = frozenset({"editor", "api", "sandbox"})
 LABEL_MAX = 200
-_CHUNK = 500  # bound parameters per IN (...) query
 _EVICT_BATCH = 25
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Stored:
-    """A file's content as stored: its path, blob name and size."""
-
-    path: str
-    sha256: str
-    size: int
 
 
 class HistoryService:
@@ -134,7 +122,7 @@ class HistoryService:
             if not stored:
                 return 0
             async with self.sessions() as db:
-                await _ensure_blob_rows(db, stored)
+                await ensure_blob_rows(db, stored)
                 changed = await self._add_versions(db, workspace_id, stored, source, replaced)
                 await db.commit()
         if replaced:
@@ -152,7 +140,7 @@ class HistoryService:
         replaced: set[str],
     ) -> list[FileVersion]:
         """Add or coalesce versions; the contents coalescing replaced go into `replaced`."""
-        latest = await _latest_versions(db, workspace_id, [s.path for s in stored])
+        latest = await latest_versions(db, workspace_id, [s.path for s in stored])
         now = datetime.now(UTC)
         window = timedelta(seconds=self.settings.history_coalesce_s)
         changed: list[FileVersion] = []
@@ -256,7 +244,7 @@ class HistoryService:
             files = await to_thread.run_sync(_read_kept, fs, self.settings.max_file_bytes)
             stored = await self.store(files)
             async with self.sessions() as db:
-                await _ensure_blob_rows(db, stored)
+                await ensure_blob_rows(db, stored)
                 snapshot = Snapshot(
                     workspace_id=workspace_id,
                     label=label,
@@ -300,7 +288,7 @@ class HistoryService:
             files = await to_thread.run_sync(_read_kept, fs, self.settings.max_file_bytes)
             stored = await self.store(files)
             async with self.sessions() as db:
-                await _ensure_blob_rows(db, stored)
+                await ensure_blob_rows(db, stored)
                 return await attach(db, stored)
 
     async def snapshots(self, db: AsyncSession, workspace_id: str) -> list[Snapshot]:
@@ -426,16 +414,16 @@ class HistoryService:
                 referenced = union(versions, files, submitted).subquery()
                 query = query.where(HistoryBlob.sha256.not_in(select(referenced.c[0])))
                 unreferenced = list(await db.scalars(query))
-                for start in range(0, len(unreferenced), _CHUNK):
-                    chunk = unreferenced[start : start + _CHUNK]
+                for start in range(0, len(unreferenced), CHUNK):
+                    chunk = unreferenced[start : start + CHUNK]
                     await db.execute(delete(HistoryBlob).where(HistoryBlob.sha256.in_(chunk)))
                 await db.commit()
                 # No writer is between a put and its row now (the gate): a blob
                 # without a row is referred to by nothing.
                 waiting = sorted(self._unremoved)
                 named_again: set[str] = set()
-                for start in range(0, len(waiting), _CHUNK):
-                    chunk = waiting[start : start + _CHUNK]
+                for start in range(0, len(waiting), CHUNK):
+                    chunk = waiting[start : start + CHUNK]
                     found = select(HistoryBlob.sha256).where(HistoryBlob.sha256.in_(chunk))
                     named_again.update(await db.scalars(found))
                 doomed = (self._unremoved - named_again) | set(unreferenced)
@@ -466,46 +454,3 @@ def _read_kept(fs: Any, max_bytes: int) -> list[tuple[str, bytes]]:
         except SandpitError:
             continue
     return files
-
-
-async def _latest_versions(
-    db: AsyncSession, workspace_id: str, paths: Sequence[str]
-) -> dict[str, FileVersion]:
-    latest: dict[str, FileVersion] = {}
-    unique = sorted(set(paths))
-    for start in range(0, len(unique), _CHUNK):
-        chunk = unique[start : start + _CHUNK]
-        newest = (
-            select(FileVersion.path, func.max(FileVersion.created_at).label("at"))
-            .where(FileVersion.workspace_id == workspace_id, FileVersion.path.in_(chunk))
-            .group_by(FileVersion.path)
-            .subquery()
-        )
-        rows = await db.scalars(
-            select(FileVersion)
-            .join(
-                newest,
-                (FileVersion.path == newest.c.path) & (FileVersion.created_at == newest.c.at),
-            )
-            .where(FileVersion.workspace_id == workspace_id)
-        )
-        for version in rows:
-            latest[version.path] = version
-    return latest
-
-
-async def _ensure_blob_rows(db: AsyncSession, stored: Sequence[Stored]) -> None:
-    """Insert a `history_blobs` row for each new blob (concurrent inserts are fine)."""
-    sizes = {s.sha256: s.size for s in stored}
-    if not sizes:
-        return
-    dialect = db.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    now = datetime.now(UTC)
-    items = sorted(sizes.items())
-    for start in range(0, len(items), _CHUNK):
-        rows = [
-            {"sha256": sha, "size": size, "created_at": now}
-            for sha, size in items[start : start + _CHUNK]
-        ]
-        await db.execute(insert(HistoryBlob).values(rows).on_conflict_do_nothing())

@@ -29,7 +29,8 @@ from sandpit.db.models import (
     Workspace,
 )
 from sandpit.errors import Conflict, NotFound, RateLimited
-from sandpit.history.service import HistoryService, Stored
+from sandpit.history.rows import Stored
+from sandpit.history.service import HistoryService
 from sandpit.review import access, assignments
 from sandpit.security.ratelimit import RateLimiter
 from sandpit.services import users
