@@ -159,19 +159,18 @@ import contextlib  # noqa: E402
 import ctypes  # noqa: E402
 import fcntl  # noqa: E402
 import gc  # noqa: E402
-import io  # noqa: E402
-import itertools  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
 import site  # noqa: E402
 import socket  # noqa: E402
-from typing import TYPE_CHECKING, Any  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
 
 if TYPE_CHECKING:
-    from sandpit.sandbox.inside import mainrun
+    from sandpit.sandbox.inside import freshstate, mainrun
 else:
-    import mainrun  # beside this file (sys.path[0])
+    import freshstate  # beside this file (sys.path[0])
+    import mainrun
 
 MAX_MESSAGE = 256 * 1024
 MAX_FDS = 6
@@ -334,7 +333,7 @@ def _prepare() -> None:
     allocated so far frozen out of the collector's sight, so the collection
     at the run's end (`_exit_quickly`) looks at the program's objects only.
     """
-    _reseed()
+    freshstate.reseed()
     _forget_imports()
     gc.freeze()
 
@@ -389,10 +388,11 @@ def _child(message: dict[str, object], fds: list[int], libc: ctypes.CDLL, *, pre
     if isinstance(end, str) and 0 < len(end) <= MAX_END_NAME and end.isascii():
         _END[0] = (b"\0" + end.encode(), os.getpid())
     env = message.get("env")
-    _set_environ({str(k): str(v) for k, v in env.items()} if isinstance(env, dict) else {})
+    wanted = {str(k): str(v) for k, v in env.items()} if isinstance(env, dict) else {}
+    freshstate.set_environ(wanted)
     cwd = str(message.get("cwd", "/app"))
     os.chdir(cwd)
-    _new_stdio()
+    freshstate.new_stdio()
     kind = str(message.get("kind"))
     path = str(message.get("path", ""))
     argv = [str(a) for a in message.get("argv", [])]  # type: ignore[attr-defined]
@@ -403,87 +403,9 @@ def _child(message: dict[str, object], fds: list[int], libc: ctypes.CDLL, *, pre
     else:
         sys.argv = [path]
         path0 = os.path.dirname(os.path.realpath(os.path.join(cwd, path)))
-    _fix_path(path0)
+    freshstate.fix_path(path0)
     _forget_imports()  # again: for anything imported since `_prepare`
     return Job(kind, path, cwd, argv)
-
-
-def _set_environ(env: dict[str, str]) -> None:
-    """Make `os.environ` (and the C environment under it) `env`, in its order.
-
-    Usually it is this process's own plus the plot channel's variable at
-    the end, so only the entries after the longest common start are removed
-    and set again: each change writes to (and copies) shared pages. The
-    order is the one `execve` with `env` would give, as if all were set anew.
-    """
-    current = list(os.environ.items())
-    wanted = list(env.items())
-    same = 0
-    while same < min(len(current), len(wanted)) and current[same] == wanted[same]:
-        same += 1
-    for key, _value in current[same:]:
-        del os.environ[key]
-    for key, value in wanted[same:]:
-        os.environ[key] = value
-
-
-def _new_stdio() -> None:
-    """Standard streams as Python makes them at start-up, for the descriptors the run has."""
-    old = sys.__stdout__
-    buffered = not (old is not None and old.write_through)
-    for fd, attr, write in ((0, "stdin", False), (1, "stdout", True), (2, "stderr", True)):
-        before = getattr(sys, f"__{attr}__")
-        buffering = 0 if (write and not buffered) else -1
-        binary = open(fd, "wb" if write else "rb", buffering, closefd=False)  # noqa: SIM115
-        raw: Any = binary if buffering == 0 else binary.raw  # type: ignore[attr-defined]
-        raw.name = f"<{attr}>"
-        line_buffering = buffered and (raw.isatty() or fd == 2)
-        stream = io.TextIOWrapper(
-            binary,
-            encoding=before.encoding if before is not None else "utf-8",
-            errors=before.errors if before is not None else "strict",
-            newline="\n",
-            line_buffering=line_buffering,
-            write_through=not buffered,
-        )
-        stream.mode = "w" if write else "r"  # type: ignore[misc]
-        setattr(sys, attr, stream)
-        setattr(sys, f"__{attr}__", stream)
-
-
-def _reseed() -> None:
-    """New random state, as a fresh interpreter's imports would have drawn it.
-
-    And a new thread counter: a thread started while the preload set was
-    imported (matplotlib's font-cache timer) must not shift the default
-    names of the program's threads ("Thread-1").
-    """
-    threading = sys.modules.get("threading")
-    if threading is not None:
-        threading._counter = itertools.count(1).__next__  # type: ignore[attr-defined]
-    random = sys.modules.get("random")
-    if random is not None:
-        random.seed()
-    numpy_random = sys.modules.get("numpy.random")
-    if numpy_random is not None:
-        numpy_random.seed()
-
-
-def _fix_path(path0: str) -> None:
-    """`sys.path` as a fresh `python3` started now would have it."""
-    sys.path[0] = path0
-    user_site = site.getusersitepackages()
-    if site.ENABLE_USER_SITE:
-        present = os.path.isdir(user_site)
-        if present and user_site not in sys.path:
-            suffixes = ("site-packages", "dist-packages")
-            system = [i for i, p in enumerate(sys.path) if p.endswith(suffixes)]
-            sys.path.insert(system[0] if system else len(sys.path), user_site)
-        elif not present and user_site in sys.path:
-            sys.path.remove(user_site)
-    importlib = sys.modules.get("importlib")
-    if importlib is not None:
-        importlib.invalidate_caches()
 
 
 def run(job: Job) -> None:
