@@ -31,7 +31,14 @@ from pathlib import Path
 from typing import Any
 
 from common import print_table
-from playwright.sync_api import BrowserContext, Page, Response, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Response,
+    StorageState,
+    sync_playwright,
+)
 from tests.servers import SandpitServer
 from tests.ui.conftest import CHROMIUM, CHROMIUM_ARGS, PASSWORD
 
@@ -55,8 +62,10 @@ new MutationObserver((_, observer) => {{
 """
 
 
-def sign_in(context: BrowserContext, url: str) -> str:
-    """A new user with a workspace whose saved state reopens `main.py`; answers its id."""
+def sign_in(browser: Browser, url: str) -> tuple[str, StorageState]:
+    """A new user with a workspace whose saved state reopens `main.py`: answers the
+    workspace's id and the browser state of the signed-in user (for new contexts)."""
+    context = browser.new_context()
     credentials = {"username": f"f{uuid.uuid4().hex[:12]}", "password": PASSWORD}
     context.request.post(f"{url}/api/auth/register", data=credentials)
     context.request.post(f"{url}/api/auth/login", data=credentials)
@@ -73,7 +82,9 @@ def sign_in(context: BrowserContext, url: str) -> str:
         f"{url}/api/workspaces/{workspace_id}",
         data={"ui_state": {"tabs": ["main.py"], "active": "main.py"}},
     )
-    return workspace_id
+    state = context.storage_state()
+    context.close()
+    return workspace_id, state
 
 
 def editable(page: Page, url: str) -> tuple[float, float, float]:
@@ -126,10 +137,7 @@ def main() -> None:
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            setup = browser.new_context()
-            workspace_id = sign_in(setup, server.url)
-            state = setup.storage_state()
-            setup.close()
+            workspace_id, state = sign_in(browser, server.url)
             page_url = f"{server.url}/workspace/?id={workspace_id}"
 
             context = browser.new_context(storage_state=state)

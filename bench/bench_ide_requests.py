@@ -109,10 +109,7 @@ def main() -> None:
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            setup = browser.new_context()
-            workspace_id = sign_in(setup, server.url)
-            state = setup.storage_state()
-            setup.close()
+            workspace_id, state = sign_in(browser, server.url)
             context = browser.new_context(storage_state=state)
             page = context.new_page()
             recorder = Recorder(page)
