@@ -52,7 +52,9 @@ class ProbedServer(SandpitServer):
 def main() -> None:
     repeat = int(os.environ.get("REPEAT", "60"))
     print(f"load average at start: {os.getloadavg()}")
-    floor = measure(lambda: subprocess.run(["python3", "-c", "pass"], check=True), 30)
+    # Debian's interpreter itself: `python3` on PATH may be a version
+    # manager's shim, which adds its own start-up (~100 ms here).
+    floor = measure(lambda: subprocess.run(["/usr/bin/python3", "-c", "pass"], check=True), 30)
     server = ProbedServer(
         runs_per_minute="100000", concurrent_runs_per_user="100", warm_interpreter="true"
     )
@@ -140,7 +142,7 @@ def report(
         ("after the answer: the app's clean-up (off the client's time)", part("after")),
         ("the run's own duration_ms (as recorded)", durations),
         ("baseline: GET /api/health through the same client", health),
-        ("floor: host python3 -c pass", floor),
+        ("floor: host /usr/bin/python3 -c pass", floor),
     ]
     table = [(name, f"{percentile(s, 50):.2f}", f"{percentile(s, 90):.2f}") for name, s in rows]
     print(f"{len(totals)} warm runs of print('hi'), one at a time; milliseconds")

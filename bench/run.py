@@ -8,6 +8,7 @@ speed is measured here and reported, not asserted.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from pathlib import Path
 
@@ -31,6 +32,9 @@ BENCHMARKS = [
 
 
 def main(argv: list[str]) -> int:
+    # The servers the benchmarks start are the test pass's (tests/servers.py),
+    # but without its double-close guard: production does not install it.
+    os.environ.setdefault("SANDPIT_TEST_FD_GUARD", "false")
     sys.path.insert(0, str(HERE))
     sys.path.insert(0, str(HERE.parent / "backend"))
     for name in argv or BENCHMARKS:

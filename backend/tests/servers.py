@@ -174,7 +174,10 @@ class SandpitServer:
             "PORT": str(self.port),
             "LOG_LEVEL": "warning",
             # A descriptor closed twice fails the test (see `close_checked`).
-            "FD_GUARD": "true",
+            # The guard walks the stack on every close (about 0.5 ms of a
+            # warm run): benchmarks measure the server as deployed, without
+            # it (bench/run.py sets SANDPIT_TEST_FD_GUARD=false).
+            "FD_GUARD": os.environ.get("SANDPIT_TEST_FD_GUARD", "true"),
             # Servers run side by side in tests (and in several pytest-xdist
             # workers): each reaps "orphans" under its own cgroup root at
             # start, and needs host uids of its own; both follow from its port.

@@ -33,6 +33,24 @@ def test_run_code_ok(user: User, ws: str) -> None:
     assert isinstance(result["duration_ms"], int)
 
 
+def test_the_waited_answer_is_the_run_as_read_back(user: User, ws: str) -> None:
+    # `?wait=true` answers with the record it has just written, without
+    # reading it back: every field, times and plots included, must be what
+    # a read gives.
+    answered = run(
+        user,
+        ws,
+        code="import sys\nimport matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()\n"
+        "print('out')\nprint('err', file=sys.stderr)\nsys.exit(2)",
+    )
+    assert answered["status"] == "error"
+    assert isinstance(answered["images"], list)
+    assert len(answered["images"]) == 1
+    read = user.client.get(f"/api/runs/{answered['id']}")
+    assert read.status_code == 200, read.text
+    assert answered == read.json()
+
+
 def test_run_file_in_workspace_dir(user: User, ws: str) -> None:
     user.client.put(f"/api/workspaces/{ws}/files/lib/util.py", content=b"VALUE = 42\n")
     user.client.put(

@@ -141,9 +141,11 @@ async def create_run(
     )
     if not wait:
         return RunStarted(id=run.id, status="running")
-    await service.wait(run.id)
+    recorded = await service.wait(run.id)
     response.status_code = status.HTTP_200_OK
-    return run_out(service.view(await service.get_owned(db, user, run.id)))
+    if recorded is None:  # recorded before we waited, or its workspace went: read it
+        recorded = await service.get_owned(db, user, run.id)
+    return run_out(service.view(recorded))
 
 
 @router.get(

@@ -16,12 +16,15 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from sandpit.errors import Conflict, PayloadTooLarge
 from sandpit.runs.output import Cursor, Image, RunOutput, Text
 from sandpit.runs.plots import PlotStore
-from sandpit.runs.stdin import RunInput
+from sandpit.runs.stdin import MAX_PENDING_BYTES, RunInput
 
 # Clients following one run at once (each holds a connection).
 MAX_FOLLOWERS = 16
+# One `POST /api/runs/{id}/stdin`: a line typed, or a pasted block.
+MAX_INPUT_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,32 @@ class LiveRun:
     @property
     def ended(self) -> bool:
         return self.output.ended
+
+    def take_input(self, text: str, *, eof: bool) -> None:
+        """Queue `text` for the program (`send`), then EOF if `eof`.
+
+        Raises `Conflict` when the input is closed and `PayloadTooLarge` for
+        over `MAX_INPUT_BYTES` at once or more than the program left unread
+        can grow by (`RunInput.room`); nothing is queued then.
+        """
+        if not self.input.open:
+            if not self.interactive:
+                raise Conflict(
+                    "This run was started without 'interactive': its input was closed "
+                    "after the 'stdin' it was given."
+                )
+            raise Conflict("This run's input is closed (end of file); it takes no more input.")
+        data = text.encode()
+        if len(data) > MAX_INPUT_BYTES:
+            raise PayloadTooLarge("Send at most 64 KiB of input at a time.")
+        if len(data) > self.input.room:
+            raise PayloadTooLarge(
+                f"The program has not read the input sent before; at most "
+                f"{MAX_PENDING_BYTES // (1024 * 1024)} MiB may wait for it."
+            )
+        self.send(data)
+        if eof:
+            self.input.close()
 
     def send(self, data: bytes) -> None:
         """Queue `data` for the program and show it in the output as typed input."""

@@ -1,8 +1,10 @@
-"""What a run's record says when it ends, and the outcomes of runs that never finished.
+"""What a run's record says when it ends, its writing, and the outcomes of runs that never
+finished.
 
-`RunService` writes `finished_values` in one statement at a run's end; a
-run stopped by its user (`stopped`) or refused a sandbox (`failure`) is
-recorded through the same path, with an outcome made here.
+`RunService` writes a run's end with `write`: its `finished_values` in one
+statement and the workspace's old runs pruned, in one transaction. A run
+stopped by its user (`stopped`) or refused a sandbox (`failure`) is recorded
+through the same path, with an outcome made here.
 """
 
 from __future__ import annotations
@@ -11,10 +13,48 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from sandpit.runs import transcript
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from sandpit.db.models import Run
+from sandpit.runs import retention, transcript
 from sandpit.runs.executor import STOPPED_MESSAGE, RunOutcome
 from sandpit.runs.interpreter import describe
 from sandpit.runs.live import LiveRun
+
+# The columns a run's start fixes; its end sets the others (`finished_values`).
+_START_COLUMNS = ("id", "workspace_id", "user_id", "path", "created_at")
+
+
+def start_values(run: Run) -> dict[str, Any]:
+    """The columns of a just inserted `run` that its end leaves as they are."""
+    return {name: getattr(run, name) for name in _START_COLUMNS}
+
+
+async def write(
+    sessions: async_sessionmaker[AsyncSession],
+    start: dict[str, Any],
+    finished: dict[str, Any],
+    *,
+    keep: int,
+    max_bytes: int,
+) -> tuple[Run | None, list[str]]:
+    """Record a run's end and prune its workspace's old runs (`retention`), in one commit.
+
+    `start` is the run's `start_values`, `finished` its `finished_values`.
+    Returns the run as now recorded (a new `Run` in no session: what reading
+    it back would give, without the read) and the ids pruned; (None, []) when
+    the run's row is gone (its workspace was deleted meanwhile).
+    """
+    async with sessions() as db:
+        # One statement, no read first: a run's end is on every run's path.
+        written = await db.execute(update(Run).where(Run.id == start["id"]).values(finished))
+        if not int(written.rowcount):  # type: ignore[attr-defined]
+            await db.rollback()
+            return None, []
+        pruned = await retention.prune(db, start["workspace_id"], keep=keep, max_bytes=max_bytes)
+        await db.commit()
+    return Run(**start, **finished), pruned
 
 
 def finished_values(outcome: RunOutcome, *, warm: bool) -> dict[str, Any]:

@@ -31,7 +31,10 @@ def doomed(sizes: list[tuple[str, int]], keep: int, max_bytes: int) -> list[str]
 
 
 async def prune(db: AsyncSession, workspace_id: str, *, keep: int, max_bytes: int) -> list[str]:
-    """Delete the workspace's finished runs past the limits; return their ids (committed)."""
+    """Delete the workspace's finished runs past the limits; return their ids.
+
+    In the caller's transaction, which commits it (with the run's own end, in
+    one commit: `RunService._record`)."""
     rows = await db.execute(
         select(Run.id, Run.stored_bytes)
         .where(Run.workspace_id == workspace_id, Run.status != "running")
@@ -40,5 +43,4 @@ async def prune(db: AsyncSession, workspace_id: str, *, keep: int, max_bytes: in
     ids = doomed([(run_id, size) for run_id, size in rows], keep, max_bytes)
     if ids:
         await db.execute(delete(Run).where(Run.id.in_(ids), Run.status != "running"))
-        await db.commit()
     return ids

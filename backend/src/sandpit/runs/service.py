@@ -24,12 +24,12 @@ import logging
 import shutil
 import uuid
 from collections.abc import AsyncGenerator, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from anyio import to_thread
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import defer
 
@@ -43,11 +43,10 @@ from sandpit.errors import (
     RateLimited,
     ServiceUnavailable,
 )
-from sandpit.runs import record, retention, transcript
+from sandpit.runs import record, transcript
 from sandpit.runs.executor import RunOutcome, RunRequest, execute
 from sandpit.runs.live import MAX_FOLLOWERS, InputState, LiveRun, Started, follow
 from sandpit.runs.output import Image, Text
-from sandpit.runs.stdin import MAX_PENDING_BYTES
 from sandpit.runs.view import RunView, run_view
 from sandpit.sandbox.base import SandboxError
 from sandpit.sandbox.environment import run_env
@@ -60,11 +59,19 @@ log = logging.getLogger(__name__)
 
 MAX_CODE_BYTES = 1024 * 1024
 MAX_STDIN_BYTES = 1024 * 1024
-# One `POST /api/runs/{id}/stdin`: a line typed, or a pasted block.
-MAX_INPUT_BYTES = 64 * 1024
 # A stopped run's executor kills it and drains its output within seconds;
 # past this it is cancelled outright.
 STOP_GRACE_S = 15
+
+
+@dataclass
+class _Ending:
+    """A run not yet recorded as ended: `done` is set when it is, with `recorded` the run
+    as written then (None if its workspace went meanwhile)."""
+
+    start: dict[str, Any]
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    recorded: Run | None = None
 
 
 @dataclass(frozen=True)
@@ -94,8 +101,8 @@ class RunService:
         self.limiter = limiter
         self.images_root = settings.data_dir / "runs"
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        # Runs not yet recorded as ended, and the event set when they are.
-        self._open: dict[str, asyncio.Event] = {}
+        # Runs not yet recorded as ended.
+        self._open: dict[str, _Ending] = {}
         self._live: dict[str, LiveRun] = {}
         self._stopped: set[str] = set()
         self._per_workspace: dict[str, int] = {}
@@ -190,7 +197,7 @@ class RunService:
         )
         self._live[run.id] = live
         self._workspace_of[run.id] = workspace.id
-        self._open[run.id] = asyncio.Event()
+        self._open[run.id] = _Ending(record.start_values(run))
         task = asyncio.get_running_loop().create_task(
             self._execute(run.id, workspace.id, user.id, request, live)
         )
@@ -205,11 +212,17 @@ class RunService:
         """Runs running in the workspace now."""
         return self._per_workspace.get(workspace_id, 0)
 
-    async def wait(self, run_id: str) -> None:
-        """Until the run's end is recorded (at once if it is)."""
-        recorded = self._open.get(run_id)
-        if recorded is not None:
-            await recorded.wait()
+    async def wait(self, run_id: str) -> Run | None:
+        """Until the run's end is recorded (at once if it is).
+
+        Returns the run as then recorded when this call waited for it (a `Run`
+        in no session, as reading it back would give); None when it was
+        recorded before the call or its workspace went meanwhile."""
+        ending = self._open.get(run_id)
+        if ending is None:
+            return None
+        await ending.done.wait()
+        return ending.recorded
 
     async def get_owned(self, db: AsyncSession, user: User, run_id: str) -> Run:
         # One SELECT, fresh even when this session holds the run already (the
@@ -309,30 +322,13 @@ class RunService:
         """Queue `text` for the running program's stdin, then EOF if `eof`.
 
         Raises `Conflict` when the run takes no input (ended, not interactive,
-        or its input closed) and `PayloadTooLarge` past the size limits.
-        Returns at once: the program reads it when it reads.
+        or its input closed) and `PayloadTooLarge` past the size limits
+        (`LiveRun.take_input`). Returns at once: the program reads it when it reads.
         """
         live = self._live.get(run.id)
         if live is None or live.ended:
             raise Conflict("This run has ended; it takes no more input.")
-        if not live.input.open:
-            if not live.interactive:
-                raise Conflict(
-                    "This run was started without 'interactive': its input was closed "
-                    "after the 'stdin' it was given."
-                )
-            raise Conflict("This run's input is closed (end of file); it takes no more input.")
-        data = text.encode()
-        if len(data) > MAX_INPUT_BYTES:
-            raise PayloadTooLarge("Send at most 64 KiB of input at a time.")
-        if len(data) > live.input.room:
-            raise PayloadTooLarge(
-                f"The program has not read the input sent before; at most "
-                f"{MAX_PENDING_BYTES // (1024 * 1024)} MiB may wait for it."
-            )
-        live.send(data)
-        if eof:
-            live.input.close()
+        live.take_input(text, eof=eof)
 
     @contextlib.contextmanager
     def following(self, run: Run) -> Iterator[AsyncGenerator[RunEvent]]:
@@ -429,7 +425,7 @@ class RunService:
             # or the finished record, never neither.
             live.finish()
             self._live.pop(run_id, None)
-            self._open.pop(run_id).set()
+            self._open.pop(run_id).done.set()
 
     async def _outcome(
         self,
@@ -473,28 +469,27 @@ class RunService:
                 return record.failure(exc.detail)
 
     async def _record(self, run_id: str, workspace_id: str, outcome: RunOutcome) -> None:
-        plots = self._plots_dir(workspace_id, run_id)
-        finished = record.finished_values(outcome, warm=self.settings.warm_interpreter)
-        async with self.sessions() as db:
-            # One statement, no read first: a run's end is on every run's path.
-            written = await db.execute(update(Run).where(Run.id == run_id).values(finished))
-            if not _rowcount(written):  # the workspace was deleted meanwhile
-                await db.rollback()
-                await to_thread.run_sync(shutil.rmtree, plots, True)
-                return
-            await db.commit()
-            pruned = await retention.prune(
-                db,
-                workspace_id,
-                keep=self.settings.runs_kept_per_workspace,
-                max_bytes=self.settings.run_storage_bytes,
-            )
-        for old in pruned:
-            await to_thread.run_sync(shutil.rmtree, self._plots_dir(workspace_id, old), True)
-            await to_thread.run_sync(shutil.rmtree, self.images_root / old, True)
+        ending = self._open[run_id]
+        recorded, pruned = await record.write(
+            self.sessions,
+            ending.start,
+            record.finished_values(outcome, warm=self.settings.warm_interpreter),
+            keep=self.settings.runs_kept_per_workspace,
+            max_bytes=self.settings.run_storage_bytes,
+        )
+        if recorded is None:  # the workspace was deleted meanwhile
+            await to_thread.run_sync(shutil.rmtree, self._plots_dir(workspace_id, run_id), True)
+            return
+        ending.recorded = recorded
+        # Runs recorded before plots were kept per workspace have theirs in `runs/<run>/`.
+        doomed = [self._plots_dir(workspace_id, old) for old in pruned]
+        doomed += [self.images_root / old for old in pruned]
+        if doomed:
+            await to_thread.run_sync(_remove_all, doomed)
         self._on_finished(outcome.status, outcome.duration_ms)
 
 
-def _rowcount(result: Any) -> int:
-    """Rows an UPDATE matched (a `CursorResult`'s count; typed loosely by SQLAlchemy)."""
-    return int(result.rowcount)
+def _remove_all(folders: list[Path]) -> None:
+    """Remove `folders` and everything in them; those already gone are skipped."""
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
