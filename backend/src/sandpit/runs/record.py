@@ -13,7 +13,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sandpit.db.models import Run
@@ -22,8 +22,33 @@ from sandpit.runs.executor import STOPPED_MESSAGE, RunOutcome
 from sandpit.runs.interpreter import describe
 from sandpit.runs.live import LiveRun
 
-# The columns a run's start fixes; its end sets the others (`finished_values`).
+# The columns a run's start fixes; its end sets the others (`FINISHED_COLUMNS`).
 _START_COLUMNS = ("id", "workspace_id", "user_id", "path", "created_at")
+FINISHED_COLUMNS = (
+    "status",
+    "exit_code",
+    "stdout",
+    "stderr",
+    "truncated",
+    "duration_ms",
+    "images",
+    "message",
+    "segments",
+    "typed",
+    "interpreter",
+    "interpreter_note",
+    "finished_at",
+    "stored_bytes",
+)
+_RUNS = Run.metadata.tables[Run.__tablename__]
+# Built once and run with parameters: a new `update(Run)...values(...)` per
+# run cost SQLAlchemy 1 ms to build, key and compile (0.35 ms this way,
+# measured on SQLite). Typed as the columns are (`finished_at` is UTC).
+_WRITE_END = (
+    update(_RUNS)
+    .where(_RUNS.c.id == bindparam("run_id"))
+    .values({name: bindparam(name, type_=_RUNS.c[name].type) for name in FINISHED_COLUMNS})
+)
 
 
 def start_values(run: Run) -> dict[str, Any]:
@@ -47,12 +72,15 @@ async def write(
     the run's row is gone (its workspace was deleted meanwhile).
     """
     async with sessions() as db:
+        connection = await db.connection()
         # One statement, no read first: a run's end is on every run's path.
-        written = await db.execute(update(Run).where(Run.id == start["id"]).values(finished))
-        if not int(written.rowcount):  # type: ignore[attr-defined]
+        written = await connection.execute(_WRITE_END, {"run_id": start["id"], **finished})
+        if not written.rowcount:
             await db.rollback()
             return None, []
-        pruned = await retention.prune(db, start["workspace_id"], keep=keep, max_bytes=max_bytes)
+        pruned = await retention.prune(
+            connection, start["workspace_id"], keep=keep, max_bytes=max_bytes
+        )
         await db.commit()
     return Run(**start, **finished), pruned
 
@@ -76,6 +104,7 @@ def finished_values(outcome: RunOutcome, *, warm: bool) -> dict[str, Any]:
         "finished_at": datetime.now(UTC),
     }
     finished["stored_bytes"] = _record_bytes(finished) + outcome.plot_bytes
+    assert tuple(finished) == FINISHED_COLUMNS  # what `_WRITE_END` sets, in its order
     return finished
 
 

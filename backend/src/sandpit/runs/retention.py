@@ -11,10 +11,22 @@ A running run is never pruned: it is not counted and not touched.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, delete, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sandpit.db.models import Run
+
+_RUNS = Run.metadata.tables[Run.__tablename__]
+# Built once, run with parameters: SQLAlchemy then compiles each once and
+# keeps its cache key (see `sandpit.runs.record`).
+_SIZES = (
+    select(_RUNS.c.id, _RUNS.c.stored_bytes)
+    .where(_RUNS.c.workspace_id == bindparam("workspace_id"), _RUNS.c.status != "running")
+    .order_by(_RUNS.c.created_at.desc(), _RUNS.c.id.desc())
+)
+_DELETE = delete(_RUNS).where(
+    _RUNS.c.id.in_(bindparam("ids", expanding=True)), _RUNS.c.status != "running"
+)
 
 
 def doomed(sizes: list[tuple[str, int]], keep: int, max_bytes: int) -> list[str]:
@@ -30,17 +42,15 @@ def doomed(sizes: list[tuple[str, int]], keep: int, max_bytes: int) -> list[str]
     return pruned
 
 
-async def prune(db: AsyncSession, workspace_id: str, *, keep: int, max_bytes: int) -> list[str]:
+async def prune(
+    connection: AsyncConnection, workspace_id: str, *, keep: int, max_bytes: int
+) -> list[str]:
     """Delete the workspace's finished runs past the limits; return their ids.
 
     In the caller's transaction, which commits it (with the run's own end, in
-    one commit: `RunService._record`)."""
-    rows = await db.execute(
-        select(Run.id, Run.stored_bytes)
-        .where(Run.workspace_id == workspace_id, Run.status != "running")
-        .order_by(Run.created_at.desc(), Run.id.desc())
-    )
+    one commit: `sandpit.runs.record.write`)."""
+    rows = await connection.execute(_SIZES, {"workspace_id": workspace_id})
     ids = doomed([(run_id, size) for run_id, size in rows], keep, max_bytes)
     if ids:
-        await db.execute(delete(Run).where(Run.id.in_(ids), Run.status != "running"))
+        await connection.execute(_DELETE, {"ids": ids})
     return ids
