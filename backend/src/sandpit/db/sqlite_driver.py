@@ -89,7 +89,7 @@ class Connection:
         self._connector = connector
         self._connection: sqlite3.Connection | None = None
         self._tx: SimpleQueue[Job] = SimpleQueue()
-        self._thread = Thread(target=_work, args=(self._tx,), name="sqlite", daemon=True)
+        self._thread = Thread(target=_work, args=(self._tx,), name="sandpit-sqlite", daemon=True)
         # Jobs submitted, and jobs the thread has finished: while they differ,
         # the thread may be changing the transaction state, so it is not read.
         # (Not a count of outcomes back on the loop: a cancelled task's
@@ -111,11 +111,13 @@ class Connection:
     def in_transaction(self) -> bool:
         return self._conn.in_transaction
 
-    async def _submit(self, function: Callable[[], Any]) -> Any:
-        """Run `function` on the thread and return its result: the one hop."""
-        if self._connection is None:
+    async def _submit(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Return `function(sqlite3_connection, *args, **kwargs)`, run on the thread:
+        the one hop."""
+        connection = self._connection
+        if connection is None:
             raise ValueError("Connection closed")
-        return await self._hop(function)
+        return await self._hop(partial(function, connection, *args, **kwargs))
 
     async def _hop(self, function: Callable[[], Any]) -> Any:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -138,11 +140,11 @@ class Connection:
 
     async def commit(self) -> None:
         if not self._idle_outside_transaction():
-            await self._submit(self._conn.commit)
+            await self._submit(sqlite3.Connection.commit)
 
     async def rollback(self) -> None:
         if not self._idle_outside_transaction():
-            await self._submit(self._conn.rollback)
+            await self._submit(sqlite3.Connection.rollback)
 
     def _idle_outside_transaction(self) -> bool:
         connection = self._connection
@@ -153,7 +155,7 @@ class Connection:
         )
 
     async def create_function(self, *args: Any, **kwargs: Any) -> None:
-        await self._submit(partial(self._conn.create_function, *args, **kwargs))
+        await self._submit(sqlite3.Connection.create_function, *args, **kwargs)
 
     async def close(self) -> None:
         """Close the sqlite3 connection (after any queued job) and end the thread."""
@@ -224,13 +226,11 @@ class Cursor:
         await self.close()
 
     async def execute(self, sql: str, parameters: Any = ()) -> Cursor:
-        conn = self._connection._conn
-        self._take(await self._connection._submit(partial(_execute, conn, sql, parameters)))
+        self._take(await self._connection._submit(_execute, sql, parameters))
         return self
 
     async def executemany(self, sql: str, parameters: Iterable[Any]) -> Cursor:
-        conn = self._connection._conn
-        self._take(await self._connection._submit(partial(_executemany, conn, sql, parameters)))
+        self._take(await self._connection._submit(_executemany, sql, parameters))
         return self
 
     def _take(self, outcome: _Outcome) -> None:
