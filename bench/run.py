@@ -27,6 +27,7 @@ BENCHMARKS = [
     "submissions",
     "lsp",
     "ide_requests",
+    "db",
 ]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from sandpit.db.engine import create_engine, session_factory
 
 
 @pytest.fixture
-def hops(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+def hops(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The names of the jobs sent to any connection's thread, in order."""
     sent: list[str] = []
     submit = sqlite_driver.Connection._submit
@@ -34,7 +34,7 @@ def hops(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
         return await submit(self, function, *args, **kwargs)
 
     monkeypatch.setattr(sqlite_driver.Connection, "_submit", counted)
-    yield sent
+    return sent
 
 
 @pytest.fixture

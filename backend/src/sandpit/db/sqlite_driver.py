@@ -43,6 +43,7 @@ the engine gives this connection through `async_creator`:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
@@ -71,13 +72,12 @@ def _work(jobs: SimpleQueue[Job]) -> None:
         future, function = jobs.get()
         try:
             outcome, ok = function(), True
-        except BaseException as error:  # noqa: BLE001 - handed to the awaiting task
+        except BaseException as error:  # handed to the awaiting task, whatever it is
             outcome, ok = error, False
         if future is not None:
-            try:
+            # RuntimeError: the loop is closed, so nobody is waiting any more.
+            with contextlib.suppress(RuntimeError):
                 future.get_loop().call_soon_threadsafe(_settle, future, ok, outcome)
-            except RuntimeError:  # the loop is closed: nobody is waiting any more
-                pass
         if outcome is _STOP:
             return
 
