@@ -140,6 +140,15 @@ async def test_a_closed_connection_says_so_as_aiosqlite_did(tmp_path: Path) -> N
     await connection.close()  # a second close is harmless
 
 
+async def test_a_database_that_cannot_open_raises_and_leaves_no_thread(tmp_path: Path) -> None:
+    before = driver_threads()
+    with pytest.raises(sqlite3.OperationalError, match="unable to open"):
+        await sqlite_driver.connect(str(tmp_path / "no such folder" / "t.db"))
+    for thread in set(driver_threads()) - set(before):  # told to stop, not waited for
+        await asyncio.to_thread(thread.join, 10)
+    assert driver_threads() == before
+
+
 async def test_a_cancelled_statement_completes_and_the_connection_stays_consistent(
     connection: sqlite_driver.Connection,
 ) -> None:

@@ -96,6 +96,7 @@ class Connection:
         # future is done before its job has even started.)
         self._submitted = 0
         self._finished = _Count()
+        self._stopped = False
 
     @property
     def _conn(self) -> sqlite3.Connection:
@@ -159,7 +160,7 @@ class Connection:
 
     async def close(self) -> None:
         """Close the sqlite3 connection (after any queued job) and end the thread."""
-        if self._connection is None:
+        if self._stopped:
             return
         future = self.stop()
         if future is not None:
@@ -170,6 +171,9 @@ class Connection:
     def stop(self) -> asyncio.Future[Any] | None:
         """Close and end the thread without waiting (SQLAlchemy's terminate, and
         clean-up without a running loop); the future, if any, says when it is done."""
+        if self._stopped:  # one stop job is enough
+            return None
+        self._stopped = True
         connection, self._connection = self._connection, None
 
         def close_and_stop() -> object:
@@ -181,16 +185,13 @@ class Connection:
             future: asyncio.Future[Any] | None = asyncio.get_running_loop().create_future()
         except RuntimeError:
             future = None
-        if self._thread.is_alive():
-            self._tx.put_nowait((future, close_and_stop))
-        elif future is not None:
-            future.set_result(None)
+        self._tx.put_nowait((future, close_and_stop))
         return future
 
     def __del__(self) -> None:
         # Dropped without a close (a connection garbage-collected by the pool):
         # end the thread, which holds only the queue, not this object.
-        if self._connection is not None:
+        if not self._stopped:
             self.stop()
 
 
