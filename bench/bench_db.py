@@ -17,7 +17,10 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
+import aiosqlite
+import uvloop
 from common import print_table, row
 from sqlalchemy import String, Text, event, update
 from sqlalchemy.ext.asyncio import (
@@ -28,6 +31,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from sandpit.db import sqlite_driver
 from sandpit.db.engine import _sqlite_pragmas, create_engine
 
 ROUNDS = 20
@@ -83,12 +87,43 @@ async def measure(folder: Path) -> list[tuple[str, ...]]:
     samples: dict[tuple[str, str], list[float]] = {key: [] for key in operations}
     for operation in operations.values():  # warm up every path
         await timed(operation, [])
+    hops = {key: await count_hops(operation) for key, operation in operations.items()}
     for _ in range(ROUNDS):
         for key, operation in operations.items():
             await timed(operation, samples[key])
     for engine in engines.values():
         await engine.dispose()
-    return [row(f"{op} ({driver})", samples[op, driver]) for op, driver in operations]
+    return [
+        (*row(f"{op} ({driver})", samples[op, driver]), str(hops[op, driver]))
+        for op, driver in operations
+    ]
+
+
+async def count_hops(operation: Callable[[], Awaitable[object]]) -> int:
+    """Trips to a connection's thread for one `operation`: every one goes through
+    aiosqlite's `Connection._execute`, or through our driver's `Connection._submit`."""
+    count = 0
+    originals = [
+        (aiosqlite.Connection, "_execute", aiosqlite.Connection._execute),
+        (sqlite_driver.Connection, "_submit", sqlite_driver.Connection._submit),
+    ]
+
+    def counted(original: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        async def hop(*args: Any, **kwargs: Any) -> Any:
+            nonlocal count
+            count += 1
+            return await original(*args, **kwargs)
+
+        return hop
+
+    for owner, name, original in originals:
+        setattr(owner, name, counted(original))
+    try:
+        await operation()
+    finally:
+        for owner, name, original in originals:
+            setattr(owner, name, original)
+    return count
 
 
 def _get(sessions: async_sessionmaker[AsyncSession]) -> Callable[[], Awaitable[object]]:
@@ -122,10 +157,13 @@ def _update(sessions: async_sessionmaker[AsyncSession]) -> Callable[[], Awaitabl
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        rows = asyncio.run(measure(Path(folder)))
     print(f"{ROUNDS * PER_ROUND} of each, in alternating blocks of {PER_ROUND}")
-    print_table(("operation (driver)", "n", "p50 ms", "p95 ms", "mean ms"), rows)
+    # uvloop: the server's loop (uvicorn picks it when installed); asyncio's own beside it.
+    for loop, run in (("uvloop", uvloop.run), ("asyncio", asyncio.run)):
+        with tempfile.TemporaryDirectory() as folder:
+            rows = run(measure(Path(folder)))
+        print(f"\n{loop}:\n")
+        print_table(("operation (driver)", "n", "p50 ms", "p95 ms", "mean ms", "hops"), rows)
 
 
 if __name__ == "__main__":
