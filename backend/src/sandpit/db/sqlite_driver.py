@@ -52,7 +52,7 @@ from queue import SimpleQueue
 from threading import Thread
 from typing import Any
 
-Job = tuple["asyncio.Future[Any] | None", Callable[[], Any]]
+_Job = tuple["asyncio.Future[Any] | None", Callable[[], Any]]
 
 _STOP = object()  # what the last job returns: the worker then ends
 
@@ -66,7 +66,7 @@ def _settle(future: asyncio.Future[Any], ok: bool, outcome: Any) -> None:
         future.set_exception(outcome)
 
 
-def _work(jobs: SimpleQueue[Job]) -> None:
+def _work(jobs: SimpleQueue[_Job]) -> None:
     """The worker thread: run each job, hand its outcome to its future's loop."""
     while True:
         future, function = jobs.get()
@@ -88,7 +88,10 @@ class Connection:
     def __init__(self, connector: Callable[[], sqlite3.Connection]) -> None:
         self._connector = connector
         self._connection: sqlite3.Connection | None = None
-        self._tx: SimpleQueue[Job] = SimpleQueue()
+        # The sqlite3 connection as the thread made it, for the stop job to
+        # close even when the task that opened it was cancelled meanwhile.
+        self._opened: list[sqlite3.Connection] = []
+        self._tx: SimpleQueue[_Job] = SimpleQueue()
         self._thread = Thread(target=_work, args=(self._tx,), name="sandpit-sqlite", daemon=True)
         # Jobs submitted, and jobs the thread has finished: while they differ,
         # the thread may be changing the transaction state, so it is not read.
@@ -130,7 +133,7 @@ class Connection:
         """Start the thread and make the sqlite3 connection on it."""
         self._thread.start()
         try:
-            self._connection = await self._hop(self._connector)
+            self._connection = await self._hop(partial(_open, self._connector, self._opened))
         except BaseException:
             self.stop()
             raise
@@ -174,10 +177,11 @@ class Connection:
         if self._stopped:  # one stop job is enough
             return None
         self._stopped = True
-        connection, self._connection = self._connection, None
+        self._connection = None
+        opened = self._opened
 
         def close_and_stop() -> object:
-            if connection is not None:
+            for connection in opened:
                 connection.close()
             return _STOP
 
@@ -193,6 +197,14 @@ class Connection:
         # end the thread, which holds only the queue, not this object.
         if not self._stopped:
             self.stop()
+
+
+def _open(
+    connector: Callable[[], sqlite3.Connection], opened: list[sqlite3.Connection]
+) -> sqlite3.Connection:
+    connection = connector()
+    opened.append(connection)
+    return connection
 
 
 class _Count:
