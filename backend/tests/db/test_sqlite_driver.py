@@ -296,3 +296,17 @@ async def test_the_engine_reports_a_locked_database(tmp_path: Path) -> None:
     finally:
         holder.close()
         await engine.dispose()
+
+
+@pytest.mark.parametrize("database", [":memory:", "file::memory:?cache=shared&uri=true"])
+async def test_the_engine_drives_in_memory_and_uri_databases_too(database: str) -> None:
+    engine = create_engine(f"sqlite:///{database}")
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE t (x INTEGER)"))
+            await connection.execute(text("INSERT INTO t VALUES (1)"))
+        async with engine.connect() as connection:
+            assert (await connection.execute(text("SELECT count(*) FROM t"))).scalar() == 1
+            assert (await connection.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+    finally:
+        await engine.dispose()
