@@ -146,7 +146,7 @@ async def test_a_database_that_cannot_open_raises_and_leaves_no_thread(tmp_path:
         await sqlite_driver.connect(str(tmp_path / "no such folder" / "t.db"))
     for thread in set(driver_threads()) - set(before):  # told to stop, not waited for
         await asyncio.to_thread(thread.join, 10)
-    assert driver_threads() == before
+    assert set(driver_threads()) <= set(before)  # none of ours left
 
 
 async def test_a_cancelled_statement_completes_and_the_connection_stays_consistent(
@@ -269,7 +269,7 @@ async def test_sqlalchemy_after_a_cancelled_statement_and_dispose_leave_no_threa
         assert len(driver_threads()) > len(before)
     finally:
         await engine.dispose()
-    assert driver_threads() == before
+    assert set(driver_threads()) <= set(before)  # none of ours left
 
 
 async def test_the_engine_reports_a_locked_database(tmp_path: Path) -> None:
