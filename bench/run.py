@@ -28,6 +28,7 @@ BENCHMARKS = [
     "submissions",
     "lsp",
     "ide_requests",
+    "db",
 ]
 
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import ExceptionContext, make_url
+from sqlalchemy.engine import URL, ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from sandpit.db import sqlite_driver
 from sandpit.errors import SandpitError
 
 
@@ -48,12 +51,22 @@ def create_engine(url: str) -> AsyncEngine:
     alone: mode 0600."""
     url = async_url(url)
     if url.startswith("sqlite"):
-        _private_sqlite_file(make_url(url).database)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        parsed = make_url(url)
+        _private_sqlite_file(parsed.database)
+        engine = create_async_engine(url, async_creator=_sqlite_connector(parsed))
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "handle_error", _discard_broken_sqlite)
         return engine
     return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def _sqlite_connector(url: URL) -> Callable[[], Awaitable[sqlite_driver.Connection]]:
+    """Connections through our one-hop-a-statement driver (sqlite_driver.py), in place
+    of aiosqlite's; the dialect (SQLAlchemy's aiosqlite one) reads the URL as before
+    (a path, `:memory:`, a `file:` URI with `?uri=true`), with a 30 s busy timeout."""
+    args, kwargs = url.get_dialect()().create_connect_args(url)
+    kwargs["timeout"] = 30
+    return partial(sqlite_driver.connect, *args, **kwargs)
 
 
 def _private_sqlite_file(database: str | None) -> None:
