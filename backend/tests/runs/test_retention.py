@@ -68,4 +68,16 @@ async def test_a_run_ending_during_a_plots_write_leaves_no_uncounted_file(tmp_pa
     writing.cancel()
     with pytest.raises(asyncio.CancelledError):
         await writing
-    assert (len(store), list((tmp_path / "run").iterdir())) == (0, [])
+    # Nor a folder: a run without plots has none (pruning removes only theirs).
+    assert (len(store), (tmp_path / "run").exists()) == (0, False)
+
+
+async def test_a_later_plots_cut_write_leaves_the_shown_ones(tmp_path: Path) -> None:
+    store = PlotStore(tmp_path / "run")
+    store.add(b"\x89PNG one")
+    writing = asyncio.create_task(store.prepare(b"\x89PNG" + bytes(8 * 2**20)))
+    await asyncio.sleep(0)
+    writing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await writing
+    assert (len(store), sorted(p.name for p in (tmp_path / "run").iterdir())) == (1, ["0.png"])

@@ -52,10 +52,13 @@ class PlotStore:
         except asyncio.CancelledError:
             # The run is ending: the thread's write ends before the run does
             # (nothing writes a plot after a run is recorded), and the uncounted
-            # file goes.
+            # file goes, with the folder if it was the first: a run has a
+            # folder only if it showed a plot (its pruning relies on that).
             with contextlib.suppress(OSError):
                 await write
                 (self.directory / f"{self._count}.png").unlink()
+                if not self._count:
+                    self.directory.rmdir()
             raise
         self._prepared = self._count
 

@@ -68,8 +68,9 @@ async def write(
 
     `start` is the run's `start_values`, `finished` its `finished_values`.
     Returns the run as now recorded (a new `Run` in no session: what reading
-    it back would give, without the read) and the ids pruned; (None, []) when
-    the run's row is gone (its workspace was deleted meanwhile).
+    it back would give, without the read) and the ids pruned that showed plots
+    (their folders are to go; `retention.prune`); (None, []) when the run's
+    row is gone (its workspace was deleted meanwhile).
     """
     async with sessions() as db:
         connection = await db.connection()
@@ -78,11 +79,11 @@ async def write(
         if not written.rowcount:
             await db.rollback()
             return None, []
-        pruned = await retention.prune(
+        _, with_plots = await retention.prune(
             connection, start["workspace_id"], keep=keep, max_bytes=max_bytes
         )
         await db.commit()
-    return Run(**start, **finished), pruned
+    return Run(**start, **finished), with_plots
 
 
 def finished_values(outcome: RunOutcome, *, warm: bool) -> dict[str, Any]:

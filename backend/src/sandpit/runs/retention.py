@@ -20,7 +20,7 @@ _RUNS = Run.metadata.tables[Run.__tablename__]
 # Built once, run with parameters: SQLAlchemy then compiles each once and
 # keeps its cache key (see `sandpit.runs.record`).
 _SIZES = (
-    select(_RUNS.c.id, _RUNS.c.stored_bytes)
+    select(_RUNS.c.id, _RUNS.c.stored_bytes, _RUNS.c.images)
     .where(_RUNS.c.workspace_id == bindparam("workspace_id"), _RUNS.c.status != "running")
     .order_by(_RUNS.c.created_at.desc(), _RUNS.c.id.desc())
 )
@@ -44,13 +44,16 @@ def doomed(sizes: list[tuple[str, int]], keep: int, max_bytes: int) -> list[str]
 
 async def prune(
     connection: AsyncConnection, workspace_id: str, *, keep: int, max_bytes: int
-) -> list[str]:
-    """Delete the workspace's finished runs past the limits; return their ids.
+) -> tuple[list[str], list[str]]:
+    """Delete the workspace's finished runs past the limits; return their ids, and
+    those of them that showed plots (whose folders are the caller's to remove).
 
     In the caller's transaction, which commits it (with the run's own end, in
     one commit: `sandpit.runs.record.write`)."""
-    rows = await connection.execute(_SIZES, {"workspace_id": workspace_id})
-    ids = doomed([(run_id, size) for run_id, size in rows], keep, max_bytes)
-    if ids:
-        await connection.execute(_DELETE, {"ids": ids})
-    return ids
+    rows = (await connection.execute(_SIZES, {"workspace_id": workspace_id})).all()
+    ids = doomed([(run_id, size) for run_id, size, _ in rows], keep, max_bytes)
+    if not ids:
+        return [], []
+    await connection.execute(_DELETE, {"ids": ids})
+    pruned = set(ids)
+    return ids, [run_id for run_id, _, images in rows if run_id in pruned and images]

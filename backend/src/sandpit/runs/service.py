@@ -470,7 +470,7 @@ class RunService:
 
     async def _record(self, run_id: str, workspace_id: str, outcome: RunOutcome) -> None:
         ending = self._open[run_id]
-        recorded, pruned = await record.write(
+        recorded, pruned_plots = await record.write(
             self.sessions,
             ending.start,
             record.finished_values(outcome, warm=self.settings.warm_interpreter),
@@ -481,9 +481,10 @@ class RunService:
             await to_thread.run_sync(shutil.rmtree, self._plots_dir(workspace_id, run_id), True)
             return
         ending.recorded = recorded
-        # Runs recorded before plots were kept per workspace have theirs in `runs/<run>/`.
-        doomed = [self._plots_dir(workspace_id, old) for old in pruned]
-        doomed += [self.images_root / old for old in pruned]
+        # Only a run that showed a plot has a folder (`PlotStore`); one recorded
+        # before plots were kept per workspace has it in `runs/<run>/`.
+        doomed = [self._plots_dir(workspace_id, old) for old in pruned_plots]
+        doomed += [self.images_root / old for old in pruned_plots]
         if doomed:
             await to_thread.run_sync(_remove_all, doomed)
         self._on_finished(outcome.status, outcome.duration_ms)

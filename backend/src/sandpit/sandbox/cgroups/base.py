@@ -187,6 +187,15 @@ class CgroupNode(ABC):
             pids |= procs_under(path)
         return sorted(pids)
 
+    def has_own_members(self) -> bool:
+        """Whether this cgroup itself, in its first hierarchy, has a process (one read).
+
+        Cheap enough to poll while members finish their exits; not a census:
+        descendants and the other hierarchies are `procs()`'s (a process is
+        moved into all of a leaf's hierarchies before it runs user code).
+        """
+        return bool((try_read(self.paths[0] / "cgroup.procs") or "").strip())
+
     @abstractmethod
     def kill(self) -> None:
         """SIGKILL every process in this cgroup, even while they fork; return once it is empty.
