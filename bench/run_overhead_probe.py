@@ -19,7 +19,8 @@ this process only, the calls a run request goes through, and for every
     remove     the run's cgroup leaf removed on the run's path (since the end
                report, after the answer, in threads of its own: not seen here)
     record     RunService._record: the finished run written, old runs pruned
-    db         every AsyncSession call (execute, get, commit, refresh, ...), all phases
+    db         every AsyncSession call (execute, get, commit, refresh, ...) and
+               AsyncConnection.execute, all phases
     db_<phase> the same, split by the phase it happened in
 
 Nothing of the server's behaviour changes: each wrapper calls the original
@@ -37,7 +38,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from sandpit import app as app_module
 from sandpit.runs import service as run_service
@@ -165,8 +166,11 @@ def install(out: str) -> None:
     for kind in (v1.V1Sandbox, v2.V2Sandbox):
         kind.leaf = _timed_sync("leaf", kind.leaf)  # type: ignore[method-assign]
     cgroups_base.Leaf.remove = _timed_sync("remove", cgroups_base.Leaf.remove)  # type: ignore[method-assign]
-    for name in ("execute", "get", "commit", "refresh", "scalars", "scalar", "flush"):
+    for name in ("execute", "get", "commit", "refresh", "scalars", "scalar", "flush", "connection"):
         setattr(AsyncSession, name, _db(getattr(AsyncSession, name)))
+    # Statements run on a session's connection (`sandpit.runs.record.write`);
+    # a session's own `execute` does not pass through here.
+    AsyncConnection.execute = _db(AsyncConnection.execute)  # type: ignore[method-assign]
     create_app = app_module.create_app
 
     def traced_app(*args: Any, **kwargs: Any) -> Any:
