@@ -281,16 +281,15 @@ _Outcome = tuple[Any, int, "int | None", Sequence[Any]]
 
 def _execute(conn: sqlite3.Connection, sql: str, parameters: Any) -> _Outcome:
     """On the thread: run one statement and fetch its rows (no second hop to fetch)."""
-    cursor = conn.execute(sql, parameters)
-    try:
-        rows = cursor.fetchall() if cursor.description else []
-        return cursor.description, cursor.rowcount, cursor.lastrowid, rows
-    finally:
-        cursor.close()
+    return _outcome(conn.execute(sql, parameters))
 
 
 def _executemany(conn: sqlite3.Connection, sql: str, parameters: Iterable[Any]) -> _Outcome:
-    cursor = conn.executemany(sql, parameters)
+    return _outcome(conn.executemany(sql, parameters))
+
+
+def _outcome(cursor: sqlite3.Cursor) -> _Outcome:
+    """What a statement left on `cursor`, its rows fetched; the cursor is closed."""
     try:
         rows = cursor.fetchall() if cursor.description else []
         return cursor.description, cursor.rowcount, cursor.lastrowid, rows
