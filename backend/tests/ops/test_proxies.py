@@ -9,7 +9,10 @@ and a forged X-Forwarded-For from outside TRUSTED_PROXIES is ignored.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,7 +20,7 @@ import pytest
 from tests.conftest import User
 from tests.ops.proxies import Proxy, running_proxy
 from tests.runs.events import follow, output_contains
-from tests.servers import SandpitServer
+from tests.servers import SandpitServer, free_port
 from tests.terminals.client import TerminalClient
 
 MiB = 1024 * 1024
@@ -167,3 +170,32 @@ def test_rate_limits_key_on_the_forwarded_address(kind: str) -> None:
         assert codes == [401, 401, 401, 429, 401]
     finally:
         server.close()
+
+
+@pytest.mark.parametrize("kind", ["nginx", "caddy"])
+def test_a_body_declared_over_the_cap_is_refused_by_the_proxy_itself(
+    kind: str, tmp_path: Path
+) -> None:
+    # Behind the proxy, a static file server that answers 501 to any PUT: a
+    # 413 can only be the proxy's own, given before any of the body is passed
+    # on (Caddy's max_size alone stops a body already on its way, with a 502).
+    (tmp_path / "api").mkdir()
+    (tmp_path / "api" / "health").write_text("ok")
+    port = free_port()
+    upstream = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        with running_proxy(kind, port) as proxy, proxy.client() as client:
+            refused = client.put("/api/workspaces/w/files/huge.txt", content=b"x" * (3 * MiB))
+            assert refused.status_code == 413, refused.text
+            if kind == "caddy":  # as the API words it (nginx answers its own page)
+                assert "byte limit" in refused.json()["detail"]
+            passed_on = client.put("/api/workspaces/w/files/small.txt", content=b"x")
+            assert passed_on.status_code == 501, passed_on.text
+    finally:
+        upstream.terminate()
+        upstream.wait()
