@@ -79,7 +79,7 @@ async def write(
         if not written.rowcount:
             await db.rollback()
             return None, []
-        _, with_plots = await retention.prune(
+        with_plots = await retention.prune(
             connection, start["workspace_id"], keep=keep, max_bytes=max_bytes
         )
         await db.commit()

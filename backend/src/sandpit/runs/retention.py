@@ -44,16 +44,16 @@ def doomed(sizes: list[tuple[str, int]], keep: int, max_bytes: int) -> list[str]
 
 async def prune(
     connection: AsyncConnection, workspace_id: str, *, keep: int, max_bytes: int
-) -> tuple[list[str], list[str]]:
-    """Delete the workspace's finished runs past the limits; return their ids, and
-    those of them that showed plots (whose folders are the caller's to remove).
+) -> list[str]:
+    """Delete the workspace's finished runs past the limits; return the ids of those
+    that showed plots (only they have folders, which are the caller's to remove).
 
     In the caller's transaction, which commits it (with the run's own end, in
     one commit: `sandpit.runs.record.write`)."""
     rows = (await connection.execute(_SIZES, {"workspace_id": workspace_id})).all()
     ids = doomed([(run_id, size) for run_id, size, _ in rows], keep, max_bytes)
     if not ids:
-        return [], []
+        return []
     await connection.execute(_DELETE, {"ids": ids})
     pruned = set(ids)
-    return ids, [run_id for run_id, _, images in rows if run_id in pruned and images]
+    return [run_id for run_id, _, images in rows if run_id in pruned and images]
